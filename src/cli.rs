@@ -1,0 +1,407 @@
+//! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `export`, `docs`.
+
+use crate::clock::Clock;
+use crate::commands::{Core, is_slug, parse_email};
+use crate::config::Config;
+use crate::store::{ExportFilter, Store};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// promoterd — a ticket-sale promoter program on Discord, Telegram and email.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "PROMOTERD_CONFIG",
+        default_value = "promoterd.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Run,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Run commands as a person, interactively or with -c.
+    Console {
+        /// The email address to act as.
+        #[arg(long = "as")]
+        as_email: String,
+        /// One command to run, e.g. -c "mystats summer-fest".
+        #[arg(short = 'c', long = "command")]
+        command: Option<String>,
+        /// Where attachments (CSV, QR codes) are saved.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
+    /// Manage organizations.
+    Org {
+        #[command(subcommand)]
+        action: OrgAction,
+    },
+    /// Import orders from a CSV file (see the README for the columns).
+    ImportOrders {
+        file: PathBuf,
+        /// The checkout the orders come from; order ids are unique per source.
+        #[arg(long, default_value = "checkout")]
+        source: String,
+    },
+    /// Export the referred-buyers CSV of an event or organization.
+    Export {
+        /// An event's short name.
+        #[arg(long, conflicts_with = "org")]
+        event: Option<String>,
+        /// An organization's short name (all its events).
+        #[arg(long)]
+        org: Option<String>,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print bot-commands.md, generated from the command declarations.
+    Docs,
+}
+
+/// `org` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgAction {
+    /// Create an organization and its owner.
+    Create {
+        /// The organization's name.
+        name: String,
+        /// The owner's email address.
+        #[arg(long)]
+        owner: String,
+        /// Short name (default: derived from the name).
+        #[arg(long)]
+        slug: Option<String>,
+        /// IANA time zone, e.g. Europe/Berlin (default: from the config).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Currency code (default: from the config).
+        #[arg(long)]
+        currency: Option<String>,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Run));
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(daemon: bool) {
+    let default = if daemon { "info" } else { "warn" };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Opens and migrates the database named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.database_path();
+    let store = Store::open(&path)
+        .await
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if matches!(cli.command, Command::Docs) {
+        print!("{}", crate::docs::bot_commands_md());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = Config::load(&cli.config).with_context(|| {
+        format!(
+            "loading the configuration (copy config.example.toml to {} or pass --config)",
+            cli.config.display()
+        )
+    })?;
+    match cli.command {
+        Command::Run => {
+            crate::daemon::run(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let path = config.database_path();
+            let store = Store::open(&path)
+                .await
+                .with_context(|| format!("opening {}", path.display()))?;
+            let n = store.migrate().await.context("applying migrations")?;
+            println!(
+                "{}: {n} migration(s) applied, schema up to date",
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Console {
+            as_email,
+            command,
+            out_dir,
+        } => {
+            let Some(email) = parse_email(&as_email) else {
+                bail!("`{as_email}` is not an email address")
+            };
+            let core = core(&config).await?;
+            match command {
+                Some(line) => {
+                    let (text, ok) =
+                        crate::console::run_one(&core, &email, &line, &out_dir).await?;
+                    print!("{text}");
+                    Ok(if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(2)
+                    })
+                }
+                None => {
+                    crate::console::interactive(&core, &email, &out_dir).await?;
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        Command::Org {
+            action:
+                OrgAction::Create {
+                    name,
+                    owner,
+                    slug,
+                    time_zone,
+                    currency,
+                },
+        } => create_org(&config, &name, &owner, slug, time_zone, currency).await,
+        Command::ImportOrders { file, source } => import_orders(&config, &file, &source).await,
+        Command::Export { event, org, out } => export(&config, event, org, out.as_deref()).await,
+        Command::Docs => unreachable!("handled above"),
+    }
+}
+
+async fn core(config: &Config) -> anyhow::Result<Core> {
+    Ok(Core::new(
+        open_store(config).await?,
+        Clock::system(),
+        config.core_settings(),
+    ))
+}
+
+fn slugify(name: &str) -> String {
+    let mut s = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    s.trim_end_matches('-')
+        .chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+async fn create_org(
+    config: &Config,
+    name: &str,
+    owner: &str,
+    slug: Option<String>,
+    time_zone: Option<String>,
+    currency: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let Some(owner) = parse_email(owner) else {
+        bail!("`{owner}` is not an email address")
+    };
+    let slug = slug.unwrap_or_else(|| slugify(name));
+    if !is_slug(&slug) {
+        bail!("`{slug}` is not a short name: use 2 to 40 of a-z, 0-9 and -");
+    }
+    let tz = time_zone.unwrap_or_else(|| config.programs.default_time_zone.clone());
+    if tz.parse::<chrono_tz::Tz>().is_err() {
+        bail!("`{tz}` is not an IANA time zone such as Europe/Berlin");
+    }
+    let currency = currency
+        .unwrap_or_else(|| config.programs.default_currency.clone())
+        .to_ascii_uppercase();
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        bail!("`{currency}` is not a currency code such as EUR");
+    }
+    let store = open_store(config).await?;
+    if store.org_by_slug(&slug).await?.is_some() {
+        bail!("an organization `{slug}` exists already");
+    }
+    let now = chrono::Utc::now();
+    let mut tx = store.write().await?;
+    let owner_id = store.upsert_person(&mut tx, &owner, true, now).await?;
+    let org_id = store
+        .create_org(&mut tx, &slug, name, &tz, &currency, owner_id, now)
+        .await?;
+    store
+        .audit(
+            &mut tx,
+            Some(org_id),
+            Some(owner_id),
+            "org.created",
+            &slug,
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    println!("Created organization {name} (`{slug}`, {tz}, {currency}) owned by {owner}.");
+    println!("Next: promoterd console --as {owner} -c \"newevent …\"");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(config).await?;
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let raw = match crate::ingest::read_import_csv(std::io::BufReader::new(f)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: {e}. Nothing was imported.", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut valid = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for r in &raw {
+        match crate::ingest::validate(&store, source, r).await? {
+            Ok(o) => valid.push(o),
+            Err(e) => errors.push(format!("order {}: {e}", r.order_id)),
+        }
+    }
+    if !errors.is_empty() {
+        for e in errors.iter().take(20) {
+            eprintln!("{}: {e}", file.display());
+        }
+        eprintln!("{} order(s) refused. Nothing was imported.", errors.len());
+        return Ok(ExitCode::from(2));
+    }
+    let outcomes = crate::ingest::apply(&store, &Clock::system(), &valid).await?;
+    let created = outcomes
+        .iter()
+        .filter(|o| matches!(o, crate::store::IngestOutcome::Created(_)))
+        .count();
+    let updated = outcomes
+        .iter()
+        .filter(|o| matches!(o, crate::store::IngestOutcome::Updated(_)))
+        .count();
+    println!(
+        "Imported {} order(s): {created} new, {updated} updated, {} unchanged.",
+        outcomes.len(),
+        outcomes.len() - created - updated
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(
+    config: &Config,
+    event: Option<String>,
+    org: Option<String>,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(config).await?;
+    let (filter, tz, name) = match (event, org) {
+        (Some(slug), _) => {
+            let e = store
+                .event_by_slug(&slug)
+                .await?
+                .with_context(|| format!("no event `{slug}`"))?;
+            let o = store
+                .org(e.org_id)
+                .await?
+                .context("the event's organization is missing")?;
+            (
+                ExportFilter {
+                    org_id: o.id,
+                    event_id: Some(e.id),
+                },
+                o.time_zone,
+                slug,
+            )
+        }
+        (None, Some(slug)) => {
+            let o = store
+                .org_by_slug(&slug)
+                .await?
+                .with_context(|| format!("no organization `{slug}`"))?;
+            (
+                ExportFilter {
+                    org_id: o.id,
+                    event_id: None,
+                },
+                o.time_zone,
+                slug,
+            )
+        }
+        (None, None) => bail!("name an --event or an --org"),
+    };
+    let rows = match out {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            crate::export::write_csv(&store, &filter, &tz, std::io::BufWriter::new(f)).await?
+        }
+        None => crate::export::write_csv(&store, &filter, &tz, std::io::stdout().lock()).await?,
+    };
+    let now = chrono::Utc::now();
+    let mut tx = store.write().await?;
+    store
+        .audit(
+            &mut tx,
+            Some(filter.org_id),
+            None,
+            "export.cli",
+            &format!("{name} {rows} rows"),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    eprintln!("{rows} row(s) exported.");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn slugs_from_names() {
+        assert_eq!(slugify("Acme Events GmbH!"), "acme-events-gmbh");
+        assert_eq!(slugify("  Über  Fest "), "ber-fest");
+    }
+}

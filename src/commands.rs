@@ -1,0 +1,251 @@
+//! The core: commands, permissions, attribution and stats. Front-ends hand it an
+//! [`Origin`] and a line or an [`Invocation`]; it answers with a [`Reply`]. No I/O types.
+
+mod access;
+mod account;
+mod links;
+mod organizer;
+mod parse;
+pub mod spec;
+mod stats;
+
+pub use access::{Actor, Scope};
+pub use parse::{Invocation, is_slug, parse_email, parse_line, parse_named, parse_price, tokenize};
+pub use spec::{Access, ArgKind, ArgSpec, COMMANDS, Channels, Cmd, CommandSpec};
+
+use crate::clock::Clock;
+use crate::error::CommandError;
+use crate::reply::Reply;
+use crate::store::Store;
+
+/// A chat platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Discord,
+    Telegram,
+}
+
+impl Platform {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Discord => "discord",
+            Platform::Telegram => "telegram",
+        }
+    }
+
+    /// The name people know.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Discord => "Discord",
+            Platform::Telegram => "Telegram",
+        }
+    }
+
+    /// Parses a stored name (unknown names read as Telegram).
+    pub fn from_str(s: &str) -> Self {
+        if s == "discord" {
+            Platform::Discord
+        } else {
+            Platform::Telegram
+        }
+    }
+}
+
+/// Where a command comes from, as the front-end established it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `promoterd console --as <email>`: the operator acts as that person.
+    Console { email: String },
+    /// An email whose sender the email front-end has verified.
+    Email { from: String },
+    /// A Discord or Telegram user.
+    Chat {
+        platform: Platform,
+        user_id: String,
+        username: Option<String>,
+    },
+}
+
+impl Origin {
+    /// The front-end's name (logs and metrics).
+    pub fn frontend(&self) -> &'static str {
+        match self {
+            Origin::Console { .. } => "console",
+            Origin::Email { .. } => "email",
+            Origin::Chat { platform, .. } => platform.as_str(),
+        }
+    }
+}
+
+/// Settings the core needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// Base of tracking links: `<public_url>/t/<code>`.
+    pub public_url: String,
+    /// How long an invite code stays valid.
+    pub invite_ttl: chrono::Duration,
+    /// How long a `connect` verification code stays valid.
+    pub verify_ttl: chrono::Duration,
+    /// Most links a promoter may create (all events).
+    pub max_links_per_promoter: i64,
+    /// The Telegram bot's username, for `t.me/<bot>?start=<code>` invite links.
+    pub telegram_bot: Option<String>,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        CoreSettings {
+            public_url: "http://127.0.0.1:8080".into(),
+            invite_ttl: chrono::Duration::days(14),
+            verify_ttl: chrono::Duration::minutes(30),
+            max_links_per_promoter: 50,
+            telegram_bot: None,
+        }
+    }
+}
+
+/// The command engine shared by every front-end.
+#[derive(Debug, Clone)]
+pub struct Core {
+    pub store: Store,
+    pub clock: Clock,
+    pub settings: CoreSettings,
+}
+
+impl Core {
+    /// A core over a migrated store.
+    pub fn new(store: Store, clock: Clock, settings: CoreSettings) -> Self {
+        Core {
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    /// Parses and runs one line of text.
+    pub async fn execute(&self, origin: &Origin, line: &str) -> Reply {
+        match parse_line(line) {
+            Ok(inv) => self.run(origin, &inv).await,
+            Err(e) => Reply::error(e.0),
+        }
+    }
+
+    /// Runs a parsed command: authorize, then act. Errors become error replies.
+    pub async fn run(&self, origin: &Origin, inv: &Invocation) -> Reply {
+        let spec = spec::spec(inv.cmd);
+        let result = async {
+            if spec.channels == Channels::ChatOnly && matches!(origin, Origin::Email { .. }) {
+                crate::refuse!(
+                    "`{}` links a Discord or Telegram account; send it to the bot there.",
+                    spec.name
+                );
+            }
+            let actor = self.resolve_actor(origin).await?;
+            let scope = self.authorize(&actor, spec, inv).await?;
+            self.dispatch(&actor, scope, inv).await
+        }
+        .await;
+        match result {
+            Ok(mut r) => {
+                r.private |= spec.private;
+                r
+            }
+            Err(e) => {
+                if !matches!(e, CommandError::User(_)) {
+                    tracing::error!(command = spec.name, frontend = origin.frontend(), error = %e, "command failed");
+                }
+                Reply {
+                    private: spec.private,
+                    ..Reply::error(e.user_message())
+                }
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        actor: &Actor,
+        scope: Scope,
+        inv: &Invocation,
+    ) -> Result<Reply, CommandError> {
+        use Cmd::*;
+        match inv.cmd {
+            Help => Ok(self.help(actor, inv).await?),
+            Whoami => self.whoami(actor).await,
+            Connect => self.connect(actor, inv).await,
+            Verify => self.verify(actor, inv).await,
+            Accept => self.accept(actor, inv, true).await,
+            Ignore => self.accept(actor, inv, false).await,
+            NewEvent => self.new_event(actor, scope, inv).await,
+            EditEvent => self.edit_event(actor, scope, inv).await,
+            Events => self.events(scope).await,
+            NewTicketType => self.new_ticket_type(actor, scope, inv).await,
+            TicketTypes => self.ticket_types(scope).await,
+            Invite => {
+                self.invite(actor, scope, inv, crate::store::InviteKind::Promoter)
+                    .await
+            }
+            InviteAdmin => {
+                self.invite(actor, scope, inv, crate::store::InviteKind::Organizer)
+                    .await
+            }
+            Invites => self.invites(scope).await,
+            Resend => self.resend(actor, scope, inv).await,
+            CancelInvite => self.cancel_invite(actor, scope, inv).await,
+            Promoters => self.promoters(scope).await,
+            Revoke => self.revoke(actor, scope, inv).await,
+            Stats => self.stats(scope, inv).await,
+            Export => self.export(actor, scope).await,
+            OrgLink => self.org_link(actor, scope, inv).await,
+            OrgLinks => self.org_links(scope).await,
+            SetLeaderboard => self.set_leaderboard(actor, scope, inv).await,
+            MyLink => self.my_link(actor, scope).await,
+            Links => self.links(actor, scope).await,
+            NewLink => self.new_link(actor, scope, inv).await,
+            MyStats => self.my_stats(scope).await,
+            MyOrders => self.my_orders(scope).await,
+            Leaderboard => self.leaderboard(actor, scope).await,
+        }
+    }
+
+    /// The public tracking URL of a link code.
+    pub fn link_url(&self, code: &str) -> String {
+        format!(
+            "{}/t/{code}",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// Unwraps the organizer scope that `authorize` produced for an organizer command.
+pub(crate) fn organizer_scope(
+    scope: Scope,
+) -> (
+    crate::store::OrgRow,
+    crate::store::OrganizerRole,
+    Option<crate::store::EventRow>,
+) {
+    match scope {
+        Scope::Organizer { org, role, event } => (org, role, event),
+        other => unreachable!("organizer command authorized with {other:?}"),
+    }
+}
+
+/// Unwraps the promoter scope that `authorize` produced for a promoter command.
+pub(crate) fn promoter_scope(
+    scope: Scope,
+) -> (
+    crate::store::OrgRow,
+    crate::store::EventRow,
+    crate::store::MembershipRow,
+) {
+    match scope {
+        Scope::Promoter {
+            org,
+            event,
+            membership,
+        } => (org, event, membership),
+        other => unreachable!("promoter command authorized with {other:?}"),
+    }
+}

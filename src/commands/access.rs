@@ -1,0 +1,352 @@
+//! Who is asking and what they may touch: the one place where the permission matrix
+//! of DESIGN.md is enforced, before any command runs.
+
+use super::spec::{Access, COMMANDS, Cmd, CommandSpec};
+use super::{Core, Invocation, Origin};
+use crate::error::{CommandError, UserError};
+use crate::store::{ChatAccount, EventRow, MembershipRow, OrgRow, OrganizerRole, PersonRow};
+
+/// The person behind a request, as far as we know them.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub origin: Origin,
+    /// The linked person; `None` for an unlinked chat account or an unknown address.
+    pub person: Option<PersonRow>,
+    /// The address this request proves (console operator, email sender).
+    pub email: Option<String>,
+    /// The chat account this request comes from.
+    pub chat: Option<ChatAccount>,
+}
+
+/// What a command may act on, decided before it runs.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// No organization involved (help, linking, invites addressed to the actor).
+    Personal,
+    /// An organizer of `org`; `event` when the command names one.
+    Organizer {
+        org: OrgRow,
+        role: OrganizerRole,
+        event: Option<EventRow>,
+    },
+    /// An active promoter of `event` through `membership`.
+    Promoter {
+        org: OrgRow,
+        event: EventRow,
+        membership: MembershipRow,
+    },
+}
+
+type Res<T> = Result<T, CommandError>;
+
+fn no(msg: impl Into<String>) -> CommandError {
+    CommandError::User(UserError::new(msg))
+}
+
+/// Commands that act on one event and pick the only one when none is named.
+fn needs_event(cmd: Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::TicketTypes | Cmd::Stats | Cmd::OrgLinks | Cmd::Leaderboard
+    )
+}
+
+fn commands_for(access: &[Access]) -> String {
+    COMMANDS
+        .iter()
+        .filter(|c| access.contains(&c.access))
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Core {
+    /// Finds the person behind an origin; never creates anything.
+    pub async fn resolve_actor(&self, origin: &Origin) -> Res<Actor> {
+        Ok(match origin {
+            Origin::Console { email } | Origin::Email { from: email } => Actor {
+                origin: origin.clone(),
+                person: self.store.person_by_email(email).await?,
+                email: Some(email.clone()),
+                chat: None,
+            },
+            Origin::Chat {
+                platform,
+                user_id,
+                username,
+            } => {
+                let account = ChatAccount {
+                    platform: platform.as_str(),
+                    external_id: user_id.clone(),
+                    username: username.clone(),
+                };
+                Actor {
+                    origin: origin.clone(),
+                    person: self.store.person_by_chat(account.platform, user_id).await?,
+                    email: None,
+                    chat: Some(account),
+                }
+            }
+        })
+    }
+
+    /// Decides whether `actor` may run `inv`, and on what.
+    pub async fn authorize(
+        &self,
+        actor: &Actor,
+        spec: &CommandSpec,
+        inv: &Invocation,
+    ) -> Res<Scope> {
+        if spec.access == Access::Anyone {
+            return Ok(Scope::Personal);
+        }
+        let Some(person) = &actor.person else {
+            return Err(no(self.not_linked_message(actor)));
+        };
+        match spec.access {
+            Access::Anyone => Ok(Scope::Personal),
+            Access::Organizer | Access::Owner => self.organizer_scope(person, spec, inv).await,
+            Access::Promoter => self.promoter_scope(person, spec, inv).await,
+            Access::Member => match self.organizer_scope(person, spec, inv).await {
+                Ok(s) => Ok(s),
+                Err(CommandError::User(_)) => self.promoter_scope(person, spec, inv).await,
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    fn not_linked_message(&self, actor: &Actor) -> String {
+        match (&actor.chat, &actor.email) {
+            (Some(c), _) => format!(
+                "This {} account is not linked to a promoterd account yet. Send `connect <your email>` and then \
+                 `verify <code>` with the code we mail you, or `accept <code>` with the code from your invite.",
+                crate::commands::Platform::from_str(c.platform).label()
+            ),
+            (None, Some(e)) => format!(
+                "{e} is not an organizer or promoter here yet. Ask an organizer to invite you, then accept the invite."
+            ),
+            (None, None) => "You are not known here yet.".into(),
+        }
+    }
+
+    async fn organizer_scope(
+        &self,
+        person: &PersonRow,
+        spec: &CommandSpec,
+        inv: &Invocation,
+    ) -> Res<Scope> {
+        let orgs = self.store.orgs_organized_by(person.id).await?;
+        let refuse_promoter = |org_name: &str| {
+            no(format!(
+                "`{}` is for organizers of {org_name}. As a promoter you can use: {}.",
+                spec.name,
+                commands_for(&[Access::Promoter, Access::Member])
+            ))
+        };
+        let (org, role, mut event) = if let Some(slug) = inv.get("event") {
+            let event = self.store.event_by_slug(slug).await?;
+            let found = event.and_then(|e| {
+                orgs.iter()
+                    .find(|(o, _)| o.id == e.org_id)
+                    .map(|(o, r)| (o.clone(), *r, e))
+            });
+            match found {
+                Some((o, r, e)) => (o, r, Some(e)),
+                None => {
+                    // A promoter of that event learns it is organizer-only; others learn nothing.
+                    if let Some(e) = self.store.event_by_slug(slug).await?
+                        && self.promoter_membership_for(person.id, &e).await?.is_some()
+                    {
+                        let org = self
+                            .store
+                            .org(e.org_id)
+                            .await?
+                            .map(|o| o.name)
+                            .unwrap_or_default();
+                        return Err(refuse_promoter(&org));
+                    }
+                    return Err(no(format!(
+                        "You have no event `{slug}`. Send `events` to list yours."
+                    )));
+                }
+            }
+        } else {
+            let picked = match inv.get("org") {
+                Some(slug) => orgs.iter().find(|(o, _)| o.slug == slug).cloned(),
+                None if orgs.len() == 1 => orgs.first().cloned(),
+                None if orgs.len() > 1 => {
+                    let names: Vec<&str> = orgs.iter().map(|(o, _)| o.slug.as_str()).collect();
+                    return Err(no(format!(
+                        "You organize several organizations ({}). Add --org <name>, e.g. `{} --org {}`.",
+                        names.join(", "),
+                        spec.name,
+                        names[0]
+                    )));
+                }
+                None => None,
+            };
+            match picked {
+                Some((o, r)) => (o, r, None),
+                None => {
+                    let memberships = self.store.active_memberships_of(person.id).await?;
+                    if let Some(m) = memberships.first() {
+                        let org = self
+                            .store
+                            .org(m.org_id)
+                            .await?
+                            .map(|o| o.name)
+                            .unwrap_or_default();
+                        return Err(refuse_promoter(&org));
+                    }
+                    return Err(match inv.get("org") {
+                        Some(slug) => no(format!("You are not an organizer of `{slug}`.")),
+                        None => no(format!(
+                            "`{}` is for organizers, and you are not an organizer of any organization.",
+                            spec.name
+                        )),
+                    });
+                }
+            }
+        };
+        if spec.access == Access::Owner && role != OrganizerRole::Owner {
+            return Err(no(format!(
+                "Only the owner of {} can use `{}`.",
+                org.name, spec.name
+            )));
+        }
+        if event.is_none() && needs_event(spec.cmd) {
+            event = Some(self.only_event(&org, spec).await?);
+        }
+        Ok(Scope::Organizer { org, role, event })
+    }
+
+    async fn only_event(&self, org: &OrgRow, spec: &CommandSpec) -> Res<EventRow> {
+        let events = self.store.events_of_org(org.id).await?;
+        let now = crate::clock::ts(self.clock.now() - chrono::Duration::days(1));
+        let upcoming: Vec<&EventRow> = events.iter().filter(|e| e.starts_at >= now).collect();
+        match (events.len(), upcoming.len()) {
+            (0, _) => Err(no(format!(
+                "{} has no events yet. Create one with `newevent`.",
+                org.name
+            ))),
+            (1, _) => Ok(events[0].clone()),
+            (_, 1) => Ok(upcoming[0].clone()),
+            _ => Err(no(format!(
+                "Which event? {} — e.g. `{} {}`.",
+                events
+                    .iter()
+                    .map(|e| e.slug.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                spec.name,
+                events[0].slug
+            ))),
+        }
+    }
+
+    /// The active membership through which a person promotes an event.
+    pub async fn promoter_membership_for(
+        &self,
+        person_id: i64,
+        event: &EventRow,
+    ) -> Res<Option<MembershipRow>> {
+        let ms = self.store.active_memberships_of(person_id).await?;
+        // An event-level membership is more specific than an organization-wide one.
+        Ok(ms
+            .iter()
+            .find(|m| m.event_id == Some(event.id))
+            .or_else(|| {
+                ms.iter()
+                    .find(|m| m.org_id == event.org_id && m.event_id.is_none())
+            })
+            .cloned())
+    }
+
+    async fn promoter_scope(
+        &self,
+        person: &PersonRow,
+        spec: &CommandSpec,
+        inv: &Invocation,
+    ) -> Res<Scope> {
+        let organizer_hint = || async {
+            if self.store.orgs_organized_by(person.id).await?.is_empty() {
+                Ok::<_, CommandError>(String::new())
+            } else {
+                Ok(format!(
+                    " As an organizer, use: {}.",
+                    commands_for(&[Access::Organizer])
+                ))
+            }
+        };
+        if let Some(slug) = inv.get("event") {
+            if let Some(event) = self.store.event_by_slug(slug).await?
+                && let Some(m) = self.promoter_membership_for(person.id, &event).await?
+            {
+                let org = self
+                    .store
+                    .org(event.org_id)
+                    .await?
+                    .ok_or_else(|| no("That organization no longer exists."))?;
+                return Ok(Scope::Promoter {
+                    org,
+                    event,
+                    membership: m,
+                });
+            }
+            return Err(no(format!(
+                "You are not a promoter of `{slug}`.{}",
+                organizer_hint().await?
+            )));
+        }
+        let ms = self.store.active_memberships_of(person.id).await?;
+        let mut choices: Vec<(EventRow, MembershipRow)> = Vec::new();
+        for m in &ms {
+            let events = match m.event_id {
+                Some(id) => self.store.event(id).await?.into_iter().collect(),
+                None => self.store.events_of_org(m.org_id).await?,
+            };
+            for e in events {
+                if !choices.iter().any(|(c, _)| c.id == e.id) {
+                    choices.push((e, m.clone()));
+                }
+            }
+        }
+        let now = crate::clock::ts(self.clock.now() - chrono::Duration::days(1));
+        let upcoming: Vec<&(EventRow, MembershipRow)> =
+            choices.iter().filter(|(e, _)| e.starts_at >= now).collect();
+        let (event, membership) = match (choices.len(), upcoming.len()) {
+            (0, _) if ms.is_empty() => {
+                return Err(no(format!(
+                    "`{}` is for promoters, and you are not an active promoter yet. Accept an invite with `accept <code>`.{}",
+                    spec.name,
+                    organizer_hint().await?
+                )));
+            }
+            (0, _) => return Err(no("Your organization has no events yet.")),
+            (1, _) => choices[0].clone(),
+            (_, 1) => upcoming[0].clone(),
+            _ => {
+                return Err(no(format!(
+                    "Which event? {} — e.g. `{} {}`.",
+                    choices
+                        .iter()
+                        .map(|(e, _)| e.slug.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    spec.name,
+                    choices[0].0.slug
+                )));
+            }
+        };
+        let org = self
+            .store
+            .org(event.org_id)
+            .await?
+            .ok_or_else(|| no("That organization no longer exists."))?;
+        Ok(Scope::Promoter {
+            org,
+            event,
+            membership,
+        })
+    }
+}

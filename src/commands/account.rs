@@ -1,0 +1,330 @@
+//! Commands anyone may run: help, whoami, linking a chat account, answering an invite.
+
+use super::spec::{Access, COMMANDS, Channels, CommandSpec, find};
+use super::{Actor, Core, Invocation, Origin};
+use crate::codes;
+use crate::error::CommandError;
+use crate::refuse;
+use crate::reply::{Block, Reply, Table};
+use crate::store::{ConnectOutcome, InviteKind, OrganizerRole};
+
+type Res = Result<Reply, CommandError>;
+
+fn offered_on(spec: &CommandSpec, origin: &Origin) -> bool {
+    spec.channels == Channels::All || !matches!(origin, Origin::Email { .. })
+}
+
+impl Core {
+    /// `help [command]`: the commands this person can use, or one explained.
+    pub(super) async fn help(
+        &self,
+        actor: &Actor,
+        inv: &Invocation,
+    ) -> Result<Reply, CommandError> {
+        if let Some(name) = inv.get("command") {
+            let Some(spec) = find(name.trim_start_matches('/')) else {
+                refuse!("There is no command `{name}`. Send `help` for the list.");
+            };
+            let mut fields = vec![
+                ("Usage".to_string(), spec.usage()),
+                ("Who".to_string(), spec.access.label().to_string()),
+                ("Example".to_string(), spec.example.to_string()),
+            ];
+            for a in spec.args {
+                fields.push((
+                    a.name.to_string(),
+                    format!("{} ({})", a.help, a.kind.describe()),
+                ));
+            }
+            return Ok(Reply::text(spec.help)
+                .titled(spec.name)
+                .with(Block::Fields(fields)));
+        }
+        let (organizer, promoter) = match &actor.person {
+            Some(p) => (
+                !self.store.orgs_organized_by(p.id).await?.is_empty(),
+                !self.store.active_memberships_of(p.id).await?.is_empty(),
+            ),
+            None => (false, false),
+        };
+        let visible = |a: Access| match a {
+            Access::Anyone => true,
+            Access::Organizer | Access::Owner => organizer,
+            Access::Promoter => promoter,
+            Access::Member => organizer || promoter,
+        };
+        let mut t = Table::new(&["Command", "What it does"], &[false, false]);
+        for c in COMMANDS
+            .iter()
+            .filter(|c| visible(c.access) && offered_on(c, &actor.origin))
+        {
+            t.row(vec![c.usage(), c.help.to_string()]);
+        }
+        let mut r = Reply::default()
+            .titled("promoterd commands")
+            .with(Block::Table(t));
+        if actor.person.is_none() {
+            r = r.line(match actor.origin {
+                Origin::Chat { .. } => {
+                    "Link this account first: `accept <code>` from your invite, or `connect <email>` then `verify <code>`."
+                }
+                _ => "You can do more once you have accepted an invite from an organizer.",
+            });
+        }
+        Ok(r.line("Send `help <command>` for details."))
+    }
+
+    /// `whoami`: the person, linked accounts and roles.
+    pub(super) async fn whoami(&self, actor: &Actor) -> Res {
+        let Some(p) = &actor.person else {
+            let who = actor.email.clone().unwrap_or_else(|| "This account".into());
+            return Ok(Reply::text(format!("{who} is not linked to anyone here yet.")).line(match actor.origin {
+                Origin::Chat { .. } => "Send `connect <your email>` to link it, or `accept <code>` from an invite.",
+                _ => "Ask an organizer to invite you.",
+            }));
+        };
+        let mut fields = vec![("Email".to_string(), p.email.clone())];
+        if let Some(n) = &p.display_name {
+            fields.push(("Name".into(), n.clone()));
+        }
+        for (platform, id, username) in self.store.chat_accounts_of(p.id).await? {
+            let label = super::Platform::from_str(&platform).label();
+            fields.push((
+                label.into(),
+                username.map(|u| format!("{u} ({id})")).unwrap_or(id),
+            ));
+        }
+        for (org, role) in self.store.orgs_organized_by(p.id).await? {
+            let r = if role == OrganizerRole::Owner {
+                "owner"
+            } else {
+                "admin"
+            };
+            fields.push(("Organizer".into(), format!("{} ({r})", org.name)));
+        }
+        for m in self.store.active_memberships_of(p.id).await? {
+            let org = self
+                .store
+                .org(m.org_id)
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_default();
+            let scope = match m.event_id {
+                Some(id) => self
+                    .store
+                    .event(id)
+                    .await?
+                    .map(|e| e.name)
+                    .unwrap_or_default(),
+                None => "all events".into(),
+            };
+            fields.push(("Promoter".into(), format!("{org} — {scope}")));
+        }
+        Ok(Reply::default()
+            .titled("Who you are")
+            .with(Block::Fields(fields))
+            .private())
+    }
+
+    /// `connect <email>`: mails a code that `verify` takes to link this chat account.
+    pub(super) async fn connect(&self, actor: &Actor, inv: &Invocation) -> Res {
+        let Some(account) = &actor.chat else {
+            refuse!(
+                "`connect` links a Discord or Telegram account; in the console you already act as an address."
+            );
+        };
+        let email = inv.req("email");
+        let code = codes::verify_code();
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        self.store
+            .create_connect_code(
+                &mut tx,
+                account,
+                email,
+                &codes::hash_code(&code),
+                now,
+                now + self.settings.verify_ttl,
+            )
+            .await?;
+        let minutes = self.settings.verify_ttl.num_minutes();
+        let body = format!(
+            "Someone asked to link a {} account to this address on promoterd.\n\n\
+             Your code: {code}\n\nSend `verify {code}` to the bot within {minutes} minutes.\n\
+             If this was not you, ignore this mail: nothing changes.\n",
+            super::Platform::from_str(account.platform).label()
+        );
+        self.store
+            .enqueue(
+                &mut tx,
+                "email",
+                email,
+                "verify",
+                "Your promoterd verification code",
+                &body,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!(
+            "We mailed a code to {email}. Send `verify <code>` here within {minutes} minutes."
+        )))
+    }
+
+    /// `verify <code>`: finishes `connect`.
+    pub(super) async fn verify(&self, actor: &Actor, inv: &Invocation) -> Res {
+        let Some(account) = &actor.chat else {
+            refuse!("`verify` finishes linking a Discord or Telegram account.");
+        };
+        let mut tx = self.store.write().await?;
+        let outcome = self
+            .store
+            .verify_connect_code(
+                &mut tx,
+                account,
+                &codes::hash_code(inv.req("code")),
+                self.clock.now(),
+            )
+            .await?;
+        tx.commit().await?;
+        match outcome {
+            ConnectOutcome::Linked(email) => Ok(Reply::text(format!(
+                "Linked: this account now acts as {email}. Send `help` to see what you can do."
+            ))),
+            ConnectOutcome::NoPending => {
+                refuse!("There is nothing to verify. Send `connect <your email>` first.")
+            }
+            ConnectOutcome::Wrong(left) if left > 0 => {
+                refuse!("That code is not right. {left} attempt(s) left.")
+            }
+            ConnectOutcome::Wrong(_) | ConnectOutcome::Void => {
+                refuse!(
+                    "That request has expired or had too many wrong codes. Send `connect <your email>` again."
+                )
+            }
+        }
+    }
+
+    /// `accept <code>` / `ignore <code>`: answers an invite addressed to the actor.
+    pub(super) async fn accept(&self, actor: &Actor, inv: &Invocation, accept: bool) -> Res {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let Some(invite) = self
+            .store
+            .invite_by_code_hash(&mut tx, &codes::hash_code(inv.req("code")))
+            .await?
+        else {
+            refuse!(
+                "That invite code is not valid. Check the code in your invite email, or ask the organizer to resend the invite."
+            );
+        };
+        match invite.status.as_str() {
+            "pending" if invite.expires_at <= crate::clock::ts(now) => {
+                refuse!("This invite has expired. Ask the organizer to send it again.")
+            }
+            "pending" => {}
+            "accepted" => refuse!("This invite has already been accepted."),
+            "ignored" => refuse!(
+                "This invite was declined. Ask the organizer for a new one if you changed your mind."
+            ),
+            "cancelled" => refuse!("This invite was cancelled by the organizer."),
+            _ => refuse!("This invite has expired. Ask the organizer to send it again."),
+        }
+        // The invite must reach the person it was addressed to.
+        match (&actor.email, &actor.person, &actor.chat) {
+            (Some(email), _, _) if *email != invite.email => {
+                refuse!("This invite was sent to another address, not to {email}.")
+            }
+            (None, Some(p), Some(_)) if p.email != invite.email => refuse!(
+                "This account is linked to {}, and the invite was sent to another address. Accept it from the invited address.",
+                p.email
+            ),
+            _ => {}
+        }
+        let org = self
+            .store
+            .org(invite.org_id)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        let event = match invite.event_id {
+            Some(id) => self.store.event(id).await?,
+            None => None,
+        };
+        let what = match (&event, invite.kind()) {
+            (_, InviteKind::Organizer) => format!("an organizer of {org}"),
+            (Some(e), _) => format!("a promoter of {} ({org})", e.name),
+            (None, _) => format!("a promoter of {org} (all events)"),
+        };
+        if !accept {
+            self.store
+                .resolve_invite(&mut tx, &invite, "ignored", "ignored", now)
+                .await?;
+            self.store
+                .audit(
+                    &mut tx,
+                    Some(invite.org_id),
+                    actor.person.as_ref().map(|p| p.id),
+                    "invite.ignored",
+                    &invite.email,
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            return Ok(Reply::text(format!(
+                "Invite declined: you will not become {what}. Nothing else changes."
+            )));
+        }
+        let person_id = self
+            .store
+            .upsert_person(&mut tx, &invite.email, true, now)
+            .await?;
+        if let Some(account) = &actor.chat {
+            self.store
+                .link_chat_account(&mut tx, account, person_id, now)
+                .await?;
+            if let Some(u) = &account.username {
+                self.store
+                    .set_display_name_if_missing(&mut tx, person_id, u)
+                    .await?;
+            }
+        }
+        self.store
+            .resolve_invite(&mut tx, &invite, "accepted", "active", now)
+            .await?;
+        if invite.kind() == InviteKind::Organizer {
+            self.store
+                .add_organizer(&mut tx, invite.org_id, person_id, OrganizerRole::Admin, now)
+                .await?;
+        }
+        self.store
+            .audit(
+                &mut tx,
+                Some(invite.org_id),
+                Some(person_id),
+                "invite.accepted",
+                &invite.email,
+                now,
+            )
+            .await?;
+        let mut reply = Reply::text(format!("Welcome! You are now {what}."))
+            .titled("Invite accepted")
+            .private();
+        if let (Some(e), Some(mid)) = (&event, invite.membership_id) {
+            let link = self
+                .ensure_main_link(&mut tx, invite.org_id, e.id, mid, person_id)
+                .await?;
+            reply = reply
+                .line(
+                    "Your tracking link — share it, every ticket bought through it counts for you:",
+                )
+                .with(Block::Link(self.link_url(&link)));
+        } else if invite.kind() == InviteKind::Promoter {
+            reply = reply.line("Send `mylink <event>` for your tracking link of any of its events, and `help` for more.");
+        } else {
+            reply = reply.line("Send `help` to see what organizers can do.");
+        }
+        tx.commit().await?;
+        Ok(reply)
+    }
+}

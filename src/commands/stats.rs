@@ -1,0 +1,443 @@
+//! Numbers: a promoter's own stats and orders, the organizer's promoter table, the leaderboard.
+
+use super::{Actor, Core, Invocation, Scope, organizer_scope, promoter_scope};
+use crate::error::CommandError;
+use crate::money::{money, percent};
+use crate::refuse;
+use crate::reply::{Block, Reply, Table};
+use crate::store::{ClickFact, EventRow, LinkRow, MembershipRow, OrderCountFact, SalesFact};
+use std::collections::HashMap;
+
+type Res = Result<Reply, CommandError>;
+
+/// Sales and clicks of an event, loaded once and summed by any (membership, link) filter.
+pub(super) struct EventNumbers {
+    sales: Vec<SalesFact>,
+    counts: Vec<OrderCountFact>,
+    clicks: Vec<ClickFact>,
+    link_owner: HashMap<i64, Option<i64>>,
+    /// Ticket types in creation order.
+    types: Vec<String>,
+}
+
+/// Sums for one selection.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Numbers {
+    pub clicks: i64,
+    pub uniques: i64,
+    pub orders: i64,
+    pub refunded_orders: i64,
+    pub self_orders: i64,
+    pub tickets: i64,
+    pub sold: i64,
+    pub gross: i64,
+    pub net: i64,
+    /// (ticket type, tickets, net) in ticket-type order.
+    pub by_type: Vec<(String, i64, i64)>,
+}
+
+impl EventNumbers {
+    /// Sums the facts whose (membership, link) pass `keep`.
+    pub(super) fn of(&self, keep: impl Fn(Option<i64>, Option<i64>) -> bool) -> Numbers {
+        let mut n = Numbers {
+            by_type: self.types.iter().map(|t| (t.clone(), 0, 0)).collect(),
+            ..Default::default()
+        };
+        for s in self
+            .sales
+            .iter()
+            .filter(|s| keep(s.membership_id, s.link_id))
+        {
+            n.tickets += s.tickets;
+            n.sold += s.sold;
+            n.gross += s.gross_minor;
+            n.net += s.net_minor;
+            if let Some(t) = n.by_type.iter_mut().find(|t| t.0 == s.ticket_type) {
+                t.1 += s.tickets;
+                t.2 += s.net_minor;
+            }
+        }
+        for c in self
+            .counts
+            .iter()
+            .filter(|c| keep(c.membership_id, c.link_id))
+        {
+            n.orders += c.orders;
+            n.refunded_orders += c.refunded;
+            n.self_orders += c.self_orders;
+        }
+        for c in &self.clicks {
+            let owner = self.link_owner.get(&c.link_id).copied().flatten();
+            if keep(owner, Some(c.link_id)) {
+                n.clicks += c.clicks;
+                n.uniques += c.uniques;
+            }
+        }
+        n
+    }
+}
+
+fn summary(n: &Numbers, currency: &str) -> Block {
+    Block::Fields(vec![
+        (
+            "Clicks".into(),
+            format!("{} ({} unique)", n.clicks, n.uniques),
+        ),
+        ("Orders".into(), n.orders.to_string()),
+        ("Tickets".into(), n.tickets.to_string()),
+        ("Gross revenue".into(), money(n.gross, currency)),
+        (
+            "Refunded".into(),
+            format!(
+                "{} ({} tickets)",
+                money(n.gross - n.net, currency),
+                n.sold - n.tickets
+            ),
+        ),
+        ("Net revenue".into(), money(n.net, currency)),
+        ("Conversion".into(), percent(n.orders, n.clicks)),
+    ])
+}
+
+fn by_type_table(n: &Numbers, currency: &str) -> Table {
+    let mut t = Table::new(
+        &["Ticket type", "Tickets", "Net revenue"],
+        &[false, true, true],
+    )
+    .caption("By ticket type");
+    for (name, tickets, net) in &n.by_type {
+        t.row(vec![
+            name.clone(),
+            tickets.to_string(),
+            money(*net, currency),
+        ]);
+    }
+    t
+}
+
+impl Core {
+    /// Loads an event's facts; only one membership's when given.
+    pub(super) async fn event_numbers(
+        &self,
+        event: &EventRow,
+        membership: Option<i64>,
+    ) -> Result<EventNumbers, CommandError> {
+        let links = self.store.links_of_event(event.id).await?;
+        Ok(EventNumbers {
+            sales: self.store.sales_facts(event.id, membership).await?,
+            counts: self.store.order_counts(event.id, membership).await?,
+            clicks: self.store.click_facts(event.id, membership).await?,
+            link_owner: links.iter().map(|l| (l.id, l.membership_id)).collect(),
+            types: self
+                .store
+                .ticket_types(event.id)
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .collect(),
+        })
+    }
+
+    /// One promoter's report: summary, by ticket type, by link.
+    async fn promoter_report(
+        &self,
+        event: &EventRow,
+        m: &MembershipRow,
+        mut reply: Reply,
+    ) -> Result<Reply, CommandError> {
+        let numbers = self.event_numbers(event, Some(m.id)).await?;
+        let n = numbers.of(|mid, _| mid == Some(m.id));
+        let links: Vec<LinkRow> = self.store.links_of_membership(m.id, event.id).await?;
+        let mut by_link = Table::new(
+            &["Link", "Clicks", "Orders", "Tickets", "Net revenue"],
+            &[false, true, true, true, true],
+        )
+        .caption("By link");
+        for l in &links {
+            let ln = numbers.of(|_, link| link == Some(l.id));
+            let label = match &l.sub_promoter {
+                Some(s) => format!("{} (for {s})", l.label),
+                None => l.label.clone(),
+            };
+            by_link.row(vec![
+                label,
+                ln.clicks.to_string(),
+                ln.orders.to_string(),
+                ln.tickets.to_string(),
+                money(ln.net, &event.currency),
+            ]);
+        }
+        reply = reply
+            .with(summary(&n, &event.currency))
+            .with(Block::Table(by_type_table(&n, &event.currency)));
+        if !links.is_empty() {
+            reply = reply.with(Block::Table(by_link));
+        }
+        if n.self_orders > 0 {
+            reply = reply.line(format!(
+                "{} order(s) were bought with the promoter's own email address: they count, and are marked as self-referrals.",
+                n.self_orders
+            ));
+        }
+        Ok(reply)
+    }
+
+    pub(super) async fn my_stats(&self, scope: Scope) -> Res {
+        let (org, event, m) = promoter_scope(scope);
+        let mut reply = Reply::default()
+            .titled(format!("Your sales — {}", event.name))
+            .private();
+        reply = self.promoter_report(&event, &m, reply).await?;
+        if org.leaderboard
+            && let Some((rank, of)) = self.rank_of(&event, m.id).await?
+        {
+            reply = reply.line(format!("Leaderboard: you are #{rank} of {of}."));
+        }
+        Ok(reply)
+    }
+
+    pub(super) async fn my_orders(&self, scope: Scope) -> Res {
+        let (_, event, m) = promoter_scope(scope);
+        let orders = self.store.orders_of_membership(m.id, event.id, 50).await?;
+        if orders.is_empty() {
+            return Ok(Reply::text(format!(
+                "No orders through your links for {} yet. Share `mylink`!",
+                event.name
+            ))
+            .private());
+        }
+        let mut t = Table::new(
+            &["Order", "Time", "Tickets", "Via", "Status", "Net"],
+            &[false, false, false, false, false, true],
+        );
+        for o in orders {
+            t.row(vec![
+                o.external_id,
+                o.ordered_at
+                    .replace('T', " ")
+                    .trim_end_matches('Z')
+                    .to_string(),
+                o.summary,
+                o.link_label.unwrap_or_default(),
+                o.status.replace('_', " "),
+                money(o.net_minor, &o.currency),
+            ]);
+        }
+        Ok(Reply::default()
+            .titled(format!("Your orders — {}", event.name))
+            .with(Block::Table(t))
+            .line("The 50 latest orders; buyer details are only visible to the organizer.")
+            .private())
+    }
+
+    pub(super) async fn stats(&self, scope: Scope, inv: &Invocation) -> Res {
+        let (org, _, event) = organizer_scope(scope);
+        let event = event.expect("resolved by authorize");
+        let members = self
+            .store
+            .memberships_of_org(org.id, Some(event.id))
+            .await?;
+        if let Some(email) = inv.get("promoter") {
+            let Some(m) = members
+                .iter()
+                .find(|m| m.email == email && m.status != "invited")
+            else {
+                refuse!("{email} is not a promoter of {}.", event.name);
+            };
+            let reply = Reply::default()
+                .titled(format!("{} — {}", m.email, event.name))
+                .private();
+            return self.promoter_report(&event, m, reply).await;
+        }
+        let numbers = self.event_numbers(&event, None).await?;
+        let cur = &event.currency;
+        let wide = numbers.types.len() <= 4;
+        let mut headers: Vec<String> = vec!["Promoter".into()];
+        if wide {
+            headers.extend(numbers.types.iter().cloned());
+        }
+        headers.extend(["Tickets", "Net revenue", "Clicks", "Conv."].map(String::from));
+        let numeric: Vec<bool> = headers.iter().enumerate().map(|(i, _)| i > 0).collect();
+        let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let mut t = Table::new(&header_refs, &numeric).caption("Promoters");
+        let mut rows: Vec<(Numbers, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for m in members
+            .iter()
+            .filter(|m| m.status == "active" || m.status == "revoked")
+        {
+            // A person with several memberships covering the event is listed once per membership.
+            if !seen.insert(m.id) {
+                continue;
+            }
+            let n = numbers.of(|mid, _| mid == Some(m.id));
+            let mut name = m.email.clone();
+            if m.status == "revoked" {
+                name.push_str(" (revoked)");
+            }
+            if n.self_orders > 0 {
+                name.push_str(" *");
+            }
+            rows.push((n, name));
+        }
+        rows.sort_by(|a, b| {
+            b.0.tickets
+                .cmp(&a.0.tickets)
+                .then(b.0.net.cmp(&a.0.net))
+                .then(a.1.cmp(&b.1))
+        });
+        let mut any_self = false;
+        for (n, name) in &rows {
+            any_self |= n.self_orders > 0;
+            let mut row = vec![name.clone()];
+            if wide {
+                row.extend(n.by_type.iter().map(|(_, tickets, _)| tickets.to_string()));
+            }
+            row.extend([
+                n.tickets.to_string(),
+                money(n.net, cur),
+                n.clicks.to_string(),
+                percent(n.orders, n.clicks),
+            ]);
+            t.row(row);
+        }
+        let promoters = numbers.of(|mid, _| mid.is_some());
+        let org_links = numbers.of(|mid, link| mid.is_none() && link.is_some());
+        let direct = numbers.of(|_, link| link.is_none());
+        let total = numbers.of(|_, _| true);
+        let mut totals = Table::new(
+            &["", "Orders", "Tickets", "Gross", "Net revenue"],
+            &[false, true, true, true, true],
+        )
+        .caption("Totals");
+        for (label, n) in [
+            ("Promoters", &promoters),
+            ("Organization links", &org_links),
+            ("Direct (no link)", &direct),
+            ("Event total", &total),
+        ] {
+            totals.row(vec![
+                label.into(),
+                n.orders.to_string(),
+                n.tickets.to_string(),
+                money(n.gross, cur),
+                money(n.net, cur),
+            ]);
+        }
+        let mut reply = Reply::default()
+            .titled(format!("Sales — {}", event.name))
+            .private();
+        if rows.is_empty() {
+            reply = reply.line(format!(
+                "No active promoters for {} yet. Invite one with `invite <email> {}`.",
+                event.name, event.slug
+            ));
+        } else {
+            reply = reply.with(Block::Table(t));
+        }
+        reply = reply
+            .with(Block::Table(
+                by_type_table(&total, cur).caption("Event by ticket type"),
+            ))
+            .with(Block::Table(totals));
+        if any_self {
+            reply = reply.line(
+                "* includes self-referrals: orders bought with the promoter's own email address.",
+            );
+        }
+        if !wide {
+            reply = reply.line(format!(
+                "Send `stats {} <promoter email>` for one promoter by ticket type.",
+                event.slug
+            ));
+        }
+        Ok(reply)
+    }
+
+    /// Active promoters of an event ranked by net tickets, then net revenue.
+    async fn ranking(
+        &self,
+        event: &EventRow,
+    ) -> Result<Vec<(MembershipRow, Numbers)>, CommandError> {
+        let members = self
+            .store
+            .memberships_of_org(event.org_id, Some(event.id))
+            .await?;
+        let numbers = self.event_numbers(event, None).await?;
+        let mut ranked: Vec<(MembershipRow, Numbers)> = members
+            .into_iter()
+            .filter(|m| m.status == "active")
+            .map(|m| {
+                let n = numbers.of(|mid, _| mid == Some(m.id));
+                (m, n)
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.1.tickets
+                .cmp(&a.1.tickets)
+                .then(b.1.net.cmp(&a.1.net))
+                .then(a.0.id.cmp(&b.0.id))
+        });
+        Ok(ranked)
+    }
+
+    async fn rank_of(
+        &self,
+        event: &EventRow,
+        membership_id: i64,
+    ) -> Result<Option<(usize, usize)>, CommandError> {
+        let ranked = self.ranking(event).await?;
+        Ok(ranked
+            .iter()
+            .position(|(m, _)| m.id == membership_id)
+            .map(|i| (i + 1, ranked.len())))
+    }
+
+    pub(super) async fn leaderboard(&self, actor: &Actor, scope: Scope) -> Res {
+        let (org, event, me, organizer) = match scope {
+            Scope::Organizer { org, event, .. } => {
+                (org, event.expect("resolved by authorize"), None, true)
+            }
+            Scope::Promoter {
+                org,
+                event,
+                membership,
+            } => (org, event, Some(membership.id), false),
+            Scope::Personal => unreachable!("leaderboard needs a member scope"),
+        };
+        if !org.leaderboard {
+            let hint = if organizer {
+                " Turn it on with `setleaderboard on`."
+            } else {
+                ""
+            };
+            refuse!("The leaderboard of {} is off.{hint}", org.name);
+        }
+        let ranked = self.ranking(&event).await?;
+        let headers: &[&str] = if organizer {
+            &["Rank", "Promoter", "Tickets"]
+        } else {
+            &["Rank", "Promoter"]
+        };
+        let mut t = Table::new(headers, &[true, false, true]);
+        for (i, (m, n)) in ranked.iter().enumerate() {
+            let mut name = m
+                .display_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("Promoter #{}", m.id));
+            if Some(m.id) == me {
+                name.push_str("  ← you");
+            }
+            let mut row = vec![format!("#{}", i + 1), name];
+            if organizer {
+                row.push(n.tickets.to_string());
+            }
+            t.row(row);
+        }
+        let _ = actor;
+        Ok(Reply::default()
+            .titled(format!("Leaderboard — {}", event.name))
+            .with(Block::Table(t)))
+    }
+}

@@ -1,0 +1,257 @@
+//! The TOML configuration: every key optional with defaults in code, unknown keys
+//! refused by name, secrets also from environment variables.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub programs: ProgramsConfig,
+    pub telegram: TelegramConfig,
+    pub discord: DiscordConfig,
+    pub email: EmailConfig,
+    /// Directory of the config file; relative paths are resolved from it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// The SQLite file.
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            path: "promoterd.db".into(),
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Public base URL of this server; tracking links are `<public_url>/t/<code>`.
+    pub public_url: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// `[programs]`: rules of the promoter programs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProgramsConfig {
+    pub invite_ttl_days: u32,
+    pub verify_ttl_minutes: u32,
+    pub max_links_per_promoter: u32,
+    /// Time zone of organizations created with `promoterd org create`.
+    pub default_time_zone: String,
+    /// Currency of organizations created with `promoterd org create`.
+    pub default_currency: String,
+}
+
+impl Default for ProgramsConfig {
+    fn default() -> Self {
+        ProgramsConfig {
+            invite_ttl_days: 14,
+            verify_ttl_minutes: 30,
+            max_links_per_promoter: 50,
+            default_time_zone: "UTC".into(),
+            default_currency: "EUR".into(),
+        }
+    }
+}
+
+/// `[telegram]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// Bot token from @BotFather; or env `PROMOTERD_TELEGRAM_TOKEN`.
+    pub bot_token: Option<String>,
+    /// The bot's username, for `t.me/<bot>?start=<code>` invite links.
+    pub bot_username: Option<String>,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// Bot token; or env `PROMOTERD_DISCORD_TOKEN`.
+    pub bot_token: Option<String>,
+    pub application_id: Option<u64>,
+    /// Hex Ed25519 public key of the application (interactions endpoint mode).
+    pub public_key: Option<String>,
+}
+
+/// `[email]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// `smtp://host:port` or `smtps://…`; or env `PROMOTERD_SMTP_URL`.
+    pub smtp_url: Option<String>,
+    /// The bot's address, e.g. `bot@example.com`.
+    pub from: Option<String>,
+    /// IMAP host for replies; or env `PROMOTERD_IMAP_HOST`.
+    pub imap_host: Option<String>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+fn env_or(value: &Option<String>, var: &str) -> Option<String> {
+    value
+        .clone()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| std::env::var(var).ok().filter(|v| !v.trim().is_empty()))
+}
+
+impl Config {
+    /// Parses configuration text; `base_dir` resolves relative paths.
+    pub fn parse(text: &str, path: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        c.base_dir = base_dir.to_path_buf();
+        c.validate().map_err(|message| ConfigError::Parse {
+            path: path.into(),
+            message,
+        })?;
+        Ok(c)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&text, &path.display().to_string(), &base)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self
+            .programs
+            .default_time_zone
+            .parse::<chrono_tz::Tz>()
+            .is_err()
+        {
+            return Err(format!(
+                "programs.default_time_zone `{}` is not an IANA time zone",
+                self.programs.default_time_zone
+            ));
+        }
+        url::Url::parse(&self.http.public_url).map_err(|e| format!("http.public_url: {e}"))?;
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "http.listen `{}` is not an address like 127.0.0.1:8080",
+                self.http.listen
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database file, resolved against the config's directory.
+    pub fn database_path(&self) -> PathBuf {
+        if self.database.path.is_absolute() {
+            self.database.path.clone()
+        } else {
+            self.base_dir.join(&self.database.path)
+        }
+    }
+
+    /// The Telegram bot token, from the file or the environment.
+    pub fn telegram_token(&self) -> Option<String> {
+        env_or(&self.telegram.bot_token, "PROMOTERD_TELEGRAM_TOKEN")
+    }
+
+    /// The Discord bot token, from the file or the environment.
+    pub fn discord_token(&self) -> Option<String> {
+        env_or(&self.discord.bot_token, "PROMOTERD_DISCORD_TOKEN")
+    }
+
+    /// The SMTP URL, from the file or the environment.
+    pub fn smtp_url(&self) -> Option<String> {
+        env_or(&self.email.smtp_url, "PROMOTERD_SMTP_URL")
+    }
+
+    /// The IMAP host, from the file or the environment.
+    pub fn imap_host(&self) -> Option<String> {
+        env_or(&self.email.imap_host, "PROMOTERD_IMAP_HOST")
+    }
+
+    /// The core's settings from this configuration.
+    pub fn core_settings(&self) -> crate::commands::CoreSettings {
+        crate::commands::CoreSettings {
+            public_url: self.http.public_url.trim_end_matches('/').to_string(),
+            invite_ttl: chrono::Duration::days(self.programs.invite_ttl_days.into()),
+            verify_ttl: chrono::Duration::minutes(self.programs.verify_ttl_minutes.into()),
+            max_links_per_promoter: self.programs.max_links_per_promoter.into(),
+            telegram_bot: self.telegram.bot_username.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../config.example.toml");
+        let c = Config::parse(text, "config.example.toml", Path::new("/srv")).unwrap();
+        assert_eq!(c.database_path(), Path::new("/srv/promoterd.db"));
+        assert_eq!(c.programs.invite_ttl_days, 14);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::parse(
+            "[http]\nlisten = \"127.0.0.1:1\"\nlistne = 2\n",
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `listne`"), "{err}");
+        let err = Config::parse("[telegramm]\n", "x.toml", Path::new(".")).unwrap_err();
+        assert!(err.to_string().contains("telegramm"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = Config::parse(
+            "[programs]\ndefault_time_zone = \"Mars/Base\"\n",
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Mars/Base"));
+    }
+}

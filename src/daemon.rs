@@ -1,0 +1,66 @@
+//! `promoterd run`: opens the database, starts the enabled front-ends, and stops cleanly.
+
+use crate::config::Config;
+use anyhow::Context;
+
+/// Logs, one line each, which front-ends are off for lack of credentials.
+pub fn log_frontends(config: &Config) {
+    if config.telegram_token().is_none() {
+        tracing::info!(
+            "telegram: off (no bot_token in [telegram] and no PROMOTERD_TELEGRAM_TOKEN)"
+        );
+    } else {
+        tracing::warn!(
+            "telegram: a token is configured, but this build has no Telegram front-end yet"
+        );
+    }
+    if config.discord_token().is_none() {
+        tracing::info!("discord: off (no bot_token in [discord] and no PROMOTERD_DISCORD_TOKEN)");
+    } else {
+        tracing::warn!(
+            "discord: a token is configured, but this build has no Discord front-end yet"
+        );
+    }
+    if config.smtp_url().is_none() || config.imap_host().is_none() {
+        tracing::info!(
+            "email: off (no smtp_url/imap_host in [email]); mail stays queued in the outbox"
+        );
+    } else {
+        tracing::warn!("email: servers are configured, but this build has no email front-end yet");
+    }
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = crate::cli::open_store(&config).await?;
+    tracing::info!(database = %config.database_path().display(), "database ready");
+    log_frontends(&config);
+    let mut tx = store.write().await?;
+    let expired = store.expire_invites(&mut tx, chrono::Utc::now()).await?;
+    tx.commit().await?;
+    if expired > 0 {
+        tracing::info!(expired, "expired old invites");
+    }
+    shutdown_signal()
+        .await
+        .context("waiting for a shutdown signal")?;
+    tracing::info!("shutting down");
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

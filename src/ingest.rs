@@ -1,0 +1,471 @@
+//! Order ingestion: one validation and apply path for the order webhook and CSV import.
+
+use crate::clock::Clock;
+use crate::store::{IngestOutcome, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+/// Status of an order at the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Paid,
+    PartiallyRefunded,
+    Refunded,
+    Cancelled,
+}
+
+impl OrderStatus {
+    /// The stored and documented name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Paid => "paid",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a documented status name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "paid" => OrderStatus::Paid,
+            "partially_refunded" => OrderStatus::PartiallyRefunded,
+            "refunded" => OrderStatus::Refunded,
+            "cancelled" | "canceled" => OrderStatus::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+/// An order as the checkout describes it, before validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawOrder {
+    pub order_id: String,
+    /// Event slug, or numeric id.
+    pub event: String,
+    pub status: String,
+    pub ordered_at: String,
+    /// When the checkout last changed the order; defaults to `ordered_at`.
+    pub updated_at: Option<String>,
+    pub ref_code: Option<String>,
+    pub buyer_name: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_phone: Option<String>,
+    pub lines: Vec<RawLine>,
+}
+
+/// One ticket-type line of a [`RawOrder`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawLine {
+    pub ticket_type: String,
+    pub quantity: i64,
+    pub refunded_quantity: i64,
+    pub unit_price_minor: i64,
+    pub currency: String,
+}
+
+/// A validated order, ready for the store.
+#[derive(Debug, Clone)]
+pub struct OrderInput {
+    pub source: String,
+    pub external_id: String,
+    pub event_id: i64,
+    pub ref_code: Option<String>,
+    pub buyer_name: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_phone: Option<String>,
+    pub status: OrderStatus,
+    pub currency: String,
+    pub ordered_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub lines: Vec<LineInput>,
+}
+
+/// A validated order line.
+#[derive(Debug, Clone)]
+pub struct LineInput {
+    pub ticket_type: String,
+    pub quantity: i64,
+    pub refunded_quantity: i64,
+    pub unit_price_minor: i64,
+}
+
+/// Why an order was refused; `Display` is the message for the checkout developer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("malformed order: {0}")]
+    Malformed(String),
+    #[error("unknown event `{0}`")]
+    UnknownEvent(String),
+    #[error("conflicting data: {0}")]
+    Conflict(String),
+}
+
+/// Most tickets of one type in one order.
+pub const MAX_QUANTITY: i64 = 10_000;
+/// Highest unit price in minor units (10 million in major units).
+pub const MAX_UNIT_PRICE: i64 = 1_000_000_000;
+const MAX_LINES: usize = 100;
+const MAX_FIELD: usize = 500;
+
+fn field(name: &str, value: &Option<String>) -> Result<Option<String>, OrderError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.len() > MAX_FIELD => Err(OrderError::Malformed(format!(
+            "{name} is longer than {MAX_FIELD} bytes"
+        ))),
+        Some(v) if v.chars().any(|c| c.is_control()) => Err(OrderError::Malformed(format!(
+            "{name} contains control characters"
+        ))),
+        Some(v) => Ok(Some(v.to_string())),
+    }
+}
+
+fn time(name: &str, value: &str) -> Result<DateTime<Utc>, OrderError> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            OrderError::Malformed(format!(
+                "{name} `{value}` is not an RFC 3339 time like 2026-11-23T21:54:02Z"
+            ))
+        })
+}
+
+/// Checks a raw order against the rules and the event it names.
+pub async fn validate(
+    store: &Store,
+    source: &str,
+    raw: &RawOrder,
+) -> Result<Result<OrderInput, OrderError>, StoreError> {
+    let id = raw.order_id.trim();
+    if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) {
+        return Ok(Err(OrderError::Malformed(
+            "order id must be 1 to 200 printable characters".into(),
+        )));
+    }
+    let event = match raw.event.trim().parse::<i64>() {
+        Ok(n) => store.event(n).await?,
+        Err(_) => store.event_by_slug(raw.event.trim()).await?,
+    };
+    let Some(event) = event else {
+        return Ok(Err(OrderError::UnknownEvent(
+            raw.event.trim().chars().take(100).collect(),
+        )));
+    };
+    Ok(check(source, raw, event.id, &event.currency))
+}
+
+fn check(
+    source: &str,
+    raw: &RawOrder,
+    event_id: i64,
+    currency: &str,
+) -> Result<OrderInput, OrderError> {
+    let m = |s: String| Err(OrderError::Malformed(s));
+    let Some(mut status) = OrderStatus::parse(&raw.status) else {
+        return m(format!(
+            "status `{}` is not one of paid, partially_refunded, refunded, cancelled",
+            raw.status
+        ));
+    };
+    if raw.lines.is_empty() {
+        return m("an order needs at least one line".into());
+    }
+    if raw.lines.len() > MAX_LINES {
+        return m(format!("an order has at most {MAX_LINES} lines"));
+    }
+    let mut lines = Vec::with_capacity(raw.lines.len());
+    for (i, l) in raw.lines.iter().enumerate() {
+        let n = i + 1;
+        let name = l.ticket_type.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return m(format!(
+                "line {n}: ticket type must be 1 to 100 printable characters"
+            ));
+        }
+        if !(1..=MAX_QUANTITY).contains(&l.quantity) {
+            return m(format!(
+                "line {n}: quantity {} is not between 1 and {MAX_QUANTITY}",
+                l.quantity
+            ));
+        }
+        if !(0..=l.quantity).contains(&l.refunded_quantity) {
+            return m(format!(
+                "line {n}: refunded quantity {} is not between 0 and the quantity",
+                l.refunded_quantity
+            ));
+        }
+        if !(0..=MAX_UNIT_PRICE).contains(&l.unit_price_minor) {
+            return m(format!(
+                "line {n}: unit price {} is not between 0 and {MAX_UNIT_PRICE} minor units",
+                l.unit_price_minor
+            ));
+        }
+        if !l.currency.trim().eq_ignore_ascii_case(currency) {
+            return Err(OrderError::Conflict(format!(
+                "line {n}: currency `{}` differs from the event's currency {currency}",
+                l.currency.trim()
+            )));
+        }
+        lines.push(LineInput {
+            ticket_type: name.to_string(),
+            quantity: l.quantity,
+            refunded_quantity: l.refunded_quantity,
+            unit_price_minor: l.unit_price_minor,
+        });
+    }
+    if matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+        let refunded: i64 = lines.iter().map(|l| l.refunded_quantity).sum();
+        let total: i64 = lines.iter().map(|l| l.quantity).sum();
+        status = match refunded {
+            0 => OrderStatus::Paid,
+            r if r == total => OrderStatus::Refunded,
+            _ => OrderStatus::PartiallyRefunded,
+        };
+    }
+    let ordered_at = time("ordered_at", &raw.ordered_at)?;
+    let updated_at = match &raw.updated_at {
+        Some(u) if !u.trim().is_empty() => time("updated_at", u)?,
+        _ => ordered_at,
+    };
+    let buyer_email = field("buyer_email", &raw.buyer_email)?.map(|e| e.to_lowercase());
+    if let Some(e) = &buyer_email
+        && crate::commands::parse_email(e).is_none()
+    {
+        return m(format!("buyer_email `{e}` is not an email address"));
+    }
+    let ref_code = field("ref", &raw.ref_code)?.map(|r| r.to_lowercase());
+    Ok(OrderInput {
+        source: source.to_string(),
+        external_id: raw.order_id.trim().to_string(),
+        event_id,
+        ref_code,
+        buyer_name: field("buyer_name", &raw.buyer_name)?,
+        buyer_email,
+        buyer_phone: field("buyer_phone", &raw.buyer_phone)?,
+        status,
+        currency: currency.to_string(),
+        ordered_at,
+        updated_at,
+        lines,
+    })
+}
+
+/// Applies validated orders in one write transaction.
+pub async fn apply(
+    store: &Store,
+    clock: &Clock,
+    orders: &[OrderInput],
+) -> Result<Vec<IngestOutcome>, StoreError> {
+    let now = clock.now();
+    let mut tx = store.write().await?;
+    let mut out = Vec::with_capacity(orders.len());
+    for o in orders {
+        out.push(store.apply_order(&mut tx, o, now).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Columns of the order import CSV, in the documented order (`order_id` first).
+pub const IMPORT_COLUMNS: &[&str] = &[
+    "order_id",
+    "event",
+    "status",
+    "ordered_at",
+    "updated_at",
+    "ref",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "ticket_type",
+    "quantity",
+    "refunded_quantity",
+    "unit_price_minor",
+    "currency",
+];
+
+/// Reads the import CSV (one row per order line; rows of one order share `order_id`)
+/// into raw orders. Errors name the CSV line.
+pub fn read_import_csv(input: impl std::io::Read) -> Result<Vec<RawOrder>, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("cannot read the header row: {e}"))?
+        .clone();
+    let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+    for h in headers.iter() {
+        if !IMPORT_COLUMNS.contains(&h) {
+            return Err(format!(
+                "unknown column `{h}`; the columns are: {}",
+                IMPORT_COLUMNS.join(", ")
+            ));
+        }
+    }
+    for required in [
+        "order_id",
+        "event",
+        "status",
+        "ordered_at",
+        "ticket_type",
+        "quantity",
+        "unit_price_minor",
+        "currency",
+    ] {
+        if !col.contains_key(required) {
+            return Err(format!("missing column `{required}`"));
+        }
+    }
+    let mut orders: Vec<RawOrder> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = rec.map_err(|e| format!("line {line}: {e}"))?;
+        let get = |c: &str| {
+            col.get(c)
+                .and_then(|&i| rec.get(i))
+                .unwrap_or("")
+                .to_string()
+        };
+        let opt = |c: &str| Some(get(c)).filter(|s| !s.is_empty());
+        let int = |c: &str, default: Option<i64>| -> Result<i64, String> {
+            let v = get(c);
+            if v.is_empty()
+                && let Some(d) = default
+            {
+                return Ok(d);
+            }
+            v.parse()
+                .map_err(|_| format!("line {line}: {c} `{v}` is not a whole number"))
+        };
+        let order = RawOrder {
+            order_id: get("order_id"),
+            event: get("event"),
+            status: get("status"),
+            ordered_at: get("ordered_at"),
+            updated_at: opt("updated_at"),
+            ref_code: opt("ref"),
+            buyer_name: opt("buyer_name"),
+            buyer_email: opt("buyer_email"),
+            buyer_phone: opt("buyer_phone"),
+            lines: Vec::new(),
+        };
+        let line_item = RawLine {
+            ticket_type: get("ticket_type"),
+            quantity: int("quantity", None)?,
+            refunded_quantity: int("refunded_quantity", Some(0))?,
+            unit_price_minor: int("unit_price_minor", None)?,
+            currency: get("currency"),
+        };
+        match index.get(&order.order_id) {
+            Some(&i) => {
+                let existing = &mut orders[i];
+                let mut head = existing.clone();
+                head.lines.clear();
+                if head != order {
+                    return Err(format!(
+                        "line {line}: order `{}` has order fields that differ from its first row",
+                        order.order_id
+                    ));
+                }
+                existing.lines.push(line_item);
+            }
+            None => {
+                index.insert(order.order_id.clone(), orders.len());
+                let mut order = order;
+                order.lines.push(line_item);
+                orders.push(order);
+            }
+        }
+    }
+    Ok(orders)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawOrder {
+        RawOrder {
+            order_id: "A1".into(),
+            event: "fest".into(),
+            status: "paid".into(),
+            ordered_at: "2026-11-20T10:00:00Z".into(),
+            lines: vec![RawLine {
+                ticket_type: "GA".into(),
+                quantity: 2,
+                refunded_quantity: 0,
+                unit_price_minor: 2500,
+                currency: "EUR".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn refunded_quantities_set_the_status() {
+        let mut r = raw();
+        r.lines[0].refunded_quantity = 1;
+        assert_eq!(
+            check("c", &r, 1, "EUR").unwrap().status,
+            OrderStatus::PartiallyRefunded
+        );
+        r.lines[0].refunded_quantity = 2;
+        assert_eq!(
+            check("c", &r, 1, "EUR").unwrap().status,
+            OrderStatus::Refunded
+        );
+    }
+
+    #[test]
+    fn absurd_values_are_refused() {
+        let mut r = raw();
+        r.lines[0].quantity = -3;
+        assert!(
+            matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.contains("quantity"))
+        );
+        let mut r = raw();
+        r.lines[0].unit_price_minor = MAX_UNIT_PRICE + 1;
+        assert!(check("c", &r, 1, "EUR").is_err());
+        let mut r = raw();
+        r.lines[0].currency = "USD".into();
+        assert!(matches!(
+            check("c", &r, 1, "EUR"),
+            Err(OrderError::Conflict(_))
+        ));
+        let mut r = raw();
+        r.ordered_at = "yesterday".into();
+        assert!(check("c", &r, 1, "EUR").is_err());
+    }
+
+    #[test]
+    fn csv_rows_group_into_orders() {
+        let csv = "order_id,event,status,ordered_at,ticket_type,quantity,unit_price_minor,currency\n\
+                   A1,fest,paid,2026-11-20T10:00:00Z,GA,2,2500,EUR\n\
+                   A1,fest,paid,2026-11-20T10:00:00Z,VIP,1,9000,EUR\n\
+                   A2,fest,paid,2026-11-20T11:00:00Z,GA,1,2500,EUR\n";
+        let orders = read_import_csv(csv.as_bytes()).unwrap();
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[0].lines.len(), 2);
+        assert_eq!(orders[0].lines[1].ticket_type, "VIP");
+    }
+
+    #[test]
+    fn csv_with_unknown_column_or_bad_number_is_refused() {
+        let bad = "order_id,event,colour\nA1,fest,red\n";
+        assert!(
+            read_import_csv(bad.as_bytes())
+                .unwrap_err()
+                .contains("unknown column `colour`")
+        );
+        let bad = "order_id,event,status,ordered_at,ticket_type,quantity,unit_price_minor,currency\n\
+                   A1,fest,paid,2026-11-20T10:00:00Z,GA,two,2500,EUR\n";
+        assert!(
+            read_import_csv(bad.as_bytes())
+                .unwrap_err()
+                .contains("line 2: quantity `two`")
+        );
+    }
+}

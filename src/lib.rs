@@ -1,0 +1,18 @@
+//! promoterd: a ticket-sale promoter program for event organizers, run where people
+//! already are. The core (`commands`, `store`, `ingest`, `export`) imports no front-end crate.
+
+pub mod cli;
+pub mod clock;
+pub mod codes;
+pub mod commands;
+pub mod config;
+pub mod console;
+pub mod daemon;
+pub mod docs;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod money;
+pub mod qr;
+pub mod reply;
+pub mod store;

@@ -1,0 +1,153 @@
+//! The SQLite repository: every SQL statement of promoterd lives under this module.
+
+mod audit;
+mod export;
+mod links;
+mod orders;
+mod orgs;
+mod people;
+mod programs;
+mod stats;
+
+pub use audit::OutboxRow;
+pub use export::{ExportFilter, ExportRow};
+pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink};
+pub use orders::{IngestOutcome, OrderRow};
+pub use orgs::{EventField, EventRow, OrgRow, OrganizerRole, TicketTypeRow};
+pub use people::{ChatAccount, ConnectOutcome, PersonRow};
+pub use programs::{InviteKind, InviteRow, MembershipRow, NewInvite};
+pub use stats::{ClickFact, OrderCountFact, SalesFact};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A failure of the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A write transaction (`BEGIN IMMEDIATE`).
+pub type WriteTx = Transaction<'static, Sqlite>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The database handle, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if missing) the SQLite file in WAL mode. Does not migrate.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Opens a database from a `sqlite:` URL (used by tools and tests).
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        let before = self.applied_migrations().await.unwrap_or(0);
+        MIGRATOR.run(&self.pool).await?;
+        Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> StoreResult<usize> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as usize)
+    }
+
+    /// Starts a write transaction that takes the write lock at once.
+    pub async fn write(&self) -> StoreResult<WriteTx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok()
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Every row of every table as text, in a stable order: tests compare two dumps to
+/// prove that a refused request changed nothing.
+pub async fn dump(store: &Store) -> StoreResult<String> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = String::new();
+    for name in names {
+        let cols: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                .bind(&name)
+                .fetch_all(store.pool())
+                .await?;
+        let row = cols
+            .iter()
+            .map(|c| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        // Table and column names come from sqlite_master, not from input.
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {row} FROM \"{name}\" ORDER BY 1"
+        )))
+        .fetch_all(store.pool())
+        .await?;
+        out.push_str(&format!("## {name}\n"));
+        for r in rows {
+            out.push_str(&r);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,216 @@
+//! Tracking links and their click counters.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+/// A tracking link.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkRow {
+    pub id: i64,
+    pub code: String,
+    pub org_id: i64,
+    pub event_id: i64,
+    pub membership_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub kind: String,
+    pub label: String,
+    pub sub_promoter: Option<String>,
+    pub revoked: bool,
+}
+
+/// A new tracking link.
+#[derive(Debug, Clone)]
+pub struct NewLink<'a> {
+    pub code: &'a str,
+    pub org_id: i64,
+    pub event_id: i64,
+    pub membership_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub kind: &'a str,
+    pub label: &'a str,
+    pub sub_promoter: Option<&'a str>,
+    pub created_by: Option<i64>,
+}
+
+/// What a redirect needs to know about a live link.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkTarget {
+    pub link_id: i64,
+    pub code: String,
+    pub ticket_url: String,
+}
+
+/// Clicks to add, aggregated per link and day by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct ClickBatch {
+    /// (link id, day `YYYY-MM-DD`, clicks, visitor hashes seen).
+    pub rows: Vec<(i64, String, i64, Vec<[u8; 16]>)>,
+}
+
+const LINK_COLS: &str = "id, code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, revoked_at IS NOT NULL AS revoked";
+
+impl Store {
+    /// Inserts a link; `None` when the code is already taken.
+    pub async fn create_link(
+        &self,
+        tx: &mut WriteTx,
+        link: &NewLink<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(link.code)
+        .bind(link.org_id)
+        .bind(link.event_id)
+        .bind(link.membership_id)
+        .bind(link.parent_id)
+        .bind(link.kind)
+        .bind(link.label)
+        .bind(link.sub_promoter)
+        .bind(link.created_by)
+        .bind(ts(now))
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    /// The main link of a membership for an event, if created.
+    pub async fn main_link(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: i64,
+        event_id: i64,
+    ) -> StoreResult<Option<LinkRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? AND kind = 'main'"
+        )))
+        .bind(membership_id)
+        .bind(event_id)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    /// Links of a membership for an event.
+    pub async fn links_of_membership(
+        &self,
+        membership_id: i64,
+        event_id: i64,
+    ) -> StoreResult<Vec<LinkRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? ORDER BY id"
+        )))
+        .bind(membership_id)
+        .bind(event_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// How many links a membership has (all events).
+    pub async fn count_links_of_membership(&self, membership_id: i64) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM links WHERE membership_id = ?")
+                .bind(membership_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Links of an event (all owners).
+    pub async fn links_of_event(&self, event_id: i64) -> StoreResult<Vec<LinkRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE event_id = ? ORDER BY id"
+        )))
+        .bind(event_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// A link by its code (live or revoked).
+    pub async fn link_by_code(&self, code: &str) -> StoreResult<Option<LinkRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LINK_COLS} FROM links WHERE code = ?"
+        )))
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Revokes every link of a membership (the promoter was revoked).
+    pub async fn revoke_links_of_membership(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE links SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(membership_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Every live link with its redirect target (loaded into memory by the HTTP server).
+    pub async fn live_link_targets(&self) -> StoreResult<Vec<LinkTarget>> {
+        Ok(sqlx::query_as(
+            "SELECT l.id AS link_id, l.code, e.ticket_url FROM links l JOIN events e ON e.id = l.event_id \
+             WHERE l.revoked_at IS NULL \
+             AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Adds a batch of clicks in one transaction with multi-row statements.
+    pub async fn record_clicks(&self, batch: &ClickBatch) -> StoreResult<()> {
+        if batch.rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        // Visitors first, so the unique count can be derived from what was new.
+        let visitors: Vec<(i64, &str, &[u8; 16])> = batch
+            .rows
+            .iter()
+            .flat_map(|(link, day, _, vs)| vs.iter().map(move |v| (*link, day.as_str(), v)))
+            .collect();
+        let mut new_uniques: std::collections::HashMap<(i64, &str), i64> = Default::default();
+        for chunk in visitors.chunks(300) {
+            let mut q =
+                QueryBuilder::new("INSERT OR IGNORE INTO click_visitors (link_id, day, visitor) ");
+            q.push_values(chunk, |mut b, (link, day, v)| {
+                b.push_bind(*link).push_bind(*day).push_bind(v.as_slice());
+            });
+            q.push(" RETURNING link_id, day");
+            let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for (link, day) in rows {
+                if let Some((_, d, _)) = chunk.iter().find(|(l, d, _)| *l == link && *d == day) {
+                    *new_uniques.entry((link, d)).or_default() += 1;
+                }
+            }
+        }
+        for chunk in batch.rows.chunks(300) {
+            let mut q = QueryBuilder::new("INSERT INTO clicks (link_id, day, clicks, uniques) ");
+            q.push_values(chunk, |mut b, (link, day, n, _)| {
+                let u = new_uniques
+                    .get(&(*link, day.as_str()))
+                    .copied()
+                    .unwrap_or(0);
+                b.push_bind(*link)
+                    .push_bind(day.as_str())
+                    .push_bind(*n)
+                    .push_bind(u);
+            });
+            q.push(
+                " ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, uniques = uniques + excluded.uniques",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! Orders from the checkout: one upsert path for the webhook and CSV import.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use crate::ingest::{OrderInput, OrderStatus};
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+/// What applying an order did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// A new order was stored.
+    Created(i64),
+    /// An existing order was brought up to date.
+    Updated(i64),
+    /// Nothing changed: the same or an older state than the one stored.
+    Unchanged(i64),
+}
+
+impl IngestOutcome {
+    /// The order's id.
+    pub fn order_id(self) -> i64 {
+        match self {
+            IngestOutcome::Created(id)
+            | IngestOutcome::Updated(id)
+            | IngestOutcome::Unchanged(id) => id,
+        }
+    }
+}
+
+/// An order as a promoter may see it: no buyer data.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    pub external_id: String,
+    pub ordered_at: String,
+    pub status: String,
+    pub link_label: Option<String>,
+    pub tickets: i64,
+    pub net_minor: i64,
+    pub currency: String,
+    pub summary: String,
+}
+
+impl Store {
+    /// Applies one order state inside `tx`. Attribution is fixed when the order is first
+    /// seen; a state older than the stored one changes nothing.
+    pub async fn apply_order(
+        &self,
+        tx: &mut WriteTx,
+        order: &OrderInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome> {
+        let existing: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, source_updated_at FROM orders WHERE source = ? AND external_id = ?",
+        )
+        .bind(&order.source)
+        .bind(&order.external_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let updated_at = ts(order.updated_at);
+        let order_id = match existing {
+            Some((id, stored)) if stored >= updated_at => return Ok(IngestOutcome::Unchanged(id)),
+            Some((id, _)) => {
+                sqlx::query(
+                    "UPDATE orders SET buyer_name = ?, buyer_email = ?, buyer_phone = ?, status = ?, \
+                     source_updated_at = ?, updated_at = ? WHERE id = ?",
+                )
+                .bind(&order.buyer_name)
+                .bind(&order.buyer_email)
+                .bind(&order.buyer_phone)
+                .bind(order.status.as_str())
+                .bind(&updated_at)
+                .bind(ts(now))
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                IngestOutcome::Updated(id)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO orders (source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, \
+                     buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, updated_at) \
+                     SELECT ?1, ?2, ?3, ?4, l.id, l.membership_id, ?5, ?6, ?7, ?8, ?9, \
+                       coalesce((SELECT lower(p.email) = lower(?6) FROM memberships m JOIN people p ON p.id = m.person_id \
+                                 WHERE m.id = l.membership_id), 0), \
+                       ?10, ?11, ?12, ?12 \
+                     FROM (SELECT 1) LEFT JOIN links l ON l.code = ?4 AND l.event_id = ?3 AND l.revoked_at IS NULL \
+                     RETURNING id",
+                )
+                .bind(&order.source)
+                .bind(&order.external_id)
+                .bind(order.event_id)
+                .bind(&order.ref_code)
+                .bind(&order.buyer_name)
+                .bind(&order.buyer_email)
+                .bind(&order.buyer_phone)
+                .bind(order.status.as_str())
+                .bind(&order.currency)
+                .bind(ts(order.ordered_at))
+                .bind(&updated_at)
+                .bind(ts(now))
+                .fetch_one(&mut **tx)
+                .await?;
+                IngestOutcome::Created(id)
+            }
+        };
+        let mut type_ids = Vec::with_capacity(order.lines.len());
+        for line in &order.lines {
+            type_ids.push(
+                self.ticket_type_id(
+                    tx,
+                    order.event_id,
+                    &line.ticket_type,
+                    line.unit_price_minor,
+                    now,
+                )
+                .await?,
+            );
+        }
+        // A refunded or cancelled order counts no tickets and no net revenue.
+        let refund_all = matches!(order.status, OrderStatus::Refunded | OrderStatus::Cancelled);
+        let mut q = QueryBuilder::new(
+            "INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, refunded_quantity, unit_price_minor) ",
+        );
+        q.push_values(
+            order.lines.iter().zip(type_ids).enumerate(),
+            |mut b, (i, (line, type_id))| {
+                let refunded = if refund_all {
+                    line.quantity
+                } else {
+                    line.refunded_quantity
+                };
+                b.push_bind(order_id.order_id())
+                    .push_bind(i as i64)
+                    .push_bind(type_id)
+                    .push_bind(line.quantity)
+                    .push_bind(refunded)
+                    .push_bind(line.unit_price_minor);
+            },
+        );
+        q.build().execute(&mut **tx).await?;
+        Ok(order_id)
+    }
+
+    /// The id of an event's ticket type by name, created on first sight.
+    async fn ticket_type_id(
+        &self,
+        tx: &mut WriteTx,
+        event_id: i64,
+        name: &str,
+        price: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        if let Some(id) =
+            sqlx::query_scalar("SELECT id FROM ticket_types WHERE event_id = ? AND name = ?")
+                .bind(event_id)
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?
+        {
+            return Ok(id);
+        }
+        Ok(sqlx::query_scalar(
+            "INSERT INTO ticket_types (event_id, name, price_minor, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(event_id)
+        .bind(name)
+        .bind(price)
+        .bind(ts(now))
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// A promoter's referred orders for an event, newest first, without buyer data.
+    pub async fn orders_of_membership(
+        &self,
+        membership_id: i64,
+        event_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OrderRow>> {
+        Ok(sqlx::query_as(
+            "SELECT o.external_id, o.ordered_at, o.status, l.label AS link_label, \
+               sum(ol.quantity - ol.refunded_quantity) AS tickets, \
+               sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor) AS net_minor, o.currency, \
+               group_concat(ol.quantity || ' × ' || t.name, ', ') AS summary \
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
+             LEFT JOIN links l ON l.id = o.link_id \
+             WHERE o.membership_id = ? AND o.event_id = ? \
+             GROUP BY o.id ORDER BY o.ordered_at DESC, o.id DESC LIMIT ?",
+        )
+        .bind(membership_id)
+        .bind(event_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

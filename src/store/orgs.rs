@@ -1,0 +1,293 @@
+//! Organizations, their organizers, events and ticket types.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use chrono::{DateTime, Utc};
+
+/// An organization running promoter programs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub leaderboard: bool,
+}
+
+/// An organizer's role in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizerRole {
+    Owner,
+    Admin,
+}
+
+impl OrganizerRole {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizerRole::Owner => "owner",
+            OrganizerRole::Admin => "admin",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == "owner" {
+            OrganizerRole::Owner
+        } else {
+            OrganizerRole::Admin
+        }
+    }
+}
+
+/// An event of an organization.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub starts_at: String,
+    pub ticket_url: String,
+    pub currency: String,
+}
+
+/// A ticket type of an event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketTypeRow {
+    pub id: i64,
+    pub event_id: i64,
+    pub name: String,
+    pub price_minor: Option<i64>,
+}
+
+const EVENT_COLS: &str = "id, org_id, slug, name, starts_at, ticket_url, currency";
+
+impl Store {
+    /// Creates an organization with its owner (the person must exist).
+    pub async fn create_org(
+        &self,
+        tx: &mut WriteTx,
+        slug: &str,
+        name: &str,
+        time_zone: &str,
+        currency: &str,
+        owner_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (slug, name, time_zone, currency, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(slug)
+        .bind(name)
+        .bind(time_zone)
+        .bind(currency)
+        .bind(ts(now))
+        .fetch_one(&mut **tx)
+        .await?;
+        self.add_organizer(tx, id, owner_id, OrganizerRole::Owner, now)
+            .await?;
+        Ok(id)
+    }
+
+    /// Makes a person an organizer (or changes their role).
+    pub async fn add_organizer(
+        &self,
+        tx: &mut WriteTx,
+        org_id: i64,
+        person_id: i64,
+        role: OrganizerRole,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO organizers (org_id, person_id, role, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (org_id, person_id) DO UPDATE SET role = CASE WHEN role = 'owner' THEN 'owner' ELSE excluded.role END",
+        )
+        .bind(org_id)
+        .bind(person_id)
+        .bind(role.as_str())
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The organization with this slug.
+    pub async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<OrgRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE slug = ?",
+        )
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The organization with this id.
+    pub async fn org(&self, id: i64) -> StoreResult<Option<OrgRow>> {
+        Ok(sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Organizations a person organizes, with their role.
+    pub async fn orgs_organized_by(
+        &self,
+        person_id: i64,
+    ) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
+        let rows: Vec<(i64, String, String, String, String, bool, String)> = sqlx::query_as(
+            "SELECT o.id, o.slug, o.name, o.time_zone, o.currency, o.leaderboard, g.role \
+             FROM organizers g JOIN organizations o ON o.id = g.org_id WHERE g.person_id = ? ORDER BY o.name",
+        )
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, slug, name, time_zone, currency, leaderboard, role)| {
+                (
+                    OrgRow {
+                        id,
+                        slug,
+                        name,
+                        time_zone,
+                        currency,
+                        leaderboard,
+                    },
+                    OrganizerRole::parse(&role),
+                )
+            })
+            .collect())
+    }
+
+    /// Turns the organization's leaderboard on or off.
+    pub async fn set_leaderboard(
+        &self,
+        tx: &mut WriteTx,
+        org_id: i64,
+        on: bool,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET leaderboard = ? WHERE id = ?")
+            .bind(on)
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates an event; `None` when the slug is taken.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_event(
+        &self,
+        tx: &mut WriteTx,
+        org_id: i64,
+        slug: &str,
+        name: &str,
+        starts_at: DateTime<Utc>,
+        ticket_url: &str,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO events (org_id, slug, name, starts_at, ticket_url, currency, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING RETURNING id",
+        )
+        .bind(org_id)
+        .bind(slug)
+        .bind(name)
+        .bind(ts(starts_at))
+        .bind(ticket_url)
+        .bind(currency)
+        .bind(ts(now))
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    /// Changes one editable field of an event (`name`, `starts_at`, `ticket_url`).
+    pub async fn update_event_field(
+        &self,
+        tx: &mut WriteTx,
+        event_id: i64,
+        field: EventField,
+        value: &str,
+    ) -> StoreResult<()> {
+        let sql = match field {
+            EventField::Name => "UPDATE events SET name = ? WHERE id = ?",
+            EventField::StartsAt => "UPDATE events SET starts_at = ? WHERE id = ?",
+            EventField::TicketUrl => "UPDATE events SET ticket_url = ? WHERE id = ?",
+        };
+        sqlx::query(sql)
+            .bind(value)
+            .bind(event_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The event with this slug.
+    pub async fn event_by_slug(&self, slug: &str) -> StoreResult<Option<EventRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM events WHERE slug = ?"
+        )))
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The event with this id.
+    pub async fn event(&self, id: i64) -> StoreResult<Option<EventRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM events WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Events of an organization, soonest first.
+    pub async fn events_of_org(&self, org_id: i64) -> StoreResult<Vec<EventRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLS} FROM events WHERE org_id = ? ORDER BY starts_at, slug"
+        )))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Adds a ticket type; `None` when the event already has one of that name.
+    pub async fn create_ticket_type(
+        &self,
+        tx: &mut WriteTx,
+        event_id: i64,
+        name: &str,
+        price_minor: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO ticket_types (event_id, name, price_minor, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (event_id, name) DO NOTHING RETURNING id",
+        )
+        .bind(event_id)
+        .bind(name)
+        .bind(price_minor)
+        .bind(ts(now))
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    /// Ticket types of an event, in creation order.
+    pub async fn ticket_types(&self, event_id: i64) -> StoreResult<Vec<TicketTypeRow>> {
+        Ok(sqlx::query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
+            .bind(event_id)
+            .fetch_all(self.pool())
+            .await?)
+    }
+}
+
+/// The fields of an event that `editevent` may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventField {
+    Name,
+    StartsAt,
+    TicketUrl,
+}

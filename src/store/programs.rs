@@ -1,0 +1,338 @@
+//! Promoter memberships and invitations (to promote, or to co-organize).
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use chrono::{DateTime, Utc};
+
+/// A promoter's membership: organization-wide (`event_id` None) or for one event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub event_id: Option<i64>,
+    pub person_id: i64,
+    pub status: String,
+    pub email: String,
+    pub display_name: Option<String>,
+}
+
+impl MembershipRow {
+    /// The promoter's name as others see it.
+    pub fn shown_name(&self) -> String {
+        match &self.display_name {
+            Some(n) if !n.trim().is_empty() => n.clone(),
+            _ => self
+                .email
+                .split('@')
+                .next()
+                .unwrap_or(&self.email)
+                .to_string(),
+        }
+    }
+}
+
+/// What an invite makes of the invitee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteKind {
+    Promoter,
+    Organizer,
+}
+
+impl InviteKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            InviteKind::Promoter => "promoter",
+            InviteKind::Organizer => "organizer",
+        }
+    }
+}
+
+/// An invitation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InviteRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub event_id: Option<i64>,
+    pub email: String,
+    pub kind: String,
+    pub membership_id: Option<i64>,
+    pub status: String,
+    pub sent_count: i64,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+impl InviteRow {
+    /// The invite's kind.
+    pub fn kind(&self) -> InviteKind {
+        if self.kind == "organizer" {
+            InviteKind::Organizer
+        } else {
+            InviteKind::Promoter
+        }
+    }
+}
+
+/// The data of a new invitation.
+#[derive(Debug, Clone)]
+pub struct NewInvite<'a> {
+    pub org_id: i64,
+    pub event_id: Option<i64>,
+    pub email: &'a str,
+    pub kind: InviteKind,
+    pub code_hash: &'a str,
+    pub invited_by: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+const MEMBERSHIP_COLS: &str =
+    "m.id, m.org_id, m.event_id, m.person_id, m.status, p.email, p.display_name";
+const INVITE_COLS: &str =
+    "id, org_id, event_id, email, kind, membership_id, status, sent_count, created_at, expires_at";
+
+impl Store {
+    /// Creates a pending invite (and, for promoters, the invited membership).
+    pub async fn create_invite(
+        &self,
+        tx: &mut WriteTx,
+        invite: &NewInvite<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let membership_id = match invite.kind {
+            InviteKind::Promoter => {
+                let person_id = self.upsert_person(tx, invite.email, false, now).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) \
+                     VALUES (?, ?, ?, 'invited', ?, ?) RETURNING id",
+                )
+                .bind(invite.org_id)
+                .bind(invite.event_id)
+                .bind(person_id)
+                .bind(ts(now))
+                .bind(ts(now))
+                .fetch_one(&mut **tx)
+                .await?;
+                Some(id)
+            }
+            InviteKind::Organizer => None,
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO invites (org_id, event_id, email, kind, membership_id, code_hash, invited_by, status, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+        )
+        .bind(invite.org_id)
+        .bind(invite.event_id)
+        .bind(invite.email)
+        .bind(invite.kind.as_str())
+        .bind(membership_id)
+        .bind(invite.code_hash)
+        .bind(invite.invited_by)
+        .bind(ts(now))
+        .bind(ts(invite.expires_at))
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// The invite whose code hashes to `code_hash`.
+    pub async fn invite_by_code_hash(
+        &self,
+        tx: &mut WriteTx,
+        code_hash: &str,
+    ) -> StoreResult<Option<InviteRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITE_COLS} FROM invites WHERE code_hash = ?"
+        )))
+        .bind(code_hash)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    /// The open (pending) invite of this kind for an email and scope.
+    pub async fn pending_invite(
+        &self,
+        org_id: i64,
+        event_id: Option<i64>,
+        email: &str,
+        kind: InviteKind,
+    ) -> StoreResult<Option<InviteRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND ifnull(event_id, 0) = ifnull(?, 0) \
+             AND email = ? AND kind = ? AND status = 'pending' ORDER BY id DESC LIMIT 1"
+        )))
+        .bind(org_id)
+        .bind(event_id)
+        .bind(email)
+        .bind(kind.as_str())
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Invites of an organization (optionally one event's), newest first.
+    pub async fn invites_of_org(
+        &self,
+        org_id: i64,
+        event_id: Option<i64>,
+    ) -> StoreResult<Vec<InviteRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND (? IS NULL OR event_id = ?) ORDER BY id DESC LIMIT 200"
+        )))
+        .bind(org_id)
+        .bind(event_id)
+        .bind(event_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Gives a pending invite a new code and expiry (resend).
+    pub async fn renew_invite(
+        &self,
+        tx: &mut WriteTx,
+        invite_id: i64,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE invites SET code_hash = ?, expires_at = ?, sent_count = sent_count + 1 WHERE id = ?")
+            .bind(code_hash)
+            .bind(ts(expires_at))
+            .bind(invite_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes an invite with a final status, and its invited membership with `membership_status`.
+    pub async fn resolve_invite(
+        &self,
+        tx: &mut WriteTx,
+        invite: &InviteRow,
+        status: &str,
+        membership_status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE invites SET status = ?, resolved_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(ts(now))
+            .bind(invite.id)
+            .execute(&mut **tx)
+            .await?;
+        if let Some(mid) = invite.membership_id {
+            sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ? AND status = 'invited'")
+                .bind(membership_status)
+                .bind(ts(now))
+                .bind(mid)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Marks pending invites past their expiry as expired; returns how many.
+    pub async fn expire_invites(&self, tx: &mut WriteTx, now: DateTime<Utc>) -> StoreResult<u64> {
+        let now = ts(now);
+        sqlx::query(
+            "UPDATE memberships SET status = 'expired', updated_at = ? WHERE status = 'invited' AND id IN \
+             (SELECT membership_id FROM invites WHERE status = 'pending' AND expires_at <= ?)",
+        )
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+        let done = sqlx::query("UPDATE invites SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND expires_at <= ?")
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The live (invited or active) membership of a person in a scope.
+    pub async fn live_membership(
+        &self,
+        org_id: i64,
+        event_id: Option<i64>,
+        person_id: i64,
+    ) -> StoreResult<Option<MembershipRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.org_id = ? AND ifnull(m.event_id, 0) = ifnull(?, 0) AND m.person_id = ? \
+             AND m.status IN ('invited', 'active')"
+        )))
+        .bind(org_id)
+        .bind(event_id)
+        .bind(person_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// A membership by id.
+    pub async fn membership(&self, id: i64) -> StoreResult<Option<MembershipRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// A person's active memberships (all organizations).
+    pub async fn active_memberships_of(&self, person_id: i64) -> StoreResult<Vec<MembershipRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.person_id = ? AND m.status = 'active' ORDER BY m.id"
+        )))
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Memberships of an organization; with an event, those covering it (org-wide ones too).
+    pub async fn memberships_of_org(
+        &self,
+        org_id: i64,
+        event_id: Option<i64>,
+    ) -> StoreResult<Vec<MembershipRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.org_id = ? AND (? IS NULL OR m.event_id IS NULL OR m.event_id = ?) \
+             ORDER BY CASE m.status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 ELSE 2 END, p.email"
+        )))
+        .bind(org_id)
+        .bind(event_id)
+        .bind(event_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Sets a membership's status.
+    pub async fn set_membership_status(
+        &self,
+        tx: &mut WriteTx,
+        id: i64,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Cancels the pending invites that belong to a membership.
+    pub async fn cancel_invites_of_membership(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE invites SET status = 'cancelled', resolved_at = ? WHERE membership_id = ? AND status = 'pending'")
+            .bind(ts(now))
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
