@@ -55,6 +55,12 @@ pub fn normalize_code(code: &str) -> String {
         .to_lowercase()
 }
 
+/// Compares two stored hashes in constant time.
+pub fn hashes_equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,10 +81,4 @@ mod tests {
         assert_eq!(hash_code("ABCD-EFGH "), hash_code("abcdefgh"));
         assert_ne!(hash_code("abcdefgh"), hash_code("abcdefgi"));
     }
-}
-
-/// Compares two stored hashes in constant time.
-pub fn hashes_equal(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }

@@ -43,7 +43,7 @@ impl Platform {
     }
 
     /// Parses a stored name (unknown names read as Telegram).
-    pub fn from_str(s: &str) -> Self {
+    pub fn from_stored(s: &str) -> Self {
         if s == "discord" {
             Platform::Discord
         } else {

@@ -32,6 +32,7 @@ pub fn log_frontends(config: &Config) {
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let shutdown = Shutdown::install().context("installing signal handlers")?;
     let store = crate::cli::open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
     log_frontends(&config);
@@ -41,26 +42,35 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if expired > 0 {
         tracing::info!(expired, "expired old invites");
     }
-    shutdown_signal()
-        .await
-        .context("waiting for a shutdown signal")?;
+    tracing::info!("promoterd ready");
+    shutdown.wait().await;
     tracing::info!("shutting down");
     store.close().await;
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
+/// SIGINT and SIGTERM handlers, registered before start-up so no signal is missed.
+#[derive(Debug)]
+pub struct Shutdown {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Registers the handlers.
+    pub fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Shutdown {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// Resolves on the first SIGINT or SIGTERM.
+    pub async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
     }
 }

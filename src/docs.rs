@@ -62,7 +62,7 @@ pub fn bot_commands_md() -> String {
         match c.channels {
             Channels::All => out.push_str(&format!("- **Email:** first line `{}`\n", c.example)),
             Channels::ChatOnly => {
-                out.push_str("- **Email:** not available (it links a chat account)\n")
+                out.push_str("- **Email:** not available (it links a chat account)\n");
             }
         }
     }

@@ -183,6 +183,14 @@ impl Table {
     }
 }
 
+impl Reply {
+    /// Adds a file.
+    pub fn with_attachment(mut self, a: Attachment) -> Self {
+        self.attachments.push(a);
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,13 +211,5 @@ mod tests {
             .titled("Hi")
             .with(Block::Fields(vec![("Email".into(), "a@b.io".into())]));
         assert_eq!(r.to_plain(), "Hi\n==\n\nHello\n\nEmail  a@b.io\n");
-    }
-}
-
-impl Reply {
-    /// Adds a file.
-    pub fn with_attachment(mut self, a: Attachment) -> Self {
-        self.attachments.push(a);
-        self
     }
 }

@@ -120,7 +120,7 @@ impl Core {
             (Some(c), _) => format!(
                 "This {} account is not linked to a promoterd account yet. Send `connect <your email>` and then \
                  `verify <code>` with the code we mail you, or `accept <code>` with the code from your invite.",
-                crate::commands::Platform::from_str(c.platform).label()
+                crate::commands::Platform::from_stored(c.platform).label()
             ),
             (None, Some(e)) => format!(
                 "{e} is not an organizer or promoter here yet. Ask an organizer to invite you, then accept the invite."

@@ -88,7 +88,7 @@ impl Core {
             fields.push(("Name".into(), n.clone()));
         }
         for (platform, id, username) in self.store.chat_accounts_of(p.id).await? {
-            let label = super::Platform::from_str(&platform).label();
+            let label = super::Platform::from_stored(&platform).label();
             fields.push((
                 label.into(),
                 username.map(|u| format!("{u} ({id})")).unwrap_or(id),
@@ -152,7 +152,7 @@ impl Core {
             "Someone asked to link a {} account to this address on promoterd.\n\n\
              Your code: {code}\n\nSend `verify {code}` to the bot within {minutes} minutes.\n\
              If this was not you, ignore this mail: nothing changes.\n",
-            super::Platform::from_str(account.platform).label()
+            super::Platform::from_stored(account.platform).label()
         );
         self.store
             .enqueue(

@@ -102,6 +102,9 @@ impl Core {
                 self.settings.max_links_per_promoter
             );
         }
+        if label.eq_ignore_ascii_case("main") {
+            refuse!("`main` is your main link: send `mylink` for it, and pick another label.");
+        }
         let existing = self.store.links_of_membership(m.id, event.id).await?;
         if existing
             .iter()

@@ -65,6 +65,7 @@ const EVENT_COLS: &str = "id, org_id, slug, name, starts_at, ticket_url, currenc
 
 impl Store {
     /// Creates an organization with its owner (the person must exist).
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_org(
         &self,
         tx: &mut WriteTx,

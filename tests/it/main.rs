@@ -1,1 +1,9 @@
-//! Integration tests.
+//! Integration tests: the daemon's parts against a real SQLite file, real processes and
+//! real HTTP on loopback. One crate, one module per area.
+
+mod bad_input;
+mod cli;
+mod docs;
+mod permissions;
+mod scenario;
+mod support;

@@ -1,0 +1,275 @@
+//! Bad input gets a clear answer and changes nothing, asserted on the database.
+
+use super::support::*;
+use promoterd::clock::Clock;
+
+async fn rejected(app: &TestApp, who: &str, line: &str, needle: &str) {
+    let before = app.dump().await;
+    let (text, ok) = app.say(who, line).await;
+    assert!(!ok, "`{line}` should fail, got:\n{text}");
+    assert!(
+        text.contains(needle),
+        "`{line}`: expected `{needle}` in:\n{text}"
+    );
+    assert_eq!(before, app.dump().await, "`{line}` changed the database");
+}
+
+#[tokio::test]
+async fn malformed_commands_are_explained() {
+    let app = TestApp::new().await;
+    app.world().await;
+    rejected(&app, OWNER, "frobnicate", "Unknown command `frobnicate`").await;
+    rejected(&app, OWNER, "stat summer-fest", "Did you mean `stats`?").await;
+    rejected(&app, OWNER, "invite", "Missing email").await;
+    rejected(
+        &app,
+        OWNER,
+        "invite not-an-email summer-fest",
+        "is not an email address",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "invite zed@x.test no-such-event",
+        "You have no event `no-such-event`",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "stats no-such-event",
+        "You have no event `no-such-event`",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "newtickettype summer-fest -5 Free",
+        "is not a price",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "newevent summer-fest 2099-01-01 https://x.test/ Again",
+        "The short name `summer-fest` is taken",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "newevent Bad_Slug 2099-01-01 https://x.test/ X",
+        "is not a short name",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "newevent later \"next friday\" https://x.test/ X",
+        "is not a date and time",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "newevent later 2099-01-01 javascript:alert(1) X",
+        "http(s)://",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "editevent summer-fest colour red",
+        "field must be one of",
+    )
+    .await;
+    rejected(
+        &app,
+        OWNER,
+        "newtickettype summer-fest 10 VIP",
+        "already has a ticket type named VIP",
+    )
+    .await;
+    rejected(&app, OWNER, &format!("invite {ANA}"), "already a promoter").await;
+    rejected(&app, OWNER, "resend nobody@x.test", "no pending invite").await;
+    rejected(&app, OWNER, "setleaderboard maybe", "one of: on, off").await;
+    rejected(
+        &app,
+        ANA,
+        "newlink main summer-fest",
+        "`main` is your main link",
+    )
+    .await;
+    app.ok(ANA, "newlink tiktok summer-fest").await;
+    rejected(
+        &app,
+        ANA,
+        "newlink TikTok summer-fest",
+        "already have a link labelled `TikTok`",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invite_codes_are_single_use_and_bound_to_the_address() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    rejected(
+        &app,
+        "cara@promo.test",
+        "accept not!a!code",
+        "is not a valid code",
+    )
+    .await;
+    rejected(
+        &app,
+        "cara@promo.test",
+        "accept abcdefghjkmnpqrstuvwxyz2345",
+        "invite code is not valid",
+    )
+    .await;
+    rejected(
+        &app,
+        ANA,
+        &format!("accept {code}"),
+        "sent to another address",
+    )
+    .await;
+    app.ok("cara@promo.test", &format!("accept {code}")).await;
+    rejected(
+        &app,
+        "cara@promo.test",
+        &format!("accept {code}"),
+        "already been accepted",
+    )
+    .await;
+    rejected(
+        &app,
+        "cara@promo.test",
+        &format!("ignore {code}"),
+        "already been accepted",
+    )
+    .await;
+    // A resend makes the old code worthless.
+    app.ok(OWNER, "invite dan@promo.test").await;
+    let old = app.invite_code("dan@promo.test").await;
+    app.ok(OWNER, "resend dan@promo.test").await;
+    let new = app.invite_code("dan@promo.test").await;
+    assert_ne!(old, new);
+    rejected(
+        &app,
+        "dan@promo.test",
+        &format!("accept {old}"),
+        "invite code is not valid",
+    )
+    .await;
+    // A cancelled invite cannot be accepted.
+    app.ok(OWNER, "cancelinvite dan@promo.test").await;
+    rejected(
+        &app,
+        "dan@promo.test",
+        &format!("accept {new}"),
+        "cancelled",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_invite_is_refused() {
+    let clock = Clock::fixed(chrono::Utc::now());
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.create_org();
+    app.ok(OWNER, &format!("invite {ANA}")).await;
+    let code = app.invite_code(ANA).await;
+    clock.advance(chrono::Duration::days(15));
+    rejected(
+        &app,
+        ANA,
+        &format!("accept {code}"),
+        "This invite has expired",
+    )
+    .await;
+    // The sweep marks it expired; a new invite is then possible.
+    let mut tx = app.store.write().await.unwrap();
+    assert_eq!(
+        app.store
+            .expire_invites(&mut tx, clock.now())
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+    app.ok(OWNER, &format!("invite {ANA}")).await;
+}
+
+#[tokio::test]
+async fn malformed_order_imports_change_nothing() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let header = "order_id,event,status,ordered_at,ref,buyer_name,ticket_type,quantity,unit_price_minor,currency";
+    let cases = [
+        (
+            "unknown event",
+            format!("{header}\nX1,nope,paid,2099-05-01T10:00:00Z,,N,GA,1,100,EUR\n"),
+            "unknown event `nope`",
+        ),
+        (
+            "negative quantity",
+            format!("{header}\nX1,summer-fest,paid,2099-05-01T10:00:00Z,,N,GA,-2,100,EUR\n"),
+            "quantity -2",
+        ),
+        (
+            "absurd price",
+            format!("{header}\nX1,summer-fest,paid,2099-05-01T10:00:00Z,,N,GA,1,99999999999,EUR\n"),
+            "unit price",
+        ),
+        (
+            "other currency",
+            format!("{header}\nX1,summer-fest,paid,2099-05-01T10:00:00Z,,N,GA,1,100,USD\n"),
+            "differs from the event's currency EUR",
+        ),
+        (
+            "bad status",
+            format!("{header}\nX1,summer-fest,shipped,2099-05-01T10:00:00Z,,N,GA,1,100,EUR\n"),
+            "status `shipped`",
+        ),
+        (
+            "bad time",
+            format!("{header}\nX1,summer-fest,paid,tomorrow,,N,GA,1,100,EUR\n"),
+            "RFC 3339",
+        ),
+        (
+            "unknown column",
+            "order_id,colour\nX1,red\n".to_string(),
+            "unknown column `colour`",
+        ),
+        (
+            "not a number",
+            format!("{header}\nX1,summer-fest,paid,2099-05-01T10:00:00Z,,N,GA,lots,100,EUR\n"),
+            "quantity `lots`",
+        ),
+    ];
+    for (name, csv, needle) in cases {
+        // One good order in the same file: all or nothing.
+        let csv = format!("{csv}G1,summer-fest,paid,2099-05-01T10:00:00Z,,Good,GA,1,100,EUR\n");
+        let csv = if name == "unknown column" {
+            "order_id,colour\nX1,red\n".to_string()
+        } else {
+            csv
+        };
+        std::fs::write(app.path("bad.csv"), &csv).unwrap();
+        let before = app.dump().await;
+        let out = app.bin(&["import-orders", app.path("bad.csv").to_str().unwrap()]);
+        assert_eq!(out.code, Some(2), "{name}: {out:?}");
+        assert!(
+            out.stderr.contains(needle),
+            "{name}: expected `{needle}` in {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("Nothing was imported"), "{name}");
+        assert_eq!(before, app.dump().await, "{name} changed the database");
+    }
+}

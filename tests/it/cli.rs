@@ -1,0 +1,94 @@
+//! The binary's commands: the daemon starts on the example config, migrate, docs.
+
+use super::support::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn run_starts_with_the_example_config_and_logs_frontends_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.example.toml");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"),
+        &config,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_promoterd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .env_remove("PROMOTERD_TELEGRAM_TOKEN")
+        .env_remove("PROMOTERD_DISCORD_TOKEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // Read log lines until the last front-end line; the daemon keeps running.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("promoterd ready") {
+            break;
+        }
+    }
+    let log = seen.join("\n");
+    assert!(log.contains("telegram: off"), "{log}");
+    assert!(log.contains("discord: off"), "{log}");
+    assert!(
+        dir.path().join("promoterd.db").exists(),
+        "the SQLite file is created next to the config"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon is still running"
+    );
+    // SIGTERM stops it cleanly.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent_and_unknown_config_keys_are_named() {
+    let app = TestApp::new().await;
+    let out = app.bin(&["migrate"]);
+    assert!(
+        out.ok && out.stdout.contains("0 migration(s) applied"),
+        "{out:?}"
+    );
+    std::fs::write(
+        &app.config,
+        "[http]\nlisten = \"127.0.0.1:0\"\npublik_url = \"x\"\n",
+    )
+    .unwrap();
+    let out = app.bin(&["migrate"]);
+    assert!(
+        !out.ok && out.stderr.contains("unknown field `publik_url`"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn export_cli_streams_the_csv() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let out = app.bin(&["export", "--event", "summer-fest"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(
+        out.stdout.lines().next(),
+        Some(promoterd::export::COLUMNS.join(",").as_str())
+    );
+    assert!(out.stderr.contains("0 row(s) exported"));
+    let out = app.bin(&["export", "--event", "nope"]);
+    assert!(!out.ok && out.stderr.contains("no event `nope`"));
+}

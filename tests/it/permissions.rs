@@ -1,0 +1,298 @@
+//! One test per "no" of the permission matrix: the refusal is clear and nothing changes.
+
+use super::support::*;
+use promoterd::commands::Platform;
+
+/// Runs `line` as `who`, expects a refusal containing `needle`, and an unchanged database.
+async fn refused(app: &TestApp, who: &str, line: &str, needle: &str) -> String {
+    let before = app.dump().await;
+    let (text, ok) = app.say(who, line).await;
+    assert!(!ok, "`{line}` as {who} should be refused, got:\n{text}");
+    assert!(
+        text.contains(needle),
+        "`{line}` as {who}: expected `{needle}` in:\n{text}"
+    );
+    assert_eq!(
+        before,
+        app.dump().await,
+        "`{line}` as {who} changed the database"
+    );
+    text
+}
+
+#[tokio::test]
+async fn a_promoter_cannot_invite_or_revoke() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let t = refused(
+        &app,
+        ANA,
+        "invite zed@x.test summer-fest",
+        "is for organizers of Acme Events",
+    )
+    .await;
+    assert!(
+        t.contains("mystats"),
+        "points the promoter to what they can do: {t}"
+    );
+    refused(
+        &app,
+        BEN,
+        "invite zed@x.test",
+        "is for organizers of Acme Events",
+    )
+    .await;
+    refused(
+        &app,
+        ANA,
+        &format!("revoke {BEN} summer-fest"),
+        "is for organizers",
+    )
+    .await;
+    refused(&app, ANA, "promoters", "is for organizers").await;
+    refused(&app, ANA, "invites", "is for organizers").await;
+}
+
+#[tokio::test]
+async fn a_promoter_cannot_export() {
+    let app = TestApp::new().await;
+    app.world().await;
+    refused(&app, ANA, "export summer-fest", "is for organizers").await;
+    refused(&app, BEN, "export", "is for organizers").await;
+}
+
+#[tokio::test]
+async fn a_promoter_cannot_see_another_promoters_stats_or_event_totals() {
+    let app = TestApp::new().await;
+    app.world().await;
+    refused(
+        &app,
+        ANA,
+        &format!("stats summer-fest {BEN}"),
+        "is for organizers",
+    )
+    .await;
+    refused(&app, ANA, "stats summer-fest", "is for organizers").await;
+    refused(&app, BEN, "orglinks summer-fest", "is for organizers").await;
+    // `mystats` answers only for the asker's own membership.
+    let ben = app.ok(BEN, "mystats").await;
+    assert!(ben.starts_with("Your sales — Summer Fest"), "{ben}");
+}
+
+#[tokio::test]
+async fn a_promoter_never_sees_buyer_data() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let link = link_code(&app.ok(BEN, "mylink").await);
+    let csv = format!(
+        "order_id,event,status,ordered_at,ref,buyer_name,buyer_email,buyer_phone,ticket_type,quantity,unit_price_minor,currency\n\
+         Q1,summer-fest,paid,2099-05-01T10:00:00Z,{link},Quinn Private,quinn@private.test,+1 555 0100,VIP,1,12950,EUR\n"
+    );
+    std::fs::write(app.path("o.csv"), csv).unwrap();
+    assert!(
+        app.bin(&["import-orders", app.path("o.csv").to_str().unwrap()])
+            .ok
+    );
+    for line in ["myorders", "mystats", "links", "whoami", "help"] {
+        let text = app.ok(BEN, line).await;
+        for secret in ["Quinn", "quinn@private.test", "555 0100"] {
+            assert!(
+                !text.contains(secret),
+                "`{line}` shows buyer data `{secret}`:\n{text}"
+            );
+        }
+    }
+    assert!(
+        app.ok(BEN, "myorders").await.contains("Q1"),
+        "the order itself is listed"
+    );
+    // The organizer does see the buyer.
+    let out = app.ok(OWNER, "export summer-fest").await;
+    let file = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Saved "))
+        .unwrap()
+        .split(" (")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        std::fs::read_to_string(file)
+            .unwrap()
+            .contains("quinn@private.test")
+    );
+}
+
+#[tokio::test]
+async fn a_promoter_cannot_create_or_edit_events_ticket_types_or_org_links() {
+    let app = TestApp::new().await;
+    app.world().await;
+    refused(
+        &app,
+        ANA,
+        "newevent ana-party 2099-01-01 https://x.test/p Ana Party",
+        "is for organizers",
+    )
+    .await;
+    refused(
+        &app,
+        ANA,
+        "editevent summer-fest name Hijacked",
+        "is for organizers",
+    )
+    .await;
+    refused(
+        &app,
+        BEN,
+        "newtickettype summer-fest 1 Free",
+        "is for organizers",
+    )
+    .await;
+    refused(
+        &app,
+        BEN,
+        "orglink summer-fest sponsor",
+        "is for organizers",
+    )
+    .await;
+    refused(&app, ANA, "setleaderboard on", "is for organizers").await;
+}
+
+#[tokio::test]
+async fn only_the_owner_invites_collaborators() {
+    let app = TestApp::new().await;
+    app.world().await;
+    refused(
+        &app,
+        ADMIN,
+        "inviteadmin zed@acme.test",
+        "Only the owner of Acme Events",
+    )
+    .await;
+    refused(&app, ANA, "inviteadmin zed@acme.test", "is for organizers").await;
+    // An admin may invite promoters.
+    app.ok(ADMIN, "invite zed@promo.test summer-fest").await;
+}
+
+#[tokio::test]
+async fn an_unlinked_chat_account_can_only_link() {
+    let app = TestApp::new().await;
+    app.world().await;
+    for line in [
+        "mystats",
+        "stats summer-fest",
+        "invite x@y.test",
+        "export",
+        "mylink",
+        "events",
+    ] {
+        let before = app.dump().await;
+        let r = app.chat(Platform::Telegram, "777", line).await;
+        assert!(r.is_error, "{line}");
+        assert!(
+            r.to_plain().contains("not linked"),
+            "{line}: {}",
+            r.to_plain()
+        );
+        assert_eq!(before, app.dump().await, "{line} changed the database");
+    }
+    // Linking: connect mails a code, verify links the account.
+    let r = app
+        .chat(Platform::Telegram, "777", &format!("connect {ANA}"))
+        .await;
+    assert!(!r.is_error, "{}", r.to_plain());
+    let mail = app
+        .store
+        .pending_messages_to(ANA)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|m| m.kind == "verify")
+        .unwrap();
+    let code = code_after(&mail.body, "Your code: ");
+    let wrong = app.chat(Platform::Telegram, "777", "verify AAAAAAAA").await;
+    assert!(
+        wrong.to_plain().contains("4 attempt(s) left"),
+        "{}",
+        wrong.to_plain()
+    );
+    // Another account cannot use Ana's code.
+    let other = app
+        .chat(Platform::Telegram, "888", &format!("verify {code}"))
+        .await;
+    assert!(other.is_error && other.to_plain().contains("nothing to verify"));
+    let ok = app
+        .chat(Platform::Telegram, "777", &format!("verify {code}"))
+        .await;
+    assert!(!ok.is_error, "{}", ok.to_plain());
+    let stats = app
+        .chat(Platform::Telegram, "777", "mystats summer-fest")
+        .await;
+    assert!(!stats.is_error && stats.private, "{}", stats.to_plain());
+}
+
+#[tokio::test]
+async fn strangers_and_unaccepted_invitees_get_nothing() {
+    let app = TestApp::new().await;
+    app.world().await;
+    refused(
+        &app,
+        "nobody@else.test",
+        "stats summer-fest",
+        "not an organizer or promoter here",
+    )
+    .await;
+    refused(
+        &app,
+        "nobody@else.test",
+        "mystats",
+        "not an organizer or promoter here",
+    )
+    .await;
+    app.ok(OWNER, "invite pending@promo.test summer-fest").await;
+    refused(
+        &app,
+        "pending@promo.test",
+        "mylink summer-fest",
+        "You are not a promoter of `summer-fest`",
+    )
+    .await;
+    refused(
+        &app,
+        "pending@promo.test",
+        "mylink",
+        "not an active promoter yet",
+    )
+    .await;
+    // A revoked promoter loses access.
+    app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
+    refused(
+        &app,
+        BEN,
+        "mystats summer-fest",
+        "You are not a promoter of `summer-fest`",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn leaderboard_shows_ranks_and_names_only_when_enabled() {
+    let app = TestApp::new().await;
+    app.world().await;
+    refused(
+        &app,
+        ANA,
+        "leaderboard summer-fest",
+        "leaderboard of Acme Events is off",
+    )
+    .await;
+    app.ok(OWNER, "setleaderboard on").await;
+    let board = app.ok(ANA, "leaderboard summer-fest").await;
+    assert!(board.contains("← you"), "{board}");
+    assert!(
+        !board.contains("Tickets") && !board.contains(BEN) && !board.contains(ANA),
+        "ranks and names only:\n{board}"
+    );
+    let organizer_view = app.ok(OWNER, "leaderboard summer-fest").await;
+    assert!(organizer_view.contains("Tickets"), "{organizer_view}");
+}

@@ -1,0 +1,211 @@
+//! The test harness: a temp directory with a config and a SQLite file, the real binary,
+//! and an in-process core over the same database.
+
+use promoterd::clock::Clock;
+use promoterd::commands::{Core, Origin, Platform};
+use promoterd::config::Config;
+use promoterd::store::Store;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub const OWNER: &str = "boss@acme.test";
+pub const ADMIN: &str = "sam@acme.test";
+pub const ANA: &str = "ana@promo.test";
+pub const BEN: &str = "ben@promo.test";
+
+/// A fresh daemon home: config file, database, and an output directory.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub store: Store,
+    pub core: Core,
+}
+
+/// The output of one run of the binary.
+#[derive(Debug)]
+pub struct Out {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TestApp {
+    /// A new home with the example configuration and a migrated database.
+    pub async fn new() -> TestApp {
+        Self::with_clock(Clock::system()).await
+    }
+
+    /// Like [`TestApp::new`], with the in-process core on the given clock.
+    pub async fn with_clock(clock: Clock) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("promoterd.toml");
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+                .unwrap();
+        let text = example.replace(
+            "public_url = \"http://127.0.0.1:8080\"",
+            "public_url = \"https://go.acme.test\"",
+        );
+        std::fs::write(&config, text).unwrap();
+        let cfg = Config::load(&config).unwrap();
+        let store = Store::open(&cfg.database_path()).await.unwrap();
+        store.migrate().await.unwrap();
+        let core = Core::new(store.clone(), clock, cfg.core_settings());
+        TestApp {
+            dir,
+            config,
+            store,
+            core,
+        }
+    }
+
+    /// Runs the real binary with this home's config.
+    pub fn bin(&self, args: &[&str]) -> Out {
+        let out = Command::new(env!("CARGO_BIN_EXE_promoterd"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        Out {
+            ok: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `promoterd console --as <email> -c <line>` through the real binary.
+    pub fn console(&self, email: &str, line: &str) -> Out {
+        let out_dir = self.dir.path().to_str().unwrap().to_string();
+        self.bin(&["console", "--as", email, "--out-dir", &out_dir, "-c", line])
+    }
+
+    /// The same console front-end, in process: (text, succeeded).
+    pub async fn say(&self, email: &str, line: &str) -> (String, bool) {
+        promoterd::console::run_one(&self.core, email, line, self.dir.path())
+            .await
+            .unwrap()
+    }
+
+    /// Runs a line that must succeed; returns its text.
+    pub async fn ok(&self, email: &str, line: &str) -> String {
+        let (text, ok) = self.say(email, line).await;
+        assert!(ok, "`{line}` as {email} failed:\n{text}");
+        text
+    }
+
+    /// A line from a chat account.
+    pub async fn chat(
+        &self,
+        platform: Platform,
+        user: &str,
+        line: &str,
+    ) -> promoterd::reply::Reply {
+        let origin = Origin::Chat {
+            platform,
+            user_id: user.into(),
+            username: Some(format!("user{user}")),
+        };
+        self.core.execute(&origin, line).await
+    }
+
+    /// Every row of the database, for "changed nothing" checks.
+    pub async fn dump(&self) -> String {
+        promoterd::store::dump(&self.store).await.unwrap()
+    }
+
+    /// The code in the latest invite mail queued for `email`.
+    pub async fn invite_code(&self, email: &str) -> String {
+        let mails = self.store.pending_messages_to(email).await.unwrap();
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.kind == "invite")
+            .expect("an invite mail");
+        code_after(&mail.body, "/accept ")
+    }
+
+    /// Path inside the home directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Creates the organization (owner `OWNER`) through the binary.
+    pub fn create_org(&self) {
+        let out = self.bin(&[
+            "org",
+            "create",
+            "Acme Events",
+            "--owner",
+            OWNER,
+            "--time-zone",
+            "Europe/Berlin",
+        ]);
+        assert!(out.ok, "{out:?}");
+    }
+
+    /// The standard world: an organization, `summer-fest` with GA and VIP, ANA promoting
+    /// every event, BEN promoting `summer-fest`, SAM an admin.
+    pub async fn world(&self) {
+        self.create_org();
+        self.ok(OWNER, "newevent summer-fest \"2099-06-01 18:00\" https://tickets.acme.test/summer?lang=en Summer Fest").await;
+        self.ok(OWNER, "newtickettype summer-fest 49 General Admission")
+            .await;
+        self.ok(OWNER, "newtickettype summer-fest 129.50 VIP").await;
+        self.ok(OWNER, &format!("invite {ANA}")).await;
+        self.ok(OWNER, &format!("invite {BEN} summer-fest")).await;
+        self.ok(OWNER, &format!("inviteadmin {ADMIN}")).await;
+        for who in [ANA, BEN, ADMIN] {
+            let code = self.invite_code(who).await;
+            self.ok(who, &format!("accept {code}")).await;
+        }
+    }
+}
+
+/// The word after `marker` in `text`.
+pub fn code_after(text: &str, marker: &str) -> String {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no `{marker}` in:\n{text}"))
+        + marker.len();
+    text[start..]
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The value of a `Label   value` line in plain-text fields.
+pub fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(label)
+                .filter(|rest| rest.starts_with("  "))
+                .map(str::trim)
+        })
+        .unwrap_or_else(|| panic!("no field `{label}` in:\n{text}"))
+}
+
+/// The cells of the table row whose first cell is `first`.
+pub fn row(text: &str, first: &str) -> Vec<String> {
+    text.lines()
+        .find(|l| l.starts_with(first) && l[first.len()..].starts_with("  "))
+        .map(|l| {
+            l[first.len()..]
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_else(|| panic!("no row `{first}` in:\n{text}"))
+}
+
+/// The tracking code in a reply's link.
+pub fn link_code(text: &str) -> String {
+    code_after(text, "https://go.acme.test/t/")
+}
