@@ -14,12 +14,7 @@ use std::process::ExitCode;
 #[command(version, about)]
 pub struct Cli {
     /// The configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "PROMOTERD_CONFIG",
-        default_value = "promoterd.toml"
-    )]
+    #[arg(long, global = true, env = "PROMOTERD_CONFIG", default_value = "promoterd.toml")]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -116,8 +111,7 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(daemon: bool) {
     let default = if daemon { "info" } else { "warn" };
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -156,10 +150,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("opening {}", path.display()))?;
             let n = store.migrate().await.context("applying migrations")?;
-            println!(
-                "{}: {n} migration(s) applied, schema up to date",
-                path.display()
-            );
+            println!("{}: {n} migration(s) applied, schema up to date", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Console {
@@ -173,14 +164,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let core = core(&config).await?;
             match command {
                 Some(line) => {
-                    let (text, ok) =
-                        crate::console::run_one(&core, &email, &line, &out_dir).await?;
+                    let (text, ok) = crate::console::run_one(&core, &email, &line, &out_dir).await?;
                     print!("{text}");
-                    Ok(if ok {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(2)
-                    })
+                    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
                 }
                 None => {
                     crate::console::interactive(&core, &email, &out_dir).await?;
@@ -265,14 +251,7 @@ async fn create_org(
         .create_org(&mut tx, &slug, name, &tz, &currency, owner_id, now)
         .await?;
     store
-        .audit(
-            &mut tx,
-            Some(org_id),
-            Some(owner_id),
-            "org.created",
-            &slug,
-            now,
-        )
+        .audit(&mut tx, Some(org_id), Some(owner_id), "org.created", &slug, now)
         .await?;
     tx.commit().await?;
     println!("Created organization {name} (`{slug}`, {tz}, {currency}) owned by {owner}.");
@@ -305,7 +284,14 @@ async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Re
         eprintln!("{} order(s) refused. Nothing was imported.", errors.len());
         return Ok(ExitCode::from(2));
     }
-    let outcomes = crate::ingest::apply(&store, &Clock::system(), &valid).await?;
+    let outcomes = match crate::ingest::apply(&store, &Clock::system(), &valid).await {
+        Ok(o) => o,
+        Err(crate::ingest::ApplyError::Order(e)) => {
+            eprintln!("{}: {e}. Nothing was imported.", file.display());
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let created = outcomes
         .iter()
         .filter(|o| matches!(o, crate::store::IngestOutcome::Created(_)))
@@ -366,8 +352,7 @@ async fn export(
     };
     let rows = match out {
         Some(path) => {
-            let f = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
+            let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
             crate::export::write_csv(&store, &filter, &tz, std::io::BufWriter::new(f)).await?
         }
         None => crate::export::write_csv(&store, &filter, &tz, std::io::stdout().lock()).await?,

@@ -33,9 +33,7 @@ impl Clock {
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
         match &self.fixed {
-            Some(f) => {
-                DateTime::from_timestamp_millis(f.load(Ordering::SeqCst)).unwrap_or_default()
-            }
+            Some(f) => DateTime::from_timestamp_millis(f.load(Ordering::SeqCst)).unwrap_or_default(),
             None => Utc::now(),
         }
     }

@@ -55,6 +55,11 @@ pub fn normalize_code(code: &str) -> String {
         .to_lowercase()
 }
 
+/// A 256-bit random key (HMAC keys).
+pub fn random_key() -> [u8; 32] {
+    random_bytes::<32>()
+}
+
 /// Compares two stored hashes in constant time.
 pub fn hashes_equal(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;

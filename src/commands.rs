@@ -111,6 +111,9 @@ pub struct Core {
     pub store: Store,
     pub clock: Clock,
     pub settings: CoreSettings,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Signalled when links are created or revoked (the redirect cache reloads).
+    pub links_changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -120,7 +123,15 @@ impl Core {
             store,
             clock,
             settings,
+            metrics: crate::metrics::Metrics::shared(),
+            links_changed: Default::default(),
         }
+    }
+
+    /// The same core, counting into `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Parses and runs one line of text.
@@ -134,6 +145,7 @@ impl Core {
     /// Runs a parsed command: authorize, then act. Errors become error replies.
     pub async fn run(&self, origin: &Origin, inv: &Invocation) -> Reply {
         let spec = spec::spec(inv.cmd);
+        self.metrics.command(origin.frontend());
         let result = async {
             if spec.channels == Channels::ChatOnly && matches!(origin, Origin::Email { .. }) {
                 crate::refuse!(
@@ -163,12 +175,7 @@ impl Core {
         }
     }
 
-    async fn dispatch(
-        &self,
-        actor: &Actor,
-        scope: Scope,
-        inv: &Invocation,
-    ) -> Result<Reply, CommandError> {
+    async fn dispatch(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Result<Reply, CommandError> {
         use Cmd::*;
         match inv.cmd {
             Help => Ok(self.help(actor, inv).await?),
@@ -182,10 +189,7 @@ impl Core {
             Events => self.events(scope).await,
             NewTicketType => self.new_ticket_type(actor, scope, inv).await,
             TicketTypes => self.ticket_types(scope).await,
-            Invite => {
-                self.invite(actor, scope, inv, crate::store::InviteKind::Promoter)
-                    .await
-            }
+            Invite => self.invite(actor, scope, inv, crate::store::InviteKind::Promoter).await,
             InviteAdmin => {
                 self.invite(actor, scope, inv, crate::store::InviteKind::Organizer)
                     .await
@@ -211,10 +215,7 @@ impl Core {
 
     /// The public tracking URL of a link code.
     pub fn link_url(&self, code: &str) -> String {
-        format!(
-            "{}/t/{code}",
-            self.settings.public_url.trim_end_matches('/')
-        )
+        format!("{}/t/{code}", self.settings.public_url.trim_end_matches('/'))
     }
 }
 
@@ -241,11 +242,7 @@ pub(crate) fn promoter_scope(
     crate::store::MembershipRow,
 ) {
     match scope {
-        Scope::Promoter {
-            org,
-            event,
-            membership,
-        } => (org, event, membership),
+        Scope::Promoter { org, event, membership } => (org, event, membership),
         other => unreachable!("promoter command authorized with {other:?}"),
     }
 }

@@ -14,6 +14,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub discord: DiscordConfig,
     pub email: EmailConfig,
+    pub webhook: WebhookConfig,
     /// Directory of the config file; relative paths are resolved from it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -43,6 +44,12 @@ pub struct HttpConfig {
     pub listen: String,
     /// Public base URL of this server; tracking links are `<public_url>/t/<code>`.
     pub public_url: String,
+    /// Take the visitor address from `X-Forwarded-For` (behind a reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// Clicks buffered for the writer; beyond this, clicks are dropped and counted.
+    pub click_buffer: usize,
+    /// Seconds between reloads of the in-memory link table (revocations take effect).
+    pub link_refresh_seconds: u64,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +57,35 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            trust_forwarded_for: false,
+            click_buffer: 65_536,
+            link_refresh_seconds: 5,
+        }
+    }
+}
+
+/// `[webhook]`: orders from the checkout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Shared HMAC secrets; several during a rotation. Or env `PROMOTERD_WEBHOOK_SECRETS`
+    /// (comma-separated). Without any, the webhook answers 503.
+    pub secrets: Vec<String>,
+    /// Name of the checkout; order ids are unique per source.
+    pub source: String,
+    /// Largest accepted difference between the signature time and ours.
+    pub tolerance_seconds: u64,
+    /// Largest accepted body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            secrets: Vec::new(),
+            source: "checkout".into(),
+            tolerance_seconds: 300,
+            max_body_bytes: 256 * 1024,
         }
     }
 }
@@ -116,10 +152,7 @@ pub struct EmailConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
 }
@@ -157,18 +190,19 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self
-            .programs
-            .default_time_zone
-            .parse::<chrono_tz::Tz>()
-            .is_err()
-        {
+        if self.programs.default_time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(format!(
                 "programs.default_time_zone `{}` is not an IANA time zone",
                 self.programs.default_time_zone
             ));
         }
         url::Url::parse(&self.http.public_url).map_err(|e| format!("http.public_url: {e}"))?;
+        if self.http.click_buffer == 0 {
+            return Err("http.click_buffer must be at least 1".into());
+        }
+        if self.webhook.secrets.iter().any(|s| !s.is_empty() && s.len() < 16) {
+            return Err("webhook.secrets: each secret needs at least 16 characters".into());
+        }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!(
                 "http.listen `{}` is not an address like 127.0.0.1:8080",
@@ -200,6 +234,28 @@ impl Config {
     /// The SMTP URL, from the file or the environment.
     pub fn smtp_url(&self) -> Option<String> {
         env_or(&self.email.smtp_url, "PROMOTERD_SMTP_URL")
+    }
+
+    /// The webhook secrets, from the file or the environment.
+    pub fn webhook_secrets(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .webhook
+            .secrets
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect();
+        if s.is_empty()
+            && let Ok(v) = std::env::var("PROMOTERD_WEBHOOK_SECRETS")
+        {
+            s = v
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        s
     }
 
     /// The IMAP host, from the file or the environment.

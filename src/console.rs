@@ -22,12 +22,7 @@ pub fn render(reply: &Reply, out_dir: &Path) -> std::io::Result<String> {
 }
 
 /// Runs one command; returns the rendered reply and whether it succeeded.
-pub async fn run_one(
-    core: &Core,
-    email: &str,
-    line: &str,
-    out_dir: &Path,
-) -> std::io::Result<(String, bool)> {
+pub async fn run_one(core: &Core, email: &str, line: &str, out_dir: &Path) -> std::io::Result<(String, bool)> {
     let origin = Origin::Console {
         email: email.to_string(),
     };

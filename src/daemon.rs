@@ -6,25 +6,17 @@ use anyhow::Context;
 /// Logs, one line each, which front-ends are off for lack of credentials.
 pub fn log_frontends(config: &Config) {
     if config.telegram_token().is_none() {
-        tracing::info!(
-            "telegram: off (no bot_token in [telegram] and no PROMOTERD_TELEGRAM_TOKEN)"
-        );
+        tracing::info!("telegram: off (no bot_token in [telegram] and no PROMOTERD_TELEGRAM_TOKEN)");
     } else {
-        tracing::warn!(
-            "telegram: a token is configured, but this build has no Telegram front-end yet"
-        );
+        tracing::warn!("telegram: a token is configured, but this build has no Telegram front-end yet");
     }
     if config.discord_token().is_none() {
         tracing::info!("discord: off (no bot_token in [discord] and no PROMOTERD_DISCORD_TOKEN)");
     } else {
-        tracing::warn!(
-            "discord: a token is configured, but this build has no Discord front-end yet"
-        );
+        tracing::warn!("discord: a token is configured, but this build has no Discord front-end yet");
     }
     if config.smtp_url().is_none() || config.imap_host().is_none() {
-        tracing::info!(
-            "email: off (no smtp_url/imap_host in [email]); mail stays queued in the outbox"
-        );
+        tracing::info!("email: off (no smtp_url/imap_host in [email]); mail stays queued in the outbox");
     } else {
         tracing::warn!("email: servers are configured, but this build has no email front-end yet");
     }
@@ -36,17 +28,43 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = crate::cli::open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
     log_frontends(&config);
-    let mut tx = store.write().await?;
-    let expired = store.expire_invites(&mut tx, chrono::Utc::now()).await?;
-    tx.commit().await?;
-    if expired > 0 {
-        tracing::info!(expired, "expired old invites");
+    if config.webhook_secrets().is_empty() {
+        tracing::info!("order webhook: off (no secrets in [webhook] and no PROMOTERD_WEBHOOK_SECRETS)");
     }
+    let core = crate::commands::Core::new(store.clone(), crate::clock::Clock::system(), config.core_settings());
+    let housekeeping = tokio::spawn(housekeeping(store.clone()));
+    let listener = tokio::net::TcpListener::bind(&config.http.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.http.listen))?;
+    let http = crate::http::HttpServer::start(core, &config, listener).await?;
+    tracing::info!(address = %http.addr, "http: listening");
     tracing::info!("promoterd ready");
     shutdown.wait().await;
     tracing::info!("shutting down");
+    http.stop().await?;
+    housekeeping.abort();
     store.close().await;
     Ok(())
+}
+
+/// Hourly chores: expiring old invites.
+async fn housekeeping(store: crate::store::Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let result = async {
+            let mut tx = store.write().await?;
+            let n = store.expire_invites(&mut tx, chrono::Utc::now()).await?;
+            tx.commit().await?;
+            Ok::<u64, crate::store::StoreError>(n)
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired old invites"),
+            Err(e) => tracing::warn!(error = %e, "expiring invites failed"),
+        }
+    }
 }
 
 /// SIGINT and SIGTERM handlers, registered before start-up so no signal is missed.

@@ -41,11 +41,7 @@ pub fn bot_commands_md() -> String {
         out.push_str(&format!("- **Who:** {}\n", c.access.label()));
         out.push_str(&format!("- **Usage:** `{}`\n", c.usage()));
         for a in c.args {
-            let req = if a.required && !a.flag {
-                "required"
-            } else {
-                "optional"
-            };
+            let req = if a.required && !a.flag { "required" } else { "optional" };
             out.push_str(&format!(
                 "  - `{}` ({}, {req}): {}\n",
                 a.name,
@@ -76,8 +72,7 @@ mod tests {
     #[test]
     fn every_example_parses_into_its_own_command() {
         for c in COMMANDS {
-            let inv =
-                parse_line(c.example).unwrap_or_else(|e| panic!("example of {}: {e}", c.name));
+            let inv = parse_line(c.example).unwrap_or_else(|e| panic!("example of {}: {e}", c.name));
             assert_eq!(inv.cmd, c.cmd);
         }
     }
@@ -85,9 +80,6 @@ mod tests {
     #[test]
     fn discord_form_names_options() {
         let invite = crate::commands::spec::spec(crate::commands::Cmd::Invite);
-        assert_eq!(
-            discord_form(invite),
-            "/invite email:ana@example.com event:summer-fest"
-        );
+        assert_eq!(discord_form(invite), "/invite email:ana@example.com event:summer-fest");
     }
 }

@@ -45,9 +45,7 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
 fn record(row: &ExportRow, tz: Option<chrono_tz::Tz>) -> [String; 14] {
     let t = parse_ts(&row.ordered_at);
     let time = match tz {
-        Some(tz) => t
-            .with_timezone(&tz)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        Some(tz) => t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         None => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
     };
     let quantity = row.quantity - row.refunded_quantity;
@@ -104,10 +102,7 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralized_and_others_kept() {
-        assert_eq!(
-            neutralize("=HYPERLINK(\"http://x\")"),
-            "'=HYPERLINK(\"http://x\")"
-        );
+        assert_eq!(neutralize("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
         assert_eq!(neutralize("+1 555 0100"), "'+1 555 0100");
         assert_eq!(neutralize("-2"), "'-2");
         assert_eq!(neutralize("@SUM(A1)"), "'@SUM(A1)");

@@ -114,9 +114,9 @@ fn field(name: &str, value: &Option<String>) -> Result<Option<String>, OrderErro
         Some(v) if v.len() > MAX_FIELD => Err(OrderError::Malformed(format!(
             "{name} is longer than {MAX_FIELD} bytes"
         ))),
-        Some(v) if v.chars().any(|c| c.is_control()) => Err(OrderError::Malformed(format!(
-            "{name} contains control characters"
-        ))),
+        Some(v) if v.chars().any(|c| c.is_control()) => {
+            Err(OrderError::Malformed(format!("{name} contains control characters")))
+        }
         Some(v) => Ok(Some(v.to_string())),
     }
 }
@@ -155,12 +155,7 @@ pub async fn validate(
     Ok(check(source, raw, event.id, &event.currency))
 }
 
-fn check(
-    source: &str,
-    raw: &RawOrder,
-    event_id: i64,
-    currency: &str,
-) -> Result<OrderInput, OrderError> {
+fn check(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, OrderError> {
     let m = |s: String| Err(OrderError::Malformed(s));
     let Some(mut status) = OrderStatus::parse(&raw.status) else {
         return m(format!(
@@ -168,8 +163,8 @@ fn check(
             raw.status
         ));
     };
-    if raw.lines.is_empty() {
-        return m("an order needs at least one line".into());
+    if raw.lines.is_empty() && !matches!(status, OrderStatus::Refunded | OrderStatus::Cancelled) {
+        return m("an order needs at least one line (only a refund or cancellation may leave them out)".into());
     }
     if raw.lines.len() > MAX_LINES {
         return m(format!("an order has at most {MAX_LINES} lines"));
@@ -179,9 +174,7 @@ fn check(
         let n = i + 1;
         let name = l.ticket_type.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return m(format!(
-                "line {n}: ticket type must be 1 to 100 printable characters"
-            ));
+            return m(format!("line {n}: ticket type must be 1 to 100 printable characters"));
         }
         if !(1..=MAX_QUANTITY).contains(&l.quantity) {
             return m(format!(
@@ -214,7 +207,7 @@ fn check(
             unit_price_minor: l.unit_price_minor,
         });
     }
-    if matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+    if !lines.is_empty() && matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
         let refunded: i64 = lines.iter().map(|l| l.refunded_quantity).sum();
         let total: i64 = lines.iter().map(|l| l.quantity).sum();
         status = match refunded {
@@ -251,20 +244,172 @@ fn check(
     })
 }
 
-/// Applies validated orders in one write transaction.
-pub async fn apply(
-    store: &Store,
-    clock: &Clock,
-    orders: &[OrderInput],
-) -> Result<Vec<IngestOutcome>, StoreError> {
+/// Why validated orders could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The orders contradict stored data; nothing was changed.
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(e: sqlx::Error) -> Self {
+        ApplyError::Store(e.into())
+    }
+}
+
+/// Applies validated orders in one write transaction: all of them, or none.
+pub async fn apply(store: &Store, clock: &Clock, orders: &[OrderInput]) -> Result<Vec<IngestOutcome>, ApplyError> {
     let now = clock.now();
     let mut tx = store.write().await?;
     let mut out = Vec::with_capacity(orders.len());
     for o in orders {
-        out.push(store.apply_order(&mut tx, o, now).await?);
+        match store.apply_order(&mut tx, o, now).await? {
+            IngestOutcome::Conflict(msg) => return Err(OrderError::Conflict(msg).into()),
+            outcome => out.push(outcome),
+        }
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// What one webhook delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// This delivery id was processed before; nothing changed.
+    Duplicate,
+    /// Applied (or found unchanged).
+    Applied(IngestOutcome),
+}
+
+/// Applies one delivery, remembering its id in the same transaction.
+pub async fn apply_delivery(
+    store: &Store,
+    clock: &Clock,
+    delivery_id: Option<&str>,
+    order: &OrderInput,
+) -> Result<DeliveryOutcome, ApplyError> {
+    let now = clock.now();
+    let mut tx = store.write().await?;
+    if let Some(id) = delivery_id
+        && !store
+            .record_delivery(&mut tx, &order.source, id, &order.external_id, now)
+            .await?
+    {
+        return Ok(DeliveryOutcome::Duplicate);
+    }
+    match store.apply_order(&mut tx, order, now).await? {
+        IngestOutcome::Conflict(msg) => Err(OrderError::Conflict(msg).into()),
+        outcome => {
+            tx.commit().await?;
+            Ok(DeliveryOutcome::Applied(outcome))
+        }
+    }
+}
+
+/// The order webhook's JSON body (documented in the README).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPayload {
+    /// Unique id of this delivery; a repeated id changes nothing.
+    pub id: Option<String>,
+    /// `order.created`, `order.updated`, `order.refunded` or `order.cancelled`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the checkout emitted the event (informational).
+    pub created_at: Option<String>,
+    pub order: WebhookOrder,
+}
+
+/// The order inside a [`WebhookPayload`].
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookOrder {
+    pub id: String,
+    /// Event short name or numeric id.
+    pub event: serde_json::Value,
+    /// Defaults from the event type: paid, refunded or cancelled.
+    pub status: Option<String>,
+    #[serde(rename = "ref")]
+    pub ref_code: Option<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub buyer: WebhookBuyer,
+    #[serde(default)]
+    pub lines: Vec<WebhookLine>,
+}
+
+/// The buyer of a [`WebhookOrder`].
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBuyer {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A line of a [`WebhookOrder`].
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookLine {
+    pub ticket_type: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub refunded_quantity: i64,
+    pub unit_price: i64,
+    pub currency: String,
+}
+
+impl WebhookPayload {
+    /// The payload as a raw order, or why its event type is not understood.
+    pub fn into_raw(self) -> Result<RawOrder, OrderError> {
+        let default_status = match self.kind.as_str() {
+            "order.created" | "order.updated" => "paid",
+            "order.refunded" => "refunded",
+            "order.cancelled" => "cancelled",
+            other => {
+                let shown: String = other.chars().take(40).collect();
+                return Err(OrderError::Malformed(format!(
+                    "type `{shown}` is not one of order.created, order.updated, order.refunded, order.cancelled"
+                )));
+            }
+        };
+        let event = match &self.order.event {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => {
+                return Err(OrderError::Malformed(
+                    "order.event must be a short name or a numeric id".into(),
+                ));
+            }
+        };
+        let o = self.order;
+        Ok(RawOrder {
+            order_id: o.id,
+            event,
+            status: o.status.unwrap_or_else(|| default_status.into()),
+            ordered_at: o.created_at,
+            updated_at: o.updated_at,
+            ref_code: o.ref_code,
+            buyer_name: o.buyer.name,
+            buyer_email: o.buyer.email,
+            buyer_phone: o.buyer.phone,
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| RawLine {
+                    ticket_type: l.ticket_type,
+                    quantity: l.quantity,
+                    refunded_quantity: l.refunded_quantity,
+                    unit_price_minor: l.unit_price,
+                    currency: l.currency,
+                })
+                .collect(),
+        })
+    }
 }
 
 /// Columns of the order import CSV, in the documented order (`order_id` first).
@@ -288,9 +433,7 @@ pub const IMPORT_COLUMNS: &[&str] = &[
 /// Reads the import CSV (one row per order line; rows of one order share `order_id`)
 /// into raw orders. Errors name the CSV line.
 pub fn read_import_csv(input: impl std::io::Read) -> Result<Vec<RawOrder>, String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
     let headers = rdr
         .headers()
         .map_err(|e| format!("cannot read the header row: {e}"))?
@@ -323,12 +466,7 @@ pub fn read_import_csv(input: impl std::io::Read) -> Result<Vec<RawOrder>, Strin
     for (n, rec) in rdr.records().enumerate() {
         let line = n + 2;
         let rec = rec.map_err(|e| format!("line {line}: {e}"))?;
-        let get = |c: &str| {
-            col.get(c)
-                .and_then(|&i| rec.get(i))
-                .unwrap_or("")
-                .to_string()
-        };
+        let get = |c: &str| col.get(c).and_then(|&i| rec.get(i)).unwrap_or("").to_string();
         let opt = |c: &str| Some(get(c)).filter(|s| !s.is_empty());
         let int = |c: &str, default: Option<i64>| -> Result<i64, String> {
             let v = get(c);
@@ -408,33 +546,22 @@ mod tests {
     fn refunded_quantities_set_the_status() {
         let mut r = raw();
         r.lines[0].refunded_quantity = 1;
-        assert_eq!(
-            check("c", &r, 1, "EUR").unwrap().status,
-            OrderStatus::PartiallyRefunded
-        );
+        assert_eq!(check("c", &r, 1, "EUR").unwrap().status, OrderStatus::PartiallyRefunded);
         r.lines[0].refunded_quantity = 2;
-        assert_eq!(
-            check("c", &r, 1, "EUR").unwrap().status,
-            OrderStatus::Refunded
-        );
+        assert_eq!(check("c", &r, 1, "EUR").unwrap().status, OrderStatus::Refunded);
     }
 
     #[test]
     fn absurd_values_are_refused() {
         let mut r = raw();
         r.lines[0].quantity = -3;
-        assert!(
-            matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.contains("quantity"))
-        );
+        assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.contains("quantity")));
         let mut r = raw();
         r.lines[0].unit_price_minor = MAX_UNIT_PRICE + 1;
         assert!(check("c", &r, 1, "EUR").is_err());
         let mut r = raw();
         r.lines[0].currency = "USD".into();
-        assert!(matches!(
-            check("c", &r, 1, "EUR"),
-            Err(OrderError::Conflict(_))
-        ));
+        assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Conflict(_))));
         let mut r = raw();
         r.ordered_at = "yesterday".into();
         assert!(check("c", &r, 1, "EUR").is_err());

@@ -9,8 +9,7 @@ const QUIET: usize = 4;
 
 /// Renders `data` as a black-on-white PNG QR code (error correction level M).
 pub fn png(data: &str) -> Result<Vec<u8>, String> {
-    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
-        .map_err(|e| e.to_string())?;
+    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| e.to_string())?;
     let modules = code.width();
     let colors = code.to_colors();
     let side = (modules + 2 * QUIET) * SCALE;

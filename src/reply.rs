@@ -171,10 +171,7 @@ impl Table {
         out.push_str(&fmt_row(&self.headers));
         out.push_str(&format!(
             "{}\n",
-            w.iter()
-                .map(|n| "-".repeat(*n))
-                .collect::<Vec<_>>()
-                .join("  ")
+            w.iter().map(|n| "-".repeat(*n)).collect::<Vec<_>>().join("  ")
         ));
         for r in &self.rows {
             out.push_str(&fmt_row(r));

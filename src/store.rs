@@ -59,10 +59,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         Ok(Self { pool })
     }
 
@@ -72,10 +69,7 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         Ok(Self { pool })
     }
 
@@ -127,22 +121,20 @@ pub async fn dump(store: &Store) -> StoreResult<String> {
     .await?;
     let mut out = String::new();
     for name in names {
-        let cols: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-                .bind(&name)
-                .fetch_all(store.pool())
-                .await?;
+        let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+            .bind(&name)
+            .fetch_all(store.pool())
+            .await?;
         let row = cols
             .iter()
             .map(|c| format!("quote(\"{c}\")"))
             .collect::<Vec<_>>()
             .join(" || '|' || ");
         // Table and column names come from sqlite_master, not from input.
-        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT {row} FROM \"{name}\" ORDER BY 1"
-        )))
-        .fetch_all(store.pool())
-        .await?;
+        let rows: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {row} FROM \"{name}\" ORDER BY 1")))
+                .fetch_all(store.pool())
+                .await?;
         out.push_str(&format!("## {name}\n"));
         for r in rows {
             out.push_str(&r);

@@ -45,10 +45,7 @@ fn no(msg: impl Into<String>) -> CommandError {
 
 /// Commands that act on one event and pick the only one when none is named.
 fn needs_event(cmd: Cmd) -> bool {
-    matches!(
-        cmd,
-        Cmd::TicketTypes | Cmd::Stats | Cmd::OrgLinks | Cmd::Leaderboard
-    )
+    matches!(cmd, Cmd::TicketTypes | Cmd::Stats | Cmd::OrgLinks | Cmd::Leaderboard)
 }
 
 fn commands_for(access: &[Access]) -> String {
@@ -91,12 +88,7 @@ impl Core {
     }
 
     /// Decides whether `actor` may run `inv`, and on what.
-    pub async fn authorize(
-        &self,
-        actor: &Actor,
-        spec: &CommandSpec,
-        inv: &Invocation,
-    ) -> Res<Scope> {
+    pub async fn authorize(&self, actor: &Actor, spec: &CommandSpec, inv: &Invocation) -> Res<Scope> {
         if spec.access == Access::Anyone {
             return Ok(Scope::Personal);
         }
@@ -129,12 +121,7 @@ impl Core {
         }
     }
 
-    async fn organizer_scope(
-        &self,
-        person: &PersonRow,
-        spec: &CommandSpec,
-        inv: &Invocation,
-    ) -> Res<Scope> {
+    async fn organizer_scope(&self, person: &PersonRow, spec: &CommandSpec, inv: &Invocation) -> Res<Scope> {
         let orgs = self.store.orgs_organized_by(person.id).await?;
         let refuse_promoter = |org_name: &str| {
             no(format!(
@@ -157,17 +144,10 @@ impl Core {
                     if let Some(e) = self.store.event_by_slug(slug).await?
                         && self.promoter_membership_for(person.id, &e).await?.is_some()
                     {
-                        let org = self
-                            .store
-                            .org(e.org_id)
-                            .await?
-                            .map(|o| o.name)
-                            .unwrap_or_default();
+                        let org = self.store.org(e.org_id).await?.map(|o| o.name).unwrap_or_default();
                         return Err(refuse_promoter(&org));
                     }
-                    return Err(no(format!(
-                        "You have no event `{slug}`. Send `events` to list yours."
-                    )));
+                    return Err(no(format!("You have no event `{slug}`. Send `events` to list yours.")));
                 }
             }
         } else {
@@ -190,12 +170,7 @@ impl Core {
                 None => {
                     let memberships = self.store.active_memberships_of(person.id).await?;
                     if let Some(m) = memberships.first() {
-                        let org = self
-                            .store
-                            .org(m.org_id)
-                            .await?
-                            .map(|o| o.name)
-                            .unwrap_or_default();
+                        let org = self.store.org(m.org_id).await?.map(|o| o.name).unwrap_or_default();
                         return Err(refuse_promoter(&org));
                     }
                     return Err(match inv.get("org") {
@@ -209,10 +184,7 @@ impl Core {
             }
         };
         if spec.access == Access::Owner && role != OrganizerRole::Owner {
-            return Err(no(format!(
-                "Only the owner of {} can use `{}`.",
-                org.name, spec.name
-            )));
+            return Err(no(format!("Only the owner of {} can use `{}`.", org.name, spec.name)));
         }
         if event.is_none() && needs_event(spec.cmd) {
             event = Some(self.only_event(&org, spec).await?);
@@ -233,11 +205,7 @@ impl Core {
             (_, 1) => Ok(upcoming[0].clone()),
             _ => Err(no(format!(
                 "Which event? {} — e.g. `{} {}`.",
-                events
-                    .iter()
-                    .map(|e| e.slug.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                events.iter().map(|e| e.slug.as_str()).collect::<Vec<_>>().join(", "),
                 spec.name,
                 events[0].slug
             ))),
@@ -245,29 +213,17 @@ impl Core {
     }
 
     /// The active membership through which a person promotes an event.
-    pub async fn promoter_membership_for(
-        &self,
-        person_id: i64,
-        event: &EventRow,
-    ) -> Res<Option<MembershipRow>> {
+    pub async fn promoter_membership_for(&self, person_id: i64, event: &EventRow) -> Res<Option<MembershipRow>> {
         let ms = self.store.active_memberships_of(person_id).await?;
         // An event-level membership is more specific than an organization-wide one.
         Ok(ms
             .iter()
             .find(|m| m.event_id == Some(event.id))
-            .or_else(|| {
-                ms.iter()
-                    .find(|m| m.org_id == event.org_id && m.event_id.is_none())
-            })
+            .or_else(|| ms.iter().find(|m| m.org_id == event.org_id && m.event_id.is_none()))
             .cloned())
     }
 
-    async fn promoter_scope(
-        &self,
-        person: &PersonRow,
-        spec: &CommandSpec,
-        inv: &Invocation,
-    ) -> Res<Scope> {
+    async fn promoter_scope(&self, person: &PersonRow, spec: &CommandSpec, inv: &Invocation) -> Res<Scope> {
         let organizer_hint = || async {
             if self.store.orgs_organized_by(person.id).await?.is_empty() {
                 Ok::<_, CommandError>(String::new())
@@ -312,8 +268,7 @@ impl Core {
             }
         }
         let now = crate::clock::ts(self.clock.now() - chrono::Duration::days(1));
-        let upcoming: Vec<&(EventRow, MembershipRow)> =
-            choices.iter().filter(|(e, _)| e.starts_at >= now).collect();
+        let upcoming: Vec<&(EventRow, MembershipRow)> = choices.iter().filter(|(e, _)| e.starts_at >= now).collect();
         let (event, membership) = match (choices.len(), upcoming.len()) {
             (0, _) if ms.is_empty() => {
                 return Err(no(format!(
@@ -343,10 +298,6 @@ impl Core {
             .org(event.org_id)
             .await?
             .ok_or_else(|| no("That organization no longer exists."))?;
-        Ok(Scope::Promoter {
-            org,
-            event,
-            membership,
-        })
+        Ok(Scope::Promoter { org, event, membership })
     }
 }

@@ -16,11 +16,7 @@ fn offered_on(spec: &CommandSpec, origin: &Origin) -> bool {
 
 impl Core {
     /// `help [command]`: the commands this person can use, or one explained.
-    pub(super) async fn help(
-        &self,
-        actor: &Actor,
-        inv: &Invocation,
-    ) -> Result<Reply, CommandError> {
+    pub(super) async fn help(&self, actor: &Actor, inv: &Invocation) -> Result<Reply, CommandError> {
         if let Some(name) = inv.get("command") {
             let Some(spec) = find(name.trim_start_matches('/')) else {
                 refuse!("There is no command `{name}`. Send `help` for the list.");
@@ -31,14 +27,9 @@ impl Core {
                 ("Example".to_string(), spec.example.to_string()),
             ];
             for a in spec.args {
-                fields.push((
-                    a.name.to_string(),
-                    format!("{} ({})", a.help, a.kind.describe()),
-                ));
+                fields.push((a.name.to_string(), format!("{} ({})", a.help, a.kind.describe())));
             }
-            return Ok(Reply::text(spec.help)
-                .titled(spec.name)
-                .with(Block::Fields(fields)));
+            return Ok(Reply::text(spec.help).titled(spec.name).with(Block::Fields(fields)));
         }
         let (organizer, promoter) = match &actor.person {
             Some(p) => (
@@ -60,9 +51,7 @@ impl Core {
         {
             t.row(vec![c.usage(), c.help.to_string()]);
         }
-        let mut r = Reply::default()
-            .titled("promoterd commands")
-            .with(Block::Table(t));
+        let mut r = Reply::default().titled("promoterd commands").with(Block::Table(t));
         if actor.person.is_none() {
             r = r.line(match actor.origin {
                 Origin::Chat { .. } => {
@@ -78,10 +67,12 @@ impl Core {
     pub(super) async fn whoami(&self, actor: &Actor) -> Res {
         let Some(p) = &actor.person else {
             let who = actor.email.clone().unwrap_or_else(|| "This account".into());
-            return Ok(Reply::text(format!("{who} is not linked to anyone here yet.")).line(match actor.origin {
-                Origin::Chat { .. } => "Send `connect <your email>` to link it, or `accept <code>` from an invite.",
-                _ => "Ask an organizer to invite you.",
-            }));
+            return Ok(
+                Reply::text(format!("{who} is not linked to anyone here yet.")).line(match actor.origin {
+                    Origin::Chat { .. } => "Send `connect <your email>` to link it, or `accept <code>` from an invite.",
+                    _ => "Ask an organizer to invite you.",
+                }),
+            );
         };
         let mut fields = vec![("Email".to_string(), p.email.clone())];
         if let Some(n) = &p.display_name {
@@ -89,33 +80,16 @@ impl Core {
         }
         for (platform, id, username) in self.store.chat_accounts_of(p.id).await? {
             let label = super::Platform::from_stored(&platform).label();
-            fields.push((
-                label.into(),
-                username.map(|u| format!("{u} ({id})")).unwrap_or(id),
-            ));
+            fields.push((label.into(), username.map(|u| format!("{u} ({id})")).unwrap_or(id)));
         }
         for (org, role) in self.store.orgs_organized_by(p.id).await? {
-            let r = if role == OrganizerRole::Owner {
-                "owner"
-            } else {
-                "admin"
-            };
+            let r = if role == OrganizerRole::Owner { "owner" } else { "admin" };
             fields.push(("Organizer".into(), format!("{} ({r})", org.name)));
         }
         for m in self.store.active_memberships_of(p.id).await? {
-            let org = self
-                .store
-                .org(m.org_id)
-                .await?
-                .map(|o| o.name)
-                .unwrap_or_default();
+            let org = self.store.org(m.org_id).await?.map(|o| o.name).unwrap_or_default();
             let scope = match m.event_id {
-                Some(id) => self
-                    .store
-                    .event(id)
-                    .await?
-                    .map(|e| e.name)
-                    .unwrap_or_default(),
+                Some(id) => self.store.event(id).await?.map(|e| e.name).unwrap_or_default(),
                 None => "all events".into(),
             };
             fields.push(("Promoter".into(), format!("{org} — {scope}")));
@@ -129,9 +103,7 @@ impl Core {
     /// `connect <email>`: mails a code that `verify` takes to link this chat account.
     pub(super) async fn connect(&self, actor: &Actor, inv: &Invocation) -> Res {
         let Some(account) = &actor.chat else {
-            refuse!(
-                "`connect` links a Discord or Telegram account; in the console you already act as an address."
-            );
+            refuse!("`connect` links a Discord or Telegram account; in the console you already act as an address.");
         };
         let email = inv.req("email");
         let code = codes::verify_code();
@@ -179,12 +151,7 @@ impl Core {
         let mut tx = self.store.write().await?;
         let outcome = self
             .store
-            .verify_connect_code(
-                &mut tx,
-                account,
-                &codes::hash_code(inv.req("code")),
-                self.clock.now(),
-            )
+            .verify_connect_code(&mut tx, account, &codes::hash_code(inv.req("code")), self.clock.now())
             .await?;
         tx.commit().await?;
         match outcome {
@@ -198,9 +165,7 @@ impl Core {
                 refuse!("That code is not right. {left} attempt(s) left.")
             }
             ConnectOutcome::Wrong(_) | ConnectOutcome::Void => {
-                refuse!(
-                    "That request has expired or had too many wrong codes. Send `connect <your email>` again."
-                )
+                refuse!("That request has expired or had too many wrong codes. Send `connect <your email>` again.")
             }
         }
     }
@@ -224,9 +189,7 @@ impl Core {
             }
             "pending" => {}
             "accepted" => refuse!("This invite has already been accepted."),
-            "ignored" => refuse!(
-                "This invite was declined. Ask the organizer for a new one if you changed your mind."
-            ),
+            "ignored" => refuse!("This invite was declined. Ask the organizer for a new one if you changed your mind."),
             "cancelled" => refuse!("This invite was cancelled by the organizer."),
             _ => refuse!("This invite has expired. Ask the organizer to send it again."),
         }
@@ -241,12 +204,7 @@ impl Core {
             ),
             _ => {}
         }
-        let org = self
-            .store
-            .org(invite.org_id)
-            .await?
-            .map(|o| o.name)
-            .unwrap_or_default();
+        let org = self.store.org(invite.org_id).await?.map(|o| o.name).unwrap_or_default();
         let event = match invite.event_id {
             Some(id) => self.store.event(id).await?,
             None => None,
@@ -275,18 +233,11 @@ impl Core {
                 "Invite declined: you will not become {what}. Nothing else changes."
             )));
         }
-        let person_id = self
-            .store
-            .upsert_person(&mut tx, &invite.email, true, now)
-            .await?;
+        let person_id = self.store.upsert_person(&mut tx, &invite.email, true, now).await?;
         if let Some(account) = &actor.chat {
-            self.store
-                .link_chat_account(&mut tx, account, person_id, now)
-                .await?;
+            self.store.link_chat_account(&mut tx, account, person_id, now).await?;
             if let Some(u) = &account.username {
-                self.store
-                    .set_display_name_if_missing(&mut tx, person_id, u)
-                    .await?;
+                self.store.set_display_name_if_missing(&mut tx, person_id, u).await?;
             }
         }
         self.store
@@ -315,12 +266,11 @@ impl Core {
                 .ensure_main_link(&mut tx, invite.org_id, e.id, mid, person_id)
                 .await?;
             reply = reply
-                .line(
-                    "Your tracking link — share it, every ticket bought through it counts for you:",
-                )
+                .line("Your tracking link — share it, every ticket bought through it counts for you:")
                 .with(Block::Link(self.link_url(&link)));
         } else if invite.kind() == InviteKind::Promoter {
-            reply = reply.line("Send `mylink <event>` for your tracking link of any of its events, and `help` for more.");
+            reply =
+                reply.line("Send `mylink <event>` for your tracking link of any of its events, and `help` for more.");
         } else {
             reply = reply.line("Send `help` to see what organizers can do.");
         }

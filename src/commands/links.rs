@@ -12,11 +12,7 @@ type Res = Result<Reply, CommandError>;
 
 impl Core {
     /// Inserts a link under a fresh random code (retrying the rare collision).
-    async fn insert_link(
-        &self,
-        tx: &mut WriteTx,
-        link: NewLink<'_>,
-    ) -> Result<String, CommandError> {
+    async fn insert_link(&self, tx: &mut WriteTx, link: NewLink<'_>) -> Result<String, CommandError> {
         let now = self.clock.now();
         for _ in 0..5 {
             let code = codes::link_code();
@@ -27,14 +23,7 @@ impl Core {
             if self.store.create_link(tx, &link, now).await?.is_some() {
                 let detail = format!("{code} {} {}", link.kind, link.label);
                 self.store
-                    .audit(
-                        tx,
-                        Some(link.org_id),
-                        link.created_by,
-                        "link.created",
-                        &detail,
-                        now,
-                    )
+                    .audit(tx, Some(link.org_id), link.created_by, "link.created", &detail, now)
                     .await?;
                 return Ok(code);
             }
@@ -78,16 +67,19 @@ impl Core {
         tx.commit().await?;
         let url = self.link_url(&code);
         let qr = crate::qr::png(&url).map_err(|e| StoreError::Corrupt(format!("QR code: {e}")))?;
-        Ok(Reply::text(format!("Your tracking link for {} — every ticket bought through it counts for you:", event.name))
-            .with(Block::Link(url.clone()))
-            .line("Add utm tags if you like (…?utm_source=instagram); they are passed on to the ticket page.")
-            .with_attachment(Attachment {
-                filename: format!("{}-{code}.png", event.slug),
-                mime: "image/png".into(),
-                data: qr,
-                caption: format!("QR code for {url}"),
-            })
-            .private())
+        Ok(Reply::text(format!(
+            "Your tracking link for {} — every ticket bought through it counts for you:",
+            event.name
+        ))
+        .with(Block::Link(url.clone()))
+        .line("Add utm tags if you like (…?utm_source=instagram); they are passed on to the ticket page.")
+        .with_attachment(Attachment {
+            filename: format!("{}-{code}.png", event.slug),
+            mime: "image/png".into(),
+            data: qr,
+            caption: format!("QR code for {url}"),
+        })
+        .private())
     }
 
     pub(super) async fn new_link(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
@@ -95,8 +87,7 @@ impl Core {
         let person = actor.person.as_ref().expect("authorized promoter");
         let label = inv.req("label");
         let sub = inv.get("for");
-        if self.store.count_links_of_membership(m.id).await? >= self.settings.max_links_per_promoter
-        {
+        if self.store.count_links_of_membership(m.id).await? >= self.settings.max_links_per_promoter {
             refuse!(
                 "You have reached the limit of {} links. Ask the organizer if you need more.",
                 self.settings.max_links_per_promoter
@@ -119,11 +110,7 @@ impl Core {
         let main = self
             .ensure_main_link(&mut tx, org.id, event.id, m.id, person.id)
             .await?;
-        let parent = self
-            .store
-            .main_link(&mut tx, m.id, event.id)
-            .await?
-            .map(|l| l.id);
+        let parent = self.store.main_link(&mut tx, m.id, event.id).await?.map(|l| l.id);
         let link = NewLink {
             code: "",
             org_id: org.id,
@@ -156,14 +143,7 @@ impl Core {
     ) -> Result<Table, CommandError> {
         let numbers = self.event_numbers(event, membership).await?;
         let mut t = Table::new(
-            &[
-                "Link",
-                "Label",
-                "Clicks",
-                "Orders",
-                "Tickets",
-                "Net revenue",
-            ],
+            &["Link", "Label", "Clicks", "Orders", "Tickets", "Net revenue"],
             &[false, false, true, true, true, true],
         );
         for l in links {
@@ -212,10 +192,7 @@ impl Core {
             .iter()
             .any(|l| l.membership_id.is_none() && l.label.eq_ignore_ascii_case(label))
         {
-            refuse!(
-                "{} already has an organization link labelled `{label}`.",
-                event.name
-            );
+            refuse!("{} already has an organization link labelled `{label}`.", event.name);
         }
         let mut tx = self.store.write().await?;
         let link = NewLink {

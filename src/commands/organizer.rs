@@ -26,19 +26,14 @@ pub fn parse_local_time(s: &str, tz_name: &str) -> Option<DateTime<Utc>> {
                 .ok()
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
         })?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
+    tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
 }
 
 /// Shows a stored UTC time in a time zone: `2027-06-01 18:00 (Europe/Berlin)`.
 pub fn local_time(stored: &str, tz_name: &str) -> String {
     let t = crate::clock::parse_ts(stored);
     match tz_name.parse::<chrono_tz::Tz>() {
-        Ok(tz) => format!(
-            "{} ({tz_name})",
-            t.with_timezone(&tz).format("%Y-%m-%d %H:%M")
-        ),
+        Ok(tz) => format!("{} ({tz_name})", t.with_timezone(&tz).format("%Y-%m-%d %H:%M")),
         Err(_) => format!("{} UTC", t.format("%Y-%m-%d %H:%M")),
     }
 }
@@ -54,15 +49,9 @@ impl Core {
     pub(super) async fn new_event(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, _) = organizer_scope(scope);
         let Some(starts) = parse_local_time(inv.req("starts"), &org.time_zone) else {
-            refuse!(
-                "`{}` is not a date and time like 2027-06-01 18:00.",
-                inv.req("starts")
-            );
+            refuse!("`{}` is not a date and time like 2027-06-01 18:00.", inv.req("starts"));
         };
-        let currency = inv
-            .get("currency")
-            .unwrap_or(&org.currency)
-            .to_ascii_uppercase();
+        let currency = inv.get("currency").unwrap_or(&org.currency).to_ascii_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             refuse!("`{currency}` is not a currency code like EUR or USD.");
         }
@@ -119,9 +108,7 @@ impl Core {
         };
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        self.store
-            .update_event_field(&mut tx, event.id, field, &value)
-            .await?;
+        self.store.update_event_field(&mut tx, event.id, field, &value).await?;
         let detail = format!("{} {}={value}", event.slug, inv.req("field"));
         self.store
             .audit(
@@ -134,6 +121,7 @@ impl Core {
             )
             .await?;
         tx.commit().await?;
+        self.links_changed.notify_one();
         Ok(Reply::text(format!(
             "Updated the {} of {}.",
             inv.req("field"),
@@ -150,10 +138,7 @@ impl Core {
                 org.name
             )));
         }
-        let mut t = Table::new(
-            &["Event", "Name", "Starts", "Currency"],
-            &[false, false, false, false],
-        );
+        let mut t = Table::new(&["Event", "Name", "Starts", "Currency"], &[false, false, false, false]);
         for e in &events {
             t.row(vec![
                 e.slug.clone(),
@@ -167,12 +152,7 @@ impl Core {
             .with(Block::Table(t)))
     }
 
-    pub(super) async fn new_ticket_type(
-        &self,
-        actor: &Actor,
-        scope: Scope,
-        inv: &Invocation,
-    ) -> Res {
+    pub(super) async fn new_ticket_type(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, event) = organizer_scope(scope);
         let event = event.expect("event is a required argument");
         let price: i64 = inv.req("price").parse().unwrap_or_default();
@@ -249,9 +229,7 @@ impl Core {
              To decline, reply with: ignore\n\n"
         );
         if let Some(bot) = &self.settings.telegram_bot {
-            body.push_str(&format!(
-                "In Telegram, one tap: https://t.me/{bot}?start={code}\n"
-            ));
+            body.push_str(&format!("In Telegram, one tap: https://t.me/{bot}?start={code}\n"));
         }
         body.push_str(&format!(
             "In Discord or Telegram, send: /accept {code}\n\n\
@@ -261,26 +239,13 @@ impl Core {
         body
     }
 
-    pub(super) async fn invite(
-        &self,
-        actor: &Actor,
-        scope: Scope,
-        inv: &Invocation,
-        kind: InviteKind,
-    ) -> Res {
+    pub(super) async fn invite(&self, actor: &Actor, scope: Scope, inv: &Invocation, kind: InviteKind) -> Res {
         let (org, _, event) = organizer_scope(scope);
         let inviter = actor.person.as_ref().expect("authorized organizer");
         let email = inv.req("email");
         let event_id = event.as_ref().map(|e| e.id);
-        let event_id = if kind == InviteKind::Organizer {
-            None
-        } else {
-            event_id
-        };
-        let where_ = scope_name(
-            &org,
-            event.as_ref().filter(|_| kind == InviteKind::Promoter),
-        );
+        let event_id = if kind == InviteKind::Organizer { None } else { event_id };
+        let where_ = scope_name(&org, event.as_ref().filter(|_| kind == InviteKind::Promoter));
         if let Some(p) = self.store.person_by_email(email).await? {
             match kind {
                 InviteKind::Promoter => {
@@ -290,10 +255,7 @@ impl Core {
                         }
                         refuse!(
                             "{email} is already invited to {where_}. Send it again with `resend {email}{}`.",
-                            event
-                                .as_ref()
-                                .map(|e| format!(" {}", e.slug))
-                                .unwrap_or_default()
+                            event.as_ref().map(|e| format!(" {}", e.slug)).unwrap_or_default()
                         );
                     }
                     if event_id.is_some()
@@ -322,9 +284,7 @@ impl Core {
             .await?
             .is_some()
         {
-            refuse!(
-                "{email} already has a pending invite to {where_}. Send it again with `resend`."
-            );
+            refuse!("{email} already has a pending invite to {where_}. Send it again with `resend`.");
         }
         let code = codes::invite_code();
         let now = self.clock.now();
@@ -380,10 +340,7 @@ impl Core {
 
     pub(super) async fn invites(&self, scope: Scope) -> Res {
         let (org, _, event) = organizer_scope(scope);
-        let invites = self
-            .store
-            .invites_of_org(org.id, event.as_ref().map(|e| e.id))
-            .await?;
+        let invites = self.store.invites_of_org(org.id, event.as_ref().map(|e| e.id)).await?;
         if invites.is_empty() {
             return Ok(Reply::text(
                 "No invites yet. Invite a promoter with `invite <email> [event]`.",
@@ -420,21 +377,12 @@ impl Core {
             .with(Block::Table(t)))
     }
 
-    async fn find_pending(
-        &self,
-        org: &OrgRow,
-        event_id: Option<i64>,
-        email: &str,
-    ) -> Result<InviteRow, CommandError> {
+    async fn find_pending(&self, org: &OrgRow, event_id: Option<i64>, email: &str) -> Result<InviteRow, CommandError> {
         for kind in [InviteKind::Promoter, InviteKind::Organizer] {
             if kind == InviteKind::Organizer && event_id.is_some() {
                 continue;
             }
-            if let Some(i) = self
-                .store
-                .pending_invite(org.id, event_id, email, kind)
-                .await?
-            {
+            if let Some(i) = self.store.pending_invite(org.id, event_id, email, kind).await? {
                 return Ok(i);
             }
         }
@@ -445,9 +393,7 @@ impl Core {
         let (org, _, event) = organizer_scope(scope);
         let inviter = actor.person.as_ref().expect("authorized organizer");
         let email = inv.req("email");
-        let invite = self
-            .find_pending(&org, event.as_ref().map(|e| e.id), email)
-            .await?;
+        let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
         let code = codes::invite_code();
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
@@ -459,29 +405,13 @@ impl Core {
                 now + self.settings.invite_ttl,
             )
             .await?;
-        let body = self.invite_body(
-            &org,
-            event.as_ref(),
-            invite.kind(),
-            &inviter.shown_name(),
-            &code,
-        );
-        let subject = format!(
-            "Reminder: you're invited to {}",
-            scope_name(&org, event.as_ref())
-        );
+        let body = self.invite_body(&org, event.as_ref(), invite.kind(), &inviter.shown_name(), &code);
+        let subject = format!("Reminder: you're invited to {}", scope_name(&org, event.as_ref()));
         self.store
             .enqueue(&mut tx, "email", email, "invite", &subject, &body, now)
             .await?;
         self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                Some(inviter.id),
-                "invite.resent",
-                email,
-                now,
-            )
+            .audit(&mut tx, Some(org.id), Some(inviter.id), "invite.resent", email, now)
             .await?;
         tx.commit().await?;
         Ok(Reply::text(format!(
@@ -492,9 +422,7 @@ impl Core {
     pub(super) async fn cancel_invite(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, event) = organizer_scope(scope);
         let email = inv.req("email");
-        let invite = self
-            .find_pending(&org, event.as_ref().map(|e| e.id), email)
-            .await?;
+        let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         self.store
@@ -528,10 +456,7 @@ impl Core {
             ));
         }
         let events = self.store.events_of_org(org.id).await?;
-        let mut t = Table::new(
-            &["Email", "Name", "For", "Status"],
-            &[false, false, false, false],
-        );
+        let mut t = Table::new(&["Email", "Name", "For", "Status"], &[false, false, false, false]);
         for m in &members {
             let scope = m
                 .event_id
@@ -566,15 +491,9 @@ impl Core {
         };
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        self.store
-            .set_membership_status(&mut tx, m.id, "revoked", now)
-            .await?;
-        self.store
-            .revoke_links_of_membership(&mut tx, m.id, now)
-            .await?;
-        self.store
-            .cancel_invites_of_membership(&mut tx, m.id, now)
-            .await?;
+        self.store.set_membership_status(&mut tx, m.id, "revoked", now).await?;
+        self.store.revoke_links_of_membership(&mut tx, m.id, now).await?;
+        self.store.cancel_invites_of_membership(&mut tx, m.id, now).await?;
         self.store
             .audit(
                 &mut tx,
@@ -586,18 +505,14 @@ impl Core {
             )
             .await?;
         tx.commit().await?;
+        self.links_changed.notify_one();
         Ok(Reply::text(format!(
             "{email} is no longer a promoter of {}. Their links stop working; their past sales stay in the numbers.",
             scope_name(&org, event.as_ref())
         )))
     }
 
-    pub(super) async fn set_leaderboard(
-        &self,
-        actor: &Actor,
-        scope: Scope,
-        inv: &Invocation,
-    ) -> Res {
+    pub(super) async fn set_leaderboard(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, _) = organizer_scope(scope);
         let on = inv.req("state") == "on";
         let now = self.clock.now();
@@ -631,13 +546,9 @@ impl Core {
             event_id: event.as_ref().map(|e| e.id),
         };
         let mut data = Vec::new();
-        let rows =
-            crate::export::write_csv(&self.store, &filter, &org.time_zone, &mut data).await?;
+        let rows = crate::export::write_csv(&self.store, &filter, &org.time_zone, &mut data).await?;
         let now = self.clock.now();
-        let name = event
-            .as_ref()
-            .map(|e| e.slug.as_str())
-            .unwrap_or(org.slug.as_str());
+        let name = event.as_ref().map(|e| e.slug.as_str()).unwrap_or(org.slug.as_str());
         let filename = format!("referred-buyers-{name}-{}.csv", now.format("%Y-%m-%d"));
         let mut tx = self.store.write().await?;
         self.store

@@ -100,11 +100,7 @@ pub fn parse_line(line: &str) -> Result<Invocation, UserError> {
         let last = i + 1 == pos_specs.len();
         let value = if a.rest && last {
             let v: Vec<String> = rest_words.by_ref().collect();
-            if v.is_empty() {
-                None
-            } else {
-                Some(v.join(" "))
-            }
+            if v.is_empty() { None } else { Some(v.join(" ")) }
         } else {
             rest_words.next()
         };
@@ -113,17 +109,10 @@ pub fn parse_line(line: &str) -> Result<Invocation, UserError> {
         }
     }
     if let Some(extra) = rest_words.next() {
-        return Err(UserError::new(format!(
-            "Unexpected `{extra}`. Usage: {}",
-            spec.usage()
-        )));
+        return Err(UserError::new(format!("Unexpected `{extra}`. Usage: {}", spec.usage())));
     }
     for (name, v) in named {
-        let a = spec
-            .args
-            .iter()
-            .find(|a| a.name == name)
-            .expect("flag was found above");
+        let a = spec.args.iter().find(|a| a.name == name).expect("flag was found above");
         values.push((a.name, v));
     }
     build(spec, values)
@@ -148,10 +137,7 @@ pub fn parse_named(name: &str, options: &[(String, String)]) -> Result<Invocatio
     build(spec, values)
 }
 
-fn build(
-    spec: &'static CommandSpec,
-    values: Vec<(&'static str, String)>,
-) -> Result<Invocation, UserError> {
+fn build(spec: &'static CommandSpec, values: Vec<(&'static str, String)>) -> Result<Invocation, UserError> {
     let mut args = HashMap::new();
     for (name, raw) in values {
         let a = spec
@@ -159,8 +145,7 @@ fn build(
             .iter()
             .find(|a| a.name == name)
             .expect("names come from the spec");
-        let v = check_value(a, &raw)
-            .map_err(|m| UserError::new(format!("{m} Usage: {}", spec.usage())))?;
+        let v = check_value(a, &raw).map_err(|m| UserError::new(format!("{m} Usage: {}", spec.usage())))?;
         if args.insert(name, v).is_some() {
             return Err(UserError::new(format!(
                 "{name} is given twice. Usage: {}",
@@ -179,10 +164,7 @@ fn build(
             )));
         }
     }
-    Ok(Invocation {
-        cmd: spec.cmd,
-        args,
-    })
+    Ok(Invocation { cmd: spec.cmd, args })
 }
 
 fn check_value(a: &ArgSpec, raw: &str) -> Result<String, String> {
@@ -198,15 +180,11 @@ fn check_value(a: &ArgSpec, raw: &str) -> Result<String, String> {
     }
     let show: String = v.chars().take(60).collect();
     Ok(match a.kind {
-        ArgKind::Email => {
-            parse_email(v).ok_or_else(|| format!("`{show}` is not an email address."))?
-        }
+        ArgKind::Email => parse_email(v).ok_or_else(|| format!("`{show}` is not an email address."))?,
         ArgKind::Event | ArgKind::Slug => {
             let s = v.to_lowercase();
             if !is_slug(&s) {
-                return Err(format!(
-                    "`{show}` is not a short name: use 2 to 40 of a-z, 0-9 and -."
-                ));
+                return Err(format!("`{show}` is not a short name: use 2 to 40 of a-z, 0-9 and -."));
             }
             s
         }
@@ -237,11 +215,7 @@ fn check_value(a: &ArgSpec, raw: &str) -> Result<String, String> {
         ArgKind::Choice(choices) => {
             let l = v.to_lowercase();
             if !choices.contains(&l.as_str()) {
-                return Err(format!(
-                    "{} must be one of: {}.",
-                    a.name,
-                    choices.join(", ")
-                ));
+                return Err(format!("{} must be one of: {}.", a.name, choices.join(", ")));
             }
             l
         }
@@ -262,9 +236,7 @@ fn unknown_command(name: &str) -> UserError {
         Some(c) if !name.is_empty() => UserError::new(format!(
             "Unknown command `{shown}`. Did you mean `{c}`? Send `help` for the list."
         )),
-        _ => UserError::new(format!(
-            "Unknown command `{shown}`. Send `help` for the list."
-        )),
+        _ => UserError::new(format!("Unknown command `{shown}`. Send `help` for the list.")),
     }
 }
 
@@ -339,9 +311,7 @@ mod tests {
         assert_eq!(inv.get("label"), Some("tik tok"));
         assert_eq!(inv.get("for"), Some("Bo Li"));
         assert_eq!(
-            parse_line("/stats@promoterd_bot fest")
-                .unwrap()
-                .get("event"),
+            parse_line("/stats@promoterd_bot fest").unwrap().get("event"),
             Some("fest")
         );
     }
@@ -354,12 +324,7 @@ mod tests {
                 .0
                 .starts_with("Unknown command `frobnicate`")
         );
-        assert!(
-            parse_line("invite")
-                .unwrap_err()
-                .0
-                .contains("Missing email")
-        );
+        assert!(parse_line("invite").unwrap_err().0.contains("Missing email"));
         assert!(
             parse_line("invite not-an-email")
                 .unwrap_err()
@@ -378,12 +343,7 @@ mod tests {
                 .0
                 .contains("one of: on, off")
         );
-        assert!(
-            parse_line("newlink \"open")
-                .unwrap_err()
-                .0
-                .contains("quote")
-        );
+        assert!(parse_line("newlink \"open").unwrap_err().0.contains("quote"));
     }
 
     #[test]

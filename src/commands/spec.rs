@@ -185,11 +185,7 @@ const EVENT_OPT: ArgSpec = opt(
     ArgKind::Event,
     "the event; may be left out when there is only one",
 );
-const ORG_FLAG: ArgSpec = flag(
-    "org",
-    ArgKind::Slug,
-    "the organization, when you organize several",
-);
+const ORG_FLAG: ArgSpec = flag("org", ArgKind::Slug, "the organization, when you organize several");
 const ON_OFF: ArgKind = ArgKind::Choice(&["on", "off"]);
 
 macro_rules! command {
@@ -233,11 +229,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Connect,
         "connect",
         Anyone,
-        [req(
-            "email",
-            ArgKind::Email,
-            "the address to link this account to"
-        )],
+        [req("email", ArgKind::Email, "the address to link this account to")],
         "Link this chat account to your email: a code is mailed to you",
         "connect ana@example.com",
         channels = Channels::ChatOnly,
@@ -276,11 +268,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "newevent",
         Organizer,
         [
-            req(
-                "slug",
-                ArgKind::Slug,
-                "a short name used in links and commands"
-            ),
+            req("slug", ArgKind::Slug, "a short name used in links and commands"),
             req("starts", ArgKind::Time, "when the event starts"),
             req("url", ArgKind::Url, "the event's ticket page"),
             rest("name", "the event's full name"),
@@ -300,11 +288,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [
             req("event", ArgKind::Event, "the event"),
-            req(
-                "field",
-                ArgKind::Choice(&["name", "starts", "url"]),
-                "what to change"
-            ),
+            req("field", ArgKind::Choice(&["name", "starts", "url"]), "what to change"),
             rest("value", "the new value"),
         ],
         "Change an event's name, start time or ticket page",
@@ -366,10 +350,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Invites,
         "invites",
         Organizer,
-        [
-            opt("event", ArgKind::Event, "only this event's invites"),
-            ORG_FLAG
-        ],
+        [opt("event", ArgKind::Event, "only this event's invites"), ORG_FLAG],
         "List invites and their status",
         "invites"
     ),
@@ -409,10 +390,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Promoters,
         "promoters",
         Organizer,
-        [
-            opt("event", ArgKind::Event, "only promoters of this event"),
-            ORG_FLAG
-        ],
+        [opt("event", ArgKind::Event, "only promoters of this event"), ORG_FLAG],
         "List promoters and their status",
         "promoters summer-fest"
     ),
@@ -422,11 +400,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [
             req("email", ArgKind::Email, "the promoter"),
-            opt(
-                "event",
-                ArgKind::Event,
-                "the event, if they promote one event"
-            ),
+            opt("event", ArgKind::Event, "the event, if they promote one event"),
             ORG_FLAG,
         ],
         "Revoke a promoter: their links stop working",
@@ -438,11 +412,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [
             EVENT_OPT,
-            opt(
-                "promoter",
-                ArgKind::Email,
-                "one promoter, expanded per ticket type"
-            ),
+            opt("promoter", ArgKind::Email, "one promoter, expanded per ticket type"),
         ],
         "Every promoter's sales of an event, by ticket type, with totals",
         "stats summer-fest",
@@ -510,11 +480,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "newlink",
         Promoter,
         [
-            req(
-                "label",
-                ArgKind::Text,
-                "the channel, e.g. instagram or flyers"
-            ),
+            req("label", ArgKind::Text, "the channel, e.g. instagram or flyers"),
             EVENT_OPT,
             flag(
                 "for",
@@ -561,10 +527,7 @@ pub fn find(name: &str) -> Option<&'static CommandSpec> {
 
 /// The declaration of a command by id.
 pub fn spec(cmd: Cmd) -> &'static CommandSpec {
-    COMMANDS
-        .iter()
-        .find(|c| c.cmd == cmd)
-        .expect("every Cmd is declared")
+    COMMANDS.iter().find(|c| c.cmd == cmd).expect("every Cmd is declared")
 }
 
 impl CommandSpec {
@@ -624,10 +587,7 @@ mod tests {
 
     #[test]
     fn usage_marks_optional_and_rest_arguments() {
-        assert_eq!(
-            spec(Cmd::Invite).usage(),
-            "invite <email> [event] [--org <org>]"
-        );
+        assert_eq!(spec(Cmd::Invite).usage(), "invite <email> [event] [--org <org>]");
         assert_eq!(
             spec(Cmd::NewTicketType).usage(),
             "newtickettype <event> <price> <name…>"

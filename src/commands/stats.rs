@@ -43,11 +43,7 @@ impl EventNumbers {
             by_type: self.types.iter().map(|t| (t.clone(), 0, 0)).collect(),
             ..Default::default()
         };
-        for s in self
-            .sales
-            .iter()
-            .filter(|s| keep(s.membership_id, s.link_id))
-        {
+        for s in self.sales.iter().filter(|s| keep(s.membership_id, s.link_id)) {
             n.tickets += s.tickets;
             n.sold += s.sold;
             n.gross += s.gross_minor;
@@ -57,11 +53,7 @@ impl EventNumbers {
                 t.2 += s.net_minor;
             }
         }
-        for c in self
-            .counts
-            .iter()
-            .filter(|c| keep(c.membership_id, c.link_id))
-        {
+        for c in self.counts.iter().filter(|c| keep(c.membership_id, c.link_id)) {
             n.orders += c.orders;
             n.refunded_orders += c.refunded;
             n.self_orders += c.self_orders;
@@ -79,20 +71,13 @@ impl EventNumbers {
 
 fn summary(n: &Numbers, currency: &str) -> Block {
     Block::Fields(vec![
-        (
-            "Clicks".into(),
-            format!("{} ({} unique)", n.clicks, n.uniques),
-        ),
+        ("Clicks".into(), format!("{} ({} unique)", n.clicks, n.uniques)),
         ("Orders".into(), n.orders.to_string()),
         ("Tickets".into(), n.tickets.to_string()),
         ("Gross revenue".into(), money(n.gross, currency)),
         (
             "Refunded".into(),
-            format!(
-                "{} ({} tickets)",
-                money(n.gross - n.net, currency),
-                n.sold - n.tickets
-            ),
+            format!("{} ({} tickets)", money(n.gross - n.net, currency), n.sold - n.tickets),
         ),
         ("Net revenue".into(), money(n.net, currency)),
         ("Conversion".into(), percent(n.orders, n.clicks)),
@@ -100,17 +85,9 @@ fn summary(n: &Numbers, currency: &str) -> Block {
 }
 
 fn by_type_table(n: &Numbers, currency: &str) -> Table {
-    let mut t = Table::new(
-        &["Ticket type", "Tickets", "Net revenue"],
-        &[false, true, true],
-    )
-    .caption("By ticket type");
+    let mut t = Table::new(&["Ticket type", "Tickets", "Net revenue"], &[false, true, true]).caption("By ticket type");
     for (name, tickets, net) in &n.by_type {
-        t.row(vec![
-            name.clone(),
-            tickets.to_string(),
-            money(*net, currency),
-        ]);
+        t.row(vec![name.clone(), tickets.to_string(), money(*net, currency)]);
     }
     t
 }
@@ -213,10 +190,7 @@ impl Core {
         for o in orders {
             t.row(vec![
                 o.external_id,
-                o.ordered_at
-                    .replace('T', " ")
-                    .trim_end_matches('Z')
-                    .to_string(),
+                o.ordered_at.replace('T', " ").trim_end_matches('Z').to_string(),
                 o.summary,
                 o.link_label.unwrap_or_default(),
                 o.status.replace('_', " "),
@@ -233,15 +207,9 @@ impl Core {
     pub(super) async fn stats(&self, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, event) = organizer_scope(scope);
         let event = event.expect("resolved by authorize");
-        let members = self
-            .store
-            .memberships_of_org(org.id, Some(event.id))
-            .await?;
+        let members = self.store.memberships_of_org(org.id, Some(event.id)).await?;
         if let Some(email) = inv.get("promoter") {
-            let Some(m) = members
-                .iter()
-                .find(|m| m.email == email && m.status != "invited")
-            else {
+            let Some(m) = members.iter().find(|m| m.email == email && m.status != "invited") else {
                 refuse!("{email} is not a promoter of {}.", event.name);
             };
             let reply = Reply::default()
@@ -262,10 +230,7 @@ impl Core {
         let mut t = Table::new(&header_refs, &numeric).caption("Promoters");
         let mut rows: Vec<(Numbers, String)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for m in members
-            .iter()
-            .filter(|m| m.status == "active" || m.status == "revoked")
-        {
+        for m in members.iter().filter(|m| m.status == "active" || m.status == "revoked") {
             // A person with several memberships covering the event is listed once per membership.
             if !seen.insert(m.id) {
                 continue;
@@ -324,9 +289,7 @@ impl Core {
                 money(n.net, cur),
             ]);
         }
-        let mut reply = Reply::default()
-            .titled(format!("Sales — {}", event.name))
-            .private();
+        let mut reply = Reply::default().titled(format!("Sales — {}", event.name)).private();
         if rows.is_empty() {
             reply = reply.line(format!(
                 "No active promoters for {} yet. Invite one with `invite <email> {}`.",
@@ -336,14 +299,10 @@ impl Core {
             reply = reply.with(Block::Table(t));
         }
         reply = reply
-            .with(Block::Table(
-                by_type_table(&total, cur).caption("Event by ticket type"),
-            ))
+            .with(Block::Table(by_type_table(&total, cur).caption("Event by ticket type")))
             .with(Block::Table(totals));
         if any_self {
-            reply = reply.line(
-                "* includes self-referrals: orders bought with the promoter's own email address.",
-            );
+            reply = reply.line("* includes self-referrals: orders bought with the promoter's own email address.");
         }
         if !wide {
             reply = reply.line(format!(
@@ -355,14 +314,8 @@ impl Core {
     }
 
     /// Active promoters of an event ranked by net tickets, then net revenue.
-    async fn ranking(
-        &self,
-        event: &EventRow,
-    ) -> Result<Vec<(MembershipRow, Numbers)>, CommandError> {
-        let members = self
-            .store
-            .memberships_of_org(event.org_id, Some(event.id))
-            .await?;
+    async fn ranking(&self, event: &EventRow) -> Result<Vec<(MembershipRow, Numbers)>, CommandError> {
+        let members = self.store.memberships_of_org(event.org_id, Some(event.id)).await?;
         let numbers = self.event_numbers(event, None).await?;
         let mut ranked: Vec<(MembershipRow, Numbers)> = members
             .into_iter()
@@ -381,11 +334,7 @@ impl Core {
         Ok(ranked)
     }
 
-    async fn rank_of(
-        &self,
-        event: &EventRow,
-        membership_id: i64,
-    ) -> Result<Option<(usize, usize)>, CommandError> {
+    async fn rank_of(&self, event: &EventRow, membership_id: i64) -> Result<Option<(usize, usize)>, CommandError> {
         let ranked = self.ranking(event).await?;
         Ok(ranked
             .iter()
@@ -395,14 +344,8 @@ impl Core {
 
     pub(super) async fn leaderboard(&self, actor: &Actor, scope: Scope) -> Res {
         let (org, event, me, organizer) = match scope {
-            Scope::Organizer { org, event, .. } => {
-                (org, event.expect("resolved by authorize"), None, true)
-            }
-            Scope::Promoter {
-                org,
-                event,
-                membership,
-            } => (org, event, Some(membership.id), false),
+            Scope::Organizer { org, event, .. } => (org, event.expect("resolved by authorize"), None, true),
+            Scope::Promoter { org, event, membership } => (org, event, Some(membership.id), false),
             Scope::Personal => unreachable!("leaderboard needs a member scope"),
         };
         if !org.leaderboard {

@@ -26,16 +26,14 @@ impl Store {
         detail: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, org_id, actor_id, action, detail) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(ts(now))
-        .bind(org_id)
-        .bind(actor_id)
-        .bind(action)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("INSERT INTO audit_log (at, org_id, actor_id, action, detail) VALUES (?, ?, ?, ?, ?)")
+            .bind(ts(now))
+            .bind(org_id)
+            .bind(actor_id)
+            .bind(action)
+            .bind(detail)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 

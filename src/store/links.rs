@@ -78,12 +78,7 @@ impl Store {
     }
 
     /// The main link of a membership for an event, if created.
-    pub async fn main_link(
-        &self,
-        tx: &mut WriteTx,
-        membership_id: i64,
-        event_id: i64,
-    ) -> StoreResult<Option<LinkRow>> {
+    pub async fn main_link(&self, tx: &mut WriteTx, membership_id: i64, event_id: i64) -> StoreResult<Option<LinkRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? AND kind = 'main'"
         )))
@@ -94,11 +89,7 @@ impl Store {
     }
 
     /// Links of a membership for an event.
-    pub async fn links_of_membership(
-        &self,
-        membership_id: i64,
-        event_id: i64,
-    ) -> StoreResult<Vec<LinkRow>> {
+    pub async fn links_of_membership(&self, membership_id: i64, event_id: i64) -> StoreResult<Vec<LinkRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? ORDER BY id"
         )))
@@ -110,12 +101,10 @@ impl Store {
 
     /// How many links a membership has (all events).
     pub async fn count_links_of_membership(&self, membership_id: i64) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT count(*) FROM links WHERE membership_id = ?")
-                .bind(membership_id)
-                .fetch_one(self.pool())
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT count(*) FROM links WHERE membership_id = ?")
+            .bind(membership_id)
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// Links of an event (all owners).
@@ -145,13 +134,11 @@ impl Store {
         membership_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE links SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL",
-        )
-        .bind(ts(now))
-        .bind(membership_id)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("UPDATE links SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -164,6 +151,32 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// The redirect target of one live code.
+    pub async fn live_link_target(&self, code: &str) -> StoreResult<Option<LinkTarget>> {
+        Ok(sqlx::query_as(
+            "SELECT l.id AS link_id, l.code, e.ticket_url FROM links l JOIN events e ON e.id = l.event_id \
+             WHERE l.code = ? AND l.revoked_at IS NULL \
+             AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
+        )
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// A daemon-wide secret setting, created with `init` on first use.
+    pub async fn setting_or_init(&self, key: &str, init: impl FnOnce() -> Vec<u8>) -> StoreResult<Vec<u8>> {
+        let value = init();
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(&value)
+            .execute(self.pool())
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(self.pool())
+            .await?)
     }
 
     /// Adds a batch of clicks in one transaction with multi-row statements.
@@ -180,8 +193,7 @@ impl Store {
             .collect();
         let mut new_uniques: std::collections::HashMap<(i64, &str), i64> = Default::default();
         for chunk in visitors.chunks(300) {
-            let mut q =
-                QueryBuilder::new("INSERT OR IGNORE INTO click_visitors (link_id, day, visitor) ");
+            let mut q = QueryBuilder::new("INSERT OR IGNORE INTO click_visitors (link_id, day, visitor) ");
             q.push_values(chunk, |mut b, (link, day, v)| {
                 b.push_bind(*link).push_bind(*day).push_bind(v.as_slice());
             });
@@ -196,14 +208,8 @@ impl Store {
         for chunk in batch.rows.chunks(300) {
             let mut q = QueryBuilder::new("INSERT INTO clicks (link_id, day, clicks, uniques) ");
             q.push_values(chunk, |mut b, (link, day, n, _)| {
-                let u = new_uniques
-                    .get(&(*link, day.as_str()))
-                    .copied()
-                    .unwrap_or(0);
-                b.push_bind(*link)
-                    .push_bind(day.as_str())
-                    .push_bind(*n)
-                    .push_bind(u);
+                let u = new_uniques.get(&(*link, day.as_str())).copied().unwrap_or(0);
+                b.push_bind(*link).push_bind(day.as_str()).push_bind(*n).push_bind(u);
             });
             q.push(
                 " ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, uniques = uniques + excluded.uniques",

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 /// What applying an order did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
     /// A new order was stored.
     Created(i64),
@@ -15,15 +15,21 @@ pub enum IngestOutcome {
     Updated(i64),
     /// Nothing changed: the same or an older state than the one stored.
     Unchanged(i64),
+    /// A refund or cancellation for an order not seen yet: kept until it arrives.
+    Pending,
+    /// The order contradicts what is stored (e.g. another event); nothing may change.
+    Conflict(String),
 }
 
 impl IngestOutcome {
-    /// The order's id.
-    pub fn order_id(self) -> i64 {
+    /// The stable name used in API answers and metrics.
+    pub fn as_str(&self) -> &'static str {
         match self {
-            IngestOutcome::Created(id)
-            | IngestOutcome::Updated(id)
-            | IngestOutcome::Unchanged(id) => id,
+            IngestOutcome::Created(_) => "created",
+            IngestOutcome::Updated(_) => "updated",
+            IngestOutcome::Unchanged(_) => "unchanged",
+            IngestOutcome::Pending => "pending",
+            IngestOutcome::Conflict(_) => "conflict",
         }
     }
 }
@@ -43,24 +49,38 @@ pub struct OrderRow {
 
 impl Store {
     /// Applies one order state inside `tx`. Attribution is fixed when the order is first
-    /// seen; a state older than the stored one changes nothing.
+    /// seen; a state older than the stored one changes nothing. An order without lines
+    /// is a status-only update (refund or cancellation). On `Conflict` the caller must
+    /// roll back.
     pub async fn apply_order(
         &self,
         tx: &mut WriteTx,
         order: &OrderInput,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let existing: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, source_updated_at FROM orders WHERE source = ? AND external_id = ?",
-        )
-        .bind(&order.source)
-        .bind(&order.external_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let existing: Option<(i64, i64, String)> =
+            sqlx::query_as("SELECT id, event_id, source_updated_at FROM orders WHERE source = ? AND external_id = ?")
+                .bind(&order.source)
+                .bind(&order.external_id)
+                .fetch_optional(&mut **tx)
+                .await?;
         let updated_at = ts(order.updated_at);
-        let order_id = match existing {
-            Some((id, stored)) if stored >= updated_at => return Ok(IngestOutcome::Unchanged(id)),
-            Some((id, _)) => {
+        if let Some((_, event_id, _)) = &existing
+            && *event_id != order.event_id
+        {
+            return Ok(IngestOutcome::Conflict(format!(
+                "order `{}` was first reported for another event; an order cannot move between events",
+                order.external_id
+            )));
+        }
+        if order.lines.is_empty() {
+            return self
+                .apply_status_only(tx, order, existing.map(|(id, _, stored)| (id, stored)), now)
+                .await;
+        }
+        let outcome = match existing {
+            Some((id, _, stored)) if stored >= updated_at => return Ok(IngestOutcome::Unchanged(id)),
+            Some((id, _, _)) => {
                 sqlx::query(
                     "UPDATE orders SET buyer_name = ?, buyer_email = ?, buyer_phone = ?, status = ?, \
                      source_updated_at = ?, updated_at = ? WHERE id = ?",
@@ -108,17 +128,15 @@ impl Store {
                 IngestOutcome::Created(id)
             }
         };
+        let order_id = match outcome {
+            IngestOutcome::Created(id) | IngestOutcome::Updated(id) => id,
+            _ => unreachable!("only stored orders get lines"),
+        };
         let mut type_ids = Vec::with_capacity(order.lines.len());
         for line in &order.lines {
             type_ids.push(
-                self.ticket_type_id(
-                    tx,
-                    order.event_id,
-                    &line.ticket_type,
-                    line.unit_price_minor,
-                    now,
-                )
-                .await?,
+                self.ticket_type_id(tx, order.event_id, &line.ticket_type, line.unit_price_minor, now)
+                    .await?,
             );
         }
         // A refunded or cancelled order counts no tickets and no net revenue.
@@ -134,7 +152,7 @@ impl Store {
                 } else {
                     line.refunded_quantity
                 };
-                b.push_bind(order_id.order_id())
+                b.push_bind(order_id)
                     .push_bind(i as i64)
                     .push_bind(type_id)
                     .push_bind(line.quantity)
@@ -143,7 +161,96 @@ impl Store {
             },
         );
         q.build().execute(&mut **tx).await?;
-        Ok(order_id)
+        // A refund or cancellation that came first wins when it is newer.
+        let pending: Option<(String, String)> = sqlx::query_as(
+            "DELETE FROM pending_order_status WHERE source = ? AND external_id = ? RETURNING status, updated_at",
+        )
+        .bind(&order.source)
+        .bind(&order.external_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((status, pending_at)) = pending
+            && pending_at > updated_at
+        {
+            self.set_final_status(tx, order_id, &status, &pending_at, now).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_status_only(
+        &self,
+        tx: &mut WriteTx,
+        order: &OrderInput,
+        existing: Option<(i64, String)>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome> {
+        let updated_at = ts(order.updated_at);
+        match existing {
+            Some((id, stored)) if stored >= updated_at => Ok(IngestOutcome::Unchanged(id)),
+            Some((id, _)) => {
+                self.set_final_status(tx, id, order.status.as_str(), &updated_at, now)
+                    .await?;
+                Ok(IngestOutcome::Updated(id))
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO pending_order_status (source, external_id, status, updated_at) VALUES (?, ?, ?, ?) \
+                     ON CONFLICT (source, external_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at \
+                     WHERE excluded.updated_at > pending_order_status.updated_at",
+                )
+                .bind(&order.source)
+                .bind(&order.external_id)
+                .bind(order.status.as_str())
+                .bind(&updated_at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(IngestOutcome::Pending)
+            }
+        }
+    }
+
+    /// Marks an order refunded or cancelled: every ticket refunded.
+    async fn set_final_status(
+        &self,
+        tx: &mut WriteTx,
+        order_id: i64,
+        status: &str,
+        source_updated_at: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE orders SET status = ?, source_updated_at = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(source_updated_at)
+            .bind(ts(now))
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE order_lines SET refunded_quantity = quantity WHERE order_id = ?")
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a webhook delivery id; false when it was seen before.
+    pub async fn record_delivery(
+        &self,
+        tx: &mut WriteTx,
+        source: &str,
+        delivery_id: &str,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO webhook_deliveries (source, delivery_id, order_id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(source)
+        .bind(delivery_id)
+        .bind(order_id)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The id of an event's ticket type by name, created on first sight.
@@ -155,12 +262,11 @@ impl Store {
         price: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        if let Some(id) =
-            sqlx::query_scalar("SELECT id FROM ticket_types WHERE event_id = ? AND name = ?")
-                .bind(event_id)
-                .bind(name)
-                .fetch_optional(&mut **tx)
-                .await?
+        if let Some(id) = sqlx::query_scalar("SELECT id FROM ticket_types WHERE event_id = ? AND name = ?")
+            .bind(event_id)
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?
         {
             return Ok(id);
         }

@@ -86,8 +86,7 @@ impl Store {
         .bind(ts(now))
         .fetch_one(&mut **tx)
         .await?;
-        self.add_organizer(tx, id, owner_id, OrganizerRole::Owner, now)
-            .await?;
+        self.add_organizer(tx, id, owner_id, OrganizerRole::Owner, now).await?;
         Ok(id)
     }
 
@@ -115,27 +114,26 @@ impl Store {
 
     /// The organization with this slug.
     pub async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<OrgRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE slug = ?",
+        Ok(
+            sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE slug = ?")
+                .bind(slug)
+                .fetch_optional(self.pool())
+                .await?,
         )
-        .bind(slug)
-        .fetch_optional(self.pool())
-        .await?)
     }
 
     /// The organization with this id.
     pub async fn org(&self, id: i64) -> StoreResult<Option<OrgRow>> {
-        Ok(sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// Organizations a person organizes, with their role.
-    pub async fn orgs_organized_by(
-        &self,
-        person_id: i64,
-    ) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
+    pub async fn orgs_organized_by(&self, person_id: i64) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
         let rows: Vec<(i64, String, String, String, String, bool, String)> = sqlx::query_as(
             "SELECT o.id, o.slug, o.name, o.time_zone, o.currency, o.leaderboard, g.role \
              FROM organizers g JOIN organizations o ON o.id = g.org_id WHERE g.person_id = ? ORDER BY o.name",
@@ -162,12 +160,7 @@ impl Store {
     }
 
     /// Turns the organization's leaderboard on or off.
-    pub async fn set_leaderboard(
-        &self,
-        tx: &mut WriteTx,
-        org_id: i64,
-        on: bool,
-    ) -> StoreResult<()> {
+    pub async fn set_leaderboard(&self, tx: &mut WriteTx, org_id: i64, on: bool) -> StoreResult<()> {
         sqlx::query("UPDATE organizations SET leaderboard = ? WHERE id = ?")
             .bind(on)
             .bind(org_id)
@@ -217,11 +210,7 @@ impl Store {
             EventField::StartsAt => "UPDATE events SET starts_at = ? WHERE id = ?",
             EventField::TicketUrl => "UPDATE events SET ticket_url = ? WHERE id = ?",
         };
-        sqlx::query(sql)
-            .bind(value)
-            .bind(event_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(sql).bind(value).bind(event_id).execute(&mut **tx).await?;
         Ok(())
     }
 
@@ -278,10 +267,12 @@ impl Store {
 
     /// Ticket types of an event, in creation order.
     pub async fn ticket_types(&self, event_id: i64) -> StoreResult<Vec<TicketTypeRow>> {
-        Ok(sqlx::query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
-            .bind(event_id)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
+                .bind(event_id)
+                .fetch_all(self.pool())
+                .await?,
+        )
     }
 }
 

@@ -18,12 +18,7 @@ impl PersonRow {
     pub fn shown_name(&self) -> String {
         match &self.display_name {
             Some(n) if !n.trim().is_empty() => n.clone(),
-            _ => self
-                .email
-                .split('@')
-                .next()
-                .unwrap_or(&self.email)
-                .to_string(),
+            _ => self.email.split('@').next().unwrap_or(&self.email).to_string(),
         }
     }
 }
@@ -75,11 +70,7 @@ impl Store {
     }
 
     /// The person a chat account is linked to.
-    pub async fn person_by_chat(
-        &self,
-        platform: &str,
-        external_id: &str,
-    ) -> StoreResult<Option<PersonRow>> {
+    pub async fn person_by_chat(&self, platform: &str, external_id: &str) -> StoreResult<Option<PersonRow>> {
         Ok(sqlx::query_as(
             "SELECT p.id, p.email, p.display_name, p.verified_at FROM chat_accounts c \
              JOIN people p ON p.id = c.person_id WHERE c.platform = ? AND c.external_id = ?",
@@ -91,10 +82,7 @@ impl Store {
     }
 
     /// Chat accounts linked to a person.
-    pub async fn chat_accounts_of(
-        &self,
-        person_id: i64,
-    ) -> StoreResult<Vec<(String, String, Option<String>)>> {
+    pub async fn chat_accounts_of(&self, person_id: i64) -> StoreResult<Vec<(String, String, Option<String>)>> {
         Ok(sqlx::query_as(
             "SELECT platform, external_id, username FROM chat_accounts WHERE person_id = ? ORDER BY platform",
         )
@@ -126,12 +114,7 @@ impl Store {
     }
 
     /// Sets a person's display name.
-    pub async fn set_display_name(
-        &self,
-        tx: &mut WriteTx,
-        person_id: i64,
-        name: &str,
-    ) -> StoreResult<()> {
+    pub async fn set_display_name(&self, tx: &mut WriteTx, person_id: i64, name: &str) -> StoreResult<()> {
         sqlx::query("UPDATE people SET display_name = ? WHERE id = ?")
             .bind(name)
             .bind(person_id)
@@ -141,12 +124,7 @@ impl Store {
     }
 
     /// Sets a person's display name unless they already have one.
-    pub async fn set_display_name_if_missing(
-        &self,
-        tx: &mut WriteTx,
-        person_id: i64,
-        name: &str,
-    ) -> StoreResult<()> {
+    pub async fn set_display_name_if_missing(&self, tx: &mut WriteTx, person_id: i64, name: &str) -> StoreResult<()> {
         sqlx::query("UPDATE people SET display_name = ? WHERE id = ? AND display_name IS NULL")
             .bind(name)
             .bind(person_id)

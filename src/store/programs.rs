@@ -21,12 +21,7 @@ impl MembershipRow {
     pub fn shown_name(&self) -> String {
         match &self.display_name {
             Some(n) if !n.trim().is_empty() => n.clone(),
-            _ => self
-                .email
-                .split('@')
-                .next()
-                .unwrap_or(&self.email)
-                .to_string(),
+            _ => self.email.split('@').next().unwrap_or(&self.email).to_string(),
         }
     }
 }
@@ -85,8 +80,7 @@ pub struct NewInvite<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-const MEMBERSHIP_COLS: &str =
-    "m.id, m.org_id, m.event_id, m.person_id, m.status, p.email, p.display_name";
+const MEMBERSHIP_COLS: &str = "m.id, m.org_id, m.event_id, m.person_id, m.status, p.email, p.display_name";
 const INVITE_COLS: &str =
     "id, org_id, event_id, email, kind, membership_id, status, sent_count, created_at, expires_at";
 
@@ -135,11 +129,7 @@ impl Store {
     }
 
     /// The invite whose code hashes to `code_hash`.
-    pub async fn invite_by_code_hash(
-        &self,
-        tx: &mut WriteTx,
-        code_hash: &str,
-    ) -> StoreResult<Option<InviteRow>> {
+    pub async fn invite_by_code_hash(&self, tx: &mut WriteTx, code_hash: &str) -> StoreResult<Option<InviteRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INVITE_COLS} FROM invites WHERE code_hash = ?"
         )))
@@ -169,11 +159,7 @@ impl Store {
     }
 
     /// Invites of an organization (optionally one event's), newest first.
-    pub async fn invites_of_org(
-        &self,
-        org_id: i64,
-        event_id: Option<i64>,
-    ) -> StoreResult<Vec<InviteRow>> {
+    pub async fn invites_of_org(&self, org_id: i64, event_id: Option<i64>) -> StoreResult<Vec<InviteRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND (? IS NULL OR event_id = ?) ORDER BY id DESC LIMIT 200"
         )))
@@ -238,11 +224,13 @@ impl Store {
         .bind(&now)
         .execute(&mut **tx)
         .await?;
-        let done = sqlx::query("UPDATE invites SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND expires_at <= ?")
-            .bind(&now)
-            .bind(&now)
-            .execute(&mut **tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE invites SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND expires_at <= ?",
+        )
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -287,11 +275,7 @@ impl Store {
     }
 
     /// Memberships of an organization; with an event, those covering it (org-wide ones too).
-    pub async fn memberships_of_org(
-        &self,
-        org_id: i64,
-        event_id: Option<i64>,
-    ) -> StoreResult<Vec<MembershipRow>> {
+    pub async fn memberships_of_org(&self, org_id: i64, event_id: Option<i64>) -> StoreResult<Vec<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ? AND (? IS NULL OR m.event_id IS NULL OR m.event_id = ?) \
@@ -328,11 +312,13 @@ impl Store {
         membership_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE invites SET status = 'cancelled', resolved_at = ? WHERE membership_id = ? AND status = 'pending'")
-            .bind(ts(now))
-            .bind(membership_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE invites SET status = 'cancelled', resolved_at = ? WHERE membership_id = ? AND status = 'pending'",
+        )
+        .bind(ts(now))
+        .bind(membership_id)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }

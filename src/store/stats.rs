@@ -41,11 +41,7 @@ pub struct ClickFact {
 
 impl Store {
     /// Sales of an event, per membership, link and ticket type; one membership when given.
-    pub async fn sales_facts(
-        &self,
-        event_id: i64,
-        membership_id: Option<i64>,
-    ) -> StoreResult<Vec<SalesFact>> {
+    pub async fn sales_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<SalesFact>> {
         Ok(sqlx::query_as(
             "SELECT o.membership_id, o.link_id, t.name AS ticket_type, \
                sum(ol.quantity) AS sold, sum(ol.quantity - ol.refunded_quantity) AS tickets, \
@@ -63,11 +59,7 @@ impl Store {
     }
 
     /// Order counts of an event per membership and link; one membership when given.
-    pub async fn order_counts(
-        &self,
-        event_id: i64,
-        membership_id: Option<i64>,
-    ) -> StoreResult<Vec<OrderCountFact>> {
+    pub async fn order_counts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<OrderCountFact>> {
         Ok(sqlx::query_as(
             "SELECT membership_id, link_id, \
                sum(status IN ('paid', 'partially_refunded')) AS orders, \
@@ -83,11 +75,7 @@ impl Store {
     }
 
     /// Clicks per link of an event; one membership's links when given.
-    pub async fn click_facts(
-        &self,
-        event_id: i64,
-        membership_id: Option<i64>,
-    ) -> StoreResult<Vec<ClickFact>> {
+    pub async fn click_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<ClickFact>> {
         Ok(sqlx::query_as(
             "SELECT c.link_id, sum(c.clicks) AS clicks, sum(c.uniques) AS uniques \
              FROM clicks c JOIN links l ON l.id = c.link_id \

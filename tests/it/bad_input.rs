@@ -7,10 +7,7 @@ async fn rejected(app: &TestApp, who: &str, line: &str, needle: &str) {
     let before = app.dump().await;
     let (text, ok) = app.say(who, line).await;
     assert!(!ok, "`{line}` should fail, got:\n{text}");
-    assert!(
-        text.contains(needle),
-        "`{line}`: expected `{needle}` in:\n{text}"
-    );
+    assert!(text.contains(needle), "`{line}`: expected `{needle}` in:\n{text}");
     assert_eq!(before, app.dump().await, "`{line}` changed the database");
 }
 
@@ -35,20 +32,8 @@ async fn malformed_commands_are_explained() {
         "You have no event `no-such-event`",
     )
     .await;
-    rejected(
-        &app,
-        OWNER,
-        "stats no-such-event",
-        "You have no event `no-such-event`",
-    )
-    .await;
-    rejected(
-        &app,
-        OWNER,
-        "newtickettype summer-fest -5 Free",
-        "is not a price",
-    )
-    .await;
+    rejected(&app, OWNER, "stats no-such-event", "You have no event `no-such-event`").await;
+    rejected(&app, OWNER, "newtickettype summer-fest -5 Free", "is not a price").await;
     rejected(
         &app,
         OWNER,
@@ -77,13 +62,7 @@ async fn malformed_commands_are_explained() {
         "http(s)://",
     )
     .await;
-    rejected(
-        &app,
-        OWNER,
-        "editevent summer-fest colour red",
-        "field must be one of",
-    )
-    .await;
+    rejected(&app, OWNER, "editevent summer-fest colour red", "field must be one of").await;
     rejected(
         &app,
         OWNER,
@@ -94,13 +73,7 @@ async fn malformed_commands_are_explained() {
     rejected(&app, OWNER, &format!("invite {ANA}"), "already a promoter").await;
     rejected(&app, OWNER, "resend nobody@x.test", "no pending invite").await;
     rejected(&app, OWNER, "setleaderboard maybe", "one of: on, off").await;
-    rejected(
-        &app,
-        ANA,
-        "newlink main summer-fest",
-        "`main` is your main link",
-    )
-    .await;
+    rejected(&app, ANA, "newlink main summer-fest", "`main` is your main link").await;
     app.ok(ANA, "newlink tiktok summer-fest").await;
     rejected(
         &app,
@@ -117,13 +90,7 @@ async fn invite_codes_are_single_use_and_bound_to_the_address() {
     app.world().await;
     app.ok(OWNER, "invite cara@promo.test summer-fest").await;
     let code = app.invite_code("cara@promo.test").await;
-    rejected(
-        &app,
-        "cara@promo.test",
-        "accept not!a!code",
-        "is not a valid code",
-    )
-    .await;
+    rejected(&app, "cara@promo.test", "accept not!a!code", "is not a valid code").await;
     rejected(
         &app,
         "cara@promo.test",
@@ -131,13 +98,7 @@ async fn invite_codes_are_single_use_and_bound_to_the_address() {
         "invite code is not valid",
     )
     .await;
-    rejected(
-        &app,
-        ANA,
-        &format!("accept {code}"),
-        "sent to another address",
-    )
-    .await;
+    rejected(&app, ANA, &format!("accept {code}"), "sent to another address").await;
     app.ok("cara@promo.test", &format!("accept {code}")).await;
     rejected(
         &app,
@@ -168,13 +129,7 @@ async fn invite_codes_are_single_use_and_bound_to_the_address() {
     .await;
     // A cancelled invite cannot be accepted.
     app.ok(OWNER, "cancelinvite dan@promo.test").await;
-    rejected(
-        &app,
-        "dan@promo.test",
-        &format!("accept {new}"),
-        "cancelled",
-    )
-    .await;
+    rejected(&app, "dan@promo.test", &format!("accept {new}"), "cancelled").await;
 }
 
 #[tokio::test]
@@ -185,22 +140,10 @@ async fn an_expired_invite_is_refused() {
     app.ok(OWNER, &format!("invite {ANA}")).await;
     let code = app.invite_code(ANA).await;
     clock.advance(chrono::Duration::days(15));
-    rejected(
-        &app,
-        ANA,
-        &format!("accept {code}"),
-        "This invite has expired",
-    )
-    .await;
+    rejected(&app, ANA, &format!("accept {code}"), "This invite has expired").await;
     // The sweep marks it expired; a new invite is then possible.
     let mut tx = app.store.write().await.unwrap();
-    assert_eq!(
-        app.store
-            .expire_invites(&mut tx, clock.now())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(app.store.expire_invites(&mut tx, clock.now()).await.unwrap(), 1);
     tx.commit().await.unwrap();
     app.ok(OWNER, &format!("invite {ANA}")).await;
 }

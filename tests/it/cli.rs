@@ -8,11 +8,11 @@ use std::process::{Command, Stdio};
 fn run_starts_with_the_example_config_and_logs_frontends_off() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.example.toml");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"),
-        &config,
-    )
-    .unwrap();
+    // The example verbatim, but on a free port so the test cannot collide with anything.
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml")).unwrap();
+    let text = example.replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"");
+    assert_ne!(text, example, "the example config sets http.listen");
+    std::fs::write(&config, text).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_promoterd"))
         .args(["run", "--config"])
         .arg(&config)
@@ -35,23 +35,16 @@ fn run_starts_with_the_example_config_and_logs_frontends_off() {
     let log = seen.join("\n");
     assert!(log.contains("telegram: off"), "{log}");
     assert!(log.contains("discord: off"), "{log}");
+    assert!(log.contains("order webhook: off"), "{log}");
+    assert!(log.contains("http: listening"), "{log}");
     assert!(
         dir.path().join("promoterd.db").exists(),
         "the SQLite file is created next to the config"
     );
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the daemon is still running"
-    );
+    assert!(child.try_wait().unwrap().is_none(), "the daemon is still running");
     // SIGTERM stops it cleanly.
     let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
@@ -62,20 +55,10 @@ fn run_starts_with_the_example_config_and_logs_frontends_off() {
 async fn migrate_is_idempotent_and_unknown_config_keys_are_named() {
     let app = TestApp::new().await;
     let out = app.bin(&["migrate"]);
-    assert!(
-        out.ok && out.stdout.contains("0 migration(s) applied"),
-        "{out:?}"
-    );
-    std::fs::write(
-        &app.config,
-        "[http]\nlisten = \"127.0.0.1:0\"\npublik_url = \"x\"\n",
-    )
-    .unwrap();
+    assert!(out.ok && out.stdout.contains("0 migration(s) applied"), "{out:?}");
+    std::fs::write(&app.config, "[http]\nlisten = \"127.0.0.1:0\"\npublik_url = \"x\"\n").unwrap();
     let out = app.bin(&["migrate"]);
-    assert!(
-        !out.ok && out.stderr.contains("unknown field `publik_url`"),
-        "{out:?}"
-    );
+    assert!(!out.ok && out.stderr.contains("unknown field `publik_url`"), "{out:?}");
 }
 
 #[tokio::test]

@@ -29,10 +29,6 @@ fn bot_commands_md_names_every_command_on_every_channel() {
     let md = promoterd::docs::bot_commands_md();
     for c in promoterd::commands::COMMANDS {
         assert!(md.contains(&format!("\n## {}\n", c.name)), "{}", c.name);
-        assert!(
-            md.contains(&format!("- **Telegram:** `/{}", c.name)),
-            "{}",
-            c.name
-        );
+        assert!(md.contains(&format!("- **Telegram:** `/{}", c.name)), "{}", c.name);
     }
 }

@@ -12,11 +12,7 @@ async fn refused(app: &TestApp, who: &str, line: &str, needle: &str) -> String {
         text.contains(needle),
         "`{line}` as {who}: expected `{needle}` in:\n{text}"
     );
-    assert_eq!(
-        before,
-        app.dump().await,
-        "`{line}` as {who} changed the database"
-    );
+    assert_eq!(before, app.dump().await, "`{line}` as {who} changed the database");
     text
 }
 
@@ -31,24 +27,9 @@ async fn a_promoter_cannot_invite_or_revoke() {
         "is for organizers of Acme Events",
     )
     .await;
-    assert!(
-        t.contains("mystats"),
-        "points the promoter to what they can do: {t}"
-    );
-    refused(
-        &app,
-        BEN,
-        "invite zed@x.test",
-        "is for organizers of Acme Events",
-    )
-    .await;
-    refused(
-        &app,
-        ANA,
-        &format!("revoke {BEN} summer-fest"),
-        "is for organizers",
-    )
-    .await;
+    assert!(t.contains("mystats"), "points the promoter to what they can do: {t}");
+    refused(&app, BEN, "invite zed@x.test", "is for organizers of Acme Events").await;
+    refused(&app, ANA, &format!("revoke {BEN} summer-fest"), "is for organizers").await;
     refused(&app, ANA, "promoters", "is for organizers").await;
     refused(&app, ANA, "invites", "is for organizers").await;
 }
@@ -65,13 +46,7 @@ async fn a_promoter_cannot_export() {
 async fn a_promoter_cannot_see_another_promoters_stats_or_event_totals() {
     let app = TestApp::new().await;
     app.world().await;
-    refused(
-        &app,
-        ANA,
-        &format!("stats summer-fest {BEN}"),
-        "is for organizers",
-    )
-    .await;
+    refused(&app, ANA, &format!("stats summer-fest {BEN}"), "is for organizers").await;
     refused(&app, ANA, "stats summer-fest", "is for organizers").await;
     refused(&app, BEN, "orglinks summer-fest", "is for organizers").await;
     // `mystats` answers only for the asker's own membership.
@@ -89,17 +64,11 @@ async fn a_promoter_never_sees_buyer_data() {
          Q1,summer-fest,paid,2099-05-01T10:00:00Z,{link},Quinn Private,quinn@private.test,+1 555 0100,VIP,1,12950,EUR\n"
     );
     std::fs::write(app.path("o.csv"), csv).unwrap();
-    assert!(
-        app.bin(&["import-orders", app.path("o.csv").to_str().unwrap()])
-            .ok
-    );
+    assert!(app.bin(&["import-orders", app.path("o.csv").to_str().unwrap()]).ok);
     for line in ["myorders", "mystats", "links", "whoami", "help"] {
         let text = app.ok(BEN, line).await;
         for secret in ["Quinn", "quinn@private.test", "555 0100"] {
-            assert!(
-                !text.contains(secret),
-                "`{line}` shows buyer data `{secret}`:\n{text}"
-            );
+            assert!(!text.contains(secret), "`{line}` shows buyer data `{secret}`:\n{text}");
         }
     }
     assert!(
@@ -116,11 +85,7 @@ async fn a_promoter_never_sees_buyer_data() {
         .next()
         .unwrap()
         .to_string();
-    assert!(
-        std::fs::read_to_string(file)
-            .unwrap()
-            .contains("quinn@private.test")
-    );
+    assert!(std::fs::read_to_string(file).unwrap().contains("quinn@private.test"));
 }
 
 #[tokio::test]
@@ -134,27 +99,9 @@ async fn a_promoter_cannot_create_or_edit_events_ticket_types_or_org_links() {
         "is for organizers",
     )
     .await;
-    refused(
-        &app,
-        ANA,
-        "editevent summer-fest name Hijacked",
-        "is for organizers",
-    )
-    .await;
-    refused(
-        &app,
-        BEN,
-        "newtickettype summer-fest 1 Free",
-        "is for organizers",
-    )
-    .await;
-    refused(
-        &app,
-        BEN,
-        "orglink summer-fest sponsor",
-        "is for organizers",
-    )
-    .await;
+    refused(&app, ANA, "editevent summer-fest name Hijacked", "is for organizers").await;
+    refused(&app, BEN, "newtickettype summer-fest 1 Free", "is for organizers").await;
+    refused(&app, BEN, "orglink summer-fest sponsor", "is for organizers").await;
     refused(&app, ANA, "setleaderboard on", "is for organizers").await;
 }
 
@@ -189,17 +136,11 @@ async fn an_unlinked_chat_account_can_only_link() {
         let before = app.dump().await;
         let r = app.chat(Platform::Telegram, "777", line).await;
         assert!(r.is_error, "{line}");
-        assert!(
-            r.to_plain().contains("not linked"),
-            "{line}: {}",
-            r.to_plain()
-        );
+        assert!(r.to_plain().contains("not linked"), "{line}: {}", r.to_plain());
         assert_eq!(before, app.dump().await, "{line} changed the database");
     }
     // Linking: connect mails a code, verify links the account.
-    let r = app
-        .chat(Platform::Telegram, "777", &format!("connect {ANA}"))
-        .await;
+    let r = app.chat(Platform::Telegram, "777", &format!("connect {ANA}")).await;
     assert!(!r.is_error, "{}", r.to_plain());
     let mail = app
         .store
@@ -211,23 +152,13 @@ async fn an_unlinked_chat_account_can_only_link() {
         .unwrap();
     let code = code_after(&mail.body, "Your code: ");
     let wrong = app.chat(Platform::Telegram, "777", "verify AAAAAAAA").await;
-    assert!(
-        wrong.to_plain().contains("4 attempt(s) left"),
-        "{}",
-        wrong.to_plain()
-    );
+    assert!(wrong.to_plain().contains("4 attempt(s) left"), "{}", wrong.to_plain());
     // Another account cannot use Ana's code.
-    let other = app
-        .chat(Platform::Telegram, "888", &format!("verify {code}"))
-        .await;
+    let other = app.chat(Platform::Telegram, "888", &format!("verify {code}")).await;
     assert!(other.is_error && other.to_plain().contains("nothing to verify"));
-    let ok = app
-        .chat(Platform::Telegram, "777", &format!("verify {code}"))
-        .await;
+    let ok = app.chat(Platform::Telegram, "777", &format!("verify {code}")).await;
     assert!(!ok.is_error, "{}", ok.to_plain());
-    let stats = app
-        .chat(Platform::Telegram, "777", "mystats summer-fest")
-        .await;
+    let stats = app.chat(Platform::Telegram, "777", "mystats summer-fest").await;
     assert!(!stats.is_error && stats.private, "{}", stats.to_plain());
 }
 
@@ -242,13 +173,7 @@ async fn strangers_and_unaccepted_invitees_get_nothing() {
         "not an organizer or promoter here",
     )
     .await;
-    refused(
-        &app,
-        "nobody@else.test",
-        "mystats",
-        "not an organizer or promoter here",
-    )
-    .await;
+    refused(&app, "nobody@else.test", "mystats", "not an organizer or promoter here").await;
     app.ok(OWNER, "invite pending@promo.test summer-fest").await;
     refused(
         &app,
@@ -257,13 +182,7 @@ async fn strangers_and_unaccepted_invitees_get_nothing() {
         "You are not a promoter of `summer-fest`",
     )
     .await;
-    refused(
-        &app,
-        "pending@promo.test",
-        "mylink",
-        "not an active promoter yet",
-    )
-    .await;
+    refused(&app, "pending@promo.test", "mylink", "not an active promoter yet").await;
     // A revoked promoter loses access.
     app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
     refused(

@@ -67,11 +67,7 @@ async fn seed_story_end_to_end() {
     let insta = link_code(&c(ANA, "newlink instagram summer-fest"));
     let cleo = link_code(&c(ANA, "newlink flyers summer-fest --for Cleo"));
     let venue = link_code(&c(OWNER, "orglink summer-fest Venue newsletter"));
-    assert_eq!(
-        link_code(&c(BEN, "mylink")),
-        ben_link,
-        "Ben's only event is picked"
-    );
+    assert_eq!(link_code(&c(BEN, "mylink")), ben_link, "Ben's only event is picked");
 
     // Clicks, through the same batch writer the HTTP server uses.
     let mut batch = ClickBatch::default();
@@ -80,17 +76,9 @@ async fn seed_story_end_to_end() {
         let code = code.to_string();
         async move { store.link_by_code(&code).await.unwrap().unwrap().id }
     };
-    for (code, clicks) in [
-        (&ana_main, 10),
-        (&insta, 6),
-        (&cleo, 4),
-        (&ben_link, 8),
-        (&venue, 5),
-    ] {
+    for (code, clicks) in [(&ana_main, 10), (&insta, 6), (&cleo, 4), (&ben_link, 8), (&venue, 5)] {
         let visitors = (0..clicks).map(|i| [i as u8; 16]).collect();
-        batch
-            .rows
-            .push((id(code).await, "2099-05-01".into(), clicks, visitors));
+        batch.rows.push((id(code).await, "2099-05-01".into(), clicks, visitors));
     }
     app.store.record_clicks(&batch).await.unwrap();
 
@@ -109,10 +97,7 @@ async fn seed_story_end_to_end() {
     );
     std::fs::write(app.path("orders.csv"), orders).unwrap();
     let out = app.bin(&["import-orders", app.path("orders.csv").to_str().unwrap()]);
-    assert!(
-        assert_ok(&out).contains("Imported 7 order(s): 7 new"),
-        "{out:?}"
-    );
+    assert!(assert_ok(&out).contains("Imported 7 order(s): 7 new"), "{out:?}");
     // Importing the same file again changes nothing.
     let out = app.bin(&["import-orders", app.path("orders.csv").to_str().unwrap()]);
     assert!(assert_ok(&out).contains("7 unchanged"), "{out:?}");
@@ -122,10 +107,7 @@ async fn seed_story_end_to_end() {
         "{header}\nB1,summer-fest,partially_refunded,2099-05-02T09:00:00Z,2099-05-03T09:00:00Z,{ben_link},Xia Buyer,xia@buyer.test,,General Admission,3,1,4900,EUR\n"
     );
     std::fs::write(app.path("refund.csv"), refund).unwrap();
-    assert!(
-        assert_ok(&app.bin(&["import-orders", app.path("refund.csv").to_str().unwrap()]))
-            .contains("1 updated")
-    );
+    assert!(assert_ok(&app.bin(&["import-orders", app.path("refund.csv").to_str().unwrap()])).contains("1 updated"));
 
     // Ana: her own numbers, sub-promoter sales rolled up.
     let ana = c(ANA, "mystats summer-fest");
@@ -135,14 +117,8 @@ async fn seed_story_end_to_end() {
     assert_eq!(field(&ana, "Net revenue"), "455.00 EUR"); // 4 × 49 + 2 × 129.50
     assert_eq!(field(&ana, "Conversion"), "20.0%");
     assert_eq!(row(&ana, "General Admission"), ["4", "196.00 EUR"]);
-    assert_eq!(
-        row(&ana, "flyers (for Cleo)"),
-        ["4", "1", "2", "178.50 EUR"]
-    );
-    assert!(
-        ana.contains("self-referrals"),
-        "self-referral flagged:\n{ana}"
-    );
+    assert_eq!(row(&ana, "flyers (for Cleo)"), ["4", "1", "2", "178.50 EUR"]);
+    assert!(ana.contains("self-referrals"), "self-referral flagged:\n{ana}");
     assert!(
         !ana.contains("Xia") && !ana.contains("98.00"),
         "no trace of Ben's sales:\n{ana}"
@@ -171,14 +147,8 @@ async fn seed_story_end_to_end() {
         row(&stats, "Organization links"),
         ["1", "2", "259.00 EUR", "259.00 EUR"]
     );
-    assert_eq!(
-        row(&stats, "Direct (no link)"),
-        ["1", "1", "49.00 EUR", "49.00 EUR"]
-    );
-    assert_eq!(
-        row(&stats, "Event total"),
-        ["7", "11", "910.00 EUR", "861.00 EUR"]
-    );
+    assert_eq!(row(&stats, "Direct (no link)"), ["1", "1", "49.00 EUR", "49.00 EUR"]);
+    assert_eq!(row(&stats, "Event total"), ["7", "11", "910.00 EUR", "861.00 EUR"]);
     let expanded = c(OWNER, &format!("stats summer-fest {BEN}"));
     assert_eq!(field(&expanded, "Net revenue"), "98.00 EUR");
 
@@ -212,9 +182,6 @@ async fn seed_story_end_to_end() {
     );
     assert_eq!(&rows[0][10], "'+49 30 1234");
     let b1 = rows.iter().find(|r| &r[0] == "B1").unwrap();
-    assert_eq!(
-        (&b1[4], &b1[5], &b1[7]),
-        ("2", "98.00", "partially_refunded")
-    );
+    assert_eq!((&b1[4], &b1[5], &b1[7]), ("2", "98.00", "partially_refunded"));
     assert_eq!(&b1[11], BEN);
 }

@@ -12,6 +12,9 @@ pub const OWNER: &str = "boss@acme.test";
 pub const ADMIN: &str = "sam@acme.test";
 pub const ANA: &str = "ana@promo.test";
 pub const BEN: &str = "ben@promo.test";
+/// Webhook secrets of the test configuration (a rotation in progress).
+pub const NEW_SECRET: &str = "whsec-new-0123456789abcdef";
+pub const OLD_SECRET: &str = "whsec-old-0123456789abcdef";
 
 /// A fresh daemon home: config file, database, and an output directory.
 pub struct TestApp {
@@ -40,13 +43,17 @@ impl TestApp {
     pub async fn with_clock(clock: Clock) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("promoterd.toml");
-        let example =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
-                .unwrap();
-        let text = example.replace(
-            "public_url = \"http://127.0.0.1:8080\"",
-            "public_url = \"https://go.acme.test\"",
-        );
+        let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml")).unwrap();
+        let text = example
+            .replace(
+                "public_url = \"http://127.0.0.1:8080\"",
+                "public_url = \"https://go.acme.test\"",
+            )
+            .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
+            .replace(
+                "secrets = []",
+                &format!("secrets = [\"{NEW_SECRET}\", \"{OLD_SECRET}\"]"),
+            );
         std::fs::write(&config, text).unwrap();
         let cfg = Config::load(&config).unwrap();
         let store = Store::open(&cfg.database_path()).await.unwrap();
@@ -99,12 +106,7 @@ impl TestApp {
     }
 
     /// A line from a chat account.
-    pub async fn chat(
-        &self,
-        platform: Platform,
-        user: &str,
-        line: &str,
-    ) -> promoterd::reply::Reply {
+    pub async fn chat(&self, platform: Platform, user: &str, line: &str) -> promoterd::reply::Reply {
         let origin = Origin::Chat {
             platform,
             user_id: user.into(),
@@ -121,12 +123,21 @@ impl TestApp {
     /// The code in the latest invite mail queued for `email`.
     pub async fn invite_code(&self, email: &str) -> String {
         let mails = self.store.pending_messages_to(email).await.unwrap();
-        let mail = mails
-            .iter()
-            .rev()
-            .find(|m| m.kind == "invite")
-            .expect("an invite mail");
+        let mail = mails.iter().rev().find(|m| m.kind == "invite").expect("an invite mail");
         code_after(&mail.body, "/accept ")
+    }
+
+    /// The configuration as the daemon reads it.
+    pub fn config(&self) -> Config {
+        Config::load(&self.config).unwrap()
+    }
+
+    /// Starts the HTTP server on a free loopback port, sharing this app's core.
+    pub async fn serve(&self) -> promoterd::http::HttpServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        promoterd::http::HttpServer::start(self.core.clone(), &self.config(), listener)
+            .await
+            .unwrap()
     }
 
     /// Path inside the home directory.
@@ -152,9 +163,12 @@ impl TestApp {
     /// every event, BEN promoting `summer-fest`, SAM an admin.
     pub async fn world(&self) {
         self.create_org();
-        self.ok(OWNER, "newevent summer-fest \"2099-06-01 18:00\" https://tickets.acme.test/summer?lang=en Summer Fest").await;
-        self.ok(OWNER, "newtickettype summer-fest 49 General Admission")
-            .await;
+        self.ok(
+            OWNER,
+            "newevent summer-fest \"2099-06-01 18:00\" https://tickets.acme.test/summer?lang=en Summer Fest",
+        )
+        .await;
+        self.ok(OWNER, "newtickettype summer-fest 49 General Admission").await;
         self.ok(OWNER, "newtickettype summer-fest 129.50 VIP").await;
         self.ok(OWNER, &format!("invite {ANA}")).await;
         self.ok(OWNER, &format!("invite {BEN} summer-fest")).await;
@@ -168,10 +182,7 @@ impl TestApp {
 
 /// The word after `marker` in `text`.
 pub fn code_after(text: &str, marker: &str) -> String {
-    let start = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("no `{marker}` in:\n{text}"))
-        + marker.len();
+    let start = text.find(marker).unwrap_or_else(|| panic!("no `{marker}` in:\n{text}")) + marker.len();
     text[start..]
         .split(|c: char| !c.is_ascii_alphanumeric())
         .next()

@@ -1,0 +1,162 @@
+//! The HTTP server (axum): tracking-link redirects, the signed order webhook, health
+//! and metrics. A front-end like the others: it calls the core and the store, never
+//! the other way round.
+
+mod clicks;
+mod redirect;
+mod webhook;
+
+pub use clicks::{Click, visitor_hash};
+pub use redirect::{LinkCache, is_preview_bot, target_url};
+pub use webhook::{SignatureError, sign, verify_signature};
+
+use crate::commands::Core;
+use crate::config::Config;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct HttpState {
+    pub core: Core,
+    pub links: Arc<LinkCache>,
+    clicks: mpsc::Sender<Click>,
+    visitor_key: [u8; 32],
+    trust_forwarded_for: bool,
+    webhook: webhook::WebhookSettings,
+}
+
+/// A running HTTP server; [`HttpServer::stop`] shuts it down gracefully.
+#[derive(Debug)]
+pub struct HttpServer {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    /// The in-memory link table, for tests and the admin path.
+    pub links: Arc<LinkCache>,
+    shutdown: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    writer: JoinHandle<()>,
+    refresher: JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// Starts serving on `listener`.
+    pub async fn start(core: Core, config: &Config, listener: TcpListener) -> anyhow::Result<HttpServer> {
+        let addr = listener.local_addr().context("reading the listening address")?;
+        let store = core.store.clone();
+        let visitor_key: [u8; 32] = store
+            .setting_or_init("visitor_hash_key", || crate::codes::random_key().to_vec())
+            .await?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the stored visitor_hash_key is not 32 bytes"))?;
+        let links = Arc::new(LinkCache::default());
+        links
+            .reload(&store, &core.metrics)
+            .await
+            .context("loading tracking links")?;
+        let (tx, rx) = mpsc::channel(config.http.click_buffer);
+        let writer = tokio::spawn(clicks::writer(store.clone(), rx, core.metrics.clone()));
+        let refresher = tokio::spawn(redirect::refresher(
+            links.clone(),
+            store.clone(),
+            core.metrics.clone(),
+            core.links_changed.clone(),
+            Duration::from_secs(config.http.link_refresh_seconds.max(1)),
+        ));
+        let state = Arc::new(HttpState {
+            core,
+            links: links.clone(),
+            clicks: tx,
+            visitor_key,
+            trust_forwarded_for: config.http.trust_forwarded_for,
+            webhook: webhook::WebhookSettings::from_config(config),
+        });
+        let app = router(state);
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.await;
+                })
+                .await
+        });
+        Ok(HttpServer {
+            addr,
+            links,
+            shutdown,
+            server,
+            writer,
+            refresher,
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then writes buffered clicks.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.server
+            .await
+            .context("the HTTP server task")?
+            .context("serving HTTP")?;
+        // The router (and with it the last click sender) is gone: the writer drains and ends.
+        self.writer.await.context("the click writer task")?;
+        self.refresher.abort();
+        Ok(())
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<HttpState>) -> Router {
+    let metrics = state.core.metrics.clone();
+    Router::new()
+        .route("/t/{code}", get(redirect::redirect))
+        .route("/webhooks/orders", post(webhook::orders))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .layer(middleware::from_fn_with_state(metrics, track_latency))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+async fn track_latency(State(metrics): State<Arc<crate::metrics::Metrics>>, req: Request, next: Next) -> Response {
+    let route = match req.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some("/t/{code}") => "redirect",
+        Some("/webhooks/orders") => "webhook",
+        Some("/healthz") => "healthz",
+        Some("/metrics") => "metrics",
+        _ => "other",
+    };
+    let start = Instant::now();
+    let res = next.run(req).await;
+    metrics.request(route, start.elapsed().as_secs_f64());
+    res
+}
+
+async fn healthz(State(st): State<Arc<HttpState>>) -> Response {
+    if st.core.store.ping().await {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+    }
+}
+
+async fn metrics_text(State(st): State<Arc<HttpState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        st.core.metrics.render(),
+    )
+        .into_response()
+}

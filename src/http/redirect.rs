@@ -1,0 +1,281 @@
+//! `GET /t/<code>`: the tracking link. Codes resolve from memory; the click goes to a
+//! bounded buffer and the redirect never waits for the database.
+
+use super::HttpState;
+use super::clicks::{Click, visitor_hash};
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreResult};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+use url::Url;
+
+/// A live link as the redirect needs it.
+#[derive(Debug)]
+pub struct CachedLink {
+    pub link_id: i64,
+    /// The event's ticket page without any `ref` parameter.
+    pub base: Url,
+}
+
+/// Live codes → targets, reloaded periodically and when links change.
+#[derive(Debug, Default)]
+pub struct LinkCache {
+    map: RwLock<HashMap<String, Arc<CachedLink>>>,
+}
+
+fn cached(link_id: i64, ticket_url: &str) -> Option<CachedLink> {
+    let mut base = Url::parse(ticket_url).ok()?;
+    let pairs: Vec<(String, String)> = base
+        .query_pairs()
+        .filter(|(k, _)| k != "ref")
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    if pairs.is_empty() {
+        base.set_query(None);
+    } else {
+        base.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    Some(CachedLink { link_id, base })
+}
+
+impl LinkCache {
+    /// Replaces the table with every live link of the database.
+    pub async fn reload(&self, store: &Store, metrics: &Metrics) -> StoreResult<usize> {
+        let targets = store.live_link_targets().await?;
+        let map: HashMap<String, Arc<CachedLink>> = targets
+            .into_iter()
+            .filter_map(|t| cached(t.link_id, &t.ticket_url).map(|c| (t.code, Arc::new(c))))
+            .collect();
+        let n = map.len();
+        *self.map.write().expect("link cache lock") = map;
+        metrics.set_links_cached(n);
+        Ok(n)
+    }
+
+    /// The target of a code; a miss asks the database once (links created elsewhere).
+    pub async fn get(&self, code: &str, store: &Store) -> StoreResult<Option<Arc<CachedLink>>> {
+        if let Some(hit) = self.map.read().expect("link cache lock").get(code) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(t) = store.live_link_target(code).await? else {
+            return Ok(None);
+        };
+        let Some(c) = cached(t.link_id, &t.ticket_url).map(Arc::new) else {
+            return Ok(None);
+        };
+        self.map.write().expect("link cache lock").insert(t.code, c.clone());
+        Ok(Some(c))
+    }
+}
+
+/// Reloads the cache every `every`, and at once when the core signals a change.
+pub(super) async fn refresher(
+    cache: Arc<LinkCache>,
+    store: Store,
+    metrics: Arc<Metrics>,
+    changed: Arc<Notify>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = changed.notified() => {}
+        }
+        if let Err(e) = cache.reload(&store, &metrics).await {
+            tracing::warn!(error = %e, "reloading tracking links failed; serving the previous table");
+        }
+    }
+}
+
+/// The redirect target: the ticket page, the visitor's query (utm tags…) passed on,
+/// and `ref=<code>` set (never doubled, never taken from the visitor).
+pub fn target_url(base: &Url, incoming_query: Option<&str>, code: &str) -> String {
+    let incoming: Vec<(String, String)> = incoming_query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k != "ref")
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut url = base.clone();
+    let kept: Vec<(String, String)> = base
+        .query_pairs()
+        .filter(|(k, _)| !incoming.iter().any(|(ik, _)| ik == k))
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        q.extend_pairs(kept);
+        q.extend_pairs(incoming);
+        q.append_pair("ref", code);
+    }
+    url.into()
+}
+
+/// Link-preview fetchers and crawlers: redirected, never counted.
+pub fn is_preview_bot(user_agent: &str) -> bool {
+    const BOTS: &[&str] = &[
+        "discordbot",
+        "telegrambot",
+        "slackbot",
+        "slack-imgproxy",
+        "whatsapp",
+        "facebookexternalhit",
+        "facebot",
+        "meta-externalagent",
+        "twitterbot",
+        "linkedinbot",
+        "skypeuripreview",
+        "pinterestbot",
+        "redditbot",
+        "embedly",
+        "googlebot",
+        "bingbot",
+        "applebot",
+        "bot/",
+        "crawler",
+        "spider",
+        "curl/",
+        "wget/",
+        "python-requests",
+    ];
+    let ua = user_agent.to_ascii_lowercase();
+    ua.trim().is_empty() || BOTS.iter().any(|b| ua.contains(b))
+}
+
+const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link not found</title>\
+<meta name=\"viewport\" content=\"width=device-width\"></head><body style=\"font-family:sans-serif;max-width:32em;margin:4em auto\">\
+<h1>This link does not exist</h1><p>The link you followed is unknown or no longer active. \
+Ask the person who shared it for a new one.</p></body></html>";
+
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for
+        && let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+    {
+        return first.trim().to_string();
+    }
+    peer.ip().to_string()
+}
+
+pub(super) async fn redirect(
+    State(st): State<Arc<HttpState>>,
+    Path(code): Path<String>,
+    RawQuery(query): RawQuery,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let code = code.to_ascii_lowercase();
+    let found = if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        match st.links.get(&code, &st.core.store).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, "looking up a tracking link");
+                return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n").into_response();
+            }
+        }
+    } else {
+        None
+    };
+    let Some(link) = found else {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, "no-store")],
+            Html(NOT_FOUND),
+        )
+            .into_response();
+    };
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if method == Method::HEAD || is_preview_bot(ua) {
+        st.core.metrics.click("filtered");
+    } else {
+        let now = st.core.clock.now();
+        let ip = client_ip(&headers, peer, st.trust_forwarded_for);
+        let day = now.format("%Y-%m-%d").to_string();
+        let click = Click {
+            link_id: link.link_id,
+            visitor: visitor_hash(&st.visitor_key, &day, &ip, ua),
+            day,
+        };
+        match st.clicks.try_send(click) {
+            Ok(()) => st.core.metrics.click("counted"),
+            Err(_) => st.core.metrics.click("dropped"),
+        }
+    }
+    let location = target_url(&link.base, query.as_deref(), &code);
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, location.as_str()),
+            (header::CACHE_CONTROL, "private, no-store"),
+            (header::REFERRER_POLICY, "no-referrer-when-downgrade"),
+        ],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(u: &str) -> Url {
+        cached(1, u).unwrap().base
+    }
+
+    #[test]
+    fn ref_is_added_replaced_and_query_passed_on() {
+        let b = base("https://tickets.example.com/e?lang=en&ref=old");
+        assert_eq!(
+            target_url(&b, None, "abc"),
+            "https://tickets.example.com/e?lang=en&ref=abc"
+        );
+        assert_eq!(
+            target_url(&b, Some("utm_source=ig&utm_medium=story&ref=evil"), "abc"),
+            "https://tickets.example.com/e?lang=en&utm_source=ig&utm_medium=story&ref=abc"
+        );
+        // The visitor's value of a parameter the ticket page also has wins, once.
+        assert_eq!(
+            target_url(&b, Some("lang=de"), "abc"),
+            "https://tickets.example.com/e?lang=de&ref=abc"
+        );
+        let plain = base("https://t.example.com/x");
+        assert_eq!(target_url(&plain, Some(""), "abc"), "https://t.example.com/x?ref=abc");
+    }
+
+    #[test]
+    fn preview_bots_are_recognized_and_browsers_are_not() {
+        for ua in [
+            "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+            "TelegramBot (like TwitterBot)",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "WhatsApp/2.23.20.0",
+            "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            "Twitterbot/1.0",
+            "",
+        ] {
+            assert!(is_preview_bot(ua), "{ua}");
+        }
+        for ua in [
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+            "Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+        ] {
+            assert!(!is_preview_bot(ua), "{ua}");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! `POST /webhooks/orders`: HMAC-signed order deliveries from the checkout, checked on
+//! the raw bytes before parsing, applied exactly once, answered after the commit.
+
+use super::HttpState;
+use crate::config::Config;
+use crate::ingest::{self, ApplyError, DeliveryOutcome, OrderError, WebhookPayload};
+use crate::store::IngestOutcome;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+use std::sync::Arc;
+
+/// The header carrying `t=<unix>,v1=<hex>[,v1=<hex>…]`.
+pub const SIGNATURE_HEADER: &str = "promoterd-signature";
+
+#[derive(Debug, Clone)]
+pub(super) struct WebhookSettings {
+    secrets: Vec<String>,
+    source: String,
+    tolerance: i64,
+    max_body: usize,
+}
+
+impl WebhookSettings {
+    pub(super) fn from_config(c: &Config) -> Self {
+        WebhookSettings {
+            secrets: c.webhook_secrets(),
+            source: c.webhook.source.clone(),
+            tolerance: c.webhook.tolerance_seconds as i64,
+            max_body: c.webhook.max_body_bytes,
+        }
+    }
+}
+
+/// Why a signature was refused; `Display` is the answer to the checkout developer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("missing Promoterd-Signature header")]
+    Missing,
+    #[error("malformed Promoterd-Signature header: expected t=<unix seconds>,v1=<hex HMAC-SHA256>")]
+    Malformed,
+    #[error("signature timestamp is {0} s away from our clock (at most {1} s allowed); check the sender's clock")]
+    Stale(i64, i64),
+    #[error("no v1 signature matches the body with a configured secret")]
+    Mismatch,
+}
+
+/// The hex HMAC-SHA256 of `"<t>.<body>"` with `secret`: what the checkout puts in `v1`.
+pub fn sign(secret: &str, t: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Checks a signature header against the raw body, any of `secrets`, and `now`.
+pub fn verify_signature(
+    header: Option<&str>,
+    body: &[u8],
+    secrets: &[String],
+    now: i64,
+    tolerance: i64,
+) -> Result<(), SignatureError> {
+    let header = header.ok_or(SignatureError::Missing)?;
+    let mut t: Option<i64> = None;
+    let mut sigs: Vec<Vec<u8>> = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = Some(v.trim().parse().map_err(|_| SignatureError::Malformed)?),
+            Some(("v1", v)) => sigs.push(hex::decode(v.trim()).map_err(|_| SignatureError::Malformed)?),
+            Some(_) => {} // other schemes are ignored, as with Stripe-style headers
+            None => return Err(SignatureError::Malformed),
+        }
+    }
+    let t = t.ok_or(SignatureError::Malformed)?;
+    if sigs.is_empty() || sigs.len() > 8 {
+        return Err(SignatureError::Malformed);
+    }
+    let skew = now.saturating_sub(t);
+    if skew.abs() > tolerance {
+        return Err(SignatureError::Stale(skew, tolerance));
+    }
+    for secret in secrets {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(t.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        for sig in &sigs {
+            // `verify_slice` compares in constant time.
+            if mac.clone().verify_slice(sig).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    Err(SignatureError::Mismatch)
+}
+
+fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+fn reject(st: &HttpState, status: StatusCode, reason: &'static str, message: &str) -> Response {
+    st.core.metrics.order_rejected(reason);
+    answer(status, json!({ "error": reason, "message": message }))
+}
+
+pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    let cfg = &st.webhook;
+    if cfg.secrets.is_empty() {
+        return reject(
+            &st,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "the order webhook has no secret configured ([webhook] secrets)".into(),
+        );
+    }
+    let too_large = || format!("the body is larger than {} bytes", cfg.max_body);
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cfg.max_body) {
+        return reject(&st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
+    }
+    let Ok(raw) = to_bytes(body, cfg.max_body).await else {
+        return reject(&st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
+    };
+    let sig = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    if let Err(e) = verify_signature(sig, &raw, &cfg.secrets, st.core.clock.now().timestamp(), cfg.tolerance) {
+        return reject(&st, StatusCode::UNAUTHORIZED, "signature", &e.to_string());
+    }
+    let payload: WebhookPayload = match serde_json::from_slice(&raw) {
+        Ok(p) => p,
+        Err(e) => {
+            return reject(
+                &st,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                &format!("the body is not a valid order: {e}"),
+            );
+        }
+    };
+    let delivery_id = payload.id.clone().filter(|s| !s.trim().is_empty());
+    if delivery_id.as_ref().is_some_and(|d| d.len() > 200) {
+        return reject(
+            &st,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "id is longer than 200 characters".into(),
+        );
+    }
+    let raw_order = match payload.into_raw() {
+        Ok(r) => r,
+        Err(e) => return order_error(&st, &e),
+    };
+    let order = match ingest::validate(&st.core.store, &cfg.source, &raw_order).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return order_error(&st, &e),
+        Err(e) => return internal(&st, &e),
+    };
+    match ingest::apply_delivery(&st.core.store, &st.core.clock, delivery_id.as_deref(), &order).await {
+        Ok(DeliveryOutcome::Duplicate) => {
+            st.core.metrics.order("duplicate");
+            answer(
+                StatusCode::OK,
+                json!({ "status": "duplicate", "order": order.external_id }),
+            )
+        }
+        Ok(DeliveryOutcome::Applied(outcome)) => {
+            st.core.metrics.order(outcome.as_str());
+            let code = if outcome == IngestOutcome::Pending {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
+            answer(code, json!({ "status": outcome.as_str(), "order": order.external_id }))
+        }
+        Err(ApplyError::Order(e)) => order_error(&st, &e),
+        Err(ApplyError::Store(e)) => internal(&st, &e),
+    }
+}
+
+fn order_error(st: &HttpState, e: &OrderError) -> Response {
+    match e {
+        OrderError::Malformed(_) => reject(st, StatusCode::BAD_REQUEST, "malformed", &e.to_string()),
+        OrderError::UnknownEvent(_) => reject(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown_event", &e.to_string()),
+        OrderError::Conflict(_) => reject(st, StatusCode::CONFLICT, "conflict", &e.to_string()),
+    }
+}
+
+fn internal(st: &HttpState, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "storing an order failed");
+    reject(
+        st,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "temporarily unable to store the order; retry later".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn secrets() -> Vec<String> {
+        vec!["old-secret-0123456789".into(), "new-secret-0123456789".into()]
+    }
+
+    #[test]
+    fn valid_signatures_pass_with_any_configured_secret() {
+        let body = br#"{"x":1}"#;
+        let h = format!("t={NOW},v1={}", sign("new-secret-0123456789", NOW, body));
+        assert_eq!(verify_signature(Some(&h), body, &secrets(), NOW + 10, 300), Ok(()));
+        let h = format!("t={NOW},v1=00,v1={}", sign("old-secret-0123456789", NOW, body));
+        assert_eq!(verify_signature(Some(&h), body, &secrets(), NOW, 300), Ok(()));
+    }
+
+    #[test]
+    fn tampering_staleness_and_garbage_are_refused() {
+        let body = br#"{"x":1}"#;
+        let good = sign("new-secret-0123456789", NOW, body);
+        let h = format!("t={NOW},v1={good}");
+        assert_eq!(
+            verify_signature(Some(&h), br#"{"x":2}"#, &secrets(), NOW, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(Some(&h), body, &secrets(), NOW + 301, 300),
+            Err(SignatureError::Stale(301, 300))
+        );
+        assert_eq!(
+            verify_signature(Some(&h), body, &["other-secret-012345".into()], NOW, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(None, body, &secrets(), NOW, 300),
+            Err(SignatureError::Missing)
+        );
+        assert_eq!(
+            verify_signature(Some("v1=zz"), body, &secrets(), NOW, 300),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature(Some(&format!("v1={good}")), body, &secrets(), NOW, 300),
+            Err(SignatureError::Malformed)
+        );
+        // The timestamp is part of what is signed.
+        let h = format!("t={},v1={good}", NOW + 1);
+        assert_eq!(
+            verify_signature(Some(&h), body, &secrets(), NOW, 300),
+            Err(SignatureError::Mismatch)
+        );
+    }
+}
