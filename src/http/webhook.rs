@@ -116,7 +116,7 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
             &st,
             StatusCode::SERVICE_UNAVAILABLE,
             "not_configured",
-            "the order webhook has no secret configured ([webhook] secrets)".into(),
+            "the order webhook has no secret configured ([webhook] secrets)",
         );
     }
     let too_large = || format!("the body is larger than {} bytes", cfg.max_body);
@@ -151,7 +151,7 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
             &st,
             StatusCode::BAD_REQUEST,
             "malformed",
-            "id is longer than 200 characters".into(),
+            "id is longer than 200 characters",
         );
     }
     let raw_order = match payload.into_raw() {
@@ -199,7 +199,7 @@ fn internal(st: &HttpState, e: &dyn std::fmt::Display) -> Response {
         st,
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
-        "temporarily unable to store the order; retry later".into(),
+        "temporarily unable to store the order; retry later",
     )
 }
 
