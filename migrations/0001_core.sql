@@ -87,7 +87,7 @@ CREATE TABLE memberships (
 CREATE INDEX memberships_person ON memberships(person_id, status);
 CREATE INDEX memberships_org ON memberships(org_id, status);
 -- At most one live (invited or active) membership per person and scope.
-CREATE UNIQUE INDEX memberships_live ON memberships(org_id, person_id, ifnull(event_id, 0))
+CREATE UNIQUE INDEX memberships_live ON memberships(org_id, person_id, coalesce(event_id, 0))
     WHERE status IN ('invited', 'active');
 
 -- Invitations, to be a promoter (membership_id set) or a collaborating organizer.

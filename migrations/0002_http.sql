@@ -18,6 +18,10 @@ CREATE TABLE pending_order_status (
     PRIMARY KEY (source, external_id)
 ) WITHOUT ROWID;
 
+-- A digest of an order's state (status, buyer, lines): the same updated_at with
+-- another state is a conflict, not a silent no-op.
+ALTER TABLE orders ADD COLUMN state_hash TEXT;
+
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY NOT NULL,
     value BLOB NOT NULL

@@ -209,7 +209,7 @@ impl Core {
             NewLink => self.new_link(actor, scope, inv).await,
             MyStats => self.my_stats(scope).await,
             MyOrders => self.my_orders(scope).await,
-            Leaderboard => self.leaderboard(actor, scope).await,
+            Leaderboard => self.leaderboard(scope).await,
         }
     }
 

@@ -81,6 +81,28 @@ pub struct OrderInput {
     pub lines: Vec<LineInput>,
 }
 
+impl OrderInput {
+    /// A digest of the order's state: status, buyer and lines.
+    pub fn state_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [
+            self.status.as_str(),
+            self.buyer_name.as_deref().unwrap_or(""),
+            self.buyer_email.as_deref().unwrap_or(""),
+            self.buyer_phone.as_deref().unwrap_or(""),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        for l in &self.lines {
+            h.update(l.ticket_type.to_lowercase().as_bytes());
+            h.update(format!("\0{}\0{}\0{}\0", l.quantity, l.refunded_quantity, l.unit_price_minor).as_bytes());
+        }
+        hex::encode(&h.finalize()[..16])
+    }
+}
+
 /// A validated order line.
 #[derive(Debug, Clone)]
 pub struct LineInput {

@@ -61,12 +61,15 @@ impl Core {
     /// Finds the person behind an origin; never creates anything.
     pub async fn resolve_actor(&self, origin: &Origin) -> Res<Actor> {
         Ok(match origin {
-            Origin::Console { email } | Origin::Email { from: email } => Actor {
-                origin: origin.clone(),
-                person: self.store.person_by_email(email).await?,
-                email: Some(email.clone()),
-                chat: None,
-            },
+            Origin::Console { email } | Origin::Email { from: email } => {
+                let email = super::parse_email(email).unwrap_or_else(|| email.trim().to_lowercase());
+                Actor {
+                    origin: origin.clone(),
+                    person: self.store.person_by_email(&email).await?,
+                    email: Some(email),
+                    chat: None,
+                }
+            }
             Origin::Chat {
                 platform,
                 user_id,

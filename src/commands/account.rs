@@ -10,6 +10,9 @@ use crate::store::{ConnectOutcome, InviteKind, OrganizerRole};
 
 type Res = Result<Reply, CommandError>;
 
+/// `connect` mails per chat account, and per address, in an hour.
+const MAX_CONNECTS_PER_HOUR: i64 = 3;
+
 fn offered_on(spec: &CommandSpec, origin: &Origin) -> bool {
     spec.channels == Channels::All || !matches!(origin, Origin::Email { .. })
 }
@@ -106,8 +109,15 @@ impl Core {
             refuse!("`connect` links a Discord or Telegram account; in the console you already act as an address.");
         };
         let email = inv.req("email");
-        let code = codes::verify_code();
         let now = self.clock.now();
+        let (by_account, by_email) = self
+            .store
+            .recent_connect_requests(account, email, now - chrono::Duration::hours(1))
+            .await?;
+        if by_account >= MAX_CONNECTS_PER_HOUR || by_email >= MAX_CONNECTS_PER_HOUR {
+            refuse!("Too many link requests in the last hour. Use the code we already mailed, or try again later.");
+        }
+        let code = codes::verify_code();
         let mut tx = self.store.write().await?;
         self.store
             .create_connect_code(
@@ -232,6 +242,23 @@ impl Core {
             return Ok(Reply::text(format!(
                 "Invite declined: you will not become {what}. Nothing else changes."
             )));
+        }
+        if actor.chat.is_some()
+            && actor.person.is_none()
+            && self
+                .store
+                .person_by_email(&invite.email)
+                .await?
+                .is_some_and(|p| p.verified_at.is_some())
+        {
+            // The address already has an account (maybe with roles elsewhere): a forwarded
+            // code must not hand it to another chat account.
+            refuse!(
+                "{} already has an account here. Link this account first: send `connect {}`, then `verify <code>` \
+                 with the code we mail, then accept again.",
+                invite.email,
+                invite.email
+            );
         }
         let person_id = self.store.upsert_person(&mut tx, &invite.email, true, now).await?;
         if let Some(account) = &actor.chat {

@@ -240,9 +240,11 @@ fn unknown_command(name: &str) -> UserError {
     }
 }
 
-/// A short name: 2 to 40 of a-z, 0-9 and `-`, not starting or ending with `-`.
+/// A short name: 2 to 40 of a-z, 0-9 and `-`, not starting or ending with `-`, with at
+/// least one letter (all-digit names would read as ids).
 pub fn is_slug(s: &str) -> bool {
     (2..=40).contains(&s.len())
+        && s.chars().any(|c| c.is_ascii_lowercase())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
@@ -355,5 +357,6 @@ mod tests {
         assert_eq!(parse_email("x@y"), None);
         assert_eq!(parse_email("a..b@x.io"), None);
         assert_eq!(parse_email("=cmd@x.io").as_deref(), Some("=cmd@x.io"));
+        assert!(is_slug("summer-fest-2027") && !is_slug("2027") && !is_slug("-x") && !is_slug("a"));
     }
 }

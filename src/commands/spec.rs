@@ -352,7 +352,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [opt("event", ArgKind::Event, "only this event's invites"), ORG_FLAG],
         "List invites and their status",
-        "invites"
+        "invites",
+        private = true
     ),
     command!(
         Resend,
@@ -392,7 +393,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [opt("event", ArgKind::Event, "only promoters of this event"), ORG_FLAG],
         "List promoters and their status",
-        "promoters summer-fest"
+        "promoters summer-fest",
+        private = true
     ),
     command!(
         Revoke,
@@ -447,7 +449,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [EVENT_OPT],
         "List the organization's tracking links of an event with their numbers",
-        "orglinks summer-fest"
+        "orglinks summer-fest",
+        private = true
     ),
     command!(
         SetLeaderboard,

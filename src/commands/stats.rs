@@ -1,6 +1,6 @@
 //! Numbers: a promoter's own stats and orders, the organizer's promoter table, the leaderboard.
 
-use super::{Actor, Core, Invocation, Scope, organizer_scope, promoter_scope};
+use super::{Core, Invocation, Scope, organizer_scope, promoter_scope};
 use crate::error::CommandError;
 use crate::money::{money, percent};
 use crate::refuse;
@@ -71,7 +71,10 @@ impl EventNumbers {
 
 fn summary(n: &Numbers, currency: &str) -> Block {
     Block::Fields(vec![
-        ("Clicks".into(), format!("{} ({} unique)", n.clicks, n.uniques)),
+        (
+            "Clicks".into(),
+            format!("{} ({} unique visitors per day)", n.clicks, n.uniques),
+        ),
         ("Orders".into(), n.orders.to_string()),
         ("Tickets".into(), n.tickets.to_string()),
         ("Gross revenue".into(), money(n.gross, currency)),
@@ -228,16 +231,22 @@ impl Core {
         let numeric: Vec<bool> = headers.iter().enumerate().map(|(i, _)| i > 0).collect();
         let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
         let mut t = Table::new(&header_refs, &numeric).caption("Promoters");
-        let mut rows: Vec<(Numbers, String)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        // One row per person: someone promoting this event and all events is listed once.
+        let mut people: Vec<(i64, String, Vec<i64>, bool)> = Vec::new();
         for m in members.iter().filter(|m| m.status == "active" || m.status == "revoked") {
-            // A person with several memberships covering the event is listed once per membership.
-            if !seen.insert(m.id) {
-                continue;
+            match people.iter_mut().find(|p| p.0 == m.person_id) {
+                Some(p) => {
+                    p.2.push(m.id);
+                    p.3 &= m.status == "revoked";
+                }
+                None => people.push((m.person_id, m.email.clone(), vec![m.id], m.status == "revoked")),
             }
-            let n = numbers.of(|mid, _| mid == Some(m.id));
-            let mut name = m.email.clone();
-            if m.status == "revoked" {
+        }
+        let mut rows: Vec<(Numbers, String)> = Vec::new();
+        for (_, email, ids, revoked) in people {
+            let n = numbers.of(|mid, _| mid.is_some_and(|id| ids.contains(&id)));
+            let mut name = email;
+            if revoked {
                 name.push_str(" (revoked)");
             }
             if n.self_orders > 0 {
@@ -342,7 +351,7 @@ impl Core {
             .map(|i| (i + 1, ranked.len())))
     }
 
-    pub(super) async fn leaderboard(&self, actor: &Actor, scope: Scope) -> Res {
+    pub(super) async fn leaderboard(&self, scope: Scope) -> Res {
         let (org, event, me, organizer) = match scope {
             Scope::Organizer { org, event, .. } => (org, event.expect("resolved by authorize"), None, true),
             Scope::Promoter { org, event, membership } => (org, event, Some(membership.id), false),
@@ -378,9 +387,11 @@ impl Core {
             }
             t.row(row);
         }
-        let _ = actor;
-        Ok(Reply::default()
+        let mut reply = Reply::default()
             .titled(format!("Leaderboard — {}", event.name))
-            .with(Block::Table(t)))
+            .with(Block::Table(t));
+        // The organizer's view has every promoter's tickets: never in a group.
+        reply.private = organizer;
+        Ok(reply)
     }
 }

@@ -193,11 +193,11 @@ impl Store {
             .collect();
         let mut new_uniques: std::collections::HashMap<(i64, &str), i64> = Default::default();
         for chunk in visitors.chunks(300) {
-            let mut q = QueryBuilder::new("INSERT OR IGNORE INTO click_visitors (link_id, day, visitor) ");
+            let mut q = QueryBuilder::new("INSERT INTO click_visitors (link_id, day, visitor) ");
             q.push_values(chunk, |mut b, (link, day, v)| {
                 b.push_bind(*link).push_bind(*day).push_bind(v.as_slice());
             });
-            q.push(" RETURNING link_id, day");
+            q.push(" ON CONFLICT DO NOTHING RETURNING link_id, day");
             let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
             for (link, day) in rows {
                 if let Some((_, d, _)) = chunk.iter().find(|(l, d, _)| *l == link && *d == day) {

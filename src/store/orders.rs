@@ -1,7 +1,7 @@
 //! Orders from the checkout: one upsert path for the webhook and CSV import.
 
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
+use crate::clock::{ts, ts_ms};
 use crate::ingest::{OrderInput, OrderStatus};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
@@ -58,14 +58,16 @@ impl Store {
         order: &OrderInput,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let existing: Option<(i64, i64, String)> =
-            sqlx::query_as("SELECT id, event_id, source_updated_at FROM orders WHERE source = ? AND external_id = ?")
-                .bind(&order.source)
-                .bind(&order.external_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let updated_at = ts(order.updated_at);
-        if let Some((_, event_id, _)) = &existing
+        let existing: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, event_id, source_updated_at, state_hash FROM orders WHERE source = ? AND external_id = ?",
+        )
+        .bind(&order.source)
+        .bind(&order.external_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let updated_at = ts_ms(order.updated_at);
+        let state_hash = order.state_hash();
+        if let Some((_, event_id, _, _)) = &existing
             && *event_id != order.event_id
         {
             return Ok(IngestOutcome::Conflict(format!(
@@ -75,15 +77,28 @@ impl Store {
         }
         if order.lines.is_empty() {
             return self
-                .apply_status_only(tx, order, existing.map(|(id, _, stored)| (id, stored)), now)
+                .apply_status_only(tx, order, existing.map(|(id, _, stored, _)| (id, stored)), now)
                 .await;
         }
         let outcome = match existing {
-            Some((id, _, stored)) if stored >= updated_at => return Ok(IngestOutcome::Unchanged(id)),
-            Some((id, _, _)) => {
+            Some((id, _, stored, _)) if stored > updated_at => return Ok(IngestOutcome::Unchanged(id)),
+            Some((id, _, stored, stored_hash)) if stored == updated_at => {
+                return Ok(match stored_hash {
+                    Some(h) if h != state_hash => IngestOutcome::Conflict(format!(
+                        "order `{}` differs from the stored state with the same updated_at; \
+                         send the time of the change in updated_at",
+                        order.external_id
+                    )),
+                    _ => IngestOutcome::Unchanged(id),
+                });
+            }
+            Some((id, _, _, _)) => {
                 sqlx::query(
-                    "UPDATE orders SET buyer_name = ?, buyer_email = ?, buyer_phone = ?, status = ?, \
-                     source_updated_at = ?, updated_at = ? WHERE id = ?",
+                    "UPDATE orders SET buyer_name = ?1, buyer_email = ?2, buyer_phone = ?3, status = ?4, \
+                     source_updated_at = ?5, updated_at = ?6, state_hash = ?7, \
+                     self_referral = coalesce((SELECT CASE WHEN lower(p.email) = lower(?2) THEN 1 ELSE 0 END \
+                       FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = orders.membership_id), 0) \
+                     WHERE id = ?8",
                 )
                 .bind(&order.buyer_name)
                 .bind(&order.buyer_email)
@@ -91,6 +106,7 @@ impl Store {
                 .bind(order.status.as_str())
                 .bind(&updated_at)
                 .bind(ts(now))
+                .bind(&state_hash)
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
@@ -103,12 +119,13 @@ impl Store {
             None => {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO orders (source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, \
-                     buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, updated_at) \
+                     buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, updated_at, \
+                     state_hash) \
                      SELECT ?1, ?2, ?3, ?4, l.id, l.membership_id, ?5, ?6, ?7, ?8, ?9, \
-                       coalesce((SELECT lower(p.email) = lower(?6) FROM memberships m JOIN people p ON p.id = m.person_id \
-                                 WHERE m.id = l.membership_id), 0), \
-                       ?10, ?11, ?12, ?12 \
-                     FROM (SELECT 1) LEFT JOIN links l ON l.code = ?4 AND l.event_id = ?3 AND l.revoked_at IS NULL \
+                       coalesce((SELECT CASE WHEN lower(p.email) = lower(?6) THEN 1 ELSE 0 END FROM memberships m \
+                                 JOIN people p ON p.id = m.person_id WHERE m.id = l.membership_id), 0), \
+                       ?10, ?11, ?12, ?12, ?13 \
+                     FROM (SELECT 1 AS one) AS one LEFT JOIN links l ON l.code = ?4 AND l.event_id = ?3 AND l.revoked_at IS NULL \
                      RETURNING id",
                 )
                 .bind(&order.source)
@@ -123,6 +140,7 @@ impl Store {
                 .bind(ts(order.ordered_at))
                 .bind(&updated_at)
                 .bind(ts(now))
+                .bind(&state_hash)
                 .fetch_one(&mut **tx)
                 .await?;
                 IngestOutcome::Created(id)
@@ -184,7 +202,7 @@ impl Store {
         existing: Option<(i64, String)>,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let updated_at = ts(order.updated_at);
+        let updated_at = ts_ms(order.updated_at);
         match existing {
             Some((id, stored)) if stored >= updated_at => Ok(IngestOutcome::Unchanged(id)),
             Some((id, _)) => {
@@ -218,13 +236,15 @@ impl Store {
         source_updated_at: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE orders SET status = ?, source_updated_at = ?, updated_at = ? WHERE id = ?")
-            .bind(status)
-            .bind(source_updated_at)
-            .bind(ts(now))
-            .bind(order_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE orders SET status = ?, source_updated_at = ?, updated_at = ?, state_hash = NULL WHERE id = ?",
+        )
+        .bind(status)
+        .bind(source_updated_at)
+        .bind(ts(now))
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
         sqlx::query("UPDATE order_lines SET refunded_quantity = quantity WHERE order_id = ?")
             .bind(order_id)
             .execute(&mut **tx)
@@ -262,11 +282,13 @@ impl Store {
         price: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        if let Some(id) = sqlx::query_scalar("SELECT id FROM ticket_types WHERE event_id = ? AND name = ?")
-            .bind(event_id)
-            .bind(name)
-            .fetch_optional(&mut **tx)
-            .await?
+        if let Some(id) = sqlx::query_scalar(
+            "SELECT id FROM ticket_types WHERE event_id = ? AND lower(name) = lower(?) ORDER BY id LIMIT 1",
+        )
+        .bind(event_id)
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?
         {
             return Ok(id);
         }

@@ -186,6 +186,26 @@ impl Store {
         Ok(())
     }
 
+    /// `connect` requests since `since`: (by this account, for this address).
+    pub async fn recent_connect_requests(
+        &self,
+        account: &ChatAccount,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<(i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT coalesce(sum(CASE WHEN platform = ?1 AND external_id = ?2 THEN 1 ELSE 0 END), 0), \
+                    coalesce(sum(CASE WHEN email = ?3 THEN 1 ELSE 0 END), 0) \
+             FROM connect_codes WHERE created_at >= ?4 AND ((platform = ?1 AND external_id = ?2) OR email = ?3)",
+        )
+        .bind(account.platform)
+        .bind(&account.external_id)
+        .bind(email)
+        .bind(ts(since))
+        .fetch_one(self.pool())
+        .await?)
+    }
+
     /// Checks a `verify` code against the account's pending request and, when right,
     /// links the account to the (verified) person of that email.
     pub async fn verify_connect_code(

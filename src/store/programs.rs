@@ -147,7 +147,7 @@ impl Store {
         kind: InviteKind,
     ) -> StoreResult<Option<InviteRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND ifnull(event_id, 0) = ifnull(?, 0) \
+            "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND coalesce(event_id, 0) = coalesce(?, 0) \
              AND email = ? AND kind = ? AND status = 'pending' ORDER BY id DESC LIMIT 1"
         )))
         .bind(org_id)
@@ -243,7 +243,7 @@ impl Store {
     ) -> StoreResult<Option<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
-             WHERE m.org_id = ? AND ifnull(m.event_id, 0) = ifnull(?, 0) AND m.person_id = ? \
+             WHERE m.org_id = ? AND coalesce(m.event_id, 0) = coalesce(?, 0) AND m.person_id = ? \
              AND m.status IN ('invited', 'active')"
         )))
         .bind(org_id)

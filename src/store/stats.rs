@@ -47,7 +47,7 @@ impl Store {
                sum(ol.quantity) AS sold, sum(ol.quantity - ol.refunded_quantity) AS tickets, \
                sum(ol.quantity * ol.unit_price_minor) AS gross_minor, \
                sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor) AS net_minor, \
-               sum(CASE WHEN o.self_referral THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS self_tickets \
+               sum(CASE WHEN o.self_referral = 1 THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS self_tickets \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
              WHERE o.event_id = ?1 AND o.status <> 'cancelled' AND (?2 IS NULL OR o.membership_id = ?2) \
              GROUP BY o.membership_id, o.link_id, t.id ORDER BY t.id",
@@ -62,9 +62,9 @@ impl Store {
     pub async fn order_counts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<OrderCountFact>> {
         Ok(sqlx::query_as(
             "SELECT membership_id, link_id, \
-               sum(status IN ('paid', 'partially_refunded')) AS orders, \
-               sum(status = 'refunded') AS refunded, \
-               sum(self_referral AND status IN ('paid', 'partially_refunded')) AS self_orders \
+               sum(CASE WHEN status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS orders, \
+               sum(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS refunded, \
+               sum(CASE WHEN self_referral = 1 AND status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS self_orders \
              FROM orders WHERE event_id = ?1 AND (?2 IS NULL OR membership_id = ?2) \
              GROUP BY membership_id, link_id",
         )

@@ -216,3 +216,87 @@ async fn malformed_order_imports_change_nothing() {
         assert_eq!(before, app.dump().await, "{name} changed the database");
     }
 }
+
+#[tokio::test]
+async fn connect_requests_are_rate_limited() {
+    let app = TestApp::new().await;
+    app.world().await;
+    for i in 0..3 {
+        let r = app
+            .chat(
+                promoterd::commands::Platform::Telegram,
+                "600",
+                &format!("connect {ANA}"),
+            )
+            .await;
+        assert!(!r.is_error, "request {i}: {}", r.to_plain());
+    }
+    let before = app.dump().await;
+    let r = app
+        .chat(
+            promoterd::commands::Platform::Telegram,
+            "600",
+            &format!("connect {ANA}"),
+        )
+        .await;
+    assert!(
+        r.is_error && r.to_plain().contains("Too many link requests"),
+        "{}",
+        r.to_plain()
+    );
+    // Another account cannot flood the same address either.
+    let r = app
+        .chat(
+            promoterd::commands::Platform::Telegram,
+            "601",
+            &format!("connect {ANA}"),
+        )
+        .await;
+    assert!(r.is_error && r.to_plain().contains("Too many link requests"));
+    assert_eq!(before, app.dump().await);
+}
+
+#[tokio::test]
+async fn all_digit_event_names_are_refused() {
+    let app = TestApp::new().await;
+    app.world().await;
+    rejected(
+        &app,
+        OWNER,
+        "newevent 2027 2099-01-01 https://x.test/ X",
+        "is not a short name",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_changed_order_without_a_newer_updated_at_is_a_conflict_not_a_silent_no_op() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let header = "order_id,event,status,ordered_at,ticket_type,quantity,refunded_quantity,unit_price_minor,currency";
+    std::fs::write(
+        app.path("a.csv"),
+        format!("{header}\nU1,summer-fest,paid,2099-05-01T10:00:00Z,VIP,2,0,12950,EUR\n"),
+    )
+    .unwrap();
+    assert!(app.bin(&["import-orders", app.path("a.csv").to_str().unwrap()]).ok);
+    // A refund row without updated_at: same time as the stored state, other content.
+    std::fs::write(
+        app.path("b.csv"),
+        format!("{header}\nU1,summer-fest,paid,2099-05-01T10:00:00Z,VIP,2,1,12950,EUR\n"),
+    )
+    .unwrap();
+    let before = app.dump().await;
+    let out = app.bin(&["import-orders", app.path("b.csv").to_str().unwrap()]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("send the time of the change in updated_at"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(before, app.dump().await);
+    // Re-importing the identical file changes nothing at all.
+    let out = app.bin(&["import-orders", app.path("a.csv").to_str().unwrap()]);
+    assert!(out.ok && out.stdout.contains("1 unchanged"), "{out:?}");
+    assert_eq!(before, app.dump().await);
+}

@@ -215,3 +215,102 @@ async fn leaderboard_shows_ranks_and_names_only_when_enabled() {
     let organizer_view = app.ok(OWNER, "leaderboard summer-fest").await;
     assert!(organizer_view.contains("Tickets"), "{organizer_view}");
 }
+
+#[tokio::test]
+async fn an_organizer_of_another_organization_sees_nothing_of_this_one() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let out = app.bin(&["org", "create", "Rival Shows", "--owner", "rival@rival.test"]);
+    assert!(out.ok, "{out:?}");
+    for line in [
+        "stats summer-fest",
+        "export summer-fest",
+        "promoters summer-fest",
+        "editevent summer-fest name Mine",
+        "orglink summer-fest x",
+    ] {
+        refused(&app, "rival@rival.test", line, "You have no event `summer-fest`").await;
+    }
+    // Their own organization is empty, not ours.
+    let promoters = app.ok("rival@rival.test", "promoters").await;
+    assert!(!promoters.contains(ANA), "{promoters}");
+}
+
+#[tokio::test]
+async fn invites_link_chat_accounts_only_to_the_invited_person() {
+    let app = TestApp::new().await;
+    app.world().await;
+    // A new invitee accepts from Telegram: the account is linked to them.
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    let r = app.chat(Platform::Telegram, "501", &format!("accept {code}")).await;
+    assert!(!r.is_error, "{}", r.to_plain());
+    let who = app.chat(Platform::Telegram, "501", "whoami").await.to_plain();
+    assert!(who.contains("cara@promo.test") && who.contains("user501"), "{who}");
+    // That account cannot take an invite addressed to someone else.
+    app.ok(OWNER, "invite dora@promo.test").await;
+    let code = app.invite_code("dora@promo.test").await;
+    let before = app.dump().await;
+    let r = app.chat(Platform::Telegram, "501", &format!("accept {code}")).await;
+    assert!(
+        r.is_error && r.to_plain().contains("linked to cara@promo.test"),
+        "{}",
+        r.to_plain()
+    );
+    assert_eq!(before, app.dump().await);
+    // A forwarded invite for an address that already has an account cannot be used by
+    // an unlinked account: it must link by mailed code first.
+    app.ok(
+        OWNER,
+        "newevent winter-ball 2099-12-12 https://tickets.acme.test/winter Winter Ball",
+    )
+    .await;
+    app.ok(OWNER, &format!("invite {BEN} winter-ball")).await;
+    let code = app.invite_code(BEN).await;
+    let before = app.dump().await;
+    let r = app.chat(Platform::Discord, "9001", &format!("accept {code}")).await;
+    assert!(
+        r.is_error && r.to_plain().contains(&format!("connect {BEN}")),
+        "{}",
+        r.to_plain()
+    );
+    assert_eq!(before, app.dump().await);
+}
+
+#[tokio::test]
+async fn organizer_answers_with_personal_data_are_private() {
+    let app = TestApp::new().await;
+    app.world().await;
+    // Link a Discord account to the owner.
+    app.chat(Platform::Discord, "42", &format!("connect {OWNER}")).await;
+    let mail = app
+        .store
+        .pending_messages_to(OWNER)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|m| m.kind == "verify")
+        .unwrap();
+    let code = code_after(&mail.body, "Your code: ");
+    assert!(
+        !app.chat(Platform::Discord, "42", &format!("verify {code}"))
+            .await
+            .is_error
+    );
+    app.ok(OWNER, "setleaderboard on").await;
+    for line in [
+        "stats summer-fest",
+        "export summer-fest",
+        "promoters",
+        "invites",
+        "orglinks summer-fest",
+        "leaderboard summer-fest",
+        "whoami",
+    ] {
+        let r = app.chat(Platform::Discord, "42", line).await;
+        assert!(!r.is_error, "{line}: {}", r.to_plain());
+        assert!(r.private, "{line} must be answered privately");
+    }
+    let r = app.chat(Platform::Discord, "42", "events").await;
+    assert!(!r.private, "an event list is not personal");
+}

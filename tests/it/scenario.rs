@@ -99,8 +99,10 @@ async fn seed_story_end_to_end() {
     let out = app.bin(&["import-orders", app.path("orders.csv").to_str().unwrap()]);
     assert!(assert_ok(&out).contains("Imported 7 order(s): 7 new"), "{out:?}");
     // Importing the same file again changes nothing.
+    let before = app.dump().await;
     let out = app.bin(&["import-orders", app.path("orders.csv").to_str().unwrap()]);
     assert!(assert_ok(&out).contains("7 unchanged"), "{out:?}");
+    assert_eq!(before, app.dump().await, "a re-import changes nothing");
 
     // One of Ben's tickets is refunded: a later state of the same order.
     let refund = format!(
@@ -113,7 +115,7 @@ async fn seed_story_end_to_end() {
     let ana = c(ANA, "mystats summer-fest");
     assert_eq!(field(&ana, "Orders"), "4");
     assert_eq!(field(&ana, "Tickets"), "6");
-    assert_eq!(field(&ana, "Clicks"), "20 (20 unique)");
+    assert_eq!(field(&ana, "Clicks"), "20 (20 unique visitors per day)");
     assert_eq!(field(&ana, "Net revenue"), "455.00 EUR"); // 4 × 49 + 2 × 129.50
     assert_eq!(field(&ana, "Conversion"), "20.0%");
     assert_eq!(row(&ana, "General Admission"), ["4", "196.00 EUR"]);
@@ -184,4 +186,17 @@ async fn seed_story_end_to_end() {
     let b1 = rows.iter().find(|r| &r[0] == "B1").unwrap();
     assert_eq!((&b1[4], &b1[5], &b1[7]), ("2", "98.00", "partially_refunded"));
     assert_eq!(&b1[11], BEN);
+    // The operator's CLI export streams the same rows.
+    let cli = app.bin(&[
+        "export",
+        "--event",
+        "summer-fest",
+        "--out",
+        app.path("cli.csv").to_str().unwrap(),
+    ]);
+    assert!(cli.ok && cli.stderr.contains("6 row(s) exported"), "{cli:?}");
+    assert_eq!(
+        std::fs::read_to_string(app.path("cli.csv")).unwrap(),
+        std::fs::read_to_string(&file).unwrap()
+    );
 }
