@@ -1,0 +1,130 @@
+//! A small closed-loop load generator for promoterd: GET redirects or signed order
+//! webhooks, from N concurrent connections for a fixed time or request count; prints
+//! requests/s and latency percentiles as one line of `key=value` pairs.
+//!
+//! `loadgen redirect <url> <concurrency> <seconds>`
+//! `loadgen orders <base url> <concurrency> <count> <secret> <event> <ref>`
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn sign(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn report(name: &str, mut lat: Vec<Duration>, errors: usize, elapsed: Duration) {
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    println!(
+        "{name}: requests={} errors={errors} rps={:.0} p50_ms={:.3} p99_ms={:.3}",
+        lat.len(),
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(1024)
+        .build()
+        .expect("client");
+    match args.get(1).map(String::as_str) {
+        Some("redirect") => {
+            let url = args[2].clone();
+            let conc: usize = args[3].parse().expect("concurrency");
+            let secs: u64 = args[4].parse().expect("seconds");
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..conc)
+                .map(|i| {
+                    let client = client.clone();
+                    let url = format!("{url}?utm_source=load&utm_content={i}");
+                    tokio::spawn(async move {
+                        let (mut lat, mut errors) = (Vec::new(), 0usize);
+                        while Instant::now() < deadline {
+                            let t = Instant::now();
+                            match client.get(&url).header("user-agent", "Mozilla/5.0 loadgen").send().await {
+                                Ok(r) if r.status().as_u16() == 302 => lat.push(t.elapsed()),
+                                _ => errors += 1,
+                            }
+                        }
+                        (lat, errors)
+                    })
+                })
+                .collect();
+            let (mut all, mut errors) = (Vec::new(), 0);
+            for t in tasks {
+                let (l, e) = t.await.expect("task");
+                all.extend(l);
+                errors += e;
+            }
+            report("redirect", all, errors, start.elapsed());
+        }
+        Some("orders") => {
+            let base = args[2].clone();
+            let conc: usize = args[3].parse().expect("concurrency");
+            let count: usize = args[4].parse().expect("count");
+            let (secret, event, r#ref) = (args[5].clone(), args[6].clone(), args[7].clone());
+            let next = Arc::new(AtomicUsize::new(0));
+            let run = format!("{}", std::process::id());
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..conc)
+                .map(|_| {
+                    let (client, base, secret, event, r#ref, next, run) =
+                        (client.clone(), base.clone(), secret.clone(), event.clone(), r#ref.clone(), next.clone(), run.clone());
+                    tokio::spawn(async move {
+                        let (mut lat, mut errors) = (Vec::new(), 0usize);
+                        loop {
+                            let n = next.fetch_add(1, Ordering::Relaxed);
+                            if n >= count {
+                                break;
+                            }
+                            let body = serde_json::json!({
+                                "id": format!("load-{run}-{n}"), "type": "order.created",
+                                "order": {"id": format!("load-{run}-{n}"), "event": event, "ref": r#ref,
+                                  "created_at": "2099-05-01T10:00:00Z",
+                                  "buyer": {"name": "Load Buyer", "email": format!("buyer{n}@load.test")},
+                                  "lines": [{"ticket_type": "General Admission", "quantity": 1 + (n % 3) as i64, "unit_price": 4900, "currency": "EUR"}]}
+                            })
+                            .to_string();
+                            let sig = sign(&secret, chrono::Utc::now().timestamp(), &body);
+                            let t = Instant::now();
+                            match client
+                                .post(format!("{base}/webhooks/orders"))
+                                .header("content-type", "application/json")
+                                .header("promoterd-signature", sig)
+                                .body(body)
+                                .send()
+                                .await
+                            {
+                                Ok(r) if r.status().is_success() => lat.push(t.elapsed()),
+                                _ => errors += 1,
+                            }
+                        }
+                        (lat, errors)
+                    })
+                })
+                .collect();
+            let (mut all, mut errors) = (Vec::new(), 0);
+            for t in tasks {
+                let (l, e) = t.await.expect("task");
+                all.extend(l);
+                errors += e;
+            }
+            report("orders", all, errors, start.elapsed());
+        }
+        _ => {
+            eprintln!("usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>");
+            std::process::exit(2);
+        }
+    }
+}
