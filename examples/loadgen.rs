@@ -19,7 +19,11 @@ fn sign(secret: &str, t: i64, body: &str) -> String {
 
 fn report(name: &str, mut lat: Vec<Duration>, errors: usize, elapsed: Duration) {
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "{name}: requests={} errors={errors} rps={:.0} p50_ms={:.3} p99_ms={:.3}",
         lat.len(),
@@ -52,7 +56,12 @@ async fn main() {
                         let (mut lat, mut errors) = (Vec::new(), 0usize);
                         while Instant::now() < deadline {
                             let t = Instant::now();
-                            match client.get(&url).header("user-agent", "Mozilla/5.0 loadgen").send().await {
+                            match client
+                                .get(&url)
+                                .header("user-agent", "Mozilla/5.0 loadgen")
+                                .send()
+                                .await
+                            {
                                 Ok(r) if r.status().as_u16() == 302 => lat.push(t.elapsed()),
                                 _ => errors += 1,
                             }
@@ -123,7 +132,9 @@ async fn main() {
             report("orders", all, errors, start.elapsed());
         }
         _ => {
-            eprintln!("usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>");
+            eprintln!(
+                "usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>"
+            );
             std::process::exit(2);
         }
     }

@@ -10,7 +10,11 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-async fn redirect(State(map): State<Arc<HashMap<String, String>>>, Path(code): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn redirect(
+    State(map): State<Arc<HashMap<String, String>>>,
+    Path(code): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     match map.get(&code) {
         Some(target) => {
             let location = match q {
@@ -30,7 +34,10 @@ async fn main() -> std::io::Result<()> {
     let map = Arc::new(HashMap::from([(code, "https://tickets.example.com/event".to_string())]));
     let app = Router::new()
         .route("/t/{code}", get(redirect))
-        .route("/webhooks/orders", post(|| async { (StatusCode::OK, "{\"status\":\"created\"}") }))
+        .route(
+            "/webhooks/orders",
+            post(|| async { (StatusCode::OK, "{\"status\":\"created\"}") }),
+        )
         .with_state(map);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     axum::serve(listener, app).await
