@@ -65,6 +65,30 @@ pub enum Command {
     },
     /// Print bot-commands.md, generated from the command declarations.
     Docs,
+    /// Email tools.
+    Email {
+        #[command(subcommand)]
+        action: EmailAction,
+    },
+}
+
+/// `email` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EmailAction {
+    /// Show how promoterd reads a mail: kind, visible text, command (JSON).
+    Inspect {
+        /// A raw message (RFC 5322), or a bare body with --body-only / --html.
+        file: PathBuf,
+        /// The file is a plain-text body without headers.
+        #[arg(long)]
+        body_only: bool,
+        /// The file is an HTML body without headers.
+        #[arg(long, conflicts_with = "body_only")]
+        html: bool,
+        /// The bot's address, to recognize our own mail (a loop).
+        #[arg(long)]
+        bot_address: Option<String>,
+    },
 }
 
 /// `org` subcommands.
@@ -129,9 +153,30 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if matches!(cli.command, Command::Docs) {
-        print!("{}", crate::docs::bot_commands_md());
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Docs => {
+            print!("{}", crate::docs::bot_commands_md());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Email {
+            action:
+                EmailAction::Inspect {
+                    file,
+                    body_only,
+                    html,
+                    bot_address,
+                },
+        } => {
+            let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let inspected = if *body_only || *html {
+                crate::email::classify::inspect_body(&String::from_utf8_lossy(&raw), *html)
+            } else {
+                crate::email::classify::inspect(&raw, bot_address.as_deref())
+            };
+            println!("{}", serde_json::to_string_pretty(&inspected)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let config = Config::load(&cli.config).with_context(|| {
         format!(
@@ -186,7 +231,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => create_org(&config, &name, &owner, slug, time_zone, currency).await,
         Command::ImportOrders { file, source } => import_orders(&config, &file, &source).await,
         Command::Export { event, org, out } => export(&config, event, org, out.as_deref()).await,
-        Command::Docs => unreachable!("handled above"),
+        Command::Docs | Command::Email { .. } => unreachable!("handled above"),
     }
 }
 

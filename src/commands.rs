@@ -4,6 +4,7 @@
 mod access;
 mod account;
 mod links;
+mod mail;
 mod organizer;
 mod parse;
 pub mod spec;
@@ -91,6 +92,8 @@ pub struct CoreSettings {
     pub max_links_per_promoter: i64,
     /// The Telegram bot's username, for `t.me/<bot>?start=<code>` invite links.
     pub telegram_bot: Option<String>,
+    /// The bot's email address; replies go to `<local>+<token>@<domain>`.
+    pub bot_address: Option<String>,
 }
 
 impl Default for CoreSettings {
@@ -101,6 +104,7 @@ impl Default for CoreSettings {
             verify_ttl: chrono::Duration::minutes(30),
             max_links_per_promoter: 50,
             telegram_bot: None,
+            bot_address: None,
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct Core {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Signalled when links are created or revoked (the redirect cache reloads).
     pub links_changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Signalled when mail is queued (the sender wakes up).
+    pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -125,6 +131,7 @@ impl Core {
             settings,
             metrics: crate::metrics::Metrics::shared(),
             links_changed: Default::default(),
+            mail_queued: Default::default(),
         }
     }
 
@@ -158,6 +165,11 @@ impl Core {
             self.dispatch(&actor, scope, inv).await
         }
         .await;
+        self.finish(spec, origin, result)
+    }
+
+    /// Turns a command's result into its reply; internal errors are logged.
+    fn finish(&self, spec: &CommandSpec, origin: &Origin, result: Result<Reply, CommandError>) -> Reply {
         match result {
             Ok(mut r) => {
                 r.private |= spec.private;
@@ -210,6 +222,7 @@ impl Core {
             MyStats => self.my_stats(scope).await,
             MyOrders => self.my_orders(scope).await,
             Leaderboard => self.leaderboard(scope).await,
+            Stop => self.stop_mail(actor).await,
         }
     }
 

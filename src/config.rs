@@ -137,15 +137,53 @@ pub struct DiscordConfig {
 }
 
 /// `[email]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
-    /// `smtp://host:port` or `smtps://…`; or env `PROMOTERD_SMTP_URL`.
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://…`;
+    /// or env `PROMOTERD_SMTP_URL`.
     pub smtp_url: Option<String>,
-    /// The bot's address, e.g. `bot@example.com`.
+    /// The bot's address, e.g. `bot@example.com`; replies come to `bot+<token>@example.com`.
     pub from: Option<String>,
+    /// Display name of the bot's address.
+    pub from_name: String,
     /// IMAP host for replies; or env `PROMOTERD_IMAP_HOST`.
     pub imap_host: Option<String>,
+    pub imap_port: u16,
+    /// TLS from the first byte (port 993). Off only for loopback test servers.
+    pub imap_tls: bool,
+    /// IMAP login (default: the bot's address).
+    pub imap_user: Option<String>,
+    /// IMAP password; or env `PROMOTERD_IMAP_PASSWORD`.
+    pub imap_password: Option<String>,
+    /// The mailbox polled for replies.
+    pub mailbox: String,
+    /// Move processed mail to this folder; when empty, flag it \\Seen instead.
+    pub processed_folder: String,
+    /// Seconds between polls when IDLE is not available or quiet.
+    pub poll_seconds: u64,
+    /// When set, commands need an Authentication-Results header from this authserv-id
+    /// (our own mail server) with `dmarc=pass` or `dkim=pass`.
+    pub require_authentication_results: Option<String>,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            smtp_url: None,
+            from: None,
+            from_name: "promoterd".into(),
+            imap_host: None,
+            imap_port: 993,
+            imap_tls: true,
+            imap_user: None,
+            imap_password: None,
+            mailbox: "INBOX".into(),
+            processed_folder: String::new(),
+            poll_seconds: 60,
+            require_authentication_results: None,
+        }
+    }
 }
 
 /// Why the configuration could not be loaded.
@@ -263,6 +301,11 @@ impl Config {
         env_or(&self.email.imap_host, "PROMOTERD_IMAP_HOST")
     }
 
+    /// The IMAP password, from the file or the environment.
+    pub fn imap_password(&self) -> Option<String> {
+        env_or(&self.email.imap_password, "PROMOTERD_IMAP_PASSWORD")
+    }
+
     /// The core's settings from this configuration.
     pub fn core_settings(&self) -> crate::commands::CoreSettings {
         crate::commands::CoreSettings {
@@ -271,6 +314,7 @@ impl Config {
             verify_ttl: chrono::Duration::minutes(self.programs.verify_ttl_minutes.into()),
             max_links_per_promoter: self.programs.max_links_per_promoter.into(),
             telegram_bot: self.telegram.bot_username.clone(),
+            bot_address: self.email.from.clone(),
         }
     }
 }

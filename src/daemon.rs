@@ -15,11 +15,6 @@ pub fn log_frontends(config: &Config) {
     } else {
         tracing::warn!("discord: a token is configured, but this build has no Discord front-end yet");
     }
-    if config.smtp_url().is_none() || config.imap_host().is_none() {
-        tracing::info!("email: off (no smtp_url/imap_host in [email]); mail stays queued in the outbox");
-    } else {
-        tracing::warn!("email: servers are configured, but this build has no email front-end yet");
-    }
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
@@ -36,12 +31,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
+    let email = crate::email::EmailFrontend::start(&core, &config)?;
     let http = crate::http::HttpServer::start(core, &config, listener).await?;
     tracing::info!(address = %http.addr, "http: listening");
     tracing::info!("promoterd ready");
     shutdown.wait().await;
     tracing::info!("shutting down");
     http.stop().await?;
+    if let Some(email) = email {
+        email.stop().await;
+    }
     housekeeping.abort();
     store.close().await;
     Ok(())

@@ -9,6 +9,7 @@ pub mod config;
 pub mod console;
 pub mod daemon;
 pub mod docs;
+pub mod email;
 pub mod error;
 pub mod export;
 pub mod http;

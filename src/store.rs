@@ -3,15 +3,17 @@
 mod audit;
 mod export;
 mod links;
+mod mail;
 mod orders;
 mod orgs;
 mod people;
 mod programs;
 mod stats;
 
-pub use audit::OutboxRow;
+pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
 pub use export::{ExportFilter, ExportRow};
 pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink};
+pub use mail::{OutboxMail, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
 pub use orgs::{EventField, EventRow, OrgRow, OrganizerRole, TicketTypeRow};
 pub use people::{ChatAccount, ConnectOutcome, PersonRow};

@@ -10,6 +10,13 @@ use crate::store::{ConnectOutcome, InviteKind, OrganizerRole};
 
 type Res = Result<Reply, CommandError>;
 
+/// How an invite is named: by the code from the mail, or by id (a reply to that mail).
+#[derive(Debug, Clone, Copy)]
+enum InviteRef<'a> {
+    Code(&'a str),
+    Id(i64),
+}
+
 /// `connect` mails per chat account, and per address, in an hour.
 const MAX_CONNECTS_PER_HOUR: i64 = 3;
 
@@ -103,6 +110,23 @@ impl Core {
             .private())
     }
 
+    /// `stop`: no more digest or notification mail.
+    pub(super) async fn stop_mail(&self, actor: &Actor) -> Res {
+        let Some(p) = &actor.person else {
+            refuse!("There is nothing to stop: this address gets no digests or notifications.");
+        };
+        let mut tx = self.store.write().await?;
+        self.store.set_mail_opt_out(&mut tx, p.id, true).await?;
+        self.store
+            .audit(&mut tx, None, Some(p.id), "mail.stopped", &p.email, self.clock.now())
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!(
+            "Done: {} gets no more digest or notification mails. Invites and answers to your own commands still arrive.",
+            p.email
+        )))
+    }
+
     /// `connect <email>`: mails a code that `verify` takes to link this chat account.
     pub(super) async fn connect(&self, actor: &Actor, inv: &Invocation) -> Res {
         let Some(account) = &actor.chat else {
@@ -136,17 +160,16 @@ impl Core {
              If this was not you, ignore this mail: nothing changes.\n",
             super::Platform::from_stored(account.platform).label()
         );
-        self.store
-            .enqueue(
-                &mut tx,
-                "email",
-                email,
-                "verify",
-                "Your promoterd verification code",
-                &body,
-                now,
-            )
-            .await?;
+        let mail = super::mail::MailOut {
+            to: email,
+            kind: "verify",
+            subject: "Your promoterd verification code",
+            body: &body,
+            invite: None,
+            in_reply_to: None,
+            attachment: None,
+        };
+        self.queue_mail(&mut tx, mail).await?;
         tx.commit().await?;
         Ok(Reply::text(format!(
             "We mailed a code to {email}. Send `verify <code>` here within {minutes} minutes."
@@ -182,13 +205,29 @@ impl Core {
 
     /// `accept <code>` / `ignore <code>`: answers an invite addressed to the actor.
     pub(super) async fn accept(&self, actor: &Actor, inv: &Invocation, accept: bool) -> Res {
+        self.answer(actor, InviteRef::Code(inv.req("code")), accept).await
+    }
+
+    /// Answers an invite by its id: a reply to the invite mail (the reply token names it).
+    pub async fn answer_invite(&self, origin: &Origin, invite_id: i64, accept: bool) -> Reply {
+        let spec = super::spec::spec(if accept { super::Cmd::Accept } else { super::Cmd::Ignore });
+        self.metrics.command(origin.frontend());
+        let result = async {
+            let actor = self.resolve_actor(origin).await?;
+            self.answer(&actor, InviteRef::Id(invite_id), accept).await
+        }
+        .await;
+        self.finish(spec, origin, result)
+    }
+
+    async fn answer(&self, actor: &Actor, invite: InviteRef<'_>, accept: bool) -> Res {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let Some(invite) = self
-            .store
-            .invite_by_code_hash(&mut tx, &codes::hash_code(inv.req("code")))
-            .await?
-        else {
+        let found = match invite {
+            InviteRef::Code(code) => self.store.invite_by_code_hash(&mut tx, &codes::hash_code(code)).await?,
+            InviteRef::Id(id) => self.store.invite_by_id(&mut tx, id).await?,
+        };
+        let Some(invite) = found else {
             refuse!(
                 "That invite code is not valid. Check the code in your invite email, or ask the organizer to resend the invite."
             );

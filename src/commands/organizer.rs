@@ -299,7 +299,7 @@ impl Core {
             invited_by: inviter.id,
             expires_at: expires,
         };
-        self.store.create_invite(&mut tx, &new, now).await?;
+        let invite_id = self.store.create_invite(&mut tx, &new, now).await?;
         let body = self.invite_body(
             &org,
             event.as_ref().filter(|_| kind == InviteKind::Promoter),
@@ -308,9 +308,16 @@ impl Core {
             &code,
         );
         let subject = format!("You're invited to {where_}");
-        self.store
-            .enqueue(&mut tx, "email", email, "invite", &subject, &body, now)
-            .await?;
+        let mail = super::mail::MailOut {
+            to: email,
+            kind: "invite",
+            subject: &subject,
+            body: &body,
+            invite: Some((invite_id, expires)),
+            in_reply_to: None,
+            attachment: None,
+        };
+        self.queue_mail(&mut tx, mail).await?;
         let action = if kind == InviteKind::Organizer {
             "organizer.invited"
         } else {
@@ -407,9 +414,16 @@ impl Core {
             .await?;
         let body = self.invite_body(&org, event.as_ref(), invite.kind(), &inviter.shown_name(), &code);
         let subject = format!("Reminder: you're invited to {}", scope_name(&org, event.as_ref()));
-        self.store
-            .enqueue(&mut tx, "email", email, "invite", &subject, &body, now)
-            .await?;
+        let mail = super::mail::MailOut {
+            to: email,
+            kind: "invite",
+            subject: &subject,
+            body: &body,
+            invite: Some((invite.id, now + self.settings.invite_ttl)),
+            in_reply_to: None,
+            attachment: None,
+        };
+        self.queue_mail(&mut tx, mail).await?;
         self.store
             .audit(&mut tx, Some(org.id), Some(inviter.id), "invite.resent", email, now)
             .await?;

@@ -33,6 +33,7 @@ pub enum Cmd {
     MyStats,
     MyOrders,
     Leaderboard,
+    Stop,
 }
 
 /// Who may run a command; checked once, before the command runs.
@@ -520,6 +521,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         [EVENT_OPT],
         "Promoter ranks for an event, when the organizer has turned it on",
         "leaderboard summer-fest"
+    ),
+    command!(
+        Stop,
+        "stop",
+        Anyone,
+        [],
+        "Stop digest and notification mails to your address",
+        "stop",
+        private = true
     ),
 ];
 

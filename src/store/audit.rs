@@ -4,6 +4,32 @@ use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
 use chrono::{DateTime, Utc};
 
+/// A reply token to store with a queued mail.
+#[derive(Debug, Clone)]
+pub struct NewReplyToken {
+    pub hash: String,
+    /// `invite` (accept/ignore answer that invite) or `reply` (commands as the recipient).
+    pub purpose: &'static str,
+    pub invite_id: Option<i64>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An email to queue.
+#[derive(Debug, Clone)]
+pub struct QueuedMail<'a> {
+    pub to: &'a str,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// `<id@domain>`, fixed at queue time so a resend reuses it.
+    pub message_id: String,
+    pub reply_to: Option<String>,
+    pub in_reply_to: Option<&'a str>,
+    /// (file name, MIME type, bytes).
+    pub attachment: Option<(&'a str, &'a str, &'a [u8])>,
+    pub token: Option<NewReplyToken>,
+}
+
 /// An outbound message waiting in the outbox.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
@@ -76,6 +102,47 @@ impl Store {
         .bind(body)
         .bind(ts(now))
         .bind(ts(now))
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Queues an email with its headers, reply token and attachment, in the caller's transaction.
+    pub async fn enqueue_mail(&self, tx: &mut WriteTx, mail: &QueuedMail<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
+        if let Some(t) = &mail.token {
+            sqlx::query(
+                "INSERT INTO reply_tokens (token_hash, email, purpose, invite_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&t.hash)
+            .bind(mail.to)
+            .bind(t.purpose)
+            .bind(t.invite_id)
+            .bind(ts(now))
+            .bind(ts(t.expires_at))
+            .execute(&mut **tx)
+            .await?;
+        }
+        let (name, mime, data) = match mail.attachment {
+            Some((n, m, d)) => (Some(n), Some(m), Some(d)),
+            None => (None, None, None),
+        };
+        Ok(sqlx::query_scalar(
+            "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, message_id, reply_to, \
+             in_reply_to, attachment_name, attachment_mime, attachment, token_hash) \
+             VALUES ('email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(mail.to)
+        .bind(mail.kind)
+        .bind(mail.subject)
+        .bind(mail.body)
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(&mail.message_id)
+        .bind(&mail.reply_to)
+        .bind(mail.in_reply_to)
+        .bind(name)
+        .bind(mime)
+        .bind(data)
+        .bind(mail.token.as_ref().map(|t| t.hash.as_str()))
         .fetch_one(&mut **tx)
         .await?)
     }

@@ -138,6 +138,16 @@ impl Store {
         .await?)
     }
 
+    /// The invite with this id.
+    pub async fn invite_by_id(&self, tx: &mut WriteTx, id: i64) -> StoreResult<Option<InviteRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INVITE_COLS} FROM invites WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
     /// The open (pending) invite of this kind for an email and scope.
     pub async fn pending_invite(
         &self,

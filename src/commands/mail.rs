@@ -1,0 +1,97 @@
+//! Outbound mail as the core queues it: a stable Message-ID, and a per-recipient reply
+//! token in the Reply-To address so that answers can be tied to what they answer.
+
+use super::Core;
+use crate::codes;
+use crate::error::CommandError;
+use crate::reply::Attachment;
+use crate::store::{NewReplyToken, QueuedMail, WriteTx};
+
+/// How long a reply token of a non-invite mail stays valid.
+const REPLY_TOKEN_DAYS: i64 = 30;
+
+/// What a queued mail is and what replying to it may do.
+#[derive(Debug, Clone)]
+pub(crate) struct MailOut<'a> {
+    pub to: &'a str,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// An invite: a reply of `accept` / `ignore` answers it.
+    pub invite: Option<(i64, chrono::DateTime<chrono::Utc>)>,
+    pub in_reply_to: Option<&'a str>,
+    pub attachment: Option<&'a Attachment>,
+}
+
+impl Core {
+    /// The bot's address split in local part and domain, when configured.
+    pub fn bot_address_parts(&self) -> Option<(String, String)> {
+        let addr = self.settings.bot_address.as_deref()?;
+        let (local, domain) = addr.trim().rsplit_once('@')?;
+        Some((local.to_string(), domain.to_lowercase()))
+    }
+
+    /// Queues a mail in `tx`, with a fresh reply token.
+    pub(crate) async fn queue_mail(&self, tx: &mut WriteTx, mail: MailOut<'_>) -> Result<i64, CommandError> {
+        let now = self.clock.now();
+        let parts = self.bot_address_parts();
+        let domain = parts.as_ref().map(|(_, d)| d.as_str()).unwrap_or("promoterd.invalid");
+        let message_id = format!("<{}{}.{}@{domain}>", codes::link_code(), codes::link_code(), mail.kind);
+        let token = codes::invite_code();
+        let (purpose, invite_id, expires_at) = match mail.invite {
+            Some((id, expires)) => ("invite", Some(id), expires),
+            None => ("reply", None, now + chrono::Duration::days(REPLY_TOKEN_DAYS)),
+        };
+        let reply_to = parts
+            .as_ref()
+            .map(|(local, domain)| format!("{local}+{token}@{domain}"));
+        let queued = QueuedMail {
+            to: mail.to,
+            kind: mail.kind,
+            subject: mail.subject,
+            body: mail.body,
+            message_id,
+            reply_to,
+            in_reply_to: mail.in_reply_to,
+            attachment: mail
+                .attachment
+                .map(|a| (a.filename.as_str(), a.mime.as_str(), a.data.as_slice())),
+            token: Some(NewReplyToken {
+                hash: codes::hash_code(&token),
+                purpose,
+                invite_id,
+                expires_at,
+            }),
+        };
+        let id = self.store.enqueue_mail(tx, &queued, now).await?;
+        self.mail_queued.notify_one();
+        Ok(id)
+    }
+
+    /// Queues the answer to an inbound mail (a reply or an error reply) in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn queue_reply_mail(
+        &self,
+        tx: &mut WriteTx,
+        to: &str,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        in_reply_to: Option<&str>,
+        attachment: Option<&Attachment>,
+    ) -> Result<i64, CommandError> {
+        self.queue_mail(
+            tx,
+            MailOut {
+                to,
+                kind,
+                subject,
+                body,
+                invite: None,
+                in_reply_to,
+                attachment,
+            },
+        )
+        .await
+    }
+}

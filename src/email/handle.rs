@@ -1,0 +1,291 @@
+//! What one inbound mail does: classify, authenticate by reply token and sender, run
+//! the command through the core, and record the outcome with its reply in one commit.
+
+use super::classify::{Inspected, MailKind, inspect};
+use super::visible::first_line;
+use crate::commands::{Core, Origin};
+use crate::reply::Reply;
+use crate::store::{ReplyToken, StoreError};
+use sha2::{Digest, Sha256};
+
+/// Settings the handler needs.
+#[derive(Debug, Clone)]
+pub struct InboundSettings {
+    /// The bot's address (`local@domain`).
+    pub bot_address: String,
+    pub mailbox: String,
+    pub require_authentication_results: Option<String>,
+}
+
+/// Where a message sits in the mailbox.
+#[derive(Debug, Clone, Copy)]
+pub struct MailPosition {
+    pub uid_validity: u32,
+    pub uid: u32,
+}
+
+/// The stable key of a message: its Message-ID, else a hash of the raw bytes.
+pub fn message_key(inspected: &Inspected, raw: &[u8]) -> String {
+    match &inspected.message_id {
+        Some(id) if !id.trim().is_empty() => format!("mid:{}", id.trim().to_lowercase()),
+        _ => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
+    }
+}
+
+/// The token in a `local+token@domain` address of ours.
+fn token_in(address: &str, local: &str, domain: &str) -> Option<String> {
+    let (l, d) = address.rsplit_once('@')?;
+    if !d.eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let token = l.strip_prefix(local)?.strip_prefix('+')?;
+    (!token.is_empty() && token.len() <= 64 && token.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| token.to_lowercase())
+}
+
+fn authenticated_by_server(i: &Inspected, authserv_id: &str) -> bool {
+    i.authentication_results.iter().any(|h| {
+        let mut parts = h.splitn(2, ';');
+        let id = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
+        let rest = parts.next().unwrap_or("").to_ascii_lowercase();
+        id.eq_ignore_ascii_case(authserv_id) && (rest.contains("dmarc=pass") || rest.contains("dkim=pass"))
+    })
+}
+
+/// Who a reply authenticates as, and what it may answer.
+enum Sender {
+    /// A reply carrying our token, from the address the token was issued to.
+    Token(ReplyToken),
+    /// A new thread from an organizer's address on record.
+    Organizer(String),
+}
+
+/// What processing a message decided: its outcome and an optional reply to queue.
+pub struct Decision {
+    pub kind: MailKind,
+    pub sender: Option<String>,
+    pub outcome: String,
+    /// (recipient, reply, is an error reply)
+    pub reply: Option<(String, Reply, bool)>,
+    pub suppress: Vec<(String, &'static str)>,
+    pub in_reply_to: Option<String>,
+    pub subject: String,
+}
+
+async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result<Result<Sender, String>, StoreError> {
+    let Some(from) = &i.from else {
+        return Ok(Err("no sender address".into()));
+    };
+    if let Some(authserv) = &s.require_authentication_results
+        && !authenticated_by_server(i, authserv)
+    {
+        return Ok(Err(
+            "the message is not authenticated (DMARC/DKIM) by our mail server".into()
+        ));
+    }
+    let (local, domain) = s.bot_address.rsplit_once('@').unwrap_or((&s.bot_address, ""));
+    let mut token = None;
+    for a in &i.recipients {
+        if let Some(t) = token_in(a, local, domain)
+            && let Some(row) = core.store.reply_token(&crate::codes::hash_code(&t)).await?
+        {
+            token = Some(row);
+            break;
+        }
+    }
+    if token.is_none() {
+        for id in i.in_reply_to.iter().chain(i.references.iter().rev()) {
+            if let Some(row) = core.store.reply_token_of_message(id).await? {
+                token = Some(row);
+                break;
+            }
+        }
+    }
+    let now = crate::clock::ts(core.clock.now());
+    match token {
+        Some(t) if t.email != *from => Ok(Err(format!(
+            "this reply comes from {from}, not from the address the mail was sent to"
+        ))),
+        Some(t) if t.expires_at <= now => Ok(Err(
+            "the mail you answered is too old; send the command in a new mail".into()
+        )),
+        Some(t) => Ok(Ok(Sender::Token(t))),
+        None => match core.store.person_by_email(from).await? {
+            Some(p) if !core.store.orgs_organized_by(p.id).await?.is_empty() => Ok(Ok(Sender::Organizer(p.email))),
+            _ => Ok(Err("reply to a mail from promoterd to give a command".into())),
+        },
+    }
+}
+
+/// Decides what an inbound message does, running its command if it has one.
+pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8]) -> Result<(String, Decision), StoreError> {
+    let i = inspect(raw, Some(&s.bot_address));
+    let key = message_key(&i, raw);
+    let subject = match i.subject.as_deref() {
+        Some(sub) if sub.to_ascii_lowercase().starts_with("re:") => sub.to_string(),
+        Some(sub) => format!("Re: {sub}"),
+        None => "Re: your message".into(),
+    };
+    let mut d = Decision {
+        kind: i.kind,
+        sender: i.from.clone(),
+        outcome: String::new(),
+        reply: None,
+        suppress: Vec::new(),
+        in_reply_to: i.message_id.clone(),
+        subject,
+    };
+    match i.kind {
+        MailKind::Loop | MailKind::AutoReply => d.outcome = "ignored".into(),
+        MailKind::Bounce => {
+            d.suppress = i.failed_recipients.iter().map(|r| (r.clone(), "bounce")).collect();
+            d.outcome = format!("bounce: {}", i.failed_recipients.join(", "));
+        }
+        MailKind::Complaint => {
+            d.suppress = i.failed_recipients.iter().map(|r| (r.clone(), "complaint")).collect();
+            d.outcome = format!("complaint: {}", i.failed_recipients.join(", "));
+        }
+        MailKind::Reply => match authenticate(core, s, &i).await? {
+            Err(why) => {
+                d.outcome = format!("refused: {why}");
+                if let Some(from) = &i.from {
+                    let text = format!("Nothing was done: {why}.");
+                    d.reply = Some((from.clone(), Reply::error(text), true));
+                }
+            }
+            Ok(sender) => {
+                let (email, invite) = match &sender {
+                    Sender::Token(t) => (t.email.clone(), t.invite_id.filter(|_| t.purpose == "invite")),
+                    Sender::Organizer(e) => (e.clone(), None),
+                };
+                let origin = Origin::Email { from: email.clone() };
+                let verb = i.command.clone().unwrap_or_default();
+                let reply = match (verb.as_str(), invite, i.args.is_empty()) {
+                    ("", _, _) => Reply::error(
+                        "Your mail had no command. Reply with one word on the first line, e.g. `accept`, `export` or `help`.",
+                    ),
+                    ("accept" | "ignore", Some(invite_id), true) => {
+                        core.answer_invite(&origin, invite_id, verb == "accept").await
+                    }
+                    _ => core.execute(&origin, first_line(&i.text).unwrap_or_default()).await,
+                };
+                d.outcome = format!("{} {}", if reply.is_error { "error" } else { "ok" }, verb);
+                let is_error = reply.is_error;
+                d.reply = Some((email, reply, is_error));
+            }
+        },
+    }
+    Ok((key, d))
+}
+
+/// Processes one message exactly once: the decision, its reply, the suppressions and
+/// the new IMAP cursor are committed together. Returns false when it was done before.
+pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosition) -> Result<bool, StoreError> {
+    let key = {
+        let i = inspect(raw, Some(&s.bot_address));
+        message_key(&i, raw)
+    };
+    if core.store.mail_processed(&key).await? {
+        let mut tx = core.store.write().await?;
+        core.store
+            .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)
+            .await?;
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let (key, d) = decide(core, s, raw).await?;
+    let now = core.clock.now();
+    // One error reply per sender per hour, and never to anything but a real reply.
+    let send_reply = match &d.reply {
+        Some((to, _, true)) => {
+            core.store
+                .error_replies_since(to, now - chrono::Duration::hours(1))
+                .await?
+                == 0
+        }
+        Some(_) => true,
+        None => false,
+    };
+    let mut tx = core.store.write().await?;
+    let kind = serde_json::to_value(d.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    if !core
+        .store
+        .record_processed(
+            &mut tx,
+            &key,
+            &s.mailbox,
+            pos.uid_validity,
+            pos.uid,
+            &kind,
+            d.sender.as_deref(),
+            &d.outcome,
+            now,
+        )
+        .await?
+    {
+        return Ok(false);
+    }
+    for (addr, reason) in &d.suppress {
+        core.store.suppress(&mut tx, addr, reason, now).await?;
+    }
+    if let (true, Some((to, reply, is_error))) = (send_reply, &d.reply) {
+        let body = format!(
+            "{}\n-- \npromoterd · reply `help` for the commands\n",
+            reply.to_plain().trim_end()
+        );
+        core.queue_reply_mail(
+            &mut tx,
+            to,
+            if *is_error { "error" } else { "reply" },
+            &d.subject,
+            &body,
+            d.in_reply_to.as_deref(),
+            reply.attachments.first(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::error::CommandError::Internal(e) => e,
+            other => StoreError::Corrupt(other.to_string()),
+        })?;
+    }
+    core.store
+        .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(kind, sender = ?d.sender, outcome = %d.outcome, "email processed");
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_read_from_our_plus_addresses_only() {
+        assert_eq!(
+            token_in("bot+abc123@example.test", "bot", "example.test").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(
+            token_in("bot+ABC@Example.Test", "bot", "example.test").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(token_in("bot@example.test", "bot", "example.test"), None);
+        assert_eq!(token_in("bot+abc@evil.test", "bot", "example.test"), None);
+        assert_eq!(token_in("robot+abc@example.test", "bot", "example.test"), None);
+        assert_eq!(token_in("bot+a.b@example.test", "bot", "example.test"), None);
+    }
+
+    #[test]
+    fn authentication_results_must_come_from_our_server() {
+        let mut i = inspect(b"From: a@b.test\r\n\r\nhelp\r\n", None);
+        i.authentication_results = vec!["mx.example.test; dkim=pass header.d=b.test; dmarc=pass".into()];
+        assert!(authenticated_by_server(&i, "mx.example.test"));
+        assert!(!authenticated_by_server(&i, "other.example.test"));
+        i.authentication_results = vec!["mx.example.test; dkim=fail; dmarc=fail".into()];
+        assert!(!authenticated_by_server(&i, "mx.example.test"));
+    }
+}

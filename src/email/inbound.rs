@@ -1,0 +1,171 @@
+//! The IMAP poller: fetches new mail by UID (never at or below the stored cursor),
+//! processes each message exactly once, then flags or moves it; IDLE with a polling
+//! fallback, reconnecting with backoff.
+
+use super::handle::{InboundSettings, MailPosition, process};
+use crate::commands::Core;
+use anyhow::{Context, anyhow};
+use async_imap::Session;
+use futures::TryStreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// How to reach the mailbox.
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub user: String,
+    pub password: String,
+    pub processed_folder: Option<String>,
+    pub poll: Duration,
+    pub inbound: InboundSettings,
+}
+
+/// Runs until `stop` turns true.
+pub async fn poller(core: Core, s: ImapSettings, mut stop: watch::Receiver<bool>) {
+    let mut failures = 0u32;
+    loop {
+        let result = connect_and_run(&core, &s, stop.clone()).await;
+        if *stop.borrow() {
+            break;
+        }
+        match result {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                if failures == 0 {
+                    tracing::warn!(error = %format!("{e:#}"), "email: IMAP connection lost; reconnecting with backoff");
+                }
+                failures += 1;
+            }
+        }
+        let wait = Duration::from_secs(2u64.saturating_pow(failures.min(8)).min(300));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+async fn connect_and_run(core: &Core, s: &ImapSettings, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let tcp = TcpStream::connect((s.host.as_str(), s.port))
+        .await
+        .with_context(|| format!("connecting to {}:{}", s.host, s.port))?;
+    if s.tls {
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(s.host.clone())?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .context("TLS handshake")?;
+        run(core, s, async_imap::Client::new(tls), stop).await
+    } else {
+        run(core, s, async_imap::Client::new(tcp), stop).await
+    }
+}
+
+async fn run<T>(
+    core: &Core,
+    s: &ImapSettings,
+    mut client: async_imap::Client<T>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    client
+        .read_response()
+        .await
+        .context("reading the greeting")?
+        .ok_or_else(|| anyhow!("no greeting"))?;
+    let mut session = client
+        .login(&s.user, &s.password)
+        .await
+        .map_err(|(e, _)| e)
+        .context("IMAP login")?;
+    if let Some(folder) = &s.processed_folder {
+        // Creating an existing folder fails harmlessly.
+        let _ = session.create(folder).await;
+    }
+    tracing::info!(host = %s.host, mailbox = %s.inbound.mailbox, "email: IMAP connected");
+    loop {
+        let mailbox = session.select(&s.inbound.mailbox).await.context("SELECT")?;
+        let validity = mailbox.uid_validity.unwrap_or(0);
+        drain(core, s, &mut session, validity).await?;
+        if *stop.borrow() {
+            let _ = session.logout().await;
+            return Ok(());
+        }
+        let mut idle = session.idle();
+        idle.init().await.context("IDLE")?;
+        let (wait, interrupt) = idle.wait_with_timeout(s.poll);
+        tokio::select! {
+            r = wait => { r.context("waiting in IDLE")?; }
+            _ = stop.changed() => drop(interrupt),
+        }
+        session = idle.done().await.context("ending IDLE")?;
+    }
+}
+
+/// Fetches and processes everything above the stored cursor.
+async fn drain<T>(core: &Core, s: &ImapSettings, session: &mut Session<T>, validity: u32) -> anyhow::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let last = match core.store.imap_state(&s.inbound.mailbox).await? {
+        Some((v, last)) if v == validity => last,
+        Some(_) => {
+            tracing::warn!("email: UIDVALIDITY changed; re-reading the mailbox (Message-IDs prevent double effects)");
+            0
+        }
+        None => 0,
+    };
+    let fetched: Vec<_> = session
+        .uid_fetch(format!("{}:*", last + 1), "(UID BODY.PEEK[])")
+        .await
+        .context("UID FETCH")?
+        .try_collect()
+        .await
+        .context("reading fetched mail")?;
+    // `N:*` always returns the highest message, even below N: filter in code.
+    let mut mails: Vec<(u32, Vec<u8>)> = fetched
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+        .filter(|(uid, _)| *uid > last)
+        .collect();
+    mails.sort_by_key(|(uid, _)| *uid);
+    for (uid, raw) in mails {
+        process(
+            core,
+            &s.inbound,
+            &raw,
+            MailPosition {
+                uid_validity: validity,
+                uid,
+            },
+        )
+        .await?;
+        match &s.processed_folder {
+            Some(folder) => session.uid_mv(uid.to_string(), folder).await.context("UID MOVE")?,
+            None => {
+                let _: Vec<_> = session
+                    .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
+                    .await
+                    .context("UID STORE")?
+                    .try_collect()
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The SMTP sender: drains the email outbox with retries and backoff; a message keeps
+//! its Message-ID across attempts, so a resend after a crash is the same mail.
+
+use crate::commands::Core;
+use crate::store::OutboxMail;
+use anyhow::Context;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Attempts before a message is given up.
+const MAX_ATTEMPTS: i64 = 8;
+
+/// Delay before attempt `n + 1`: 30 s, 2 min, 8 min … capped at 6 h.
+fn backoff(attempts: i64) -> chrono::Duration {
+    let secs = 30i64.saturating_mul(4i64.saturating_pow(attempts.clamp(0, 6) as u32));
+    chrono::Duration::seconds(secs.min(6 * 3600))
+}
+
+/// Builds the MIME message for an outbox row.
+pub fn build_message(mail: &OutboxMail, from: &Mailbox) -> anyhow::Result<Message> {
+    let to: Mailbox = mail
+        .recipient
+        .parse()
+        .with_context(|| format!("recipient `{}`", mail.recipient))?;
+    let mut b = Message::builder().from(from.clone()).to(to).subject(&mail.subject);
+    if let Some(r) = &mail.reply_to {
+        b = b.reply_to(r.parse().with_context(|| format!("reply-to `{r}`"))?);
+    }
+    b = b.message_id(mail.message_id.clone());
+    if let Some(parent) = &mail.in_reply_to {
+        let id = format!("<{}>", parent.trim().trim_matches(|c| c == '<' || c == '>'));
+        b = b.in_reply_to(id.clone()).references(id);
+    }
+    let header =
+        |name: &'static str, value: &str| HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string());
+    b = b
+        .raw_header(header("Auto-Submitted", "auto-generated"))
+        .raw_header(header("X-Auto-Response-Suppress", "All"))
+        .raw_header(header("Precedence", "bulk"));
+    let text = SinglePart::plain(mail.body.clone());
+    let msg = match (&mail.attachment, &mail.attachment_name) {
+        (Some(data), Some(name)) => {
+            let mime = mail.attachment_mime.as_deref().unwrap_or("application/octet-stream");
+            let ct = ContentType::parse(&format!("{mime}; charset=utf-8")).or_else(|_| ContentType::parse(mime))?;
+            b.multipart(
+                MultiPart::mixed()
+                    .singlepart(text)
+                    .singlepart(Attachment::new(name.clone()).body(data.clone(), ct)),
+            )?
+        }
+        _ if mail.kind == "invite" => b.multipart(
+            MultiPart::alternative()
+                .singlepart(text)
+                .singlepart(SinglePart::html(invite_html(&mail.body))),
+        )?,
+        _ => b.singlepart(text)?,
+    };
+    Ok(msg)
+}
+
+/// A simple HTML rendering of a plain-text mail: paragraphs, links clickable.
+fn invite_html(text: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut html = String::from("<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">");
+    for para in text.split("\n\n") {
+        let lines: Vec<String> = para
+            .lines()
+            .map(|l| {
+                let e = esc(l);
+                match e.find("https://") {
+                    Some(i) => {
+                        let end = e[i..].find(char::is_whitespace).map(|j| i + j).unwrap_or(e.len());
+                        format!("{}<a href=\"{}\">{}</a>{}", &e[..i], &e[i..end], &e[i..end], &e[end..])
+                    }
+                    None => e,
+                }
+            })
+            .collect();
+        html.push_str(&format!("<p>{}</p>", lines.join("<br>")));
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+/// Sends queued mail until `stop` turns true; wakes when mail is queued.
+pub async fn sender(
+    core: Core,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut failing = false;
+    loop {
+        let now = core.clock.now();
+        let due = match core.store.due_mails(now, 20).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the outbox failed");
+                Vec::new()
+            }
+        };
+        for mail in &due {
+            let result = async {
+                if core.store.is_suppressed(&mail.recipient).await? {
+                    anyhow::bail!("suppressed: the address bounced or complained");
+                }
+                let msg = build_message(mail, &from)?;
+                transport.send(msg).await.context("SMTP")?;
+                Ok(())
+            }
+            .await;
+            let now = core.clock.now();
+            let stored = match result {
+                Ok(()) => {
+                    if failing {
+                        tracing::info!("email: SMTP delivery works again");
+                        failing = false;
+                    }
+                    core.store.mark_sent(mail.id, now).await
+                }
+                Err(e) => {
+                    let permanent = e.to_string().starts_with("suppressed") || mail.attempts + 1 >= MAX_ATTEMPTS;
+                    if !failing && !permanent {
+                        tracing::warn!(error = %format!("{e:#}"), "email: sending failed; retrying with backoff");
+                        failing = true;
+                    }
+                    if permanent {
+                        tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
+                    }
+                    let next = (!permanent).then(|| now + backoff(mail.attempts));
+                    core.store
+                        .mark_attempt_failed(mail.id, &format!("{e:#}"), next, now)
+                        .await
+                }
+            };
+            if let Err(e) = stored {
+                tracing::warn!(error = %e, "recording a send attempt failed");
+            }
+        }
+        if due.len() == 20 {
+            continue;
+        }
+        tokio::select! {
+            _ = core.mail_queued.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0).num_seconds(), 30);
+        assert_eq!(backoff(1).num_seconds(), 120);
+        assert_eq!(backoff(10).num_seconds(), 6 * 3600);
+    }
+
+    #[test]
+    fn messages_carry_auto_submitted_reply_to_and_a_stable_id() {
+        let mail = OutboxMail {
+            id: 1,
+            recipient: "ana@example.test".into(),
+            kind: "export".into(),
+            subject: "Referred buyers".into(),
+            body: "Here it is.".into(),
+            attempts: 0,
+            message_id: Some("<abc.export@example.test>".into()),
+            reply_to: Some("bot+tok@example.test".into()),
+            in_reply_to: Some("m1@client.test".into()),
+            attachment_name: Some("buyers.csv".into()),
+            attachment_mime: Some("text/csv".into()),
+            attachment: Some(b"a,b\r\n1,2\r\n".to_vec()),
+        };
+        let from: Mailbox = "promoterd <bot@example.test>".parse().unwrap();
+        let raw = String::from_utf8(build_message(&mail, &from).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+        assert!(raw.contains("Message-ID: <abc.export@example.test>"), "{raw}");
+        assert!(raw.contains("Reply-To: bot+tok@example.test"), "{raw}");
+        assert!(raw.contains("In-Reply-To: <m1@client.test>"), "{raw}");
+        assert!(raw.contains("filename=\"buyers.csv\""), "{raw}");
+    }
+}

@@ -1,0 +1,225 @@
+//! Email bookkeeping: the outbox as the SMTP sender sees it, reply tokens, the IMAP
+//! cursor, processed inbound messages, and suppressed addresses.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use chrono::{DateTime, Utc};
+
+/// A queued email, everything needed to send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub recipient: String,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+    pub message_id: Option<String>,
+    pub reply_to: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub attachment_name: Option<String>,
+    pub attachment_mime: Option<String>,
+    pub attachment: Option<Vec<u8>>,
+}
+
+/// A reply token as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReplyToken {
+    pub email: String,
+    pub purpose: String,
+    pub invite_id: Option<i64>,
+    pub expires_at: String,
+}
+
+impl Store {
+    /// Emails due for sending, oldest first.
+    pub async fn due_mails(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMail>> {
+        Ok(sqlx::query_as(
+            "SELECT id, recipient, kind, subject, body, attempts, message_id, reply_to, in_reply_to, \
+               attachment_name, attachment_mime, attachment \
+             FROM outbox WHERE channel = 'email' AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? \
+             ORDER BY id LIMIT ?",
+        )
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Marks a message sent.
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+            .bind(ts(now))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `next_try`, or given up when `None`.
+    pub async fn mark_attempt_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_try: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        match next_try {
+            Some(t) => {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?")
+                    .bind(error)
+                    .bind(ts(t))
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
+                    .bind(error)
+                    .bind(ts(now))
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    /// Whether an address must not be mailed (hard bounce or complaint).
+    pub async fn is_suppressed(&self, email: &str) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM mail_suppressed WHERE email = ?")
+                .bind(email.to_lowercase())
+                .fetch_one(self.pool())
+                .await?
+                > 0,
+        )
+    }
+
+    /// Stops mailing an address.
+    pub async fn suppress(&self, tx: &mut WriteTx, email: &str, reason: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO mail_suppressed (email, reason, at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING")
+            .bind(email.to_lowercase())
+            .bind(reason)
+            .bind(ts(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The reply token with this hash.
+    pub async fn reply_token(&self, hash: &str) -> StoreResult<Option<ReplyToken>> {
+        Ok(
+            sqlx::query_as("SELECT email, purpose, invite_id, expires_at FROM reply_tokens WHERE token_hash = ?")
+                .bind(hash)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// The reply token of a mail we sent, by its Message-ID (with or without `<>`).
+    pub async fn reply_token_of_message(&self, message_id: &str) -> StoreResult<Option<ReplyToken>> {
+        let id = format!("<{}>", message_id.trim().trim_matches(|c| c == '<' || c == '>'));
+        Ok(sqlx::query_as(
+            "SELECT t.email, t.purpose, t.invite_id, t.expires_at FROM outbox o JOIN reply_tokens t ON t.token_hash = o.token_hash \
+             WHERE o.message_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// How many error replies went to `email` since `since`.
+    pub async fn error_replies_since(&self, email: &str, since: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT count(*) FROM outbox WHERE recipient = ? AND kind = 'error' AND created_at >= ?",
+            )
+            .bind(email)
+            .bind(ts(since))
+            .fetch_one(self.pool())
+            .await?,
+        )
+    }
+
+    /// The IMAP cursor of a mailbox: (UIDVALIDITY, last processed UID).
+    pub async fn imap_state(&self, mailbox: &str) -> StoreResult<Option<(u32, u32)>> {
+        let row: Option<(i64, i64)> = sqlx::query_as("SELECT uid_validity, last_uid FROM imap_state WHERE mailbox = ?")
+            .bind(mailbox)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|(v, u)| (v as u32, u as u32)))
+    }
+
+    /// Moves the IMAP cursor.
+    pub async fn set_imap_state(
+        &self,
+        tx: &mut WriteTx,
+        mailbox: &str,
+        uid_validity: u32,
+        last_uid: u32,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO imap_state (mailbox, uid_validity, last_uid) VALUES (?, ?, ?) \
+             ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+        )
+        .bind(mailbox)
+        .bind(i64::from(uid_validity))
+        .bind(i64::from(last_uid))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a message was processed already.
+    pub async fn mail_processed(&self, key: &str) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM mail_processed WHERE message_key = ?")
+                .bind(key)
+                .fetch_one(self.pool())
+                .await?
+                > 0,
+        )
+    }
+
+    /// Records a processed message; false when it was recorded before (nothing to do).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_processed(
+        &self,
+        tx: &mut WriteTx,
+        key: &str,
+        mailbox: &str,
+        uid_validity: u32,
+        uid: u32,
+        kind: &str,
+        sender: Option<&str>,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO mail_processed (message_key, mailbox, uid_validity, uid, kind, sender, outcome, processed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(mailbox)
+        .bind(i64::from(uid_validity))
+        .bind(i64::from(uid))
+        .bind(kind)
+        .bind(sender)
+        .bind(outcome)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a person as not wanting digest and notification mail.
+    pub async fn set_mail_opt_out(&self, tx: &mut WriteTx, person_id: i64, out: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE people SET mail_opt_out = ? WHERE id = ?")
+            .bind(i64::from(out))
+            .bind(person_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
