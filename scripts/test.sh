@@ -1,11 +1,33 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it: formatting, lints, unit and integration tests.
+# Installs what the tests need (Debian packages: Dovecot, an SMTP relay) when missing,
+# starts real mail servers on loopback in a private directory, and stops them at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+missing=()
+command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd dovecot-lmtpd)
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
+
+echo "== starting mail servers"
+MAIL_DIR=$(mktemp -d /tmp/promoterd-mail.XXXXXX)
+trap 'bash scripts/mail-servers.sh stop "$MAIL_DIR"; rm -rf "$MAIL_DIR"' EXIT
+bash scripts/mail-servers.sh start "$MAIL_DIR"
+# shellcheck disable=SC1091
+source "$MAIL_DIR/env"
+
 echo "== cargo test"
 cargo test --locked --all-targets

@@ -213,6 +213,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Processed inbound messages, oldest first: (key, kind, sender, outcome).
+    pub async fn processed_mail(&self) -> StoreResult<Vec<(String, String, Option<String>, String)>> {
+        Ok(
+            sqlx::query_as("SELECT message_key, kind, sender, outcome FROM mail_processed ORDER BY processed_at, uid")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// Marks a person as not wanting digest and notification mail.
     pub async fn set_mail_opt_out(&self, tx: &mut WriteTx, person_id: i64, out: bool) -> StoreResult<()> {
         sqlx::query("UPDATE people SET mail_opt_out = ? WHERE id = ?")

@@ -75,3 +75,30 @@ async fn export_cli_streams_the_csv() {
     let out = app.bin(&["export", "--event", "nope"]);
     assert!(!out.ok && out.stderr.contains("no event `nope`"));
 }
+
+#[test]
+fn email_inspect_explains_a_mail_as_json() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_promoterd"))
+            .args(["email", "inspect"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = run(&[&format!("{dir}/tests/fixtures/email/sisimai__rfc3464-01.eml")]);
+    assert_eq!(v["kind"], "bounce");
+    assert_eq!(v["failed_recipients"][0], "userunknown@bouncehammer.jp");
+    assert!(v["command"].is_null());
+    let v = run(&[
+        "--body-only",
+        &format!("{dir}/tests/fixtures/email/ghparser__email_iPhone.txt"),
+    ]);
+    assert_eq!(
+        (v["kind"].as_str(), v["text"].as_str()),
+        (Some("reply"), Some("Here is another email"))
+    );
+    assert_eq!(v["command"], "here");
+}

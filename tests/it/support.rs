@@ -41,6 +41,11 @@ impl TestApp {
 
     /// Like [`TestApp::new`], with the in-process core on the given clock.
     pub async fn with_clock(clock: Clock) -> TestApp {
+        Self::custom(clock, |t| t).await
+    }
+
+    /// A home whose configuration text is first passed through `edit`.
+    pub async fn custom(clock: Clock, edit: impl FnOnce(String) -> String) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("promoterd.toml");
         let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml")).unwrap();
@@ -54,7 +59,7 @@ impl TestApp {
                 "secrets = []",
                 &format!("secrets = [\"{NEW_SECRET}\", \"{OLD_SECRET}\"]"),
             );
-        std::fs::write(&config, text).unwrap();
+        std::fs::write(&config, edit(text)).unwrap();
         let cfg = Config::load(&config).unwrap();
         let store = Store::open(&cfg.database_path()).await.unwrap();
         store.migrate().await.unwrap();
