@@ -116,13 +116,34 @@ impl Default for ProgramsConfig {
 }
 
 /// `[telegram]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelegramConfig {
     /// Bot token from @BotFather; or env `PROMOTERD_TELEGRAM_TOKEN`.
     pub bot_token: Option<String>,
     /// The bot's username, for `t.me/<bot>?start=<code>` invite links.
     pub bot_username: Option<String>,
+    /// `polling` (works behind NAT) or `webhook` (on this server's `/telegram/webhook`).
+    pub mode: String,
+    /// Secret token of webhook mode; or env `PROMOTERD_TELEGRAM_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<String>,
+    /// Bot API base URL (a self-hosted Bot API server); default Telegram's.
+    pub api_url: Option<String>,
+    /// Long-polling timeout.
+    pub poll_timeout_seconds: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            bot_token: None,
+            bot_username: None,
+            mode: "polling".into(),
+            webhook_secret: None,
+            api_url: None,
+            poll_timeout_seconds: 25,
+        }
+    }
 }
 
 /// `[discord]`
@@ -235,6 +256,12 @@ impl Config {
             ));
         }
         url::Url::parse(&self.http.public_url).map_err(|e| format!("http.public_url: {e}"))?;
+        if !matches!(self.telegram.mode.as_str(), "polling" | "webhook") {
+            return Err(format!(
+                "telegram.mode `{}` must be \"polling\" or \"webhook\"",
+                self.telegram.mode
+            ));
+        }
         if self.http.click_buffer == 0 {
             return Err("http.click_buffer must be at least 1".into());
         }
@@ -262,6 +289,11 @@ impl Config {
     /// The Telegram bot token, from the file or the environment.
     pub fn telegram_token(&self) -> Option<String> {
         env_or(&self.telegram.bot_token, "PROMOTERD_TELEGRAM_TOKEN")
+    }
+
+    /// The Telegram webhook secret, from the file or the environment.
+    pub fn telegram_webhook_secret(&self) -> Option<String> {
+        env_or(&self.telegram.webhook_secret, "PROMOTERD_TELEGRAM_WEBHOOK_SECRET")
     }
 
     /// The Discord bot token, from the file or the environment.

@@ -5,11 +5,6 @@ use anyhow::Context;
 
 /// Logs, one line each, which front-ends are off for lack of credentials.
 pub fn log_frontends(config: &Config) {
-    if config.telegram_token().is_none() {
-        tracing::info!("telegram: off (no bot_token in [telegram] and no PROMOTERD_TELEGRAM_TOKEN)");
-    } else {
-        tracing::warn!("telegram: a token is configured, but this build has no Telegram front-end yet");
-    }
     if config.discord_token().is_none() {
         tracing::info!("discord: off (no bot_token in [discord] and no PROMOTERD_DISCORD_TOKEN)");
     } else {
@@ -26,13 +21,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.webhook_secrets().is_empty() {
         tracing::info!("order webhook: off (no secrets in [webhook] and no PROMOTERD_WEBHOOK_SECRETS)");
     }
-    let core = crate::commands::Core::new(store.clone(), crate::clock::Clock::system(), config.core_settings());
+    let mut core = crate::commands::Core::new(store.clone(), crate::clock::Clock::system(), config.core_settings());
+    let telegram = crate::telegram::TelegramFrontend::start(&core, &config).await?;
+    if let Some(t) = &telegram
+        && core.settings.telegram_bot.is_none()
+    {
+        core.settings.telegram_bot = Some(t.telegram.username().to_string());
+    }
+    let mut extra = axum::Router::new();
+    if let Some(r) = telegram.as_ref().and_then(crate::telegram::TelegramFrontend::router) {
+        extra = extra.merge(r);
+    }
     let housekeeping = tokio::spawn(housekeeping(store.clone()));
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let email = crate::email::EmailFrontend::start(&core, &config)?;
-    let http = crate::http::HttpServer::start(core, &config, listener).await?;
+    let http = crate::http::HttpServer::start_with(core, &config, listener, extra).await?;
     tracing::info!(address = %http.addr, "http: listening");
     tracing::info!("promoterd ready");
     shutdown.wait().await;
@@ -40,6 +45,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     http.stop().await?;
     if let Some(email) = email {
         email.stop().await;
+    }
+    if let Some(telegram) = telegram {
+        telegram.stop().await;
     }
     housekeeping.abort();
     store.close().await;

@@ -53,6 +53,16 @@ pub struct HttpServer {
 impl HttpServer {
     /// Starts serving on `listener`.
     pub async fn start(core: Core, config: &Config, listener: TcpListener) -> anyhow::Result<HttpServer> {
+        Self::start_with(core, config, listener, Router::new()).await
+    }
+
+    /// Starts serving on `listener`, with the routes of front-ends (webhooks) added.
+    pub async fn start_with(
+        core: Core,
+        config: &Config,
+        listener: TcpListener,
+        extra: Router,
+    ) -> anyhow::Result<HttpServer> {
         let addr = listener.local_addr().context("reading the listening address")?;
         let store = core.store.clone();
         let visitor_key: [u8; 32] = store
@@ -82,7 +92,7 @@ impl HttpServer {
             trust_forwarded_for: config.http.trust_forwarded_for,
             webhook: webhook::WebhookSettings::from_config(config),
         });
-        let app = router(state);
+        let app = router(state).merge(extra);
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -19,3 +19,4 @@ pub mod money;
 pub mod qr;
 pub mod reply;
 pub mod store;
+pub mod telegram;

@@ -1,6 +1,7 @@
 //! The SQLite repository: every SQL statement of promoterd lives under this module.
 
 mod audit;
+mod chat;
 mod export;
 mod links;
 mod mail;

@@ -1,0 +1,363 @@
+//! The Telegram front-end (teloxide): long polling or a webhook on the daemon's HTTP
+//! server, every declared command, deep-link invites, files, one rate-limited sender.
+
+pub mod render;
+
+use crate::commands::{Access, COMMANDS, Core, Origin, Platform, parse_line};
+use crate::config::Config;
+use crate::reply::Reply;
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide::RequestError;
+use teloxide::payloads::setters::*;
+use teloxide::prelude::Requester;
+use teloxide::sugar::request::RequestLinkPreviewExt;
+use teloxide::types::{
+    BotCommand, BotCommandScope, ChatId, InputFile, Message, ParseMode, Recipient, Update, UpdateKind,
+};
+use teloxide::{ApiError, Bot};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The Telegram bot as the daemon runs it.
+#[derive(Debug)]
+pub struct Telegram {
+    core: Core,
+    bot: Bot,
+    username: String,
+    webhook_secret: Option<String>,
+}
+
+/// The header Telegram sends with webhook updates.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// Most attempts for one outbound call that Telegram rate-limits.
+const MAX_RETRIES: usize = 5;
+
+impl Telegram {
+    /// Connects to the Bot API (`getMe`) and registers the commands.
+    pub async fn connect(
+        mut core: Core,
+        token: &str,
+        api_url: Option<&str>,
+        webhook_secret: Option<String>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let mut bot = Bot::new(token);
+        if let Some(url) = api_url {
+            bot = bot.set_api_url(url::Url::parse(url.trim_end_matches('/')).context("[telegram] api_url")?);
+        }
+        let me = bot.get_me().await.context("Telegram getMe")?;
+        let username = me.username.clone().unwrap_or_default();
+        if core.settings.telegram_bot.is_none() && !username.is_empty() {
+            core.settings.telegram_bot = Some(username.clone());
+        }
+        let tg = Arc::new(Telegram {
+            core,
+            bot,
+            username,
+            webhook_secret,
+        });
+        tg.register_commands().await?;
+        Ok(tg)
+    }
+
+    /// The bot's username (for `t.me/<username>` links).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// `setMyCommands`: organizer commands only in organizers' own chats.
+    pub async fn register_commands(&self) -> anyhow::Result<()> {
+        let everyone: Vec<BotCommand> = COMMANDS
+            .iter()
+            .filter(|c| !matches!(c.access, Access::Organizer | Access::Owner))
+            .map(|c| BotCommand::new(c.name, c.help))
+            .collect();
+        let all: Vec<BotCommand> = COMMANDS.iter().map(|c| BotCommand::new(c.name, c.help)).collect();
+        self.bot
+            .set_my_commands(everyone)
+            .await
+            .context("Telegram setMyCommands")?;
+        for chat in self
+            .core
+            .store
+            .organizer_chat_accounts(Platform::Telegram.as_str())
+            .await?
+        {
+            let Ok(id) = chat.parse::<i64>() else { continue };
+            let scope = BotCommandScope::Chat {
+                chat_id: Recipient::Id(ChatId(id)),
+            };
+            self.bot
+                .set_my_commands(all.clone())
+                .scope(scope)
+                .await
+                .context("Telegram setMyCommands (organizer)")?;
+        }
+        Ok(())
+    }
+
+    /// Applies one update, once: a repeated `update_id` is dropped.
+    pub async fn handle_update(&self, update: Update) -> anyhow::Result<()> {
+        let id = update.id.0.to_string();
+        if self.core.store.chat_update_seen("telegram", &id).await? {
+            return Ok(());
+        }
+        if let UpdateKind::Message(msg) = update.kind {
+            self.handle_message(&msg).await?;
+        }
+        self.core
+            .store
+            .record_chat_update("telegram", &id, self.core.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    async fn handle_message(&self, msg: &Message) -> anyhow::Result<()> {
+        let Some(from) = &msg.from else { return Ok(()) };
+        if from.is_bot {
+            return Ok(());
+        }
+        let private = msg.chat.is_private();
+        let text = msg.text().unwrap_or("").trim();
+        let chat = msg.chat.id;
+        let Some(command) = text.strip_prefix('/') else {
+            if private {
+                self.send(chat, &Reply::text("Send /help for what I can do.")).await?;
+            }
+            return Ok(());
+        };
+        let (word, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+        let (name, addressee) = word.split_once('@').unwrap_or((word, ""));
+        if !addressee.is_empty() && !addressee.eq_ignore_ascii_case(&self.username) {
+            return Ok(()); // meant for another bot in the group
+        }
+        let line = match (name.to_ascii_lowercase().as_str(), rest.trim()) {
+            ("start", "") => {
+                let hello = Reply::text(format!(
+                    "Hi {}! I run the promoter program of your event organizers.",
+                    from.first_name
+                ))
+                .line("Got an invite? Tap its link, or send /accept <code>. Already a promoter or organizer? Link this account: /connect <your email>, then /verify <code>.")
+                .line("Send /help for every command.");
+                return self.send(chat, &hello).await;
+            }
+            ("start", code) => format!("accept {code}"),
+            (name, rest) => format!("{name} {rest}"),
+        };
+        let origin = Origin::Chat {
+            platform: Platform::Telegram,
+            user_id: from.id.0.to_string(),
+            username: from.username.clone().or_else(|| Some(from.first_name.clone())),
+        };
+        let reply = match parse_line(&line) {
+            Err(e) => Reply::error(e.0),
+            Ok(inv) if !private && crate::commands::spec::spec(inv.cmd).private => {
+                Reply::text(format!("Message me privately for that: https://t.me/{}", self.username))
+            }
+            Ok(inv) => self.core.run(&origin, &inv).await,
+        };
+        self.send(chat, &reply).await
+    }
+
+    /// Sends a reply: HTML text in parts under the limit, then files.
+    pub async fn send(&self, chat: ChatId, reply: &Reply) -> anyhow::Result<()> {
+        for part in render::render(reply) {
+            self.call(chat, || {
+                self.bot
+                    .send_message(chat, part.clone())
+                    .parse_mode(ParseMode::Html)
+                    .disable_link_preview(true)
+            })
+            .await?;
+        }
+        for a in &reply.attachments {
+            let file = InputFile::memory(a.data.clone()).file_name(a.filename.clone());
+            if a.mime.starts_with("image/") {
+                self.call(chat, || {
+                    self.bot.send_photo(chat, file.clone()).caption(a.caption.clone())
+                })
+                .await?;
+            } else {
+                self.call(chat, || {
+                    self.bot.send_document(chat, file.clone()).caption(a.caption.clone())
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One API call with Telegram's rate limits honoured (retry after the given time) and
+    /// blocked users recorded as unreachable instead of retried.
+    async fn call<R, F>(&self, chat: ChatId, make: F) -> anyhow::Result<()>
+    where
+        F: Fn() -> R,
+        R: std::future::IntoFuture<Output = Result<Message, RequestError>>,
+    {
+        for attempt in 0..MAX_RETRIES {
+            match make().into_future().await {
+                Ok(_) => return Ok(()),
+                Err(RequestError::RetryAfter(s)) if attempt + 1 < MAX_RETRIES => {
+                    tracing::info!(seconds = s.seconds(), "telegram: rate limited; waiting as asked");
+                    tokio::time::sleep(s.duration()).await;
+                }
+                Err(RequestError::Api(
+                    e @ (ApiError::BotBlocked | ApiError::UserDeactivated | ApiError::ChatNotFound),
+                )) => {
+                    tracing::info!(chat = chat.0, error = %e, "telegram: chat unreachable");
+                    let now = self.core.clock.now();
+                    self.core
+                        .store
+                        .mark_chat_unreachable("telegram", &chat.0.to_string(), &e.to_string(), now)
+                        .await?;
+                    return Ok(());
+                }
+                Err(e) => return Err(e).context("Telegram API"),
+            }
+        }
+        anyhow::bail!("Telegram kept rate-limiting after {MAX_RETRIES} attempts")
+    }
+
+    /// Long polling until `stop`: `getUpdates` with a server-side timeout.
+    pub async fn poll(self: Arc<Self>, timeout: u32, mut stop: watch::Receiver<bool>) {
+        let mut offset: i32 = 0;
+        let mut failing = false;
+        if let Ok(info) = self.bot.get_webhook_info().await
+            && info.url.is_some()
+        {
+            let _ = self.bot.delete_webhook().await;
+        }
+        loop {
+            let updates = tokio::select! {
+                r = self.bot.get_updates().offset(offset).timeout(timeout) => r,
+                _ = stop.changed() => break,
+            };
+            match updates {
+                Ok(updates) => {
+                    failing = false;
+                    for u in updates {
+                        offset = offset.max(u.id.0 as i32 + 1);
+                        if let Err(e) = self.handle_update(u).await {
+                            tracing::warn!(error = %format!("{e:#}"), "telegram: handling an update failed");
+                        }
+                    }
+                }
+                Err(e) => {
+                    if !failing {
+                        tracing::warn!(error = %e, "telegram: getUpdates failed; retrying");
+                        failing = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+                        _ = stop.changed() => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The webhook route for the daemon's HTTP server (`POST /telegram/webhook`).
+    pub fn webhook_router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/telegram/webhook", axum::routing::post(webhook))
+            .with_state(self)
+    }
+}
+
+async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Bytes) -> Response {
+    use subtle::ConstantTimeEq;
+    let Some(secret) = &tg.webhook_secret else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if given.len() != secret.len() || !bool::from(given.ct_eq(secret.as_bytes())) {
+        return (StatusCode::UNAUTHORIZED, "wrong secret token\n").into_response();
+    }
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(u) => u,
+        // Telegram would resend a refused update forever: take it and drop it.
+        Err(e) => {
+            tracing::warn!(error = %e, "telegram: an update could not be read; dropped");
+            return StatusCode::OK.into_response();
+        }
+    };
+    match tg.handle_update(update).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "telegram: handling a webhook update failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// The running Telegram tasks.
+#[derive(Debug)]
+pub struct TelegramFrontend {
+    pub telegram: Arc<Telegram>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TelegramFrontend {
+    /// Starts Telegram when a token is configured; `None` with one log line otherwise.
+    pub async fn start(core: &Core, config: &Config) -> anyhow::Result<Option<TelegramFrontend>> {
+        let Some(token) = config.telegram_token() else {
+            tracing::info!("telegram: off (no bot_token in [telegram] and no PROMOTERD_TELEGRAM_TOKEN)");
+            return Ok(None);
+        };
+        let webhook = config.telegram.mode == "webhook";
+        let secret = config.telegram_webhook_secret();
+        if webhook && secret.is_none() {
+            anyhow::bail!("[telegram] mode = \"webhook\" needs webhook_secret (or PROMOTERD_TELEGRAM_WEBHOOK_SECRET)");
+        }
+        let tg = Telegram::connect(
+            core.clone(),
+            &token,
+            config.telegram.api_url.as_deref(),
+            secret.clone().filter(|_| webhook),
+        )
+        .await?;
+        let (stop, rx) = watch::channel(false);
+        let task = if webhook {
+            let url = format!("{}/telegram/webhook", config.http.public_url.trim_end_matches('/'));
+            tg.bot
+                .set_webhook(url::Url::parse(&url)?)
+                .secret_token(secret.unwrap_or_default())
+                .await
+                .context("Telegram setWebhook")?;
+            tracing::info!(bot = %tg.username, %url, "telegram: webhook mode");
+            None
+        } else {
+            tracing::info!(bot = %tg.username, "telegram: long polling");
+            Some(tokio::spawn(tg.clone().poll(config.telegram.poll_timeout_seconds, rx)))
+        };
+        Ok(Some(TelegramFrontend {
+            telegram: tg,
+            stop,
+            task,
+        }))
+    }
+
+    /// The webhook route, in webhook mode.
+    pub fn router(&self) -> Option<Router> {
+        self.telegram
+            .webhook_secret
+            .is_some()
+            .then(|| self.telegram.clone().webhook_router())
+    }
+
+    /// Stops polling.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task {
+            let _ = t.await;
+        }
+    }
+}
