@@ -65,11 +65,23 @@ pub enum Command {
     },
     /// Print bot-commands.md, generated from the command declarations.
     Docs,
+    /// Register the Discord slash commands now (globally, or in [discord] guild_id).
+    Discord {
+        #[command(subcommand)]
+        action: DiscordAction,
+    },
     /// Email tools.
     Email {
         #[command(subcommand)]
         action: EmailAction,
     },
+}
+
+/// `discord` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DiscordAction {
+    /// Register the slash commands generated from the declarations.
+    Register,
 }
 
 /// `email` subcommands.
@@ -230,6 +242,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => create_org(&config, &name, &owner, slug, time_zone, currency).await,
         Command::ImportOrders { file, source } => import_orders(&config, &file, &source).await,
+        Command::Discord {
+            action: DiscordAction::Register,
+        } => {
+            let token = config.discord_token().context("no Discord bot_token configured")?;
+            let app = config
+                .discord
+                .application_id
+                .context("no Discord application_id configured")?;
+            let http = crate::discord::Discord::http_client(&token, app, config.discord.api_proxy.as_deref());
+            let discord = crate::discord::Discord::new(core(&config).await?, http, None)?;
+            let n = discord.register(config.discord.guild_id).await?;
+            match config.discord.guild_id {
+                Some(g) => println!("Registered {n} slash commands in guild {g}."),
+                None => {
+                    println!("Registered {n} global slash commands (Discord may take up to an hour to show changes).");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Export { event, org, out } => export(&config, event, org, out.as_deref()).await,
         Command::Docs | Command::Email { .. } => unreachable!("handled above"),
     }

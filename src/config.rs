@@ -147,7 +147,7 @@ impl Default for TelegramConfig {
 }
 
 /// `[discord]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscordConfig {
     /// Bot token; or env `PROMOTERD_DISCORD_TOKEN`.
@@ -155,6 +155,25 @@ pub struct DiscordConfig {
     pub application_id: Option<u64>,
     /// Hex Ed25519 public key of the application (interactions endpoint mode).
     pub public_key: Option<String>,
+    /// `gateway` (no public URL needed) or `endpoint` (`/discord/interactions`).
+    pub mode: String,
+    /// Register commands in this guild only (instant updates while testing).
+    pub guild_id: Option<u64>,
+    /// Send every REST request to this base URL instead of Discord's (tests, proxies).
+    pub api_proxy: Option<String>,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            bot_token: None,
+            application_id: None,
+            public_key: None,
+            mode: "gateway".into(),
+            guild_id: None,
+            api_proxy: None,
+        }
+    }
 }
 
 /// `[email]`
@@ -256,6 +275,12 @@ impl Config {
             ));
         }
         url::Url::parse(&self.http.public_url).map_err(|e| format!("http.public_url: {e}"))?;
+        if !matches!(self.discord.mode.as_str(), "gateway" | "endpoint") {
+            return Err(format!(
+                "discord.mode `{}` must be \"gateway\" or \"endpoint\"",
+                self.discord.mode
+            ));
+        }
         if !matches!(self.telegram.mode.as_str(), "polling" | "webhook") {
             return Err(format!(
                 "telegram.mode `{}` must be \"polling\" or \"webhook\"",

@@ -3,21 +3,11 @@
 use crate::config::Config;
 use anyhow::Context;
 
-/// Logs, one line each, which front-ends are off for lack of credentials.
-pub fn log_frontends(config: &Config) {
-    if config.discord_token().is_none() {
-        tracing::info!("discord: off (no bot_token in [discord] and no PROMOTERD_DISCORD_TOKEN)");
-    } else {
-        tracing::warn!("discord: a token is configured, but this build has no Discord front-end yet");
-    }
-}
-
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::install().context("installing signal handlers")?;
     let store = crate::cli::open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
-    log_frontends(&config);
     if config.webhook_secrets().is_empty() {
         tracing::info!("order webhook: off (no secrets in [webhook] and no PROMOTERD_WEBHOOK_SECRETS)");
     }
@@ -28,7 +18,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         core.settings.telegram_bot = Some(t.telegram.username().to_string());
     }
+    let discord = crate::discord::DiscordFrontend::start(&core, &config).await?;
     let mut extra = axum::Router::new();
+    if let Some(r) = discord.as_ref().and_then(crate::discord::DiscordFrontend::router) {
+        extra = extra.merge(r);
+    }
     if let Some(r) = telegram.as_ref().and_then(crate::telegram::TelegramFrontend::router) {
         extra = extra.merge(r);
     }
@@ -48,6 +42,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     if let Some(telegram) = telegram {
         telegram.stop().await;
+    }
+    if let Some(discord) = discord {
+        discord.stop().await;
     }
     housekeeping.abort();
     store.close().await;

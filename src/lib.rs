@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod daemon;
+pub mod discord;
 pub mod docs;
 pub mod email;
 pub mod error;

@@ -3,8 +3,10 @@
 
 mod bad_input;
 mod cli;
+mod discord;
 mod docs;
 mod email;
+mod fake_discord;
 mod fake_telegram;
 mod http;
 mod permissions;

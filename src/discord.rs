@@ -1,0 +1,358 @@
+//! The Discord front-end (serenity): slash commands generated from the declarations,
+//! answered over the gateway or the signed interactions endpoint through one path.
+
+pub mod commands;
+pub mod render;
+
+use crate::commands::{Cmd, Core, Origin, Platform};
+use crate::config::Config;
+use crate::reply::Reply;
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serenity::all::{
+    ApplicationId, Command, CommandInteraction, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateMessage, GuildId, Http, HttpBuilder, Interaction, UserId,
+};
+use serenity::interactions_endpoint::Verifier;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Most attempts for one call Discord refuses with 429 or a transient error.
+const MAX_RETRIES: u32 = 5;
+/// How old a signed interaction may be.
+const MAX_AGE_SECONDS: i64 = 300;
+
+/// The Discord bot as the daemon runs it.
+pub struct Discord {
+    core: Core,
+    pub http: Arc<Http>,
+    verifier: Option<Verifier>,
+}
+
+impl std::fmt::Debug for Discord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Discord").finish_non_exhaustive()
+    }
+}
+
+/// Work that finishes a deferred answer (run after the defer was sent).
+pub type FollowUp = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Commands that may take longer than Discord's 3 seconds, or send files: deferred.
+fn deferred(cmd: Cmd) -> bool {
+    matches!(cmd, Cmd::Export | Cmd::MyLink)
+}
+
+impl Discord {
+    /// A bot over `http`; `public_key` (hex) enables the signed endpoint.
+    pub fn new(core: Core, http: Arc<Http>, public_key: Option<&str>) -> anyhow::Result<Arc<Self>> {
+        let verifier = match public_key {
+            Some(hex_key) => {
+                let bytes: [u8; 32] = hex::decode(hex_key.trim())
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .context("[discord] public_key must be 64 hex digits")?;
+                Some(
+                    Verifier::try_new(bytes)
+                        .map_err(|_| anyhow::anyhow!("[discord] public_key is not a valid Ed25519 key"))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Arc::new(Discord { core, http, verifier }))
+    }
+
+    /// An HTTP client; `proxy` sends every request to another base URL (tests).
+    pub fn http_client(token: &str, application_id: u64, proxy: Option<&str>) -> Arc<Http> {
+        let mut b = HttpBuilder::new(token).application_id(ApplicationId::new(application_id));
+        if let Some(p) = proxy {
+            // serenity's rate limiter ignores the proxy: it must be off when one is set.
+            b = b.proxy(p.trim_end_matches('/')).ratelimiter_disabled(true);
+        }
+        Arc::new(b.build())
+    }
+
+    /// Registers the slash commands, in one guild (instant) or globally.
+    pub async fn register(&self, guild: Option<u64>) -> anyhow::Result<usize> {
+        let defs = commands::definitions();
+        let n = defs.len();
+        match guild {
+            Some(g) => GuildId::new(g)
+                .set_commands(&self.http, defs)
+                .await
+                .context("registering guild commands")?,
+            None => Command::set_global_commands(&self.http, defs)
+                .await
+                .context("registering global commands")?,
+        };
+        Ok(n)
+    }
+
+    /// The one path from an interaction to its answer, for both modes: the response to
+    /// send now, and for slow commands the follow-up to run after it.
+    pub async fn handle_command(
+        self: &Arc<Self>,
+        cmd: CommandInteraction,
+    ) -> (CreateInteractionResponse, Option<FollowUp>) {
+        let origin = Origin::Chat {
+            platform: Platform::Discord,
+            user_id: cmd.user.id.get().to_string(),
+            username: Some(cmd.user.name.clone()),
+        };
+        let inv = match commands::invocation(&cmd) {
+            Ok(inv) => inv,
+            Err(e) => {
+                return (
+                    CreateInteractionResponse::Message(render::message(&Reply::error(e.0), true)),
+                    None,
+                );
+            }
+        };
+        let private = crate::commands::spec::spec(inv.cmd).private;
+        if deferred(inv.cmd) {
+            let me = self.clone();
+            let work: FollowUp = Box::pin(async move {
+                let reply = me.core.run(&origin, &inv).await;
+                let ephemeral = private || reply.private || reply.is_error;
+                me.follow_up(&cmd, &reply, ephemeral).await;
+            });
+            let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(private));
+            return (defer, Some(work));
+        }
+        let reply = self.core.run(&origin, &inv).await;
+        let ephemeral = private || reply.private || reply.is_error;
+        (
+            CreateInteractionResponse::Message(render::message(&reply, ephemeral)),
+            None,
+        )
+    }
+
+    async fn follow_up(&self, cmd: &CommandInteraction, reply: &Reply, ephemeral: bool) {
+        for attempt in 1..=MAX_RETRIES {
+            match cmd
+                .create_followup(&self.http, render::followup(reply, ephemeral))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    let wait = retry_wait(&e, attempt);
+                    tracing::warn!(error = %e, attempt, "discord: follow-up failed; retrying");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        tracing::error!("discord: gave up on a follow-up message");
+    }
+
+    /// Sends a direct message; a user whose DMs are closed is recorded as unreachable.
+    pub async fn send_dm(&self, user: u64, reply: &Reply) -> anyhow::Result<bool> {
+        let msg = || CreateMessage::new().embed(render::embed(reply));
+        for attempt in 1..=MAX_RETRIES {
+            let result = async {
+                let channel = UserId::new(user).create_dm_channel(&self.http).await?;
+                channel.send_message(&self.http, msg()).await
+            }
+            .await;
+            match result {
+                Ok(_) => return Ok(true),
+                Err(serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)))
+                    if r.error.code == 50007 || r.status_code.as_u16() == 403 =>
+                {
+                    let now = self.core.clock.now();
+                    self.core
+                        .store
+                        .mark_chat_unreachable("discord", &user.to_string(), "DMs closed", now)
+                        .await?;
+                    return Ok(false);
+                }
+                Err(e) if attempt < MAX_RETRIES => tokio::time::sleep(retry_wait(&e, attempt)).await,
+                Err(e) => return Err(e).context("Discord DM"),
+            }
+        }
+        Ok(false)
+    }
+
+    /// The interactions-endpoint route (`POST /discord/interactions`).
+    pub fn endpoint_router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/discord/interactions", axum::routing::post(endpoint))
+            .with_state(self)
+    }
+}
+
+/// How long to wait before retrying after `e`: Discord's 429 answers carry a
+/// `retry_after` (the rate limiter honours the headers when it is on); otherwise back off.
+fn retry_wait(e: &serenity::Error, attempt: u32) -> Duration {
+    match e {
+        serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 429 => {
+            Duration::from_millis(1000 * u64::from(attempt))
+        }
+        _ => Duration::from_millis(250 * u64::from(attempt)),
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn endpoint(State(d): State<Arc<Discord>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(verifier) = &d.verifier else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (sig, ts) = (header("x-signature-ed25519"), header("x-signature-timestamp"));
+    if verifier.verify(sig, ts, &body).is_err() {
+        return refuse(StatusCode::UNAUTHORIZED, "invalid request signature");
+    }
+    let now = d.core.clock.now().timestamp();
+    match ts.parse::<i64>() {
+        Ok(t) if (now - t).abs() <= MAX_AGE_SECONDS => {}
+        _ => return refuse(StatusCode::UNAUTHORIZED, "stale or malformed timestamp"),
+    }
+    let interaction: Interaction = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("unreadable interaction: {e}")),
+    };
+    match interaction {
+        Interaction::Ping(_) => axum::Json(CreateInteractionResponse::Pong).into_response(),
+        Interaction::Command(cmd) => {
+            let now = d.core.clock.now();
+            match d
+                .core
+                .store
+                .record_chat_update("discord", &cmd.id.get().to_string(), now)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return refuse(StatusCode::CONFLICT, "this interaction was already answered"),
+                Err(e) => {
+                    tracing::error!(error = %e, "discord: recording an interaction failed");
+                    return refuse(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
+                }
+            }
+            let (response, later) = d.handle_command(cmd).await;
+            if let Some(work) = later {
+                tokio::spawn(work);
+            }
+            axum::Json(response).into_response()
+        }
+        _ => refuse(StatusCode::BAD_REQUEST, "unsupported interaction type"),
+    }
+}
+
+struct Handler {
+    discord: Arc<Discord>,
+}
+
+#[serenity::async_trait]
+impl serenity::all::EventHandler for Handler {
+    async fn interaction_create(&self, ctx: serenity::all::Context, interaction: Interaction) {
+        let Interaction::Command(cmd) = interaction else { return };
+        let now = self.discord.core.clock.now();
+        if !self
+            .discord
+            .core
+            .store
+            .record_chat_update("discord", &cmd.id.get().to_string(), now)
+            .await
+            .unwrap_or(false)
+        {
+            return;
+        }
+        let (response, later) = self.discord.handle_command(cmd.clone()).await;
+        if let Err(e) = cmd.create_response(&ctx.http, response).await {
+            tracing::warn!(error = %e, "discord: answering an interaction failed");
+            return;
+        }
+        if let Some(work) = later {
+            tokio::spawn(work);
+        }
+    }
+}
+
+/// The running Discord front-end.
+#[derive(Debug)]
+pub struct DiscordFrontend {
+    pub discord: Arc<Discord>,
+    gateway: Option<JoinHandle<()>>,
+    shards: Option<Arc<serenity::gateway::ShardManager>>,
+}
+
+impl DiscordFrontend {
+    /// Starts Discord when a token is configured; `None` with one log line otherwise.
+    pub async fn start(core: &Core, config: &Config) -> anyhow::Result<Option<DiscordFrontend>> {
+        let Some(token) = config.discord_token() else {
+            tracing::info!("discord: off (no bot_token in [discord] and no PROMOTERD_DISCORD_TOKEN)");
+            return Ok(None);
+        };
+        let app_id = config
+            .discord
+            .application_id
+            .context("[discord] application_id is needed with a bot_token")?;
+        let endpoint = config.discord.mode == "endpoint";
+        if endpoint && config.discord.public_key.is_none() {
+            anyhow::bail!("[discord] mode = \"endpoint\" needs public_key");
+        }
+        let http = Discord::http_client(&token, app_id, config.discord.api_proxy.as_deref());
+        let discord = Discord::new(
+            core.clone(),
+            http.clone(),
+            config.discord.public_key.as_deref().filter(|_| endpoint),
+        )?;
+        match discord.register(config.discord.guild_id).await {
+            Ok(n) => {
+                tracing::info!(commands = n, guild = ?config.discord.guild_id, "discord: slash commands registered");
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "discord: registering commands failed"),
+        }
+        if endpoint {
+            tracing::info!("discord: interactions endpoint at /discord/interactions");
+            return Ok(Some(DiscordFrontend {
+                discord,
+                gateway: None,
+                shards: None,
+            }));
+        }
+        let mut client = serenity::Client::builder(&token, serenity::all::GatewayIntents::empty())
+            .event_handler(Handler {
+                discord: discord.clone(),
+            })
+            .await
+            .context("building the Discord gateway client")?;
+        let shards = client.shard_manager.clone();
+        let gateway = tokio::spawn(async move {
+            if let Err(e) = client.start().await {
+                tracing::error!(error = %e, "discord: gateway stopped");
+            }
+        });
+        tracing::info!("discord: gateway mode");
+        Ok(Some(DiscordFrontend {
+            discord,
+            gateway: Some(gateway),
+            shards: Some(shards),
+        }))
+    }
+
+    /// The endpoint route, in endpoint mode.
+    pub fn router(&self) -> Option<Router> {
+        self.discord
+            .verifier
+            .is_some()
+            .then(|| self.discord.clone().endpoint_router())
+    }
+
+    /// Closes the gateway connection.
+    pub async fn stop(self) {
+        if let Some(s) = self.shards {
+            s.shutdown_all().await;
+        }
+        if let Some(g) = self.gateway {
+            let _ = g.await;
+        }
+    }
+}

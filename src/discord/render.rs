@@ -1,0 +1,133 @@
+//! A structured reply as Discord embeds: fields for label/value pairs and short tables
+//! (one per ticket type), code blocks for wide tables, files for attachments.
+
+use crate::reply::{Block, Reply};
+use serenity::all::{
+    CreateAttachment, CreateEmbed, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+};
+
+const DESCRIPTION_LIMIT: usize = 4000;
+const FIELD_LIMIT: usize = 25;
+
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
+}
+
+/// Escapes Discord markdown in dynamic text.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '*' | '_' | '`' | '~' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '\\' | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The embed for a reply.
+pub fn embed(reply: &Reply) -> CreateEmbed {
+    let mut e = CreateEmbed::new().colour(if reply.is_error { 0xd9534f } else { 0x5865f2 });
+    if let Some(t) = &reply.title {
+        e = e.title(clip(t, 256));
+    }
+    let mut description = String::new();
+    let mut fields = 0usize;
+    for b in &reply.blocks {
+        match b {
+            Block::Text(t) => description.push_str(&format!("{}\n\n", escape(t))),
+            Block::Link(l) => description.push_str(&format!("{l}\n\n")),
+            Block::Fields(fs) => {
+                for (k, v) in fs.iter().take(FIELD_LIMIT - fields) {
+                    e = e.field(clip(k, 256), clip(v, 1024), true);
+                    fields += 1;
+                }
+            }
+            Block::Table(t) if t.headers.len() <= 3 && t.rows.len() <= 10 && fields + t.rows.len() <= FIELD_LIMIT => {
+                // Short tables (per ticket type, per link) read best as fields.
+                for row in &t.rows {
+                    let name = row.first().cloned().unwrap_or_default();
+                    let value: Vec<String> = row
+                        .iter()
+                        .zip(&t.headers)
+                        .skip(1)
+                        .map(|(v, h)| format!("{h}: {v}"))
+                        .collect();
+                    let value = if value.is_empty() {
+                        "–".to_string()
+                    } else {
+                        value.join("\n")
+                    };
+                    e = e.field(clip(&name, 256), clip(&value, 1024), true);
+                    fields += 1;
+                }
+            }
+            Block::Table(t) => {
+                if let Some(c) = &t.caption {
+                    description.push_str(&format!("**{}**\n", escape(c)));
+                }
+                let mut plain = t.clone();
+                plain.caption = None;
+                description.push_str(&format!("```\n{}```\n", plain.to_plain().replace("```", "'''")));
+            }
+        }
+    }
+    let description = description.trim_end();
+    if !description.is_empty() {
+        e = e.description(clip(description, DESCRIPTION_LIMIT));
+    }
+    if let Some(img) = reply.attachments.iter().find(|a| a.mime.starts_with("image/")) {
+        e = e.image(format!("attachment://{}", img.filename));
+    }
+    e
+}
+
+fn files(reply: &Reply) -> Vec<CreateAttachment> {
+    reply
+        .attachments
+        .iter()
+        .map(|a| CreateAttachment::bytes(a.data.clone(), a.filename.clone()))
+        .collect()
+}
+
+/// An immediate interaction response message.
+pub fn message(reply: &Reply, ephemeral: bool) -> CreateInteractionResponseMessage {
+    CreateInteractionResponseMessage::new()
+        .embed(embed(reply))
+        .ephemeral(ephemeral)
+        .add_files(files(reply))
+}
+
+/// A follow-up message (after a deferred response).
+pub fn followup(reply: &Reply, ephemeral: bool) -> CreateInteractionResponseFollowup {
+    CreateInteractionResponseFollowup::new()
+        .embed(embed(reply))
+        .ephemeral(ephemeral)
+        .add_files(files(reply))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Table;
+
+    #[test]
+    fn short_tables_become_fields_and_markdown_is_escaped() {
+        let mut t = Table::new(&["Ticket type", "Tickets", "Net revenue"], &[false, true, true]);
+        t.row(vec!["VIP".into(), "2".into(), "259.00 EUR".into()]);
+        let r = Reply::text("Hi *bold* @everyone")
+            .titled("Your sales")
+            .with(Block::Table(t));
+        let json = serde_json::to_value(embed(&r)).unwrap();
+        assert_eq!(json["fields"][0]["name"], "VIP");
+        assert_eq!(json["fields"][0]["value"], "Tickets: 2\nNet revenue: 259.00 EUR");
+        assert_eq!(json["description"], "Hi \\*bold\\* \\@everyone");
+    }
+}
