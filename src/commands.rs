@@ -7,6 +7,7 @@ mod links;
 mod mail;
 mod organizer;
 mod parse;
+mod prefs;
 pub mod spec;
 mod stats;
 
@@ -120,6 +121,8 @@ pub struct Core {
     pub links_changed: std::sync::Arc<tokio::sync::Notify>,
     /// Signalled when mail is queued (the sender wakes up).
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Signalled when chat messages are queued (the chat senders wake up).
+    pub chat_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -132,6 +135,7 @@ impl Core {
             metrics: crate::metrics::Metrics::shared(),
             links_changed: Default::default(),
             mail_queued: Default::default(),
+            chat_queued: Default::default(),
         }
     }
 
@@ -223,6 +227,11 @@ impl Core {
             MyOrders => self.my_orders(scope).await,
             Leaderboard => self.leaderboard(scope).await,
             Stop => self.stop_mail(actor).await,
+            Digest => self.digest_prefs(actor, inv).await,
+            Notify => self.notify_prefs(actor, inv).await,
+            Channel => self.channel_prefs(actor, inv).await,
+            OrgDigest => self.org_digest(actor, scope, inv).await,
+            TimeZone => self.time_zone(actor, scope, inv).await,
         }
     }
 

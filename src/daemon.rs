@@ -27,16 +27,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         extra = extra.merge(r);
     }
     let housekeeping = tokio::spawn(housekeeping(store.clone()));
+    let (stop_scheduler, scheduler_stop) = tokio::sync::watch::channel(false);
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let email = crate::email::EmailFrontend::start(&core, &config)?;
+    let scheduler = tokio::spawn(crate::digest::scheduler(core.clone(), scheduler_stop));
     let http = crate::http::HttpServer::start_with(core, &config, listener, extra).await?;
     tracing::info!(address = %http.addr, "http: listening");
     tracing::info!("promoterd ready");
     shutdown.wait().await;
     tracing::info!("shutting down");
     http.stop().await?;
+    let _ = stop_scheduler.send(true);
+    let _ = scheduler.await;
     if let Some(email) = email {
         email.stop().await;
     }

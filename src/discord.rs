@@ -177,6 +177,28 @@ impl Discord {
         Ok(false)
     }
 
+    /// Delivers queued chat messages (digests, notifications) as DMs until `stop`.
+    pub async fn drain_outbox(self: Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) {
+        let me = self.clone();
+        crate::chat_outbox::drain(
+            self.core.clone(),
+            "discord",
+            move |m, reply| {
+                let me = me.clone();
+                async move {
+                    let user: u64 = m.recipient.parse().context("a Discord user id")?;
+                    Ok(if me.send_dm(user, &reply).await? {
+                        crate::chat_outbox::Delivery::Delivered
+                    } else {
+                        crate::chat_outbox::Delivery::Unreachable
+                    })
+                }
+            },
+            stop,
+        )
+        .await;
+    }
+
     /// The interactions-endpoint route (`POST /discord/interactions`).
     pub fn endpoint_router(self: Arc<Self>) -> Router {
         Router::new()
@@ -281,6 +303,8 @@ pub struct DiscordFrontend {
     pub discord: Arc<Discord>,
     gateway: Option<JoinHandle<()>>,
     shards: Option<Arc<serenity::gateway::ShardManager>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    outbox: JoinHandle<()>,
 }
 
 impl DiscordFrontend {
@@ -310,12 +334,16 @@ impl DiscordFrontend {
             }
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "discord: registering commands failed"),
         }
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let outbox = tokio::spawn(discord.clone().drain_outbox(rx));
         if endpoint {
             tracing::info!("discord: interactions endpoint at /discord/interactions");
             return Ok(Some(DiscordFrontend {
                 discord,
                 gateway: None,
                 shards: None,
+                stop,
+                outbox,
             }));
         }
         let mut client = serenity::Client::builder(&token, serenity::all::GatewayIntents::empty())
@@ -335,6 +363,8 @@ impl DiscordFrontend {
             discord,
             gateway: Some(gateway),
             shards: Some(shards),
+            stop,
+            outbox,
         }))
     }
 
@@ -348,6 +378,8 @@ impl DiscordFrontend {
 
     /// Closes the gateway connection.
     pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.outbox.await;
         if let Some(s) = self.shards {
             s.shutdown_all().await;
         }

@@ -1,6 +1,7 @@
 //! promoterd: a ticket-sale promoter program for event organizers, run where people
 //! already are. The core (`commands`, `store`, `ingest`, `export`) imports no front-end crate.
 
+pub mod chat_outbox;
 pub mod cli;
 pub mod clock;
 pub mod codes;
@@ -8,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod daemon;
+pub mod digest;
 pub mod discord;
 pub mod docs;
 pub mod email;

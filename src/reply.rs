@@ -2,7 +2,7 @@
 //! (console and email); chat front-ends render the same structure their own way.
 
 /// A command's answer.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
     /// A short heading, e.g. "Summer Fest — your sales".
     pub title: Option<String>,
@@ -15,7 +15,7 @@ pub struct Reply {
 }
 
 /// A piece of a reply.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Block {
     /// A paragraph of text.
     Text(String),
@@ -28,7 +28,7 @@ pub enum Block {
 }
 
 /// A table; numeric columns are right-aligned.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Table {
     pub caption: Option<String>,
     pub headers: Vec<String>,
@@ -38,7 +38,7 @@ pub struct Table {
 }
 
 /// A file sent with a reply.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
     pub filename: String,
     pub mime: String,

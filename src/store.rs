@@ -2,6 +2,7 @@
 
 mod audit;
 mod chat;
+mod digests;
 mod export;
 mod links;
 mod mail;
@@ -12,6 +13,7 @@ mod programs;
 mod stats;
 
 pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
+pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
 pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink};
 pub use mail::{OutboxMail, ReplyToken};

@@ -225,6 +225,29 @@ impl Telegram {
         anyhow::bail!("Telegram kept rate-limiting after {MAX_RETRIES} attempts")
     }
 
+    /// Delivers queued chat messages (digests, notifications) until `stop`.
+    pub async fn drain_outbox(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        let me = self.clone();
+        crate::chat_outbox::drain(
+            self.core.clone(),
+            "telegram",
+            move |m, reply| {
+                let me = me.clone();
+                async move {
+                    let chat = ChatId(m.recipient.parse().context("a Telegram chat id")?);
+                    me.send(chat, &reply).await?;
+                    Ok(if me.core.store.chat_unreachable("telegram", &m.recipient).await? {
+                        crate::chat_outbox::Delivery::Unreachable
+                    } else {
+                        crate::chat_outbox::Delivery::Delivered
+                    })
+                }
+            },
+            stop,
+        )
+        .await;
+    }
+
     /// Long polling until `stop`: `getUpdates` with a server-side timeout.
     pub async fn poll(self: Arc<Self>, timeout: u32, mut stop: watch::Receiver<bool>) {
         let mut offset: i32 = 0;
@@ -303,6 +326,7 @@ pub struct TelegramFrontend {
     pub telegram: Arc<Telegram>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    outbox: JoinHandle<()>,
 }
 
 impl TelegramFrontend {
@@ -338,10 +362,12 @@ impl TelegramFrontend {
             tracing::info!(bot = %tg.username, "telegram: long polling");
             Some(tokio::spawn(tg.clone().poll(config.telegram.poll_timeout_seconds, rx)))
         };
+        let outbox = tokio::spawn(tg.clone().drain_outbox(stop.subscribe()));
         Ok(Some(TelegramFrontend {
             telegram: tg,
             stop,
             task,
+            outbox,
         }))
     }
 
@@ -359,5 +385,6 @@ impl TelegramFrontend {
         if let Some(t) = self.task {
             let _ = t.await;
         }
+        let _ = self.outbox.await;
     }
 }

@@ -34,6 +34,11 @@ pub enum Cmd {
     MyOrders,
     Leaderboard,
     Stop,
+    Digest,
+    Notify,
+    Channel,
+    OrgDigest,
+    TimeZone,
 }
 
 /// Who may run a command; checked once, before the command runs.
@@ -521,6 +526,79 @@ pub static COMMANDS: &[CommandSpec] = &[
         [EVENT_OPT],
         "Promoter ranks for an event, when the organizer has turned it on",
         "leaderboard summer-fest"
+    ),
+    command!(
+        Digest,
+        "digest",
+        Anyone,
+        [
+            opt(
+                "setting",
+                ArgKind::Choice(&["daily", "weekly", "off", "hour"]),
+                "how often, or `hour` to set the hour"
+            ),
+            opt("hour", ArgKind::Text, "with `hour`: the local hour, 0 to 23"),
+        ],
+        "Show or set your digest: daily, weekly or off, and at which hour",
+        "digest daily",
+        private = true
+    ),
+    command!(
+        Notify,
+        "notify",
+        Anyone,
+        [req("state", ON_OFF, "on or off")],
+        "Turn live sale notifications on or off",
+        "notify off",
+        private = true
+    ),
+    command!(
+        Channel,
+        "channel",
+        Anyone,
+        [req(
+            "via",
+            ArgKind::Choice(&["telegram", "discord", "email"]),
+            "where digests and notifications go"
+        )],
+        "Choose where digests and notifications reach you",
+        "channel telegram",
+        private = true
+    ),
+    command!(
+        OrgDigest,
+        "orgdigest",
+        Organizer,
+        [
+            req(
+                "weekday",
+                ArgKind::Choice(&[
+                    "monday",
+                    "tuesday",
+                    "wednesday",
+                    "thursday",
+                    "friday",
+                    "saturday",
+                    "sunday"
+                ]),
+                "weekly digest day"
+            ),
+            req("hour", ArgKind::Text, "local hour, 0 to 23"),
+            ORG_FLAG,
+        ],
+        "Set the organization's default digest day and hour",
+        "orgdigest monday 9"
+    ),
+    command!(
+        TimeZone,
+        "timezone",
+        Organizer,
+        [
+            req("zone", ArgKind::Text, "an IANA time zone, e.g. Europe/Berlin"),
+            ORG_FLAG
+        ],
+        "Set the organization's time zone (digests, times shown)",
+        "timezone Europe/Berlin"
     ),
     command!(
         Stop,

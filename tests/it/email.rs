@@ -414,3 +414,37 @@ async fn a_daemon_killed_mid_mailbox_processes_each_message_exactly_once() {
         .count();
     assert_eq!(replies_queued, 6, "six replies queued in the outbox:\n{outbox}");
 }
+
+#[tokio::test]
+async fn a_digest_arrives_by_mail_and_replying_export_to_it_brings_the_csv() {
+    let (app, tag) = mail_app("dig").await;
+    let tag = tag.as_str();
+    let boss = addr("boss", tag);
+    org_with_event(&app, &boss).await;
+    app.ok(&boss, "digest daily").await;
+    app.ok(&boss, "digest hour 0").await;
+    // The person joined today; the next due period is tomorrow's: run the daemon's parts
+    // on a clock that is there.
+    let tomorrow = Clock::fixed(chrono::Utc::now() + chrono::Duration::days(1));
+    let later = promoterd::commands::Core::new(app.store.clone(), tomorrow, app.core.settings.clone());
+    let email = promoterd::email::EmailFrontend::start(&later, &app.config())
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.run_digests().await.unwrap(), 1);
+    let digest = read(&wait_mail(&boss, |m| m.contains("organizer digest")).await);
+    assert!(
+        digest.text.contains("Reply `export <event>`") && digest.text.contains("Reply `stop`"),
+        "{}",
+        digest.text
+    );
+    send(
+        &boss,
+        &digest.reply_to,
+        &client_reply(&boss, &digest.reply_to, &digest, "export summer-fest", "d1"),
+    )
+    .await;
+    let raw = wait_mail(&boss, |m| m.contains("referred-buyers-summer-fest")).await;
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert!(msg.attachments().next().is_some(), "the CSV is attached");
+    email.stop().await;
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod digests;
 mod discord;
 mod docs;
 mod email;

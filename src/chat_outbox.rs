@@ -1,0 +1,85 @@
+//! Draining the outbox's chat messages (Telegram, Discord) through a front-end's sender:
+//! retried with backoff, and sent by email instead when the chat account is unreachable.
+
+use crate::commands::Core;
+use crate::reply::Reply;
+use crate::store::ChatMail;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Attempts before a chat message is given up (and sent by email).
+const MAX_ATTEMPTS: i64 = 6;
+
+/// What a front-end's send did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Blocked the bot, DMs closed: fall back to email.
+    Unreachable,
+}
+
+async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
+    let now = core.clock.now();
+    let mut tx = core.store.write().await?;
+    if let Some(email) = &m.fallback_email
+        && !core.store.is_suppressed(email).await?
+    {
+        core.queue_reply_mail(&mut tx, email, &m.kind, &m.subject, &m.body, None, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    tx.commit().await?;
+    core.store.mark_attempt_failed(m.id, why, None, now).await?;
+    Ok(())
+}
+
+/// Sends due messages of `channel` with `send` until `stop`.
+pub async fn drain<F, Fut>(core: Core, channel: &'static str, send: F, mut stop: watch::Receiver<bool>)
+where
+    F: Fn(ChatMail, Reply) -> Fut,
+    Fut: Future<Output = anyhow::Result<Delivery>>,
+{
+    loop {
+        let due = core
+            .store
+            .due_chat(channel, core.clock.now(), 20)
+            .await
+            .unwrap_or_default();
+        for m in &due {
+            let reply = m
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<Reply>(p).ok())
+                .unwrap_or_else(|| Reply::text(&m.body));
+            let result = send(m.clone(), reply).await;
+            let now = core.clock.now();
+            let outcome = match result {
+                Ok(Delivery::Delivered) => core.store.mark_sent(m.id, now).await.map_err(anyhow::Error::from),
+                Ok(Delivery::Unreachable) => fall_back(&core, m, "unreachable on this channel; sent by email").await,
+                Err(e) if m.attempts + 1 >= MAX_ATTEMPTS => fall_back(&core, m, &format!("{e:#}")).await,
+                Err(e) => {
+                    let next = now + chrono::Duration::seconds(30 << m.attempts.clamp(0, 8));
+                    core.store
+                        .mark_attempt_failed(m.id, &format!("{e:#}"), Some(next), now)
+                        .await
+                        .map_err(anyhow::Error::from)
+                }
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(channel, error = %format!("{e:#}"), "recording a chat delivery failed");
+            }
+        }
+        if due.len() == 20 {
+            continue;
+        }
+        tokio::select! {
+            _ = core.chat_queued.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}

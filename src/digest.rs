@@ -1,0 +1,440 @@
+//! Scheduled digests and live sale notifications: which are due (in each person's time
+//! zone, across DST), exactly once per period, delivered on each person's channel.
+
+use crate::clock::{parse_ts, ts};
+use crate::commands::{Core, Origin};
+use crate::error::CommandError;
+use crate::money::money;
+use crate::reply::{Block, Reply};
+use crate::store::{MembershipRow, Preferences, Recipient, StoreError, WriteTx};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+
+/// How often a digest goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    Daily,
+    Weekly,
+}
+
+/// Quiet time between two sale notifications to one promoter: a rush is summed up.
+pub const NOTIFY_WINDOW_MINUTES: i64 = 5;
+/// Ticket counts that earn a congratulation, once each.
+pub const MILESTONES: [i64; 5] = [10, 25, 50, 100, 250];
+
+/// `hour:00` local time on `date` in `tz` (on a DST gap, the first valid time after it).
+fn at_local(tz: Tz, date: NaiveDate, hour: u32) -> DateTime<Utc> {
+    for h in hour..24 {
+        if let Some(t) = date
+            .and_hms_opt(h, 0, 0)
+            .and_then(|n| tz.from_local_datetime(&n).earliest())
+        {
+            return t.with_timezone(&Utc);
+        }
+    }
+    date.and_hms_opt(23, 59, 0)
+        .map(|n| Utc.from_utc_datetime(&n))
+        .unwrap_or_default()
+}
+
+/// The latest period due at `now` and when it became due: a daily period is the local
+/// date ("2026-11-23"), a weekly one the ISO week ("2026-W48") of `weekday` (1 = Monday).
+pub fn latest_due(freq: Frequency, tz: Tz, hour: u32, weekday: u32, now: DateTime<Utc>) -> (String, DateTime<Utc>) {
+    let today = now.with_timezone(&tz).date_naive();
+    match freq {
+        Frequency::Daily => {
+            let mut date = today;
+            if at_local(tz, date, hour) > now {
+                date = date.pred_opt().unwrap_or(date);
+            }
+            (date.format("%Y-%m-%d").to_string(), at_local(tz, date, hour))
+        }
+        Frequency::Weekly => {
+            let back = (today.weekday().number_from_monday() + 7 - weekday.clamp(1, 7)) % 7;
+            let mut date = today - Duration::days(i64::from(back));
+            if at_local(tz, date, hour) > now {
+                date -= Duration::days(7);
+            }
+            (date.format("%G-W%V").to_string(), at_local(tz, date, hour))
+        }
+    }
+}
+
+/// What one scheduler pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub digests: usize,
+    pub notifications: usize,
+    pub milestones: usize,
+}
+
+fn internal(e: CommandError) -> StoreError {
+    match e {
+        CommandError::Internal(e) => e,
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+impl Core {
+    /// Queues `reply` for a person on their channel: their choice, else their first linked
+    /// chat account, else email; an unreachable chat account falls back to email.
+    pub async fn deliver(
+        &self,
+        tx: &mut WriteTx,
+        person: &Recipient,
+        prefs: &Preferences,
+        kind: &str,
+        subject: &str,
+        reply: &Reply,
+    ) -> Result<bool, StoreError> {
+        let accounts = self.store.chat_accounts_of(person.person_id).await?;
+        let mut chosen: Option<(String, String)> = None;
+        let wanted: Vec<&str> = match prefs.channel.as_deref() {
+            Some("email") => vec![],
+            Some(c) => vec![c],
+            None => vec!["telegram", "discord"],
+        };
+        for platform in wanted {
+            if let Some((p, id, _)) = accounts.iter().find(|(p, _, _)| p == platform)
+                && !self.store.chat_unreachable(p, id).await?
+            {
+                chosen = Some((p.clone(), id.clone()));
+                break;
+            }
+        }
+        let body = reply.to_plain();
+        let now = self.clock.now();
+        match chosen {
+            Some((platform, id)) => {
+                let payload = serde_json::to_string(reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                self.store
+                    .enqueue_chat(tx, &platform, &id, kind, subject, &body, &payload, &person.email, now)
+                    .await?;
+                self.chat_queued.notify_waiters();
+                Ok(true)
+            }
+            None if person.mail_opt_out || self.store.is_suppressed(&person.email).await? => Ok(false),
+            None => {
+                let footer = "\n-- \nReply `stop` to get no more of these mails; `help` for the commands.\n";
+                let text = format!("{}{footer}", body.trim_end());
+                self.queue_reply_mail(tx, &person.email, kind, subject, &text, None, None)
+                    .await
+                    .map_err(internal)?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn digest_for(
+        &self,
+        org: &crate::store::OrgRow,
+        person: &Recipient,
+        kind: &str,
+        since: Option<&str>,
+    ) -> Result<Option<Reply>, StoreError> {
+        let origin = Origin::Email {
+            from: person.email.clone(),
+        };
+        let now = self.clock.now();
+        let horizon = ts(now - Duration::days(1));
+        let events: Vec<_> = self
+            .store
+            .events_of_org(org.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.starts_at >= horizon)
+            .collect();
+        let mut digest = Reply::default().titled(format!(
+            "{} — your {} digest",
+            org.name,
+            if kind == "organizer" { "organizer" } else { "promoter" }
+        ));
+        let mut any = false;
+        let memberships: Vec<MembershipRow> = self.store.active_memberships_of(person.person_id).await?;
+        for e in &events {
+            let line = if kind == "organizer" {
+                format!("stats {}", e.slug)
+            } else {
+                format!("mystats {}", e.slug)
+            };
+            let reply = self.execute(&origin, &line).await;
+            if reply.is_error {
+                continue; // not theirs
+            }
+            any = true;
+            digest.blocks.push(Block::Text(format!("■ {}", e.name)));
+            if kind == "promoter"
+                && let Some(since) = since
+                && let Some(m) = memberships
+                    .iter()
+                    .find(|m| m.event_id == Some(e.id) || (m.org_id == org.id && m.event_id.is_none()))
+            {
+                let changes = self.store.sale_changes(m.id, since).await?;
+                let (t, net): (i64, i64) = changes
+                    .iter()
+                    .filter(|c| c.event_id == e.id)
+                    .fold((0, 0), |a, c| (a.0 + c.tickets, a.1 + c.net_minor));
+                digest.blocks.push(Block::Text(format!(
+                    "Since your last digest: {t} tickets, {}.",
+                    money(net, &e.currency)
+                )));
+            }
+            digest.blocks.extend(reply.blocks);
+        }
+        if !any {
+            return Ok(None);
+        }
+        if kind == "organizer" {
+            digest.blocks.push(Block::Text(
+                "Reply `export <event>` to this mail for the referred buyers as CSV.".into(),
+            ));
+        }
+        digest.private = true;
+        Ok(Some(digest))
+    }
+
+    /// Queues every digest due at the clock's now that was not sent yet; returns how many.
+    pub async fn run_digests(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut sent = 0;
+        for org_id in self.store.org_ids().await? {
+            let Some(org) = self.store.org(org_id).await? else {
+                continue;
+            };
+            let tz: Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+            let (weekday, org_hour) = self.store.org_digest_defaults(org.id).await?;
+            for kind in ["organizer", "promoter"] {
+                for person in self.store.digest_recipients(org.id, kind).await? {
+                    let prefs = self.store.preferences(person.person_id).await?;
+                    let freq = match prefs.digest.as_str() {
+                        "daily" => Frequency::Daily,
+                        "weekly" => Frequency::Weekly,
+                        _ => continue,
+                    };
+                    let hour = prefs.digest_hour.unwrap_or(org_hour).clamp(0, 23) as u32;
+                    let (period, due_at) = latest_due(freq, tz, hour, weekday.clamp(1, 7) as u32, now);
+                    if due_at < parse_ts(&person.created_at) {
+                        continue; // not with us yet when that period was due
+                    }
+                    let key = format!("{}:{period}", org.slug);
+                    let last = self.store.last_digest_at(person.person_id, kind).await?;
+                    let Some(digest) = self.digest_for(&org, &person, kind, last.as_deref()).await? else {
+                        continue;
+                    };
+                    let mut tx = self.store.write().await?;
+                    if !self
+                        .store
+                        .claim_digest(&mut tx, person.person_id, kind, &key, now)
+                        .await?
+                    {
+                        continue; // already sent, by us earlier or by another scheduler
+                    }
+                    let subject = digest.title.clone().unwrap_or_default();
+                    self.deliver(&mut tx, &person, &prefs, "digest", &subject, &digest)
+                        .await?;
+                    tx.commit().await?;
+                    sent += 1;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Queues sale notifications and milestones for promoters with new sales, at most one
+    /// per promoter per quiet window, summing what happened since the last one.
+    pub async fn run_notifications(&self) -> Result<(usize, usize), StoreError> {
+        let now = self.clock.now();
+        let (mut notes, mut milestones) = (0, 0);
+        for (membership_id, person_id, since) in self.store.memberships_with_new_sales().await? {
+            if now - parse_ts(&since) < Duration::minutes(NOTIFY_WINDOW_MINUTES) {
+                continue; // within the quiet window: coalesce with what follows
+            }
+            let Some(person) = self.store.person(person_id).await? else {
+                continue;
+            };
+            let recipient = Recipient {
+                person_id,
+                email: person.email.clone(),
+                mail_opt_out: false,
+                created_at: String::new(),
+            };
+            let prefs = self.store.preferences(person_id).await?;
+            let changes = self.store.sale_changes(membership_id, &since).await?;
+            let mut by_event: BTreeMap<i64, Vec<&crate::store::SaleChange>> = BTreeMap::new();
+            for c in &changes {
+                by_event.entry(c.event_id).or_default().push(c);
+            }
+            let mut tx = self.store.write().await?;
+            if !self
+                .store
+                .claim_notification(&mut tx, membership_id, &since, now)
+                .await?
+            {
+                continue;
+            }
+            for (event_id, rows) in by_event {
+                let Some(event) = self.store.event(event_id).await? else {
+                    continue;
+                };
+                let tickets: i64 = rows.iter().map(|r| r.tickets).sum();
+                let net: i64 = rows.iter().map(|r| r.net_minor).sum();
+                let refunded: i64 = rows.iter().map(|r| r.refunded).sum();
+                let mut parts: Vec<String> = Vec::new();
+                for r in rows.iter().filter(|r| r.tickets > 0) {
+                    let via = if r.link_label.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" via {}", r.link_label)
+                    };
+                    parts.push(format!("{} × {}{via}", r.tickets, r.ticket_type));
+                }
+                let mut reply = Reply::default().titled(format!("New sales — {}", event.name));
+                if tickets > 0 {
+                    reply = reply.line(format!(
+                        "{}: {tickets} tickets, {}.",
+                        parts.join(", "),
+                        money(net, &event.currency)
+                    ));
+                }
+                if refunded > 0 {
+                    reply = reply.line(format!("{refunded} ticket(s) were refunded."));
+                }
+                if tickets == 0 && refunded == 0 {
+                    continue;
+                }
+                if prefs.notify {
+                    self.deliver(&mut tx, &recipient, &prefs, "notification", "New sales", &reply)
+                        .await?;
+                    notes += 1;
+                }
+                // Milestones on the promoter's total for the event, each once.
+                let total: i64 = self
+                    .store
+                    .sales_facts(event_id, Some(membership_id))
+                    .await?
+                    .iter()
+                    .map(|f| f.tickets)
+                    .sum();
+                for m in MILESTONES.iter().filter(|m| **m <= total) {
+                    if self
+                        .store
+                        .claim_milestone(&mut tx, membership_id, event_id, *m, now)
+                        .await?
+                    {
+                        let note = Reply::text(format!("🎉 You have sold {m} tickets for {}! Keep going.", event.name))
+                            .titled("Milestone");
+                        self.deliver(&mut tx, &recipient, &prefs, "milestone", "Milestone", &note)
+                            .await?;
+                        milestones += 1;
+                    }
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok((notes, milestones))
+    }
+
+    /// One scheduler pass: digests, then notifications.
+    pub async fn run_scheduled(&self) -> Result<Sent, StoreError> {
+        let digests = self.run_digests().await?;
+        let (notifications, milestones) = self.run_notifications().await?;
+        Ok(Sent {
+            digests,
+            notifications,
+            milestones,
+        })
+    }
+}
+
+/// Runs the scheduler every minute until `stop`.
+pub async fn scheduler(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        match core.run_scheduled().await {
+            Ok(s) if s != Sent::default() => tracing::info!(
+                digests = s.digests,
+                notifications = s.notifications,
+                milestones = s.milestones,
+                "scheduled messages queued"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn daily_digests_stay_at_nine_local_across_dst() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        // Summer time (UTC+2) on Saturday 24 Oct 2026, winter time (UTC+1) from the 25th.
+        assert_eq!(
+            latest_due(Frequency::Daily, berlin, 9, 1, utc("2026-10-24T07:00:00Z")),
+            ("2026-10-24".into(), utc("2026-10-24T07:00:00Z"))
+        );
+        assert_eq!(
+            latest_due(Frequency::Daily, berlin, 9, 1, utc("2026-10-25T07:30:00Z")).0,
+            "2026-10-24",
+            "not yet 09:00 local"
+        );
+        assert_eq!(
+            latest_due(Frequency::Daily, berlin, 9, 1, utc("2026-10-25T08:00:00Z")),
+            ("2026-10-25".into(), utc("2026-10-25T08:00:00Z"))
+        );
+        let ny: Tz = "America/New_York".parse().unwrap();
+        // EDT (UTC-4) until 1 Nov 2026, EST (UTC-5) after.
+        assert_eq!(
+            latest_due(Frequency::Daily, ny, 9, 1, utc("2026-10-31T13:00:00Z")).1,
+            utc("2026-10-31T13:00:00Z")
+        );
+        assert_eq!(
+            latest_due(Frequency::Daily, ny, 9, 1, utc("2026-11-02T14:00:00Z")).1,
+            utc("2026-11-02T14:00:00Z")
+        );
+    }
+
+    #[test]
+    fn weekly_digests_use_iso_weeks_and_the_chosen_weekday() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // Monday 23 Nov 2026, 09:00 local = 08:00 UTC.
+        assert_eq!(
+            latest_due(Frequency::Weekly, tz, 9, 1, utc("2026-11-23T08:00:00Z")).0,
+            "2026-W48"
+        );
+        assert_eq!(
+            latest_due(Frequency::Weekly, tz, 9, 1, utc("2026-11-23T07:59:00Z")).0,
+            "2026-W47"
+        );
+        assert_eq!(
+            latest_due(Frequency::Weekly, tz, 9, 1, utc("2026-11-29T20:00:00Z")).0,
+            "2026-W48"
+        );
+        // Friday digests.
+        assert_eq!(
+            latest_due(Frequency::Weekly, tz, 9, 5, utc("2026-11-23T08:00:00Z")).1,
+            utc("2026-11-20T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_digest_hour_inside_a_spring_gap_moves_to_the_next_valid_hour() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // 29 Mar 2026: 02:00 local does not exist.
+        assert_eq!(
+            at_local(tz, NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(), 2),
+            utc("2026-03-29T01:00:00Z")
+        );
+    }
+}

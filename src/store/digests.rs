@@ -1,0 +1,313 @@
+//! Digests and notifications: preferences, digest periods sent, notification and
+//! milestone state, and chat messages in the outbox.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use chrono::{DateTime, Utc};
+
+/// A person's delivery preferences (defaults when never set).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Preferences {
+    pub channel: Option<String>,
+    pub digest: String,
+    pub digest_hour: Option<i64>,
+    pub notify: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            channel: None,
+            digest: "weekly".into(),
+            digest_hour: None,
+            notify: true,
+        }
+    }
+}
+
+/// Someone who may get a digest: a person with a role, their email and preferences.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    pub person_id: i64,
+    pub email: String,
+    pub mail_opt_out: bool,
+    pub created_at: String,
+}
+
+/// A queued chat message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChatMail {
+    pub id: i64,
+    pub recipient: String,
+    pub payload: Option<String>,
+    pub body: String,
+    pub subject: String,
+    pub kind: String,
+    pub attempts: i64,
+    pub fallback_email: Option<String>,
+}
+
+/// What changed for a promoter since a time: (link label, ticket type, new tickets, new
+/// net revenue, refunded tickets).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SaleChange {
+    pub event_id: i64,
+    pub link_label: String,
+    pub ticket_type: String,
+    pub tickets: i64,
+    pub net_minor: i64,
+    pub refunded: i64,
+}
+
+impl Store {
+    /// A person's preferences.
+    pub async fn preferences(&self, person_id: i64) -> StoreResult<Preferences> {
+        Ok(
+            sqlx::query_as("SELECT channel, digest, digest_hour, notify FROM preferences WHERE person_id = ?")
+                .bind(person_id)
+                .fetch_optional(self.pool())
+                .await?
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Saves a person's preferences.
+    pub async fn set_preferences(&self, tx: &mut WriteTx, person_id: i64, p: &Preferences) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO preferences (person_id, channel, digest, digest_hour, notify) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (person_id) DO UPDATE SET channel = excluded.channel, digest = excluded.digest, \
+             digest_hour = excluded.digest_hour, notify = excluded.notify",
+        )
+        .bind(person_id)
+        .bind(&p.channel)
+        .bind(&p.digest)
+        .bind(p.digest_hour)
+        .bind(p.notify)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// An organization's digest defaults: (weekday 1 = Monday, hour).
+    pub async fn org_digest_defaults(&self, org_id: i64) -> StoreResult<(i64, i64)> {
+        Ok(
+            sqlx::query_as("SELECT digest_weekday, digest_hour FROM organizations WHERE id = ?")
+                .bind(org_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Sets an organization's digest defaults.
+    pub async fn set_org_digest_defaults(
+        &self,
+        tx: &mut WriteTx,
+        org_id: i64,
+        weekday: i64,
+        hour: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET digest_weekday = ?, digest_hour = ? WHERE id = ?")
+            .bind(weekday)
+            .bind(hour)
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets an organization's time zone.
+    pub async fn set_org_time_zone(&self, tx: &mut WriteTx, org_id: i64, tz: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET time_zone = ? WHERE id = ?")
+            .bind(tz)
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// People with an active promoter membership (`promoter`) or an organizer role
+    /// (`organizer`) in an organization.
+    pub async fn digest_recipients(&self, org_id: i64, kind: &str) -> StoreResult<Vec<Recipient>> {
+        let sql = if kind == "organizer" {
+            "SELECT DISTINCT p.id AS person_id, p.email, p.mail_opt_out, p.created_at FROM organizers o \
+             JOIN people p ON p.id = o.person_id WHERE o.org_id = ? ORDER BY p.id"
+        } else {
+            "SELECT DISTINCT p.id AS person_id, p.email, p.mail_opt_out, p.created_at FROM memberships m \
+             JOIN people p ON p.id = m.person_id WHERE m.org_id = ? AND m.status = 'active' ORDER BY p.id"
+        };
+        Ok(sqlx::query_as(sql).bind(org_id).fetch_all(self.pool()).await?)
+    }
+
+    /// Every organization id.
+    pub async fn org_ids(&self) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Claims a digest period; false when it was claimed before (by anyone).
+    pub async fn claim_digest(
+        &self,
+        tx: &mut WriteTx,
+        person_id: i64,
+        kind: &str,
+        period: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO digest_runs (person_id, kind, period, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(person_id)
+        .bind(kind)
+        .bind(period)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// When the person's previous digest of this kind went out.
+    pub async fn last_digest_at(&self, person_id: i64, kind: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT max(created_at) FROM digest_runs WHERE person_id = ? AND kind = ?")
+                .bind(person_id)
+                .bind(kind)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Digests claimed so far: (person email, kind, period), for operators and tests.
+    pub async fn digest_runs(&self) -> StoreResult<Vec<(String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.email, d.kind, d.period FROM digest_runs d JOIN people p ON p.id = d.person_id ORDER BY d.created_at, p.email",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Sales of a membership attributed or refunded after `since`.
+    pub async fn sale_changes(&self, membership_id: i64, since: &str) -> StoreResult<Vec<SaleChange>> {
+        Ok(sqlx::query_as(
+            "SELECT o.event_id, coalesce(l.label, '') AS link_label, t.name AS ticket_type, \
+               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS tickets, \
+               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor ELSE 0 END) AS net_minor, \
+               sum(CASE WHEN o.created_at <= ?2 THEN ol.refunded_quantity ELSE 0 END) AS refunded \
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
+             LEFT JOIN links l ON l.id = o.link_id \
+             WHERE o.membership_id = ?1 AND o.updated_at > ?2 \
+             GROUP BY o.event_id, l.id, t.id ORDER BY o.event_id, l.id, t.id",
+        )
+        .bind(membership_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Active memberships with orders changed after their last notification.
+    pub async fn memberships_with_new_sales(&self) -> StoreResult<Vec<(i64, i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since FROM memberships m \
+             LEFT JOIN notify_state n ON n.membership_id = m.id \
+             WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM orders o WHERE o.membership_id = m.id \
+               AND o.updated_at > coalesce(n.last_at, m.updated_at))",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Moves a membership's notification mark from `since` to `at`; false when another
+    /// run moved it first (so only one run notifies).
+    pub async fn claim_notification(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: i64,
+        since: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO notify_state (membership_id, last_at) VALUES (?1, ?3) \
+             ON CONFLICT (membership_id) DO UPDATE SET last_at = excluded.last_at WHERE notify_state.last_at = ?2",
+        )
+        .bind(membership_id)
+        .bind(since)
+        .bind(ts(at))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Claims a milestone; false when it was sent before.
+    pub async fn claim_milestone(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: i64,
+        event_id: i64,
+        threshold: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO milestones_sent (membership_id, event_id, threshold, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(membership_id)
+        .bind(event_id)
+        .bind(threshold)
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Queues a chat message (Telegram / Discord) carrying a structured reply.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enqueue_chat(
+        &self,
+        tx: &mut WriteTx,
+        channel: &str,
+        recipient: &str,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        payload: &str,
+        fallback_email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, payload, fallback_email) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(channel)
+        .bind(recipient)
+        .bind(kind)
+        .bind(subject)
+        .bind(body)
+        .bind(ts(now))
+        .bind(ts(now))
+        .bind(payload)
+        .bind(fallback_email)
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
+    /// Chat messages due on a channel, oldest first.
+    pub async fn due_chat(&self, channel: &str, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ChatMail>> {
+        Ok(sqlx::query_as(
+            "SELECT id, recipient, payload, body, subject, kind, attempts, fallback_email FROM outbox \
+             WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
+        )
+        .bind(channel)
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Outbox messages by channel and kind: (channel, recipient, kind, sent), for tests and operators.
+    pub async fn outbox_summary(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
+        Ok(
+            sqlx::query_as("SELECT channel, recipient, kind, sent_at IS NOT NULL FROM outbox ORDER BY id")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+}

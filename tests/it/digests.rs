@@ -1,0 +1,379 @@
+//! Digests and notifications on a controllable clock: the right local hour across DST,
+//! exactly once per period, one catch-up after downtime, coalesced sale notifications,
+//! milestones once; delivered through the real Telegram and mail paths.
+
+use super::fake_telegram::{FakeTelegram, TOKEN};
+use super::support::*;
+use chrono::{DateTime, Duration, Utc};
+use promoterd::clock::Clock;
+use promoterd::commands::Platform;
+use promoterd::ingest::{RawLine, RawOrder};
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn set(clock: &Clock, t: DateTime<Utc>) {
+    clock.advance(t - clock.now());
+}
+
+async fn runs_of(app: &TestApp, email: &str) -> Vec<String> {
+    app.store
+        .digest_runs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(e, _, _)| e == email)
+        .map(|(_, k, p)| format!("{k} {p}"))
+        .collect()
+}
+
+/// The standard world, plus a New York organization with its own promoter.
+async fn two_zones(app: &TestApp) {
+    app.world().await;
+    let out = app.bin(&[
+        "org",
+        "create",
+        "NY Shows",
+        "--owner",
+        "nyboss@ny.test",
+        "--time-zone",
+        "America/New_York",
+    ]);
+    assert!(out.ok, "{out:?}");
+    app.ok(
+        "nyboss@ny.test",
+        "newevent ny-gala \"2099-01-01 20:00\" https://tickets.ny.test/gala NY Gala",
+    )
+    .await;
+    app.ok("nyboss@ny.test", "invite nina@ny.test").await;
+    let code = app.invite_code("nina@ny.test").await;
+    app.ok("nina@ny.test", &format!("accept {code}")).await;
+    for who in [ANA, "nina@ny.test"] {
+        app.ok(who, "digest daily").await;
+    }
+}
+
+#[tokio::test]
+async fn daily_digests_arrive_at_nine_local_in_two_zones_across_dst_changes() {
+    let clock = Clock::fixed(utc("2027-10-28T00:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    two_zones(&app).await;
+    let core = &app.core;
+    // Berlin: 09:00 CEST is 07:00 UTC on Saturday 30 Oct 2027, 09:00 CET is 08:00 UTC on the 31st.
+    set(&clock, utc("2027-10-30T06:59:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(
+        !runs_of(&app, ANA)
+            .await
+            .contains(&"promoter acme-events:2027-10-30".to_string())
+    );
+    set(&clock, utc("2027-10-30T07:00:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(
+        runs_of(&app, ANA)
+            .await
+            .contains(&"promoter acme-events:2027-10-30".to_string())
+    );
+    set(&clock, utc("2027-10-31T07:30:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(
+        !runs_of(&app, ANA).await.iter().any(|r| r.ends_with("2027-10-31")),
+        "08:30 local after the change: not yet"
+    );
+    set(&clock, utc("2027-10-31T08:00:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(runs_of(&app, ANA).await.iter().any(|r| r.ends_with("2027-10-31")));
+    // New York: 09:00 EDT is 13:00 UTC on 6 Nov 2027; 09:00 EST is 14:00 UTC on the 8th.
+    set(&clock, utc("2027-11-06T13:00:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(
+        runs_of(&app, "nina@ny.test")
+            .await
+            .contains(&"promoter ny-shows:2027-11-06".to_string())
+    );
+    set(&clock, utc("2027-11-08T13:30:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(
+        !runs_of(&app, "nina@ny.test")
+            .await
+            .iter()
+            .any(|r| r.ends_with("2027-11-08"))
+    );
+    set(&clock, utc("2027-11-08T14:00:00Z"));
+    core.run_digests().await.unwrap();
+    assert!(
+        runs_of(&app, "nina@ny.test")
+            .await
+            .iter()
+            .any(|r| r.ends_with("2027-11-08"))
+    );
+}
+
+#[tokio::test]
+async fn racing_schedulers_send_once_and_downtime_yields_one_catch_up() {
+    let clock = Clock::fixed(utc("2027-10-31T12:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    two_zones(&app).await;
+    set(&clock, utc("2027-11-01T08:30:00Z"));
+    // Two scheduler passes at once (two daemons, or a restart racing the old one).
+    let other = promoterd::commands::Core::new(app.store.clone(), clock.clone(), app.core.settings.clone());
+    let (a, b) = tokio::join!(app.core.run_digests(), other.run_digests());
+    let total = a.unwrap() + b.unwrap();
+    let runs = app.store.digest_runs().await.unwrap();
+    assert_eq!(total, runs.len(), "every queued digest was claimed once");
+    assert_eq!(runs.iter().filter(|(e, _, _)| e == ANA).count(), 1);
+    let mails = |who: &str| {
+        let store = app.store.clone();
+        let who = who.to_string();
+        async move {
+            store
+                .pending_messages_to(&who)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.kind == "digest")
+                .count()
+        }
+    };
+    assert_eq!(mails(ANA).await, 1, "one digest mail for one period");
+    app.core.run_digests().await.unwrap();
+    assert_eq!(mails(ANA).await, 1, "a second pass in the same period sends nothing");
+    // A week of downtime: one catch-up for the latest period, not seven.
+    clock.advance(Duration::days(7));
+    app.core.run_digests().await.unwrap();
+    assert_eq!(mails(ANA).await, 2);
+    assert_eq!(runs_of(&app, ANA).await.len(), 2);
+}
+
+#[tokio::test]
+async fn promoter_digests_show_only_their_numbers_and_organizer_digests_everyone() {
+    let clock = Clock::fixed(utc("2027-10-31T12:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    set(&clock, utc("2027-11-01T08:30:00Z"));
+    for who in [ANA, BEN, OWNER] {
+        app.ok(who, "digest daily").await;
+    }
+    let ben_link = link_code(&app.ok(BEN, "mylink").await);
+    let order = RawOrder {
+        order_id: "G1".into(),
+        event: "summer-fest".into(),
+        status: "paid".into(),
+        ordered_at: "2027-10-30T10:00:00Z".into(),
+        ref_code: Some(ben_link),
+        buyer_name: Some("Gus Buyer".into()),
+        lines: vec![RawLine {
+            ticket_type: "VIP".into(),
+            quantity: 3,
+            refunded_quantity: 0,
+            unit_price_minor: 12950,
+            currency: "EUR".into(),
+        }],
+        ..Default::default()
+    };
+    let valid = promoterd::ingest::validate(&app.store, "checkout", &order)
+        .await
+        .unwrap()
+        .unwrap();
+    promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
+    app.core.run_digests().await.unwrap();
+    let body = |who: &str| {
+        let store = app.store.clone();
+        let who = who.to_string();
+        async move {
+            store
+                .pending_messages_to(&who)
+                .await
+                .unwrap()
+                .into_iter()
+                .rfind(|m| m.kind == "digest")
+                .unwrap()
+                .body
+        }
+    };
+    let ana = body(ANA).await;
+    assert!(
+        ana.contains("■ Summer Fest") && ana.contains("Tickets        0"),
+        "{ana}"
+    );
+    assert!(
+        !ana.contains(BEN) && !ana.contains("388.50"),
+        "Ana's digest shows nothing of Ben:\n{ana}"
+    );
+    let ben = body(BEN).await;
+    assert!(
+        ben.contains("Tickets        3") && ben.contains("388.50 EUR") && !ben.contains("Gus"),
+        "{ben}"
+    );
+    let boss = body(OWNER).await;
+    assert!(
+        boss.contains(ANA) && boss.contains(BEN) && boss.contains("Reply `export <event>`"),
+        "{boss}"
+    );
+}
+
+fn order(n: usize, link: &str) -> RawOrder {
+    RawOrder {
+        order_id: format!("N{n}"),
+        event: "summer-fest".into(),
+        status: "paid".into(),
+        ordered_at: "2027-11-01T10:00:00Z".into(),
+        ref_code: Some(link.into()),
+        buyer_name: Some(format!("Buyer {n}")),
+        lines: vec![RawLine {
+            ticket_type: if n.is_multiple_of(4) {
+                "VIP".into()
+            } else {
+                "General Admission".into()
+            },
+            quantity: 1,
+            refunded_quantity: 0,
+            unit_price_minor: if n.is_multiple_of(4) { 12950 } else { 4900 },
+            currency: "EUR".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_orders_yields_a_few_coalesced_notifications_and_each_milestone_once() {
+    let clock = Clock::fixed(utc("2027-11-01T10:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    let link = link_code(&app.ok(BEN, "mylink").await);
+    clock.advance(Duration::minutes(30));
+    let ingest = |range: std::ops::Range<usize>| {
+        let (store, clock, link) = (app.store.clone(), clock.clone(), link.clone());
+        async move {
+            let mut valid = Vec::new();
+            for n in range {
+                valid.push(
+                    promoterd::ingest::validate(&store, "checkout", &order(n, &link))
+                        .await
+                        .unwrap()
+                        .unwrap(),
+                );
+            }
+            promoterd::ingest::apply(&store, &clock, &valid).await.unwrap();
+        }
+    };
+    let mut notes = Vec::new();
+    // 100 orders over 12 minutes, the scheduler passing every minute.
+    for minute in 0..12 {
+        ingest(minute * 100 / 12..(minute + 1) * 100 / 12).await;
+        let (n, _) = app.core.run_notifications().await.unwrap();
+        notes.push(n);
+        clock.advance(Duration::minutes(1));
+    }
+    clock.advance(Duration::minutes(10));
+    notes.push(app.core.run_notifications().await.unwrap().0);
+    let total: usize = notes.iter().sum();
+    assert!(
+        (2..=4).contains(&total),
+        "a handful of notifications, not 100: {notes:?}"
+    );
+    let mails = app.store.pending_messages_to(BEN).await.unwrap();
+    let sent: Vec<&str> = mails
+        .iter()
+        .filter(|m| m.kind == "notification")
+        .map(|m| m.body.as_str())
+        .collect();
+    assert_eq!(sent.len(), total);
+    let tickets: i64 = sent
+        .iter()
+        .map(|b| {
+            let line = b.lines().find(|l| l.contains(" tickets, ")).unwrap();
+            line.split(": ")
+                .last()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        tickets, 100,
+        "the coalesced messages add up to every ticket:\n{sent:#?}"
+    );
+    assert!(sent.iter().all(|b| !b.contains("Buyer")), "no buyer data");
+    assert!(
+        sent[0].contains("× General Admission via main") && sent[0].contains("× VIP via main"),
+        "{}",
+        sent[0]
+    );
+    let milestones: Vec<&str> = mails
+        .iter()
+        .filter(|m| m.kind == "milestone")
+        .map(|m| m.body.as_str())
+        .collect();
+    assert_eq!(milestones.len(), 4, "10, 25, 50 and 100, once each: {milestones:#?}");
+    for m in [10, 25, 50, 100] {
+        assert_eq!(
+            milestones
+                .iter()
+                .filter(|b| b.contains(&format!("sold {m} tickets")))
+                .count(),
+            1,
+            "{m}"
+        );
+    }
+    // Nothing new: no more messages.
+    clock.advance(Duration::hours(1));
+    assert_eq!(app.core.run_notifications().await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn digests_and_notifications_reach_a_telegram_user_through_the_bot_api() {
+    let clock = Clock::fixed(utc("2027-10-31T12:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    set(&clock, utc("2027-11-01T08:30:00Z"));
+    assert!(
+        !app.chat(Platform::Telegram, "8001", &format!("connect {BEN}"))
+            .await
+            .is_error
+    );
+    let mail = app
+        .store
+        .pending_messages_to(BEN)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|m| m.kind == "verify")
+        .unwrap();
+    assert!(
+        !app.chat(
+            Platform::Telegram,
+            "8001",
+            &format!("verify {}", code_after(&mail.body, "Your code: "))
+        )
+        .await
+        .is_error
+    );
+    app.ok(BEN, "digest daily").await;
+    let fake = FakeTelegram::start().await;
+    let tg = promoterd::telegram::Telegram::connect(app.core.clone(), TOKEN, Some(&fake.url), None)
+        .await
+        .unwrap();
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(tg.clone().drain_outbox(rx));
+    app.core.run_digests().await.unwrap();
+    let sent = fake.wait_for(8001, &["sendmessage"], 1).await;
+    let text = sent[0].params["text"].as_str().unwrap();
+    assert!(
+        text.contains("promoter digest") && text.contains("<b>Tickets</b>: 0"),
+        "{text}"
+    );
+    assert!(
+        !app.store
+            .pending_messages_to(BEN)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.kind == "digest"),
+        "not by email too"
+    );
+}
