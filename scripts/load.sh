@@ -36,7 +36,7 @@ for i in $(seq 1 20); do
     | sed -n 's/.*\/accept \([a-z0-9]*\).*/\1/p')
   $P console --as "p$i@load.test" -c "accept $code" >/dev/null
 done
-REF=$($P console --as p1@load.test -c 'mylink load-fest' | sed -n 's/.*\/t\/\([a-z0-9]*\).*/\1/p' | head -1)
+REF=$($P console --as p1@load.test --out-dir "$WORK" -c 'mylink load-fest' | sed -n 's/.*\/t\/\([a-z0-9]*\).*/\1/p' | head -1)
 
 taskset_server=""; taskset_client=""
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
