@@ -25,6 +25,9 @@ pub struct Metrics {
     commands: Family<Labels, Counter>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     links_cached: Gauge,
+    /// Handles resolved once for the redirect's hot path (no map lookup per click).
+    hot_clicks: [(&'static str, Counter); 3],
+    hot_redirect_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -69,6 +72,9 @@ impl Metrics {
             "Live tracking links held in memory",
             links_cached.clone(),
         );
+        let hot_clicks =
+            ["counted", "filtered", "dropped"].map(|o| (o, clicks.get_or_create(&[("outcome", o)]).clone()));
+        let hot_redirect_latency = latency.get_or_create(&[("route", "redirect")]).clone();
         Metrics {
             registry,
             clicks,
@@ -77,6 +83,8 @@ impl Metrics {
             commands,
             latency,
             links_cached,
+            hot_clicks,
+            hot_redirect_latency,
         }
     }
 
@@ -87,7 +95,14 @@ impl Metrics {
 
     /// Counts a tracking-link request: `counted`, `filtered` or `dropped`.
     pub fn click(&self, outcome: &'static str) {
-        self.clicks.get_or_create(&[("outcome", outcome)]).inc();
+        match self.hot_clicks.iter().find(|(o, _)| *o == outcome) {
+            Some((_, c)) => {
+                c.inc();
+            }
+            None => {
+                self.clicks.get_or_create(&[("outcome", outcome)]).inc();
+            }
+        }
     }
 
     /// Counts an accepted order delivery by outcome.
@@ -107,7 +122,11 @@ impl Metrics {
 
     /// Records a request's latency.
     pub fn request(&self, route: &'static str, seconds: f64) {
-        self.latency.get_or_create(&[("route", route)]).observe(seconds);
+        if route == "redirect" {
+            self.hot_redirect_latency.observe(seconds);
+        } else {
+            self.latency.get_or_create(&[("route", route)]).observe(seconds);
+        }
     }
 
     /// Sets the number of cached links.

@@ -8,6 +8,7 @@ use crate::store::{Store, StoreResult};
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::Datelike;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -21,6 +22,8 @@ pub struct CachedLink {
     pub link_id: i64,
     /// The event's ticket page without any `ref` parameter.
     pub base: Url,
+    /// The redirect target when the visitor's request has no query string.
+    pub plain_target: String,
 }
 
 /// Live codes → targets, reloaded periodically and when links change.
@@ -29,7 +32,7 @@ pub struct LinkCache {
     map: RwLock<HashMap<String, Arc<CachedLink>>>,
 }
 
-fn cached(link_id: i64, ticket_url: &str) -> Option<CachedLink> {
+fn cached(link_id: i64, code: &str, ticket_url: &str) -> Option<CachedLink> {
     let mut base = Url::parse(ticket_url).ok()?;
     let pairs: Vec<(String, String)> = base
         .query_pairs()
@@ -41,7 +44,12 @@ fn cached(link_id: i64, ticket_url: &str) -> Option<CachedLink> {
     } else {
         base.query_pairs_mut().clear().extend_pairs(pairs);
     }
-    Some(CachedLink { link_id, base })
+    let plain_target = target_url(&base, None, code);
+    Some(CachedLink {
+        link_id,
+        base,
+        plain_target,
+    })
 }
 
 impl LinkCache {
@@ -50,7 +58,7 @@ impl LinkCache {
         let targets = store.live_link_targets().await?;
         let map: HashMap<String, Arc<CachedLink>> = targets
             .into_iter()
-            .filter_map(|t| cached(t.link_id, &t.ticket_url).map(|c| (t.code, Arc::new(c))))
+            .filter_map(|t| cached(t.link_id, &t.code, &t.ticket_url).map(|c| (t.code, Arc::new(c))))
             .collect();
         let n = map.len();
         *self.map.write().expect("link cache lock") = map;
@@ -66,7 +74,7 @@ impl LinkCache {
         let Some(t) = store.live_link_target(code).await? else {
             return Ok(None);
         };
-        let Some(c) = cached(t.link_id, &t.ticket_url).map(Arc::new) else {
+        let Some(c) = cached(t.link_id, &t.code, &t.ticket_url).map(Arc::new) else {
             return Ok(None);
         };
         self.map.write().expect("link cache lock").insert(t.code, c.clone());
@@ -207,7 +215,8 @@ pub(super) async fn redirect(
     } else {
         let now = st.core.clock.now();
         let ip = client_ip(&headers, peer, st.trust_forwarded_for);
-        let day = now.format("%Y-%m-%d").to_string();
+        let d = now.date_naive();
+        let day = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
         let click = Click {
             link_id: link.link_id,
             visitor: visitor_hash(&st.visitor_key, &day, &ip, ua),
@@ -218,7 +227,10 @@ pub(super) async fn redirect(
             Err(_) => st.core.metrics.click("dropped"),
         }
     }
-    let location = target_url(&link.base, query.as_deref(), &code);
+    let location = match query.as_deref() {
+        None | Some("") => link.plain_target.clone(),
+        Some(q) => target_url(&link.base, Some(q), &code),
+    };
     (
         StatusCode::FOUND,
         [
@@ -235,7 +247,7 @@ mod tests {
     use super::*;
 
     fn base(u: &str) -> Url {
-        cached(1, u).unwrap().base
+        cached(1, "abc", u).unwrap().base
     }
 
     #[test]
