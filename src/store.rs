@@ -48,10 +48,13 @@ pub type WriteTx = Transaction<'static, Sqlite>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The database handle, cheap to clone.
+/// The database handle, cheap to clone. Transactions run on a single writer connection
+/// (queued in the pool, not in SQLite's busy loop); reads use their own connections, so
+/// a writer that reads on the side can never wait for itself.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl Store {
@@ -64,8 +67,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        Ok(Self { pool })
+        Self::with_options(opts).await
     }
 
     /// Opens a database from a `sqlite:` URL (used by tools and tests).
@@ -74,14 +76,23 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
-        Ok(Self { pool })
+        Self::with_options(opts).await
+    }
+
+    async fn with_options(opts: SqliteConnectOptions) -> StoreResult<Self> {
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.clone())
+            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        Ok(Self { pool, writer })
     }
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> StoreResult<usize> {
         let before = self.applied_migrations().await.unwrap_or(0);
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(self.applied_migrations().await?.saturating_sub(before))
     }
 
@@ -94,7 +105,7 @@ impl Store {
 
     /// Starts a write transaction that takes the write lock at once.
     pub async fn write(&self) -> StoreResult<WriteTx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// True when the database answers a trivial query.
@@ -108,6 +119,7 @@ impl Store {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

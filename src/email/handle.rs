@@ -43,13 +43,56 @@ fn token_in(address: &str, local: &str, domain: &str) -> Option<String> {
         .then(|| token.to_lowercase())
 }
 
+/// Only the topmost Authentication-Results header (the one our own server added on
+/// receipt) counts; it must pass DMARC, or DKIM for the From domain.
 fn authenticated_by_server(i: &Inspected, authserv_id: &str) -> bool {
-    i.authentication_results.iter().any(|h| {
-        let mut parts = h.splitn(2, ';');
-        let id = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
-        let rest = parts.next().unwrap_or("").to_ascii_lowercase();
-        id.eq_ignore_ascii_case(authserv_id) && (rest.contains("dmarc=pass") || rest.contains("dkim=pass"))
-    })
+    let Some(h) = i.authentication_results.first() else {
+        return false;
+    };
+    let mut parts = h.splitn(2, ';');
+    let id = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
+    let rest = parts.next().unwrap_or("").to_ascii_lowercase();
+    let from_domain = i
+        .from
+        .as_deref()
+        .and_then(|f| f.rsplit_once('@'))
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .unwrap_or_default();
+    let dkim_aligned = rest.split(';').any(|r| {
+        let r = r.trim();
+        r.starts_with("dkim=pass") && r.split_whitespace().any(|kv| kv == format!("header.d={from_domain}"))
+    });
+    id.eq_ignore_ascii_case(authserv_id) && (rest.contains("dmarc=pass") || dkim_aligned)
+}
+
+/// What an organizer may ask in a new thread (no reply token): read-only commands
+/// whose answer goes to the address on record. Everything else needs a reply.
+const NEW_THREAD_VERBS: &[&str] = &["help", "export", "stats"];
+
+/// Message-IDs of our domain quoted anywhere in a raw mail (bounces carry the
+/// original's headers); at most 50.
+fn our_message_ids(raw: &[u8], domain: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let needle = format!("@{}>", domain.to_ascii_lowercase());
+    let lower = text.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(&needle) {
+        let end = from + pos + needle.len();
+        if let Some(start) = lower[..end].rfind('<')
+            && end - start < 200
+        {
+            let id = &text[start..end];
+            if !out.iter().any(|o: &String| o == id) {
+                out.push(id.to_string());
+            }
+        }
+        from = end;
+        if out.len() >= 50 {
+            break;
+        }
+    }
+    out
 }
 
 /// Who a reply authenticates as, and what it may answer.
@@ -137,13 +180,34 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8]) -> Result<(Str
     };
     match i.kind {
         MailKind::Loop | MailKind::AutoReply => d.outcome = "ignored".into(),
-        MailKind::Bounce => {
-            d.suppress = i.failed_recipients.iter().map(|r| (r.clone(), "bounce")).collect();
-            d.outcome = format!("bounce: {}", i.failed_recipients.join(", "));
-        }
-        MailKind::Complaint => {
-            d.suppress = i.failed_recipients.iter().map(|r| (r.clone(), "complaint")).collect();
-            d.outcome = format!("complaint: {}", i.failed_recipients.join(", "));
+        MailKind::Bounce | MailKind::Complaint => {
+            // Only a report about a mail we really sent to that address counts: anyone can
+            // forge a bounce, and a suppressed address gets nothing from us any more.
+            let domain = s.bot_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            let ours = our_message_ids(raw, domain);
+            let reason = if i.kind == MailKind::Bounce {
+                "bounce"
+            } else {
+                "complaint"
+            };
+            for r in &i.failed_recipients {
+                let mut sent = false;
+                for id in &ours {
+                    if core.store.sent_to(id, r).await? {
+                        sent = true;
+                        break;
+                    }
+                }
+                if sent {
+                    d.suppress.push((r.clone(), reason));
+                }
+            }
+            let counted: Vec<&str> = d.suppress.iter().map(|(a, _)| a.as_str()).collect();
+            d.outcome = if counted.is_empty() {
+                format!("{reason} not about a mail of ours: ignored")
+            } else {
+                format!("{reason}: {}", counted.join(", "))
+            };
         }
         MailKind::Reply => match authenticate(core, s, &i).await? {
             Err(why) => {
@@ -160,7 +224,14 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8]) -> Result<(Str
                 };
                 let origin = Origin::Email { from: email.clone() };
                 let verb = i.command.clone().unwrap_or_default();
+                let new_thread = matches!(sender, Sender::Organizer(_));
                 let reply = match (verb.as_str(), invite, i.args.is_empty()) {
+                    (v, _, _) if new_thread && !v.is_empty() && !NEW_THREAD_VERBS.contains(&v) => {
+                        Reply::error(format!(
+                            "`{v}` by mail needs a reply to a mail from promoterd (a new mail may only ask for {}).",
+                            NEW_THREAD_VERBS.join(", ")
+                        ))
+                    }
                     ("", _, _) => Reply::error(
                         "Your mail had no command. Reply with one word on the first line, e.g. `accept`, `export` or `help`.",
                     ),
@@ -286,6 +357,17 @@ mod tests {
         assert!(authenticated_by_server(&i, "mx.example.test"));
         assert!(!authenticated_by_server(&i, "other.example.test"));
         i.authentication_results = vec!["mx.example.test; dkim=fail; dmarc=fail".into()];
+        assert!(!authenticated_by_server(&i, "mx.example.test"));
+        // DKIM of another domain does not vouch for this sender.
+        i.authentication_results = vec!["mx.example.test; dkim=pass header.d=evil.test".into()];
+        assert!(!authenticated_by_server(&i, "mx.example.test"));
+        i.authentication_results = vec!["mx.example.test; dkim=pass header.d=b.test".into()];
+        assert!(authenticated_by_server(&i, "mx.example.test"));
+        // A forged header below ours is not read.
+        i.authentication_results = vec![
+            "mx.example.test; dmarc=fail".into(),
+            "mx.example.test; dmarc=pass".into(),
+        ];
         assert!(!authenticated_by_server(&i, "mx.example.test"));
     }
 }

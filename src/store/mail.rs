@@ -85,6 +85,27 @@ impl Store {
         Ok(())
     }
 
+    /// Whether we sent the message with this Message-ID (`<id>`) to `recipient`.
+    pub async fn sent_to(&self, message_id: &str, recipient: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM outbox WHERE message_id = ? AND lower(recipient) = lower(?)",
+        )
+        .bind(message_id)
+        .bind(recipient)
+        .fetch_one(self.pool())
+        .await?
+            > 0)
+    }
+
+    /// Lifts a suppression; true when the address was suppressed.
+    pub async fn unsuppress(&self, email: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM mail_suppressed WHERE email = ?")
+            .bind(email.to_lowercase())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Whether an address must not be mailed (hard bounce or complaint).
     pub async fn is_suppressed(&self, email: &str) -> StoreResult<bool> {
         Ok(

@@ -175,6 +175,8 @@ async fn invites_are_accepted_and_ignored_by_reply_and_nothing_else_counts() {
     org_with_event(&app, &boss).await;
     app.ok(&boss, &format!("invite {ana} summer-fest")).await;
     app.ok(&boss, &format!("invite {cara} summer-fest")).await;
+    let gone = addr("gone", tag);
+    app.ok(&boss, &format!("invite {gone} summer-fest")).await;
     let email = promoterd::email::EmailFrontend::start(&app.core, &app.config())
         .unwrap()
         .unwrap();
@@ -226,13 +228,27 @@ async fn invites_are_accepted_and_ignored_by_reply_and_nothing_else_counts() {
         "Auto-Submitted: auto-replied\nSubject: Out of office Re:",
     );
     send(&cara, &cara_invite.reply_to, &auto).await;
-    // A bounce for an address we mailed.
+    // A bounce for an address we mailed, quoting our mail's headers; and a forged one
+    // about an address we never mailed that way.
+    let gone_invite = read(&wait_mail(&gone, |m| m.contains("invites you to promote")).await);
+    let forged = format!(
+        "From: MAILER-DAEMON@example.test\nTo: bot-{tag}@example.test\nSubject: Undelivered\n\
+         Message-ID: <forged-1@mx.example.test>\nX-Failed-Recipients: {boss}\n\nYour mail could not be delivered.\n"
+    );
+    send(
+        "mailer-daemon@example.test",
+        &format!("bot-{tag}@example.test"),
+        &forged,
+    )
+    .await;
     let bounce = format!(
         "From: MAILER-DAEMON@example.test\nTo: bot-{tag}@example.test\nSubject: Undelivered Mail Returned to Sender\n\
          Message-ID: <bounce-1@mx.example.test>\nMIME-Version: 1.0\n\
          Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\n\
          Content-Type: text/plain\n\nYour mail could not be delivered.\naccept\n\n--B\nContent-Type: message/delivery-status\n\n\
-         Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; gone-{tag}@example.test\nAction: failed\nStatus: 5.1.1\n\n--B--\n"
+         Reporting-MTA: dns; mx.example.test\n\nFinal-Recipient: rfc822; gone-{tag}@example.test\nAction: failed\nStatus: 5.1.1\n\n--B\n\
+         Content-Type: text/rfc822-headers\n\nMessage-ID: <{}>\nTo: gone-{tag}@example.test\n\n--B--\n",
+        gone_invite.message_id
     );
     send(
         "mailer-daemon@example.test",
@@ -240,7 +256,16 @@ async fn invites_are_accepted_and_ignored_by_reply_and_nothing_else_counts() {
         &bounce,
     )
     .await;
-    let rows = wait_processed(&app, 4).await;
+    let rows = wait_processed(&app, 5).await;
+    assert!(
+        rows.iter()
+            .any(|r| r.1 == "bounce" && r.3.contains("not about a mail of ours")),
+        "{rows:?}"
+    );
+    assert!(
+        !app.store.is_suppressed(&boss).await.unwrap(),
+        "a forged bounce silences nobody"
+    );
     assert!(rows.iter().any(|r| r.1 == "auto_reply" && r.3 == "ignored"), "{rows:?}");
     assert!(
         rows.iter()
@@ -318,6 +343,29 @@ async fn an_organizer_mails_export_and_gets_the_csv() {
     assert_eq!(rows.iter().map(|r| r[0].to_string()).collect::<Vec<_>>(), ["E1", "E2"]);
     assert_eq!(&rows[0][8], "'=cmd|' /C calc'!A0");
     assert_eq!(msg.in_reply_to().as_text(), Some("x1@client.example"));
+    // A new thread (which anyone can forge with the organizer's From) may only read.
+    let before = app.dump().await;
+    let forged = format!(
+        "From: Boss <{boss}>\nTo: bot-{tag}@example.test\nSubject: hi\nMessage-ID: <x3@client.example>\n\
+         Content-Type: text/plain; charset=utf-8\n\ninvite attacker@evil.test summer-fest\n"
+    );
+    send(&boss, &format!("bot-{tag}@example.test"), &forged).await;
+    let refusal = read(&wait_mail(&boss, |m| m.contains("needs a reply to a mail from promoterd")).await);
+    assert!(refusal.text.contains("help, export, stats"), "{}", refusal.text);
+    let after = app.dump().await;
+    assert!(!after.contains("attacker@evil.test"), "no invite was created");
+    let section = |d: &str, name: &str| {
+        d.split(&format!("## {name}\n"))
+            .nth(1)
+            .unwrap()
+            .split("## ")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for table in ["invites", "memberships", "people", "events", "links"] {
+        assert_eq!(section(&before, table), section(&after, table), "{table} changed");
+    }
     // The same command from a promoter's address is refused: only organizers may start threads.
     let mail = mail
         .replace(&format!("From: Boss <{boss}>"), &format!("From: Ana <{ana}>"))
@@ -341,7 +389,14 @@ async fn a_daemon_killed_mid_mailbox_processes_each_message_exactly_once() {
     let bot = format!("bot-{tag}@example.test");
     let ids: Vec<String> = (1..=6).map(|i| format!("k{i}-{tag}@client.example")).collect();
     for (i, id) in ids.iter().enumerate() {
-        let cmd = ["help", "events", "stats summer-fest", "whoami", "promoters", "invites"][i];
+        let cmd = [
+            "help",
+            "stats summer-fest",
+            "export summer-fest",
+            "help",
+            "stats",
+            "export",
+        ][i];
         let mail = format!(
             "From: <{boss}>\nTo: {bot}\nSubject: cmd {i}\nMessage-ID: <{id}>\nContent-Type: text/plain\n\n{cmd}\n"
         );
