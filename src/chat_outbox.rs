@@ -21,16 +21,19 @@ pub enum Delivery {
 
 async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
     let now = core.clock.now();
+    let mail_ok = match &m.fallback_email {
+        Some(email) => !core.store.is_suppressed(email).await? && !core.store.mail_opted_out(email).await?,
+        None => false,
+    };
+    // The email copy and the end of the chat message commit together: never both twice.
     let mut tx = core.store.write().await?;
-    if let Some(email) = &m.fallback_email
-        && !core.store.is_suppressed(email).await?
-    {
+    if let (true, Some(email)) = (mail_ok, &m.fallback_email) {
         core.queue_reply_mail(&mut tx, email, &m.kind, &m.subject, &m.body, None, None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
+    core.store.fail_in(&mut tx, m.id, why, now).await?;
     tx.commit().await?;
-    core.store.mark_attempt_failed(m.id, why, None, now).await?;
     Ok(())
 }
 

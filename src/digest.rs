@@ -170,7 +170,7 @@ impl Core {
                     .iter()
                     .find(|m| m.event_id == Some(e.id) || (m.org_id == org.id && m.event_id.is_none()))
             {
-                let changes = self.store.sale_changes(m.id, since).await?;
+                let changes = self.store.sale_changes(m.id, since, now).await?;
                 let (t, net): (i64, i64) = changes
                     .iter()
                     .filter(|c| c.event_id == e.id)
@@ -218,7 +218,7 @@ impl Core {
                         continue; // not with us yet when that period was due
                     }
                     let key = format!("{}:{period}", org.slug);
-                    let last = self.store.last_digest_at(person.person_id, kind).await?;
+                    let last = self.store.last_digest_at(person.person_id, kind, &org.slug).await?;
                     let Some(digest) = self.digest_for(&org, &person, kind, last.as_deref()).await? else {
                         continue;
                     };
@@ -246,21 +246,22 @@ impl Core {
     pub async fn run_notifications(&self) -> Result<(usize, usize), StoreError> {
         let now = self.clock.now();
         let (mut notes, mut milestones) = (0, 0);
-        for (membership_id, person_id, since) in self.store.memberships_with_new_sales().await? {
+        for (membership_id, person_id, since) in self.store.memberships_with_new_sales(now).await? {
             if now - parse_ts(&since) < Duration::minutes(NOTIFY_WINDOW_MINUTES) {
                 continue; // within the quiet window: coalesce with what follows
             }
             let Some(person) = self.store.person(person_id).await? else {
                 continue;
             };
+            let mail_opt_out = self.store.mail_opted_out(&person.email).await?;
             let recipient = Recipient {
                 person_id,
                 email: person.email.clone(),
-                mail_opt_out: false,
+                mail_opt_out,
                 created_at: String::new(),
             };
             let prefs = self.store.preferences(person_id).await?;
-            let changes = self.store.sale_changes(membership_id, &since).await?;
+            let changes = self.store.sale_changes(membership_id, &since, now).await?;
             let mut by_event: BTreeMap<i64, Vec<&crate::store::SaleChange>> = BTreeMap::new();
             for c in &changes {
                 by_event.entry(c.event_id).or_default().push(c);

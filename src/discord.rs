@@ -104,6 +104,11 @@ impl Discord {
             user_id: cmd.user.id.get().to_string(),
             username: Some(cmd.user.name.clone()),
         };
+        let _ = self
+            .core
+            .store
+            .clear_chat_unreachable("discord", &cmd.user.id.get().to_string())
+            .await;
         let inv = match commands::invocation(&cmd) {
             Ok(inv) => inv,
             Err(e) => {

@@ -106,16 +106,18 @@ impl Telegram {
     /// Applies one update, once: a repeated `update_id` is dropped.
     pub async fn handle_update(&self, update: Update) -> anyhow::Result<()> {
         let id = update.id.0.to_string();
-        if self.core.store.chat_update_seen("telegram", &id).await? {
+        // Claimed before it is applied: a repeat, even a concurrent one, is dropped.
+        if !self
+            .core
+            .store
+            .record_chat_update("telegram", &id, self.core.clock.now())
+            .await?
+        {
             return Ok(());
         }
         if let UpdateKind::Message(msg) = update.kind {
             self.handle_message(&msg).await?;
         }
-        self.core
-            .store
-            .record_chat_update("telegram", &id, self.core.clock.now())
-            .await?;
         Ok(())
     }
 
@@ -161,8 +163,18 @@ impl Telegram {
             Ok(inv) if !private && crate::commands::spec::spec(inv.cmd).private => {
                 Reply::text(format!("Message me privately for that: https://t.me/{}", self.username))
             }
-            Ok(inv) => self.core.run(&origin, &inv).await,
+            Ok(inv) => match self.core.run(&origin, &inv).await {
+                r if r.private && !private => {
+                    Reply::text(format!("Message me privately for that: https://t.me/{}", self.username))
+                }
+                r => r,
+            },
         };
+        // Whoever writes to the bot can be reached again.
+        self.core
+            .store
+            .clear_chat_unreachable("telegram", &from.id.0.to_string())
+            .await?;
         self.send(chat, &reply).await
     }
 
@@ -235,6 +247,8 @@ impl Telegram {
                 let me = me.clone();
                 async move {
                     let chat = ChatId(m.recipient.parse().context("a Telegram chat id")?);
+                    // A stale mark must not turn a successful send into an email.
+                    me.core.store.clear_chat_unreachable("telegram", &m.recipient).await?;
                     me.send(chat, &reply).await?;
                     Ok(if me.core.store.chat_unreachable("telegram", &m.recipient).await? {
                         crate::chat_outbox::Delivery::Unreachable

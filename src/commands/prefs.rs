@@ -60,6 +60,10 @@ impl Core {
         change(&mut prefs);
         let mut tx = self.store.write().await?;
         self.store.set_preferences(&mut tx, p.id, &prefs).await?;
+        // Asking for digests or notifications again undoes an earlier `stop`.
+        if prefs.digest != "off" || prefs.notify {
+            self.store.set_mail_opt_out(&mut tx, p.id, false).await?;
+        }
         tx.commit().await?;
         Ok(Self::describe(&prefs).line("Saved."))
     }

@@ -7,6 +7,7 @@ use crate::commands::Core;
 use anyhow::{Context, anyhow};
 use async_imap::Session;
 use futures::TryStreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -29,10 +30,15 @@ pub struct ImapSettings {
 /// Runs until `stop` turns true.
 pub async fn poller(core: Core, s: ImapSettings, mut stop: watch::Receiver<bool>) {
     let mut failures = 0u32;
+    let mut broken: HashMap<u32, u32> = HashMap::new();
     loop {
-        let result = connect_and_run(&core, &s, stop.clone()).await;
+        let started = std::time::Instant::now();
+        let result = connect_and_run(&core, &s, stop.clone(), &mut broken).await;
         if *stop.borrow() {
             break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            failures = 0; // it worked for a while: a new outage is news again
         }
         match result {
             Ok(()) => failures = 0,
@@ -51,7 +57,12 @@ pub async fn poller(core: Core, s: ImapSettings, mut stop: watch::Receiver<bool>
     }
 }
 
-async fn connect_and_run(core: &Core, s: &ImapSettings, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn connect_and_run(
+    core: &Core,
+    s: &ImapSettings,
+    stop: watch::Receiver<bool>,
+    broken: &mut HashMap<u32, u32>,
+) -> anyhow::Result<()> {
     let tcp = TcpStream::connect((s.host.as_str(), s.port))
         .await
         .with_context(|| format!("connecting to {}:{}", s.host, s.port))?;
@@ -68,9 +79,9 @@ async fn connect_and_run(core: &Core, s: &ImapSettings, stop: watch::Receiver<bo
             .connect(name, tcp)
             .await
             .context("TLS handshake")?;
-        run(core, s, async_imap::Client::new(tls), stop).await
+        run(core, s, async_imap::Client::new(tls), stop, broken).await
     } else {
-        run(core, s, async_imap::Client::new(tcp), stop).await
+        run(core, s, async_imap::Client::new(tcp), stop, broken).await
     }
 }
 
@@ -79,6 +90,7 @@ async fn run<T>(
     s: &ImapSettings,
     mut client: async_imap::Client<T>,
     mut stop: watch::Receiver<bool>,
+    broken: &mut HashMap<u32, u32>,
 ) -> anyhow::Result<()>
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
@@ -97,14 +109,23 @@ where
         // Creating an existing folder fails harmlessly.
         let _ = session.create(folder).await;
     }
-    tracing::info!(host = %s.host, mailbox = %s.inbound.mailbox, "email: IMAP connected");
+    let idle_supported = session.capabilities().await.context("CAPABILITY")?.has_str("IDLE");
+    tracing::info!(host = %s.host, mailbox = %s.inbound.mailbox, idle = idle_supported, "email: IMAP connected");
     loop {
         let mailbox = session.select(&s.inbound.mailbox).await.context("SELECT")?;
         let validity = mailbox.uid_validity.unwrap_or(0);
-        drain(core, s, &mut session, validity).await?;
+        drain(core, s, &mut session, validity, broken).await?;
         if *stop.borrow() {
             let _ = session.logout().await;
             return Ok(());
+        }
+        if !idle_supported {
+            // No IDLE on this server: poll.
+            tokio::select! {
+                _ = tokio::time::sleep(s.poll) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
         }
         let mut idle = session.idle();
         idle.init().await.context("IDLE")?;
@@ -117,8 +138,19 @@ where
     }
 }
 
-/// Fetches and processes everything above the stored cursor.
-async fn drain<T>(core: &Core, s: &ImapSettings, session: &mut Session<T>, validity: u32) -> anyhow::Result<()>
+/// Largest message read; bigger ones are recorded and skipped unread.
+const MAX_MAIL_BYTES: u32 = 10 * 1024 * 1024;
+/// Attempts at a message whose processing fails before it is recorded as failed.
+const MAX_FAILURES: u32 = 3;
+
+/// Fetches and processes everything above the stored cursor, one message at a time.
+async fn drain<T>(
+    core: &Core,
+    s: &ImapSettings,
+    session: &mut Session<T>,
+    validity: u32,
+    broken: &mut HashMap<u32, u32>,
+) -> anyhow::Result<()>
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
@@ -130,31 +162,53 @@ where
         }
         None => 0,
     };
-    let fetched: Vec<_> = session
-        .uid_fetch(format!("{}:*", last + 1), "(UID BODY.PEEK[])")
+    let listed: Vec<_> = session
+        .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
         .await
-        .context("UID FETCH")?
+        .context("UID FETCH sizes")?
         .try_collect()
         .await
-        .context("reading fetched mail")?;
+        .context("reading the message list")?;
     // `N:*` always returns the highest message, even below N: filter in code.
-    let mut mails: Vec<(u32, Vec<u8>)> = fetched
+    let mut todo: Vec<(u32, u32)> = listed
         .iter()
-        .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
         .filter(|(uid, _)| *uid > last)
         .collect();
-    mails.sort_by_key(|(uid, _)| *uid);
-    for (uid, raw) in mails {
-        process(
-            core,
-            &s.inbound,
-            &raw,
-            MailPosition {
-                uid_validity: validity,
-                uid,
-            },
-        )
-        .await?;
+    todo.sort_unstable();
+    todo.dedup();
+    for (uid, size) in todo {
+        let pos = MailPosition {
+            uid_validity: validity,
+            uid,
+        };
+        if size > MAX_MAIL_BYTES {
+            skip(core, s, pos, &format!("too large: {size} bytes")).await?;
+        } else {
+            let fetched: Vec<_> = session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await
+                .context("UID FETCH")?
+                .try_collect()
+                .await
+                .context("reading a message")?;
+            let raw = fetched
+                .iter()
+                .find(|f| f.uid == Some(uid))
+                .and_then(|f| f.body())
+                .unwrap_or_default()
+                .to_vec();
+            if let Err(e) = process(core, &s.inbound, &raw, pos).await {
+                let n = broken.entry(uid).or_default();
+                *n += 1;
+                if *n < MAX_FAILURES {
+                    return Err(e.into());
+                }
+                tracing::error!(uid, error = %e, "email: giving up on a message that keeps failing");
+                skip(core, s, pos, &format!("failed: {e}")).await?;
+            }
+        }
+        broken.remove(&uid);
         match &s.processed_folder {
             Some(folder) => session.uid_mv(uid.to_string(), folder).await.context("UID MOVE")?,
             None => {
@@ -167,5 +221,30 @@ where
             }
         }
     }
+    Ok(())
+}
+
+/// Records a message as handled without running it (too large, or failing for good).
+async fn skip(core: &Core, s: &ImapSettings, pos: MailPosition, why: &str) -> anyhow::Result<()> {
+    let now = core.clock.now();
+    let key = format!("uid:{}:{}", pos.uid_validity, pos.uid);
+    let mut tx = core.store.write().await?;
+    core.store
+        .record_processed(
+            &mut tx,
+            &key,
+            &s.inbound.mailbox,
+            pos.uid_validity,
+            pos.uid,
+            "skipped",
+            None,
+            why,
+            now,
+        )
+        .await?;
+    core.store
+        .set_imap_state(&mut tx, &s.inbound.mailbox, pos.uid_validity, pos.uid)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }

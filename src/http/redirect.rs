@@ -30,7 +30,12 @@ pub struct CachedLink {
 #[derive(Debug, Default)]
 pub struct LinkCache {
     map: RwLock<HashMap<String, Arc<CachedLink>>>,
+    /// Codes known not to exist, so a flood of made-up codes does not reach the database.
+    misses: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// Most unknown codes remembered between reloads.
+const MAX_MISSES: usize = 50_000;
 
 fn cached(link_id: i64, code: &str, ticket_url: &str) -> Option<CachedLink> {
     let mut base = Url::parse(ticket_url).ok()?;
@@ -62,6 +67,7 @@ impl LinkCache {
             .collect();
         let n = map.len();
         *self.map.write().expect("link cache lock") = map;
+        self.misses.lock().expect("miss cache lock").clear();
         metrics.set_links_cached(n);
         Ok(n)
     }
@@ -71,7 +77,15 @@ impl LinkCache {
         if let Some(hit) = self.map.read().expect("link cache lock").get(code) {
             return Ok(Some(hit.clone()));
         }
+        if self.misses.lock().expect("miss cache lock").contains(code) {
+            return Ok(None);
+        }
         let Some(t) = store.live_link_target(code).await? else {
+            let mut misses = self.misses.lock().expect("miss cache lock");
+            if misses.len() >= MAX_MISSES {
+                misses.clear();
+            }
+            misses.insert(code.to_string());
             return Ok(None);
         };
         let Some(c) = cached(t.link_id, &t.code, &t.ticket_url).map(Arc::new) else {
@@ -167,11 +181,12 @@ const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 Ask the person who shared it for a new one.</p></body></html>";
 
 fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> String {
+    // The right-most entry is the one our proxy added; the rest the client could write.
     if trust_forwarded_for
         && let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
     {
         return first.trim().to_string();
     }

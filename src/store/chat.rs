@@ -48,6 +48,19 @@ impl Store {
         Ok(())
     }
 
+    /// Clears the unreachable mark of a chat account (it wrote to us again).
+    pub async fn clear_chat_unreachable(&self, platform: &str, id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE chat_accounts SET unreachable_at = NULL, unreachable_reason = NULL \
+             WHERE platform = ? AND external_id = ? AND unreachable_at IS NOT NULL",
+        )
+        .bind(platform)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Whether a chat account was marked unreachable.
     pub async fn chat_unreachable(&self, platform: &str, id: &str) -> StoreResult<bool> {
         Ok(sqlx::query_scalar::<_, i64>(

@@ -166,15 +166,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// When the person's previous digest of this kind went out.
-    pub async fn last_digest_at(&self, person_id: i64, kind: &str) -> StoreResult<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT max(created_at) FROM digest_runs WHERE person_id = ? AND kind = ?")
-                .bind(person_id)
-                .bind(kind)
-                .fetch_one(self.pool())
-                .await?,
+    /// When the person's previous digest of this kind for an organization went out.
+    pub async fn last_digest_at(&self, person_id: i64, kind: &str, org_slug: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT max(created_at) FROM digest_runs WHERE person_id = ?1 AND kind = ?2 \
+             AND substr(period, 1, length(?3) + 1) = ?3 || ':'",
         )
+        .bind(person_id)
+        .bind(kind)
+        .bind(org_slug)
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// Digests claimed so far: (person email, kind, period), for operators and tests.
@@ -187,7 +189,12 @@ impl Store {
     }
 
     /// Sales of a membership attributed or refunded after `since`.
-    pub async fn sale_changes(&self, membership_id: i64, since: &str) -> StoreResult<Vec<SaleChange>> {
+    pub async fn sale_changes(
+        &self,
+        membership_id: i64,
+        since: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<SaleChange>> {
         Ok(sqlx::query_as(
             "SELECT o.event_id, coalesce(l.label, '') AS link_label, t.name AS ticket_type, \
                sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS tickets, \
@@ -195,23 +202,25 @@ impl Store {
                sum(CASE WHEN o.created_at <= ?2 THEN ol.refunded_quantity ELSE 0 END) AS refunded \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
              LEFT JOIN links l ON l.id = o.link_id \
-             WHERE o.membership_id = ?1 AND o.updated_at > ?2 \
+             WHERE o.membership_id = ?1 AND o.updated_at > ?2 AND o.updated_at <= ?3 \
              GROUP BY o.event_id, l.id, t.id ORDER BY o.event_id, l.id, t.id",
         )
         .bind(membership_id)
         .bind(since)
+        .bind(crate::clock::ts_ms(until))
         .fetch_all(self.pool())
         .await?)
     }
 
     /// Active memberships with orders changed after their last notification.
-    pub async fn memberships_with_new_sales(&self) -> StoreResult<Vec<(i64, i64, String)>> {
+    pub async fn memberships_with_new_sales(&self, until: DateTime<Utc>) -> StoreResult<Vec<(i64, i64, String)>> {
         Ok(sqlx::query_as(
             "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since FROM memberships m \
              LEFT JOIN notify_state n ON n.membership_id = m.id \
              WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM orders o WHERE o.membership_id = m.id \
-               AND o.updated_at > coalesce(n.last_at, m.updated_at))",
+               AND o.updated_at > coalesce(n.last_at, m.updated_at) AND o.updated_at <= ?)",
         )
+        .bind(crate::clock::ts_ms(until))
         .fetch_all(self.pool())
         .await?)
     }
@@ -231,7 +240,7 @@ impl Store {
         )
         .bind(membership_id)
         .bind(since)
-        .bind(ts(at))
+        .bind(crate::clock::ts_ms(at))
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)

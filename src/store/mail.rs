@@ -243,6 +243,28 @@ impl Store {
         )
     }
 
+    /// Whether the person with this address sent `stop`.
+    pub async fn mail_opted_out(&self, email: &str) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM people WHERE email = ? AND mail_opt_out = 1")
+                .bind(email)
+                .fetch_one(self.pool())
+                .await?
+                > 0,
+        )
+    }
+
+    /// Gives up on an outbox message inside a transaction.
+    pub async fn fail_in(&self, tx: &mut WriteTx, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
+            .bind(error)
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Marks a person as not wanting digest and notification mail.
     pub async fn set_mail_opt_out(&self, tx: &mut WriteTx, person_id: i64, out: bool) -> StoreResult<()> {
         sqlx::query("UPDATE people SET mail_opt_out = ? WHERE id = ?")

@@ -105,7 +105,7 @@ impl Store {
                 .bind(&order.buyer_phone)
                 .bind(order.status.as_str())
                 .bind(&updated_at)
-                .bind(ts(now))
+                .bind(ts_ms(now))
                 .bind(&state_hash)
                 .bind(id)
                 .execute(&mut **tx)
@@ -139,7 +139,7 @@ impl Store {
                 .bind(&order.currency)
                 .bind(ts(order.ordered_at))
                 .bind(&updated_at)
-                .bind(ts(now))
+                .bind(ts_ms(now))
                 .bind(&state_hash)
                 .fetch_one(&mut **tx)
                 .await?;
@@ -241,7 +241,7 @@ impl Store {
         )
         .bind(status)
         .bind(source_updated_at)
-        .bind(ts(now))
+        .bind(ts_ms(now))
         .bind(order_id)
         .execute(&mut **tx)
         .await?;

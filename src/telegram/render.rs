@@ -72,7 +72,13 @@ pub fn render(reply: &Reply) -> Vec<String> {
         let mut chunk = String::new();
         let mut chunks = Vec::new();
         for line in text.lines() {
-            let line: String = line.chars().take(TARGET - 20).collect();
+            let mut line: String = line.chars().take(TARGET - 20).collect();
+            // A cut must not split an escaped entity such as `&amp;`.
+            if let Some(amp) = line.rfind('&')
+                && !line[amp..].contains(';')
+            {
+                line.truncate(amp);
+            }
             if chunk.chars().count() + line.chars().count() + 1 > TARGET - 20 && !chunk.is_empty() {
                 chunks.push(std::mem::take(&mut chunk));
             }

@@ -377,3 +377,40 @@ async fn digests_and_notifications_reach_a_telegram_user_through_the_bot_api() {
         "not by email too"
     );
 }
+
+#[tokio::test]
+async fn stop_ends_notification_mail_and_asking_again_brings_it_back() {
+    let clock = Clock::fixed(utc("2027-11-01T10:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    let link = link_code(&app.ok(BEN, "mylink").await);
+    app.ok(BEN, "stop").await;
+    clock.advance(Duration::minutes(30));
+    let sell = |n: usize| {
+        let (store, clock, link) = (app.store.clone(), clock.clone(), link.clone());
+        async move {
+            let valid = promoterd::ingest::validate(&store, "checkout", &order(n, &link))
+                .await
+                .unwrap()
+                .unwrap();
+            promoterd::ingest::apply(&store, &clock, &[valid]).await.unwrap();
+        }
+    };
+    sell(1).await;
+    app.core.run_notifications().await.unwrap();
+    let notes = |store: promoterd::store::Store| async move {
+        store
+            .pending_messages_to(BEN)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "notification")
+            .count()
+    };
+    assert_eq!(notes(app.store.clone()).await, 0, "no mail after `stop`");
+    app.ok(BEN, "notify on").await;
+    clock.advance(Duration::minutes(10));
+    sell(2).await;
+    app.core.run_notifications().await.unwrap();
+    assert_eq!(notes(app.store.clone()).await, 1, "`notify on` undoes `stop`");
+}

@@ -142,6 +142,14 @@ async fn promoters_and_organizers_use_their_commands_with_files() {
     assert_eq!(rows.len(), 1);
     assert_eq!((&rows[0][0], &rows[0][8]), ("T1", "Tess <Buyer>"));
 
+    // A linked user who blocked the bot is marked unreachable; writing again clears it.
+    app.store
+        .mark_chat_unreachable("telegram", "4001", "blocked", chrono::Utc::now())
+        .await
+        .unwrap();
+    fake.push_text(15, 4001, "/help", None);
+    fake.wait_for(4001, &["sendmessage"], 6).await;
+    assert!(!app.store.chat_unreachable("telegram", "4001").await.unwrap());
     // In a group, personal numbers are never shown.
     fake.push_text(30, 4001, "/mystats@promo_bot", Some(-9001));
     let group = text_of(&fake.wait_for(-9001, &["sendmessage"], 1).await[0]);
