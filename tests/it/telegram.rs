@@ -147,7 +147,7 @@ async fn promoters_and_organizers_use_their_commands_with_files() {
         .mark_chat_unreachable("telegram", "4001", "blocked", chrono::Utc::now())
         .await
         .unwrap();
-    fake.push_text(15, 4001, "/help", None);
+    fake.push_text(25, 4001, "/help", None);
     fake.wait_for(4001, &["sendmessage"], 6).await;
     assert!(!app.store.chat_unreachable("telegram", "4001").await.unwrap());
     // In a group, personal numbers are never shown.
