@@ -414,3 +414,80 @@ async fn stop_ends_notification_mail_and_asking_again_brings_it_back() {
     app.core.run_notifications().await.unwrap();
     assert_eq!(notes(app.store.clone()).await, 1, "`notify on` undoes `stop`");
 }
+
+#[tokio::test]
+async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
+    use super::fake_discord::{APP_ID, FakeDiscord};
+    let clock = Clock::fixed(utc("2027-10-31T12:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    assert!(
+        !app.chat(Platform::Discord, "9100", &format!("connect {BEN}"))
+            .await
+            .is_error
+    );
+    let mail = app
+        .store
+        .pending_messages_to(BEN)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|m| m.kind == "verify")
+        .unwrap();
+    assert!(
+        !app.chat(
+            Platform::Discord,
+            "9100",
+            &format!("verify {}", code_after(&mail.body, "Your code: "))
+        )
+        .await
+        .is_error
+    );
+    app.ok(BEN, "digest daily").await;
+    let link = link_code(&app.ok(BEN, "mylink").await);
+    set(&clock, utc("2027-11-01T08:30:00Z"));
+    let fake = FakeDiscord::start().await;
+    let http = promoterd::discord::Discord::http_client("Bot.TEST", APP_ID, Some(&fake.url));
+    let discord = promoterd::discord::Discord::new(app.core.clone(), http, None).unwrap();
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(discord.clone().drain_outbox(rx));
+    app.core.run_digests().await.unwrap();
+    let dm = fake
+        .wait_for(1, |c| c.path.ends_with("/messages") && c.status == 200)
+        .await;
+    assert!(dm[0].json.to_string().contains("promoter digest"), "{}", dm[0].json);
+    // DMs closed: the next message is marked and goes by email instead.
+    fake.close_dms();
+    clock.advance(Duration::minutes(30));
+    let valid = promoterd::ingest::validate(&app.store, "checkout", &order(1, &link))
+        .await
+        .unwrap()
+        .unwrap();
+    promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
+    assert_eq!(app.core.run_notifications().await.unwrap().0, 1);
+    for _ in 0..200 {
+        if app
+            .store
+            .pending_messages_to(BEN)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.kind == "notification")
+        {
+            break;
+        }
+        app.core.chat_queued.notify_waiters();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        app.store.chat_unreachable("discord", "9100").await.unwrap(),
+        "closed DMs recorded"
+    );
+    let by_mail = app.store.pending_messages_to(BEN).await.unwrap();
+    assert!(
+        by_mail
+            .iter()
+            .any(|m| m.kind == "notification" && m.body.contains("1 × General Admission")),
+        "{by_mail:#?}"
+    );
+}

@@ -29,6 +29,7 @@ struct Shared {
     calls: Mutex<Vec<Call>>,
     new_call: Notify,
     rate_limit: Mutex<u32>,
+    dms_closed: Mutex<bool>,
 }
 
 /// The fake server.
@@ -86,7 +87,14 @@ async fn record(State(s): State<Arc<Shared>>, req: Request) -> Response {
         }
         hit
     };
-    let (status, body) = if limited {
+    let dms_closed =
+        *s.dms_closed.lock().unwrap() && path.starts_with("/api/v10/channels/") && path.ends_with("/messages");
+    let (status, body) = if dms_closed {
+        (
+            403,
+            json!({"message": "Cannot send messages to this user", "code": 50007}),
+        )
+    } else if limited {
         (
             429,
             json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false, "code": 0}),
@@ -112,7 +120,10 @@ async fn record(State(s): State<Arc<Shared>>, req: Request) -> Response {
     } else if path.contains("/webhooks/") || path.contains("/messages") {
         (200, message_json("555"))
     } else if path.ends_with("/users/@me/channels") {
-        (200, json!({"id": "777000", "type": 1, "recipients": []}))
+        (
+            200,
+            json!({"id": "777000", "type": 1, "last_message_id": null, "recipients": [{"id": "9100", "username": "ben", "discriminator": "0", "avatar": null}]}),
+        )
     } else {
         (404, json!({"message": "Unknown route", "code": 0}))
     };
@@ -152,6 +163,11 @@ impl FakeDiscord {
     /// Answers the next `n` webhook (follow-up) calls with 429.
     pub fn rate_limit_next(&self, n: u32) {
         *self.shared.rate_limit.lock().unwrap() = n;
+    }
+
+    /// Makes every DM fail as a user with closed DMs would (403, code 50007).
+    pub fn close_dms(&self) {
+        *self.shared.dms_closed.lock().unwrap() = true;
     }
 
     /// Waits (bounded) until `n` calls matched `pred`.
