@@ -113,16 +113,11 @@ impl Core {
     pub(super) async fn org_digest(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, _) = organizer_scope(scope);
         let h = hour(inv.req("hour"))?;
-        let days = [
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "sunday",
-        ];
-        let day = days.iter().position(|d| *d == inv.req("weekday")).unwrap_or(0) as i64 + 1;
+        let day = super::spec::WEEKDAYS
+            .iter()
+            .position(|d| *d == inv.req("weekday"))
+            .unwrap_or(0) as i64
+            + 1;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         self.store.set_org_digest_defaults(&mut tx, org.id, day, h).await?;

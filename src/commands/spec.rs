@@ -193,6 +193,16 @@ const EVENT_OPT: ArgSpec = opt(
 );
 const ORG_FLAG: ArgSpec = flag("org", ArgKind::Slug, "the organization, when you organize several");
 const ON_OFF: ArgKind = ArgKind::Choice(&["on", "off"]);
+/// Days of the week, Monday first (the organization's digest day).
+pub const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 macro_rules! command {
     ($cmd:ident, $name:literal, $access:ident, [$($arg:expr),* $(,)?], $help:literal, $example:literal $(, $k:ident = $v:expr)* $(,)?) => {{
@@ -570,19 +580,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "orgdigest",
         Organizer,
         [
-            req(
-                "weekday",
-                ArgKind::Choice(&[
-                    "monday",
-                    "tuesday",
-                    "wednesday",
-                    "thursday",
-                    "friday",
-                    "saturday",
-                    "sunday"
-                ]),
-                "weekly digest day"
-            ),
+            req("weekday", ArgKind::Choice(WEEKDAYS), "weekly digest day"),
             req("hour", ArgKind::Text, "local hour, 0 to 23"),
             ORG_FLAG,
         ],

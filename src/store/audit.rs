@@ -79,33 +79,6 @@ impl Store {
         .await?)
     }
 
-    /// Queues an outbound message in the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn enqueue(
-        &self,
-        tx: &mut WriteTx,
-        channel: &str,
-        recipient: &str,
-        kind: &str,
-        subject: &str,
-        body: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(channel)
-        .bind(recipient)
-        .bind(kind)
-        .bind(subject)
-        .bind(body)
-        .bind(ts(now))
-        .bind(ts(now))
-        .fetch_one(&mut **tx)
-        .await?)
-    }
-
     /// Queues an email with its headers, reply token and attachment, in the caller's transaction.
     pub async fn enqueue_mail(&self, tx: &mut WriteTx, mail: &QueuedMail<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
         if let Some(t) = &mail.token {

@@ -331,28 +331,7 @@ async fn digests_and_notifications_reach_a_telegram_user_through_the_bot_api() {
     let app = TestApp::with_clock(clock.clone()).await;
     app.world().await;
     set(&clock, utc("2027-11-01T08:30:00Z"));
-    assert!(
-        !app.chat(Platform::Telegram, "8001", &format!("connect {BEN}"))
-            .await
-            .is_error
-    );
-    let mail = app
-        .store
-        .pending_messages_to(BEN)
-        .await
-        .unwrap()
-        .into_iter()
-        .rfind(|m| m.kind == "verify")
-        .unwrap();
-    assert!(
-        !app.chat(
-            Platform::Telegram,
-            "8001",
-            &format!("verify {}", code_after(&mail.body, "Your code: "))
-        )
-        .await
-        .is_error
-    );
+    app.link_chat(Platform::Telegram, "8001", BEN).await;
     app.ok(BEN, "digest daily").await;
     let fake = FakeTelegram::start().await;
     let tg = promoterd::telegram::Telegram::connect(app.core.clone(), TOKEN, Some(&fake.url), None)
@@ -421,28 +400,7 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
     let clock = Clock::fixed(utc("2027-10-31T12:00:00Z"));
     let app = TestApp::with_clock(clock.clone()).await;
     app.world().await;
-    assert!(
-        !app.chat(Platform::Discord, "9100", &format!("connect {BEN}"))
-            .await
-            .is_error
-    );
-    let mail = app
-        .store
-        .pending_messages_to(BEN)
-        .await
-        .unwrap()
-        .into_iter()
-        .rfind(|m| m.kind == "verify")
-        .unwrap();
-    assert!(
-        !app.chat(
-            Platform::Discord,
-            "9100",
-            &format!("verify {}", code_after(&mail.body, "Your code: "))
-        )
-        .await
-        .is_error
-    );
+    app.link_chat(Platform::Discord, "9100", BEN).await;
     app.ok(BEN, "digest daily").await;
     let link = link_code(&app.ok(BEN, "mylink").await);
     set(&clock, utc("2027-11-01T08:30:00Z"));

@@ -282,21 +282,7 @@ async fn organizer_answers_with_personal_data_are_private() {
     let app = TestApp::new().await;
     app.world().await;
     // Link a Discord account to the owner.
-    app.chat(Platform::Discord, "42", &format!("connect {OWNER}")).await;
-    let mail = app
-        .store
-        .pending_messages_to(OWNER)
-        .await
-        .unwrap()
-        .into_iter()
-        .rfind(|m| m.kind == "verify")
-        .unwrap();
-    let code = code_after(&mail.body, "Your code: ");
-    assert!(
-        !app.chat(Platform::Discord, "42", &format!("verify {code}"))
-            .await
-            .is_error
-    );
+    app.link_chat(Platform::Discord, "42", OWNER).await;
     app.ok(OWNER, "setleaderboard on").await;
     for line in [
         "stats summer-fest",

@@ -120,6 +120,26 @@ impl TestApp {
         self.core.execute(&origin, line).await
     }
 
+    /// Links a chat account to `email` the way a person does: `connect`, then `verify`
+    /// with the code from the mail.
+    pub async fn link_chat(&self, platform: Platform, user: &str, email: &str) {
+        let r = self.chat(platform, user, &format!("connect {email}")).await;
+        assert!(!r.is_error, "{}", r.to_plain());
+        let mails = self.store.pending_messages_to(email).await.unwrap();
+        let mail = mails
+            .into_iter()
+            .rfind(|m| m.kind == "verify")
+            .expect("a verification mail");
+        let r = self
+            .chat(
+                platform,
+                user,
+                &format!("verify {}", code_after(&mail.body, "Your code: ")),
+            )
+            .await;
+        assert!(!r.is_error, "{}", r.to_plain());
+    }
+
     /// Every row of the database, for "changed nothing" checks.
     pub async fn dump(&self) -> String {
         promoterd::store::dump(&self.store).await.unwrap()

@@ -9,25 +9,7 @@ use std::sync::Arc;
 
 /// Links a Telegram user to `email` through connect + the mailed code.
 async fn link(app: &TestApp, user: &str, email: &str) {
-    assert!(
-        !app.chat(Platform::Telegram, user, &format!("connect {email}"))
-            .await
-            .is_error
-    );
-    let mail = app
-        .store
-        .pending_messages_to(email)
-        .await
-        .unwrap()
-        .into_iter()
-        .rfind(|m| m.kind == "verify")
-        .unwrap();
-    let code = code_after(&mail.body, "Your code: ");
-    assert!(
-        !app.chat(Platform::Telegram, user, &format!("verify {code}"))
-            .await
-            .is_error
-    );
+    app.link_chat(Platform::Telegram, user, email).await;
 }
 
 async fn start(
