@@ -68,9 +68,9 @@ D=$(redirect_run promoterd "http://127.0.0.1:$PORT/t/$REF"); echo "$D"
 awk -v b="$B" -v d="$D" 'BEGIN { split(b, x, "rps="); split(x[2], y, " "); split(d, u, "rps="); split(u[2], v, " ");
   if (y[1] > 0) printf "ratio: promoterd/baseline redirects/s = %.2f\n", v[1] / y[1] }'
 
-echo "== signed order webhooks, $ORDERS orders, 16 connections"
-OB=$($taskset_client $BIN/examples/loadgen orders "http://127.0.0.1:$BASE_PORT" 16 "$ORDERS" "$SECRET" load-fest "$REF"); echo "baseline $OB"
-OD=$($taskset_client $BIN/examples/loadgen orders "http://127.0.0.1:$PORT" 16 "$ORDERS" "$SECRET" load-fest "$REF"); echo "promoterd $OD"
+echo "== signed order webhooks, $ORDERS orders, 64 connections"
+OB=$($taskset_client $BIN/examples/loadgen orders "http://127.0.0.1:$BASE_PORT" 64 "$ORDERS" "$SECRET" load-fest "$REF"); echo "baseline $OB"
+OD=$($taskset_client $BIN/examples/loadgen orders "http://127.0.0.1:$PORT" 64 "$ORDERS" "$SECRET" load-fest "$REF"); echo "promoterd $OD"
 awk -v b="$OB" -v d="$OD" 'BEGIN { split(b, x, "rps="); split(x[2], y, " "); split(d, u, "rps="); split(u[2], v, " ");
   if (y[1] > 0) printf "ratio: promoterd/baseline orders/s = %.2f\n", v[1] / y[1] }'
 

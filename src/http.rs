@@ -35,6 +35,7 @@ pub struct HttpState {
     visitor_key: [u8; 32],
     trust_forwarded_for: bool,
     webhook: webhook::WebhookSettings,
+    orders: crate::ingest::GroupCommit,
 }
 
 /// A running HTTP server; [`HttpServer::stop`] shuts it down gracefully.
@@ -47,6 +48,7 @@ pub struct HttpServer {
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
+    order_writer: JoinHandle<()>,
     refresher: JoinHandle<()>,
 }
 
@@ -76,6 +78,7 @@ impl HttpServer {
             .await
             .context("loading tracking links")?;
         let (tx, rx) = mpsc::channel(config.http.click_buffer);
+        let (orders, order_writer) = crate::ingest::GroupCommit::start(store.clone(), core.clock.clone());
         let writer = tokio::spawn(clicks::writer(store.clone(), rx, core.metrics.clone()));
         let refresher = tokio::spawn(redirect::refresher(
             links.clone(),
@@ -91,6 +94,7 @@ impl HttpServer {
             visitor_key,
             trust_forwarded_for: config.http.trust_forwarded_for,
             webhook: webhook::WebhookSettings::from_config(config),
+            orders,
         });
         let app = router(state).merge(extra);
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -107,6 +111,7 @@ impl HttpServer {
             shutdown,
             server,
             writer,
+            order_writer,
             refresher,
         })
     }
@@ -120,6 +125,7 @@ impl HttpServer {
             .context("serving HTTP")?;
         // The router (and with it the last click sender) is gone: the writer drains and ends.
         self.writer.await.context("the click writer task")?;
+        self.order_writer.await.context("the order writer task")?;
         self.refresher.abort();
         Ok(())
     }

@@ -1,9 +1,11 @@
 //! Order ingestion: one validation and apply path for the order webhook and CSV import.
 
 mod csv_import;
+mod group_commit;
 mod webhook;
 
 pub use csv_import::{IMPORT_COLUMNS, read_import_csv};
+pub use group_commit::GroupCommit;
 pub use webhook::{WebhookBuyer, WebhookLine, WebhookOrder, WebhookPayload};
 
 use crate::clock::Clock;
@@ -309,31 +311,6 @@ pub enum DeliveryOutcome {
     Duplicate,
     /// Applied (or found unchanged).
     Applied(IngestOutcome),
-}
-
-/// Applies one delivery, remembering its id in the same transaction.
-pub async fn apply_delivery(
-    store: &Store,
-    clock: &Clock,
-    delivery_id: Option<&str>,
-    order: &OrderInput,
-) -> Result<DeliveryOutcome, ApplyError> {
-    let now = clock.now();
-    let mut tx = store.write().await?;
-    if let Some(id) = delivery_id
-        && !store
-            .record_delivery(&mut tx, &order.source, id, &order.external_id, now)
-            .await?
-    {
-        return Ok(DeliveryOutcome::Duplicate);
-    }
-    match store.apply_order(&mut tx, order, now).await? {
-        IngestOutcome::Conflict(msg) => Err(OrderError::Conflict(msg).into()),
-        outcome => {
-            tx.commit().await?;
-            Ok(DeliveryOutcome::Applied(outcome))
-        }
-    }
 }
 
 #[cfg(test)]

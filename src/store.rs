@@ -108,6 +108,25 @@ impl Store {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// Opens a savepoint inside a write transaction.
+    pub async fn savepoint(&self, tx: &mut WriteTx) -> StoreResult<()> {
+        sqlx::query("SAVEPOINT item").execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Keeps what was done since the savepoint.
+    pub async fn release_savepoint(&self, tx: &mut WriteTx) -> StoreResult<()> {
+        sqlx::query("RELEASE item").execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Undoes what was done since the savepoint.
+    pub async fn rollback_savepoint(&self, tx: &mut WriteTx) -> StoreResult<()> {
+        sqlx::query("ROLLBACK TO item").execute(&mut **tx).await?;
+        sqlx::query("RELEASE item").execute(&mut **tx).await?;
+        Ok(())
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query_scalar::<_, i64>("SELECT 1")

@@ -163,13 +163,11 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
         Ok(Err(e)) => return order_error(&st, &e),
         Err(e) => return internal(&st, &e),
     };
-    match ingest::apply_delivery(&st.core.store, &st.core.clock, delivery_id.as_deref(), &order).await {
+    let order_id = order.external_id.clone();
+    match st.orders.apply(delivery_id, order).await {
         Ok(DeliveryOutcome::Duplicate) => {
             st.core.metrics.order("duplicate");
-            answer(
-                StatusCode::OK,
-                json!({ "status": "duplicate", "order": order.external_id }),
-            )
+            answer(StatusCode::OK, json!({ "status": "duplicate", "order": order_id }))
         }
         Ok(DeliveryOutcome::Applied(outcome)) => {
             st.core.metrics.order(outcome.as_str());
@@ -178,7 +176,7 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
             } else {
                 StatusCode::OK
             };
-            answer(code, json!({ "status": outcome.as_str(), "order": order.external_id }))
+            answer(code, json!({ "status": outcome.as_str(), "order": order_id }))
         }
         Err(ApplyError::Order(e)) => order_error(&st, &e),
         Err(ApplyError::Store(e)) => internal(&st, &e),

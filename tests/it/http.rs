@@ -507,3 +507,31 @@ async fn health_and_metrics() {
     assert!(metrics.contains("route=\"healthz\""), "{metrics}");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn concurrent_deliveries_share_a_commit_and_a_refused_one_spoils_nothing() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let code = link_code(&app.ok(BEN, "mylink").await);
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    let mut bodies: Vec<String> = (0..40)
+        .map(|i| order(&format!("B{i}"), "order.created", &code, "2099-05-01T10:00:00Z", ga(1)))
+        .collect();
+    // One in the middle has the wrong currency: refused alone.
+    bodies[20] = bodies[20].replace("\"EUR\"", "\"USD\"");
+    let answers = futures::future::join_all(
+        bodies
+            .iter()
+            .map(|b| post_order(&base, b, Some(signature(NEW_SECRET, now(), b)))),
+    )
+    .await;
+    let ok = answers
+        .iter()
+        .filter(|(s, a)| *s == StatusCode::OK && a["status"] == "created")
+        .count();
+    let conflicts = answers.iter().filter(|(s, _)| *s == StatusCode::CONFLICT).count();
+    assert_eq!((ok, conflicts), (39, 1), "{answers:?}");
+    assert_eq!(field(&app.ok(BEN, "mystats").await, "Orders"), "39");
+    server.stop().await.unwrap();
+}
