@@ -40,3 +40,5 @@ CREATE TABLE milestones_sent (
 ALTER TABLE outbox ADD COLUMN payload TEXT;
 ALTER TABLE outbox ADD COLUMN fallback_email TEXT;
 CREATE INDEX orders_created ON orders(membership_id, created_at);
+-- Net tickets of an order when its promoter was last told: later changes are deltas.
+ALTER TABLE orders ADD COLUMN notified_tickets INTEGER NOT NULL DEFAULT 0;

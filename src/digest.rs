@@ -262,9 +262,13 @@ impl Core {
             };
             let prefs = self.store.preferences(person_id).await?;
             let changes = self.store.sale_changes(membership_id, &since, now).await?;
+            let deltas = self.store.order_deltas(membership_id, &since, now).await?;
             let mut by_event: BTreeMap<i64, Vec<&crate::store::SaleChange>> = BTreeMap::new();
             for c in &changes {
                 by_event.entry(c.event_id).or_default().push(c);
+            }
+            for (event_id, _) in &deltas {
+                by_event.entry(*event_id).or_default();
             }
             let mut tx = self.store.write().await?;
             if !self
@@ -274,13 +278,16 @@ impl Core {
             {
                 continue;
             }
+            self.store.mark_orders_notified(&mut tx, membership_id, now).await?;
             for (event_id, rows) in by_event {
                 let Some(event) = self.store.event(event_id).await? else {
                     continue;
                 };
                 let tickets: i64 = rows.iter().map(|r| r.tickets).sum();
                 let net: i64 = rows.iter().map(|r| r.net_minor).sum();
-                let refunded: i64 = rows.iter().map(|r| r.refunded).sum();
+                let delta: i64 = deltas.iter().filter(|(e, _)| *e == event_id).map(|(_, d)| d).sum();
+                let refunded = (-delta).max(0);
+                let more = delta.max(0);
                 let mut parts: Vec<String> = Vec::new();
                 for r in rows.iter().filter(|r| r.tickets > 0) {
                     let via = if r.link_label.is_empty() {
@@ -298,10 +305,13 @@ impl Core {
                         money(net, &event.currency)
                     ));
                 }
+                if more > 0 {
+                    reply = reply.line(format!("{more} more ticket(s) on earlier orders."));
+                }
                 if refunded > 0 {
                     reply = reply.line(format!("{refunded} ticket(s) were refunded."));
                 }
-                if tickets == 0 && refunded == 0 {
+                if tickets == 0 && refunded == 0 && more == 0 {
                     continue;
                 }
                 if prefs.notify {

@@ -47,8 +47,7 @@ pub struct ChatMail {
     pub fallback_email: Option<String>,
 }
 
-/// What changed for a promoter since a time: (link label, ticket type, new tickets, new
-/// net revenue, refunded tickets).
+/// New sales of a promoter since a time, per event, link and ticket type.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SaleChange {
     pub event_id: i64,
@@ -56,7 +55,6 @@ pub struct SaleChange {
     pub ticket_type: String,
     pub tickets: i64,
     pub net_minor: i64,
-    pub refunded: i64,
 }
 
 impl Store {
@@ -198,8 +196,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT o.event_id, coalesce(l.label, '') AS link_label, t.name AS ticket_type, \
                sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS tickets, \
-               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor ELSE 0 END) AS net_minor, \
-               sum(CASE WHEN o.created_at <= ?2 THEN ol.refunded_quantity ELSE 0 END) AS refunded \
+               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor ELSE 0 END) AS net_minor \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
              LEFT JOIN links l ON l.id = o.link_id \
              WHERE o.membership_id = ?1 AND o.updated_at > ?2 AND o.updated_at <= ?3 \
@@ -210,6 +207,49 @@ impl Store {
         .bind(crate::clock::ts_ms(until))
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Changes of net tickets on a promoter's earlier orders (refunds, more tickets) since
+    /// they were last notified: (event id, delta).
+    pub async fn order_deltas(
+        &self,
+        membership_id: i64,
+        since: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT event_id, sum(net - notified_tickets) FROM ( \
+               SELECT o.event_id, o.notified_tickets, \
+                 sum(CASE WHEN o.status = 'cancelled' THEN 0 ELSE ol.quantity - ol.refunded_quantity END) AS net \
+               FROM orders o JOIN order_lines ol ON ol.order_id = o.id \
+               WHERE o.membership_id = ?1 AND o.created_at <= ?2 AND o.updated_at > ?2 AND o.updated_at <= ?3 \
+               GROUP BY o.id) AS changed \
+             GROUP BY event_id HAVING sum(net - notified_tickets) <> 0",
+        )
+        .bind(membership_id)
+        .bind(since)
+        .bind(crate::clock::ts_ms(until))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Records each order's net tickets as told to the promoter, up to `until`.
+    pub async fn mark_orders_notified(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: i64,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE orders SET notified_tickets = coalesce((SELECT sum(CASE WHEN orders.status = 'cancelled' THEN 0 \
+               ELSE ol.quantity - ol.refunded_quantity END) FROM order_lines ol WHERE ol.order_id = orders.id), 0) \
+             WHERE membership_id = ? AND updated_at <= ?",
+        )
+        .bind(membership_id)
+        .bind(crate::clock::ts_ms(until))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// Active memberships with orders changed after their last notification.

@@ -449,3 +449,56 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
         "{by_mail:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_refund_is_reported_once_and_later_updates_of_that_order_are_quiet() {
+    let clock = Clock::fixed(utc("2027-11-01T10:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    let link = link_code(&app.ok(BEN, "mylink").await);
+    clock.advance(Duration::minutes(30));
+    let put = |raw: RawOrder| {
+        let (store, clock) = (app.store.clone(), clock.clone());
+        async move {
+            let valid = promoterd::ingest::validate(&store, "checkout", &raw)
+                .await
+                .unwrap()
+                .unwrap();
+            promoterd::ingest::apply(&store, &clock, &[valid]).await.unwrap();
+        }
+    };
+    let mut first = order(1, &link);
+    first.lines[0].quantity = 2;
+    put(first.clone()).await;
+    assert_eq!(app.core.run_notifications().await.unwrap().0, 1);
+    // One of the two tickets is refunded, later.
+    clock.advance(Duration::minutes(10));
+    let mut refunded = first.clone();
+    refunded.lines[0].refunded_quantity = 1;
+    refunded.updated_at = Some("2027-11-01T11:00:00Z".into());
+    put(refunded.clone()).await;
+    assert_eq!(app.core.run_notifications().await.unwrap().0, 1);
+    // A later change that does not move the tickets (a corrected phone number).
+    clock.advance(Duration::minutes(10));
+    let mut touched = refunded.clone();
+    touched.buyer_phone = Some("+1 555 0100".into());
+    touched.updated_at = Some("2027-11-01T12:00:00Z".into());
+    put(touched).await;
+    assert_eq!(app.core.run_notifications().await.unwrap().0, 0, "nothing new to tell");
+    let bodies: Vec<String> = app
+        .store
+        .pending_messages_to(BEN)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "notification")
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies[0].contains("2 tickets"), "{}", bodies[0]);
+    assert!(
+        bodies[1].contains("1 ticket(s) were refunded") && !bodies[1].contains("tickets,"),
+        "{}",
+        bodies[1]
+    );
+}
