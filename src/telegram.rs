@@ -94,11 +94,10 @@ impl Telegram {
             let scope = BotCommandScope::Chat {
                 chat_id: Recipient::Id(ChatId(id)),
             };
-            self.bot
-                .set_my_commands(all.clone())
-                .scope(scope)
-                .await
-                .context("Telegram setMyCommands (organizer)")?;
+            // One organizer's chat failing (blocked bot) must not stop the others or the daemon.
+            if let Err(e) = self.bot.set_my_commands(all.clone()).scope(scope).await {
+                tracing::warn!(chat = id, error = %e, "telegram: setting an organizer's command menu failed");
+            }
         }
         Ok(())
     }

@@ -80,8 +80,16 @@ pub fn embed(reply: &Reply) -> CreateEmbed {
         }
     }
     let description = description.trim_end();
-    if !description.is_empty() {
-        e = e.description(clip(description, DESCRIPTION_LIMIT));
+    if description.chars().count() > DESCRIPTION_LIMIT {
+        let cut: String = description.chars().take(DESCRIPTION_LIMIT - 80).collect();
+        let fence = if cut.matches("```").count() % 2 == 1 {
+            "\n```"
+        } else {
+            ""
+        };
+        e = e.description(format!("{cut}{fence}\n… cut to fit Discord; `export` has every row."));
+    } else if !description.is_empty() {
+        e = e.description(description);
     }
     if let Some(img) = reply.attachments.iter().find(|a| a.mime.starts_with("image/")) {
         e = e.image(format!("attachment://{}", img.filename));
