@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod limits;
 mod links;
 mod mail;
 mod organizer;
@@ -95,6 +96,8 @@ pub struct CoreSettings {
     pub telegram_bot: Option<String>,
     /// The bot's email address; replies go to `<local>+<token>@<domain>`.
     pub bot_address: Option<String>,
+    /// Most commands one chat account or email sender may run per minute (0: no limit).
+    pub commands_per_minute: u32,
 }
 
 impl Default for CoreSettings {
@@ -106,6 +109,7 @@ impl Default for CoreSettings {
             max_links_per_promoter: 50,
             telegram_bot: None,
             bot_address: None,
+            commands_per_minute: 30,
         }
     }
 }
@@ -123,6 +127,7 @@ pub struct Core {
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
     /// Signalled when chat messages are queued (the chat senders wake up).
     pub chat_queued: std::sync::Arc<tokio::sync::Notify>,
+    limiter: std::sync::Arc<limits::RateLimiter>,
 }
 
 impl Core {
@@ -136,6 +141,7 @@ impl Core {
             links_changed: Default::default(),
             mail_queued: Default::default(),
             chat_queued: Default::default(),
+            limiter: Default::default(),
         }
     }
 
@@ -157,6 +163,21 @@ impl Core {
     pub async fn run(&self, origin: &Origin, inv: &Invocation) -> Reply {
         let spec = spec::spec(inv.cmd);
         self.metrics.command(origin.frontend());
+        let sender = match origin {
+            Origin::Console { .. } => None,
+            Origin::Email { from } => Some(format!("email:{from}")),
+            Origin::Chat { platform, user_id, .. } => Some(format!("{}:{user_id}", platform.as_str())),
+        };
+        if let Some(who) = sender
+            && !self
+                .limiter
+                .allow(&who, self.settings.commands_per_minute, std::time::Instant::now())
+        {
+            return Reply {
+                private: spec.private,
+                ..Reply::error("Slow down: too many commands in a minute. Try again shortly.")
+            };
+        }
         let result = async {
             if spec.channels == Channels::ChatOnly && matches!(origin, Origin::Email { .. }) {
                 crate::refuse!(

@@ -97,6 +97,8 @@ pub struct ProgramsConfig {
     pub invite_ttl_days: u32,
     pub verify_ttl_minutes: u32,
     pub max_links_per_promoter: u32,
+    /// Most commands one chat account or email sender may run per minute (0: no limit).
+    pub commands_per_minute: u32,
     /// Time zone of organizations created with `promoterd org create`.
     pub default_time_zone: String,
     /// Currency of organizations created with `promoterd org create`.
@@ -109,6 +111,7 @@ impl Default for ProgramsConfig {
             invite_ttl_days: 14,
             verify_ttl_minutes: 30,
             max_links_per_promoter: 50,
+            commands_per_minute: 30,
             default_time_zone: "UTC".into(),
             default_currency: "EUR".into(),
         }
@@ -372,6 +375,7 @@ impl Config {
             max_links_per_promoter: self.programs.max_links_per_promoter.into(),
             telegram_bot: self.telegram.bot_username.clone(),
             bot_address: self.email.from.clone(),
+            commands_per_minute: self.programs.commands_per_minute,
         }
     }
 }

@@ -300,3 +300,16 @@ async fn a_changed_order_without_a_newer_updated_at_is_a_conflict_not_a_silent_n
     assert!(out.ok && out.stdout.contains("1 unchanged"), "{out:?}");
     assert_eq!(before, app.dump().await);
 }
+
+#[tokio::test]
+async fn one_chat_account_cannot_flood_the_bot() {
+    let app = TestApp::new().await;
+    for i in 0..30 {
+        let r = app.chat(promoterd::commands::Platform::Discord, "4242", "help").await;
+        assert!(!r.is_error, "command {i}");
+    }
+    let r = app.chat(promoterd::commands::Platform::Discord, "4242", "help").await;
+    assert!(r.is_error && r.to_plain().contains("Slow down"), "{}", r.to_plain());
+    let other = app.chat(promoterd::commands::Platform::Discord, "4243", "help").await;
+    assert!(!other.is_error, "others are not slowed down");
+}
