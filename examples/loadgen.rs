@@ -4,6 +4,9 @@
 //!
 //! `loadgen redirect <url> <concurrency> <seconds>`
 //! `loadgen orders <base url> <concurrency> <count> <secret> <event> <ref>`
+//!
+//! With `ACK_LOG=<file>`, `orders` appends the id of every order answered 2xx to the
+//! file and stops at the first refused connection (crash tests).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -84,12 +87,22 @@ async fn main() {
             let count: usize = args[4].parse().expect("count");
             let (secret, event, r#ref) = (args[5].clone(), args[6].clone(), args[7].clone());
             let next = Arc::new(AtomicUsize::new(0));
-            let run = format!("{}", std::process::id());
+            let run = std::env::var("RUN_ID").unwrap_or_else(|_| format!("{}", std::process::id()));
+            let ack_log = std::env::var("ACK_LOG").ok().map(|p| {
+                Arc::new(std::sync::Mutex::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(p)
+                        .expect("ACK_LOG file"),
+                ))
+            });
             let start = Instant::now();
             let tasks: Vec<_> = (0..conc)
                 .map(|_| {
                     let (client, base, secret, event, r#ref, next, run) =
                         (client.clone(), base.clone(), secret.clone(), event.clone(), r#ref.clone(), next.clone(), run.clone());
+                    let ack_log = ack_log.clone();
                     tokio::spawn(async move {
                         let (mut lat, mut errors) = (Vec::new(), 0usize);
                         loop {
@@ -115,7 +128,15 @@ async fn main() {
                                 .send()
                                 .await
                             {
-                                Ok(r) if r.status().is_success() => lat.push(t.elapsed()),
+                                Ok(r) if r.status().is_success() => {
+                                    lat.push(t.elapsed());
+                                    if let Some(log) = &ack_log {
+                                        use std::io::Write;
+                                        let mut f = log.lock().expect("log lock");
+                                        writeln!(f, "load-{run}-{n}").expect("writing ACK_LOG");
+                                    }
+                                }
+                                Err(_) if ack_log.is_some() => break,
                                 _ => errors += 1,
                             }
                         }

@@ -157,7 +157,7 @@ fn init_tracing(daemon: bool) {
 /// Opens and migrates the database named by the configuration.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let path = config.database_path();
-    let store = Store::open(&path)
+    let store = Store::open_with(&path, config.database.synchronous == "full")
         .await
         .with_context(|| format!("opening the database {}", path.display()))?;
     store.migrate().await.context("applying migrations")?;
@@ -203,7 +203,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let path = config.database_path();
-            let store = Store::open(&path)
+            let store = Store::open_with(&path, config.database.synchronous == "full")
                 .await
                 .with_context(|| format!("opening {}", path.display()))?;
             let n = store.migrate().await.context("applying migrations")?;

@@ -26,12 +26,16 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// The SQLite file.
     pub path: PathBuf,
+    /// `full`: every commit is on disk before it is acknowledged (survives power loss);
+    /// `normal`: survives any crash of the process, may lose the last commits on power loss.
+    pub synchronous: String,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             path: "promoterd.db".into(),
+            synchronous: "full".into(),
         }
     }
 }
@@ -278,6 +282,12 @@ impl Config {
             ));
         }
         url::Url::parse(&self.http.public_url).map_err(|e| format!("http.public_url: {e}"))?;
+        if !matches!(self.database.synchronous.as_str(), "full" | "normal") {
+            return Err(format!(
+                "database.synchronous `{}` must be \"full\" or \"normal\"",
+                self.database.synchronous
+            ));
+        }
         if !matches!(self.discord.mode.as_str(), "gateway" | "endpoint") {
             return Err(format!(
                 "discord.mode `{}` must be \"gateway\" or \"endpoint\"",

@@ -60,11 +60,22 @@ pub struct Store {
 impl Store {
     /// Opens (creating if missing) the SQLite file in WAL mode. Does not migrate.
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, true).await
+    }
+
+    /// Opens with a chosen durability: `full` fsyncs every commit (survives power loss);
+    /// otherwise WAL's `NORMAL` (survives any crash of the process, not of the machine).
+    pub async fn open_with(path: &Path, full: bool) -> StoreResult<Self> {
+        let sync = if full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(sync)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         Self::with_options(opts).await
