@@ -36,6 +36,17 @@ fn report(name: &str, mut lat: Vec<Duration>, errors: usize, elapsed: Duration) 
     );
 }
 
+/// Joins the client tasks: every latency and the error count.
+async fn collect(tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>) -> (Vec<Duration>, usize) {
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await.expect("task");
+        all.extend(l);
+        errors += e;
+    }
+    (all, errors)
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -73,12 +84,7 @@ async fn main() {
                     })
                 })
                 .collect();
-            let (mut all, mut errors) = (Vec::new(), 0);
-            for t in tasks {
-                let (l, e) = t.await.expect("task");
-                all.extend(l);
-                errors += e;
-            }
+            let (all, errors) = collect(tasks).await;
             report("redirect", all, errors, start.elapsed());
         }
         Some("orders") => {
@@ -144,12 +150,7 @@ async fn main() {
                     })
                 })
                 .collect();
-            let (mut all, mut errors) = (Vec::new(), 0);
-            for t in tasks {
-                let (l, e) = t.await.expect("task");
-                all.extend(l);
-                errors += e;
-            }
+            let (all, errors) = collect(tasks).await;
             report("orders", all, errors, start.elapsed());
         }
         _ => {

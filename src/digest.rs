@@ -218,6 +218,10 @@ impl Core {
                         continue; // not with us yet when that period was due
                     }
                     let key = format!("{}:{period}", org.slug);
+                    // Sent already (the common case every minute): build nothing.
+                    if self.store.digest_claimed(person.person_id, kind, &key).await? {
+                        continue;
+                    }
                     let last = self.store.last_digest_at(person.person_id, kind, &org.slug).await?;
                     let Some(digest) = self.digest_for(&org, &person, kind, last.as_deref()).await? else {
                         continue;

@@ -161,9 +161,7 @@ async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result
 }
 
 /// Decides what an inbound message does, running its command if it has one.
-pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8]) -> Result<(String, Decision), StoreError> {
-    let i = inspect(raw, Some(&s.bot_address));
-    let key = message_key(&i, raw);
+pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected) -> Result<Decision, StoreError> {
     let subject = match i.subject.as_deref() {
         Some(sub) if sub.to_ascii_lowercase().starts_with("re:") => sub.to_string(),
         Some(sub) => format!("Re: {sub}"),
@@ -209,7 +207,7 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8]) -> Result<(Str
                 format!("{reason}: {}", counted.join(", "))
             };
         }
-        MailKind::Reply => match authenticate(core, s, &i).await? {
+        MailKind::Reply => match authenticate(core, s, i).await? {
             Err(why) => {
                 d.outcome = format!("refused: {why}");
                 if let Some(from) = &i.from {
@@ -246,16 +244,14 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8]) -> Result<(Str
             }
         },
     }
-    Ok((key, d))
+    Ok(d)
 }
 
 /// Processes one message exactly once: the decision, its reply, the suppressions and
 /// the new IMAP cursor are committed together. Returns false when it was done before.
 pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosition) -> Result<bool, StoreError> {
-    let key = {
-        let i = inspect(raw, Some(&s.bot_address));
-        message_key(&i, raw)
-    };
+    let i = inspect(raw, Some(&s.bot_address));
+    let key = message_key(&i, raw);
     if core.store.mail_processed(&key).await? {
         let mut tx = core.store.write().await?;
         core.store
@@ -264,7 +260,7 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
         tx.commit().await?;
         return Ok(false);
     }
-    let (key, d) = decide(core, s, raw).await?;
+    let d = decide(core, s, raw, &i).await?;
     let now = core.clock.now();
     // One error reply per sender per hour, and never to anything but a real reply.
     let send_reply = match &d.reply {

@@ -164,6 +164,19 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Whether a digest period was claimed already.
+    pub async fn digest_claimed(&self, person_id: i64, kind: &str, period: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM digest_runs WHERE person_id = ? AND kind = ? AND period = ?",
+        )
+        .bind(person_id)
+        .bind(kind)
+        .bind(period)
+        .fetch_one(self.pool())
+        .await?
+            > 0)
+    }
+
     /// When the person's previous digest of this kind for an organization went out.
     pub async fn last_digest_at(&self, person_id: i64, kind: &str, org_slug: &str) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(

@@ -123,26 +123,21 @@ async fn racing_schedulers_send_once_and_downtime_yields_one_catch_up() {
     let runs = app.store.digest_runs().await.unwrap();
     assert_eq!(total, runs.len(), "every queued digest was claimed once");
     assert_eq!(runs.iter().filter(|(e, _, _)| e == ANA).count(), 1);
-    let mails = |who: &str| {
-        let store = app.store.clone();
-        let who = who.to_string();
-        async move {
-            store
-                .pending_messages_to(&who)
-                .await
-                .unwrap()
-                .into_iter()
-                .filter(|m| m.kind == "digest")
-                .count()
-        }
-    };
-    assert_eq!(mails(ANA).await, 1, "one digest mail for one period");
+    assert_eq!(
+        queued(&app, ANA, "digest").await.len(),
+        1,
+        "one digest mail for one period"
+    );
     app.core.run_digests().await.unwrap();
-    assert_eq!(mails(ANA).await, 1, "a second pass in the same period sends nothing");
+    assert_eq!(
+        queued(&app, ANA, "digest").await.len(),
+        1,
+        "a second pass in the same period sends nothing"
+    );
     // A week of downtime: one catch-up for the latest period, not seven.
     clock.advance(Duration::days(7));
     app.core.run_digests().await.unwrap();
-    assert_eq!(mails(ANA).await, 2);
+    assert_eq!(queued(&app, ANA, "digest").await.len(), 2);
     assert_eq!(runs_of(&app, ANA).await.len(), 2);
 }
 
@@ -178,21 +173,7 @@ async fn promoter_digests_show_only_their_numbers_and_organizer_digests_everyone
         .unwrap();
     promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
     app.core.run_digests().await.unwrap();
-    let body = |who: &str| {
-        let store = app.store.clone();
-        let who = who.to_string();
-        async move {
-            store
-                .pending_messages_to(&who)
-                .await
-                .unwrap()
-                .into_iter()
-                .rfind(|m| m.kind == "digest")
-                .unwrap()
-                .body
-        }
-    };
-    let ana = body(ANA).await;
+    let ana = queued(&app, ANA, "digest").await.pop().unwrap().body;
     assert!(
         ana.contains("■ Summer Fest") && ana.contains("Tickets        0"),
         "{ana}"
@@ -201,12 +182,12 @@ async fn promoter_digests_show_only_their_numbers_and_organizer_digests_everyone
         !ana.contains(BEN) && !ana.contains("388.50"),
         "Ana's digest shows nothing of Ben:\n{ana}"
     );
-    let ben = body(BEN).await;
+    let ben = queued(&app, BEN, "digest").await.pop().unwrap().body;
     assert!(
         ben.contains("Tickets        3") && ben.contains("388.50 EUR") && !ben.contains("Gus"),
         "{ben}"
     );
-    let boss = body(OWNER).await;
+    let boss = queued(&app, OWNER, "digest").await.pop().unwrap().body;
     assert!(
         boss.contains(ANA) && boss.contains(BEN) && boss.contains("Reply `export <event>`"),
         "{boss}"
@@ -273,12 +254,8 @@ async fn a_burst_of_orders_yields_a_few_coalesced_notifications_and_each_milesto
         (2..=4).contains(&total),
         "a handful of notifications, not 100: {notes:?}"
     );
-    let mails = app.store.pending_messages_to(BEN).await.unwrap();
-    let sent: Vec<&str> = mails
-        .iter()
-        .filter(|m| m.kind == "notification")
-        .map(|m| m.body.as_str())
-        .collect();
+    let notified = queued(&app, BEN, "notification").await;
+    let sent: Vec<&str> = notified.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(sent.len(), total);
     let tickets: i64 = sent
         .iter()
@@ -304,11 +281,8 @@ async fn a_burst_of_orders_yields_a_few_coalesced_notifications_and_each_milesto
         "{}",
         sent[0]
     );
-    let milestones: Vec<&str> = mails
-        .iter()
-        .filter(|m| m.kind == "milestone")
-        .map(|m| m.body.as_str())
-        .collect();
+    let milestone_rows = queued(&app, BEN, "milestone").await;
+    let milestones: Vec<&str> = milestone_rows.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(milestones.len(), 4, "10, 25, 50 and 100, once each: {milestones:#?}");
     for m in [10, 25, 50, 100] {
         assert_eq!(
@@ -346,15 +320,7 @@ async fn digests_and_notifications_reach_a_telegram_user_through_the_bot_api() {
         text.contains("promoter digest") && text.contains("<b>Tickets</b>: 0"),
         "{text}"
     );
-    assert!(
-        !app.store
-            .pending_messages_to(BEN)
-            .await
-            .unwrap()
-            .iter()
-            .any(|m| m.kind == "digest"),
-        "not by email too"
-    );
+    assert!(queued(&app, BEN, "digest").await.is_empty(), "not by email too");
 }
 
 #[tokio::test]
@@ -377,21 +343,16 @@ async fn stop_ends_notification_mail_and_asking_again_brings_it_back() {
     };
     sell(1).await;
     app.core.run_notifications().await.unwrap();
-    let notes = |store: promoterd::store::Store| async move {
-        store
-            .pending_messages_to(BEN)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|m| m.kind == "notification")
-            .count()
-    };
-    assert_eq!(notes(app.store.clone()).await, 0, "no mail after `stop`");
+    assert_eq!(queued(&app, BEN, "notification").await.len(), 0, "no mail after `stop`");
     app.ok(BEN, "notify on").await;
     clock.advance(Duration::minutes(10));
     sell(2).await;
     app.core.run_notifications().await.unwrap();
-    assert_eq!(notes(app.store.clone()).await, 1, "`notify on` undoes `stop`");
+    assert_eq!(
+        queued(&app, BEN, "notification").await.len(),
+        1,
+        "`notify on` undoes `stop`"
+    );
 }
 
 #[tokio::test]
@@ -424,14 +385,7 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
     promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
     assert_eq!(app.core.run_notifications().await.unwrap().0, 1);
     for _ in 0..200 {
-        if app
-            .store
-            .pending_messages_to(BEN)
-            .await
-            .unwrap()
-            .iter()
-            .any(|m| m.kind == "notification")
-        {
+        if !queued(&app, BEN, "notification").await.is_empty() {
             break;
         }
         app.core.chat_queued.notify_waiters();
@@ -485,13 +439,9 @@ async fn a_refund_is_reported_once_and_later_updates_of_that_order_are_quiet() {
     touched.updated_at = Some("2027-11-01T12:00:00Z".into());
     put(touched).await;
     assert_eq!(app.core.run_notifications().await.unwrap().0, 0, "nothing new to tell");
-    let bodies: Vec<String> = app
-        .store
-        .pending_messages_to(BEN)
+    let bodies: Vec<String> = queued(&app, BEN, "notification")
         .await
-        .unwrap()
         .into_iter()
-        .filter(|m| m.kind == "notification")
         .map(|m| m.body)
         .collect();
     assert_eq!(bodies.len(), 2);

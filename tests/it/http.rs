@@ -59,6 +59,16 @@ fn ga(quantity: i64) -> serde_json::Value {
     json!([{"ticket_type": "General Admission", "quantity": quantity, "unit_price": 4900, "currency": "EUR"}])
 }
 
+/// The standard world, Ben's tracking code, and a running server with its base URL.
+async fn ben_and_server() -> (TestApp, String, promoterd::http::HttpServer, String) {
+    let app = TestApp::new().await;
+    app.world().await;
+    let code = link_code(&app.ok(BEN, "mylink").await);
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    (app, code, server, base)
+}
+
 async fn clicks_of(app: &TestApp, code: &str) -> (i64, i64) {
     let link = app.store.link_by_code(code).await.unwrap().unwrap();
     let event = app.store.event(link.event_id).await.unwrap().unwrap();
@@ -72,11 +82,7 @@ async fn clicks_of(app: &TestApp, code: &str) -> (i64, i64) {
 
 #[tokio::test]
 async fn redirect_passes_query_on_and_sets_ref_once() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (_app, code, server, base) = ben_and_server().await;
     let res = client()
         .get(format!(
             "{base}/t/{code}?utm_source=instagram&utm_medium=story&ref=someone-else"
@@ -102,11 +108,7 @@ async fn redirect_passes_query_on_and_sets_ref_once() {
 
 #[tokio::test]
 async fn unknown_and_revoked_codes_are_404_without_redirect() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (app, code, server, base) = ben_and_server().await;
     for path in [
         "/t/nosuchcode",
         "/t/https%3A%2F%2Fevil.test",
@@ -253,11 +255,7 @@ async fn a_full_click_buffer_still_redirects_and_counts_what_it_drops() {
 
 #[tokio::test]
 async fn a_signed_order_is_attributed_and_shows_in_mystats() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (app, code, server, base) = ben_and_server().await;
     let body = order("W1", "order.created", &code, "2099-05-01T10:00:00Z", ga(2));
     let (status, answer) = post_order(&base, &body, Some(signature(NEW_SECRET, now(), &body))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -280,11 +278,7 @@ async fn a_signed_order_is_attributed_and_shows_in_mystats() {
 
 #[tokio::test]
 async fn forged_or_stale_deliveries_are_rejected_and_store_nothing() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (app, code, server, base) = ben_and_server().await;
     let body = order("F1", "order.created", &code, "2099-05-01T10:00:00Z", ga(1));
     let tampered = body.replace("\"quantity\":1", "\"quantity\":9");
     assert_ne!(tampered, body);
@@ -412,11 +406,7 @@ async fn bad_orders_get_actionable_errors_and_store_nothing() {
 
 #[tokio::test]
 async fn the_same_delivery_fifty_times_at_once_yields_one_order() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (app, code, server, base) = ben_and_server().await;
     let body = order("D1", "order.created", &code, "2099-05-01T10:00:00Z", ga(2));
     let sig = signature(NEW_SECRET, now(), &body);
     let answers = futures::future::join_all((0..50).map(|_| post_order(&base, &body, Some(sig.clone())))).await;
@@ -431,11 +421,7 @@ async fn the_same_delivery_fifty_times_at_once_yields_one_order() {
 
 #[tokio::test]
 async fn a_refund_that_arrives_before_its_order_is_applied_when_it_arrives() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (app, code, server, base) = ben_and_server().await;
     let refund = order("R1", "order.refunded", &code, "2099-05-01T12:00:00Z", json!([]));
     let (status, answer) = post_order(&base, &refund, Some(signature(NEW_SECRET, now(), &refund))).await;
     assert_eq!(
@@ -510,11 +496,7 @@ async fn health_and_metrics() {
 
 #[tokio::test]
 async fn concurrent_deliveries_share_a_commit_and_a_refused_one_spoils_nothing() {
-    let app = TestApp::new().await;
-    app.world().await;
-    let code = link_code(&app.ok(BEN, "mylink").await);
-    let server = app.serve().await;
-    let base = format!("http://{}", server.addr);
+    let (app, code, server, base) = ben_and_server().await;
     let mut bodies: Vec<String> = (0..40)
         .map(|i| order(&format!("B{i}"), "order.created", &code, "2099-05-01T10:00:00Z", ga(1)))
         .collect();

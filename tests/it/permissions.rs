@@ -77,14 +77,7 @@ async fn a_promoter_never_sees_buyer_data() {
     );
     // The organizer does see the buyer.
     let out = app.ok(OWNER, "export summer-fest").await;
-    let file = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Saved "))
-        .unwrap()
-        .split(" (")
-        .next()
-        .unwrap()
-        .to_string();
+    let file = saved_file(&out);
     assert!(std::fs::read_to_string(file).unwrap().contains("quinn@private.test"));
 }
 

@@ -156,14 +156,7 @@ async fn seed_story_end_to_end() {
 
     // The export: referred buyers only, parsed back by a standard CSV reader.
     let out = c(OWNER, "export summer-fest");
-    let file = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Saved "))
-        .unwrap()
-        .split(" (")
-        .next()
-        .unwrap()
-        .to_string();
+    let file = saved_file(&out);
     let mut rdr = csv::Reader::from_path(&file).unwrap();
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),

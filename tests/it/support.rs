@@ -241,6 +241,26 @@ pub fn row(text: &str, first: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("no row `{first}` in:\n{text}"))
 }
 
+/// The path of the attachment the console saved ("Saved <path> (…)").
+pub fn saved_file(out: &str) -> String {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Saved "))
+        .unwrap_or_else(|| panic!("nothing saved in:\n{out}"));
+    line.split(" (").next().unwrap().to_string()
+}
+
+/// Queued outbound messages of one kind for a recipient, oldest first.
+pub async fn queued(app: &TestApp, to: &str, kind: &str) -> Vec<promoterd::store::OutboxRow> {
+    app.store
+        .pending_messages_to(to)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == kind)
+        .collect()
+}
+
 /// The tracking code in a reply's link.
 pub fn link_code(text: &str) -> String {
     code_after(text, "https://go.acme.test/t/")
