@@ -36,6 +36,7 @@ pub struct HttpState {
     trust_forwarded_for: bool,
     webhook: webhook::WebhookSettings,
     orders: crate::ingest::GroupCommit,
+    events: crate::ingest::EventCache,
 }
 
 /// A running HTTP server; [`HttpServer::stop`] shuts it down gracefully.
@@ -95,6 +96,7 @@ impl HttpServer {
             trust_forwarded_for: config.http.trust_forwarded_for,
             webhook: webhook::WebhookSettings::from_config(config),
             orders,
+            events: crate::ingest::EventCache::default(),
         });
         let app = router(state).merge(extra);
         let (shutdown, stop) = oneshot::channel::<()>();

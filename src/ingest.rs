@@ -166,11 +166,8 @@ pub async fn validate(
     source: &str,
     raw: &RawOrder,
 ) -> Result<Result<OrderInput, OrderError>, StoreError> {
-    let id = raw.order_id.trim();
-    if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) {
-        return Ok(Err(OrderError::Malformed(
-            "order id must be 1 to 200 printable characters".into(),
-        )));
+    if let Err(e) = check_id(raw) {
+        return Ok(Err(e));
     }
     let event = match raw.event.trim().parse::<i64>() {
         Ok(n) => store.event(n).await?,
@@ -184,7 +181,53 @@ pub async fn validate(
     Ok(check(source, raw, event.id, &event.currency))
 }
 
-fn check(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, OrderError> {
+/// Events as the checkout names them (slug or id) → id and currency. An event's id,
+/// slug and currency never change, so an entry never goes stale.
+#[derive(Debug, Default)]
+pub struct EventCache {
+    map: std::sync::RwLock<std::collections::HashMap<String, (i64, String)>>,
+}
+
+/// Most event names remembered; past it the cache starts over.
+const MAX_CACHED_EVENTS: usize = 10_000;
+
+impl EventCache {
+    /// [`validate`], asking the database only for an event not seen before.
+    pub async fn validate(
+        &self,
+        store: &Store,
+        source: &str,
+        raw: &RawOrder,
+    ) -> Result<Result<OrderInput, OrderError>, StoreError> {
+        let name = raw.event.trim();
+        let hit = self.map.read().expect("event cache lock").get(name).cloned();
+        if let Some((id, currency)) = hit {
+            return Ok(check_id(raw).and_then(|_| check(source, raw, id, &currency)));
+        }
+        let order = validate(store, source, raw).await?;
+        if let Ok(o) = &order {
+            let mut map = self.map.write().expect("event cache lock");
+            if map.len() >= MAX_CACHED_EVENTS {
+                map.clear();
+            }
+            map.insert(name.to_string(), (o.event_id, o.currency.clone()));
+        }
+        Ok(order)
+    }
+}
+
+fn check_id(raw: &RawOrder) -> Result<(), OrderError> {
+    let id = raw.order_id.trim();
+    if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) {
+        return Err(OrderError::Malformed(
+            "order id must be 1 to 200 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a raw order against the rules, for an event already looked up.
+pub fn check(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, OrderError> {
     let m = |s: String| Err(OrderError::Malformed(s));
     let Some(mut status) = OrderStatus::parse(&raw.status) else {
         return m(format!(

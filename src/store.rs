@@ -6,6 +6,7 @@ mod digests;
 mod export;
 mod links;
 mod mail;
+mod order_batch;
 mod orders;
 mod orgs;
 mod people;

@@ -128,19 +128,15 @@ impl Telegram {
         let private = msg.chat.is_private();
         let text = msg.text().unwrap_or("").trim();
         let chat = msg.chat.id;
-        let Some(command) = text.strip_prefix('/') else {
-            if private {
-                self.send(chat, &Reply::text("Send /help for what I can do.")).await?;
+        let line = match command_line(text, &self.username) {
+            TelegramText::NotACommand => {
+                if private {
+                    self.send(chat, &Reply::text("Send /help for what I can do.")).await?;
+                }
+                return Ok(());
             }
-            return Ok(());
-        };
-        let (word, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
-        let (name, addressee) = word.split_once('@').unwrap_or((word, ""));
-        if !addressee.is_empty() && !addressee.eq_ignore_ascii_case(&self.username) {
-            return Ok(()); // meant for another bot in the group
-        }
-        let line = match (name.to_ascii_lowercase().as_str(), rest.trim()) {
-            ("start", "") => {
+            TelegramText::ForAnotherBot => return Ok(()),
+            TelegramText::Start => {
                 let hello = Reply::text(format!(
                     "Hi {}! I run the promoter program of your event organizers.",
                     from.first_name
@@ -149,8 +145,7 @@ impl Telegram {
                 .line("Send /help for every command.");
                 return self.send(chat, &hello).await;
             }
-            ("start", code) => format!("accept {code}"),
-            (name, rest) => format!("{name} {rest}"),
+            TelegramText::Line(line) => line,
         };
         let origin = Origin::Chat {
             platform: Platform::Telegram,
@@ -399,5 +394,55 @@ impl TelegramFrontend {
             let _ = t.await;
         }
         let _ = self.outbox.await;
+    }
+}
+
+/// What a Telegram message text asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TelegramText {
+    /// Not a `/command`.
+    NotACommand,
+    /// `/command@otherbot` in a group.
+    ForAnotherBot,
+    /// `/start` without a payload.
+    Start,
+    /// A command line for [`parse_line`]; `/start <code>` becomes `accept <code>`.
+    Line(String),
+}
+
+/// Turns a message text into a command line, the way Telegram clients send commands.
+pub fn command_line(text: &str, bot_username: &str) -> TelegramText {
+    let Some(command) = text.trim().strip_prefix('/') else {
+        return TelegramText::NotACommand;
+    };
+    let (word, rest) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+    let (name, addressee) = word.split_once('@').unwrap_or((word, ""));
+    if !addressee.is_empty() && !addressee.eq_ignore_ascii_case(bot_username) {
+        return TelegramText::ForAnotherBot;
+    }
+    match (name.to_ascii_lowercase().as_str(), rest.trim()) {
+        ("start", "") => TelegramText::Start,
+        ("start", code) => TelegramText::Line(format!("accept {code}")),
+        (name, rest) => TelegramText::Line(format!("{name} {rest}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_texts_become_lines() {
+        assert_eq!(command_line("hello", "bot"), TelegramText::NotACommand);
+        assert_eq!(command_line("/stats@OtherBot", "bot"), TelegramText::ForAnotherBot);
+        assert_eq!(command_line(" /start ", "bot"), TelegramText::Start);
+        assert_eq!(
+            command_line("/start abc", "bot"),
+            TelegramText::Line("accept abc".into())
+        );
+        assert_eq!(
+            command_line("/MyStats@Bot fest", "bot"),
+            TelegramText::Line("mystats fest".into())
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::HttpState;
 use crate::config::Config;
-use crate::ingest::{self, ApplyError, DeliveryOutcome, OrderError, WebhookPayload};
+use crate::ingest::{ApplyError, DeliveryOutcome, OrderError, WebhookPayload};
 use crate::store::IngestOutcome;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
@@ -158,7 +158,7 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
         Ok(r) => r,
         Err(e) => return order_error(&st, &e),
     };
-    let order = match ingest::validate(&st.core.store, &cfg.source, &raw_order).await {
+    let order = match st.events.validate(&st.core.store, &cfg.source, &raw_order).await {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => return order_error(&st, &e),
         Err(e) => return internal(&st, &e),

@@ -4,6 +4,7 @@
 use super::{ApplyError, DeliveryOutcome, OrderError, OrderInput};
 use crate::clock::Clock;
 use crate::store::{IngestOutcome, Store, StoreError};
+use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries in one transaction.
@@ -82,23 +83,54 @@ async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// One transaction for the batch; a refused delivery rolls back only its savepoint.
+/// One transaction for the batch. New orders (the common case) are written together
+/// with a few multi-row statements; any other delivery runs on its own in a savepoint,
+/// so a refused one rolls back only itself.
 async fn commit_batch(store: &Store, clock: &Clock, batch: &[Job]) -> Vec<Result<DeliveryOutcome, ApplyError>> {
     let now = clock.now();
     let attempt = async {
         let mut tx = store.write().await?;
-        let mut results = Vec::with_capacity(batch.len());
-        for job in batch {
+        let mut results: Vec<Option<Result<DeliveryOutcome, ApplyError>>> = batch.iter().map(|_| None).collect();
+        let fresh = fresh_orders(store, &mut tx, batch).await?;
+        let deliveries: Vec<(&str, &str, &str)> = fresh
+            .iter()
+            .filter_map(|&i| {
+                let j = &batch[i];
+                j.delivery_id
+                    .as_deref()
+                    .map(|d| (j.order.source.as_str(), d, j.order.external_id.as_str()))
+            })
+            .collect();
+        let recorded = store.record_deliveries(&mut tx, &deliveries, now).await?;
+        let mut new = Vec::with_capacity(fresh.len());
+        for i in fresh {
+            let j = &batch[i];
+            match &j.delivery_id {
+                Some(d) if !recorded.contains(&(j.order.source.clone(), d.clone())) => {
+                    results[i] = Some(Ok(DeliveryOutcome::Duplicate));
+                }
+                _ => new.push(i),
+            }
+        }
+        let orders: Vec<&OrderInput> = new.iter().map(|&i| &batch[i].order).collect();
+        let ids = store.insert_new_orders(&mut tx, &orders, now).await?;
+        for (i, id) in new.into_iter().zip(ids) {
+            results[i] = Some(Ok(DeliveryOutcome::Applied(IngestOutcome::Created(id))));
+        }
+        for (job, slot) in batch.iter().zip(results.iter_mut()) {
+            if slot.is_some() {
+                continue;
+            }
             store.savepoint(&mut tx).await?;
             let r = apply_one(store, &mut tx, job, now).await;
             match &r {
                 Ok(_) => store.release_savepoint(&mut tx).await?,
                 Err(_) => store.rollback_savepoint(&mut tx).await?,
             }
-            results.push(r);
+            *slot = Some(r);
         }
         tx.commit().await?;
-        Ok::<_, StoreError>(results)
+        Ok::<_, StoreError>(results.into_iter().flatten().collect::<Vec<_>>())
     }
     .await;
     match attempt {
@@ -111,4 +143,36 @@ async fn commit_batch(store: &Store, clock: &Clock, batch: &[Job]) -> Vec<Result
                 .collect()
         }
     }
+}
+
+/// Deliveries that can take the bulk path: an order with lines that is neither stored
+/// nor awaited by a refund, and whose order and delivery id appear once in the batch.
+async fn fresh_orders(store: &Store, tx: &mut crate::store::WriteTx, batch: &[Job]) -> Result<Vec<usize>, StoreError> {
+    let mut orders: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut deliveries: HashMap<(&str, &str), usize> = HashMap::new();
+    for j in batch {
+        *orders.entry((&j.order.source, &j.order.external_id)).or_default() += 1;
+        if let Some(d) = &j.delivery_id {
+            *deliveries.entry((&j.order.source, d)).or_default() += 1;
+        }
+    }
+    let candidates: Vec<usize> = (0..batch.len())
+        .filter(|&i| {
+            let j = &batch[i];
+            !j.order.lines.is_empty()
+                && orders[&(j.order.source.as_str(), j.order.external_id.as_str())] == 1
+                && j.delivery_id
+                    .as_deref()
+                    .is_none_or(|d| deliveries[&(j.order.source.as_str(), d)] == 1)
+        })
+        .collect();
+    let keys: Vec<(&str, &str)> = candidates
+        .iter()
+        .map(|&i| (batch[i].order.source.as_str(), batch[i].order.external_id.as_str()))
+        .collect();
+    let known = store.known_orders(tx, &keys).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|&i| !known.contains(&(batch[i].order.source.clone(), batch[i].order.external_id.clone())))
+        .collect())
 }

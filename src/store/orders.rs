@@ -274,7 +274,7 @@ impl Store {
     }
 
     /// The id of an event's ticket type by name, created on first sight.
-    async fn ticket_type_id(
+    pub(super) async fn ticket_type_id(
         &self,
         tx: &mut WriteTx,
         event_id: i64,

@@ -2,6 +2,7 @@
 //! real HTTP on loopback. One crate, one module per area.
 
 mod bad_input;
+mod batches;
 mod cli;
 mod digests;
 mod discord;

@@ -1,0 +1,176 @@
+//! Orders in bulk: new orders of a group-commit batch written with a few multi-row
+//! statements instead of several statements per order.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::{ts, ts_ms};
+use crate::ingest::{OrderInput, OrderStatus};
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+use std::collections::{HashMap, HashSet};
+
+/// Rows per multi-row statement, well under SQLite's bound-parameter limit.
+const CHUNK: usize = 500;
+
+impl Store {
+    /// Which of these `(source, external_id)` orders are stored, or have a refund or
+    /// cancellation waiting for them.
+    pub async fn known_orders(
+        &self,
+        tx: &mut WriteTx,
+        keys: &[(&str, &str)],
+    ) -> StoreResult<HashSet<(String, String)>> {
+        let mut known = HashSet::new();
+        for chunk in keys.chunks(CHUNK) {
+            let mut q = QueryBuilder::new("WITH k(source, external_id) AS (");
+            q.push_values(chunk, |mut b, (source, id)| {
+                b.push_bind(*source).push_bind(*id);
+            });
+            q.push(
+                ") SELECT o.source, o.external_id FROM orders o JOIN k USING (source, external_id) \
+                 UNION ALL SELECT p.source, p.external_id FROM pending_order_status p JOIN k USING (source, external_id)",
+            );
+            let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            known.extend(rows);
+        }
+        Ok(known)
+    }
+
+    /// Records webhook delivery ids `(source, delivery_id, order_id)`; returns the ones
+    /// not seen before as `(source, delivery_id)`.
+    pub async fn record_deliveries(
+        &self,
+        tx: &mut WriteTx,
+        deliveries: &[(&str, &str, &str)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<HashSet<(String, String)>> {
+        let mut fresh = HashSet::new();
+        let now = ts(now);
+        for chunk in deliveries.chunks(CHUNK) {
+            let mut q =
+                QueryBuilder::new("INSERT INTO webhook_deliveries (source, delivery_id, order_id, received_at) ");
+            q.push_values(chunk, |mut b, (source, delivery, order)| {
+                b.push_bind(*source)
+                    .push_bind(*delivery)
+                    .push_bind(*order)
+                    .push_bind(&now);
+            });
+            q.push(" ON CONFLICT DO NOTHING RETURNING source, delivery_id");
+            let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            fresh.extend(rows);
+        }
+        Ok(fresh)
+    }
+
+    /// Stores orders known to be new (see [`Store::known_orders`]) with their lines;
+    /// returns their ids in the order given.
+    pub async fn insert_new_orders(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[&OrderInput],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let now_ms = ts_ms(now);
+        let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(orders.len());
+        for chunk in orders.chunks(CHUNK / 2) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO orders (source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, \
+                 buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, \
+                 updated_at, state_hash) \
+                 SELECT v.column1, v.column2, v.column3, v.column4, l.id, l.membership_id, v.column5, v.column6, \
+                   v.column7, v.column8, v.column9, \
+                   coalesce((SELECT CASE WHEN lower(p.email) = lower(v.column6) THEN 1 ELSE 0 END FROM memberships m \
+                             JOIN people p ON p.id = m.person_id WHERE m.id = l.membership_id), 0), \
+                   v.column10, v.column11, v.column12, v.column12, v.column13 FROM (",
+            );
+            q.push_values(chunk, |mut b, o| {
+                b.push_bind(&o.source)
+                    .push_bind(&o.external_id)
+                    .push_bind(o.event_id)
+                    .push_bind(&o.ref_code)
+                    .push_bind(&o.buyer_name)
+                    .push_bind(&o.buyer_email)
+                    .push_bind(&o.buyer_phone)
+                    .push_bind(o.status.as_str())
+                    .push_bind(&o.currency)
+                    .push_bind(ts(o.ordered_at))
+                    .push_bind(ts_ms(o.updated_at))
+                    .push_bind(&now_ms)
+                    .push_bind(o.state_hash());
+            });
+            q.push(
+                ") AS v LEFT JOIN links l ON l.code = v.column4 AND l.event_id = v.column3 AND l.revoked_at IS NULL \
+                 RETURNING source, external_id, id",
+            );
+            let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            ids.extend(rows.into_iter().map(|(s, e, id)| ((s, e), id)));
+        }
+        let ids: Vec<i64> = orders
+            .iter()
+            .map(|o| {
+                ids.get(&(o.source.clone(), o.external_id.clone()))
+                    .copied()
+                    .ok_or_else(|| super::StoreError::Corrupt(format!("order `{}` was not stored", o.external_id)))
+            })
+            .collect::<StoreResult<_>>()?;
+        let types = self.ticket_type_ids(tx, orders, now).await?;
+        let lines: Vec<(i64, i64, i64, &crate::ingest::LineInput, bool)> = orders
+            .iter()
+            .zip(&ids)
+            .flat_map(|(o, &id)| {
+                let refund_all = matches!(o.status, OrderStatus::Refunded | OrderStatus::Cancelled);
+                o.lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, l)| (id, i as i64, o.event_id, l, refund_all))
+            })
+            .collect();
+        for chunk in lines.chunks(CHUNK) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, refunded_quantity, unit_price_minor) ",
+            );
+            q.push_values(chunk, |mut b, (order_id, line_no, event_id, l, refund_all)| {
+                let type_id = types[&(*event_id, l.ticket_type.to_ascii_lowercase())];
+                b.push_bind(*order_id)
+                    .push_bind(*line_no)
+                    .push_bind(type_id)
+                    .push_bind(l.quantity)
+                    .push_bind(if *refund_all { l.quantity } else { l.refunded_quantity })
+                    .push_bind(l.unit_price_minor);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(ids)
+    }
+
+    /// Ticket type ids by `(event, ASCII-lowercased name)` for every line, creating
+    /// the types seen for the first time.
+    async fn ticket_type_ids(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[&OrderInput],
+        now: DateTime<Utc>,
+    ) -> StoreResult<HashMap<(i64, String), i64>> {
+        let events: HashSet<i64> = orders.iter().map(|o| o.event_id).collect();
+        let mut q = QueryBuilder::new("SELECT event_id, lower(name), id FROM ticket_types WHERE event_id IN (");
+        let mut sep = q.separated(", ");
+        for e in &events {
+            sep.push_bind(*e);
+        }
+        q.push(") ORDER BY id DESC");
+        let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        // Descending ids: the oldest type of a name is inserted last and wins.
+        let mut types: HashMap<(i64, String), i64> = rows.into_iter().map(|(e, n, id)| ((e, n), id)).collect();
+        for o in orders {
+            for l in &o.lines {
+                let key = (o.event_id, l.ticket_type.to_ascii_lowercase());
+                if !types.contains_key(&key) {
+                    let id = self
+                        .ticket_type_id(tx, o.event_id, &l.ticket_type, l.unit_price_minor, now)
+                        .await?;
+                    types.insert(key, id);
+                }
+            }
+        }
+        Ok(types)
+    }
+}
