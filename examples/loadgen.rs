@@ -4,6 +4,10 @@
 //!
 //! `loadgen redirect <url> <concurrency> <seconds>`
 //! `loadgen orders <base url> <concurrency> <count> <secret> <event> <ref>`
+//! `loadgen commands <config> <count> <line> <email>…`: runs a command line through
+//! the core as each person in turn (the console front-end's path), timing each answer.
+//! `loadgen commits <database file> <count> <full|normal>`: the raw SQLite rate of
+//! single-row transactions (WAL), the baseline for durable order ingestion.
 //!
 //! With `ACK_LOG=<file>`, `orders` appends the id of every order answered 2xx to the
 //! file and stops at the first refused connection (crash tests).
@@ -153,9 +157,73 @@ async fn main() {
             let (all, errors) = collect(tasks).await;
             report("orders", all, errors, start.elapsed());
         }
+        Some("commands") => {
+            let config = promoterd::config::Config::load(std::path::Path::new(&args[2])).expect("config");
+            let count: usize = args[3].parse().expect("count");
+            let line = args[4].clone();
+            let people = &args[5..];
+            assert!(!people.is_empty(), "at least one email");
+            let store = promoterd::store::Store::open(&config.database_path())
+                .await
+                .expect("database");
+            let core = promoterd::commands::Core::new(store, promoterd::clock::Clock::system(), config.core_settings());
+            let (mut lat, mut errors) = (Vec::with_capacity(count), 0usize);
+            let start = Instant::now();
+            for i in 0..count {
+                let origin = promoterd::commands::Origin::Console {
+                    email: people[i % people.len()].clone(),
+                };
+                let t = Instant::now();
+                let reply = core.execute(&origin, &line).await;
+                let text = reply.to_plain();
+                lat.push(t.elapsed());
+                if reply.is_error {
+                    errors += 1;
+                    if errors == 1 {
+                        eprintln!("{line}: {text}");
+                    }
+                }
+            }
+            report("commands", lat, errors, start.elapsed());
+        }
+        Some("commits") => {
+            use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+            use sqlx::{ConnectOptions, Connection};
+            let count: usize = args[3].parse().expect("count");
+            let sync = match args[4].as_str() {
+                "full" => SqliteSynchronous::Full,
+                _ => SqliteSynchronous::Normal,
+            };
+            let mut conn = SqliteConnectOptions::new()
+                .filename(&args[2])
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(sync)
+                .connect()
+                .await
+                .expect("database");
+            sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+                .execute(&mut conn)
+                .await
+                .expect("table");
+            let mut lat = Vec::with_capacity(count);
+            let start = Instant::now();
+            for n in 0..count {
+                let t = Instant::now();
+                sqlx::query("INSERT INTO t (body) VALUES (?)")
+                    .bind(format!("order {n}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("insert");
+                lat.push(t.elapsed());
+            }
+            report("commits", lat, 0, start.elapsed());
+            conn.close().await.expect("close");
+        }
         _ => {
             eprintln!(
-                "usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>"
+                "usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>\n       \
+                 loadgen commands <config> <count> <line> <email>...\n       loadgen commits <db> <count> <full|normal>"
             );
             std::process::exit(2);
         }

@@ -42,7 +42,8 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn record(row: &ExportRow, tz: Option<chrono_tz::Tz>) -> [String; 14] {
+/// Writes one row, copying a cell only when it must be neutralized.
+fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<chrono_tz::Tz>) -> csv::Result<()> {
     let t = parse_ts(&row.ordered_at);
     let time = match tz {
         Some(tz) => t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
@@ -53,24 +54,22 @@ fn record(row: &ExportRow, tz: Option<chrono_tz::Tz>) -> [String; 14] {
         Some(n) => format!("{n} <{}>", row.promoter_email),
         None => row.promoter_email.clone(),
     };
-    let s = |v: &str| neutralize(v).into_owned();
-    let o = |v: &Option<String>| v.as_deref().map(s).unwrap_or_default();
-    [
-        s(&row.order_id),
-        time,
-        s(&row.event_slug),
-        s(&row.ticket_type),
-        quantity.to_string(),
-        decimal(quantity * row.unit_price_minor),
-        s(&row.currency),
-        s(&row.status),
-        o(&row.buyer_name),
-        o(&row.buyer_email),
-        o(&row.buyer_phone),
-        s(&promoter),
-        s(&row.link_code),
-        s(&row.link_label),
-    ]
+    let o = |v: &Option<String>| neutralize(v.as_deref().unwrap_or("")).into_owned();
+    w.write_field(neutralize(&row.order_id).as_bytes())?;
+    w.write_field(&time)?;
+    w.write_field(neutralize(&row.event_slug).as_bytes())?;
+    w.write_field(neutralize(&row.ticket_type).as_bytes())?;
+    w.write_field(quantity.to_string())?;
+    w.write_field(decimal(quantity * row.unit_price_minor))?;
+    w.write_field(neutralize(&row.currency).as_bytes())?;
+    w.write_field(neutralize(&row.status).as_bytes())?;
+    w.write_field(o(&row.buyer_name))?;
+    w.write_field(o(&row.buyer_email))?;
+    w.write_field(o(&row.buyer_phone))?;
+    w.write_field(neutralize(&promoter).as_bytes())?;
+    w.write_field(neutralize(&row.link_code).as_bytes())?;
+    w.write_field(neutralize(&row.link_label).as_bytes())?;
+    w.write_record(None::<&[u8]>)
 }
 
 /// Streams the export for `filter` into `out`; returns the number of data rows.
@@ -89,7 +88,7 @@ pub async fn write_csv(
     let mut rows = std::pin::pin!(store.export_rows(filter));
     let mut n = 0;
     while let Some(row) = rows.try_next().await? {
-        w.write_record(record(&row, tz))?;
+        write_record(&mut w, &row, tz)?;
         n += 1;
     }
     w.flush().map_err(csv::Error::from)?;

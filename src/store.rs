@@ -78,7 +78,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sync)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Rows reach the async side in bursts rather than one wake-up per row.
+            .row_buffer_size(1024);
         Self::with_options(opts).await
     }
 

@@ -102,7 +102,10 @@ impl Core {
         event: &EventRow,
         membership: Option<i64>,
     ) -> Result<EventNumbers, CommandError> {
-        let links = self.store.links_of_event(event.id).await?;
+        let links = match membership {
+            Some(m) => self.store.links_of_membership(m, event.id).await?,
+            None => self.store.links_of_event(event.id).await?,
+        };
         Ok(EventNumbers {
             sales: self.store.sales_facts(event.id, membership).await?,
             counts: self.store.order_counts(event.id, membership).await?,

@@ -187,22 +187,38 @@ fn is_bounce_sender(from: Option<&str>) -> bool {
 }
 
 /// Reads a raw message. `bot_address` recognizes our own mail coming back (a loop).
+/// A message the MIME parser cannot read, or panics on, reads as an empty message from
+/// nobody (fuzzing found a broken multipart that trips a `debug_assert!` in mail-parser).
 pub fn inspect(raw: &[u8], bot_address: Option<&str>) -> Inspected {
+    std::panic::catch_unwind(|| inspect_parsed(raw, bot_address)).unwrap_or_else(|_| {
+        tracing::warn!(
+            bytes = raw.len(),
+            "a mail broke the MIME parser; it is treated as empty"
+        );
+        unreadable()
+    })
+}
+
+fn unreadable() -> Inspected {
+    Inspected {
+        kind: MailKind::Reply,
+        text: String::new(),
+        command: None,
+        args: Vec::new(),
+        from: None,
+        message_id: None,
+        in_reply_to: Vec::new(),
+        references: Vec::new(),
+        failed_recipients: Vec::new(),
+        subject: None,
+        recipients: Vec::new(),
+        authentication_results: Vec::new(),
+    }
+}
+
+fn inspect_parsed(raw: &[u8], bot_address: Option<&str>) -> Inspected {
     let Some(msg) = MessageParser::default().parse(raw) else {
-        return Inspected {
-            kind: MailKind::Reply,
-            text: String::new(),
-            command: None,
-            args: Vec::new(),
-            from: None,
-            message_id: None,
-            in_reply_to: Vec::new(),
-            references: Vec::new(),
-            failed_recipients: Vec::new(),
-            subject: None,
-            recipients: Vec::new(),
-            authentication_results: Vec::new(),
-        };
+        return unreadable();
     };
     let from = msg
         .from()
@@ -365,6 +381,12 @@ mod tests {
 
     fn fixture(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/tests/fixtures/email/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn a_mail_that_breaks_the_mime_parser_reads_as_empty() {
+        let i = inspect(&fixture("fuzz__broken_multipart.eml"), Some("bot@example.org"));
+        assert_eq!((i.from, i.command, i.text.as_str()), (None, None, ""));
     }
 
     #[test]

@@ -163,11 +163,11 @@ impl Store {
         for o in orders {
             for l in &o.lines {
                 let key = (o.event_id, l.ticket_type.to_ascii_lowercase());
-                if !types.contains_key(&key) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = types.entry(key) {
                     let id = self
                         .ticket_type_id(tx, o.event_id, &l.ticket_type, l.unit_price_minor, now)
                         .await?;
-                    types.insert(key, id);
+                    slot.insert(id);
                 }
             }
         }

@@ -39,51 +39,61 @@ pub struct ClickFact {
     pub uniques: i64,
 }
 
+/// Adds `AND <column> = ?2` when the facts are for one membership.
+fn one_membership(sql: &str, membership_id: Option<i64>, column: &str) -> String {
+    match membership_id {
+        Some(_) => sql.replace("{membership}", &format!("AND {column} = ?2")),
+        None => sql.replace("{membership}", "AND ?2 IS NULL"),
+    }
+}
+
 impl Store {
     /// Sales of an event, per membership, link and ticket type; one membership when given.
+    /// Read from the running totals (migration 0006).
     pub async fn sales_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<SalesFact>> {
-        Ok(sqlx::query_as(
-            "SELECT o.membership_id, o.link_id, t.name AS ticket_type, \
-               sum(ol.quantity) AS sold, sum(ol.quantity - ol.refunded_quantity) AS tickets, \
-               sum(ol.quantity * ol.unit_price_minor) AS gross_minor, \
-               sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor) AS net_minor, \
-               sum(CASE WHEN o.self_referral = 1 THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS self_tickets \
-             FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
-             WHERE o.event_id = ?1 AND o.status <> 'cancelled' AND (?2 IS NULL OR o.membership_id = ?2) \
-             GROUP BY o.membership_id, o.link_id, t.id ORDER BY t.id",
-        )
-        .bind(event_id)
-        .bind(membership_id)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = one_membership(
+            "SELECT nullif(s.membership_id, 0) AS membership_id, nullif(s.link_id, 0) AS link_id, \
+               t.name AS ticket_type, s.sold, s.tickets, s.gross_minor, s.net_minor, s.self_tickets \
+             FROM sales_totals s JOIN ticket_types t ON t.id = s.ticket_type_id \
+             WHERE s.event_id = ?1 {membership} AND s.lines > 0 ORDER BY s.ticket_type_id",
+            membership_id,
+            "s.membership_id",
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(event_id)
+            .bind(membership_id)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// Order counts of an event per membership and link; one membership when given.
     pub async fn order_counts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<OrderCountFact>> {
-        Ok(sqlx::query_as(
-            "SELECT membership_id, link_id, \
-               sum(CASE WHEN status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS orders, \
-               sum(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS refunded, \
-               sum(CASE WHEN self_referral = 1 AND status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS self_orders \
-             FROM orders WHERE event_id = ?1 AND (?2 IS NULL OR membership_id = ?2) \
-             GROUP BY membership_id, link_id",
-        )
-        .bind(event_id)
-        .bind(membership_id)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = one_membership(
+            "SELECT nullif(membership_id, 0) AS membership_id, nullif(link_id, 0) AS link_id, orders, refunded, \
+               self_orders FROM order_totals WHERE event_id = ?1 {membership} AND all_orders > 0",
+            membership_id,
+            "membership_id",
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(event_id)
+            .bind(membership_id)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// Clicks per link of an event; one membership's links when given.
     pub async fn click_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<ClickFact>> {
-        Ok(sqlx::query_as(
+        let sql = one_membership(
             "SELECT c.link_id, sum(c.clicks) AS clicks, sum(c.uniques) AS uniques \
-             FROM clicks c JOIN links l ON l.id = c.link_id \
-             WHERE l.event_id = ?1 AND (?2 IS NULL OR l.membership_id = ?2) GROUP BY c.link_id",
-        )
-        .bind(event_id)
-        .bind(membership_id)
-        .fetch_all(self.pool())
-        .await?)
+             FROM links l JOIN clicks c ON c.link_id = l.id \
+             WHERE l.event_id = ?1 {membership} GROUP BY c.link_id",
+            membership_id,
+            "l.membership_id",
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(event_id)
+            .bind(membership_id)
+            .fetch_all(self.pool())
+            .await?)
     }
 }

@@ -177,6 +177,27 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
         "0",
         "the waiting refund was applied"
     );
+    // The running totals that stats read agree with a count from scratch.
+    let recount = "SELECT o.event_id, coalesce(o.membership_id, 0), coalesce(o.link_id, 0), l.ticket_type_id, count(*), \
+         sum(l.quantity), sum(l.quantity - l.refunded_quantity), sum(l.quantity * l.unit_price_minor), \
+         sum((l.quantity - l.refunded_quantity) * l.unit_price_minor), \
+         sum(CASE WHEN o.self_referral = 1 THEN l.quantity - l.refunded_quantity ELSE 0 END) \
+         FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.status <> 'cancelled' GROUP BY 1, 2, 3, 4";
+    let kept = "SELECT event_id, membership_id, link_id, ticket_type_id, lines, sold, tickets, gross_minor, net_minor, \
+         self_tickets FROM sales_totals WHERE lines > 0";
+    let differ = q(&format!(
+        "SELECT count(*) || '' FROM (SELECT * FROM ({recount} EXCEPT {kept}) UNION ALL SELECT * FROM ({kept} EXCEPT {recount}))"
+    ))
+    .await;
+    assert_eq!(differ, "0", "sales totals differ from a recount");
+    let differ = q(
+        "SELECT count(*) || '' FROM (SELECT event_id, coalesce(membership_id, 0) AS m, coalesce(link_id, 0) AS l, \
+         count(*) AS n, sum(status IN ('paid', 'partially_refunded')) AS o, sum(status = 'refunded') AS r \
+         FROM orders GROUP BY 1, 2, 3 EXCEPT SELECT event_id, membership_id, link_id, all_orders, orders, refunded \
+         FROM order_totals)",
+    )
+    .await;
+    assert_eq!(differ, "0", "order totals differ from a recount");
     drop(orders);
     writer.await.unwrap();
 }

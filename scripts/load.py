@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Load benchmark of promoterd, each measure next to a baseline taken in the same run.
+
+Run through scripts/load.sh (which installs the tools and builds release binaries).
+Builds a realistic data set (one organization, 20 events, 500 promoters, 10k links,
+N orders, default 1M) and measures redirects, signed durable order webhooks, stats,
+CSV export, footprint and email replies; prints one table with the ratios and targets.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import imaplib
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+PROMOTERD = os.path.join(BIN, "promoterd")
+LOADGEN = os.path.join(BIN, "examples", "loadgen")
+BASELINE = os.path.join(BIN, "examples", "redirect_baseline")
+SECRET = "load-secret-0123456789abcdef"
+OWNER = "owner@load.test"
+EVENTS = 20
+PROMOTERS = 500
+RESULTS = []  # (measure, promoterd, baseline, ratio, target, ok)
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def kv(line):
+    """`name: a=1 b=2` -> {'a': '1', 'b': '2'}"""
+    return dict(p.split("=", 1) for p in line.split(":", 1)[1].split() if "=" in p)
+
+
+def run(args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def pin(core):
+    """Pins a process to a core when there are at least two (server vs client)."""
+    if shutil.which("taskset") and os.cpu_count() >= 2:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+def result(measure, ours, base, ratio, target, ok):
+    RESULTS.append((measure, ours, base, ratio, target, ok))
+    log(f"   {measure}: {ours}   [baseline {base}]   ratio {ratio}   target {target}   {'ok' if ok else 'MISSED'}")
+
+
+def write_config(home, port, extra=""):
+    text = open(os.path.join(ROOT, "config.example.toml")).read()
+    text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"')
+    text = text.replace("secrets = []", f'secrets = ["{SECRET}"]')
+    if extra:
+        text = text.replace("[email]\n", "[email]\n" + extra)
+    path = os.path.join(home, "promoterd.toml")
+    open(path, "w").write(text)
+    return path
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def healthy(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5) as r:
+            return r.status == 200
+    except Exception:
+        return False
+
+
+def rss_kb(pid, field="VmRSS"):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+class Daemon:
+    def __init__(self, config, port, cpu=0):
+        self.port = port
+        t0 = time.perf_counter()
+        env = dict(os.environ, RUST_LOG="warn")
+        self.proc = subprocess.Popen(pin(cpu) + [PROMOTERD, "--config", config, "run"], env=env)
+        while not healthy(port):
+            if self.proc.poll() is not None:
+                sys.exit(f"promoterd exited with {self.proc.returncode}")
+            time.sleep(0.002)
+        self.start_ms = (time.perf_counter() - t0) * 1000
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def console(config, who, lines):
+    """Runs command lines through one console session (stdin)."""
+    return run([PROMOTERD, "--config", config, "console", "--as", who], input="\n".join(lines) + "\n")
+
+
+def build_dataset(config, db, orders):
+    """Events and ticket types through the console; promoters, links and orders in bulk SQL."""
+    run([PROMOTERD, "--config", config, "org", "create", "Load Test Org", "--owner", OWNER])
+    lines = []
+    for e in range(1, EVENTS + 1):
+        lines.append(f'newevent ev{e:02} "2099-06-{e:02} 18:00" https://tickets.example.com/ev{e:02} Event {e}')
+        lines.append(f"newtickettype ev{e:02} 49 General Admission")
+        lines.append(f"newtickettype ev{e:02} 129 VIP")
+        lines.append(f"newtickettype ev{e:02} 29 Student")
+    console(config, OWNER, lines)
+    con = sqlite3.connect(db)
+    rng = random.Random(7)
+    now = "2026-11-01T00:00:00Z"
+    org = con.execute("SELECT id FROM organizations").fetchone()[0]
+    con.executemany(
+        "INSERT INTO people (email, display_name, verified_at, created_at) VALUES (?, ?, ?, ?)",
+        [(f"p{i}@load.test", f"Promoter {i}", now, now) for i in range(1, PROMOTERS + 1)],
+    )
+    con.execute(
+        "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) "
+        "SELECT ?, NULL, id, 'active', ?, ? FROM people WHERE email LIKE 'p%@load.test' ORDER BY id",
+        (org, now, now),
+    )
+    events = [r[0] for r in con.execute("SELECT id FROM events ORDER BY id")]
+    members = [r for r in con.execute("SELECT id, person_id FROM memberships WHERE event_id IS NULL ORDER BY id")]
+    links = []
+    for m, p in members:
+        for e in events:
+            links.append((f"l{m:04x}{e:02x}{rng.randrange(16**6):06x}", org, e, m, p, now))
+    con.executemany(
+        "INSERT INTO links (code, org_id, event_id, membership_id, kind, label, created_by, created_at) "
+        "VALUES (?, ?, ?, ?, 'main', 'Main link', ?, ?)",
+        links,
+    )
+    link_of = {(e, m): (lid, code) for lid, code, e, m in con.execute("SELECT id, code, event_id, membership_id FROM links")}
+    types = {}
+    for tid, e, price in con.execute("SELECT id, event_id, price_minor FROM ticket_types ORDER BY id"):
+        types.setdefault(e, []).append((tid, price))
+    batch_o, batch_l = [], []
+
+    def flush():
+        con.executemany(
+            "INSERT INTO orders (id, source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, "
+            "buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, "
+            "updated_at, state_hash) VALUES (?, 'checkout', ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'EUR', 0, ?, ?, ?, ?, NULL)",
+            batch_o,
+        )
+        con.executemany(
+            "INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, refunded_quantity, unit_price_minor) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            batch_l,
+        )
+        batch_o.clear()
+        batch_l.clear()
+
+    base = 1_780_000_000  # 2026-05-28
+    for n in range(1, orders + 1):
+        e = events[n % EVENTS]
+        m, _ = members[rng.randrange(PROMOTERS)]
+        lid, code = link_of[(e, m)]
+        t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + n * 13))
+        refunded = rng.random() < 0.03
+        batch_o.append((n, f"bulk-{n}", e, code, lid, m, f"Buyer {n}", f"buyer{n}@mail.test",
+                        "refunded" if refunded else "paid", t, t.replace("Z", ".000Z"), now, now))
+        for line_no in range(1 + (n % 4 == 0)):
+            tid, price = types[e][(n + line_no) % 3]
+            q = 1 + rng.randrange(4)
+            batch_l.append((n, line_no, tid, q, q if refunded else 0, price))
+        if len(batch_o) >= 50_000:
+            flush()
+    flush()
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+
+
+def stats_bench(config):
+    log("== stats at scale, through the core (console path)")
+    promoters = [f"p{i}@load.test" for i in range(1, PROMOTERS + 1)]
+    out = run([LOADGEN, "commands", config, "500", "mystats ev01", *promoters])
+    log("   mystats " + out.strip())
+    r = kv(out)
+    result("mystats p50 / p99 (ms)", f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}", "-", "-",
+           "p99 <= 2 ms", float(r["p99_ms"]) <= 2.0 and r["errors"] == "0")
+    out = run([LOADGEN, "commands", config, "100", "stats ev01", OWNER])
+    log("   stats " + out.strip())
+    r = kv(out)
+    result("organizer stats, 500 promoters, p50 / p99 (ms)", f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}",
+           "-", "-", "p99 <= 20 ms", float(r["p99_ms"]) <= 20.0 and r["errors"] == "0")
+
+
+EXPORT_SQL = """SELECT o.external_id, o.ordered_at, e.slug, t.name, ol.quantity, ol.refunded_quantity,
+ ol.unit_price_minor, o.currency, o.status, o.buyer_name, o.buyer_email, o.buyer_phone, p.email, p.display_name,
+ l.code, l.label, o.self_referral
+ FROM orders o JOIN events e ON e.id = o.event_id JOIN order_lines ol ON ol.order_id = o.id
+ JOIN ticket_types t ON t.id = ol.ticket_type_id JOIN links l ON l.id = o.link_id
+ JOIN memberships m ON m.id = o.membership_id JOIN people p ON p.id = m.person_id
+ WHERE e.org_id = 1 ORDER BY o.ordered_at, o.id, ol.line_no;"""
+
+
+def timed_child(args, stdout):
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t0
+    if status != 0:
+        sys.exit(f"{args[0]} failed: {proc.stderr.read().decode()}")
+    return secs, usage.ru_maxrss
+
+
+def export_bench(config, db, home):
+    log("== CSV export of every referred order line")
+    base_out = os.path.join(home, "baseline.csv")
+    with open(base_out, "w") as f:
+        b_secs, b_rss = timed_child(["sqlite3", "-csv", db, EXPORT_SQL], f)
+    b_rows = sum(1 for _ in open(base_out, "rb"))
+    ours_out = os.path.join(home, "export.csv")
+    o_secs, o_rss = timed_child([PROMOTERD, "--config", config, "export", "--org", "load-test-org", "--out", ours_out],
+                                subprocess.DEVNULL)
+    o_rows = sum(1 for _ in open(ours_out, "rb")) - 1
+    b_rate, o_rate = b_rows / b_secs, o_rows / o_secs
+    log(f"   sqlite3 -csv: {b_rows} rows in {b_secs:.2f}s ({b_rate:,.0f} rows/s, peak RSS {b_rss // 1024} MB)")
+    log(f"   promoterd export: {o_rows} rows in {o_secs:.2f}s ({o_rate:,.0f} rows/s, peak RSS {o_rss // 1024} MB)")
+    result("export rows/s", f"{o_rate:,.0f}", f"{b_rate:,.0f}", f"{o_rate / b_rate:.2f}", ">= 1.0x",
+           o_rate >= b_rate and o_rows == b_rows)
+    result("export peak RSS", f"{o_rss / 1024:.1f} MB", f"{b_rss / 1024:.1f} MB", "-", "<= 64 MB", o_rss <= 64 * 1024)
+
+
+def wrk(url, secs, conns):
+    out = run(pin(1) + ["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency", "-H", "User-Agent: Mozilla/5.0 load",
+                        url + "?utm_source=load"])
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+
+    def ms(label):
+        v = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(v.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[v.group(2)]
+    return rps, ms("50%"), ms("99%"), total, int(bad.group(1)) if bad else 0
+
+
+def redirect_bench(daemon, code, secs, db):
+    log(f"== redirects with click counting, wrk -t1 -c64 {secs}s (server on core 0, client on core 1)")
+    bport = free_port()
+    base = subprocess.Popen(pin(0) + [BASELINE, f"127.0.0.1:{bport}", code])
+    try:
+        for _ in range(500):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{bport}/healthz", timeout=0.2)
+            except urllib.error.HTTPError:
+                break
+            except Exception:
+                time.sleep(0.01)
+        clicks_before = clicks(db)
+        b = wrk(f"http://127.0.0.1:{bport}/t/{code}", secs, 64)
+        d = wrk(f"http://127.0.0.1:{daemon.port}/t/{code}", secs, 64)
+    finally:
+        base.terminate()
+        base.wait()
+    log(f"   baseline: {b[0]:,.0f} req/s p50 {b[1]:.2f} ms p99 {b[2]:.2f} ms")
+    log(f"   promoterd: {d[0]:,.0f} req/s p50 {d[1]:.2f} ms p99 {d[2]:.2f} ms, {d[3]} requests, {d[4]} non-3xx")
+    result("redirects/s", f"{d[0]:,.0f}", f"{b[0]:,.0f}", f"{d[0] / b[0]:.2f}", ">= 0.9x", d[0] >= 0.9 * b[0])
+    result("redirect p99", f"{d[2]:.2f} ms", f"{b[2]:.2f} ms", f"{d[2] / b[2]:.2f}", "<= 1.5x", d[2] <= 1.5 * b[2])
+    return clicks_before, d[3] - d[4]
+
+
+def clicks(db):
+    con = sqlite3.connect(db)
+    n = con.execute("SELECT coalesce(sum(clicks), 0) FROM clicks").fetchone()[0]
+    con.close()
+    return n
+
+
+def webhook_bench(daemon, home, count, code, sync):
+    log(f"== signed durable order webhooks, 64 connections, {count} orders (synchronous={sync})")
+    raw = run([LOADGEN, "commits", os.path.join(home, "commits.db"), str(min(count, 5000)), sync])
+    log("   raw SQLite single-row commits: " + raw.strip())
+    ours = run(pin(1) + [LOADGEN, "orders", f"http://127.0.0.1:{daemon.port}", "64", str(count), SECRET, "ev01", code])
+    log("   promoterd: " + ours.strip())
+    r, o = kv(raw), kv(ours)
+    rate, base = float(o["rps"]), float(r["rps"])
+    result("webhook orders/s", f"{rate:,.0f}", f"{base:,.0f}", f"{rate / base:.2f}", ">= 20,000 and >= 2x",
+           rate >= 20_000 and rate >= 2 * base and o["errors"] == "0")
+    result("webhook p99", f"{float(o['p99_ms']):.1f} ms", f"{float(r['p99_ms']):.2f} ms (one commit)", "-", "-", True)
+    return int(o["requests"])
+
+
+def email_bench(count):
+    """`count` promoters answer `accept` to their invite mails, delivered to Dovecot."""
+    log(f"== email: {count} replies processed end to end (Dovecot IMAP in, SMTP out)")
+    mdir = tempfile.mkdtemp(prefix="promoterd-mail-")
+    # Dovecot keeps the inherited descriptors open: no pipes.
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "mail-servers.sh"), "start", mdir], check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        env = dict(line.replace("export ", "").strip().split("=", 1) for line in open(os.path.join(mdir, "env")))
+        imap, smtp = int(env["PROMOTERD_TEST_IMAP_PORT"]), int(env["PROMOTERD_TEST_SMTP_PORT"])
+        home = tempfile.mkdtemp(prefix="promoterd-email-bench-")
+        tag = f"{random.randrange(16**8):08x}"
+        bot = f"bot-{tag}@example.test"
+        port = free_port()
+        config = write_config(home, port, f'from = "{bot}"\nsmtp_url = "smtp://127.0.0.1:{smtp}"\n'
+                                          f'imap_host = "127.0.0.1"\nimap_password = "pass"\n')
+        text = open(config).read().replace("imap_port = 993", f"imap_port = {imap}")
+        text = text.replace("imap_tls = true", "imap_tls = false").replace("poll_seconds = 60", "poll_seconds = 1")
+        open(config, "w").write(text)
+        run([PROMOTERD, "--config", config, "org", "create", "Mail Org", "--owner", f"owner-{tag}@example.test"])
+        people = [f"p{i}-{tag}@example.test" for i in range(count)]
+        console(config, f"owner-{tag}@example.test",
+                ['newevent fest "2099-06-01 18:00" https://tickets.example.com/fest Fest'] +
+                [f"invite {p} fest" for p in people])
+        db = os.path.join(home, "promoterd.db")
+        # 1. The daemon mails the invites; Dovecot files each in its promoter's INBOX.
+        d = Daemon(config, port)
+        wait_for(db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL", 0, 300)
+        d.stop()
+        # 2. Every promoter replies `accept` (In-Reply-To and the reply address of the invite).
+        replies = []
+        for p in people:
+            m = imaplib.IMAP4("127.0.0.1", imap)
+            m.login(p, "pass")
+            m.select("INBOX")
+            _, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID REPLY-TO SUBJECT)])")
+            m.logout()
+            h = data[0][1].decode()
+            mid = re.search(r"Message-ID:\s*(<[^>]+>)", h, re.I).group(1)
+            reply_to = re.search(r"Reply-To:.*?<?([^<>\s]+@[^<>\s]+)>?", h, re.I).group(1)
+            replies.append((f"From: {p}\r\nTo: {reply_to}\r\nSubject: Re: your invite\r\n"
+                            f"Message-ID: <r-{p}>\r\nIn-Reply-To: {mid}\r\nReferences: {mid}\r\n"
+                            f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime())}\r\n"
+                            "Content-Type: text/plain; charset=utf-8\r\n\r\naccept\r\n\r\n> You are invited\r\n").encode())
+        m = imaplib.IMAP4("127.0.0.1", imap)
+        m.login(bot, "pass")
+        for r in replies:
+            m.append("INBOX", None, None, r)
+        m.logout()
+        # 3. Timed: start, read every reply, accept, answer, send the answers.
+        t0 = time.perf_counter()
+        d = Daemon(config, port)
+        wait_for(db, "SELECT count(*) FROM mail_processed", count, 600, at_least=True)
+        wait_for(db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL", 0, 600)
+        secs = time.perf_counter() - t0
+        d.stop()
+        con = sqlite3.connect(db)
+        accepted = con.execute("SELECT count(*) FROM memberships WHERE status = 'active'").fetchone()[0]
+        con.close()
+        rate = count / secs
+        log(f"   {count} replies in {secs:.2f}s: {rate:.0f} messages/s; {accepted} promoters active")
+        result("email replies/s", f"{rate:.0f}", "-", "-", ">= 100", rate >= 100 and accepted == count)
+    finally:
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "mail-servers.sh"), "stop", mdir],
+                       stdout=subprocess.DEVNULL)
+
+
+def wait_for(db, sql, value, timeout, at_least=False):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        con = sqlite3.connect(db)
+        n = con.execute(sql).fetchone()[0]
+        con.close()
+        if (n >= value) if at_least else (n == value):
+            return
+        time.sleep(0.02)
+    sys.exit(f"timed out waiting for `{sql}` to reach {value} (at {n})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=1_000_000, help="orders in the data set")
+    ap.add_argument("--secs", type=int, default=10, help="seconds per redirect run")
+    ap.add_argument("--webhook-orders", type=int, default=60_000)
+    ap.add_argument("--emails", type=int, default=1000)
+    a = ap.parse_args()
+    home = tempfile.mkdtemp(prefix="promoterd-load-")
+    try:
+        port = free_port()
+        config = write_config(home, port)
+        db = os.path.join(home, "promoterd.db")
+        t0 = time.perf_counter()
+        build_dataset(config, db, a.orders)
+        size = os.path.getsize(db) / 2**20
+        log(f"== data set: {EVENTS} events, {PROMOTERS} promoters, {PROMOTERS * EVENTS} links, {a.orders:,} orders "
+            f"({size:.0f} MB) built in {time.perf_counter() - t0:.0f}s")
+        stats_bench(config)
+        export_bench(config, db, home)
+        log("== footprint")
+        d = Daemon(config, port)
+        time.sleep(1.0)
+        idle = rss_kb(d.proc.pid)
+        log(f"   start to healthy {d.start_ms:.0f} ms, idle RSS {idle / 1024:.1f} MB")
+        result("start to healthy", f"{d.start_ms:.0f} ms", "-", "-", "<= 500 ms", d.start_ms <= 500)
+        result("idle RSS", f"{idle / 1024:.1f} MB", "-", "-", "<= 30 MB", idle <= 30 * 1024)
+        con = sqlite3.connect(db)
+        code = con.execute("SELECT code FROM links ORDER BY id LIMIT 1").fetchone()[0]
+        con.close()
+        before, answered = redirect_bench(d, code, a.secs, db)
+        webhook_bench(d, home, a.webhook_orders, code, "full")
+        hwm = rss_kb(d.proc.pid, "VmHWM")
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        counted = int(float(re.search(r'promoterd_clicks_total\{outcome="counted"\} (\S+)', metrics).group(1)))
+        dropped = int(float(re.search(r'promoterd_clicks_total\{outcome="dropped"\} (\S+)', metrics).group(1)))
+        d.stop()
+        stored = clicks(db) - before
+        log(f"   clicks: wrk got {answered} redirects; the server counted {counted}, dropped {dropped}; "
+            f"{stored} stored after a graceful stop")
+        result("clicks stored = counted (0 lost)", f"{stored}", f"{counted}", "-", "equal, >= answered",
+               stored == counted and dropped == 0 and counted >= answered)
+        result("RSS under load (peak)", f"{hwm / 1024:.1f} MB", "-", "-", "-", True)
+        if a.emails:
+            email_bench(a.emails)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    print()
+    print(f"| measure | promoterd | baseline (same run) | ratio | target | |")
+    print("|---|---|---|---|---|---|")
+    for m, o, b, r, t, ok in RESULTS:
+        print(f"| {m} | {o} | {b} | {r} | {t} | {'ok' if ok else '**missed**'} |")
+    sys.exit(0 if all(r[5] for r in RESULTS) else 1)
+
+
+if __name__ == "__main__":
+    main()
