@@ -143,7 +143,7 @@ const MAX_MAIL_BYTES: u32 = 10 * 1024 * 1024;
 /// Attempts at a message whose processing fails before it is recorded as failed.
 const MAX_FAILURES: u32 = 3;
 
-/// Fetches and processes everything above the stored cursor, one message at a time.
+/// Fetches and processes everything above the stored cursor, in UID order.
 async fn drain<T>(
     core: &Core,
     s: &ImapSettings,
@@ -177,48 +177,87 @@ where
         .collect();
     todo.sort_unstable();
     todo.dedup();
-    for (uid, size) in todo {
-        let pos = MailPosition {
-            uid_validity: validity,
-            uid,
-        };
-        if size > MAX_MAIL_BYTES {
-            skip(core, s, pos, &format!("too large: {size} bytes")).await?;
-        } else {
+    // Bodies are fetched several at a time (one round trip), then processed in UID order.
+    let mut i = 0;
+    while i < todo.len() {
+        let mut batch = Vec::new();
+        let mut bytes = 0u64;
+        while i < todo.len() && batch.len() < FETCH_BATCH && (batch.is_empty() || bytes < FETCH_BYTES) {
+            batch.push(todo[i]);
+            bytes += u64::from(todo[i].1);
+            i += 1;
+        }
+        let wanted: Vec<String> = batch
+            .iter()
+            .filter(|(_, size)| *size <= MAX_MAIL_BYTES)
+            .map(|(uid, _)| uid.to_string())
+            .collect();
+        let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
+        if !wanted.is_empty() {
             let fetched: Vec<_> = session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .uid_fetch(wanted.join(","), "(UID BODY.PEEK[])")
                 .await
                 .context("UID FETCH")?
                 .try_collect()
                 .await
-                .context("reading a message")?;
-            let raw = fetched
-                .iter()
-                .find(|f| f.uid == Some(uid))
-                .and_then(|f| f.body())
-                .unwrap_or_default()
-                .to_vec();
-            if let Err(e) = process(core, &s.inbound, &raw, pos).await {
-                let n = broken.entry(uid).or_default();
-                *n += 1;
-                if *n < MAX_FAILURES {
-                    return Err(e.into());
+                .context("reading messages")?;
+            for f in &fetched {
+                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                    bodies.insert(uid, body.to_vec());
                 }
-                tracing::error!(uid, error = %e, "email: giving up on a message that keeps failing");
-                skip(core, s, pos, &format!("failed: {e}")).await?;
             }
         }
-        broken.remove(&uid);
-        match &s.processed_folder {
-            Some(folder) => session.uid_mv(uid.to_string(), folder).await.context("UID MOVE")?,
-            None => {
-                let _: Vec<_> = session
-                    .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
-                    .await
-                    .context("UID STORE")?
-                    .try_collect()
-                    .await?;
+        let mut done = Vec::with_capacity(batch.len());
+        for (uid, size) in batch {
+            let pos = MailPosition {
+                uid_validity: validity,
+                uid,
+            };
+            if size > MAX_MAIL_BYTES {
+                skip(core, s, pos, &format!("too large: {size} bytes")).await?;
+            } else {
+                let raw = bodies.remove(&uid).unwrap_or_default();
+                if let Err(e) = process(core, &s.inbound, &raw, pos).await {
+                    let n = broken.entry(uid).or_default();
+                    *n += 1;
+                    if *n < MAX_FAILURES {
+                        mark_done(s, session, &done).await?;
+                        return Err(e.into());
+                    }
+                    tracing::error!(uid, error = %e, "email: giving up on a message that keeps failing");
+                    skip(core, s, pos, &format!("failed: {e}")).await?;
+                }
             }
+            broken.remove(&uid);
+            done.push(uid);
+        }
+        mark_done(s, session, &done).await?;
+    }
+    Ok(())
+}
+
+/// Messages fetched per round trip, and the size after which a batch stops growing.
+const FETCH_BATCH: usize = 50;
+const FETCH_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Moves processed messages to the processed folder, or flags them seen.
+async fn mark_done<T>(s: &ImapSettings, session: &mut Session<T>, uids: &[u32]) -> anyhow::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    match &s.processed_folder {
+        Some(folder) => session.uid_mv(set, folder).await.context("UID MOVE")?,
+        None => {
+            let _: Vec<_> = session
+                .uid_store(set, "+FLAGS (\\Seen)")
+                .await
+                .context("UID STORE")?
+                .try_collect()
+                .await?;
         }
     }
     Ok(())

@@ -90,6 +90,24 @@ fn invite_html(text: &str) -> String {
     html
 }
 
+/// Sends one message unless its recipient is suppressed.
+async fn send_one(
+    core: &Core,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+    mail: &OutboxMail,
+) -> anyhow::Result<()> {
+    if core.store.is_suppressed(&mail.recipient).await? {
+        anyhow::bail!("suppressed: the address bounced or complained");
+    }
+    transport.send(build_message(mail, from)?).await.context("SMTP")?;
+    Ok(())
+}
+
+/// Messages read from the outbox per round, and sent at the same time.
+const BATCH: i64 = 50;
+const IN_FLIGHT: usize = 8;
+
 /// Sends queued mail until `stop` turns true; wakes when mail is queued.
 pub async fn sender(
     core: Core,
@@ -100,52 +118,49 @@ pub async fn sender(
     let mut failing = false;
     loop {
         let now = core.clock.now();
-        let due = match core.store.due_mails(now, 20).await {
+        let due = match core.store.due_mails(now, BATCH).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the outbox failed");
                 Vec::new()
             }
         };
-        for mail in &due {
-            let result = async {
-                if core.store.is_suppressed(&mail.recipient).await? {
-                    anyhow::bail!("suppressed: the address bounced or complained");
-                }
-                let msg = build_message(mail, &from)?;
-                transport.send(msg).await.context("SMTP")?;
-                Ok(())
+        // Several messages in flight at once (the SMTP pool has a connection each);
+        // the sent ones are recorded together.
+        let mut results: Vec<(&OutboxMail, anyhow::Result<()>)> = Vec::with_capacity(due.len());
+        for chunk in due.chunks(IN_FLIGHT) {
+            let sends = futures::future::join_all(chunk.iter().map(|m| send_one(&core, &transport, &from, m))).await;
+            results.extend(chunk.iter().zip(sends));
+        }
+        let now = core.clock.now();
+        let sent: Vec<i64> = results.iter().filter(|(_, r)| r.is_ok()).map(|(m, _)| m.id).collect();
+        if !sent.is_empty() && failing {
+            tracing::info!("email: SMTP delivery works again");
+            failing = false;
+        }
+        if let Err(e) = core.store.mark_sent(&sent, now).await {
+            tracing::warn!(error = %e, "recording sent mail failed");
+        }
+        for (mail, result) in &results {
+            let Err(e) = result else { continue };
+            let permanent = e.to_string().starts_with("suppressed") || mail.attempts + 1 >= MAX_ATTEMPTS;
+            if !failing && !permanent {
+                tracing::warn!(error = %format!("{e:#}"), "email: sending failed; retrying with backoff");
+                failing = true;
             }
-            .await;
-            let now = core.clock.now();
-            let stored = match result {
-                Ok(()) => {
-                    if failing {
-                        tracing::info!("email: SMTP delivery works again");
-                        failing = false;
-                    }
-                    core.store.mark_sent(mail.id, now).await
-                }
-                Err(e) => {
-                    let permanent = e.to_string().starts_with("suppressed") || mail.attempts + 1 >= MAX_ATTEMPTS;
-                    if !failing && !permanent {
-                        tracing::warn!(error = %format!("{e:#}"), "email: sending failed; retrying with backoff");
-                        failing = true;
-                    }
-                    if permanent {
-                        tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
-                    }
-                    let next = (!permanent).then(|| now + backoff(mail.attempts));
-                    core.store
-                        .mark_attempt_failed(mail.id, &format!("{e:#}"), next, now)
-                        .await
-                }
-            };
-            if let Err(e) = stored {
+            if permanent {
+                tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
+            }
+            let next = (!permanent).then(|| now + backoff(mail.attempts));
+            if let Err(e) = core
+                .store
+                .mark_attempt_failed(mail.id, &format!("{e:#}"), next, now)
+                .await
+            {
                 tracing::warn!(error = %e, "recording a send attempt failed");
             }
         }
-        if due.len() == 20 {
+        if due.len() == BATCH as usize {
             continue;
         }
         tokio::select! {

@@ -46,13 +46,22 @@ impl Store {
         .await?)
     }
 
-    /// Marks a message sent.
-    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
-            .bind(ts(now))
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+    /// Marks messages sent, in one transaction.
+    pub async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        let mut q = sqlx::QueryBuilder::new("UPDATE outbox SET sent_at = ");
+        q.push_bind(ts(now))
+            .push(", attempts = attempts + 1, last_error = NULL WHERE id IN (");
+        let mut ids_sep = q.separated(", ");
+        for id in ids {
+            ids_sep.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
