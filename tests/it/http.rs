@@ -18,17 +18,17 @@ const BROWSER: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
 
 /// HMAC-SHA256 of "<t>.<body>", computed here independently of promoterd's code.
-fn signature(secret: &str, t: i64, body: &str) -> String {
+pub(super) fn signature(secret: &str, t: i64, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{body}").as_bytes());
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn post_order(base: &str, body: &str, sig: Option<String>) -> (StatusCode, serde_json::Value) {
+pub(super) async fn post_order(base: &str, body: &str, sig: Option<String>) -> (StatusCode, serde_json::Value) {
     let mut req = client()
         .post(format!("{base}/webhooks/orders"))
         .header("content-type", "application/json")

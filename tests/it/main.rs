@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod batches;
+mod catalogue;
 mod cli;
 mod digests;
 mod discord;

@@ -1,0 +1,454 @@
+//! The bad-input catalogue: one row per hostile or broken input, per front door
+//! (commands, order webhook, CSV import, email). Each row names the input, the answer
+//! expected, and asserts that the database is unchanged afterwards (for mail: apart
+//! from the record that the message was handled, and an error reply).
+
+use super::http::{now, post_order, signature};
+use super::support::*;
+use promoterd::email::handle::{InboundSettings, MailPosition, process};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A command row: who says what, and a piece of the refusal.
+struct CommandRow {
+    case: &'static str,
+    who: &'static str,
+    line: String,
+    answer: &'static str,
+}
+
+#[tokio::test]
+async fn commands() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let rows = [
+        CommandRow {
+            case: "unknown command",
+            who: OWNER,
+            line: "frobnicate".into(),
+            answer: "Unknown command `frobnicate`",
+        },
+        CommandRow {
+            case: "wrong role: a promoter invites",
+            who: BEN,
+            line: "invite zed@x.test summer-fest".into(),
+            answer: "organizer",
+        },
+        CommandRow {
+            case: "SQL injection in an event name",
+            who: OWNER,
+            line: "stats \"summer-fest' OR '1'='1\"".into(),
+            answer: "is not a short name",
+        },
+        CommandRow {
+            case: "SQL injection in a slug being created",
+            who: OWNER,
+            line: "newevent \"x'); DROP TABLE events;--\" 2099-01-01 https://x.test/ X".into(),
+            answer: "is not a short name",
+        },
+        CommandRow {
+            case: "Unicode confusable in an event name (Cyrillic е)",
+            who: OWNER,
+            line: "stats summ\u{0435}r-fest".into(),
+            answer: "is not a short name",
+        },
+        CommandRow {
+            case: "Unicode confusable in an email (Cyrillic а)",
+            who: OWNER,
+            line: "invite \u{0430}na@example.com summer-fest".into(),
+            answer: "is not an email address",
+        },
+        CommandRow {
+            case: "absurd price",
+            who: OWNER,
+            line: "newtickettype summer-fest 99999999999999 Gold".into(),
+            answer: "is not a price",
+        },
+        CommandRow {
+            case: "negative price",
+            who: OWNER,
+            line: "newtickettype summer-fest -5 Free".into(),
+            answer: "is not a price",
+        },
+        CommandRow {
+            case: "a ticket page that is not http(s)",
+            who: OWNER,
+            line: "newevent jsfest 2099-01-01 javascript:alert(1) JS".into(),
+            answer: "http",
+        },
+        CommandRow {
+            case: "huge argument (100 kB label)",
+            who: BEN,
+            line: format!("newlink summer-fest {}", "x".repeat(100_000)),
+            answer: "long",
+        },
+        CommandRow {
+            case: "unclosed quote",
+            who: OWNER,
+            line: "newevent a \"2099-01-01 https://x.test/ A".into(),
+            answer: "quote",
+        },
+    ];
+    for row in &rows {
+        let before = app.dump().await;
+        let (text, ok) = app.say(row.who, &row.line).await;
+        assert!(!ok, "{}: should be refused, got:\n{text}", row.case);
+        assert!(
+            text.contains(row.answer),
+            "{}: expected `{}` in:\n{text}",
+            row.case,
+            row.answer
+        );
+        assert_eq!(before, app.dump().await, "{}: changed the database", row.case);
+    }
+}
+
+/// A webhook row: the body, how it is signed, and the status and error code expected.
+struct WebhookRow {
+    case: &'static str,
+    body: String,
+    signed_at: i64,
+    status: StatusCode,
+    error: &'static str,
+}
+
+fn order_body(order: serde_json::Value) -> String {
+    json!({"id": format!("dlv-{}", order["id"]), "type": "order.created", "order": order}).to_string()
+}
+
+fn order(id: &str, event: &str, buyer: &str, quantity: i64, price: i64) -> serde_json::Value {
+    json!({"id": id, "event": event, "created_at": "2099-05-01T10:00:00Z", "buyer": {"name": buyer},
+           "lines": [{"ticket_type": "General Admission", "quantity": quantity, "unit_price": price, "currency": "EUR"}]})
+}
+
+#[tokio::test]
+async fn order_webhook() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    // One order, to replay below.
+    let first = order_body(order("R1", "summer-fest", "Kim", 1, 4900));
+    let (status, _) = post_order(&base, &first, Some(signature(NEW_SECRET, now(), &first))).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = [
+        WebhookRow {
+            case: "oversized body (300 kB)",
+            body: order_body(order("B1", "summer-fest", &"x".repeat(300_000), 1, 4900)),
+            signed_at: now(),
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error: "too_large",
+        },
+        WebhookRow {
+            case: "invalid UTF-8",
+            body: String::from_utf8_lossy(b"{\"id\":\"\xff\xfe\"}").replace('\u{FFFD}', "\\udc00"),
+            signed_at: now(),
+            status: StatusCode::BAD_REQUEST,
+            error: "malformed",
+        },
+        WebhookRow {
+            case: "deeply nested JSON",
+            body: format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)),
+            signed_at: now(),
+            status: StatusCode::BAD_REQUEST,
+            error: "malformed",
+        },
+        WebhookRow {
+            case: "negative quantity",
+            body: order_body(order("B2", "summer-fest", "Kim", -3, 4900)),
+            signed_at: now(),
+            status: StatusCode::BAD_REQUEST,
+            error: "malformed",
+        },
+        WebhookRow {
+            case: "absurd price",
+            body: order_body(order("B3", "summer-fest", "Kim", 1, i64::MAX)),
+            signed_at: now(),
+            status: StatusCode::BAD_REQUEST,
+            error: "malformed",
+        },
+        WebhookRow {
+            case: "unknown event",
+            body: order_body(order("B4", "no-such-event", "Kim", 1, 4900)),
+            signed_at: now(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "unknown_event",
+        },
+        WebhookRow {
+            case: "Unicode confusable event name (Cyrillic е)",
+            body: order_body(order("B5", "summ\u{0435}r-fest", "Kim", 1, 4900)),
+            signed_at: now(),
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: "unknown_event",
+        },
+        WebhookRow {
+            case: "clock skew: signed an hour ago",
+            body: order_body(order("B6", "summer-fest", "Kim", 1, 4900)),
+            signed_at: now() - 3600,
+            status: StatusCode::UNAUTHORIZED,
+            error: "signature",
+        },
+        WebhookRow {
+            case: "huge free-text field (10 kB buyer name)",
+            body: order_body(order("B7", "summer-fest", &"n".repeat(10_000), 1, 4900)),
+            signed_at: now(),
+            status: StatusCode::BAD_REQUEST,
+            error: "malformed",
+        },
+        WebhookRow {
+            case: "control characters in a name",
+            body: order_body(order("B8", "summer-fest", "Kim\u{0007}\u{001b}[31m", 1, 4900)),
+            signed_at: now(),
+            status: StatusCode::BAD_REQUEST,
+            error: "malformed",
+        },
+        WebhookRow {
+            case: "replay of a delivery already applied",
+            body: first.clone(),
+            signed_at: now(),
+            status: StatusCode::OK,
+            error: "",
+        },
+    ];
+    for row in &rows {
+        let before = app.dump().await;
+        let sig = signature(NEW_SECRET, row.signed_at, &row.body);
+        let (status, answer) = post_order(&base, &row.body, Some(sig)).await;
+        assert_eq!(status, row.status, "{}: {answer}", row.case);
+        if row.error.is_empty() {
+            assert_eq!(answer["status"], "duplicate", "{}: {answer}", row.case);
+        } else {
+            assert_eq!(answer["error"], row.error, "{}: {answer}", row.case);
+        }
+        assert_eq!(before, app.dump().await, "{}: changed the database", row.case);
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn injection_in_free_text_is_stored_as_text_and_neutralized_in_exports() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let code = link_code(&app.ok(BEN, "mylink").await);
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    let hostile = "=HYPERLINK(\"http://evil.test\")'); DROP TABLE orders;--";
+    let mut o = order("'; DELETE FROM orders; --", "summer-fest", hostile, 2, 4900);
+    o["ref"] = json!(code);
+    o["buyer"]["phone"] = json!("+1 555 0100");
+    o["buyer"]["email"] = json!("kim@buyer.test");
+    let body = order_body(o);
+    let (status, answer) = post_order(&base, &body, Some(signature(NEW_SECRET, now(), &body))).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("created")),
+        "{answer}"
+    );
+    server.stop().await.unwrap();
+    // Every table is still there and the text came back verbatim in stats and export.
+    assert_eq!(field(&app.ok(BEN, "mystats").await, "Orders"), "1");
+    let csv = std::fs::read_to_string(saved_file(&app.ok(OWNER, "export summer-fest").await)).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let row = rows.records().next().unwrap().unwrap();
+    assert_eq!(&row[0], "'; DELETE FROM orders; --");
+    assert_eq!(&row[8], format!("'{hostile}"), "formula cell neutralized");
+    assert_eq!(&row[10], "'+1 555 0100", "phone starting with + neutralized");
+}
+
+/// An email row: the raw mail and the outcome recorded for it.
+struct MailRow {
+    case: &'static str,
+    raw: Vec<u8>,
+    outcome: &'static str,
+}
+
+fn mail(from: &str, headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: bot@example.test\r\nSubject: hello\r\nMessage-ID: <{}@client.test>\r\n{headers}\r\n{body}",
+        promoterd::codes::link_code()
+    )
+    .into_bytes()
+}
+
+/// Every table but the ones mail handling writes to by design.
+fn without_mail_records(dump: &str) -> String {
+    let mut keep = true;
+    let mut out = String::new();
+    for line in dump.lines() {
+        if let Some(name) = line.strip_prefix("## ") {
+            keep = !matches!(name, "mail_processed" | "imap_state" | "outbox" | "reply_tokens");
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn email() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let settings = InboundSettings {
+        bot_address: "bot@example.test".into(),
+        mailbox: "INBOX".into(),
+        require_authentication_results: None,
+    };
+    let nested = {
+        let mut m = String::from("Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n");
+        for i in 0..2000 {
+            m.push_str(&format!(
+                "--b{i}\r\nContent-Type: multipart/mixed; boundary=\"b{}\"\r\n\r\n",
+                i + 1
+            ));
+        }
+        m.push_str("accept\r\n");
+        m
+    };
+    let rows = [
+        MailRow {
+            case: "deeply nested MIME (2000 levels)",
+            raw: mail(ANA, &nested, ""),
+            outcome: "refused",
+        },
+        MailRow {
+            case: "invalid UTF-8 and an unknown charset",
+            raw: [
+                mail(ANA, "Content-Type: text/plain; charset=x-klingon\r\n", "").as_slice(),
+                b"accept \xff\xfe\xc3\x28\r\n",
+            ]
+            .concat(),
+            outcome: "refused",
+        },
+        MailRow {
+            case: "ISO-2022-JP body from a stranger",
+            raw: mail(
+                "stranger@elsewhere.test",
+                "Content-Type: text/plain; charset=ISO-2022-JP\r\n",
+                "\x1b$B$3$s$K$A$O\x1b(B stats summer-fest\r\n",
+            ),
+            outcome: "refused",
+        },
+        MailRow {
+            case: "a promoter's command in a new thread (no reply token)",
+            raw: mail(BEN, "", "newlink summer-fest Evil\r\n"),
+            outcome: "refused",
+        },
+        MailRow {
+            case: "SQL injection in an organizer's new-thread command",
+            raw: mail(OWNER, "", "stats \"summer-fest'; DROP TABLE orders;--\"\r\n"),
+            outcome: "error stats",
+        },
+        MailRow {
+            case: "a mail that breaks the MIME parser (found by fuzzing)",
+            raw: std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/email/fuzz__broken_multipart.eml"
+            ))
+            .unwrap(),
+            outcome: "refused",
+        },
+        MailRow {
+            case: "an auto-reply",
+            raw: mail(ANA, "Auto-Submitted: auto-replied\r\n", "I am away.\r\n"),
+            outcome: "ignored",
+        },
+    ];
+    for (uid, row) in rows.iter().enumerate() {
+        let before = without_mail_records(&app.dump().await);
+        let pos = MailPosition {
+            uid_validity: 1,
+            uid: uid as u32 + 1,
+        };
+        assert!(
+            process(&app.core, &settings, &row.raw, pos).await.unwrap(),
+            "{}",
+            row.case
+        );
+        let outcome = app
+            .dump()
+            .await
+            .lines()
+            .skip_while(|l| *l != "## mail_processed")
+            .skip(1)
+            .take_while(|l| !l.starts_with("## "))
+            .find(|l| l.contains(&format!("|{}|", uid + 1)))
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            outcome.contains(row.outcome),
+            "{}: outcome `{}` not in {outcome}",
+            row.case,
+            row.outcome
+        );
+        assert_eq!(
+            before,
+            without_mail_records(&app.dump().await),
+            "{}: changed the database",
+            row.case
+        );
+    }
+}
+
+#[tokio::test]
+async fn csv_import() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let header = b"order_id,event,status,ordered_at,buyer_name,ticket_type,quantity,unit_price_minor,currency\n";
+    let line = |rest: &str| [header.as_slice(), rest.as_bytes()].concat();
+    let rows: [(&str, Vec<u8>, &str); 6] = [
+        (
+            "huge cell (1 MB buyer name)",
+            line(&format!(
+                "H1,summer-fest,paid,2099-05-01T10:00:00Z,{},GA,1,100,EUR\n",
+                "x".repeat(1 << 20)
+            )),
+            "buyer_name is longer than 500 bytes",
+        ),
+        (
+            "invalid UTF-8",
+            [
+                header.as_slice(),
+                b"H2,summer-fest,paid,2099-05-01T10:00:00Z,\xff\xfe,GA,1,100,EUR\n",
+            ]
+            .concat(),
+            "line 2",
+        ),
+        (
+            "negative quantity",
+            line("H3,summer-fest,paid,2099-05-01T10:00:00Z,N,GA,-1,100,EUR\n"),
+            "quantity -1",
+        ),
+        (
+            "absurd price",
+            line("H4,summer-fest,paid,2099-05-01T10:00:00Z,N,GA,1,99999999999999,EUR\n"),
+            "unit price",
+        ),
+        (
+            "order for an unknown event",
+            line("H5,no-such-event,paid,2099-05-01T10:00:00Z,N,GA,1,100,EUR\n"),
+            "unknown event `no-such-event`",
+        ),
+        (
+            "one bad row spoils the file (the good row is not imported either)",
+            line(
+                "H6,summer-fest,paid,2099-05-01T10:00:00Z,N,GA,1,100,EUR\nH7,summer-fest,paid,yesterday,N,GA,1,100,EUR\n",
+            ),
+            "ordered_at `yesterday`",
+        ),
+    ];
+    for (case, csv, answer) in rows {
+        let before = app.dump().await;
+        let path = app.path("hostile.csv");
+        std::fs::write(&path, csv).unwrap();
+        let out = app.bin(&["import-orders", path.to_str().unwrap()]);
+        assert!(!out.ok, "{case}: should be refused:\n{}", out.stdout);
+        assert!(
+            out.stderr.contains(answer),
+            "{case}: expected `{answer}` in:\n{}",
+            out.stderr
+        );
+        assert_eq!(before, app.dump().await, "{case}: changed the database");
+    }
+}
