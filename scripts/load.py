@@ -95,11 +95,12 @@ def rss_kb(pid, field="VmRSS"):
 
 
 class Daemon:
-    def __init__(self, config, port, cpu=0):
+    def __init__(self, config, port, cpu=0, log=None):
         self.port = port
         t0 = time.perf_counter()
         env = dict(os.environ, RUST_LOG="warn")
-        self.proc = subprocess.Popen(pin(cpu) + [PROMOTERD, "--config", config, "run"], env=env)
+        self.proc = subprocess.Popen((pin(cpu) if cpu is not None else []) + [PROMOTERD, "--config", config, "run"],
+                                     env=env, stdout=log, stderr=log)
         while not healthy(port):
             if self.proc.poll() is not None:
                 sys.exit(f"promoterd exited with {self.proc.returncode}")

@@ -126,21 +126,27 @@ pub async fn sender(
             }
         };
         // Several messages in flight at once (the SMTP pool has a connection each);
-        // the sent ones are recorded together.
+        // the sent ones of each group are recorded together.
         let mut results: Vec<(&OutboxMail, anyhow::Result<()>)> = Vec::with_capacity(due.len());
         for chunk in due.chunks(IN_FLIGHT) {
             let sends = futures::future::join_all(chunk.iter().map(|m| send_one(&core, &transport, &from, m))).await;
+            // Recorded per chunk: a crash can resend (same Message-ID) at most one chunk.
+            let sent: Vec<i64> = chunk
+                .iter()
+                .zip(&sends)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(m, _)| m.id)
+                .collect();
+            if !sent.is_empty() && failing {
+                tracing::info!("email: SMTP delivery works again");
+                failing = false;
+            }
+            if let Err(e) = core.store.mark_sent(&sent, core.clock.now()).await {
+                tracing::warn!(error = %e, "recording sent mail failed");
+            }
             results.extend(chunk.iter().zip(sends));
         }
         let now = core.clock.now();
-        let sent: Vec<i64> = results.iter().filter(|(_, r)| r.is_ok()).map(|(m, _)| m.id).collect();
-        if !sent.is_empty() && failing {
-            tracing::info!("email: SMTP delivery works again");
-            failing = false;
-        }
-        if let Err(e) = core.store.mark_sent(&sent, now).await {
-            tracing::warn!(error = %e, "recording sent mail failed");
-        }
         for (mail, result) in &results {
             let Err(e) = result else { continue };
             let permanent = e.to_string().starts_with("suppressed") || mail.attempts + 1 >= MAX_ATTEMPTS;

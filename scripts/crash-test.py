@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Crash test: a release daemon takes signed orders, refunds, clicks and IMAP replies at
+load while it is killed with SIGKILL at random moments, N times, and restarted; its
+outbox (invites and replies) is sent through SMTP into Dovecot meanwhile. Afterwards it
+checks every count below and `PRAGMA integrity_check`. Run through scripts/crash-test.sh.
+"""
+
+import http.client
+import imaplib
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402  (helpers: config, daemon binaries, signing secret)
+
+import hashlib
+import hmac
+
+KILLS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+MAILS = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
+INVITES = 200
+IN_FLIGHT = 8  # outbox messages sent at once: the most a kill can make us resend
+
+
+def sign(body):
+    t = int(time.time())
+    mac = hmac.new(load.SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def q(db, sql, *args):
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+class Load:
+    """Refunds and clicks from threads while loadgen sends orders."""
+
+    def __init__(self, port, ref, acked_file):
+        self.port, self.ref, self.acked_file = port, ref, acked_file
+        self.stop = threading.Event()
+        self.refunds_acked = set()
+        self.clicks = 0
+
+    def refunds(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        while not self.stop.is_set():
+            try:
+                acked = open(self.acked_file).read().split()
+            except FileNotFoundError:
+                acked = []
+            todo = [o for o in acked[::7] if o not in self.refunds_acked][:20]
+            if not todo:
+                time.sleep(0.01)
+                continue
+            for order in todo:
+                body = json.dumps({"id": f"refund-{order}", "type": "order.refunded", "order": {
+                    "id": order, "event": "crash-fest", "created_at": "2099-05-01T10:00:00Z",
+                    "updated_at": "2099-05-02T10:00:00Z"}})
+                try:
+                    conn.request("POST", "/webhooks/orders", body, {"content-type": "application/json",
+                                                                     "promoterd-signature": sign(body)})
+                    r = conn.getresponse()
+                    r.read()
+                    if r.status in (200, 202):
+                        self.refunds_acked.add(order)
+                except OSError:
+                    return
+                except http.client.HTTPException:
+                    return
+
+    def click(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        while not self.stop.is_set():
+            try:
+                conn.request("GET", f"/t/{self.ref}", headers={"user-agent": "Mozilla/5.0 crash"})
+                r = conn.getresponse()
+                r.read()
+                if r.status == 302:
+                    self.clicks += 1
+            except (OSError, http.client.HTTPException):
+                return
+
+
+def message_ids(imap_port, user):
+    m = imaplib.IMAP4("127.0.0.1", imap_port)
+    m.login(user, "pass")
+    m.select("INBOX")
+    _, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    m.logout()
+    ids = []
+    for part in data:
+        if isinstance(part, tuple):
+            found = re.search(rb"Message-ID:\s*(<[^>]+>)", part[1], re.I)
+            if found:
+                ids.append(found.group(1).decode())
+    return ids
+
+
+def main():
+    mdir = tempfile.mkdtemp(prefix="promoterd-crash-mail-")
+    subprocess.run(["bash", os.path.join(load.ROOT, "scripts", "mail-servers.sh"), "start", mdir], check=True,
+                   stdout=subprocess.DEVNULL)
+    home = tempfile.mkdtemp(prefix="promoterd-crash-")
+    daemon = None
+    try:
+        env = dict(line.replace("export ", "").strip().split("=", 1) for line in open(os.path.join(mdir, "env")))
+        imap, smtp = int(env["PROMOTERD_TEST_IMAP_PORT"]), int(env["PROMOTERD_TEST_SMTP_PORT"])
+        tag = f"{random.randrange(16**8):08x}"
+        bot, owner = f"bot-{tag}@example.test", f"owner-{tag}@example.test"
+        port = load.free_port()
+        config = load.write_config(home, port, f'from = "{bot}"\nsmtp_url = "smtp://127.0.0.1:{smtp}"\n'
+                                               f'imap_host = "127.0.0.1"\nimap_password = "pass"\n')
+        text = open(config).read().replace("imap_port = 993", f"imap_port = {imap}")
+        text = text.replace("imap_tls = true", "imap_tls = false").replace("poll_seconds = 60", "poll_seconds = 1")
+        text = text.replace("commands_per_minute = 30", "commands_per_minute = 100000")
+        open(config, "w").write(text)
+        db = os.path.join(home, "promoterd.db")
+        load.run([load.PROMOTERD, "--config", config, "org", "create", "Crash Org", "--owner", owner])
+        promoters = [f"p{i}-{tag}@example.test" for i in range(INVITES)]
+        load.console(config, owner, ['newevent crash-fest "2099-06-01 18:00" https://tickets.example.com/c Crash Fest']
+                     + [f"invite {p} crash-fest" for p in promoters])
+        code = re.search(r"/accept ([a-z0-9]+)", q(db, "SELECT body FROM outbox WHERE recipient = ?", promoters[0])[0][0])
+        out = load.run([load.PROMOTERD, "--config", config, "console", "--as", promoters[0], "--out-dir", home,
+                        "-c", f"accept {code.group(1)}"])
+        ref = re.search(r"/t/([a-z0-9]+)", out).group(1)
+        # Organizer mails waiting in the bot's mailbox: each asks for stats, each gets a reply.
+        m = imaplib.IMAP4("127.0.0.1", imap)
+        m.login(bot, "pass")
+        sent_mail_ids = []
+        for i in range(MAILS):
+            mid = f"<crash-{tag}-{i}@client.test>"
+            sent_mail_ids.append(mid)
+            m.append("INBOX", None, None, (f"From: {owner}\r\nTo: {bot}\r\nSubject: numbers {i}\r\nMessage-ID: {mid}\r\n"
+                                           "Content-Type: text/plain\r\n\r\nstats crash-fest\r\n").encode())
+        m.logout()
+
+        acked_file = os.path.join(home, "acked")
+        daemon_log = open(os.path.join(home, "daemon.log"), "a")
+        clicks_answered, refunds_acked = 0, set()
+        print(f"{KILLS} kills:", end=" ", flush=True)
+        for round_no in range(1, KILLS + 1):
+            daemon = load.Daemon(config, port, cpu=None, log=daemon_log)
+            orders = subprocess.Popen([load.LOADGEN, "orders", f"http://127.0.0.1:{port}", "32", "1000000", load.SECRET,
+                                       "crash-fest", ref], env=dict(os.environ, RUN_ID=f"crash{round_no}",
+                                                                    ACK_LOG=acked_file),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            extra = Load(port, ref, acked_file)
+            extra.refunds_acked = refunds_acked
+            threads = [threading.Thread(target=extra.refunds), threading.Thread(target=extra.click)]
+            for t in threads:
+                t.start()
+            time.sleep(random.uniform(0.3, 1.5))
+            daemon.proc.send_signal(signal.SIGKILL)
+            daemon.proc.wait()
+            extra.stop.set()
+            for t in threads:
+                t.join()
+            orders.wait()
+            clicks_answered += extra.clicks
+            print(round_no, end=" ", flush=True)
+        print()
+        # A last run drains the mailbox and the outbox, then stops gracefully.
+        daemon = load.Daemon(config, port, cpu=None, log=daemon_log)
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            processed = q(db, "SELECT count(*) FROM mail_processed")[0][0]
+            unsent = q(db, "SELECT count(*) FROM outbox WHERE channel = 'email' AND sent_at IS NULL "
+                           "AND failed_at IS NULL")[0][0]
+            if processed >= MAILS and unsent == 0:
+                break
+            time.sleep(0.2)
+        daemon.stop()
+        daemon = None
+
+        results = []
+
+        def check(label, value, ok):
+            results.append(ok)
+            print(f"{label}: {value}{'' if ok else '   <-- FAIL'}")
+
+        acked = set(open(acked_file).read().split()) if os.path.exists(acked_file) else set()
+        stored = {r[0] for r in q(db, "SELECT external_id FROM orders")}
+        print(f"kills: {KILLS}")
+        check("orders acknowledged (2xx) / stored", f"{len(acked)} / {len(stored)}", True)
+        check("acknowledged orders missing", len(acked - stored), not (acked - stored))
+        foreign = [o for o in stored if not re.fullmatch(r"load-crash\d+-\d+", o)]
+        check("stored orders never sent", len(foreign), not foreign)
+        refunded = {r[0] for r in q(db, "SELECT external_id FROM orders WHERE status = 'refunded'")}
+        check("refunds acknowledged / not applied", f"{len(refunds_acked)} / {len(refunds_acked - refunded)}",
+              not (refunds_acked - refunded))
+        bad_lines = q(db, "SELECT count(*) FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE "
+                          "(o.status = 'refunded') <> (l.refunded_quantity = l.quantity) OR l.refunded_quantity < 0")[0][0]
+        check("order lines whose refund was applied other than once", bad_lines, bad_lines == 0)
+        recount = q(db, "SELECT count(*) FROM (SELECT o.event_id, coalesce(o.membership_id, 0), coalesce(o.link_id, 0), "
+                        "l.ticket_type_id, count(*), sum(l.quantity), sum(l.quantity - l.refunded_quantity) FROM orders o "
+                        "JOIN order_lines l ON l.order_id = o.id WHERE o.status <> 'cancelled' GROUP BY 1, 2, 3, 4 EXCEPT "
+                        "SELECT event_id, membership_id, link_id, ticket_type_id, lines, sold, tickets FROM sales_totals "
+                        "WHERE lines > 0)")[0][0]
+        check("running stats totals differing from a recount", recount, recount == 0)
+        processed = q(db, "SELECT count(*), count(DISTINCT message_key) FROM mail_processed")[0]
+        check("mails in / processed (distinct)", f"{MAILS} / {processed[0]} ({processed[1]})",
+              processed[0] == MAILS and processed[1] == MAILS)
+        replies = q(db, "SELECT count(*), count(DISTINCT in_reply_to) FROM outbox WHERE in_reply_to IS NOT NULL")[0]
+        check("replies queued (distinct mails answered)", f"{replies[0]} ({replies[1]})",
+              replies[0] == MAILS and replies[1] == MAILS)
+        written = {r[0]: r[1] for r in q(db, "SELECT message_id, recipient FROM outbox WHERE channel = 'email'")}
+        delivered = []
+        for user in set(written.values()):
+            delivered += message_ids(imap, user)
+        lost = set(written) - set(delivered)
+        dupes = len(delivered) - len(set(delivered))
+        check("outbox written / delivered (distinct)", f"{len(written)} / {len(set(delivered) & set(written))}",
+              not lost)
+        check("outbox lost", len(lost), not lost)
+        check(f"outbox delivered twice (same Message-ID; at most {IN_FLIGHT} per kill)", dupes,
+              dupes <= KILLS * IN_FLIGHT)
+        clicks_stored = q(db, "SELECT coalesce(sum(clicks), 0) FROM clicks")[0][0]
+        check("clicks answered / stored (buffered clicks die with the process)",
+              f"{clicks_answered} / {clicks_stored}", True)
+        integrity = q(db, "PRAGMA integrity_check")[0][0]
+        check("integrity_check", integrity, integrity == "ok")
+        print("crash test:", "PASS" if all(results) else "FAIL")
+        sys.exit(0 if all(results) else 1)
+    finally:
+        if daemon:
+            daemon.proc.kill()
+        subprocess.run(["bash", os.path.join(load.ROOT, "scripts", "mail-servers.sh"), "stop", mdir],
+                       stdout=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    main()
