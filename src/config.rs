@@ -209,6 +209,8 @@ pub struct EmailConfig {
     pub processed_folder: String,
     /// Seconds between polls when IDLE is not available or quiet.
     pub poll_seconds: u64,
+    /// Larger mail is recorded as skipped without being read.
+    pub max_mail_bytes: u32,
     /// When set, commands need an Authentication-Results header from this authserv-id
     /// (our own mail server) with `dmarc=pass` or `dkim=pass`.
     pub require_authentication_results: Option<String>,
@@ -228,6 +230,7 @@ impl Default for EmailConfig {
             mailbox: "INBOX".into(),
             processed_folder: String::new(),
             poll_seconds: 60,
+            max_mail_bytes: 10 * 1024 * 1024,
             require_authentication_results: None,
         }
     }

@@ -63,6 +63,7 @@ impl EmailFrontend {
                     password,
                     processed_folder: (!folder.is_empty()).then(|| folder.to_string()),
                     poll: Duration::from_secs(config.email.poll_seconds.max(1)),
+                    max_mail_bytes: config.email.max_mail_bytes,
                     inbound: handle::InboundSettings {
                         bot_address: bot.to_lowercase(),
                         mailbox: config.email.mailbox.clone(),

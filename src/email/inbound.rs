@@ -24,6 +24,8 @@ pub struct ImapSettings {
     pub password: String,
     pub processed_folder: Option<String>,
     pub poll: Duration,
+    /// Larger mail is skipped unread (`[email] max_mail_bytes`).
+    pub max_mail_bytes: u32,
     pub inbound: InboundSettings,
 }
 
@@ -138,8 +140,6 @@ where
     }
 }
 
-/// Largest message read; bigger ones are recorded and skipped unread.
-const MAX_MAIL_BYTES: u32 = 10 * 1024 * 1024;
 /// Attempts at a message whose processing fails before it is recorded as failed.
 const MAX_FAILURES: u32 = 3;
 
@@ -189,7 +189,7 @@ where
         }
         let wanted: Vec<String> = batch
             .iter()
-            .filter(|(_, size)| *size <= MAX_MAIL_BYTES)
+            .filter(|(_, size)| *size <= s.max_mail_bytes)
             .map(|(uid, _)| uid.to_string())
             .collect();
         let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
@@ -213,7 +213,7 @@ where
                 uid_validity: validity,
                 uid,
             };
-            if size > MAX_MAIL_BYTES {
+            if size > s.max_mail_bytes {
                 skip(core, s, pos, &format!("too large: {size} bytes")).await?;
             } else {
                 let raw = bodies.remove(&uid).unwrap_or_default();
