@@ -44,7 +44,10 @@ def kv(line):
 
 
 def run(args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+    done = subprocess.run(args, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args[:4])}… failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout
 
 
 def pin(core):
