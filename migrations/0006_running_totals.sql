@@ -143,3 +143,6 @@ FROM orders GROUP BY 1, 2, 3;
 
 -- The organization-wide export walks orders by time, a page at a time.
 CREATE INDEX orders_time ON orders(ordered_at);
+
+-- Sale notifications look for a promoter's orders changed since the last notice.
+CREATE INDEX orders_updated ON orders(membership_id, updated_at);

@@ -221,13 +221,22 @@ EXPORT_SQL = """SELECT o.external_id, o.ordered_at, e.slug, t.name, ol.quantity,
 
 
 def timed_child(args, stdout):
+    """Wall time and peak RSS (KB) of a command. The peak is read from the child's own
+    VmHWM while it runs: rusage would also count this (large) Python process, which
+    the child was forked from."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, rss_kb(proc.pid, "VmHWM"))
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            pass
+        time.sleep(0.005)
     secs = time.perf_counter() - t0
-    if status != 0:
+    if proc.returncode != 0:
         sys.exit(f"{args[0]} failed: {proc.stderr.read().decode()}")
-    return secs, usage.ru_maxrss
+    return secs, peak
 
 
 def export_bench(config, db, home):

@@ -52,7 +52,7 @@ fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<ch
     let quantity = row.quantity - row.refunded_quantity;
     let promoter = match &row.promoter_name {
         Some(n) => format!("{n} <{}>", row.promoter_email),
-        None => row.promoter_email.clone(),
+        None => row.promoter_email.to_string(),
     };
     let o = |v: &Option<String>| neutralize(v.as_deref().unwrap_or("")).into_owned();
     w.write_field(neutralize(&row.order_id).as_bytes())?;

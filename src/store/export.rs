@@ -2,6 +2,8 @@
 
 use super::{Store, StoreError};
 use futures::{Stream, TryStreamExt};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Which orders to export.
 #[derive(Debug, Clone)]
@@ -12,12 +14,12 @@ pub struct ExportFilter {
 }
 
 /// One ticket-type line of a referred order, with buyer and promoter.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ExportRow {
     pub order_id: String,
     pub ordered_at: String,
-    pub event_slug: String,
-    pub ticket_type: String,
+    pub event_slug: Arc<str>,
+    pub ticket_type: Arc<str>,
     pub quantity: i64,
     pub refunded_quantity: i64,
     pub unit_price_minor: i64,
@@ -26,10 +28,10 @@ pub struct ExportRow {
     pub buyer_name: Option<String>,
     pub buyer_email: Option<String>,
     pub buyer_phone: Option<String>,
-    pub promoter_email: String,
-    pub promoter_name: Option<String>,
-    pub link_code: String,
-    pub link_label: String,
+    pub promoter_email: Arc<str>,
+    pub promoter_name: Option<Arc<str>>,
+    pub link_code: Arc<str>,
+    pub link_label: Arc<str>,
     pub self_referral: bool,
     /// The order's internal id and the line's number: the row's place in the export.
     pub order_key: i64,
@@ -40,76 +42,196 @@ pub struct ExportRow {
 /// million rows cost a few hundred hand-overs instead of a million.
 const PAGE: i64 = 2000;
 
-/// Referred orders after the key `(?3, ?4)`, then their lines as one JSON array
-/// (`CROSS JOIN` keeps SQLite from starting anywhere but the page).
-/// `{orders}` selects the filter and the index that serves it.
+/// Referred orders after the key `(?3, ?4)` with their lines, as one JSON array of
+/// ids and order fields; names come from [`Lookups`]. `{orders}` selects the filter
+/// and the index that serves it; `CROSS JOIN` keeps SQLite starting from the page.
 const PAGE_SQL: &str = "WITH page AS MATERIALIZED ( \
-       SELECT o.id, o.ordered_at FROM {orders} \
+       SELECT o.id, o.ordered_at, o.external_id, o.event_id, o.link_id, o.membership_id, o.currency, o.status, \
+         o.buyer_name, o.buyer_email, o.buyer_phone, o.self_referral FROM {orders} \
        AND o.link_id IS NOT NULL AND o.membership_id IS NOT NULL AND (o.ordered_at, o.id) > (?3, ?4) \
        ORDER BY o.ordered_at, o.id LIMIT ?5) \
      SELECT (SELECT count(*) FROM page), \
        (SELECT ordered_at FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
        (SELECT id FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
-       (SELECT json_group_array(json_array(o.external_id, o.ordered_at, e.slug, t.name, ol.quantity, \
-          ol.refunded_quantity, ol.unit_price_minor, o.currency, o.status, o.buyer_name, o.buyer_email, \
-          o.buyer_phone, p.email, p.display_name, l.code, l.label, \
-          CASE WHEN o.self_referral = 1 THEN json('true') ELSE json('false') END, o.id, ol.line_no)) \
-        FROM page CROSS JOIN orders o ON o.id = page.id CROSS JOIN events e ON e.id = o.event_id \
-        CROSS JOIN order_lines ol ON ol.order_id = o.id CROSS JOIN ticket_types t ON t.id = ol.ticket_type_id \
-        CROSS JOIN links l ON l.id = o.link_id CROSS JOIN memberships m ON m.id = o.membership_id \
-        CROSS JOIN people p ON p.id = m.person_id)";
+       (SELECT json_group_array(json_array(p.external_id, p.ordered_at, p.event_id, ol.ticket_type_id, \
+          ol.quantity, ol.refunded_quantity, ol.unit_price_minor, p.currency, p.status, p.buyer_name, \
+          p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, p.self_referral, p.id, ol.line_no)) \
+        FROM page p CROSS JOIN order_lines ol ON ol.order_id = p.id)";
 
-struct Cursor {
-    after: (String, i64),
-    done: bool,
+/// A line as a page carries it: ids where the export shows names.
+#[derive(serde::Deserialize)]
+struct PageRow(
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+/// The organization's small tables, read once per export: event slugs, ticket type
+/// names, link codes and labels, promoters' addresses and names.
+#[derive(Default)]
+struct Lookups {
+    events: HashMap<i64, Arc<str>>,
+    types: HashMap<i64, Arc<str>>,
+    links: HashMap<i64, (Arc<str>, Arc<str>)>,
+    promoters: HashMap<i64, (Arc<str>, Option<Arc<str>>)>,
+}
+
+impl Lookups {
+    fn row(&self, p: PageRow) -> Result<ExportRow, StoreError> {
+        let missing = |what: &str, id: i64| StoreError::Corrupt(format!("export: {what} {id} not found"));
+        let (promoter_email, promoter_name) = self.promoters.get(&p.12).ok_or_else(|| missing("membership", p.12))?;
+        let (link_code, link_label) = self.links.get(&p.13).ok_or_else(|| missing("link", p.13))?;
+        Ok(ExportRow {
+            order_id: p.0,
+            ordered_at: p.1,
+            event_slug: self.events.get(&p.2).ok_or_else(|| missing("event", p.2))?.clone(),
+            ticket_type: self.types.get(&p.3).ok_or_else(|| missing("ticket type", p.3))?.clone(),
+            quantity: p.4,
+            refunded_quantity: p.5,
+            unit_price_minor: p.6,
+            currency: p.7,
+            status: p.8,
+            buyer_name: p.9,
+            buyer_email: p.10,
+            buyer_phone: p.11,
+            promoter_email: promoter_email.clone(),
+            promoter_name: promoter_name.clone(),
+            link_code: link_code.clone(),
+            link_label: link_label.clone(),
+            self_referral: p.14 == 1,
+            order_key: p.15,
+            line_no: p.16,
+        })
+    }
 }
 
 impl Store {
-    /// Streams the lines of orders referred by promoters, oldest first, a page at a
-    /// time (memory stays bounded by one page).
-    pub fn export_rows<'a>(
-        &'a self,
-        filter: &'a ExportFilter,
-    ) -> impl Stream<Item = Result<ExportRow, StoreError>> + Send + 'a {
+    /// Streams the lines of orders referred by promoters, oldest first. Pages are read
+    /// ahead by a task of their own (two at most), so SQLite and JSON decoding work
+    /// while the caller writes; memory stays bounded by a few pages.
+    pub fn export_rows(
+        &self,
+        filter: &ExportFilter,
+    ) -> impl Stream<Item = Result<ExportRow, StoreError>> + Send + 'static {
         let orders = match filter.event_id {
             Some(_) => "orders o WHERE o.event_id = ?2 AND ?1 IS NOT NULL",
             None => "orders o JOIN events e ON e.id = o.event_id WHERE e.org_id = ?1 AND ?2 IS NULL",
         };
         let sql = PAGE_SQL.replace("{orders}", orders);
-        let start = Cursor {
-            after: (String::new(), 0),
-            done: false,
-        };
-        futures::stream::try_unfold(start, move |cursor| {
-            let sql = sql.clone();
-            async move {
-                if cursor.done {
-                    return Ok::<_, StoreError>(None);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<ExportRow>, StoreError>>(2);
+        let (store, filter) = (self.clone(), filter.clone());
+        tokio::spawn(async move {
+            let lookups = match store.export_lookups(filter.org_id).await {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
                 }
-                let (n, last_at, last_id, json): (i64, Option<String>, Option<i64>, Option<String>) =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                        .bind(filter.org_id)
-                        .bind(filter.event_id)
-                        .bind(&cursor.after.0)
-                        .bind(cursor.after.1)
-                        .bind(PAGE)
-                        .fetch_one(self.pool())
-                        .await?;
-                let mut rows: Vec<ExportRow> = match json {
-                    Some(j) => serde_json::from_str(&j)
-                        .map_err(|e| StoreError::Corrupt(format!("an export page did not decode: {e}")))?,
-                    None => Vec::new(),
+            };
+            let mut after = (String::new(), 0i64);
+            loop {
+                let (rows, next) = match store.export_page(&sql, &filter, &after, &lookups).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
                 };
-                rows.sort_by(|a, b| {
-                    (&a.ordered_at, a.order_key, a.line_no).cmp(&(&b.ordered_at, b.order_key, b.line_no))
-                });
-                let next = Cursor {
-                    after: (last_at.unwrap_or_default(), last_id.unwrap_or_default()),
-                    done: n < PAGE,
-                };
-                Ok(Some((futures::stream::iter(rows.into_iter().map(Ok)), next)))
+                if tx.send(Ok(rows)).await.is_err() {
+                    return; // the reader went away
+                }
+                match next {
+                    Some(n) => after = n,
+                    None => return,
+                }
             }
-        })
-        .try_flatten()
+        });
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|page| (page, rx)) })
+            .map_ok(|rows| futures::stream::iter(rows.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    async fn export_lookups(&self, org_id: i64) -> Result<Lookups, StoreError> {
+        let mut l = Lookups::default();
+        let events: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM events WHERE org_id = ?")
+            .bind(org_id)
+            .fetch_all(self.pool())
+            .await?;
+        l.events.extend(events.into_iter().map(|(id, slug)| (id, slug.into())));
+        let types: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT t.id, t.name FROM ticket_types t JOIN events e ON e.id = t.event_id WHERE e.org_id = ?",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        l.types.extend(types.into_iter().map(|(id, name)| (id, name.into())));
+        let links: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, code, label FROM links WHERE org_id = ?")
+            .bind(org_id)
+            .fetch_all(self.pool())
+            .await?;
+        l.links.extend(
+            links
+                .into_iter()
+                .map(|(id, code, label)| (id, (code.into(), label.into()))),
+        );
+        let promoters: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT m.id, p.email, p.display_name FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.org_id = ?",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        l.promoters.extend(
+            promoters
+                .into_iter()
+                .map(|(id, e, n)| (id, (e.into(), n.map(Into::into)))),
+        );
+        Ok(l)
+    }
+
+    /// One page after the key `after`: its rows in export order, and the key to go on
+    /// from (none after the last page).
+    async fn export_page(
+        &self,
+        sql: &str,
+        filter: &ExportFilter,
+        after: &(String, i64),
+        lookups: &Lookups,
+    ) -> Result<(Vec<ExportRow>, Option<(String, i64)>), StoreError> {
+        let (n, last_at, last_id, json): (i64, Option<String>, Option<i64>, Option<String>) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+                .bind(filter.org_id)
+                .bind(filter.event_id)
+                .bind(&after.0)
+                .bind(after.1)
+                .bind(PAGE)
+                .fetch_one(self.pool())
+                .await?;
+        let page: Vec<PageRow> = match json {
+            Some(j) => serde_json::from_str(&j)
+                .map_err(|e| StoreError::Corrupt(format!("an export page did not decode: {e}")))?,
+            None => Vec::new(),
+        };
+        let mut rows = page
+            .into_iter()
+            .map(|p| lookups.row(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_by(|a, b| (&a.ordered_at, a.order_key, a.line_no).cmp(&(&b.ordered_at, b.order_key, b.line_no)));
+        let next = (n == PAGE).then(|| (last_at.unwrap_or_default(), last_id.unwrap_or_default()));
+        Ok((rows, next))
     }
 }
