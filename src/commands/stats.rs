@@ -36,36 +36,93 @@ pub(super) struct Numbers {
     pub by_type: Vec<(String, i64, i64)>,
 }
 
+impl Numbers {
+    fn add_sale(&mut self, s: &SalesFact) {
+        self.tickets += s.tickets;
+        self.sold += s.sold;
+        self.gross += s.gross_minor;
+        self.net += s.net_minor;
+        if let Some(t) = self.by_type.iter_mut().find(|t| t.0 == s.ticket_type) {
+            t.1 += s.tickets;
+            t.2 += s.net_minor;
+        }
+    }
+
+    fn add_count(&mut self, c: &OrderCountFact) {
+        self.orders += c.orders;
+        self.refunded_orders += c.refunded;
+        self.self_orders += c.self_orders;
+    }
+
+    fn add_clicks(&mut self, c: &ClickFact) {
+        self.clicks += c.clicks;
+        self.uniques += c.uniques;
+    }
+
+    /// Adds another selection's sums (same ticket types).
+    pub(super) fn add(&mut self, o: &Numbers) {
+        self.clicks += o.clicks;
+        self.uniques += o.uniques;
+        self.orders += o.orders;
+        self.refunded_orders += o.refunded_orders;
+        self.self_orders += o.self_orders;
+        self.tickets += o.tickets;
+        self.sold += o.sold;
+        self.gross += o.gross;
+        self.net += o.net;
+        for (mine, theirs) in self.by_type.iter_mut().zip(&o.by_type) {
+            mine.1 += theirs.1;
+            mine.2 += theirs.2;
+        }
+    }
+}
+
 impl EventNumbers {
-    /// Sums the facts whose (membership, link) pass `keep`.
-    pub(super) fn of(&self, keep: impl Fn(Option<i64>, Option<i64>) -> bool) -> Numbers {
-        let mut n = Numbers {
+    /// Zero for every ticket type of the event.
+    pub(super) fn zero(&self) -> Numbers {
+        Numbers {
             by_type: self.types.iter().map(|t| (t.clone(), 0, 0)).collect(),
             ..Default::default()
-        };
+        }
+    }
+
+    /// Sums the facts whose (membership, link) pass `keep`.
+    pub(super) fn of(&self, keep: impl Fn(Option<i64>, Option<i64>) -> bool) -> Numbers {
+        let mut n = self.zero();
         for s in self.sales.iter().filter(|s| keep(s.membership_id, s.link_id)) {
-            n.tickets += s.tickets;
-            n.sold += s.sold;
-            n.gross += s.gross_minor;
-            n.net += s.net_minor;
-            if let Some(t) = n.by_type.iter_mut().find(|t| t.0 == s.ticket_type) {
-                t.1 += s.tickets;
-                t.2 += s.net_minor;
-            }
+            n.add_sale(s);
         }
         for c in self.counts.iter().filter(|c| keep(c.membership_id, c.link_id)) {
-            n.orders += c.orders;
-            n.refunded_orders += c.refunded;
-            n.self_orders += c.self_orders;
+            n.add_count(c);
         }
         for c in &self.clicks {
             let owner = self.link_owner.get(&c.link_id).copied().flatten();
             if keep(owner, Some(c.link_id)) {
-                n.clicks += c.clicks;
-                n.uniques += c.uniques;
+                n.add_clicks(c);
             }
         }
         n
+    }
+
+    /// Sums per membership, in one pass over the facts (the organizer's table).
+    pub(super) fn per_membership(&self) -> HashMap<i64, Numbers> {
+        let mut per: HashMap<i64, Numbers> = HashMap::new();
+        for s in &self.sales {
+            if let Some(m) = s.membership_id {
+                per.entry(m).or_insert_with(|| self.zero()).add_sale(s);
+            }
+        }
+        for c in &self.counts {
+            if let Some(m) = c.membership_id {
+                per.entry(m).or_insert_with(|| self.zero()).add_count(c);
+            }
+        }
+        for c in &self.clicks {
+            if let Some(m) = self.link_owner.get(&c.link_id).copied().flatten() {
+                per.entry(m).or_insert_with(|| self.zero()).add_clicks(c);
+            }
+        }
+        per
     }
 }
 
@@ -245,9 +302,15 @@ impl Core {
                 None => people.push((m.person_id, m.email.clone(), vec![m.id], m.status == "revoked")),
             }
         }
+        let per = numbers.per_membership();
         let mut rows: Vec<(Numbers, String)> = Vec::new();
         for (_, email, ids, revoked) in people {
-            let n = numbers.of(|mid, _| mid.is_some_and(|id| ids.contains(&id)));
+            let mut n = numbers.zero();
+            for id in &ids {
+                if let Some(m) = per.get(id) {
+                    n.add(m);
+                }
+            }
             let mut name = email;
             if revoked {
                 name.push_str(" (revoked)");
@@ -329,11 +392,12 @@ impl Core {
     async fn ranking(&self, event: &EventRow) -> Result<Vec<(MembershipRow, Numbers)>, CommandError> {
         let members = self.store.memberships_of_org(event.org_id, Some(event.id)).await?;
         let numbers = self.event_numbers(event, None).await?;
+        let mut per = numbers.per_membership();
         let mut ranked: Vec<(MembershipRow, Numbers)> = members
             .into_iter()
             .filter(|m| m.status == "active")
             .map(|m| {
-                let n = numbers.of(|mid, _| mid == Some(m.id));
+                let n = per.remove(&m.id).unwrap_or_else(|| numbers.zero());
                 (m, n)
             })
             .collect();
