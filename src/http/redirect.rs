@@ -120,6 +120,25 @@ pub(super) async fn refresher(
 /// The redirect target: the ticket page, the visitor's query (utm tags…) passed on,
 /// and `ref=<code>` set (never doubled, never taken from the visitor).
 pub fn target_url(base: &Url, incoming_query: Option<&str>, code: &str) -> String {
+    // The common case, without parsing: a ticket page without a query of its own and a
+    // visitor's query that cannot name `ref` (no `ref`, nothing percent-encoded).
+    if let Some(q) = incoming_query
+        && base.query().is_none()
+        && base.fragment().is_none()
+        && !q.contains("ref")
+        && q.bytes().all(|b| b.is_ascii_graphic() && b != b'%' && b != b'#')
+    {
+        let mut s = String::with_capacity(base.as_str().len() + q.len() + code.len() + 6);
+        s.push_str(base.as_str());
+        s.push('?');
+        if !q.is_empty() {
+            s.push_str(q);
+            s.push('&');
+        }
+        s.push_str("ref=");
+        s.push_str(code);
+        return s;
+    }
     let incoming: Vec<(String, String)> = incoming_query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -146,33 +165,37 @@ pub fn target_url(base: &Url, incoming_query: Option<&str>, code: &str) -> Strin
 
 /// Link-preview fetchers and crawlers: redirected, never counted.
 pub fn is_preview_bot(user_agent: &str) -> bool {
-    const BOTS: &[&str] = &[
-        "discordbot",
-        "telegrambot",
-        "slackbot",
-        "slack-imgproxy",
-        "whatsapp",
-        "facebookexternalhit",
-        "facebot",
-        "meta-externalagent",
-        "twitterbot",
-        "linkedinbot",
-        "skypeuripreview",
-        "pinterestbot",
-        "redditbot",
-        "embedly",
-        "googlebot",
-        "bingbot",
-        "applebot",
-        "bot/",
-        "crawler",
-        "spider",
-        "curl/",
-        "wget/",
-        "python-requests",
-    ];
-    let ua = user_agent.to_ascii_lowercase();
-    ua.trim().is_empty() || BOTS.iter().any(|b| ua.contains(b))
+    static BOTS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([
+                "discordbot",
+                "telegrambot",
+                "slackbot",
+                "slack-imgproxy",
+                "whatsapp",
+                "facebookexternalhit",
+                "facebot",
+                "meta-externalagent",
+                "twitterbot",
+                "linkedinbot",
+                "skypeuripreview",
+                "pinterestbot",
+                "redditbot",
+                "embedly",
+                "googlebot",
+                "bingbot",
+                "applebot",
+                "bot/",
+                "crawler",
+                "spider",
+                "curl/",
+                "wget/",
+                "python-requests",
+            ])
+            .expect("fixed patterns build")
+    });
+    user_agent.trim().is_empty() || BOTS.is_match(user_agent)
 }
 
 const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link not found</title>\
@@ -201,7 +224,8 @@ pub(super) async fn redirect(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let code = code.to_ascii_lowercase();
+    let mut code = code;
+    code.make_ascii_lowercase();
     let found = if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         match st.links.get(&code, &st.core.store).await {
             Ok(found) => found,
@@ -283,6 +307,19 @@ mod tests {
         );
         let plain = base("https://t.example.com/x");
         assert_eq!(target_url(&plain, Some(""), "abc"), "https://t.example.com/x?ref=abc");
+        assert_eq!(
+            target_url(&plain, Some("utm_source=ig&x"), "abc"),
+            "https://t.example.com/x?utm_source=ig&x&ref=abc"
+        );
+        // A `ref` in disguise is still dropped.
+        assert_eq!(
+            target_url(&plain, Some("r%65f=evil&utm_source=ig"), "abc"),
+            "https://t.example.com/x?utm_source=ig&ref=abc"
+        );
+        assert_eq!(
+            target_url(&plain, Some("ref=evil"), "abc"),
+            "https://t.example.com/x?ref=abc"
+        );
     }
 
     #[test]
