@@ -4,6 +4,7 @@
 use crate::commands::Core;
 use crate::store::OutboxMail;
 use anyhow::Context;
+use futures::StreamExt;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -104,6 +105,16 @@ async fn send_one(
     Ok(())
 }
 
+/// [`send_one`], paired with its message.
+async fn sent_one<'a>(
+    core: &Core,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+    mail: &'a OutboxMail,
+) -> (&'a OutboxMail, anyhow::Result<()>) {
+    (mail, send_one(core, transport, from, mail).await)
+}
+
 /// Messages read from the outbox per round, and sent at the same time.
 const BATCH: i64 = 50;
 const IN_FLIGHT: usize = 8;
@@ -125,26 +136,31 @@ pub async fn sender(
                 Vec::new()
             }
         };
-        // Several messages in flight at once (the SMTP pool has a connection each);
-        // the sent ones of each group are recorded together.
+        // Several messages in flight at once (the SMTP pool has a connection each), each
+        // recorded as sent as soon as the server took it: a crash resends (with the same
+        // Message-ID) only what was taken but not yet recorded.
         let mut results: Vec<(&OutboxMail, anyhow::Result<()>)> = Vec::with_capacity(due.len());
-        for chunk in due.chunks(IN_FLIGHT) {
-            let sends = futures::future::join_all(chunk.iter().map(|m| send_one(&core, &transport, &from, m))).await;
-            // Recorded per chunk: a crash can resend (same Message-ID) at most one chunk.
-            let sent: Vec<i64> = chunk
-                .iter()
-                .zip(&sends)
-                .filter(|(_, r)| r.is_ok())
-                .map(|(m, _)| m.id)
-                .collect();
-            if !sent.is_empty() && failing {
-                tracing::info!("email: SMTP delivery works again");
-                failing = false;
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        let mut queue = due.iter();
+        loop {
+            while in_flight.len() < IN_FLIGHT
+                && let Some(m) = queue.next()
+            {
+                in_flight.push(sent_one(&core, &transport, &from, m));
             }
-            if let Err(e) = core.store.mark_sent(&sent, core.clock.now()).await {
-                tracing::warn!(error = %e, "recording sent mail failed");
+            let Some((mail, result)) = in_flight.next().await else {
+                break;
+            };
+            if result.is_ok() {
+                if failing {
+                    tracing::info!("email: SMTP delivery works again");
+                    failing = false;
+                }
+                if let Err(e) = core.store.mark_sent(&[mail.id], core.clock.now()).await {
+                    tracing::warn!(error = %e, "recording sent mail failed");
+                }
             }
-            results.extend(chunk.iter().zip(sends));
+            results.push((mail, result));
         }
         let now = core.clock.now();
         for (mail, result) in &results {
