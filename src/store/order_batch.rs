@@ -112,11 +112,24 @@ impl Store {
                     .ok_or_else(|| super::StoreError::Corrupt(format!("order `{}` was not stored", o.external_id)))
             })
             .collect::<StoreResult<_>>()?;
-        let types = self.ticket_type_ids(tx, orders, now).await?;
-        let lines: Vec<(i64, i64, i64, &crate::ingest::LineInput, bool)> = orders
+        let stored: Vec<(i64, &OrderInput)> = ids.iter().copied().zip(orders.iter().copied()).collect();
+        self.insert_lines(tx, &stored, now).await?;
+        Ok(ids)
+    }
+
+    /// Inserts the lines of stored orders `(id, order)` (which have none yet); a
+    /// refunded or cancelled order counts every ticket refunded.
+    pub(super) async fn insert_lines(
+        &self,
+        tx: &mut WriteTx,
+        stored: &[(i64, &OrderInput)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let orders: Vec<&OrderInput> = stored.iter().map(|(_, o)| *o).collect();
+        let types = self.ticket_type_ids(tx, &orders, now).await?;
+        let lines: Vec<(i64, i64, i64, &crate::ingest::LineInput, bool)> = stored
             .iter()
-            .zip(&ids)
-            .flat_map(|(o, &id)| {
+            .flat_map(|&(id, o)| {
                 let refund_all = matches!(o.status, OrderStatus::Refunded | OrderStatus::Cancelled);
                 o.lines
                     .iter()
@@ -139,7 +152,7 @@ impl Store {
             });
             q.build().execute(&mut **tx).await?;
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// Ticket type ids by `(event, ASCII-lowercased name)` for every line, creating

@@ -2,9 +2,8 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::ingest::{OrderInput, OrderStatus};
+use crate::ingest::OrderInput;
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
 
 /// What applying an order did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,69 +116,30 @@ impl Store {
                 IngestOutcome::Updated(id)
             }
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO orders (source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, \
-                     buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, updated_at, \
-                     state_hash) \
-                     SELECT ?1, ?2, ?3, ?4, l.id, l.membership_id, ?5, ?6, ?7, ?8, ?9, \
-                       coalesce((SELECT CASE WHEN lower(p.email) = lower(?6) THEN 1 ELSE 0 END FROM memberships m \
-                                 JOIN people p ON p.id = m.person_id WHERE m.id = l.membership_id), 0), \
-                       ?10, ?11, ?12, ?12, ?13 \
-                     FROM (SELECT 1 AS one) AS one LEFT JOIN links l ON l.code = ?4 AND l.event_id = ?3 AND l.revoked_at IS NULL \
-                     RETURNING id",
-                )
-                .bind(&order.source)
-                .bind(&order.external_id)
-                .bind(order.event_id)
-                .bind(&order.ref_code)
-                .bind(&order.buyer_name)
-                .bind(&order.buyer_email)
-                .bind(&order.buyer_phone)
-                .bind(order.status.as_str())
-                .bind(&order.currency)
-                .bind(ts(order.ordered_at))
-                .bind(&updated_at)
-                .bind(ts_ms(now))
-                .bind(&state_hash)
-                .fetch_one(&mut **tx)
-                .await?;
-                IngestOutcome::Created(id)
+                // One insert path for new orders: the same as a group-commit batch.
+                let id = self.insert_new_orders(tx, &[order], now).await?[0];
+                self.apply_pending_status(tx, order, id, &updated_at, now).await?;
+                return Ok(IngestOutcome::Created(id));
             }
         };
         let order_id = match outcome {
             IngestOutcome::Created(id) | IngestOutcome::Updated(id) => id,
             _ => unreachable!("only stored orders get lines"),
         };
-        let mut type_ids = Vec::with_capacity(order.lines.len());
-        for line in &order.lines {
-            type_ids.push(
-                self.ticket_type_id(tx, order.event_id, &line.ticket_type, line.unit_price_minor, now)
-                    .await?,
-            );
-        }
-        // A refunded or cancelled order counts no tickets and no net revenue.
-        let refund_all = matches!(order.status, OrderStatus::Refunded | OrderStatus::Cancelled);
-        let mut q = QueryBuilder::new(
-            "INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, refunded_quantity, unit_price_minor) ",
-        );
-        q.push_values(
-            order.lines.iter().zip(type_ids).enumerate(),
-            |mut b, (i, (line, type_id))| {
-                let refunded = if refund_all {
-                    line.quantity
-                } else {
-                    line.refunded_quantity
-                };
-                b.push_bind(order_id)
-                    .push_bind(i as i64)
-                    .push_bind(type_id)
-                    .push_bind(line.quantity)
-                    .push_bind(refunded)
-                    .push_bind(line.unit_price_minor);
-            },
-        );
-        q.build().execute(&mut **tx).await?;
-        // A refund or cancellation that came first wins when it is newer.
+        self.insert_lines(tx, &[(order_id, order)], now).await?;
+        self.apply_pending_status(tx, order, order_id, &updated_at, now).await?;
+        Ok(outcome)
+    }
+
+    /// A refund or cancellation that came before the order wins when it is newer.
+    async fn apply_pending_status(
+        &self,
+        tx: &mut WriteTx,
+        order: &OrderInput,
+        order_id: i64,
+        updated_at: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let pending: Option<(String, String)> = sqlx::query_as(
             "DELETE FROM pending_order_status WHERE source = ? AND external_id = ? RETURNING status, updated_at",
         )
@@ -188,11 +148,11 @@ impl Store {
         .fetch_optional(&mut **tx)
         .await?;
         if let Some((status, pending_at)) = pending
-            && pending_at > updated_at
+            && pending_at.as_str() > updated_at
         {
             self.set_final_status(tx, order_id, &status, &pending_at, now).await?;
         }
-        Ok(outcome)
+        Ok(())
     }
 
     async fn apply_status_only(
