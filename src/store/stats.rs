@@ -39,61 +39,69 @@ pub struct ClickFact {
     pub uniques: i64,
 }
 
-/// Adds `AND <column> = ?2` when the facts are for one membership.
-fn one_membership(sql: &str, membership_id: Option<i64>, column: &str) -> String {
-    match membership_id {
-        Some(_) => sql.replace("{membership}", &format!("AND {column} = ?2")),
-        None => sql.replace("{membership}", "AND ?2 IS NULL"),
-    }
-}
-
 impl Store {
+    /// Runs a facts query of an event; `{membership}` becomes `AND <column> = ?2` when
+    /// the facts are for one membership (so the index on it serves).
+    async fn event_facts<T>(
+        &self,
+        sql: &str,
+        column: &str,
+        event_id: i64,
+        membership_id: Option<i64>,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let filter = match membership_id {
+            Some(_) => format!("AND {column} = ?2"),
+            None => "AND ?2 IS NULL".to_string(),
+        };
+        Ok(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.replace("{membership}", &filter)))
+                .bind(event_id)
+                .bind(membership_id)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// Sales of an event, per membership, link and ticket type; one membership when given.
     /// Read from the running totals (migration 0006).
     pub async fn sales_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<SalesFact>> {
-        let sql = one_membership(
+        self.event_facts(
             "SELECT nullif(s.membership_id, 0) AS membership_id, nullif(s.link_id, 0) AS link_id, \
                t.name AS ticket_type, s.sold, s.tickets, s.gross_minor, s.net_minor, s.self_tickets \
              FROM sales_totals s JOIN ticket_types t ON t.id = s.ticket_type_id \
              WHERE s.event_id = ?1 {membership} AND s.lines > 0 ORDER BY s.ticket_type_id",
-            membership_id,
             "s.membership_id",
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(event_id)
-            .bind(membership_id)
-            .fetch_all(self.pool())
-            .await?)
+            event_id,
+            membership_id,
+        )
+        .await
     }
 
     /// Order counts of an event per membership and link; one membership when given.
     pub async fn order_counts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<OrderCountFact>> {
-        let sql = one_membership(
+        self.event_facts(
             "SELECT nullif(membership_id, 0) AS membership_id, nullif(link_id, 0) AS link_id, orders, refunded, \
                self_orders FROM order_totals WHERE event_id = ?1 {membership} AND all_orders > 0",
-            membership_id,
             "membership_id",
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(event_id)
-            .bind(membership_id)
-            .fetch_all(self.pool())
-            .await?)
+            event_id,
+            membership_id,
+        )
+        .await
     }
 
     /// Clicks per link of an event; one membership's links when given.
     pub async fn click_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<ClickFact>> {
-        let sql = one_membership(
+        self.event_facts(
             "SELECT c.link_id, sum(c.clicks) AS clicks, sum(c.uniques) AS uniques \
              FROM links l JOIN clicks c ON c.link_id = l.id \
              WHERE l.event_id = ?1 {membership} GROUP BY c.link_id",
-            membership_id,
             "l.membership_id",
-        );
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(event_id)
-            .bind(membership_id)
-            .fetch_all(self.pool())
-            .await?)
+            event_id,
+            membership_id,
+        )
+        .await
     }
 }
