@@ -194,6 +194,8 @@ def build_dataset(config, db, orders):
     con.commit()
     con.execute("ANALYZE")
     con.close()
+    # Measures start from a quiet disk, not behind the write-back of the data set.
+    os.sync()
 
 
 def stats_bench(config):
