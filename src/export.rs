@@ -42,18 +42,24 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Writes one row, copying a cell only when it must be neutralized.
-fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<chrono_tz::Tz>) -> csv::Result<()> {
-    let t = parse_ts(&row.ordered_at);
-    let time = match tz {
+/// A stored UTC time in the organization's zone, with its offset. A UTC organization's
+/// times are rewritten without parsing (the stored form is `YYYY-MM-DDTHH:MM:SSZ`).
+fn local_time(stored: &str, tz: Option<chrono_tz::Tz>) -> String {
+    let utc = matches!(tz, None | Some(chrono_tz::UTC));
+    if utc && stored.len() == 20 && stored.ends_with('Z') && stored.is_char_boundary(19) {
+        return format!("{}+00:00", &stored[..19]);
+    }
+    let t = parse_ts(stored);
+    match tz {
         Some(tz) => t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         None => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-    };
+    }
+}
+
+/// Writes one row, copying a cell only when it must be neutralized.
+fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<chrono_tz::Tz>) -> csv::Result<()> {
+    let time = local_time(&row.ordered_at, tz);
     let quantity = row.quantity - row.refunded_quantity;
-    let promoter = match &row.promoter_name {
-        Some(n) => format!("{n} <{}>", row.promoter_email),
-        None => row.promoter_email.to_string(),
-    };
     let o = |v: &Option<String>| neutralize(v.as_deref().unwrap_or("")).into_owned();
     w.write_field(neutralize(&row.order_id).as_bytes())?;
     w.write_field(&time)?;
@@ -66,7 +72,7 @@ fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<ch
     w.write_field(o(&row.buyer_name))?;
     w.write_field(o(&row.buyer_email))?;
     w.write_field(o(&row.buyer_phone))?;
-    w.write_field(neutralize(&promoter).as_bytes())?;
+    w.write_field(neutralize(&row.promoter).as_bytes())?;
     w.write_field(neutralize(&row.link_code).as_bytes())?;
     w.write_field(neutralize(&row.link_label).as_bytes())?;
     w.write_record(None::<&[u8]>)
@@ -98,6 +104,22 @@ pub async fn write_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_the_same_with_and_without_parsing() {
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            local_time("2026-05-28T20:26:53Z", Some(chrono_tz::UTC)),
+            "2026-05-28T20:26:53+00:00"
+        );
+        assert_eq!(local_time("2026-05-28T20:26:53Z", None), "2026-05-28T20:26:53+00:00");
+        assert_eq!(
+            local_time("2026-05-28T20:26:53Z", Some(berlin)),
+            "2026-05-28T22:26:53+02:00"
+        );
+        // Not the canonical form: parsed.
+        assert_eq!(local_time("2026-05-28T20:26:53.5Z", None), "2026-05-28T20:26:53+00:00");
+    }
 
     #[test]
     fn formula_cells_are_neutralized_and_others_kept() {

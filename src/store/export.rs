@@ -28,8 +28,8 @@ pub struct ExportRow {
     pub buyer_name: Option<String>,
     pub buyer_email: Option<String>,
     pub buyer_phone: Option<String>,
-    pub promoter_email: Arc<str>,
-    pub promoter_name: Option<Arc<str>>,
+    /// The promoter as shown: `Name <email>`, or the address alone.
+    pub promoter: Arc<str>,
     pub link_code: Arc<str>,
     pub link_label: Arc<str>,
     pub self_referral: bool,
@@ -87,13 +87,13 @@ struct Lookups {
     events: HashMap<i64, Arc<str>>,
     types: HashMap<i64, Arc<str>>,
     links: HashMap<i64, (Arc<str>, Arc<str>)>,
-    promoters: HashMap<i64, (Arc<str>, Option<Arc<str>>)>,
+    promoters: HashMap<i64, Arc<str>>,
 }
 
 impl Lookups {
     fn row(&self, p: PageRow) -> Result<ExportRow, StoreError> {
         let missing = |what: &str, id: i64| StoreError::Corrupt(format!("export: {what} {id} not found"));
-        let (promoter_email, promoter_name) = self.promoters.get(&p.12).ok_or_else(|| missing("membership", p.12))?;
+        let promoter = self.promoters.get(&p.12).ok_or_else(|| missing("membership", p.12))?;
         let (link_code, link_label) = self.links.get(&p.13).ok_or_else(|| missing("link", p.13))?;
         Ok(ExportRow {
             order_id: p.0,
@@ -108,8 +108,7 @@ impl Lookups {
             buyer_name: p.9,
             buyer_email: p.10,
             buyer_phone: p.11,
-            promoter_email: promoter_email.clone(),
-            promoter_name: promoter_name.clone(),
+            promoter: promoter.clone(),
             link_code: link_code.clone(),
             link_label: link_label.clone(),
             self_referral: p.14 == 1,
@@ -195,11 +194,13 @@ impl Store {
         .bind(org_id)
         .fetch_all(self.pool())
         .await?;
-        l.promoters.extend(
-            promoters
-                .into_iter()
-                .map(|(id, e, n)| (id, (e.into(), n.map(Into::into)))),
-        );
+        l.promoters.extend(promoters.into_iter().map(|(id, email, name)| {
+            let shown = match name {
+                Some(n) => format!("{n} <{email}>"),
+                None => email,
+            };
+            (id, shown.into())
+        }));
         Ok(l)
     }
 
