@@ -3,7 +3,7 @@
 //! expected, and asserts that the database is unchanged afterwards (for mail: apart
 //! from the record that the message was handled, and an error reply).
 
-use super::http::{now, post_order, signature};
+use super::http::{client, now, post_order, signature};
 use super::support::*;
 use promoterd::email::handle::{InboundSettings, MailPosition, process};
 use reqwest::StatusCode;
@@ -57,6 +57,12 @@ async fn commands() {
             who: OWNER,
             line: "invite \u{0430}na@example.com summer-fest".into(),
             answer: "is not an email address",
+        },
+        CommandRow {
+            case: "Unicode confusable in an invite code (Cyrillic о)",
+            who: ADMIN,
+            line: "accept c\u{043e}de1234".into(),
+            answer: "code",
         },
         CommandRow {
             case: "absurd price",
@@ -451,4 +457,44 @@ async fn csv_import() {
         );
         assert_eq!(before, app.dump().await, "{case}: changed the database");
     }
+}
+
+#[tokio::test]
+async fn tracking_links() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let code = link_code(&app.ok(BEN, "mylink").await);
+    // The same code with its first character in its fullwidth look-alike (`ａ` for `a`).
+    let mut chars = code.chars();
+    let first = chars.next().unwrap();
+    let confusable: String = std::iter::once(char::from_u32(first as u32 - 0x20 + 0xFF00).unwrap())
+        .chain(chars)
+        .collect();
+    assert_ne!(confusable, code);
+    let not_found = reqwest::StatusCode::NOT_FOUND;
+    let rows: [(&str, String, reqwest::StatusCode); 4] = [
+        ("Unicode confusable code", confusable, not_found),
+        ("overlong code (10 kB)", "a".repeat(10_000), not_found),
+        ("SQL injection in a code", "x'%20OR%20'1'='1".into(), not_found),
+        (
+            "percent-encoded invalid UTF-8",
+            "%ff%fe".into(),
+            reqwest::StatusCode::BAD_REQUEST,
+        ),
+    ];
+    let server = app.serve().await;
+    let before = app.dump().await;
+    for (case, path, status) in &rows {
+        let res = client()
+            .get(format!("http://{}/t/{path}", server.addr))
+            .header("user-agent", "Mozilla/5.0 catalogue")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), *status, "{case}");
+        assert!(res.headers().get("location").is_none(), "{case}: no redirect");
+    }
+    server.stop().await.unwrap();
+    // Stopping flushes the click buffer: nothing was counted.
+    assert_eq!(before, app.dump().await, "a bad code changed the database");
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sha2::Sha256;
 
-fn client() -> reqwest::Client {
+pub(super) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
