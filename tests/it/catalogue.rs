@@ -1,7 +1,8 @@
 //! The bad-input catalogue: one row per hostile or broken input, per front door
 //! (commands, order webhook, CSV import, email). Each row names the input, the answer
 //! expected, and asserts that the database is unchanged afterwards (for mail: apart
-//! from the record that the message was handled, and an error reply).
+//! from the record that the message was handled, and an error reply). A mail over the
+//! size limit needs the real IMAP server: `email::a_mail_over_the_size_limit_…`.
 
 use super::http::{client, now, post_order, signature};
 use super::support::*;

@@ -29,20 +29,27 @@ fn smtp_port() -> u16 {
 /// A test home whose daemon mails as `bot-<tag>@example.test` through the test servers.
 /// The tag is made unique per run, so mailboxes left by earlier runs never interfere.
 async fn mail_app(tag: &str) -> (TestApp, String) {
+    mail_app_with(tag, |t| t).await
+}
+
+/// [`mail_app`], with the configuration text also passed through `edit`.
+async fn mail_app_with(tag: &str, edit: impl FnOnce(String) -> String) -> (TestApp, String) {
     let (smtp, imap) = (smtp_port(), imap_port());
     let tag = format!("{tag}{}", promoterd::codes::link_code());
     let unique = tag.clone();
     let app = TestApp::custom(Clock::system(), move |text| {
-        text.replace(
-            "[email]\n",
-            &format!(
-                "[email]\nfrom = \"bot-{tag}@example.test\"\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n\
+        let text = text
+            .replace(
+                "[email]\n",
+                &format!(
+                    "[email]\nfrom = \"bot-{tag}@example.test\"\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n\
                  imap_host = \"127.0.0.1\"\nimap_password = \"pass\"\n"
-            ),
-        )
-        .replace("imap_port = 993", &format!("imap_port = {imap}"))
-        .replace("imap_tls = true", "imap_tls = false")
-        .replace("poll_seconds = 60", "poll_seconds = 1")
+                ),
+            )
+            .replace("imap_port = 993", &format!("imap_port = {imap}"))
+            .replace("imap_tls = true", "imap_tls = false")
+            .replace("poll_seconds = 60", "poll_seconds = 1");
+        edit(text)
     })
     .await;
     (app, unique)
@@ -502,4 +509,60 @@ async fn a_digest_arrives_by_mail_and_replying_export_to_it_brings_the_csv() {
     let msg = MessageParser::default().parse(&raw).unwrap();
     assert!(msg.attachments().next().is_some(), "the CSV is attached");
     email.stop().await;
+}
+
+#[tokio::test]
+async fn a_mail_over_the_size_limit_is_skipped_unread_and_changes_nothing() {
+    let (app, tag) = mail_app_with("big", |t| {
+        t.replace("max_mail_bytes = 10485760", "max_mail_bytes = 20000")
+    })
+    .await;
+    let tag = tag.as_str();
+    let boss = addr("boss", tag);
+    org_with_event(&app, &boss).await;
+    let before = app.dump().await;
+    let big = format!(
+        "From: Boss <{boss}>\nTo: bot-{tag}@example.test\nSubject: numbers\nMessage-ID: <big1@client.example>\n\
+         Content-Type: text/plain; charset=utf-8\n\nstats summer-fest\n\n{}\n",
+        "padding padding padding padding padding padding padding padding\n".repeat(500)
+    );
+    send(&boss, &format!("bot-{tag}@example.test"), &big).await;
+    let email = promoterd::email::EmailFrontend::start(&app.core, &app.config())
+        .unwrap()
+        .unwrap();
+    let processed = wait_processed(&app, 1).await;
+    email.stop().await;
+    assert_eq!(processed.len(), 1);
+    let (_, kind, sender, outcome) = &processed[0];
+    assert_eq!(
+        (kind.as_str(), sender.as_deref()),
+        ("skipped", None),
+        "read unread: {outcome}"
+    );
+    assert!(outcome.starts_with("too large: "), "{outcome}");
+    assert!(
+        queued(&app, &boss, "reply").await.is_empty(),
+        "no answer to an unread mail"
+    );
+    let section = |d: &str, name: &str| {
+        d.split(&format!("## {name}\n"))
+            .nth(1)
+            .unwrap()
+            .split("## ")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let after = app.dump().await;
+    for table in [
+        "outbox",
+        "invites",
+        "memberships",
+        "people",
+        "events",
+        "links",
+        "audit_log",
+    ] {
+        assert_eq!(section(&before, table), section(&after, table), "{table} changed");
+    }
 }
