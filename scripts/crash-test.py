@@ -97,7 +97,10 @@ class Load:
 def message_ids(imap_port, user):
     m = imaplib.IMAP4("127.0.0.1", imap_port)
     m.login(user, "pass")
-    m.select("INBOX")
+    _, count = m.select("INBOX")
+    if int(count[0]) == 0:
+        m.logout()
+        return []
     _, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
     m.logout()
     ids = []
@@ -111,22 +114,15 @@ def message_ids(imap_port, user):
 
 def main():
     mdir = tempfile.mkdtemp(prefix="promoterd-crash-mail-")
-    subprocess.run(["bash", os.path.join(load.ROOT, "scripts", "mail-servers.sh"), "start", mdir], check=True,
-                   stdout=subprocess.DEVNULL)
+    imap, smtp = load.mail_servers("start", mdir)
     home = tempfile.mkdtemp(prefix="promoterd-crash-")
     daemon = None
     try:
-        env = dict(line.replace("export ", "").strip().split("=", 1) for line in open(os.path.join(mdir, "env")))
-        imap, smtp = int(env["PROMOTERD_TEST_IMAP_PORT"]), int(env["PROMOTERD_TEST_SMTP_PORT"])
         tag = f"{random.randrange(16**8):08x}"
         bot, owner = f"bot-{tag}@example.test", f"owner-{tag}@example.test"
         port = load.free_port()
-        config = load.write_config(home, port, f'from = "{bot}"\nsmtp_url = "smtp://127.0.0.1:{smtp}"\n'
-                                               f'imap_host = "127.0.0.1"\nimap_password = "pass"\n')
-        text = open(config).read().replace("imap_port = 993", f"imap_port = {imap}")
-        text = text.replace("imap_tls = true", "imap_tls = false").replace("poll_seconds = 60", "poll_seconds = 1")
-        text = text.replace("commands_per_minute = 30", "commands_per_minute = 100000")
-        open(config, "w").write(text)
+        config = load.write_mail_config(home, port, imap, smtp, bot,
+                                        [("commands_per_minute = 30", "commands_per_minute = 100000")])
         db = os.path.join(home, "promoterd.db")
         load.run([load.PROMOTERD, "--config", config, "org", "create", "Crash Org", "--owner", owner])
         promoters = [f"p{i}-{tag}@example.test" for i in range(INVITES)]
@@ -237,8 +233,7 @@ def main():
     finally:
         if daemon:
             daemon.proc.kill()
-        subprocess.run(["bash", os.path.join(load.ROOT, "scripts", "mail-servers.sh"), "stop", mdir],
-                       stdout=subprocess.DEVNULL)
+        load.mail_servers("stop", mdir)
 
 
 if __name__ == "__main__":

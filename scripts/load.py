@@ -8,7 +8,6 @@ CSV export, footprint and email replies; prints one table with the ratios and ta
 """
 
 import argparse
-import json
 import os
 import random
 import re
@@ -336,21 +335,13 @@ def email_bench(count):
     """`count` promoters answer `accept` to their invite mails, delivered to Dovecot."""
     log(f"== email: {count} replies processed end to end (Dovecot IMAP in, SMTP out)")
     mdir = tempfile.mkdtemp(prefix="promoterd-mail-")
-    # Dovecot keeps the inherited descriptors open: no pipes.
-    subprocess.run(["bash", os.path.join(ROOT, "scripts", "mail-servers.sh"), "start", mdir], check=True,
-                   stdout=subprocess.DEVNULL)
+    imap, smtp = mail_servers("start", mdir)
     try:
-        env = dict(line.replace("export ", "").strip().split("=", 1) for line in open(os.path.join(mdir, "env")))
-        imap, smtp = int(env["PROMOTERD_TEST_IMAP_PORT"]), int(env["PROMOTERD_TEST_SMTP_PORT"])
         home = tempfile.mkdtemp(prefix="promoterd-email-bench-")
         tag = f"{random.randrange(16**8):08x}"
         bot = f"bot-{tag}@example.test"
         port = free_port()
-        config = write_config(home, port, f'from = "{bot}"\nsmtp_url = "smtp://127.0.0.1:{smtp}"\n'
-                                          f'imap_host = "127.0.0.1"\nimap_password = "pass"\n')
-        text = open(config).read().replace("imap_port = 993", f"imap_port = {imap}")
-        text = text.replace("imap_tls = true", "imap_tls = false").replace("poll_seconds = 60", "poll_seconds = 1")
-        open(config, "w").write(text)
+        config = write_mail_config(home, port, imap, smtp, bot)
         run([PROMOTERD, "--config", config, "org", "create", "Mail Org", "--owner", f"owner-{tag}@example.test"])
         people = [f"p{i}-{tag}@example.test" for i in range(count)]
         console(config, f"owner-{tag}@example.test",
@@ -395,8 +386,32 @@ def email_bench(count):
         log(f"   {count} replies in {secs:.2f}s: {rate:.0f} messages/s; {accepted} promoters active")
         result("email replies/s", f"{rate:.0f}", "-", "-", ">= 100", rate >= 100 and accepted == count)
     finally:
-        subprocess.run(["bash", os.path.join(ROOT, "scripts", "mail-servers.sh"), "stop", mdir],
-                       stdout=subprocess.DEVNULL)
+        mail_servers("stop", mdir)
+
+
+def mail_servers(action, mdir):
+    """Starts or stops the test mail servers (scripts/mail-servers.sh) in `mdir`; after a
+    start, returns their (IMAP, SMTP) ports."""
+    # Dovecot keeps the inherited descriptors open: no pipes.
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "mail-servers.sh"), action, mdir], check=True,
+                   stdout=subprocess.DEVNULL)
+    if action != "start":
+        return None
+    env = dict(line.replace("export ", "").strip().split("=", 1) for line in open(os.path.join(mdir, "env")))
+    return int(env["PROMOTERD_TEST_IMAP_PORT"]), int(env["PROMOTERD_TEST_SMTP_PORT"])
+
+
+def write_mail_config(home, port, imap, smtp, bot, extra=()):
+    """A config mailing as `bot` through the test mail servers on ports `imap` and
+    `smtp`; `extra` are more (old, new) text replacements."""
+    config = write_config(home, port, f'from = "{bot}"\nsmtp_url = "smtp://127.0.0.1:{smtp}"\n'
+                                      f'imap_host = "127.0.0.1"\nimap_password = "pass"\n')
+    text = open(config).read()
+    for old, new in [("imap_port = 993", f"imap_port = {imap}"), ("imap_tls = true", "imap_tls = false"),
+                     ("poll_seconds = 60", "poll_seconds = 1"), *extra]:
+        text = text.replace(old, new)
+    open(config, "w").write(text)
+    return config
 
 
 def wait_for(db, sql, value, timeout, at_least=False):

@@ -3,79 +3,71 @@
 use super::support::*;
 use promoterd::clock::Clock;
 
-async fn rejected(app: &TestApp, who: &str, line: &str, needle: &str) {
-    let before = app.dump().await;
-    let (text, ok) = app.say(who, line).await;
-    assert!(!ok, "`{line}` should fail, got:\n{text}");
-    assert!(text.contains(needle), "`{line}`: expected `{needle}` in:\n{text}");
-    assert_eq!(before, app.dump().await, "`{line}` changed the database");
-}
-
 #[tokio::test]
 async fn malformed_commands_are_explained() {
     let app = TestApp::new().await;
     app.world().await;
-    rejected(&app, OWNER, "frobnicate", "Unknown command `frobnicate`").await;
-    rejected(&app, OWNER, "stat summer-fest", "Did you mean `stats`?").await;
-    rejected(&app, OWNER, "invite", "Missing email").await;
-    rejected(
+    refused(&app, OWNER, "frobnicate", "Unknown command `frobnicate`").await;
+    refused(&app, OWNER, "stat summer-fest", "Did you mean `stats`?").await;
+    refused(&app, OWNER, "invite", "Missing email").await;
+    refused(
         &app,
         OWNER,
         "invite not-an-email summer-fest",
         "is not an email address",
     )
     .await;
-    rejected(
+    refused(
         &app,
         OWNER,
         "invite zed@x.test no-such-event",
         "You have no event `no-such-event`",
     )
     .await;
-    rejected(&app, OWNER, "stats no-such-event", "You have no event `no-such-event`").await;
-    rejected(&app, OWNER, "newtickettype summer-fest -5 Free", "is not a price").await;
-    rejected(
+    refused(&app, OWNER, "stats no-such-event", "You have no event `no-such-event`").await;
+    refused(&app, OWNER, "newtickettype summer-fest -5 Free", "is not a price").await;
+    refused(
         &app,
         OWNER,
         "newevent summer-fest 2099-01-01 https://x.test/ Again",
         "The short name `summer-fest` is taken",
     )
     .await;
-    rejected(
+    refused(
         &app,
         OWNER,
         "newevent Bad_Slug 2099-01-01 https://x.test/ X",
         "is not a short name",
     )
     .await;
-    rejected(
+    refused(
         &app,
         OWNER,
         "newevent later \"next friday\" https://x.test/ X",
         "is not a date and time",
     )
     .await;
-    rejected(
+    refused(
         &app,
         OWNER,
         "newevent later 2099-01-01 javascript:alert(1) X",
         "http(s)://",
     )
     .await;
-    rejected(&app, OWNER, "editevent summer-fest colour red", "field must be one of").await;
-    rejected(
+    refused(&app, OWNER, "editevent summer-fest colour red", "field must be one of").await;
+    refused(
         &app,
         OWNER,
         "newtickettype summer-fest 10 VIP",
         "already has a ticket type named VIP",
     )
     .await;
-    rejected(&app, OWNER, &format!("invite {ANA}"), "already a promoter").await;
-    rejected(&app, OWNER, "resend nobody@x.test", "no pending invite").await;
-    rejected(&app, OWNER, "setleaderboard maybe", "one of: on, off").await;
-    rejected(&app, ANA, "newlink main summer-fest", "`main` is your main link").await;
+    refused(&app, OWNER, &format!("invite {ANA}"), "already a promoter").await;
+    refused(&app, OWNER, "resend nobody@x.test", "no pending invite").await;
+    refused(&app, OWNER, "setleaderboard maybe", "one of: on, off").await;
+    refused(&app, ANA, "newlink main summer-fest", "`main` is your main link").await;
     app.ok(ANA, "newlink tiktok summer-fest").await;
-    rejected(
+    refused(
         &app,
         ANA,
         "newlink TikTok summer-fest",
@@ -90,24 +82,24 @@ async fn invite_codes_are_single_use_and_bound_to_the_address() {
     app.world().await;
     app.ok(OWNER, "invite cara@promo.test summer-fest").await;
     let code = app.invite_code("cara@promo.test").await;
-    rejected(&app, "cara@promo.test", "accept not!a!code", "is not a valid code").await;
-    rejected(
+    refused(&app, "cara@promo.test", "accept not!a!code", "is not a valid code").await;
+    refused(
         &app,
         "cara@promo.test",
         "accept abcdefghjkmnpqrstuvwxyz2345",
         "invite code is not valid",
     )
     .await;
-    rejected(&app, ANA, &format!("accept {code}"), "sent to another address").await;
+    refused(&app, ANA, &format!("accept {code}"), "sent to another address").await;
     app.ok("cara@promo.test", &format!("accept {code}")).await;
-    rejected(
+    refused(
         &app,
         "cara@promo.test",
         &format!("accept {code}"),
         "already been accepted",
     )
     .await;
-    rejected(
+    refused(
         &app,
         "cara@promo.test",
         &format!("ignore {code}"),
@@ -120,7 +112,7 @@ async fn invite_codes_are_single_use_and_bound_to_the_address() {
     app.ok(OWNER, "resend dan@promo.test").await;
     let new = app.invite_code("dan@promo.test").await;
     assert_ne!(old, new);
-    rejected(
+    refused(
         &app,
         "dan@promo.test",
         &format!("accept {old}"),
@@ -129,7 +121,7 @@ async fn invite_codes_are_single_use_and_bound_to_the_address() {
     .await;
     // A cancelled invite cannot be accepted.
     app.ok(OWNER, "cancelinvite dan@promo.test").await;
-    rejected(&app, "dan@promo.test", &format!("accept {new}"), "cancelled").await;
+    refused(&app, "dan@promo.test", &format!("accept {new}"), "cancelled").await;
 }
 
 #[tokio::test]
@@ -140,7 +132,7 @@ async fn an_expired_invite_is_refused() {
     app.ok(OWNER, &format!("invite {ANA}")).await;
     let code = app.invite_code(ANA).await;
     clock.advance(chrono::Duration::days(15));
-    rejected(&app, ANA, &format!("accept {code}"), "This invite has expired").await;
+    refused(&app, ANA, &format!("accept {code}"), "This invite has expired").await;
     // The sweep marks it expired; a new invite is then possible.
     let mut tx = app.store.write().await.unwrap();
     assert_eq!(app.store.expire_invites(&mut tx, clock.now()).await.unwrap(), 1);
@@ -260,7 +252,7 @@ async fn connect_requests_are_rate_limited() {
 async fn all_digit_event_names_are_refused() {
     let app = TestApp::new().await;
     app.world().await;
-    rejected(
+    refused(
         &app,
         OWNER,
         "newevent 2027 2099-01-01 https://x.test/ X",

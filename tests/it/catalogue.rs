@@ -97,23 +97,15 @@ async fn commands() {
         },
     ];
     for row in &rows {
-        let before = app.dump().await;
-        let (text, ok) = app.say(row.who, &row.line).await;
-        assert!(!ok, "{}: should be refused, got:\n{text}", row.case);
-        assert!(
-            text.contains(row.answer),
-            "{}: expected `{}` in:\n{text}",
-            row.case,
-            row.answer
-        );
-        assert_eq!(before, app.dump().await, "{}: changed the database", row.case);
+        eprintln!("catalogue row: {}", row.case);
+        refused(&app, row.who, &row.line, row.answer).await;
     }
 }
 
 /// A webhook row: the body, how it is signed, and the status and error code expected.
 struct WebhookRow {
     case: &'static str,
-    body: String,
+    body: Vec<u8>,
     signed_at: i64,
     status: StatusCode,
     error: &'static str,
@@ -141,77 +133,77 @@ async fn order_webhook() {
     let rows = [
         WebhookRow {
             case: "oversized body (300 kB)",
-            body: order_body(order("B1", "summer-fest", &"x".repeat(300_000), 1, 4900)),
+            body: order_body(order("B1", "summer-fest", &"x".repeat(300_000), 1, 4900)).into_bytes(),
             signed_at: now(),
             status: StatusCode::PAYLOAD_TOO_LARGE,
             error: "too_large",
         },
         WebhookRow {
             case: "invalid UTF-8",
-            body: String::from_utf8_lossy(b"{\"id\":\"\xff\xfe\"}").replace('\u{FFFD}', "\\udc00"),
+            body: b"{\"id\":\"\xff\xfe\"}".to_vec(),
             signed_at: now(),
             status: StatusCode::BAD_REQUEST,
             error: "malformed",
         },
         WebhookRow {
             case: "deeply nested JSON",
-            body: format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)),
+            body: format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
             signed_at: now(),
             status: StatusCode::BAD_REQUEST,
             error: "malformed",
         },
         WebhookRow {
             case: "negative quantity",
-            body: order_body(order("B2", "summer-fest", "Kim", -3, 4900)),
+            body: order_body(order("B2", "summer-fest", "Kim", -3, 4900)).into_bytes(),
             signed_at: now(),
             status: StatusCode::BAD_REQUEST,
             error: "malformed",
         },
         WebhookRow {
             case: "absurd price",
-            body: order_body(order("B3", "summer-fest", "Kim", 1, i64::MAX)),
+            body: order_body(order("B3", "summer-fest", "Kim", 1, i64::MAX)).into_bytes(),
             signed_at: now(),
             status: StatusCode::BAD_REQUEST,
             error: "malformed",
         },
         WebhookRow {
             case: "unknown event",
-            body: order_body(order("B4", "no-such-event", "Kim", 1, 4900)),
+            body: order_body(order("B4", "no-such-event", "Kim", 1, 4900)).into_bytes(),
             signed_at: now(),
             status: StatusCode::UNPROCESSABLE_ENTITY,
             error: "unknown_event",
         },
         WebhookRow {
             case: "Unicode confusable event name (Cyrillic е)",
-            body: order_body(order("B5", "summ\u{0435}r-fest", "Kim", 1, 4900)),
+            body: order_body(order("B5", "summ\u{0435}r-fest", "Kim", 1, 4900)).into_bytes(),
             signed_at: now(),
             status: StatusCode::UNPROCESSABLE_ENTITY,
             error: "unknown_event",
         },
         WebhookRow {
             case: "clock skew: signed an hour ago",
-            body: order_body(order("B6", "summer-fest", "Kim", 1, 4900)),
+            body: order_body(order("B6", "summer-fest", "Kim", 1, 4900)).into_bytes(),
             signed_at: now() - 3600,
             status: StatusCode::UNAUTHORIZED,
             error: "signature",
         },
         WebhookRow {
             case: "huge free-text field (10 kB buyer name)",
-            body: order_body(order("B7", "summer-fest", &"n".repeat(10_000), 1, 4900)),
+            body: order_body(order("B7", "summer-fest", &"n".repeat(10_000), 1, 4900)).into_bytes(),
             signed_at: now(),
             status: StatusCode::BAD_REQUEST,
             error: "malformed",
         },
         WebhookRow {
             case: "control characters in a name",
-            body: order_body(order("B8", "summer-fest", "Kim\u{0007}\u{001b}[31m", 1, 4900)),
+            body: order_body(order("B8", "summer-fest", "Kim\u{0007}\u{001b}[31m", 1, 4900)).into_bytes(),
             signed_at: now(),
             status: StatusCode::BAD_REQUEST,
             error: "malformed",
         },
         WebhookRow {
             case: "replay of a delivery already applied",
-            body: first.clone(),
+            body: first.clone().into_bytes(),
             signed_at: now(),
             status: StatusCode::OK,
             error: "",

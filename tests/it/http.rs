@@ -18,9 +18,10 @@ const BROWSER: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
 
 /// HMAC-SHA256 of "<t>.<body>", computed here independently of promoterd's code.
-pub(super) fn signature(secret: &str, t: i64, body: &str) -> String {
+pub(super) fn signature(secret: &str, t: i64, body: impl AsRef<[u8]>) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body.as_ref());
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
@@ -28,11 +29,15 @@ pub(super) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-pub(super) async fn post_order(base: &str, body: &str, sig: Option<String>) -> (StatusCode, serde_json::Value) {
+pub(super) async fn post_order(
+    base: &str,
+    body: impl AsRef<[u8]>,
+    sig: Option<String>,
+) -> (StatusCode, serde_json::Value) {
     let mut req = client()
         .post(format!("{base}/webhooks/orders"))
         .header("content-type", "application/json")
-        .body(body.to_string());
+        .body(body.as_ref().to_vec());
     if let Some(s) = sig {
         req = req.header("Promoterd-Signature", s);
     }

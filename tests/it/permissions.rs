@@ -3,19 +3,6 @@
 use super::support::*;
 use promoterd::commands::Platform;
 
-/// Runs `line` as `who`, expects a refusal containing `needle`, and an unchanged database.
-async fn refused(app: &TestApp, who: &str, line: &str, needle: &str) -> String {
-    let before = app.dump().await;
-    let (text, ok) = app.say(who, line).await;
-    assert!(!ok, "`{line}` as {who} should be refused, got:\n{text}");
-    assert!(
-        text.contains(needle),
-        "`{line}` as {who}: expected `{needle}` in:\n{text}"
-    );
-    assert_eq!(before, app.dump().await, "`{line}` as {who} changed the database");
-    text
-}
-
 #[tokio::test]
 async fn a_promoter_cannot_invite_or_revoke() {
     let app = TestApp::new().await;

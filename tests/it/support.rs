@@ -205,6 +205,20 @@ impl TestApp {
     }
 }
 
+/// Runs `line` as `who`, expects a refusal containing `needle` and an unchanged
+/// database; returns the refusal.
+pub async fn refused(app: &TestApp, who: &str, line: &str, needle: &str) -> String {
+    let before = app.dump().await;
+    let (text, ok) = app.say(who, line).await;
+    assert!(!ok, "`{line}` as {who} should be refused, got:\n{text}");
+    assert!(
+        text.contains(needle),
+        "`{line}` as {who}: expected `{needle}` in:\n{text}"
+    );
+    assert_eq!(before, app.dump().await, "`{line}` as {who} changed the database");
+    text
+}
+
 /// The word after `marker` in `text`.
 pub fn code_after(text: &str, marker: &str) -> String {
     let start = text.find(marker).unwrap_or_else(|| panic!("no `{marker}` in:\n{text}")) + marker.len();
