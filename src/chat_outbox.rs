@@ -33,7 +33,7 @@ async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     core.store.fail_in(&mut tx, m.id, why, now).await?;
-    tx.commit().await?;
+    core.commit(tx).await?;
     Ok(())
 }
 

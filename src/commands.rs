@@ -151,6 +151,15 @@ impl Core {
         self
     }
 
+    /// Commits a write transaction, then wakes the mail and chat senders: a message
+    /// queued in it can be read only now.
+    pub async fn commit(&self, tx: crate::store::WriteTx) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        self.mail_queued.notify_one();
+        self.chat_queued.notify_one();
+        Ok(())
+    }
+
     /// Parses and runs one line of text.
     pub async fn execute(&self, origin: &Origin, line: &str) -> Reply {
         match parse_line(line) {

@@ -111,7 +111,6 @@ impl Core {
                 self.store
                     .enqueue_chat(tx, &platform, &id, kind, subject, &body, &payload, &person.email, now)
                     .await?;
-                self.chat_queued.notify_waiters();
                 Ok(true)
             }
             None if person.mail_opt_out || self.store.is_suppressed(&person.email).await? => Ok(false),
@@ -237,7 +236,7 @@ impl Core {
                     let subject = digest.title.clone().unwrap_or_default();
                     self.deliver(&mut tx, &person, &prefs, "digest", &subject, &digest)
                         .await?;
-                    tx.commit().await?;
+                    self.commit(tx).await?;
                     sent += 1;
                 }
             }
@@ -345,7 +344,7 @@ impl Core {
                     }
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         }
         Ok((notes, milestones))
     }

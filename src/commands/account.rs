@@ -170,7 +170,7 @@ impl Core {
             attachment: None,
         };
         self.queue_mail(&mut tx, mail).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Reply::text(format!(
             "We mailed a code to {email}. Send `verify <code>` here within {minutes} minutes."
         )))

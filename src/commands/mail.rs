@@ -63,9 +63,8 @@ impl Core {
                 expires_at,
             }),
         };
-        let id = self.store.enqueue_mail(tx, &queued, now).await?;
-        self.mail_queued.notify_one();
-        Ok(id)
+        // The sender is woken by `Core::commit`, once the mail can be read.
+        Ok(self.store.enqueue_mail(tx, &queued, now).await?)
     }
 
     /// Queues the answer to an inbound mail (a reply or an error reply) in `tx`.

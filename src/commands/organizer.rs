@@ -121,7 +121,10 @@ impl Core {
             )
             .await?;
         tx.commit().await?;
-        self.links_changed.notify_one();
+        if field == EventField::TicketUrl {
+            // Redirect targets are built from the ticket page.
+            self.links_changed.notify_one();
+        }
         Ok(Reply::text(format!(
             "Updated the {} of {}.",
             inv.req("field"),
@@ -333,7 +336,7 @@ impl Core {
                 now,
             )
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         let role = if kind == InviteKind::Organizer {
             "an admin organizer"
         } else {
@@ -427,7 +430,7 @@ impl Core {
         self.store
             .audit(&mut tx, Some(org.id), Some(inviter.id), "invite.resent", email, now)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Reply::text(format!(
             "Sent the invite to {email} again with a new code; the old code no longer works."
         )))

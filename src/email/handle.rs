@@ -321,7 +321,7 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
     core.store
         .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)
         .await?;
-    tx.commit().await?;
+    core.commit(tx).await?;
     tracing::info!(kind, sender = ?d.sender, outcome = %d.outcome, "email processed");
     Ok(true)
 }
