@@ -91,6 +91,14 @@ struct Lookups {
 }
 
 impl Lookups {
+    /// Whether every name the row needs is known.
+    fn covers(&self, p: &PageRow) -> bool {
+        self.events.contains_key(&p.2)
+            && self.types.contains_key(&p.3)
+            && self.promoters.contains_key(&p.12)
+            && self.links.contains_key(&p.13)
+    }
+
     fn row(&self, p: PageRow) -> Result<ExportRow, StoreError> {
         let missing = |what: &str, id: i64| StoreError::Corrupt(format!("export: {what} {id} not found"));
         let promoter = self.promoters.get(&p.12).ok_or_else(|| missing("membership", p.12))?;
@@ -134,7 +142,7 @@ impl Store {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<ExportRow>, StoreError>>(2);
         let (store, filter) = (self.clone(), filter.clone());
         tokio::spawn(async move {
-            let lookups = match store.export_lookups(filter.org_id).await {
+            let mut lookups = match store.export_lookups(filter.org_id).await {
                 Ok(l) => l,
                 Err(e) => {
                     let _ = tx.send(Err(e)).await;
@@ -143,7 +151,7 @@ impl Store {
             };
             let mut after = (String::new(), 0i64);
             loop {
-                let (rows, next) = match store.export_page(&sql, &filter, &after, &lookups).await {
+                let (rows, next) = match store.export_page(&sql, &filter, &after, &mut lookups).await {
                     Ok(p) => p,
                     Err(e) => {
                         let _ = tx.send(Err(e)).await;
@@ -211,7 +219,7 @@ impl Store {
         sql: &str,
         filter: &ExportFilter,
         after: &(String, i64),
-        lookups: &Lookups,
+        lookups: &mut Lookups,
     ) -> Result<(Vec<ExportRow>, Option<(String, i64)>), StoreError> {
         let (n, last_at, last_id, json): (i64, Option<String>, Option<i64>, Option<String>) =
             sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
@@ -227,6 +235,10 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("an export page did not decode: {e}")))?,
             None => Vec::new(),
         };
+        // A ticket type, link or promoter added since the export began: read names again.
+        if !page.iter().all(|p| lookups.covers(p)) {
+            *lookups = self.export_lookups(filter.org_id).await?;
+        }
         let mut rows = page
             .into_iter()
             .map(|p| lookups.row(p))

@@ -126,8 +126,8 @@ impl Store {
             IngestOutcome::Created(id) | IngestOutcome::Updated(id) => id,
             _ => unreachable!("only stored orders get lines"),
         };
+        // No pending status to apply: one is kept only for an order not stored yet.
         self.insert_lines(tx, &[(order_id, order)], now).await?;
-        self.apply_pending_status(tx, order, order_id, &updated_at, now).await?;
         Ok(outcome)
     }
 
