@@ -156,7 +156,8 @@ impl Core {
     pub async fn commit(&self, tx: crate::store::WriteTx) -> Result<(), sqlx::Error> {
         tx.commit().await?;
         self.mail_queued.notify_one();
-        self.chat_queued.notify_one();
+        // Both chat drainers (Telegram, Discord) wait on it.
+        self.chat_queued.notify_waiters();
         Ok(())
     }
 

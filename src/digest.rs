@@ -132,8 +132,10 @@ impl Core {
         kind: &str,
         since: Option<&str>,
     ) -> Result<Option<Reply>, StoreError> {
-        let origin = Origin::Email {
-            from: person.email.clone(),
+        // The person's own view, as the console shows it: a digest is not a command the
+        // person sent, so their per-sender command limit does not apply to it.
+        let origin = Origin::Console {
+            email: person.email.clone(),
         };
         let now = self.clock.now();
         let horizon = ts(now - Duration::days(1));
