@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402  (helpers: config, daemon binaries, signing secret)
+import fake_chat  # noqa: E402
 
 import hashlib
 import hmac
@@ -28,7 +29,9 @@ import hmac
 KILLS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 MAILS = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
 INVITES = 200
-IN_FLIGHT = 8  # outbox messages sent at once: the most a kill can make us resend
+IN_FLIGHT = 8  # outbox mails sent at once: the most a kill can make us resend
+CHAT_PEOPLE = 600  # promoters whose daily digest is due, half on Telegram, half on Discord
+TELEGRAM_BASE, DISCORD_BASE = 5_000_000, 6_000_000_000
 
 
 def sign(body):
@@ -112,10 +115,32 @@ def message_ids(imap_port, user):
     return ids
 
 
+def seed_chat_people(db, tag):
+    """Promoters with a linked chat account and a daily digest that is due now. Bulk SQL,
+    as the load benchmark seeds its data set: the daemon is not running yet."""
+    con = sqlite3.connect(db)
+    past = "2026-01-01T00:00:00Z"
+    org = con.execute("SELECT id FROM organizations").fetchone()[0]
+    with con:
+        for i in range(CHAT_PEOPLE):
+            telegram = i % 2 == 0
+            person = con.execute("INSERT INTO people (email, display_name, verified_at, created_at) "
+                                 "VALUES (?, ?, ?, ?)", (f"chat{i}-{tag}@example.test", f"Chat {i}", past, past)).lastrowid
+            con.execute("INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) "
+                        "VALUES (?, NULL, ?, 'active', ?, ?)", (org, person, past, past))
+            platform, external = ("telegram", TELEGRAM_BASE + i) if telegram else ("discord", DISCORD_BASE + i)
+            con.execute("INSERT INTO chat_accounts (platform, external_id, person_id, username, linked_at) "
+                        "VALUES (?, ?, ?, ?, ?)", (platform, str(external), person, f"chat{i}", past))
+            con.execute("INSERT INTO preferences (person_id, channel, digest, digest_hour, notify) "
+                        "VALUES (?, ?, 'daily', 0, 1)", (person, platform))
+    con.close()
+
+
 def main():
     mdir = tempfile.mkdtemp(prefix="promoterd-crash-mail-")
     imap, smtp = load.mail_servers("start", mdir)
     home = tempfile.mkdtemp(prefix="promoterd-crash-")
+    chat = fake_chat.FakeChat()
     daemon = None
     try:
         tag = f"{random.randrange(16**8):08x}"
@@ -123,6 +148,13 @@ def main():
         port = load.free_port()
         config = load.write_mail_config(home, port, imap, smtp, bot,
                                         [("commands_per_minute = 30", "commands_per_minute = 100000")])
+        telegram, discord = chat.config()
+        text = open(config).read()
+        for old, new in [("[telegram]\n", "[telegram]\n" + telegram), ("poll_timeout_seconds = 25", "poll_timeout_seconds = 1"),
+                         ("[discord]\n", "[discord]\n" + discord), ('mode = "gateway"', 'mode = "endpoint"')]:
+            assert old in text, old
+            text = text.replace(old, new)
+        open(config, "w").write(text)
         db = os.path.join(home, "promoterd.db")
         load.run([load.PROMOTERD, "--config", config, "org", "create", "Crash Org", "--owner", owner])
         promoters = [f"p{i}-{tag}@example.test" for i in range(INVITES)]
@@ -132,6 +164,7 @@ def main():
         out = load.run([load.PROMOTERD, "--config", config, "console", "--as", promoters[0], "--out-dir", home,
                         "-c", f"accept {code.group(1)}"])
         ref = re.search(r"/t/([a-z0-9]+)", out).group(1)
+        seed_chat_people(db, tag)
         # Organizer mails waiting in the bot's mailbox: each asks for stats, each gets a reply.
         m = imaplib.IMAP4("127.0.0.1", imap)
         m.login(bot, "pass")
@@ -173,8 +206,7 @@ def main():
         deadline = time.time() + 600
         while time.time() < deadline:
             processed = q(db, "SELECT count(*) FROM mail_processed")[0][0]
-            unsent = q(db, "SELECT count(*) FROM outbox WHERE channel = 'email' AND sent_at IS NULL "
-                           "AND failed_at IS NULL")[0][0]
+            unsent = q(db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")[0][0]
             if processed >= MAILS and unsent == 0:
                 break
             time.sleep(0.2)
@@ -223,6 +255,27 @@ def main():
         check("outbox lost", len(lost), not lost)
         check(f"outbox delivered twice (same Message-ID; at most {IN_FLIGHT} per kill)", dupes,
               dupes <= KILLS * IN_FLIGHT)
+        digests = q(db, "SELECT count(*), count(DISTINCT person_id) FROM digest_runs WHERE person_id IN "
+                        "(SELECT person_id FROM chat_accounts)")[0]
+        chat_rows = q(db, "SELECT channel, recipient, failed_at IS NOT NULL FROM outbox WHERE channel <> 'email'")
+        check("chat digests due / claimed (distinct people) / queued",
+              f"{CHAT_PEOPLE} / {digests[0]} ({digests[1]}) / {len(chat_rows)}",
+              digests[0] == digests[1] == len(chat_rows) == CHAT_PEOPLE)
+        failed = sum(1 for r in chat_rows if r[2])
+        check("chat messages given up (sent by email instead)", failed, failed == 0)
+        with chat.lock:
+            tg_got = [str(c) for c, _ in chat.telegram]
+            dc_posts = [c for c, _ in chat.discord_posts]
+            dc_shown = list(chat.discord_created.values())
+        for channel, got, bound in [("telegram", tg_got, KILLS), ("discord", dc_shown, 0)]:
+            written = [r[1] for r in chat_rows if r[0] == channel]
+            lost = set(written) - set(got)
+            twice = len(got) - len(set(got))
+            check(f"{channel}: outbox written / delivered (distinct) / lost", f"{len(written)} / {len(set(got))} / {len(lost)}",
+                  not lost and len(written) == CHAT_PEOPLE // 2)
+            why = "at most 1 per kill: one send at a time" if bound else "Discord drops a repeated nonce"
+            check(f"{channel}: shown twice ({why})", twice, twice <= bound)
+        check("discord: message posts (resends after a kill included)", len(dc_posts), True)
         clicks_stored = q(db, "SELECT coalesce(sum(clicks), 0) FROM clicks")[0][0]
         check("clicks answered / stored (buffered clicks die with the process)",
               f"{clicks_answered} / {clicks_stored}", True)
@@ -233,6 +286,7 @@ def main():
     finally:
         if daemon:
             daemon.proc.kill()
+        chat.close()
         load.mail_servers("stop", mdir)
 
 

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serenity::all::{
     ApplicationId, Command, CommandInteraction, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateMessage, GuildId, Http, HttpBuilder, Interaction, UserId,
+    CreateMessage, GuildId, Http, HttpBuilder, Interaction, Nonce, UserId,
 };
 use serenity::interactions_endpoint::Verifier;
 use std::sync::Arc;
@@ -155,8 +155,16 @@ impl Discord {
     }
 
     /// Sends a direct message; a user whose DMs are closed is recorded as unreachable.
-    pub async fn send_dm(&self, user: u64, reply: &Reply) -> anyhow::Result<bool> {
-        let msg = || CreateMessage::new().embed(render::embed(reply));
+    /// With a `nonce` (at most 25 characters), Discord drops a repeat of the same message
+    /// sent within a few minutes: a resend after a crash is not shown twice.
+    pub async fn send_dm(&self, user: u64, reply: &Reply, nonce: Option<&str>) -> anyhow::Result<bool> {
+        let msg = || {
+            let m = CreateMessage::new().embed(render::embed(reply));
+            match nonce {
+                Some(n) => m.nonce(Nonce::String(n.to_string())).enforce_nonce(true),
+                None => m,
+            }
+        };
         for attempt in 1..=MAX_RETRIES {
             let result = async {
                 let channel = UserId::new(user).create_dm_channel(&self.http).await?;
@@ -192,7 +200,9 @@ impl Discord {
                 let me = me.clone();
                 async move {
                     let user: u64 = m.recipient.parse().context("a Discord user id")?;
-                    Ok(if me.send_dm(user, &reply).await? {
+                    // The outbox row's id: a resend of this row is deduplicated by Discord.
+                    let nonce = format!("promoterd-{}", m.id);
+                    Ok(if me.send_dm(user, &reply, Some(&nonce)).await? {
                         crate::chat_outbox::Delivery::Delivered
                     } else {
                         crate::chat_outbox::Delivery::Unreachable

@@ -375,6 +375,10 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
         .wait_for(1, |c| c.path.ends_with("/messages") && c.status == 200)
         .await;
     assert!(dm[0].json.to_string().contains("promoter digest"), "{}", dm[0].json);
+    // The outbox row names the message, and Discord is asked to drop a repeat of it.
+    let nonce = dm[0].json["nonce"].as_str().unwrap_or_default();
+    assert!(nonce.starts_with("promoterd-") && nonce.len() <= 25, "{}", dm[0].json);
+    assert_eq!(dm[0].json["enforce_nonce"], serde_json::json!(true), "{}", dm[0].json);
     // DMs closed: the next message is marked and goes by email instead.
     fake.close_dms();
     clock.advance(Duration::minutes(30));
