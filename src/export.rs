@@ -1,8 +1,9 @@
 //! The referred-buyers CSV: RFC 4180, streamed row by row, formula injection neutralized.
 
 use crate::clock::parse_ts;
-use crate::money::decimal;
+use crate::money::Decimal;
 use crate::store::{ExportFilter, ExportRow, Store, StoreError};
+use crate::text::StackText;
 use futures::TryStreamExt;
 use std::io::Write;
 
@@ -44,34 +45,39 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
 
 /// A stored UTC time in the organization's zone, with its offset. A UTC organization's
 /// times are rewritten without parsing (the stored form is `YYYY-MM-DDTHH:MM:SSZ`).
-fn local_time(stored: &str, tz: Option<chrono_tz::Tz>) -> String {
+fn local_time(stored: &str, tz: Option<chrono_tz::Tz>) -> StackText<40> {
     let utc = matches!(tz, None | Some(chrono_tz::UTC));
-    if utc && stored.len() == 20 && stored.ends_with('Z') && stored.is_char_boundary(19) {
-        return format!("{}+00:00", &stored[..19]);
-    }
-    let t = parse_ts(stored);
-    match tz {
-        Some(tz) => t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        None => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-    }
+    let text = if utc && stored.len() == 20 && stored.ends_with('Z') && stored.is_char_boundary(19) {
+        StackText::of(format_args!("{}+00:00", &stored[..19]))
+    } else {
+        let t = parse_ts(stored);
+        StackText::of(match tz {
+            Some(tz) => t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z"),
+            None => t.format("%Y-%m-%dT%H:%M:%S%:z"),
+        })
+    };
+    text.expect("an RFC 3339 time with offset (25 bytes) fits")
 }
 
 /// Writes one row, copying a cell only when it must be neutralized.
 fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<chrono_tz::Tz>) -> csv::Result<()> {
     let time = local_time(&row.ordered_at, tz);
     let quantity = row.quantity - row.refunded_quantity;
-    let o = |v: &Option<String>| neutralize(v.as_deref().unwrap_or("")).into_owned();
+    let number = |v: &dyn std::fmt::Display| StackText::<24>::of(v).expect("an i64 (at most 21 bytes) fits");
+    fn o(v: &Option<String>) -> std::borrow::Cow<'_, str> {
+        neutralize(v.as_deref().unwrap_or(""))
+    }
     w.write_field(neutralize(&row.order_id).as_bytes())?;
-    w.write_field(&time)?;
+    w.write_field(time.as_str())?;
     w.write_field(neutralize(&row.event_slug).as_bytes())?;
     w.write_field(neutralize(&row.ticket_type).as_bytes())?;
-    w.write_field(quantity.to_string())?;
-    w.write_field(decimal(quantity * row.unit_price_minor))?;
+    w.write_field(number(&quantity).as_str())?;
+    w.write_field(number(&Decimal(quantity * row.unit_price_minor)).as_str())?;
     w.write_field(neutralize(&row.currency).as_bytes())?;
     w.write_field(neutralize(&row.status).as_bytes())?;
-    w.write_field(o(&row.buyer_name))?;
-    w.write_field(o(&row.buyer_email))?;
-    w.write_field(o(&row.buyer_phone))?;
+    w.write_field(o(&row.buyer_name).as_bytes())?;
+    w.write_field(o(&row.buyer_email).as_bytes())?;
+    w.write_field(o(&row.buyer_phone).as_bytes())?;
     w.write_field(neutralize(&row.promoter).as_bytes())?;
     w.write_field(neutralize(&row.link_code).as_bytes())?;
     w.write_field(neutralize(&row.link_label).as_bytes())?;
@@ -109,16 +115,22 @@ mod tests {
     fn times_read_the_same_with_and_without_parsing() {
         let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
         assert_eq!(
-            local_time("2026-05-28T20:26:53Z", Some(chrono_tz::UTC)),
+            local_time("2026-05-28T20:26:53Z", Some(chrono_tz::UTC)).as_str(),
             "2026-05-28T20:26:53+00:00"
         );
-        assert_eq!(local_time("2026-05-28T20:26:53Z", None), "2026-05-28T20:26:53+00:00");
         assert_eq!(
-            local_time("2026-05-28T20:26:53Z", Some(berlin)),
+            local_time("2026-05-28T20:26:53Z", None).as_str(),
+            "2026-05-28T20:26:53+00:00"
+        );
+        assert_eq!(
+            local_time("2026-05-28T20:26:53Z", Some(berlin)).as_str(),
             "2026-05-28T22:26:53+02:00"
         );
         // Not the canonical form: parsed.
-        assert_eq!(local_time("2026-05-28T20:26:53.5Z", None), "2026-05-28T20:26:53+00:00");
+        assert_eq!(
+            local_time("2026-05-28T20:26:53.5Z", None).as_str(),
+            "2026-05-28T20:26:53+00:00"
+        );
     }
 
     #[test]

@@ -23,3 +23,4 @@ pub mod qr;
 pub mod reply;
 pub mod store;
 pub mod telegram;
+pub mod text;

@@ -7,9 +7,19 @@ pub fn money(minor: i64, currency: &str) -> String {
 
 /// `4900` → `49.00`; negative amounts keep their sign.
 pub fn decimal(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    format!("{sign}{}.{:02}", m / 100, m % 100)
+    Decimal(minor).to_string()
+}
+
+/// An amount in minor units shown as [`decimal`] shows it, for formatting without a `String`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal(pub i64);
+
+impl std::fmt::Display for Decimal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let m = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", m / 100, m % 100)
+    }
 }
 
 /// `part / whole` as a percentage with one decimal, or `–` when `whole` is zero.

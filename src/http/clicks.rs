@@ -3,6 +3,7 @@
 
 use crate::metrics::Metrics;
 use crate::store::{ClickBatch, Store};
+use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::{HashMap, HashSet};
@@ -14,8 +15,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone)]
 pub struct Click {
     pub link_id: i64,
-    /// UTC day, `YYYY-MM-DD`.
-    pub day: String,
+    /// The UTC day.
+    pub day: NaiveDate,
     /// Keyed hash of address and user agent for that day.
     pub visitor: [u8; 16],
 }
@@ -25,34 +26,51 @@ const LINGER: Duration = Duration::from_millis(5);
 /// Most clicks in one transaction.
 const MAX_BATCH: usize = 20_000;
 
-/// The visitor hash: HMAC-SHA256 over day, address and user agent, truncated. The
-/// address itself is never stored, and hashes of different days cannot be linked.
-pub fn visitor_hash(key: &[u8; 32], day: &str, ip: &str, user_agent: &str) -> [u8; 16] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    for part in [day, ip, user_agent] {
-        mac.update(part.as_bytes());
-        mac.update(&[0]);
+/// The secret of the visitor hash, keyed once: HMAC-SHA256 over day, address and user
+/// agent, truncated. The address itself is never stored, and hashes of different days
+/// cannot be linked.
+#[derive(Clone)]
+pub struct VisitorKey(Hmac<Sha256>);
+
+impl std::fmt::Debug for VisitorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VisitorKey(..)")
     }
-    let full = mac.finalize().into_bytes();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
+}
+
+impl VisitorKey {
+    pub fn new(key: &[u8; 32]) -> Self {
+        VisitorKey(Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length"))
+    }
+
+    /// The visitor hash of `day` (`YYYY-MM-DD`), `ip` and `user_agent`.
+    pub fn hash(&self, day: &str, ip: &str, user_agent: &str) -> [u8; 16] {
+        let mut mac = self.0.clone();
+        for part in [day, ip, user_agent] {
+            mac.update(part.as_bytes());
+            mac.update(&[0]);
+        }
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&full[..16]);
+        out
+    }
 }
 
 /// Clicks and distinct visitors of one link and day.
 type Tally = (i64, HashSet<[u8; 16]>);
 
 fn aggregate(clicks: &[Click]) -> ClickBatch {
-    let mut by_key: HashMap<(i64, &str), Tally> = HashMap::new();
+    let mut by_key: HashMap<(i64, NaiveDate), Tally> = HashMap::new();
     for c in clicks {
-        let e = by_key.entry((c.link_id, c.day.as_str())).or_default();
+        let e = by_key.entry((c.link_id, c.day)).or_default();
         e.0 += 1;
         e.1.insert(c.visitor);
     }
     ClickBatch {
         rows: by_key
             .into_iter()
-            .map(|((link, day), (n, v))| (link, day.to_string(), n, v.into_iter().collect()))
+            .map(|((link, day), (n, v))| (link, day.format("%Y-%m-%d").to_string(), n, v.into_iter().collect()))
             .collect(),
     }
 }
@@ -101,25 +119,29 @@ mod tests {
 
     #[test]
     fn visitor_hash_depends_on_key_day_address_and_agent() {
-        let k = [7u8; 32];
-        let a = visitor_hash(&k, "2026-11-23", "203.0.113.5", "UA");
-        assert_eq!(a, visitor_hash(&k, "2026-11-23", "203.0.113.5", "UA"));
-        assert_ne!(a, visitor_hash(&k, "2026-11-24", "203.0.113.5", "UA"));
-        assert_ne!(a, visitor_hash(&k, "2026-11-23", "203.0.113.6", "UA"));
-        assert_ne!(a, visitor_hash(&[8u8; 32], "2026-11-23", "203.0.113.5", "UA"));
+        let k = VisitorKey::new(&[7u8; 32]);
+        let a = k.hash("2026-11-23", "203.0.113.5", "UA");
+        assert_eq!(a, k.hash("2026-11-23", "203.0.113.5", "UA"));
+        assert_ne!(a, k.hash("2026-11-24", "203.0.113.5", "UA"));
+        assert_ne!(a, k.hash("2026-11-23", "203.0.113.6", "UA"));
+        assert_ne!(a, VisitorKey::new(&[8u8; 32]).hash("2026-11-23", "203.0.113.5", "UA"));
+        // Part boundaries count: ("ab", "c") is not ("a", "bc").
+        assert_ne!(k.hash("d", "ab", "c"), k.hash("d", "a", "bc"));
     }
 
     #[test]
     fn batches_aggregate_per_link_and_day() {
-        let c = |link, day: &str, v: u8| Click {
+        let d1 = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let d2 = d1.succ_opt().unwrap();
+        let c = |link, day, v: u8| Click {
             link_id: link,
-            day: day.into(),
+            day,
             visitor: [v; 16],
         };
-        let mut rows = aggregate(&[c(1, "d1", 1), c(1, "d1", 1), c(1, "d1", 2), c(2, "d1", 1)]).rows;
-        rows.sort_by_key(|r| r.0);
-        assert_eq!(rows[0].2, 3);
-        assert_eq!(rows[0].3.len(), 2);
-        assert_eq!(rows[1].2, 1);
+        let mut rows = aggregate(&[c(1, d1, 1), c(1, d1, 1), c(1, d1, 2), c(2, d1, 1), c(2, d2, 1)]).rows;
+        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        assert_eq!((rows[0].1.as_str(), rows[0].2, rows[0].3.len()), ("2026-11-23", 3, 2));
+        assert_eq!((rows[1].1.as_str(), rows[1].2), ("2026-11-23", 1));
+        assert_eq!((rows[2].1.as_str(), rows[2].2), ("2026-11-24", 1));
     }
 }

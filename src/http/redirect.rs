@@ -2,13 +2,15 @@
 //! bounded buffer and the redirect never waits for the database.
 
 use super::HttpState;
-use super::clicks::{Click, visitor_hash};
+use super::clicks::Click;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreResult};
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use crate::text::StackText;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Datelike;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -23,7 +25,7 @@ pub struct CachedLink {
     /// The event's ticket page without any `ref` parameter.
     pub base: Url,
     /// The redirect target when the visitor's request has no query string.
-    pub plain_target: String,
+    pub plain_target: HeaderValue,
 }
 
 /// Live codes → targets, reloaded periodically and when links change.
@@ -49,7 +51,7 @@ fn cached(link_id: i64, code: &str, ticket_url: &str) -> Option<CachedLink> {
     } else {
         base.query_pairs_mut().clear().extend_pairs(pairs);
     }
-    let plain_target = target_url(&base, None, code);
+    let plain_target = HeaderValue::try_from(target_url(&base, None, code)).ok()?;
     Some(CachedLink {
         link_id,
         base,
@@ -203,28 +205,32 @@ const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 <h1>This link does not exist</h1><p>The link you followed is unknown or no longer active. \
 Ask the person who shared it for a new one.</p></body></html>";
 
-fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> String {
+/// Calls `f` with the visitor's address as text, without allocating.
+fn with_client_ip<R>(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool, f: impl FnOnce(&str) -> R) -> R {
     // The right-most entry is the one our proxy added; the rest the client could write.
     if trust_forwarded_for
-        && let Some(first) = headers
+        && let Some(last) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
     {
-        return first.trim().to_string();
+        return f(last.trim());
     }
-    peer.ip().to_string()
+    match StackText::<45>::of(peer.ip()) {
+        Some(ip) => f(ip.as_str()),
+        None => f(&peer.ip().to_string()),
+    }
 }
 
-pub(super) async fn redirect(
-    State(st): State<Arc<HttpState>>,
-    Path(code): Path<String>,
-    RawQuery(query): RawQuery,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    let mut code = code;
+pub(super) async fn redirect(State(st): State<Arc<HttpState>>, Path(code): Path<String>, req: Request) -> Response {
+    let start = std::time::Instant::now();
+    let (parts, _) = req.into_parts();
+    let res = follow(&st, code, &parts).await;
+    st.core.metrics.request("redirect", start.elapsed().as_secs_f64());
+    res
+}
+
+async fn follow(st: &HttpState, mut code: String, req: &Parts) -> Response {
     code.make_ascii_lowercase();
     let found = if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         match st.links.get(&code, &st.core.store).await {
@@ -245,40 +251,51 @@ pub(super) async fn redirect(
         )
             .into_response();
     };
+    let headers = &req.headers;
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if method == Method::HEAD || is_preview_bot(ua) {
+    if req.method == Method::HEAD || is_preview_bot(ua) {
         st.core.metrics.click("filtered");
     } else {
-        let now = st.core.clock.now();
-        let ip = client_ip(&headers, peer, st.trust_forwarded_for);
-        let d = now.date_naive();
-        let day = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+        let day = st.core.clock.now().date_naive();
+        let day_text = StackText::<10>::of(day);
+        let peer = req
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let visitor = with_client_ip(headers, peer, st.trust_forwarded_for, |ip| {
+            st.visitor_key
+                .hash(day_text.as_ref().map_or("", |d| d.as_str()), ip, ua)
+        });
         let click = Click {
             link_id: link.link_id,
-            visitor: visitor_hash(&st.visitor_key, &day, &ip, ua),
             day,
+            visitor,
         };
         match st.clicks.try_send(click) {
             Ok(()) => st.core.metrics.click("counted"),
             Err(_) => st.core.metrics.click("dropped"),
         }
     }
-    let location = match query.as_deref() {
+    let location = match req.uri.query() {
         None | Some("") => link.plain_target.clone(),
-        Some(q) => target_url(&link.base, Some(q), &code),
+        Some(q) => match HeaderValue::try_from(target_url(&link.base, Some(q), &code)) {
+            Ok(v) => v,
+            Err(_) => link.plain_target.clone(),
+        },
     };
-    (
-        StatusCode::FOUND,
-        [
-            (header::LOCATION, location.as_str()),
-            (header::CACHE_CONTROL, "private, no-store"),
-            (header::REFERRER_POLICY, "no-referrer-when-downgrade"),
-        ],
-    )
-        .into_response()
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::FOUND;
+    let h = res.headers_mut();
+    h.insert(header::LOCATION, location);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer-when-downgrade"),
+    );
+    res
 }
 
 #[cfg(test)]

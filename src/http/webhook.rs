@@ -110,10 +110,14 @@ fn reject(st: &HttpState, status: StatusCode, reason: &'static str, message: &st
 }
 
 pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
+    super::timed(&st, "webhook", receive(&st, headers, body)).await
+}
+
+async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
     let cfg = &st.webhook;
     if cfg.secrets.is_empty() {
         return reject(
-            &st,
+            st,
             StatusCode::SERVICE_UNAVAILABLE,
             "not_configured",
             "the order webhook has no secret configured ([webhook] secrets)",
@@ -125,20 +129,20 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > cfg.max_body) {
-        return reject(&st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
+        return reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
     }
     let Ok(raw) = to_bytes(body, cfg.max_body).await else {
-        return reject(&st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
+        return reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
     };
     let sig = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     if let Err(e) = verify_signature(sig, &raw, &cfg.secrets, st.core.clock.now().timestamp(), cfg.tolerance) {
-        return reject(&st, StatusCode::UNAUTHORIZED, "signature", &e.to_string());
+        return reject(st, StatusCode::UNAUTHORIZED, "signature", &e.to_string());
     }
     let payload: WebhookPayload = match serde_json::from_slice(&raw) {
         Ok(p) => p,
         Err(e) => {
             return reject(
-                &st,
+                st,
                 StatusCode::BAD_REQUEST,
                 "malformed",
                 &format!("the body is not a valid order: {e}"),
@@ -148,7 +152,7 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
     let delivery_id = payload.id.clone().filter(|s| !s.trim().is_empty());
     if delivery_id.as_ref().is_some_and(|d| d.len() > 200) {
         return reject(
-            &st,
+            st,
             StatusCode::BAD_REQUEST,
             "malformed",
             "id is longer than 200 characters",
@@ -156,12 +160,12 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
     }
     let raw_order = match payload.into_raw() {
         Ok(r) => r,
-        Err(e) => return order_error(&st, &e),
+        Err(e) => return order_error(st, &e),
     };
     let order = match st.events.validate(&st.core.store, &cfg.source, &raw_order).await {
         Ok(Ok(o)) => o,
-        Ok(Err(e)) => return order_error(&st, &e),
-        Err(e) => return internal(&st, &e),
+        Ok(Err(e)) => return order_error(st, &e),
+        Err(e) => return internal(st, &e),
     };
     let order_id = order.external_id.clone();
     match st.orders.apply(delivery_id, order).await {
@@ -178,8 +182,8 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
             };
             answer(code, json!({ "status": outcome.as_str(), "order": order_id }))
         }
-        Err(ApplyError::Order(e)) => order_error(&st, &e),
-        Err(ApplyError::Store(e)) => internal(&st, &e),
+        Err(ApplyError::Order(e)) => order_error(st, &e),
+        Err(ApplyError::Store(e)) => internal(st, &e),
     }
 }
 

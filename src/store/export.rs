@@ -3,6 +3,7 @@
 use super::{Store, StoreError};
 use futures::{Stream, TryStreamExt};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Which orders to export.
@@ -80,34 +81,57 @@ struct PageRow(
     i64,
 );
 
+/// Hashes a row id with one multiply: ids are small integers, and a million rows
+/// look up four names each.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
+
 /// The organization's small tables, read once per export: event slugs, ticket type
 /// names, link codes and labels, promoters' addresses and names.
 #[derive(Default)]
 struct Lookups {
-    events: HashMap<i64, Arc<str>>,
-    types: HashMap<i64, Arc<str>>,
-    links: HashMap<i64, (Arc<str>, Arc<str>)>,
-    promoters: HashMap<i64, Arc<str>>,
+    events: IdMap<Arc<str>>,
+    types: IdMap<Arc<str>>,
+    links: IdMap<(Arc<str>, Arc<str>)>,
+    promoters: IdMap<Arc<str>>,
 }
 
 impl Lookups {
-    /// Whether every name the row needs is known.
-    fn covers(&self, p: &PageRow) -> bool {
-        self.events.contains_key(&p.2)
-            && self.types.contains_key(&p.3)
-            && self.promoters.contains_key(&p.12)
-            && self.links.contains_key(&p.13)
-    }
-
-    fn row(&self, p: PageRow) -> Result<ExportRow, StoreError> {
-        let missing = |what: &str, id: i64| StoreError::Corrupt(format!("export: {what} {id} not found"));
-        let promoter = self.promoters.get(&p.12).ok_or_else(|| missing("membership", p.12))?;
-        let (link_code, link_label) = self.links.get(&p.13).ok_or_else(|| missing("link", p.13))?;
-        Ok(ExportRow {
+    /// The row with its names; `None` (and `p` untouched) when a name is not known.
+    fn row(&self, p: &mut Option<PageRow>) -> Option<ExportRow> {
+        let q = p.as_ref()?;
+        let (Some(event), Some(ticket_type), Some(promoter), Some((link_code, link_label))) = (
+            self.events.get(&q.2),
+            self.types.get(&q.3),
+            self.promoters.get(&q.12),
+            self.links.get(&q.13),
+        ) else {
+            return None;
+        };
+        let p = p.take()?;
+        Some(ExportRow {
             order_id: p.0,
             ordered_at: p.1,
-            event_slug: self.events.get(&p.2).ok_or_else(|| missing("event", p.2))?.clone(),
-            ticket_type: self.types.get(&p.3).ok_or_else(|| missing("ticket type", p.3))?.clone(),
+            event_slug: event.clone(),
+            ticket_type: ticket_type.clone(),
             quantity: p.4,
             refunded_quantity: p.5,
             unit_price_minor: p.6,
@@ -127,9 +151,9 @@ impl Lookups {
 }
 
 impl Store {
-    /// Streams the lines of orders referred by promoters, oldest first. Pages are read
-    /// ahead by a task of their own (two at most), so SQLite and JSON decoding work
-    /// while the caller writes; memory stays bounded by a few pages.
+    /// Streams the lines of orders referred by promoters, oldest first. Three stages run
+    /// at once, each at most two pages ahead of the next: SQLite reads a page, a task
+    /// decodes it, and the caller writes it; memory stays bounded by a few pages.
     pub fn export_rows(
         &self,
         filter: &ExportFilter,
@@ -139,31 +163,48 @@ impl Store {
             None => "orders o JOIN events e ON e.id = o.event_id WHERE e.org_id = ?1 AND ?2 IS NULL",
         };
         let sql = PAGE_SQL.replace("{orders}", orders);
+        let (json_tx, mut json_rx) = tokio::sync::mpsc::channel::<Result<String, StoreError>>(2);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<ExportRow>, StoreError>>(2);
-        let (store, filter) = (self.clone(), filter.clone());
+        // Reading: the next page's key comes with the page, so the next read starts at once.
+        let (store, f) = (self.clone(), filter.clone());
         tokio::spawn(async move {
-            let mut lookups = match store.export_lookups(filter.org_id).await {
+            let mut after = (String::new(), 0i64);
+            loop {
+                match store.export_page(&sql, &f, &after).await {
+                    Ok((json, next)) => {
+                        if !json.is_empty() && json_tx.send(Ok(json)).await.is_err() {
+                            return; // the export went away
+                        }
+                        match next {
+                            Some(n) => after = n,
+                            None => return,
+                        }
+                    }
+                    Err(e) => {
+                        let _ = json_tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        // Decoding: ids to names, in export order.
+        let (store, org_id) = (self.clone(), filter.org_id);
+        tokio::spawn(async move {
+            let mut lookups = match store.export_lookups(org_id).await {
                 Ok(l) => l,
                 Err(e) => {
                     let _ = tx.send(Err(e)).await;
                     return;
                 }
             };
-            let mut after = (String::new(), 0i64);
-            loop {
-                let (rows, next) = match store.export_page(&sql, &filter, &after, &mut lookups).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
+            while let Some(page) = json_rx.recv().await {
+                let rows = match page {
+                    Ok(json) => store.export_decode(&json, org_id, &mut lookups).await,
+                    Err(e) => Err(e),
                 };
-                if tx.send(Ok(rows)).await.is_err() {
-                    return; // the reader went away
-                }
-                match next {
-                    Some(n) => after = n,
-                    None => return,
+                let failed = rows.is_err();
+                if tx.send(rows).await.is_err() || failed {
+                    return;
                 }
             }
         });
@@ -212,15 +253,14 @@ impl Store {
         Ok(l)
     }
 
-    /// One page after the key `after`: its rows in export order, and the key to go on
-    /// from (none after the last page).
+    /// One page after the key `after`, as JSON (empty when there is none), and the key
+    /// to go on from (none after the last page).
     async fn export_page(
         &self,
         sql: &str,
         filter: &ExportFilter,
         after: &(String, i64),
-        lookups: &mut Lookups,
-    ) -> Result<(Vec<ExportRow>, Option<(String, i64)>), StoreError> {
+    ) -> Result<(String, Option<(String, i64)>), StoreError> {
         let (n, last_at, last_id, json): (i64, Option<String>, Option<i64>, Option<String>) =
             sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
                 .bind(filter.org_id)
@@ -230,21 +270,51 @@ impl Store {
                 .bind(PAGE)
                 .fetch_one(self.pool())
                 .await?;
-        let page: Vec<PageRow> = match json {
-            Some(j) => serde_json::from_str(&j)
-                .map_err(|e| StoreError::Corrupt(format!("an export page did not decode: {e}")))?,
-            None => Vec::new(),
-        };
-        // A ticket type, link or promoter added since the export began: read names again.
-        if !page.iter().all(|p| lookups.covers(p)) {
-            *lookups = self.export_lookups(filter.org_id).await?;
-        }
-        let mut rows = page
-            .into_iter()
-            .map(|p| lookups.row(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.sort_by(|a, b| (&a.ordered_at, a.order_key, a.line_no).cmp(&(&b.ordered_at, b.order_key, b.line_no)));
         let next = (n == PAGE).then(|| (last_at.unwrap_or_default(), last_id.unwrap_or_default()));
-        Ok((rows, next))
+        Ok((
+            if n == 0 {
+                String::new()
+            } else {
+                json.unwrap_or_default()
+            },
+            next,
+        ))
+    }
+
+    /// A page's rows in export order, with names.
+    async fn export_decode(
+        &self,
+        json: &str,
+        org_id: i64,
+        lookups: &mut Lookups,
+    ) -> Result<Vec<ExportRow>, StoreError> {
+        let page: Vec<PageRow> = serde_json::from_str(json)
+            .map_err(|e| StoreError::Corrupt(format!("an export page did not decode: {e}")))?;
+        let mut rows = Vec::with_capacity(page.len());
+        let mut reloaded = false;
+        for p in page {
+            let mut p = Some(p);
+            if let Some(row) = lookups.row(&mut p) {
+                rows.push(row);
+                continue;
+            }
+            // A ticket type, link or promoter added since the export began: read names again.
+            if !reloaded {
+                *lookups = self.export_lookups(org_id).await?;
+                reloaded = true;
+            }
+            match (lookups.row(&mut p), p) {
+                (Some(row), _) => rows.push(row),
+                (None, p) => {
+                    let ids = p.map(|p| (p.2, p.3, p.12, p.13)).unwrap_or_default();
+                    return Err(StoreError::Corrupt(format!(
+                        "export: event {}, ticket type {}, membership {} or link {} not found",
+                        ids.0, ids.1, ids.2, ids.3
+                    )));
+                }
+            }
+        }
+        rows.sort_by(|a, b| (&a.ordered_at, a.order_key, a.line_no).cmp(&(&b.ordered_at, b.order_key, b.line_no)));
+        Ok(rows)
     }
 }

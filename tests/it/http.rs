@@ -190,6 +190,64 @@ async fn preview_bots_and_head_are_redirected_but_not_counted() {
 }
 
 #[tokio::test]
+async fn visitors_are_told_apart_by_address_and_a_forwarded_for_header_only_behind_a_proxy() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let code = link_code(&app.ok(BEN, "mylink").await);
+    let visit = |url: String, xff: &'static str| async move {
+        let res = client()
+            .get(&url)
+            .header("user-agent", BROWSER)
+            .header("x-forwarded-for", xff)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+    };
+    // Without a proxy the header is the client's to write: one address, one visitor.
+    let server = app.serve().await;
+    let url = format!("http://{}/t/{code}", server.addr);
+    for xff in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        visit(url.clone(), xff).await;
+    }
+    // The connection's own address is what tells visitors apart.
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = other.get(&url).header("user-agent", BROWSER).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    server.stop().await.unwrap();
+    assert_eq!(
+        clicks_of(&app, &code).await,
+        (4, 2),
+        "the header is ignored; 127.0.0.1 and 127.0.0.2 are two visitors"
+    );
+    // Behind a proxy, the right-most entry (the proxy's) is the visitor.
+    let mut config = app.config();
+    config.http.trust_forwarded_for = true;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = promoterd::http::HttpServer::start(app.core.clone(), &config, listener)
+        .await
+        .unwrap();
+    let url = format!("http://{}/t/{code}", server.addr);
+    for xff in [
+        "203.0.113.9, 198.51.100.1",
+        "203.0.113.9, 198.51.100.2",
+        "10.0.0.1, 198.51.100.2",
+    ] {
+        visit(url.clone(), xff).await;
+    }
+    server.stop().await.unwrap();
+    assert_eq!(
+        clicks_of(&app, &code).await,
+        (7, 4),
+        "two more visitors: 198.51.100.1 and .2 (the forged left entries change nothing)"
+    );
+}
+
+#[tokio::test]
 async fn buffered_clicks_survive_a_graceful_shutdown() {
     let app = TestApp::new().await;
     app.world().await;
