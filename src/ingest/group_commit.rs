@@ -3,12 +3,14 @@
 
 use super::{ApplyError, DeliveryOutcome, OrderError, OrderInput};
 use crate::clock::Clock;
-use crate::store::{IngestOutcome, Store, StoreError};
+use crate::store::{IngestOutcome, Store, StoreError, WRITER_CACHE_BUSY_KIB, WRITER_CACHE_IDLE_KIB};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries in one transaction.
 const MAX_BATCH: usize = 256;
+/// Quiet time after which the writer's page cache goes back to its resting size.
+const RUSH_OVER: std::time::Duration = std::time::Duration::from_secs(30);
 
 struct Job {
     delivery_id: Option<String>,
@@ -75,12 +77,44 @@ async fn apply_one(
 
 async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    // During a rush the writer keeps a larger page cache; at rest it gives it back.
+    let mut rush = false;
+    loop {
+        let received = if rush {
+            match tokio::time::timeout(RUSH_OVER, rx.recv_many(&mut batch, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_) => {
+                    if let Err(e) = set_cache(&store, WRITER_CACHE_IDLE_KIB).await {
+                        tracing::warn!(error = %e, "shrinking the writer's page cache failed");
+                    }
+                    rush = false;
+                    continue;
+                }
+            }
+        } else {
+            rx.recv_many(&mut batch, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
+        if !rush {
+            if let Err(e) = set_cache(&store, WRITER_CACHE_BUSY_KIB).await {
+                tracing::warn!(error = %e, "growing the writer's page cache failed");
+            }
+            rush = true;
+        }
         let results = commit_batch(&store, &clock, &batch).await;
         for (job, result) in batch.drain(..).zip(results) {
             let _ = job.done.send(result);
         }
     }
+}
+
+async fn set_cache(store: &Store, kib: u32) -> Result<(), StoreError> {
+    let mut tx = store.write().await?;
+    store.set_writer_cache(&mut tx, kib).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// One transaction for the batch. New orders (the common case) are written together
