@@ -140,7 +140,6 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/webhooks/orders", post(webhook::orders))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
 

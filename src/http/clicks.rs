@@ -3,6 +3,7 @@
 
 use crate::metrics::Metrics;
 use crate::store::{ClickBatch, Store};
+use crate::text::FastHash;
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -22,7 +23,7 @@ pub struct Click {
 }
 
 /// How long the writer waits for more clicks before committing a batch.
-const LINGER: Duration = Duration::from_millis(5);
+const LINGER: Duration = Duration::from_millis(20);
 /// Most clicks in one transaction.
 const MAX_BATCH: usize = 20_000;
 
@@ -58,10 +59,10 @@ impl VisitorKey {
 }
 
 /// Clicks and distinct visitors of one link and day.
-type Tally = (i64, HashSet<[u8; 16]>);
+type Tally = (i64, HashSet<[u8; 16], FastHash>);
 
 fn aggregate(clicks: &[Click]) -> ClickBatch {
-    let mut by_key: HashMap<(i64, NaiveDate), Tally> = HashMap::new();
+    let mut by_key: HashMap<(i64, NaiveDate), Tally, FastHash> = HashMap::default();
     for c in clicks {
         let e = by_key.entry((c.link_id, c.day)).or_default();
         e.0 += 1;

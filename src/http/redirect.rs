@@ -7,10 +7,11 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreResult};
 use crate::text::StackText;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -222,17 +223,34 @@ fn with_client_ip<R>(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for:
     }
 }
 
-pub(super) async fn redirect(State(st): State<Arc<HttpState>>, Path(code): Path<String>, req: Request) -> Response {
+pub(super) async fn redirect(State(st): State<Arc<HttpState>>, req: Request) -> Response {
     let start = std::time::Instant::now();
     let (parts, _) = req.into_parts();
-    let res = follow(&st, code, &parts).await;
+    let res = follow(&st, &parts).await;
     st.core.metrics.request("redirect", start.elapsed().as_secs_f64());
     res
 }
 
-async fn follow(st: &HttpState, mut code: String, req: &Parts) -> Response {
-    code.make_ascii_lowercase();
-    let found = if code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+/// The code in `/t/<code>`, percent-decoded and lowercased, copied only when either changes it.
+fn code_of(path: &str) -> Cow<'_, str> {
+    let raw = path.rsplit('/').next().unwrap_or("");
+    let decoded = if raw.contains('%') {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .unwrap_or(Cow::Borrowed(""))
+    } else {
+        Cow::Borrowed(raw)
+    };
+    if decoded.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(decoded.to_ascii_lowercase())
+    } else {
+        decoded
+    }
+}
+
+async fn follow(st: &HttpState, req: &Parts) -> Response {
+    let code = code_of(req.uri.path());
+    let found = if !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         match st.links.get(&code, &st.core.store).await {
             Ok(found) => found,
             Err(e) => {
@@ -336,6 +354,19 @@ mod tests {
         assert_eq!(
             target_url(&plain, Some("ref=evil"), "abc"),
             "https://t.example.com/x?ref=abc"
+        );
+    }
+
+    #[test]
+    fn codes_are_decoded_and_lowercased_only_when_needed() {
+        assert!(matches!(code_of("/t/abc123"), Cow::Borrowed("abc123")));
+        assert_eq!(code_of("/t/AbC123"), "abc123");
+        assert_eq!(code_of("/t/%61bc"), "abc");
+        assert_eq!(code_of("/t/%FF%FE"), "", "invalid UTF-8 names no code");
+        assert_eq!(
+            code_of("/t/ab%20c"),
+            "ab c",
+            "decoded, then refused as not alphanumeric"
         );
     }
 

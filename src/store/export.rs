@@ -1,9 +1,9 @@
 //! Streaming read of referred orders for the buyers CSV export.
 
 use super::{Store, StoreError};
+use crate::text::FastHash;
 use futures::{Stream, TryStreamExt};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Which orders to export.
@@ -81,28 +81,7 @@ struct PageRow(
     i64,
 );
 
-/// Hashes a row id with one multiply: ids are small integers, and a million rows
-/// look up four names each.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_i64(&mut self, n: i64) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
+type IdMap<V> = HashMap<i64, V, FastHash>;
 
 /// The organization's small tables, read once per export: event slugs, ticket type
 /// names, link codes and labels, promoters' addresses and names.
