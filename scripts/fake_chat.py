@@ -1,8 +1,10 @@
 """Local stand-ins for the Telegram Bot API and Discord's REST API, for the crash test:
 one threaded HTTP server on loopback that speaks the documented JSON, records every
 message the daemon sends, and (as Discord does) creates a message once per `nonce` when
-`enforce_nonce` is set. A message is recorded before its answer is written, as a real
-server has it once it answered."""
+`enforce_nonce` is set (Discord keeps a nonce for a few minutes; every resend here
+comes within seconds of a restart, so the stand-in keeps them for its whole run). A
+message is recorded before its answer is written, as a real server has it once it
+answered."""
 
 import json
 import re
