@@ -58,7 +58,7 @@ where
             let result = send(m.clone(), reply).await;
             let now = core.clock.now();
             let outcome = match result {
-                Ok(Delivery::Delivered) => core.store.mark_sent(&[m.id], now).await.map_err(anyhow::Error::from),
+                Ok(Delivery::Delivered) => core.store.mark_sent(m.id, now).await.map_err(anyhow::Error::from),
                 Ok(Delivery::Unreachable) => fall_back(&core, m, "unreachable on this channel; sent by email").await,
                 Err(e) if m.attempts + 1 >= MAX_ATTEMPTS => fall_back(&core, m, &format!("{e:#}")).await,
                 Err(e) => {

@@ -105,16 +105,6 @@ async fn send_one(
     Ok(())
 }
 
-/// [`send_one`], paired with its message.
-async fn sent_one<'a>(
-    core: &Core,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &Mailbox,
-    mail: &'a OutboxMail,
-) -> (&'a OutboxMail, anyhow::Result<()>) {
-    (mail, send_one(core, transport, from, mail).await)
-}
-
 /// Messages read from the outbox per round, and sent at the same time.
 const BATCH: i64 = 50;
 const IN_FLIGHT: usize = 8;
@@ -146,7 +136,8 @@ pub async fn sender(
             while in_flight.len() < IN_FLIGHT
                 && let Some(m) = queue.next()
             {
-                in_flight.push(sent_one(&core, &transport, &from, m));
+                let (core, transport, from) = (&core, &transport, &from);
+                in_flight.push(async move { (m, send_one(core, transport, from, m).await) });
             }
             let Some((mail, result)) = in_flight.next().await else {
                 break;
@@ -156,7 +147,7 @@ pub async fn sender(
                     tracing::info!("email: SMTP delivery works again");
                     failing = false;
                 }
-                if let Err(e) = core.store.mark_sent(&[mail.id], core.clock.now()).await {
+                if let Err(e) = core.store.mark_sent(mail.id, core.clock.now()).await {
                     tracing::warn!(error = %e, "recording sent mail failed");
                 }
             }

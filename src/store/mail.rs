@@ -46,21 +46,14 @@ impl Store {
         .await?)
     }
 
-    /// Marks messages sent, in one transaction.
-    pub async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
+    /// Marks a message sent, on the writer.
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let mut q = sqlx::QueryBuilder::new("UPDATE outbox SET sent_at = ");
-        q.push_bind(ts(now))
-            .push(", attempts = attempts + 1, last_error = NULL WHERE id IN (");
-        let mut ids_sep = q.separated(", ");
-        for id in ids {
-            ids_sep.push_bind(*id);
-        }
-        q.push(")");
-        q.build().execute(&mut *tx).await?;
+        sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -361,15 +361,7 @@ async fn an_organizer_mails_export_and_gets_the_csv() {
     assert!(refusal.text.contains("help, export, stats"), "{}", refusal.text);
     let after = app.dump().await;
     assert!(!after.contains("attacker@evil.test"), "no invite was created");
-    let section = |d: &str, name: &str| {
-        d.split(&format!("## {name}\n"))
-            .nth(1)
-            .unwrap()
-            .split("## ")
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let section = TestApp::dump_section;
     for table in ["invites", "memberships", "people", "events", "links"] {
         assert_eq!(section(&before, table), section(&after, table), "{table} changed");
     }
@@ -544,15 +536,7 @@ async fn a_mail_over_the_size_limit_is_skipped_unread_and_changes_nothing() {
         queued(&app, &boss, "reply").await.is_empty(),
         "no answer to an unread mail"
     );
-    let section = |d: &str, name: &str| {
-        d.split(&format!("## {name}\n"))
-            .nth(1)
-            .unwrap()
-            .split("## ")
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let section = TestApp::dump_section;
     let after = app.dump().await;
     for table in [
         "outbox",

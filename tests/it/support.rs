@@ -145,6 +145,17 @@ impl TestApp {
         promoterd::store::dump(&self.store).await.unwrap()
     }
 
+    /// One table's rows in a [`TestApp::dump`].
+    pub fn dump_section(dump: &str, table: &str) -> String {
+        dump.split(&format!("## {table}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no table {table} in the dump"))
+            .split("## ")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The code in the latest invite mail queued for `email`.
     pub async fn invite_code(&self, email: &str) -> String {
         let mails = self.store.pending_messages_to(email).await.unwrap();
