@@ -79,16 +79,27 @@ fn internal(e: CommandError) -> StoreError {
 impl Core {
     /// Queues `reply` for a person on their channel: their choice, else their first linked
     /// chat account, else email; an unreachable chat account falls back to email.
+    /// `about` names the memberships the message is about (`None`: organizing): a chat
+    /// account linked by invite only gets messages about the memberships it holds.
+    #[allow(clippy::too_many_arguments)]
     pub async fn deliver(
         &self,
         tx: &mut WriteTx,
         person: &Recipient,
         prefs: &Preferences,
+        about: Option<&[i64]>,
         kind: &str,
         subject: &str,
         reply: &Reply,
     ) -> Result<bool, StoreError> {
-        let accounts = self.store.chat_accounts_of(person.person_id).await?;
+        let accounts: Vec<(String, String)> = self
+            .store
+            .linked_accounts(person.person_id)
+            .await?
+            .into_iter()
+            .filter(|a| a.may_receive(about))
+            .map(|a| (a.platform, a.external_id))
+            .collect();
         let mut chosen: Option<(String, String)> = None;
         let wanted: Vec<&str> = match prefs.channel.as_deref() {
             Some("email") => vec![],
@@ -96,7 +107,7 @@ impl Core {
             None => vec!["telegram", "discord"],
         };
         for platform in wanted {
-            if let Some((p, id, _)) = accounts.iter().find(|(p, _, _)| p == platform)
+            if let Some((p, id)) = accounts.iter().find(|(p, _)| p == platform)
                 && !self.store.chat_unreachable(p, id).await?
             {
                 chosen = Some((p.clone(), id.clone()));
@@ -236,7 +247,19 @@ impl Core {
                         continue; // already sent, by us earlier or by another scheduler
                     }
                     let subject = digest.title.clone().unwrap_or_default();
-                    self.deliver(&mut tx, &person, &prefs, "digest", &subject, &digest)
+                    let about = match kind {
+                        "organizer" => None,
+                        _ => Some(
+                            self.store
+                                .active_memberships_of(person.person_id)
+                                .await?
+                                .iter()
+                                .filter(|m| m.org_id == org.id)
+                                .map(|m| m.id)
+                                .collect::<Vec<_>>(),
+                        ),
+                    };
+                    self.deliver(&mut tx, &person, &prefs, about.as_deref(), "digest", &subject, &digest)
                         .await?;
                     self.commit(tx).await?;
                     sent += 1;
@@ -320,8 +343,16 @@ impl Core {
                     continue;
                 }
                 if prefs.notify {
-                    self.deliver(&mut tx, &recipient, &prefs, "notification", "New sales", &reply)
-                        .await?;
+                    self.deliver(
+                        &mut tx,
+                        &recipient,
+                        &prefs,
+                        Some(&[membership_id]),
+                        "notification",
+                        "New sales",
+                        &reply,
+                    )
+                    .await?;
                     notes += 1;
                 }
                 // Milestones on the promoter's total for the event, each once.
@@ -340,8 +371,16 @@ impl Core {
                     {
                         let note = Reply::text(format!("🎉 You have sold {m} tickets for {}! Keep going.", event.name))
                             .titled("Milestone");
-                        self.deliver(&mut tx, &recipient, &prefs, "milestone", "Milestone", &note)
-                            .await?;
+                        self.deliver(
+                            &mut tx,
+                            &recipient,
+                            &prefs,
+                            Some(&[membership_id]),
+                            "milestone",
+                            "Milestone",
+                            &note,
+                        )
+                        .await?;
                         milestones += 1;
                     }
                 }

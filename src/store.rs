@@ -2,6 +2,7 @@
 
 mod audit;
 mod chat;
+mod chat_links;
 mod digests;
 mod export;
 mod links;
@@ -14,6 +15,7 @@ mod programs;
 mod stats;
 
 pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
+pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
 pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink};

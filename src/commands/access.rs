@@ -16,6 +16,21 @@ pub struct Actor {
     pub email: Option<String>,
     /// The chat account this request comes from.
     pub chat: Option<ChatAccount>,
+    /// A chat account linked by redeeming an invite holds only the memberships it
+    /// redeemed (`Some`); one linked by `connect` + `verify` acts as the person (`None`).
+    pub grants: Option<Vec<i64>>,
+}
+
+impl Actor {
+    /// The chat account's own words for what it may not do while linked by invite only.
+    fn invite_only_message(&self, person: &PersonRow, what: &str) -> String {
+        format!(
+            "This account was linked by an invite code and holds only that invite's promoter access. \
+             {what} needs it linked to {email} in full: send `connect {email}`, then `verify <code>` with the \
+             code we mail there.",
+            email = person.email
+        )
+    }
 }
 
 /// What a command may act on, decided before it runs.
@@ -68,6 +83,7 @@ impl Core {
                     person: self.store.person_by_email(&email).await?,
                     email: Some(email),
                     chat: None,
+                    grants: None,
                 }
             }
             Origin::Chat {
@@ -80,14 +96,38 @@ impl Core {
                     external_id: user_id.clone(),
                     username: username.clone(),
                 };
+                let link = self.store.chat_link(account.platform, user_id).await?;
+                let (person, grants) = match link {
+                    Some(l) => (Some(l.person), l.grants),
+                    None => (None, None),
+                };
                 Actor {
                     origin: origin.clone(),
-                    person: self.store.person_by_chat(account.platform, user_id).await?,
+                    person,
                     email: None,
                     chat: Some(account),
+                    grants,
                 }
             }
         })
+    }
+
+    /// The organizations the actor organizes: none for a chat account linked by invite only.
+    pub async fn orgs_of_actor(&self, actor: &Actor, person: &PersonRow) -> Res<Vec<(OrgRow, OrganizerRole)>> {
+        if actor.grants.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store.orgs_organized_by(person.id).await?)
+    }
+
+    /// The actor's active memberships: a chat account linked by invite holds only those it
+    /// redeemed, never one that reaches the person's address later.
+    pub async fn memberships_of_actor(&self, actor: &Actor, person: &PersonRow) -> Res<Vec<MembershipRow>> {
+        let mut ms = self.store.active_memberships_of(person.id).await?;
+        if let Some(grants) = &actor.grants {
+            ms.retain(|m| grants.contains(&m.id));
+        }
+        Ok(ms)
     }
 
     /// Decides whether `actor` may run `inv`, and on what.
@@ -100,11 +140,14 @@ impl Core {
         };
         match spec.access {
             Access::Anyone => Ok(Scope::Personal),
-            Access::Organizer | Access::Owner => self.organizer_scope(person, spec, inv).await,
-            Access::Promoter => self.promoter_scope(person, spec, inv).await,
-            Access::Member => match self.organizer_scope(person, spec, inv).await {
+            Access::Organizer | Access::Owner if actor.grants.is_some() => {
+                Err(no(actor.invite_only_message(person, &format!("`{}`", spec.name))))
+            }
+            Access::Organizer | Access::Owner => self.organizer_scope(actor, person, spec, inv).await,
+            Access::Promoter => self.promoter_scope(actor, person, spec, inv).await,
+            Access::Member => match self.organizer_scope(actor, person, spec, inv).await {
                 Ok(s) => Ok(s),
-                Err(CommandError::User(_)) => self.promoter_scope(person, spec, inv).await,
+                Err(CommandError::User(_)) => self.promoter_scope(actor, person, spec, inv).await,
                 Err(e) => Err(e),
             },
         }
@@ -124,8 +167,14 @@ impl Core {
         }
     }
 
-    async fn organizer_scope(&self, person: &PersonRow, spec: &CommandSpec, inv: &Invocation) -> Res<Scope> {
-        let orgs = self.store.orgs_organized_by(person.id).await?;
+    async fn organizer_scope(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        spec: &CommandSpec,
+        inv: &Invocation,
+    ) -> Res<Scope> {
+        let orgs = self.orgs_of_actor(actor, person).await?;
         let refuse_promoter = |org_name: &str| {
             no(format!(
                 "`{}` is for organizers of {org_name}. As a promoter you can use: {}.",
@@ -145,7 +194,7 @@ impl Core {
                 None => {
                     // A promoter of that event learns it is organizer-only; others learn nothing.
                     if let Some(e) = self.store.event_by_slug(slug).await?
-                        && self.promoter_membership_for(person.id, &e).await?.is_some()
+                        && self.promoter_membership_for(actor, person, &e).await?.is_some()
                     {
                         let org = self.store.org(e.org_id).await?.map(|o| o.name).unwrap_or_default();
                         return Err(refuse_promoter(&org));
@@ -171,7 +220,7 @@ impl Core {
             match picked {
                 Some((o, r)) => (o, r, None),
                 None => {
-                    let memberships = self.store.active_memberships_of(person.id).await?;
+                    let memberships = self.memberships_of_actor(actor, person).await?;
                     if let Some(m) = memberships.first() {
                         let org = self.store.org(m.org_id).await?.map(|o| o.name).unwrap_or_default();
                         return Err(refuse_promoter(&org));
@@ -215,9 +264,14 @@ impl Core {
         }
     }
 
-    /// The active membership through which a person promotes an event.
-    pub async fn promoter_membership_for(&self, person_id: i64, event: &EventRow) -> Res<Option<MembershipRow>> {
-        let ms = self.store.active_memberships_of(person_id).await?;
+    /// The active membership through which the actor promotes an event.
+    pub async fn promoter_membership_for(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        event: &EventRow,
+    ) -> Res<Option<MembershipRow>> {
+        let ms = self.memberships_of_actor(actor, person).await?;
         // An event-level membership is more specific than an organization-wide one.
         Ok(ms
             .iter()
@@ -226,9 +280,15 @@ impl Core {
             .cloned())
     }
 
-    async fn promoter_scope(&self, person: &PersonRow, spec: &CommandSpec, inv: &Invocation) -> Res<Scope> {
+    async fn promoter_scope(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        spec: &CommandSpec,
+        inv: &Invocation,
+    ) -> Res<Scope> {
         let organizer_hint = || async {
-            if self.store.orgs_organized_by(person.id).await?.is_empty() {
+            if self.orgs_of_actor(actor, person).await?.is_empty() {
                 Ok::<_, CommandError>(String::new())
             } else {
                 Ok(format!(
@@ -239,7 +299,7 @@ impl Core {
         };
         if let Some(slug) = inv.get("event") {
             if let Some(event) = self.store.event_by_slug(slug).await?
-                && let Some(m) = self.promoter_membership_for(person.id, &event).await?
+                && let Some(m) = self.promoter_membership_for(actor, person, &event).await?
             {
                 let org = self
                     .store
@@ -257,7 +317,7 @@ impl Core {
                 organizer_hint().await?
             )));
         }
-        let ms = self.store.active_memberships_of(person.id).await?;
+        let ms = self.memberships_of_actor(actor, person).await?;
         let mut choices: Vec<(EventRow, MembershipRow)> = Vec::new();
         for m in &ms {
             let events = match m.event_id {

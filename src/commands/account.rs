@@ -6,7 +6,7 @@ use crate::codes;
 use crate::error::CommandError;
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
-use crate::store::{ConnectOutcome, InviteKind, OrganizerRole};
+use crate::store::{ConnectOutcome, InviteKind, LinkScope, OrganizerRole};
 
 type Res = Result<Reply, CommandError>;
 
@@ -43,8 +43,8 @@ impl Core {
         }
         let (organizer, promoter) = match &actor.person {
             Some(p) => (
-                !self.store.orgs_organized_by(p.id).await?.is_empty(),
-                !self.store.active_memberships_of(p.id).await?.is_empty(),
+                !self.orgs_of_actor(actor, p).await?.is_empty(),
+                !self.memberships_of_actor(actor, p).await?.is_empty(),
             ),
             None => (false, false),
         };
@@ -92,11 +92,21 @@ impl Core {
             let label = super::Platform::from_stored(&platform).label();
             fields.push((label.into(), username.map(|u| format!("{u} ({id})")).unwrap_or(id)));
         }
-        for (org, role) in self.store.orgs_organized_by(p.id).await? {
+        if actor.grants.is_some() {
+            fields.push((
+                "This account".into(),
+                format!(
+                    "linked by an invite code: it holds only the promoter access listed here. \
+                     Send `connect {}` and `verify <code>` to link it in full.",
+                    p.email
+                ),
+            ));
+        }
+        for (org, role) in self.orgs_of_actor(actor, p).await? {
             let r = if role == OrganizerRole::Owner { "owner" } else { "admin" };
             fields.push(("Organizer".into(), format!("{} ({r})", org.name)));
         }
-        for m in self.store.active_memberships_of(p.id).await? {
+        for m in self.memberships_of_actor(actor, p).await? {
             let org = self.store.org(m.org_id).await?.map(|o| o.name).unwrap_or_default();
             let scope = match m.event_id {
                 Some(id) => self.store.event(id).await?.map(|e| e.name).unwrap_or_default(),
@@ -253,6 +263,23 @@ impl Core {
             ),
             _ => {}
         }
+        // Declining destroys the invite: only the invited address, or an account linked to
+        // it, may do that. A forwarded code is no proof of who is asking.
+        if !accept && actor.chat.is_some() && actor.person.is_none() {
+            refuse!(
+                "This account is not linked to the invited address. To decline, reply `ignore` to the invite mail; \
+                 or just let the invite expire."
+            );
+        }
+        // An organizer role reaches buyer data: never granted to a chat account by a code alone.
+        let linked_in_full = actor.person.is_some() && actor.grants.is_none();
+        if accept && invite.kind() == InviteKind::Organizer && actor.chat.is_some() && !linked_in_full {
+            refuse!(
+                "An organizer invite is accepted from the invited address: reply `accept` to the invite mail, \
+                 or link this account first with `connect {}` and `verify <code>`.",
+                invite.email
+            );
+        }
         let org = self.store.org(invite.org_id).await?.map(|o| o.name).unwrap_or_default();
         let event = match invite.event_id {
             Some(id) => self.store.event(id).await?,
@@ -299,9 +326,22 @@ impl Core {
                 invite.email
             );
         }
-        let person_id = self.store.upsert_person(&mut tx, &invite.email, true, now).await?;
+        // Accepting from a chat account proves the code, not the address.
+        let proves_address = actor.chat.is_none();
+        let person_id = self
+            .store
+            .upsert_person(&mut tx, &invite.email, proves_address, now)
+            .await?;
         if let Some(account) = &actor.chat {
-            self.store.link_chat_account(&mut tx, account, person_id, now).await?;
+            if actor.person.is_none() || actor.grants.is_some() {
+                // Linked by this code: the account holds exactly this membership.
+                self.store
+                    .link_chat_account(&mut tx, account, person_id, LinkScope::Invite, now)
+                    .await?;
+                if let Some(mid) = invite.membership_id {
+                    self.store.grant_chat_membership(&mut tx, account, mid).await?;
+                }
+            }
             if let Some(u) = &account.username {
                 self.store.set_display_name_if_missing(&mut tx, person_id, u).await?;
             }

@@ -45,6 +45,20 @@ fn scope_name(org: &OrgRow, event: Option<&crate::store::EventRow>) -> String {
     }
 }
 
+/// Organizer invites are the owner's (only the owner sends them): an admin may not renew
+/// or cancel one.
+fn owner_for_organizer_invite(
+    org: &OrgRow,
+    role: crate::store::OrganizerRole,
+    invite: &InviteRow,
+    what: &str,
+) -> Result<(), CommandError> {
+    if invite.kind() == InviteKind::Organizer && role != crate::store::OrganizerRole::Owner {
+        refuse!("Only the owner of {} can {what} an organizer invite.", org.name);
+    }
+    Ok(())
+}
+
 impl Core {
     pub(super) async fn new_event(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, _) = organizer_scope(scope);
@@ -400,10 +414,11 @@ impl Core {
     }
 
     pub(super) async fn resend(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
+        let (org, role, event) = organizer_scope(scope);
         let inviter = actor.person.as_ref().expect("authorized organizer");
         let email = inv.req("email");
         let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
+        owner_for_organizer_invite(&org, role, &invite, "resend")?;
         let code = codes::invite_code();
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
@@ -437,9 +452,10 @@ impl Core {
     }
 
     pub(super) async fn cancel_invite(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
+        let (org, role, event) = organizer_scope(scope);
         let email = inv.req("email");
         let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
+        owner_for_organizer_invite(&org, role, &invite, "cancel")?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         self.store
@@ -492,41 +508,69 @@ impl Core {
             .with(Block::Table(t)))
     }
 
+    /// `revoke <email> [event]`: with an event, ends that event's membership; without,
+    /// ends every membership of that person in the organization (event-level ones too).
     pub(super) async fn revoke(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, event) = organizer_scope(scope);
         let email = inv.req("email");
-        let event_id = event.as_ref().map(|e| e.id);
-        let membership = match self.store.person_by_email(email).await? {
-            Some(p) => self.store.live_membership(org.id, event_id, p.id).await?,
-            None => None,
+        let person = self.store.person_by_email(email).await?;
+        let live = match &person {
+            Some(p) => self.store.live_memberships_in_org(org.id, p.id).await?,
+            None => Vec::new(),
         };
-        let Some(m) = membership else {
+        let event_id = event.as_ref().map(|e| e.id);
+        let ending: Vec<_> = live
+            .iter()
+            .filter(|m| event_id.is_none() || m.event_id == event_id)
+            .collect();
+        if ending.is_empty() {
             refuse!(
                 "{email} is not a promoter of {}. Send `promoters` to see them.",
                 scope_name(&org, event.as_ref())
             );
+        }
+        let events = self.store.events_of_org(org.id).await?;
+        let label = |m: &crate::store::MembershipRow| match m.event_id {
+            None => "all events".to_string(),
+            Some(id) => events
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| format!("{} ({})", e.slug, e.name))
+                .unwrap_or_else(|| "an event that no longer exists".into()),
         };
+        let ended: Vec<String> = ending.iter().map(|m| label(m)).collect();
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        self.store.set_membership_status(&mut tx, m.id, "revoked", now).await?;
-        self.store.revoke_links_of_membership(&mut tx, m.id, now).await?;
-        self.store.cancel_invites_of_membership(&mut tx, m.id, now).await?;
+        for m in &ending {
+            self.store.set_membership_status(&mut tx, m.id, "revoked", now).await?;
+            self.store.revoke_links_of_membership(&mut tx, m.id, now).await?;
+            self.store.cancel_invites_of_membership(&mut tx, m.id, now).await?;
+        }
         self.store
             .audit(
                 &mut tx,
                 Some(org.id),
                 actor.person.as_ref().map(|p| p.id),
                 "promoter.revoked",
-                email,
+                &format!("{email}: {}", ended.join("; ")),
                 now,
             )
             .await?;
         tx.commit().await?;
         self.links_changed.notify_one();
-        Ok(Reply::text(format!(
+        let mut reply = Reply::text(format!(
             "{email} is no longer a promoter of {}. Their links stop working; their past sales stay in the numbers.",
             scope_name(&org, event.as_ref())
-        )))
+        ))
+        .line(format!("Ended: {}.", ended.join("; ")));
+        if event.is_some() && live.iter().any(|m| m.event_id.is_none()) {
+            reply = reply.line(format!(
+                "They still promote every event of {} through their organization-wide membership; \
+                 `revoke {email}` ends that too.",
+                org.name
+            ));
+        }
+        Ok(reply)
     }
 
     pub(super) async fn set_leaderboard(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {

@@ -439,12 +439,16 @@ impl Core {
             &["Rank", "Promoter"]
         };
         let mut t = Table::new(headers, &[true, false, true]);
+        // Promoters without a display name are numbered within this board, never by an id.
+        let mut unnamed = 0;
         for (i, (m, n)) in ranked.iter().enumerate() {
-            let mut name = m
-                .display_name
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| format!("Promoter #{}", m.id));
+            let mut name = match m.display_name.clone().filter(|n| !n.trim().is_empty()) {
+                Some(n) => n,
+                None => {
+                    unnamed += 1;
+                    format!("Promoter #{unnamed}")
+                }
+            };
             if Some(m.id) == me {
                 name.push_str("  ← you");
             }

@@ -149,6 +149,9 @@ async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result
         Some(t) if t.email != *from => Ok(Err(format!(
             "this reply comes from {from}, not from the address the mail was sent to"
         ))),
+        Some(t) if t.purpose == "replaced" => Ok(Err(
+            "this invite mail was replaced by a newer invite; reply to the newest invite mail".into(),
+        )),
         Some(t) if t.expires_at <= now => Ok(Err(
             "the mail you answered is too old; send the command in a new mail".into()
         )),

@@ -39,6 +39,9 @@ pub struct OutboxRow {
     pub kind: String,
     pub subject: String,
     pub body: String,
+    /// Mail only: our Reply-To address (with the reply token) and Message-ID.
+    pub reply_to: Option<String>,
+    pub message_id: Option<String>,
 }
 
 impl Store {
@@ -123,7 +126,7 @@ impl Store {
     /// Unsent messages for a recipient, oldest first.
     pub async fn pending_messages_to(&self, recipient: &str) -> StoreResult<Vec<OutboxRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, channel, recipient, kind, subject, body FROM outbox \
+            "SELECT id, channel, recipient, kind, subject, body, reply_to, message_id FROM outbox \
              WHERE recipient = ? AND sent_at IS NULL AND failed_at IS NULL ORDER BY id",
         )
         .bind(recipient)

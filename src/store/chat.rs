@@ -77,7 +77,7 @@ impl Store {
     pub async fn organizer_chat_accounts(&self, platform: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT c.external_id FROM chat_accounts c JOIN organizers o ON o.person_id = c.person_id \
-             WHERE c.platform = ? ORDER BY c.external_id",
+             WHERE c.platform = ? AND c.scope = 'full' ORDER BY c.external_id",
         )
         .bind(platform)
         .fetch_all(self.pool())

@@ -69,18 +69,6 @@ impl Store {
         .await?)
     }
 
-    /// The person a chat account is linked to.
-    pub async fn person_by_chat(&self, platform: &str, external_id: &str) -> StoreResult<Option<PersonRow>> {
-        Ok(sqlx::query_as(
-            "SELECT p.id, p.email, p.display_name, p.verified_at FROM chat_accounts c \
-             JOIN people p ON p.id = c.person_id WHERE c.platform = ? AND c.external_id = ?",
-        )
-        .bind(platform)
-        .bind(external_id)
-        .fetch_optional(self.pool())
-        .await?)
-    }
-
     /// Chat accounts linked to a person.
     pub async fn chat_accounts_of(&self, person_id: i64) -> StoreResult<Vec<(String, String, Option<String>)>> {
         Ok(sqlx::query_as(
@@ -130,29 +118,6 @@ impl Store {
             .bind(person_id)
             .execute(&mut **tx)
             .await?;
-        Ok(())
-    }
-
-    /// Links a chat account to a person (replacing an earlier link of that account).
-    pub async fn link_chat_account(
-        &self,
-        tx: &mut WriteTx,
-        account: &ChatAccount,
-        person_id: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO chat_accounts (platform, external_id, person_id, username, linked_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (platform, external_id) DO UPDATE SET person_id = excluded.person_id, \
-             username = excluded.username, linked_at = excluded.linked_at",
-        )
-        .bind(account.platform)
-        .bind(&account.external_id)
-        .bind(person_id)
-        .bind(&account.username)
-        .bind(ts(now))
-        .execute(&mut **tx)
-        .await?;
         Ok(())
     }
 
@@ -242,7 +207,8 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         let person_id = self.upsert_person(tx, &email, true, now).await?;
-        self.link_chat_account(tx, account, person_id, now).await?;
+        self.link_chat_account(tx, account, person_id, super::LinkScope::Full, now)
+            .await?;
         Ok(ConnectOutcome::Linked(email))
     }
 }

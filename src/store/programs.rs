@@ -180,7 +180,8 @@ impl Store {
         .await?)
     }
 
-    /// Gives a pending invite a new code and expiry (resend).
+    /// Gives a pending invite a new code and expiry (resend); the reply tokens of the
+    /// earlier invite mails are marked replaced.
     pub async fn renew_invite(
         &self,
         tx: &mut WriteTx,
@@ -191,6 +192,11 @@ impl Store {
         sqlx::query("UPDATE invites SET code_hash = ?, expires_at = ?, sent_count = sent_count + 1 WHERE id = ?")
             .bind(code_hash)
             .bind(ts(expires_at))
+            .bind(invite_id)
+            .execute(&mut **tx)
+            .await?;
+        // Replies to the earlier invite mails answer nothing any more: only the newest counts.
+        sqlx::query("UPDATE reply_tokens SET purpose = 'replaced' WHERE invite_id = ? AND purpose = 'invite'")
             .bind(invite_id)
             .execute(&mut **tx)
             .await?;
@@ -260,6 +266,20 @@ impl Store {
         .bind(event_id)
         .bind(person_id)
         .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Every live (invited or active) membership of a person in an organization: the
+    /// organization-wide one and those for single events.
+    pub async fn live_memberships_in_org(&self, org_id: i64, person_id: i64) -> StoreResult<Vec<MembershipRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.org_id = ? AND m.person_id = ? AND m.status IN ('invited', 'active') \
+             ORDER BY m.event_id IS NOT NULL, m.id"
+        )))
+        .bind(org_id)
+        .bind(person_id)
+        .fetch_all(self.pool())
         .await?)
     }
 

@@ -14,5 +14,6 @@ mod fake_telegram;
 mod http;
 mod permissions;
 mod scenario;
+mod security;
 mod support;
 mod telegram;

@@ -1,0 +1,299 @@
+//! What an outside attack found (issue 14): each test failed on the code before its fix.
+//! Revokes that leave access behind, invite codes that take over an email identity,
+//! invites answered by the wrong account, and leaked ids.
+
+use super::support::*;
+use chrono::{DateTime, Utc};
+use promoterd::clock::Clock;
+use promoterd::commands::Platform;
+
+/// A home whose bot has an address (mail stays queued: no servers needed), with the
+/// configuration text also passed through `edit`.
+async fn mail_home(edit: Option<&str>) -> TestApp {
+    let extra = edit.unwrap_or("").to_string();
+    TestApp::custom(Clock::system(), move |t| {
+        t.replace("[email]\n", &format!("[email]\nfrom = \"bot@bot.test\"\n{extra}"))
+    })
+    .await
+}
+
+/// Runs one raw mail through the inbound handler, as the IMAP poller does.
+async fn inbound(app: &TestApp, raw: &str, uid: u32) -> bool {
+    let settings = promoterd::email::handle::InboundSettings {
+        bot_address: "bot@bot.test".into(),
+        mailbox: "INBOX".into(),
+        require_authentication_results: app.config().email.require_authentication_results.clone(),
+    };
+    let pos = promoterd::email::handle::MailPosition { uid_validity: 1, uid };
+    promoterd::email::handle::process(&app.core, &settings, raw.as_bytes(), pos)
+        .await
+        .unwrap()
+}
+
+/// A client's reply from `from` to a queued mail of ours.
+fn reply_mail(from: &str, to: &promoterd::store::OutboxRow, answer: &str, id: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {}\r\nMessage-ID: {id}\r\nIn-Reply-To: {}\r\nSubject: Re: {}\r\n\r\n{answer}\r\n",
+        to.reply_to.as_deref().unwrap(),
+        to.message_id.as_deref().unwrap(),
+        to.subject
+    )
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Ben promotes `summer-fest` and, later invited to the whole organization, every event.
+async fn ben_at_two_levels(app: &TestApp) -> String {
+    app.world().await;
+    let event_link = link_code(&app.ok(BEN, "mylink summer-fest").await);
+    app.ok(OWNER, &format!("invite {BEN}")).await;
+    let code = app.invite_code(BEN).await;
+    app.ok(BEN, &format!("accept {code}")).await;
+    event_link
+}
+
+#[tokio::test]
+async fn an_organization_wide_revoke_ends_every_membership_of_that_person() {
+    let app = TestApp::new().await;
+    let event_link = ben_at_two_levels(&app).await;
+    app.ok(OWNER, "setleaderboard on").await;
+    assert!(app.store.live_link_target(&event_link).await.unwrap().is_some());
+
+    let reply = app.ok(OWNER, &format!("revoke {BEN}")).await;
+    assert!(
+        reply.contains("all events") && reply.contains("summer-fest"),
+        "the reply lists both memberships it ended:\n{reply}"
+    );
+    assert!(
+        app.store.live_link_target(&event_link).await.unwrap().is_none(),
+        "the event-level link must stop redirecting"
+    );
+    refused(
+        &app,
+        BEN,
+        "mystats summer-fest",
+        "You are not a promoter of `summer-fest`",
+    )
+    .await;
+    refused(
+        &app,
+        BEN,
+        "mylink summer-fest",
+        "You are not a promoter of `summer-fest`",
+    )
+    .await;
+    let board = app.ok(OWNER, "leaderboard summer-fest").await;
+    assert!(
+        !board.contains("ben"),
+        "a revoked promoter leaves the leaderboard:\n{board}"
+    );
+    let promoters = app.ok(OWNER, "promoters").await;
+    assert!(
+        !promoters.lines().any(|l| l.contains(BEN) && l.contains("active")),
+        "{promoters}"
+    );
+    // Nothing left to revoke: a clear answer and no change.
+    refused(
+        &app,
+        OWNER,
+        &format!("revoke {BEN}"),
+        "is not a promoter of Acme Events",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_event_revoke_ends_only_that_event() {
+    let app = TestApp::new().await;
+    ben_at_two_levels(&app).await;
+    let reply = app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
+    assert!(reply.contains("summer-fest"), "{reply}");
+    // The organization-wide membership still covers summer-fest.
+    app.ok(BEN, "mystats summer-fest").await;
+}
+
+#[tokio::test]
+async fn an_invite_redeemed_from_chat_grants_that_membership_and_nothing_that_comes_to_the_address_later() {
+    let clock = Clock::fixed(utc("2027-06-01T06:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    let cara = "cara@promo.test";
+    app.ok(OWNER, &format!("invite {cara} summer-fest")).await;
+    let code = app.invite_code(cara).await;
+    // Someone with the forwarded code redeems it from an unlinked Telegram account.
+    let r = app.chat(Platform::Telegram, "666", &format!("accept {code}")).await;
+    assert!(!r.is_error, "{}", r.to_plain());
+    let r = app.chat(Platform::Telegram, "666", "mystats summer-fest").await;
+    assert!(!r.is_error, "the redeemed membership works: {}", r.to_plain());
+
+    // Later the owner makes that address an admin, and its owner accepts by mail.
+    app.ok(OWNER, &format!("inviteadmin {cara}")).await;
+    let code = app.invite_code(cara).await;
+    app.ok(cara, &format!("accept {code}")).await;
+    app.ok(cara, "stats summer-fest").await;
+
+    // The chat account holds only the membership it redeemed.
+    for line in [
+        "stats summer-fest",
+        "export summer-fest",
+        "promoters",
+        "invite x@y.test summer-fest",
+    ] {
+        let before = app.dump().await;
+        let r = app.chat(Platform::Telegram, "666", line).await;
+        assert!(r.is_error, "`{line}` from the invite-linked account must be refused");
+        assert!(
+            r.to_plain().contains(&format!("connect {cara}")),
+            "{line}: {}",
+            r.to_plain()
+        );
+        assert!(r.attachments.is_empty());
+        assert_eq!(before, app.dump().await, "`{line}` changed the database");
+    }
+    // An organization-wide membership that arrives at the address later is not the account's either.
+    app.ok(OWNER, &format!("invite {cara}")).await;
+    let code = app.invite_code(cara).await;
+    app.ok(cara, &format!("accept {code}")).await;
+    app.ok(
+        OWNER,
+        "newevent winter-ball 2099-12-12 https://tickets.acme.test/winter Winter Ball",
+    )
+    .await;
+    app.ok(cara, "mystats winter-ball").await;
+    let r = app.chat(Platform::Telegram, "666", "mystats winter-ball").await;
+    assert!(r.is_error, "{}", r.to_plain());
+    // No organizer menu and no organizer digest for that account.
+    assert!(
+        !app.store
+            .organizer_chat_accounts("telegram")
+            .await
+            .unwrap()
+            .contains(&"666".to_string())
+    );
+    app.ok(cara, "digest daily").await;
+    clock.advance(chrono::Duration::hours(2)); // 09:00 in Berlin
+    app.core.run_digests().await.unwrap();
+    let outbox = TestApp::dump_section(&app.dump().await, "outbox");
+    assert!(
+        !outbox
+            .lines()
+            .any(|l| l.contains("'666'") && l.contains("organizer digest")),
+        "the organizer digest must not reach the invite-linked account:\n{outbox}"
+    );
+    assert!(
+        queued(&app, cara, "digest")
+            .await
+            .iter()
+            .any(|m| m.subject.contains("organizer")),
+        "it goes to the address on record"
+    );
+
+    // Full linking stays connect + verify, and then the account acts as the person.
+    app.link_chat(Platform::Telegram, "666", cara).await;
+    let r = app.chat(Platform::Telegram, "666", "stats summer-fest").await;
+    assert!(!r.is_error, "{}", r.to_plain());
+}
+
+#[tokio::test]
+async fn an_unlinked_chat_account_cannot_decline_someone_elses_invite() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    let before = app.dump().await;
+    let r = app.chat(Platform::Discord, "31337", &format!("ignore {code}")).await;
+    assert!(r.is_error, "{}", r.to_plain());
+    assert!(
+        r.to_plain().contains("reply `ignore` to the invite mail"),
+        "{}",
+        r.to_plain()
+    );
+    assert_eq!(before, app.dump().await);
+    // The invitee still can.
+    app.ok("cara@promo.test", &format!("accept {code}")).await;
+}
+
+#[tokio::test]
+async fn only_the_owner_resends_or_cancels_an_organizer_invite() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "inviteadmin carl@acme.test").await;
+    refused(&app, ADMIN, "resend carl@acme.test", "Only the owner").await;
+    refused(&app, ADMIN, "cancelinvite carl@acme.test", "Only the owner").await;
+    app.ok(OWNER, "resend carl@acme.test").await;
+    // Promoter invites stay the admins' business.
+    app.ok(ADMIN, "invite zed@promo.test summer-fest").await;
+    app.ok(ADMIN, "resend zed@promo.test summer-fest").await;
+}
+
+#[tokio::test]
+async fn after_resend_a_reply_to_the_first_invite_mail_no_longer_accepts() {
+    let app = mail_home(None).await;
+    app.world().await;
+    let cara = "cara@promo.test";
+    app.ok(OWNER, &format!("invite {cara} summer-fest")).await;
+    let first = queued(&app, cara, "invite").await.remove(0);
+    app.ok(OWNER, &format!("resend {cara} summer-fest")).await;
+    let second = queued(&app, cara, "invite").await.pop().unwrap();
+    assert_ne!(first.reply_to, second.reply_to);
+
+    let before = TestApp::dump_section(&app.dump().await, "memberships");
+    inbound(&app, &reply_mail(cara, &first, "accept", "<r1@promo.test>"), 1).await;
+    assert_eq!(
+        before,
+        TestApp::dump_section(&app.dump().await, "memberships"),
+        "a reply to the replaced invite mail must not accept"
+    );
+    let answer = queued(&app, cara, "error").await;
+    assert!(
+        answer.iter().any(|m| m.body.contains("replaced by a newer invite")),
+        "{answer:?}"
+    );
+    inbound(&app, &reply_mail(cara, &second, "accept", "<r2@promo.test>"), 2).await;
+    app.ok(cara, "mystats summer-fest").await;
+}
+
+#[tokio::test]
+async fn leaderboard_placeholders_are_numbered_within_the_board() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let newcomers = ["dee@promo.test", "eve@promo.test", "fay@promo.test"];
+    for who in newcomers {
+        app.ok(OWNER, &format!("invite {who} summer-fest")).await;
+        let code = app.invite_code(who).await;
+        app.ok(who, &format!("accept {code}")).await;
+    }
+    app.ok(OWNER, &format!("revoke {ANA}")).await;
+    app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
+    app.ok(OWNER, "setleaderboard on").await;
+    let mut ids = Vec::new();
+    for who in newcomers {
+        let p = app.store.person_by_email(who).await.unwrap().unwrap();
+        ids.extend(
+            app.store
+                .active_memberships_of(p.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.id),
+        );
+    }
+    ids.sort();
+    let board = app.ok("dee@promo.test", "leaderboard summer-fest").await;
+    let mut shown: Vec<i64> = board
+        .lines()
+        .filter_map(|l| l.split("Promoter #").nth(1))
+        .map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    shown.sort();
+    assert_eq!(shown, [1, 2, 3], "placeholders count within the board:\n{board}");
+    assert_ne!(ids, [1, 2, 3], "the memberships' own ids differ from the numbers shown");
+}
