@@ -43,57 +43,50 @@ fn token_in(address: &str, local: &str, domain: &str) -> Option<String> {
         .then(|| token.to_lowercase())
 }
 
-/// Only the topmost Authentication-Results header (the one our own server added on
-/// receipt) counts; it must pass DMARC, or DKIM for the From domain.
-fn authenticated_by_server(i: &Inspected, authserv_id: &str) -> bool {
-    let Some(h) = i.authentication_results.first() else {
-        return false;
-    };
-    let mut parts = h.splitn(2, ';');
-    let id = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("");
-    let rest = parts.next().unwrap_or("").to_ascii_lowercase();
-    let from_domain = i
-        .from
-        .as_deref()
-        .and_then(|f| f.rsplit_once('@'))
-        .map(|(_, d)| d.to_ascii_lowercase())
-        .unwrap_or_default();
-    let dkim_aligned = rest.split(';').any(|r| {
-        let r = r.trim();
-        r.starts_with("dkim=pass") && r.split_whitespace().any(|kv| kv == format!("header.d={from_domain}"))
-    });
-    id.eq_ignore_ascii_case(authserv_id) && (rest.contains("dmarc=pass") || dkim_aligned)
-}
-
 /// What an organizer may ask in a new thread (no reply token): read-only commands
 /// whose answer goes to the address on record. Everything else needs a reply.
 const NEW_THREAD_VERBS: &[&str] = &["help", "export", "stats"];
 
+/// Message-IDs of ours looked at in one mail, at most.
+pub const MAX_MESSAGE_IDS: usize = 50;
+/// Longest Message-ID we read (ours are under 40 bytes).
+const MAX_ID_LEN: usize = 200;
+
 /// Message-IDs of our domain quoted anywhere in a raw mail (bounces carry the
-/// original's headers); at most 50.
-fn our_message_ids(raw: &[u8], domain: &str) -> Vec<String> {
-    let text = String::from_utf8_lossy(raw);
+/// original's headers); at most [`MAX_MESSAGE_IDS`]. Linear in the mail's size: each
+/// match looks back at most [`MAX_ID_LEN`] bytes for its `<`, and the search resumes
+/// after the match.
+pub fn our_message_ids(raw: &[u8], domain: &str) -> Vec<String> {
     let needle = format!("@{}>", domain.to_ascii_lowercase());
-    let lower = text.to_ascii_lowercase();
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(pos) = lower[from..].find(&needle) {
-        let end = from + pos + needle.len();
-        if let Some(start) = lower[..end].rfind('<')
-            && end - start < 200
-        {
-            let id = &text[start..end];
-            if !out.iter().any(|o: &String| o == id) {
-                out.push(id.to_string());
-            }
+    let finder = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([needle.as_bytes()])
+        .expect("one literal pattern");
+    let mut out: Vec<String> = Vec::new();
+    for m in finder.find_iter(raw) {
+        let end = m.end();
+        let window = &raw[end.saturating_sub(MAX_ID_LEN)..end];
+        let Some(lt) = window.iter().rposition(|&b| b == b'<') else {
+            continue;
+        };
+        let id = &window[lt..];
+        // A Message-ID is printable ASCII without spaces or another `<`.
+        if id[1..].iter().any(|&b| b == b'<' || !b.is_ascii_graphic()) {
+            continue;
         }
-        from = end;
-        if out.len() >= 50 {
-            break;
+        let id = String::from_utf8_lossy(id).into_owned();
+        if !out.contains(&id) {
+            out.push(id);
+            if out.len() >= MAX_MESSAGE_IDS {
+                break;
+            }
         }
     }
     out
 }
+
+/// Failed recipients of one report looked at, at most.
+pub const MAX_FAILED_RECIPIENTS: usize = 100;
 
 /// Who a reply authenticates as, and what it may answer.
 enum Sender {
@@ -120,7 +113,7 @@ async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result
         return Ok(Err("no sender address".into()));
     };
     if let Some(authserv) = &s.require_authentication_results
-        && !authenticated_by_server(i, authserv)
+        && !super::authres::from_domain_authenticated(&i.authentication_results, authserv, i.from.as_deref())
     {
         return Ok(Err(
             "the message is not authenticated (DMARC/DKIM) by our mail server".into()
@@ -191,15 +184,10 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
             } else {
                 "complaint"
             };
-            for r in &i.failed_recipients {
-                let mut sent = false;
-                for id in &ours {
-                    if core.store.sent_to(id, r).await? {
-                        sent = true;
-                        break;
-                    }
-                }
-                if sent {
+            // One query per mail, whatever the number of recipients and ids.
+            let mailed = core.store.recipients_of_messages(&ours).await?;
+            for r in i.failed_recipients.iter().take(MAX_FAILED_RECIPIENTS) {
+                if mailed.contains(&r.to_lowercase()) && !d.suppress.iter().any(|(a, _)| a == r) {
                     d.suppress.push((r.clone(), reason));
                 }
             }
@@ -351,22 +339,31 @@ mod tests {
 
     #[test]
     fn authentication_results_must_come_from_our_server() {
-        let mut i = inspect(b"From: a@b.test\r\n\r\nhelp\r\n", None);
-        i.authentication_results = vec!["mx.example.test; dkim=pass header.d=b.test; dmarc=pass".into()];
-        assert!(authenticated_by_server(&i, "mx.example.test"));
-        assert!(!authenticated_by_server(&i, "other.example.test"));
-        i.authentication_results = vec!["mx.example.test; dkim=fail; dmarc=fail".into()];
-        assert!(!authenticated_by_server(&i, "mx.example.test"));
+        let ok = |headers: &[&str], server: &str| {
+            let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+            super::super::authres::from_domain_authenticated(&headers, server, Some("a@b.test"))
+        };
+        assert!(ok(
+            &["mx.example.test; dkim=pass header.d=b.test; dmarc=pass"],
+            "mx.example.test"
+        ));
+        assert!(!ok(
+            &["mx.example.test; dkim=pass header.d=b.test"],
+            "other.example.test"
+        ));
+        assert!(!ok(&["mx.example.test; dkim=fail; dmarc=fail"], "mx.example.test"));
         // DKIM of another domain does not vouch for this sender.
-        i.authentication_results = vec!["mx.example.test; dkim=pass header.d=evil.test".into()];
-        assert!(!authenticated_by_server(&i, "mx.example.test"));
-        i.authentication_results = vec!["mx.example.test; dkim=pass header.d=b.test".into()];
-        assert!(authenticated_by_server(&i, "mx.example.test"));
+        assert!(!ok(
+            &["mx.example.test; dkim=pass header.d=evil.test"],
+            "mx.example.test"
+        ));
         // A forged header below ours is not read.
-        i.authentication_results = vec![
-            "mx.example.test; dmarc=fail".into(),
-            "mx.example.test; dmarc=pass".into(),
-        ];
-        assert!(!authenticated_by_server(&i, "mx.example.test"));
+        assert!(!ok(
+            &[
+                "mx.example.test; dmarc=fail",
+                "mx.example.test; dmarc=pass header.from=b.test"
+            ],
+            "mx.example.test"
+        ));
     }
 }

@@ -87,16 +87,19 @@ impl Store {
         Ok(())
     }
 
-    /// Whether we sent the message with this Message-ID (`<id>`) to `recipient`.
-    pub async fn sent_to(&self, message_id: &str, recipient: &str) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM outbox WHERE message_id = ? AND lower(recipient) = lower(?)",
-        )
-        .bind(message_id)
-        .bind(recipient)
-        .fetch_one(self.pool())
-        .await?
-            > 0)
+    /// The (lowercased) recipients of the messages we sent with these Message-IDs
+    /// (`<id>`); one query.
+    pub async fn recipients_of_messages(&self, message_ids: &[String]) -> StoreResult<Vec<String>> {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; message_ids.len()].join(", ");
+        let sql = format!("SELECT DISTINCT lower(recipient) FROM outbox WHERE message_id IN ({marks})");
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for id in message_ids {
+            q = q.bind(id);
+        }
+        Ok(q.fetch_all(self.pool()).await?)
     }
 
     /// Lifts a suppression; true when the address was suppressed.

@@ -22,7 +22,27 @@ struct CommandRow {
 async fn commands() {
     let app = TestApp::new().await;
     app.world().await;
+    // Issue 14.1: Vic promotes summer-fest and, invited later, every event; then the
+    // organization-wide revoke.
+    for line in ["invite vic@promo.test summer-fest", "invite vic@promo.test"] {
+        app.ok(OWNER, line).await;
+        let code = app.invite_code("vic@promo.test").await;
+        app.ok("vic@promo.test", &format!("accept {code}")).await;
+    }
+    app.ok(OWNER, "revoke vic@promo.test").await;
     let rows = [
+        CommandRow {
+            case: "revoked organization-wide, still holding an event membership (issue 14.1)",
+            who: "vic@promo.test",
+            line: "mystats summer-fest".into(),
+            answer: "You are not a promoter of `summer-fest`",
+        },
+        CommandRow {
+            case: "revoked organization-wide, asking for the event link (issue 14.1)",
+            who: "vic@promo.test",
+            line: "mylink summer-fest".into(),
+            answer: "You are not a promoter of `summer-fest`",
+        },
         CommandRow {
             case: "unknown command",
             who: OWNER,
@@ -99,6 +119,52 @@ async fn commands() {
     for row in &rows {
         eprintln!("catalogue row: {}", row.case);
         refused(&app, row.who, &row.line, row.answer).await;
+    }
+}
+
+/// Chat rows (issue 14.2): an account that redeemed a forwarded invite code, after the
+/// address it was sent to became an admin.
+#[tokio::test]
+async fn chat_commands() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    let r = app
+        .chat(promoterd::commands::Platform::Discord, "66", &format!("accept {code}"))
+        .await;
+    assert!(!r.is_error, "{}", r.to_plain());
+    app.ok(OWNER, "inviteadmin cara@promo.test").await;
+    let admin_code = app.invite_code("cara@promo.test").await;
+    let rows = [
+        (
+            "organizer stats through an invite-only link",
+            "stats summer-fest".to_string(),
+            "connect cara@promo.test",
+        ),
+        (
+            "buyer export through an invite-only link",
+            "export summer-fest".to_string(),
+            "connect cara@promo.test",
+        ),
+        (
+            "accepting the admin invite from chat",
+            format!("accept {admin_code}"),
+            "reply `accept` to the invite mail",
+        ),
+        (
+            "declining someone's invite from an unlinked account",
+            format!("ignore {admin_code}"),
+            "not linked",
+        ),
+    ];
+    for (i, (case, line, answer)) in rows.iter().enumerate() {
+        let user = if i == 3 { "99" } else { "66" };
+        let before = app.dump().await;
+        let r = app.chat(promoterd::commands::Platform::Discord, user, line).await;
+        assert!(r.is_error && r.to_plain().contains(answer), "{case}: {}", r.to_plain());
+        assert!(r.attachments.is_empty(), "{case}");
+        assert_eq!(before, app.dump().await, "{case}: changed the database");
     }
 }
 
@@ -349,6 +415,32 @@ async fn email() {
             outcome: "refused",
         },
         MailRow {
+            case: "2 MiB of `@<bot domain>>` without `<` in a bounce (issue 14.3)",
+            raw: mail(
+                "MAILER-DAEMON@mx.elsewhere.test",
+                "X-Failed-Recipients: ana@promo.test\r\n",
+                &"@example.test>".repeat(2 << 20 >> 4),
+            ),
+            outcome: "bounce not about a mail of ours",
+        },
+        MailRow {
+            case: "a bounce naming 5 000 recipients and 5 000 of our ids (issue 14.3)",
+            raw: mail(
+                "MAILER-DAEMON@mx.elsewhere.test",
+                &format!(
+                    "X-Failed-Recipients: {}\r\n",
+                    (0..5000)
+                        .map(|i| format!("r{i}@promo.test"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                &(0..5000)
+                    .map(|i| format!("<id{i}.invite@example.test>\r\n"))
+                    .collect::<String>(),
+            ),
+            outcome: "bounce not about a mail of ours",
+        },
+        MailRow {
             case: "an auto-reply",
             raw: mail(ANA, "Auto-Submitted: auto-replied\r\n", "I am away.\r\n"),
             outcome: "ignored",
@@ -386,6 +478,62 @@ async fn email() {
             without_mail_records(&app.dump().await),
             "{}: changed the database",
             row.case
+        );
+    }
+}
+
+/// With `require_authentication_results`, a header that only looks like a DMARC pass
+/// (issue 14.4) runs nothing.
+#[tokio::test]
+async fn email_authentication_results() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let settings = InboundSettings {
+        bot_address: "bot@example.test".into(),
+        mailbox: "INBOX".into(),
+        require_authentication_results: Some("mx.acme.test".into()),
+    };
+    let rows = [
+        (
+            "a pass inside a property value, dmarc=fail as the result",
+            "mx.acme.test; spf=pass smtp.mailfrom=dmarc=pass@evil.example; dmarc=fail header.from=acme.test",
+        ),
+        (
+            "a pass inside a comment",
+            "mx.acme.test; dmarc=fail (dmarc=pass) header.from=acme.test",
+        ),
+        (
+            "a pass about another domain",
+            "mx.acme.test; dmarc=pass header.from=evil.example",
+        ),
+        (
+            "a pass from another server",
+            "mx.evil.example; dmarc=pass header.from=acme.test",
+        ),
+    ];
+    for (uid, (case, header)) in rows.iter().enumerate() {
+        let before = without_mail_records(&app.dump().await);
+        let raw = mail(
+            OWNER,
+            &format!("Authentication-Results: {header}\r\n"),
+            "stats summer-fest\r\n",
+        );
+        let pos = MailPosition {
+            uid_validity: 1,
+            uid: uid as u32 + 1,
+        };
+        assert!(process(&app.core, &settings, &raw, pos).await.unwrap(), "{case}");
+        let processed = TestApp::dump_section(&app.dump().await, "mail_processed");
+        assert!(
+            processed
+                .lines()
+                .any(|l| l.contains(&format!("|{}|", uid + 1)) && l.contains("not authenticated")),
+            "{case}: {processed}"
+        );
+        assert_eq!(
+            before,
+            without_mail_records(&app.dump().await),
+            "{case}: changed the database"
         );
     }
 }
