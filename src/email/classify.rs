@@ -120,8 +120,25 @@ fn is_auto_reply(msg: &Message<'_>) -> bool {
     }
     let subject = msg.subject().unwrap_or("").trim().to_lowercase();
     let subject = subject.trim_start_matches("re:").trim();
-    AUTO_SUBJECTS.iter().any(|p| subject.starts_with(p))
-        || matches!(msg.return_path(), HeaderValue::Text(t) if t.trim().trim_matches(|c| c == '<' || c == '>').is_empty())
+    AUTO_SUBJECTS.iter().any(|p| subject.starts_with(p)) || has_null_return_path(msg)
+}
+
+/// A null reverse path (`Return-Path: <>`) is what bounces and auto-replies carry.
+/// mail-parser reads `<>` (and an empty field) as `HeaderValue::Empty`, not as text, so
+/// every form counts: any Return-Path field that holds no address. (A forged one only
+/// keeps its own sender's mail from running a command.)
+fn has_null_return_path(msg: &Message<'_>) -> bool {
+    let blank = |t: &str| t.trim().trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).is_empty();
+    msg.headers()
+        .iter()
+        .filter(|h| h.name.as_str().eq_ignore_ascii_case("Return-Path"))
+        .any(|h| match &h.value {
+            HeaderValue::Empty => true,
+            HeaderValue::Text(t) => blank(t),
+            HeaderValue::TextList(l) => l.iter().all(|t| blank(t)),
+            HeaderValue::Address(a) => a.iter().all(|a| a.address().is_none_or(blank)),
+            _ => false,
+        })
 }
 
 fn report_type(msg: &Message<'_>) -> Option<String> {
@@ -442,6 +459,22 @@ mod tests {
         );
         assert_eq!(i.in_reply_to, ["a@b"]);
         assert!(i.recipients.contains(&"bot+tok@example.test".to_string()));
+    }
+
+    #[test]
+    fn a_null_return_path_is_never_a_command() {
+        // mail-parser 0.11.9 reads `<>` as `HeaderValue::Empty`, not as text.
+        for rp in ["<>", "<> ", " < > ", "", "<>\r\nReturn-Path: <ana@example.test>"] {
+            let raw = format!(
+                "Return-Path: {rp}\r\nFrom: Ana <ana@example.test>\r\nTo: bot+tok@example.test\r\nSubject: Re: invite\r\n\r\naccept\r\n"
+            );
+            let i = inspect(raw.as_bytes(), Some("bot@example.test"));
+            assert_eq!((i.kind, i.command), (MailKind::AutoReply, None), "Return-Path: {rp:?}");
+        }
+        let raw = "Return-Path: <ana@example.test>\r\nFrom: Ana <ana@example.test>\r\nSubject: Re: x\r\n\r\naccept\r\n";
+        assert_eq!(inspect(raw.as_bytes(), None).command.as_deref(), Some("accept"));
+        let raw = "From: Ana <ana@example.test>\r\nSubject: Re: x\r\n\r\naccept\r\n";
+        assert_eq!(inspect(raw.as_bytes(), None).kind, MailKind::Reply, "no Return-Path at all");
     }
 
     #[test]
