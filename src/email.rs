@@ -5,6 +5,7 @@ pub mod classify;
 pub mod handle;
 pub mod inbound;
 pub mod outbound;
+mod quote_headers;
 pub mod visible;
 
 use crate::commands::Core;

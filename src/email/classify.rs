@@ -128,7 +128,11 @@ fn is_auto_reply(msg: &Message<'_>) -> bool {
 /// every form counts: any Return-Path field that holds no address. (A forged one only
 /// keeps its own sender's mail from running a command.)
 fn has_null_return_path(msg: &Message<'_>) -> bool {
-    let blank = |t: &str| t.trim().trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace()).is_empty();
+    let blank = |t: &str| {
+        t.trim()
+            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+            .is_empty()
+    };
     msg.headers()
         .iter()
         .filter(|h| h.name.as_str().eq_ignore_ascii_case("Return-Path"))
@@ -474,7 +478,11 @@ mod tests {
         let raw = "Return-Path: <ana@example.test>\r\nFrom: Ana <ana@example.test>\r\nSubject: Re: x\r\n\r\naccept\r\n";
         assert_eq!(inspect(raw.as_bytes(), None).command.as_deref(), Some("accept"));
         let raw = "From: Ana <ana@example.test>\r\nSubject: Re: x\r\n\r\naccept\r\n";
-        assert_eq!(inspect(raw.as_bytes(), None).kind, MailKind::Reply, "no Return-Path at all");
+        assert_eq!(
+            inspect(raw.as_bytes(), None).kind,
+            MailKind::Reply,
+            "no Return-Path at all"
+        );
     }
 
     #[test]
