@@ -1,6 +1,7 @@
 //! The email front-end: mail out through SMTP (lettre) from the outbox, replies in by
 //! polling an IMAP mailbox (async-imap), read with mail-parser.
 
+mod bounce_text;
 pub mod classify;
 pub mod handle;
 pub mod inbound;
