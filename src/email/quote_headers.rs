@@ -307,6 +307,7 @@ mod tests {
     quoted_part!(outlook_czech_block, "forwardparser__new_outlook_2019_cs_body.txt");
     quoted_part!(outlook_polish_block, "forwardparser__new_outlook_2019_pl_body.txt");
     quoted_part!(outlook_turkish_block, "forwardparser__new_outlook_2019_tr_body.txt");
+    quoted_part!(hubspot_japanese_block, "forwardparser__hubspot_ja_body.txt");
     quoted_part!(thunderbird_russian_forward, "forwardparser__thunderbird_ru_body.txt");
     quoted_part!(thunderbird_turkish_forward, "forwardparser__thunderbird_tr_body.txt");
 

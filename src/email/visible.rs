@@ -25,13 +25,13 @@ const SEPARATOR_TITLES: &[&str] = &[
     "mensaje reenviado", "oorspronkelijk bericht", "doorgestuurd bericht",
     "ursprungligt meddelande", "vidarebefordrat meddelande", "messaggio originale",
     "messaggio inoltrato", "mensagem original", "mensagem encaminhada",
-    // Outlook's and Thunderbird's in other languages (lowercased; `İ` lowercases to `i̇`).
+    // Outlook's, Thunderbird's and HubSpot's in other languages (lowercased; `İ` lowercases to `i̇`).
     "исходное сообщение", "пересылаемое сообщение", "пересланное сообщение",
     "перенаправленное сообщение", "оригінальне повідомлення", "пересланий лист",
     "původní zpráva", "přeposlaná zpráva", "oryginalna wiadomość", "przekazana wiadomość",
     "eredeti üzenet", "orijinal mesaj", "özgün ileti", "i\u{307}letilen i\u{307}leti",
-    "αρχικό μήνυμα", "προωθημένο μήνυμα", "元のメッセージ", "転送されたメッセージ", "原始邮件",
-    "原始郵件", "转发的邮件", "원본 메시지", "전달된 메시지", "הודעה מקורית", "הודעה שהועברה",
+    "αρχικό μήνυμα", "προωθημένο μήνυμα", "元のメッセージ", "転送されたメッセージ", "メッセージを転送",
+    "原始邮件", "原始郵件", "转发的邮件", "원본 메시지", "전달된 메시지", "הודעה מקורית", "הודעה שהועברה",
     "الرسالة الأصلية", "الرسالة المعاد توجيهها",
 ];
 
