@@ -2,10 +2,12 @@
 //! polling an IMAP mailbox (async-imap), read with mail-parser.
 
 pub mod authres;
+mod bounce_text;
 pub mod classify;
 pub mod handle;
 pub mod inbound;
 pub mod outbound;
+mod quote_headers;
 pub mod visible;
 
 use crate::commands::Core;

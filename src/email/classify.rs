@@ -1,6 +1,7 @@
 //! Understanding an inbound mail: what kind it is (a reply, or something that must never
 //! run a command), who sent it, what it answers, and its visible new text.
 
+use super::bounce_text;
 use super::visible::{first_line, visible_text};
 use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
@@ -120,8 +121,29 @@ fn is_auto_reply(msg: &Message<'_>) -> bool {
     }
     let subject = msg.subject().unwrap_or("").trim().to_lowercase();
     let subject = subject.trim_start_matches("re:").trim();
-    AUTO_SUBJECTS.iter().any(|p| subject.starts_with(p))
-        || matches!(msg.return_path(), HeaderValue::Text(t) if t.trim().trim_matches(|c| c == '<' || c == '>').is_empty())
+    AUTO_SUBJECTS.iter().any(|p| subject.starts_with(p)) || has_null_return_path(msg)
+}
+
+/// A null reverse path (`Return-Path: <>`) is what bounces and auto-replies carry.
+/// mail-parser reads `<>` (and an empty field) as `HeaderValue::Empty`, not as text, so
+/// every form counts: any Return-Path field that holds no address. (A forged one only
+/// keeps its own sender's mail from running a command.)
+fn has_null_return_path(msg: &Message<'_>) -> bool {
+    let blank = |t: &str| {
+        t.trim()
+            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+            .is_empty()
+    };
+    msg.headers()
+        .iter()
+        .filter(|h| h.name.as_str().eq_ignore_ascii_case("Return-Path"))
+        .any(|h| match &h.value {
+            HeaderValue::Empty => true,
+            HeaderValue::Text(t) => blank(t),
+            HeaderValue::TextList(l) => l.iter().all(|t| blank(t)),
+            HeaderValue::Address(a) => a.iter().all(|a| a.address().is_none_or(blank)),
+            _ => false,
+        })
 }
 
 fn report_type(msg: &Message<'_>) -> Option<String> {
@@ -216,30 +238,14 @@ fn unreadable() -> Inspected {
     }
 }
 
-fn inspect_parsed(raw: &[u8], bot_address: Option<&str>) -> Inspected {
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return unreadable();
-    };
-    let from = msg
-        .from()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .map(str::to_lowercase);
-    let bot = bot_address.map(str::to_lowercase);
-    let is_loop = match (&from, &bot) {
-        (Some(f), Some(b)) => {
-            let (bl, bd) = b.rsplit_once('@').unwrap_or((b, ""));
-            let (fl, fd) = f.rsplit_once('@').unwrap_or((f, ""));
-            fd == bd && (fl == bl || fl.starts_with(&format!("{bl}+")))
-        }
-        _ => false,
-    };
-    let report = report_type(&msg);
+/// What kind of mail this is, with the recipients a complaint or bounce names.
+fn kind_and_failed(msg: &Message<'_>, from: Option<&str>, is_loop: bool) -> (MailKind, Vec<String>) {
+    let report = report_type(msg);
     let mut failed = Vec::new();
     let kind = if is_loop {
         MailKind::Loop
     } else if report.as_deref() == Some("feedback-report") {
-        for t in part_texts(&msg, "message", "feedback-report") {
+        for t in part_texts(msg, "message", "feedback-report") {
             for line in t.lines() {
                 if let Some(v) = line.trim().strip_prefix("Original-Rcpt-To:") {
                     failed.push(v.trim().to_lowercase());
@@ -261,22 +267,44 @@ fn inspect_parsed(raw: &[u8], bot_address: Option<&str>) -> Inspected {
         }
         MailKind::Complaint
     } else if report.as_deref() == Some("delivery-status")
-        || header_text(&msg, "X-Failed-Recipients").is_some()
-        || is_bounce_sender(from.as_deref())
+        || header_text(msg, "X-Failed-Recipients").is_some()
+        || is_bounce_sender(from)
     {
-        for t in part_texts(&msg, "message", "delivery-status") {
+        for t in part_texts(msg, "message", "delivery-status") {
             failed.extend(hard_failed_recipients(&t));
         }
-        for v in header_values(&msg, "X-Failed-Recipients") {
+        for v in header_values(msg, "X-Failed-Recipients") {
             failed.extend(v.split(',').map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()));
         }
         failed.dedup();
         MailKind::Bounce
-    } else if is_auto_reply(&msg) {
+    } else if is_auto_reply(msg) {
         MailKind::AutoReply
     } else {
         MailKind::Reply
     };
+    (kind, failed)
+}
+
+fn inspect_parsed(raw: &[u8], bot_address: Option<&str>) -> Inspected {
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return unreadable();
+    };
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(str::to_lowercase);
+    let bot = bot_address.map(str::to_lowercase);
+    let is_loop = match (&from, &bot) {
+        (Some(f), Some(b)) => {
+            let (bl, bd) = b.rsplit_once('@').unwrap_or((b, ""));
+            let (fl, fd) = f.rsplit_once('@').unwrap_or((f, ""));
+            fd == bd && (fl == bl || fl.starts_with(&format!("{bl}+")))
+        }
+        _ => false,
+    };
+    let (kind, mut failed) = kind_and_failed(&msg, from.as_deref(), is_loop);
     // An HTML-only mail: our own conversion drops quoted blocks and keeps line breaks.
     let html_only = msg
         .text_body
@@ -288,6 +316,11 @@ fn inspect_parsed(raw: &[u8], bot_address: Option<&str>) -> Inspected {
     } else {
         msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default()
     };
+    if kind == MailKind::Bounce && failed.is_empty() {
+        // No usable machine-readable part: read the sentences people are shown.
+        failed = bounce_text::failed_recipients(&body, bot.as_deref());
+    }
+    failed.truncate(bounce_text::MAX_FAILED);
     let text = visible_text(&body);
     let (command, args) = match (kind, first_line(&text)) {
         (MailKind::Reply, Some(line)) => {
@@ -442,6 +475,26 @@ mod tests {
         );
         assert_eq!(i.in_reply_to, ["a@b"]);
         assert!(i.recipients.contains(&"bot+tok@example.test".to_string()));
+    }
+
+    #[test]
+    fn a_null_return_path_is_never_a_command() {
+        // mail-parser 0.11.9 reads `<>` as `HeaderValue::Empty`, not as text.
+        for rp in ["<>", "<> ", " < > ", "", "<>\r\nReturn-Path: <ana@example.test>"] {
+            let raw = format!(
+                "Return-Path: {rp}\r\nFrom: Ana <ana@example.test>\r\nTo: bot+tok@example.test\r\nSubject: Re: invite\r\n\r\naccept\r\n"
+            );
+            let i = inspect(raw.as_bytes(), Some("bot@example.test"));
+            assert_eq!((i.kind, i.command), (MailKind::AutoReply, None), "Return-Path: {rp:?}");
+        }
+        let raw = "Return-Path: <ana@example.test>\r\nFrom: Ana <ana@example.test>\r\nSubject: Re: x\r\n\r\naccept\r\n";
+        assert_eq!(inspect(raw.as_bytes(), None).command.as_deref(), Some("accept"));
+        let raw = "From: Ana <ana@example.test>\r\nSubject: Re: x\r\n\r\naccept\r\n";
+        assert_eq!(
+            inspect(raw.as_bytes(), None).kind,
+            MailKind::Reply,
+            "no Return-Path at all"
+        );
     }
 
     #[test]

@@ -1,19 +1,7 @@
 //! Visible new text of a plain-text email reply: what the sender typed, without
 //! quoted text, quote headers, forwarded messages or signatures.
 
-/// Endings of "On <date>, <name> wrote:" quote headers, in common languages.
-#[rustfmt::skip]
-const HEADER_MARKERS: &[&str] = &[
-    "wrote:", "schrieb:", "a écrit :", "a écrit:", "escribió:", "het volgende geschreven:",
-    "schreef:", "skrev:", "scrisse:", "escreveu:", "napisał(a):", "napisał:", "kirjoitti:",
-    "写道：", "寫道：", "写道:",
-];
-
-/// Words a wrapped quote header usually begins with.
-#[rustfmt::skip]
-const HEADER_OPENERS: &[&str] = &[
-    "On ", "Le ", "Am ", "El ", "Op ", "Il ", "Em ", "Den ", "På ", "W dniu ", "Dnia ", "在",
-];
+use super::quote_headers::{header_len, is_localized_header_block, starts_with_any};
 
 /// First field of an Outlook-style header block of a quoted or forwarded message.
 #[rustfmt::skip]
@@ -37,6 +25,14 @@ const SEPARATOR_TITLES: &[&str] = &[
     "mensaje reenviado", "oorspronkelijk bericht", "doorgestuurd bericht",
     "ursprungligt meddelande", "vidarebefordrat meddelande", "messaggio originale",
     "messaggio inoltrato", "mensagem original", "mensagem encaminhada",
+    // Outlook's, Thunderbird's and HubSpot's in other languages (lowercased; `İ` lowercases to `i̇`).
+    "исходное сообщение", "пересылаемое сообщение", "пересланное сообщение",
+    "перенаправленное сообщение", "оригінальне повідомлення", "пересланий лист",
+    "původní zpráva", "přeposlaná zpráva", "oryginalna wiadomość", "przekazana wiadomość",
+    "eredeti üzenet", "orijinal mesaj", "özgün ileti", "i\u{307}letilen i\u{307}leti",
+    "αρχικό μήνυμα", "προωθημένο μήνυμα", "元のメッセージ", "転送されたメッセージ", "メッセージを転送",
+    "原始邮件", "原始郵件", "转发的邮件", "원본 메시지", "전달된 메시지", "הודעה מקורית", "הודעה שהועברה",
+    "الرسالة الأصلية", "الرسالة المعاد توجيهها",
 ];
 
 /// Mobile signatures as (lowercase prefix, lowercase suffix) pairs.
@@ -51,9 +47,6 @@ const MOBILE_SIGNATURES: &[(&str, &str)] = &[
     ("skickat från min ", ""), ("sendt fra min ", ""), ("inviato da ", ""),
     ("從我的", ""), ("从我的", ""), ("发自我的", ""), ("發自我的", ""),
 ];
-
-/// Longest line that may be part of a quote header wrapped over several lines.
-const MAX_WRAPPED: usize = 300;
 
 /// Longest line that may be a mobile signature or separator title.
 const MAX_SHORT: usize = 100;
@@ -74,6 +67,7 @@ enum Step {
 /// are joined with `\n`, keep their indentation and lose trailing whitespace; the
 /// result has no leading or trailing blank lines and is empty for a quote-only body.
 pub fn visible_text(body: &str) -> String {
+    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
     let lines: Vec<&str> = body.split('\n').map(str::trim_end).collect();
     let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut current: Vec<&str> = Vec::new();
@@ -121,6 +115,7 @@ fn classify(lines: &[&str], i: usize) -> Step {
             && lines[i + 1..lines.len().min(i + 6)]
                 .iter()
                 .any(|l| starts_with_any(l.trim_start(), NEXT_FIELDS)))
+        || is_localized_header_block(lines, i)
     {
         return Step::Cut;
     }
@@ -177,62 +172,6 @@ fn is_dash_sign_off(t: &str) -> bool {
                 && name.split_whitespace().count() <= 4
                 && name.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '.')
         })
-}
-
-/// Number of lines of the quote header starting at line `i`, if there is one.
-fn header_len(lines: &[&str], i: usize) -> Option<usize> {
-    let first = lines[i].trim();
-    if first.is_empty() {
-        return None;
-    }
-    if ends_with_marker(first) {
-        return has_date_or_address(first).then_some(1);
-    }
-    if first.len() > MAX_WRAPPED {
-        return None;
-    }
-    let mut joined = first.to_string();
-    for k in 1..3 {
-        let next = lines.get(i + k)?.trim();
-        if next.is_empty() || next.len() > MAX_WRAPPED || is_quoted(next) {
-            return None;
-        }
-        joined.push(' ');
-        joined.push_str(next);
-        if ends_with_marker(&joined) {
-            // Only a wrap if the later lines are address/marker continuations or the first
-            // line opens like a header; otherwise the later line is the header on its own.
-            let wrapped = lines[i + 1..=i + k].iter().all(|l| is_continuation(l.trim()))
-                || starts_with_any(first, HEADER_OPENERS);
-            return (wrapped && has_date_or_address(&joined)).then_some(k + 1);
-        }
-    }
-    None
-}
-
-fn ends_with_marker(s: &str) -> bool {
-    HEADER_MARKERS.iter().any(|m| {
-        let Some(start) = s.len().checked_sub(m.len()) else {
-            return false;
-        };
-        s.is_char_boundary(start)
-            && s[start..].eq_ignore_ascii_case(m)
-            && (!m.starts_with(|c: char| c.is_ascii_alphabetic()) || !s[..start].ends_with(char::is_alphanumeric))
-    })
-}
-
-fn is_continuation(t: &str) -> bool {
-    t.starts_with('<') || t.starts_with('"') || starts_with_any(t, HEADER_MARKERS)
-}
-
-fn has_date_or_address(s: &str) -> bool {
-    s.bytes().any(|b| b.is_ascii_digit() || b == b'@')
-}
-
-fn starts_with_any(t: &str, prefixes: &[&str]) -> bool {
-    prefixes
-        .iter()
-        .any(|p| t.len() >= p.len() && t.is_char_boundary(p.len()) && t[..p.len()].eq_ignore_ascii_case(p))
 }
 
 /// Trims leading blank lines and trailing blank or rule (`-----`) lines of a group.
