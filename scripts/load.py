@@ -61,14 +61,21 @@ def result(measure, ours, base, ratio, target, ok):
     log(f"   {measure}: {ours}   [baseline {base}]   ratio {ratio}   target {target}   {'ok' if ok else 'MISSED'}")
 
 
+# The operators' /metrics port of each config written (apart from the public port).
+METRICS_PORT = {}
+
+
 def write_config(home, port, extra=""):
     text = open(os.path.join(ROOT, "config.example.toml")).read()
     text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"')
+    metrics_port = free_port()
+    text = text.replace('metrics_listen = "127.0.0.1:9464"', f'metrics_listen = "127.0.0.1:{metrics_port}"')
     text = text.replace("secrets = []", f'secrets = ["{SECRET}"]')
     if extra:
         text = text.replace("[email]\n", "[email]\n" + extra)
     path = os.path.join(home, "promoterd.toml")
     open(path, "w").write(text)
+    METRICS_PORT[path] = metrics_port
     return path
 
 
@@ -458,7 +465,7 @@ def main():
         before, answered = redirect_bench(d, code, a.secs, db)
         webhook_bench(d, home, a.webhook_orders, code, "full")
         hwm = rss_kb(d.proc.pid, "VmHWM")
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()
         counted = int(float(re.search(r'promoterd_clicks_total\{outcome="counted"\} (\S+)', metrics).group(1)))
         dropped = int(float(re.search(r'promoterd_clicks_total\{outcome="dropped"\} (\S+)', metrics).group(1)))
         d.stop()

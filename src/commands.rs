@@ -92,6 +92,8 @@ pub struct CoreSettings {
     pub verify_ttl: chrono::Duration,
     /// Most links a promoter may create (all events).
     pub max_links_per_promoter: i64,
+    /// Largest file sent as a chat or mail attachment (an export is cut off past it).
+    pub max_attachment_bytes: usize,
     /// The Telegram bot's username, for `t.me/<bot>?start=<code>` invite links.
     pub telegram_bot: Option<String>,
     /// The bot's email address; replies go to `<local>+<token>@<domain>`.
@@ -107,6 +109,7 @@ impl Default for CoreSettings {
             invite_ttl: chrono::Duration::days(14),
             verify_ttl: chrono::Duration::minutes(30),
             max_links_per_promoter: 50,
+            max_attachment_bytes: 8 << 20,
             telegram_bot: None,
             bot_address: None,
             commands_per_minute: 30,

@@ -54,6 +54,10 @@ pub struct HttpConfig {
     pub click_buffer: usize,
     /// Seconds between reloads of the in-memory link table (revocations take effect).
     pub link_refresh_seconds: u64,
+    /// Address `/metrics` is served on, apart from the public listener; empty: off.
+    pub metrics_listen: String,
+    /// Bearer token `/metrics` requires when set (or env `PROMOTERD_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -64,6 +68,8 @@ impl Default for HttpConfig {
             trust_forwarded_for: false,
             click_buffer: 65_536,
             link_refresh_seconds: 5,
+            metrics_listen: "127.0.0.1:9464".into(),
+            metrics_token: None,
         }
     }
 }
@@ -101,6 +107,8 @@ pub struct ProgramsConfig {
     pub invite_ttl_days: u32,
     pub verify_ttl_minutes: u32,
     pub max_links_per_promoter: u32,
+    /// Largest file (a CSV export) sent as a chat or mail attachment, in bytes.
+    pub max_attachment_bytes: u32,
     /// Most commands one chat account or email sender may run per minute (0: no limit).
     pub commands_per_minute: u32,
     /// Time zone of organizations created with `promoterd org create`.
@@ -115,6 +123,7 @@ impl Default for ProgramsConfig {
             invite_ttl_days: 14,
             verify_ttl_minutes: 30,
             max_links_per_promoter: 50,
+            max_attachment_bytes: 8 << 20,
             commands_per_minute: 30,
             default_time_zone: "UTC".into(),
             default_currency: "EUR".into(),
@@ -309,6 +318,16 @@ impl Config {
         if self.webhook.secrets.iter().any(|s| !s.is_empty() && s.len() < 16) {
             return Err("webhook.secrets: each secret needs at least 16 characters".into());
         }
+        // The same rule for secrets from the environment.
+        if self.webhook_secrets().iter().any(|s| s.len() < 16) {
+            return Err("PROMOTERD_WEBHOOK_SECRETS: each secret needs at least 16 characters".into());
+        }
+        if !self.http.metrics_listen.is_empty() && self.http.metrics_listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "http.metrics_listen `{}` is not an address like 127.0.0.1:9464 (or \"\" for no metrics)",
+                self.http.metrics_listen
+            ));
+        }
         if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!(
                 "http.listen `{}` is not an address like 127.0.0.1:8080",
@@ -369,6 +388,11 @@ impl Config {
         s
     }
 
+    /// The bearer token `/metrics` requires, from the file or the environment.
+    pub fn metrics_token(&self) -> Option<String> {
+        env_or(&self.http.metrics_token, "PROMOTERD_METRICS_TOKEN")
+    }
+
     /// The IMAP host, from the file or the environment.
     pub fn imap_host(&self) -> Option<String> {
         env_or(&self.email.imap_host, "PROMOTERD_IMAP_HOST")
@@ -386,6 +410,7 @@ impl Config {
             invite_ttl: chrono::Duration::days(self.programs.invite_ttl_days.into()),
             verify_ttl: chrono::Duration::minutes(self.programs.verify_ttl_minutes.into()),
             max_links_per_promoter: self.programs.max_links_per_promoter.into(),
+            max_attachment_bytes: self.programs.max_attachment_bytes as usize,
             telegram_bot: self.telegram.bot_username.clone(),
             bot_address: self.email.from.clone(),
             commands_per_minute: self.programs.commands_per_minute,

@@ -159,7 +159,9 @@ impl Discord {
     /// sent within a few minutes: a resend after a crash is not shown twice.
     pub async fn send_dm(&self, user: u64, reply: &Reply, nonce: Option<&str>) -> anyhow::Result<bool> {
         let msg = || {
-            let m = CreateMessage::new().embed(render::embed(reply));
+            let m = CreateMessage::new()
+                .allowed_mentions(render::no_mentions())
+                .embed(render::embed(reply));
             match nonce {
                 Some(n) => m.nonce(Nonce::String(n.to_string())).enforce_nonce(true),
                 None => m,

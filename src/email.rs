@@ -5,6 +5,7 @@ pub mod authres;
 mod bounce_text;
 pub mod classify;
 pub mod handle;
+mod html;
 pub mod inbound;
 pub mod outbound;
 mod quote_headers;

@@ -13,7 +13,56 @@ pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("writing the CSV: {0}")]
-    Csv(#[from] csv::Error),
+    Csv(csv::Error),
+    /// The CSV passed the cap of a [`Capped`] writer; reading stopped there.
+    #[error("the export is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl From<csv::Error> for ExportError {
+    fn from(e: csv::Error) -> Self {
+        if let csv::ErrorKind::Io(io) = e.kind()
+            && let Some(over) = io.get_ref().and_then(|i| i.downcast_ref::<OverCap>())
+        {
+            return ExportError::TooLarge(over.0);
+        }
+        ExportError::Csv(e)
+    }
+}
+
+/// What a [`Capped`] writer fails with past its cap.
+#[derive(Debug, thiserror::Error)]
+#[error("more than {0} bytes")]
+struct OverCap(usize);
+
+/// An in-memory file that holds at most `cap` bytes and fails past them, so that an
+/// export for a chat or mail attachment stops reading rows at the cap instead of
+/// building a file of any size.
+#[derive(Debug)]
+pub struct Capped {
+    pub data: Vec<u8>,
+    cap: usize,
+}
+
+impl Capped {
+    /// An empty file that holds at most `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Capped { data: Vec::new(), cap }
+    }
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.data.len() + buf.len() > self.cap {
+            return Err(std::io::Error::other(OverCap(self.cap)));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The header row, in column order.
@@ -34,13 +83,25 @@ pub const COLUMNS: [&str; 14] = [
     "link_label",
 ];
 
-/// Makes a cell safe to open in a spreadsheet: a cell starting with `=`, `+`, `-`, `@`,
-/// a tab or a carriage return gets a leading `'`.
+/// Makes a cell safe to open in a spreadsheet (OWASP's CSV injection rules): a cell
+/// starting with `=`, `+`, `-`, `@`, a tab, a carriage return or a line feed (or the
+/// full-width `＝ ＋ － ＠` some locales evaluate too) gets a leading `'`. Every cell is
+/// also quoted by [`csv_writer`], so a `,` or `;` inside a cell never starts a new cell
+/// in a reader of either separator.
 pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n' | '＝' | '＋' | '－' | '＠') => format!("'{cell}").into(),
         _ => cell.into(),
     }
+}
+
+/// The CSV writer of every export: RFC 4180 with CRLF, every cell quoted (OWASP), so
+/// spreadsheets that split on `;` (many European locales) see the same cells.
+pub fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(out)
 }
 
 /// A stored UTC time in the organization's zone, with its offset. A UTC organization's
@@ -93,9 +154,7 @@ pub async fn write_csv(
     out: impl Write,
 ) -> Result<usize, ExportError> {
     let tz = time_zone.parse::<chrono_tz::Tz>().ok();
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
+    let mut w = csv_writer(out);
     w.write_record(COLUMNS)?;
     let mut rows = std::pin::pin!(store.export_rows(filter));
     let mut n = 0;
@@ -105,6 +164,18 @@ pub async fn write_csv(
     }
     w.flush().map_err(csv::Error::from)?;
     Ok(n)
+}
+
+/// Writes the export into a [`Capped`] file for an attachment: (bytes, rows).
+pub async fn attachment(
+    store: &Store,
+    filter: &ExportFilter,
+    time_zone: &str,
+    cap: usize,
+) -> Result<(Vec<u8>, usize), ExportError> {
+    let mut file = Capped::new(cap);
+    let rows = write_csv(store, filter, time_zone, &mut file).await?;
+    Ok((file.data, rows))
 }
 
 #[cfg(test)]
@@ -142,5 +213,28 @@ mod tests {
         assert_eq!(neutralize("\tx"), "'\tx");
         assert_eq!(neutralize("Ana Díaz"), "Ana Díaz");
         assert_eq!(neutralize(""), "");
+        assert_eq!(neutralize("＝1+1"), "'＝1+1");
+        assert_eq!(neutralize("\n=1"), "'\n=1");
+    }
+
+    /// Issue 14.8: `x;=1+1;y` must stay one cell for a reader that splits on `;`.
+    #[test]
+    fn separators_inside_a_cell_never_split_it_for_either_reader() {
+        let mut w = csv_writer(Vec::new());
+        for cell in ["x;=1+1;y", "a,=2+2", "plain", "=3+3"] {
+            w.write_field(neutralize(cell).as_bytes()).unwrap();
+        }
+        w.write_record(None::<&[u8]>).unwrap();
+        let bytes = w.into_inner().unwrap();
+        for sep in [b',', b';'] {
+            let mut r = csv::ReaderBuilder::new()
+                .delimiter(sep)
+                .has_headers(false)
+                .from_reader(bytes.as_slice());
+            let record = r.records().next().unwrap().unwrap();
+            let cells: Vec<&str> = record.iter().collect();
+            assert_eq!(cells, ["x;=1+1;y", "a,=2+2", "plain", "'=3+3"], "separator {}", sep as char);
+            assert!(cells.iter().all(|c| !c.starts_with(['=', '+', '-', '@'])));
+        }
     }
 }

@@ -50,6 +50,9 @@ pub struct HttpServer {
     writer: JoinHandle<()>,
     order_writer: JoinHandle<()>,
     refresher: JoinHandle<()>,
+    /// The operators' `/metrics` listener, when `[http] metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl HttpServer {
@@ -97,6 +100,17 @@ impl HttpServer {
             orders,
             events: crate::ingest::EventCache::default(),
         });
+        let (metrics_addr, metrics) = match config.http.metrics_listen.as_str() {
+            "" => (None, None),
+            listen => {
+                let l = TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("listening for /metrics on {listen} ([http] metrics_listen)"))?;
+                let addr = l.local_addr().context("reading the metrics address")?;
+                let app = metrics_router(state.clone(), config.metrics_token());
+                (Some(addr), Some(tokio::spawn(async move { axum::serve(l, app).await })))
+            }
+        };
         let app = router(state).merge(extra);
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -114,6 +128,8 @@ impl HttpServer {
             writer,
             order_writer,
             refresher,
+            metrics_addr,
+            metrics,
         })
     }
 
@@ -128,6 +144,9 @@ impl HttpServer {
         self.writer.await.context("the click writer task")?;
         self.order_writer.await.context("the order writer task")?;
         self.refresher.abort();
+        if let Some(m) = self.metrics {
+            m.abort();
+        }
         Ok(())
     }
 }
@@ -139,8 +158,20 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/t/{code}", get(redirect::redirect))
         .route("/webhooks/orders", post(webhook::orders))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
         .with_state(state)
+}
+
+/// The operators' listener: `/metrics` only, behind a bearer token when one is set.
+fn metrics_router(state: Arc<HttpState>, token: Option<String>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(MetricsState { http: state, token })
+}
+
+#[derive(Clone)]
+struct MetricsState {
+    http: Arc<HttpState>,
+    token: Option<String>,
 }
 
 /// Runs `f`, recording its latency under `route`.
@@ -162,8 +193,23 @@ async fn healthz(State(st): State<Arc<HttpState>>) -> Response {
     .await
 }
 
-async fn metrics_text(State(st): State<Arc<HttpState>>) -> Response {
-    timed(&st, "metrics", async { metrics_page(&st) }).await
+async fn metrics_text(State(m): State<MetricsState>, headers: header::HeaderMap) -> Response {
+    if let Some(token) = &m.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a bearer token is required\n",
+            )
+                .into_response();
+        }
+    }
+    timed(&m.http, "metrics", async { metrics_page(&m.http) }).await
 }
 
 fn metrics_page(st: &HttpState) -> Response {

@@ -606,8 +606,15 @@ impl Core {
             org_id: org.id,
             event_id: event.as_ref().map(|e| e.id),
         };
-        let mut data = Vec::new();
-        let rows = crate::export::write_csv(&self.store, &filter, &org.time_zone, &mut data).await?;
+        let cap = self.settings.max_attachment_bytes;
+        let (data, rows) = match crate::export::attachment(&self.store, &filter, &org.time_zone, cap).await {
+            Err(crate::export::ExportError::TooLarge(cap)) => refuse!(
+                "This export is larger than {} MB, more than an attachment can carry. Export one event at a time \
+                 (`export <event>`), or ask your operator for `promoterd export` on the server.",
+                cap.div_ceil(1 << 20)
+            ),
+            other => other?,
+        };
         let now = self.clock.now();
         let name = event.as_ref().map(|e| e.slug.as_str()).unwrap_or(org.slug.as_str());
         let filename = format!("referred-buyers-{name}-{}.csv", now.format("%Y-%m-%d"));

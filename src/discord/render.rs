@@ -3,7 +3,8 @@
 
 use crate::reply::{Block, Reply};
 use serenity::all::{
-    CreateAttachment, CreateEmbed, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateAllowedMentions, CreateAttachment, CreateEmbed, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage,
 };
 
 const DESCRIPTION_LIMIT: usize = 4000;
@@ -46,19 +47,20 @@ pub fn embed(reply: &Reply) -> CreateEmbed {
             Block::Link(l) => description.push_str(&format!("{l}\n\n")),
             Block::Fields(fs) => {
                 for (k, v) in fs.iter().take(FIELD_LIMIT - fields) {
-                    e = e.field(clip(k, 256), clip(v, 1024), true);
+                    e = e.field(clip(&escape(k), 256), clip(&escape(v), 1024), true);
                     fields += 1;
                 }
             }
             Block::Table(t) if t.headers.len() <= 3 && t.rows.len() <= 10 && fields + t.rows.len() <= FIELD_LIMIT => {
                 // Short tables (per ticket type, per link) read best as fields.
                 for row in &t.rows {
-                    let name = row.first().cloned().unwrap_or_default();
+                    // Names are people's own words: escaped, so no markdown link goes live.
+                    let name = escape(row.first().map(String::as_str).unwrap_or_default());
                     let value: Vec<String> = row
                         .iter()
                         .zip(&t.headers)
                         .skip(1)
-                        .map(|(v, h)| format!("{h}: {v}"))
+                        .map(|(v, h)| format!("{h}: {}", escape(v)))
                         .collect();
                     let value = if value.is_empty() {
                         "–".to_string()
@@ -105,9 +107,15 @@ fn files(reply: &Reply) -> Vec<CreateAttachment> {
         .collect()
 }
 
+/// No message of ours may ping anyone, whatever a name in it says.
+pub fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+}
+
 /// An immediate interaction response message.
 pub fn message(reply: &Reply, ephemeral: bool) -> CreateInteractionResponseMessage {
     CreateInteractionResponseMessage::new()
+        .allowed_mentions(no_mentions())
         .embed(embed(reply))
         .ephemeral(ephemeral)
         .add_files(files(reply))
@@ -116,6 +124,7 @@ pub fn message(reply: &Reply, ephemeral: bool) -> CreateInteractionResponseMessa
 /// A follow-up message (after a deferred response).
 pub fn followup(reply: &Reply, ephemeral: bool) -> CreateInteractionResponseFollowup {
     CreateInteractionResponseFollowup::new()
+        .allowed_mentions(no_mentions())
         .embed(embed(reply))
         .ephemeral(ephemeral)
         .add_files(files(reply))
@@ -137,5 +146,27 @@ mod tests {
         assert_eq!(json["fields"][0]["name"], "VIP");
         assert_eq!(json["fields"][0]["value"], "Tickets: 2\nNet revenue: 259.00 EUR");
         assert_eq!(json["description"], "Hi \\*bold\\* \\@everyone");
+    }
+
+    /// Issue 14.12: a promoter named like a link and a mass mention, in a public leaderboard.
+    #[test]
+    fn names_in_fields_are_escaped_and_nothing_pings() {
+        let hostile = "[Claim VIP](https://evil.example) @everyone";
+        let mut t = Table::new(&["Rank", "Promoter"], &[true, false]);
+        t.row(vec!["#1".into(), hostile.into()]);
+        let r = Reply::default()
+            .titled("Leaderboard")
+            .with(Block::Table(t))
+            .with(Block::Fields(vec![("Name".into(), hostile.into())]));
+        let escaped = "\\[Claim VIP\\]\\(https://evil.example\\) \\@everyone";
+        let json = serde_json::to_value(embed(&r)).unwrap();
+        assert_eq!(json["fields"][0]["value"], format!("Promoter: {escaped}"));
+        assert_eq!(json["fields"][1]["value"], escaped);
+        for msg in [
+            serde_json::to_value(message(&r, false)).unwrap(),
+            serde_json::to_value(followup(&r, false)).unwrap(),
+        ] {
+            assert_eq!(msg["allowed_mentions"]["parse"], serde_json::json!([]), "{msg}");
+        }
     }
 }

@@ -124,6 +124,21 @@ pub fn from_domain_authenticated(headers: &[String], authserv_id: &str, from: Op
     })
 }
 
+/// Whether the topmost header (of `authserv_id` when one is configured) says the mail
+/// failed DMARC or SPF: then its From is likely forged and gets no answer from us.
+/// Used only to stay silent, never to grant anything.
+pub fn known_to_fail(headers: &[String], authserv_id: Option<&str>) -> bool {
+    let Some(top) = headers.first().and_then(|h| parse(h)) else {
+        return false;
+    };
+    if authserv_id.is_some_and(|id| !top.authserv_id.eq_ignore_ascii_case(id)) {
+        return false;
+    }
+    top.statements
+        .iter()
+        .any(|s| (s.method == "dmarc" || s.method == "spf") && s.result == "fail")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +178,16 @@ mod tests {
         assert!(!ok("mx.evil.test; dmarc=pass header.from=b.test"));
         assert!(!from_domain_authenticated(&[], "mx.example.test", Some("ana@b.test")));
         assert!(!ok("(mx.example.test); dmarc=pass header.from=b.test"));
+    }
+
+    #[test]
+    fn a_known_failure_is_only_a_fail_result() {
+        let fails = |h: &str, id: Option<&str>| known_to_fail(&[h.to_string()], id);
+        assert!(fails("mx.a.test; spf=fail smtp.mailfrom=x.test", None));
+        assert!(fails("mx.a.test; spf=pass; dmarc=fail header.from=x.test", Some("mx.a.test")));
+        assert!(!fails("mx.a.test; spf=softfail; dmarc=none", None));
+        assert!(!fails("mx.a.test; spf=pass (dmarc=fail)", None));
+        assert!(!fails("mx.evil.test; dmarc=fail", Some("mx.a.test")));
     }
 
     #[test]

@@ -85,6 +85,10 @@ pub fn our_message_ids(raw: &[u8], domain: &str) -> Vec<String> {
     out
 }
 
+/// The subject of an error reply to an address we do not know: never the incoming
+/// subject, which a forger chooses.
+pub const UNKNOWN_SENDER_SUBJECT: &str = "Your mail to promoterd";
+
 /// Failed recipients of one report looked at, at most.
 pub const MAX_FAILED_RECIPIENTS: usize = 100;
 
@@ -251,15 +255,28 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
         tx.commit().await?;
         return Ok(false);
     }
-    let d = decide(core, s, raw, &i).await?;
+    let mut d = decide(core, s, raw, &i).await?;
     let now = core.clock.now();
-    // One error reply per sender per hour, and never to anything but a real reply.
+    // Error replies never go to anything but a real reply: once an hour to a person we
+    // know; to an unknown address (maybe a forged From) once a day with a fixed subject,
+    // and never when our server saw the mail fail DMARC or SPF.
     let send_reply = match &d.reply {
         Some((to, _, true)) => {
-            core.store
-                .error_replies_since(to, now - chrono::Duration::hours(1))
-                .await?
-                == 0
+            let known = core.store.person_by_email(to).await?.is_some();
+            if !known {
+                d.subject = UNKNOWN_SENDER_SUBJECT.into();
+            }
+            let window = if known {
+                chrono::Duration::hours(1)
+            } else {
+                chrono::Duration::days(1)
+            };
+            let forged = !known
+                && super::authres::known_to_fail(
+                    &i.authentication_results,
+                    s.require_authentication_results.as_deref(),
+                );
+            !forged && core.store.error_replies_since(to, now - window).await? == 0
         }
         Some(_) => true,
         None => false,

@@ -170,7 +170,7 @@ async fn preview_bots_and_head_are_redirected_but_not_counted() {
         client().get(&url).header("user-agent", BROWSER).send().await.unwrap();
     }
     let metrics = client()
-        .get(format!("http://{}/metrics", server.addr))
+        .get(format!("http://{}/metrics", server.metrics_addr.unwrap()))
         .send()
         .await
         .unwrap()
@@ -293,7 +293,7 @@ async fn a_full_click_buffer_still_redirects_and_counts_what_it_drops() {
         "every visitor is redirected"
     );
     let metrics = c
-        .get(format!("http://{}/metrics", server.addr))
+        .get(format!("http://{}/metrics", server.metrics_addr.unwrap()))
         .send()
         .await
         .unwrap()
@@ -541,8 +541,15 @@ async fn health_and_metrics() {
         (res.status(), res.text().await.unwrap().as_str()),
         (StatusCode::OK, "ok\n")
     );
+    // Metrics are not served on the public listener (issue 14.5): order totals are no
+    // promoter's business.
+    let res = client().get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let metrics_addr = server.metrics_addr.expect("a metrics listener by default");
+    assert!(metrics_addr.ip().is_loopback());
+    assert_ne!(metrics_addr.port(), server.addr.port());
     let metrics = client()
-        .get(format!("{base}/metrics"))
+        .get(format!("http://{metrics_addr}/metrics"))
         .send()
         .await
         .unwrap()
@@ -554,6 +561,38 @@ async fn health_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("route=\"healthz\""), "{metrics}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_behind_a_bearer_token() {
+    let app = TestApp::custom(promoterd::clock::Clock::system(), |t| {
+        t.replace(
+            "# metrics_token = \"...\"",
+            "metrics_token = \"m3tr1cs-t0ken-for-ops\"",
+        )
+    })
+    .await;
+    assert_eq!(app.config().metrics_token().as_deref(), Some("m3tr1cs-t0ken-for-ops"));
+    let server = app.serve().await;
+    let url = format!("http://{}/metrics", server.metrics_addr.unwrap());
+    for auth in [None, Some("Bearer wrong"), Some("m3tr1cs-t0ken-for-ops")] {
+        let mut req = client().get(&url);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert!(!res.text().await.unwrap().contains("promoterd_"));
+    }
+    let res = client()
+        .get(&url)
+        .header("authorization", "Bearer m3tr1cs-t0ken-for-ops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("promoterd_orders_ingested_total"));
     server.stop().await.unwrap();
 }
 

@@ -10,8 +10,13 @@ use promoterd::commands::Platform;
 /// A home whose bot has an address (mail stays queued: no servers needed), with the
 /// configuration text also passed through `edit`.
 async fn mail_home(edit: Option<&str>) -> TestApp {
+    mail_home_at(Clock::system(), edit).await
+}
+
+/// [`mail_home`] on the given clock.
+async fn mail_home_at(clock: Clock, edit: Option<&str>) -> TestApp {
     let extra = edit.unwrap_or("").to_string();
-    TestApp::custom(Clock::system(), move |t| {
+    TestApp::custom(clock, move |t| {
         t.replace("[email]\n", &format!("[email]\nfrom = \"bot@bot.test\"\n{extra}"))
     })
     .await
@@ -296,4 +301,91 @@ async fn leaderboard_placeholders_are_numbered_within_the_board() {
     shown.sort();
     assert_eq!(shown, [1, 2, 3], "placeholders count within the board:\n{board}");
     assert_ne!(ids, [1, 2, 3], "the memberships' own ids differ from the numbers shown");
+}
+
+/// A mail from `from` that starts a new thread (no reply token).
+fn new_thread(from: &str, subject: &str, headers: &str, body: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: bot@bot.test\r\nMessage-ID: <{}@elsewhere.test>\r\nSubject: {subject}\r\n{headers}\r\n{body}\r\n",
+        promoterd::codes::link_code()
+    )
+}
+
+#[tokio::test]
+async fn forged_mail_from_unknown_addresses_gets_one_plain_answer_a_day_and_none_when_it_fails_dmarc() {
+    let clock = Clock::fixed(utc("2027-03-01T10:00:00Z"));
+    let app = mail_home_at(clock.clone(), None).await;
+    app.world().await;
+    let victim = "victim@elsewhere.test";
+    let spam = "Cheap watches http://spam.example";
+    assert!(inbound(&app, &new_thread(victim, spam, "", "accept"), 1).await);
+    let answers = queued(&app, victim, "error").await;
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].subject, "Your mail to promoterd", "a fixed subject, never the forger's");
+    assert!(!answers[0].body.contains("spam.example"));
+    // Two hours later (the old limit was one an hour): nothing more that day.
+    clock.advance(chrono::Duration::hours(2));
+    assert!(inbound(&app, &new_thread(victim, spam, "", "accept"), 2).await);
+    assert_eq!(queued(&app, victim, "error").await.len(), 1);
+    clock.advance(chrono::Duration::hours(23));
+    assert!(inbound(&app, &new_thread(victim, spam, "", "accept"), 3).await);
+    assert_eq!(queued(&app, victim, "error").await.len(), 2, "one a day");
+    // A mail our server saw fail DMARC gets no answer at all.
+    let other = "other@elsewhere.test";
+    let failed = "Authentication-Results: mx.bot.test; spf=pass smtp.mailfrom=x.test; dmarc=fail header.from=elsewhere.test\r\n";
+    assert!(inbound(&app, &new_thread(other, spam, failed, "accept"), 4).await);
+    assert!(queued(&app, other, "error").await.is_empty());
+    // A person we know still hears back within the hour, about their own mail.
+    assert!(inbound(&app, &new_thread(BEN, "Re: my stats", "", "newlink x"), 5).await);
+    let ben = queued(&app, BEN, "error").await;
+    assert_eq!(ben.len(), 1);
+    assert_eq!(ben[0].subject, "Re: my stats", "a person we know gets their own subject back");
+}
+
+#[tokio::test]
+async fn an_export_for_an_attachment_stops_at_the_cap() {
+    let app = TestApp::custom(Clock::system(), |t| {
+        t.replace("max_attachment_bytes = 8388608", "max_attachment_bytes = 2000")
+    })
+    .await;
+    app.world().await;
+    let code = link_code(&app.ok(BEN, "mylink summer-fest").await);
+    let mut csv = String::from(
+        "order_id,event,status,ordered_at,ref,buyer_name,buyer_email,ticket_type,quantity,unit_price_minor,currency\n",
+    );
+    for i in 0..40 {
+        csv.push_str(&format!(
+            "C{i},summer-fest,paid,2099-05-01T10:00:00Z,{code},Buyer {i},b{i}@buyers.test,VIP,1,12950,EUR\n"
+        ));
+    }
+    let path = app.path("orders.csv");
+    std::fs::write(&path, csv).unwrap();
+    assert!(app.bin(&["import-orders", path.to_str().unwrap()]).ok);
+    let text = refused(&app, OWNER, "export summer-fest", "larger than 1 MB").await;
+    assert!(text.contains("promoterd export"), "{text}");
+    // The operator's export streams to a file and has no such cap.
+    let out = app.path("all.csv");
+    assert!(app.bin(&["export", "--event", "summer-fest", "--out", out.to_str().unwrap()]).ok);
+    assert_eq!(std::fs::read_to_string(out).unwrap().lines().count(), 41);
+}
+
+#[test]
+fn webhook_secrets_from_the_environment_need_sixteen_characters_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("promoterd.toml");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"), &config).unwrap();
+    let run = |secrets: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_promoterd"))
+            .arg("--config")
+            .arg(&config)
+            .arg("migrate")
+            .env("PROMOTERD_WEBHOOK_SECRETS", secrets)
+            .output()
+            .unwrap()
+    };
+    let out = run("short,also-short");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PROMOTERD_WEBHOOK_SECRETS") && err.contains("16 characters"), "{err}");
+    assert!(run("whsec-0123456789abcdef").status.success());
 }

@@ -56,6 +56,10 @@ impl TestApp {
             )
             .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
             .replace(
+                "metrics_listen = \"127.0.0.1:9464\"",
+                "metrics_listen = \"127.0.0.1:0\"",
+            )
+            .replace(
                 "secrets = []",
                 &format!("secrets = [\"{NEW_SECRET}\", \"{OLD_SECRET}\"]"),
             );
