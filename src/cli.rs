@@ -393,10 +393,11 @@ async fn export(
     let store = open_store(config).await?;
     let (filter, tz, name) = match (event, org) {
         (Some(slug), _) => {
-            let e = store
-                .event_by_slug(&slug)
-                .await?
-                .with_context(|| format!("no event `{slug}`"))?;
+            let mut named = store.events_named(&slug).await?;
+            if named.len() > 1 {
+                anyhow::bail!("several organizations have an event `{slug}`: name it as <organization>/{slug}");
+            }
+            let e = named.pop().with_context(|| format!("no event `{slug}`"))?;
             let o = store
                 .org(e.org_id)
                 .await?

@@ -165,10 +165,11 @@ impl Core {
         let mut any = false;
         let memberships: Vec<MembershipRow> = self.store.active_memberships_of(person.person_id).await?;
         for e in &events {
+            // Qualified by the organization: short names repeat across organizations.
             let line = if kind == "organizer" {
-                format!("stats {}", e.slug)
+                format!("stats {}/{}", org.slug, e.slug)
             } else {
-                format!("mystats {}", e.slug)
+                format!("mystats {}/{}", org.slug, e.slug)
             };
             let reply = self.execute(&origin, &line).await;
             if reply.is_error {

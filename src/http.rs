@@ -35,7 +35,7 @@ pub struct HttpState {
     trust_forwarded_for: bool,
     webhook: webhook::WebhookSettings,
     orders: crate::ingest::GroupCommit,
-    events: crate::ingest::EventCache,
+    events: Arc<crate::ingest::EventCache>,
 }
 
 /// A running HTTP server; [`HttpServer::stop`] shuts it down gracefully.
@@ -83,8 +83,10 @@ impl HttpServer {
         let (tx, rx) = mpsc::channel(config.http.click_buffer);
         let (orders, order_writer) = crate::ingest::GroupCommit::start(store.clone(), core.clock.clone());
         let writer = tokio::spawn(clicks::writer(store.clone(), rx, core.metrics.clone()));
+        let events = Arc::new(crate::ingest::EventCache::default());
         let refresher = tokio::spawn(redirect::refresher(
             links.clone(),
+            events.clone(),
             store.clone(),
             core.metrics.clone(),
             core.links_changed.clone(),
@@ -98,7 +100,7 @@ impl HttpServer {
             trust_forwarded_for: config.http.trust_forwarded_for,
             webhook: webhook::WebhookSettings::from_config(config),
             orders,
-            events: crate::ingest::EventCache::default(),
+            events,
         });
         let (metrics_addr, metrics) = match config.http.metrics_listen.as_str() {
             "" => (None, None),
@@ -107,7 +109,7 @@ impl HttpServer {
                     .await
                     .with_context(|| format!("listening for /metrics on {listen} ([http] metrics_listen)"))?;
                 let addr = l.local_addr().context("reading the metrics address")?;
-                let app = metrics_router(state.clone(), config.metrics_token());
+                let app = metrics_router(state.core.metrics.clone(), config.metrics_token());
                 (Some(addr), Some(tokio::spawn(async move { axum::serve(l, app).await })))
             }
         };
@@ -136,6 +138,9 @@ impl HttpServer {
     /// Stops accepting, lets in-flight requests finish, then writes buffered clicks.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
+        if let Some(m) = self.metrics {
+            m.abort();
+        }
         self.server
             .await
             .context("the HTTP server task")?
@@ -144,9 +149,6 @@ impl HttpServer {
         self.writer.await.context("the click writer task")?;
         self.order_writer.await.context("the order writer task")?;
         self.refresher.abort();
-        if let Some(m) = self.metrics {
-            m.abort();
-        }
         Ok(())
     }
 }
@@ -161,16 +163,17 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_state(state)
 }
 
-/// The operators' listener: `/metrics` only, behind a bearer token when one is set.
-fn metrics_router(state: Arc<HttpState>, token: Option<String>) -> Router {
+/// The operators' listener: `/metrics` only, behind a bearer token when one is set. It
+/// holds the metrics alone (not the click sender), so stopping never waits for it.
+fn metrics_router(metrics: Arc<crate::metrics::Metrics>, token: Option<String>) -> Router {
     Router::new()
         .route("/metrics", get(metrics_text))
-        .with_state(MetricsState { http: state, token })
+        .with_state(MetricsState { metrics, token })
 }
 
 #[derive(Clone)]
 struct MetricsState {
-    http: Arc<HttpState>,
+    metrics: Arc<crate::metrics::Metrics>,
     token: Option<String>,
 }
 
@@ -209,16 +212,15 @@ async fn metrics_text(State(m): State<MetricsState>, headers: header::HeaderMap)
                 .into_response();
         }
     }
-    timed(&m.http, "metrics", async { metrics_page(&m.http) }).await
-}
-
-fn metrics_page(st: &HttpState) -> Response {
-    (
+    let start = Instant::now();
+    let page = (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        st.core.metrics.render(),
+        m.metrics.render(),
     )
-        .into_response()
+        .into_response();
+    m.metrics.request("metrics", start.elapsed().as_secs_f64());
+    page
 }

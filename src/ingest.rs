@@ -126,6 +126,11 @@ pub enum OrderError {
     Malformed(String),
     #[error("unknown event `{0}`")]
     UnknownEvent(String),
+    /// Several organizations have an event of that short name.
+    #[error(
+        "event `{0}` is ambiguous: several organizations have an event of that short name; send its numeric id or `<organization>/<event>`"
+    )]
+    AmbiguousEvent(String),
     #[error("conflicting data: {0}")]
     Conflict(String),
 }
@@ -171,7 +176,15 @@ pub async fn validate(
     }
     let event = match raw.event.trim().parse::<i64>() {
         Ok(n) => store.event(n).await?,
-        Err(_) => store.event_by_slug(raw.event.trim()).await?,
+        Err(_) => {
+            let mut named = store.events_named(raw.event.trim()).await?;
+            if named.len() > 1 {
+                return Ok(Err(OrderError::AmbiguousEvent(
+                    raw.event.trim().chars().take(100).collect(),
+                )));
+            }
+            named.pop()
+        }
     };
     let Some(event) = event else {
         return Ok(Err(OrderError::UnknownEvent(
@@ -181,8 +194,10 @@ pub async fn validate(
     Ok(check(source, raw, event.id, &event.currency))
 }
 
-/// Events as the checkout names them (slug or id) → id and currency. An event's id,
-/// slug and currency never change, so an entry never goes stale.
+/// Events as the checkout names them (slug, `org/slug` or id) → id and currency. An
+/// event's id, slug and currency never change; a bare short name can become ambiguous
+/// when another organization creates an event of that name, so the HTTP server's link
+/// refresher clears the cache on every pass and at once after `newevent`.
 #[derive(Debug, Default)]
 pub struct EventCache {
     map: std::sync::RwLock<std::collections::HashMap<String, (i64, String)>>,
@@ -192,6 +207,11 @@ pub struct EventCache {
 const MAX_CACHED_EVENTS: usize = 10_000;
 
 impl EventCache {
+    /// Forgets every entry (names are looked up again on their next order).
+    pub fn clear(&self) {
+        self.map.write().expect("event cache lock").clear();
+    }
+
     /// [`validate`], asking the database only for an event not seen before.
     pub async fn validate(
         &self,

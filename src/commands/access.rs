@@ -63,6 +63,17 @@ fn needs_event(cmd: Cmd) -> bool {
     matches!(cmd, Cmd::TicketTypes | Cmd::Stats | Cmd::OrgLinks | Cmd::Leaderboard)
 }
 
+/// Several of the person's organizations have an event of that short name.
+fn ambiguous<'a>(slug: &str, orgs: impl Iterator<Item = &'a OrgRow>, spec: &CommandSpec) -> CommandError {
+    let names: Vec<String> = orgs.map(|o| format!("{}/{slug}", o.slug)).collect();
+    no(format!(
+        "Several of your organizations have an event `{slug}`: name one as {}, e.g. `{} {}`.",
+        names.join(" or "),
+        spec.name,
+        names[0]
+    ))
+}
+
 fn commands_for(access: &[Access]) -> String {
     COMMANDS
         .iter()
@@ -183,21 +194,27 @@ impl Core {
             ))
         };
         let (org, role, mut event) = if let Some(slug) = inv.get("event") {
-            let event = self.store.event_by_slug(slug).await?;
-            let found = event.and_then(|e| {
-                orgs.iter()
-                    .find(|(o, _)| o.id == e.org_id)
-                    .map(|(o, r)| (o.clone(), *r, e))
-            });
-            match found {
+            let named = self.store.events_named(slug).await?;
+            let mut found: Vec<(OrgRow, OrganizerRole, EventRow)> = named
+                .iter()
+                .filter_map(|e| {
+                    orgs.iter()
+                        .find(|(o, _)| o.id == e.org_id && inv.get("org").is_none_or(|s| s == o.slug))
+                        .map(|(o, r)| (o.clone(), *r, e.clone()))
+                })
+                .collect();
+            if found.len() > 1 {
+                return Err(ambiguous(slug, found.iter().map(|(o, _, _)| o), spec));
+            }
+            match found.pop() {
                 Some((o, r, e)) => (o, r, Some(e)),
                 None => {
                     // A promoter of that event learns it is organizer-only; others learn nothing.
-                    if let Some(e) = self.store.event_by_slug(slug).await?
-                        && self.promoter_membership_for(actor, person, &e).await?.is_some()
-                    {
-                        let org = self.store.org(e.org_id).await?.map(|o| o.name).unwrap_or_default();
-                        return Err(refuse_promoter(&org));
+                    for e in &named {
+                        if self.promoter_membership_for(actor, person, e).await?.is_some() {
+                            let org = self.store.org(e.org_id).await?.map(|o| o.name).unwrap_or_default();
+                            return Err(refuse_promoter(&org));
+                        }
                     }
                     return Err(no(format!("You have no event `{slug}`. Send `events` to list yours.")));
                 }
@@ -298,19 +315,22 @@ impl Core {
             }
         };
         if let Some(slug) = inv.get("event") {
-            if let Some(event) = self.store.event_by_slug(slug).await?
-                && let Some(m) = self.promoter_membership_for(actor, person, &event).await?
-            {
-                let org = self
-                    .store
-                    .org(event.org_id)
-                    .await?
-                    .ok_or_else(|| no("That organization no longer exists."))?;
-                return Ok(Scope::Promoter {
-                    org,
-                    event,
-                    membership: m,
-                });
+            let mut found = Vec::new();
+            for event in self.store.events_named(slug).await? {
+                if let Some(m) = self.promoter_membership_for(actor, person, &event).await? {
+                    let org = self
+                        .store
+                        .org(event.org_id)
+                        .await?
+                        .ok_or_else(|| no("That organization no longer exists."))?;
+                    found.push((org, event, m));
+                }
+            }
+            if found.len() > 1 {
+                return Err(ambiguous(slug, found.iter().map(|(o, _, _)| o), spec));
+            }
+            if let Some((org, event, membership)) = found.pop() {
+                return Ok(Scope::Promoter { org, event, membership });
             }
             return Err(no(format!(
                 "You are not a promoter of `{slug}`.{}",

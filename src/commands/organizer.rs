@@ -86,7 +86,10 @@ impl Core {
             )
             .await?
         else {
-            refuse!("The short name `{slug}` is taken. Pick another one.");
+            refuse!(
+                "The short name `{slug}` is taken: {} already has an event of that name. Pick another one.",
+                org.name
+            );
         };
         self.store
             .audit(
@@ -99,6 +102,9 @@ impl Core {
             )
             .await?;
         tx.commit().await?;
+        // Another organization's event of the same short name makes that name ambiguous
+        // for the order webhook: the refresher forgets the names it resolved.
+        self.links_changed.notify_one();
         Ok(Reply::text(format!("Created {} (`{slug}`), starting {}.", inv.req("name"), local_time(&crate::clock::ts(starts), &org.time_zone)))
             .line(format!("Add ticket types with `newtickettype {slug} <price> <name>`, then invite promoters with `invite <email> {slug}`.")))
     }

@@ -181,10 +181,24 @@ fn check_value(a: &ArgSpec, raw: &str) -> Result<String, String> {
     let show: String = v.chars().take(60).collect();
     Ok(match a.kind {
         ArgKind::Email => parse_email(v).ok_or_else(|| format!("`{show}` is not an email address."))?,
-        ArgKind::Event | ArgKind::Slug => {
+        ArgKind::Slug => {
             let s = v.to_lowercase();
             if !is_slug(&s) {
                 return Err(format!("`{show}` is not a short name: use 2 to 40 of a-z, 0-9 and -."));
+            }
+            s
+        }
+        // An event: its short name, or `<organization>/<event>` where names repeat.
+        ArgKind::Event => {
+            let s = v.to_lowercase();
+            let ok = match s.split_once('/') {
+                Some((org, event)) => is_slug(org) && is_slug(event),
+                None => is_slug(&s),
+            };
+            if !ok {
+                return Err(format!(
+                    "`{show}` is not a short name: use 2 to 40 of a-z, 0-9 and - (or <organization>/<event>)."
+                ));
             }
             s
         }

@@ -184,7 +184,10 @@ mod tests {
     fn a_known_failure_is_only_a_fail_result() {
         let fails = |h: &str, id: Option<&str>| known_to_fail(&[h.to_string()], id);
         assert!(fails("mx.a.test; spf=fail smtp.mailfrom=x.test", None));
-        assert!(fails("mx.a.test; spf=pass; dmarc=fail header.from=x.test", Some("mx.a.test")));
+        assert!(fails(
+            "mx.a.test; spf=pass; dmarc=fail header.from=x.test",
+            Some("mx.a.test")
+        ));
         assert!(!fails("mx.a.test; spf=softfail; dmarc=none", None));
         assert!(!fails("mx.a.test; spf=pass (dmarc=fail)", None));
         assert!(!fails("mx.evil.test; dmarc=fail", Some("mx.a.test")));

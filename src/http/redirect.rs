@@ -102,6 +102,7 @@ impl LinkCache {
 /// Reloads the cache every `every`, and at once when the core signals a change.
 pub(super) async fn refresher(
     cache: Arc<LinkCache>,
+    events: Arc<crate::ingest::EventCache>,
     store: Store,
     metrics: Arc<Metrics>,
     changed: Arc<Notify>,
@@ -114,6 +115,7 @@ pub(super) async fn refresher(
             _ = tick.tick() => {}
             _ = changed.notified() => {}
         }
+        events.clear();
         if let Err(e) = cache.reload(&store, &metrics).await {
             tracing::warn!(error = %e, "reloading tracking links failed; serving the previous table");
         }

@@ -191,6 +191,9 @@ fn order_error(st: &HttpState, e: &OrderError) -> Response {
     match e {
         OrderError::Malformed(_) => reject(st, StatusCode::BAD_REQUEST, "malformed", &e.to_string()),
         OrderError::UnknownEvent(_) => reject(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown_event", &e.to_string()),
+        OrderError::AmbiguousEvent(_) => {
+            reject(st, StatusCode::UNPROCESSABLE_ENTITY, "ambiguous_event", &e.to_string())
+        }
         OrderError::Conflict(_) => reject(st, StatusCode::CONFLICT, "conflict", &e.to_string()),
     }
 }

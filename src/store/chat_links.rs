@@ -63,30 +63,24 @@ impl LinkedAccount {
 impl Store {
     /// The person a chat account is linked to, with the account's scope.
     pub async fn chat_link(&self, platform: &str, external_id: &str) -> StoreResult<Option<ChatLink>> {
-        let row: Option<(i64, String, Option<String>, Option<String>, String)> = sqlx::query_as(
-            "SELECT p.id, p.email, p.display_name, p.verified_at, c.scope FROM chat_accounts c \
-             JOIN people p ON p.id = c.person_id WHERE c.platform = ? AND c.external_id = ?",
-        )
-        .bind(platform)
-        .bind(external_id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some((id, email, display_name, verified_at, scope)) = row else {
+        let scope: Option<(i64, String)> =
+            sqlx::query_as("SELECT person_id, scope FROM chat_accounts WHERE platform = ? AND external_id = ?")
+                .bind(platform)
+                .bind(external_id)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((person_id, scope)) = scope else {
             return Ok(None);
         };
+        let person = self
+            .person(person_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("chat account of missing person {person_id}")))?;
         let grants = match LinkScope::parse(&scope)? {
             LinkScope::Full => None,
             LinkScope::Invite => Some(self.chat_grants(platform, external_id).await?),
         };
-        Ok(Some(ChatLink {
-            person: PersonRow {
-                id,
-                email,
-                display_name,
-                verified_at,
-            },
-            grants,
-        }))
+        Ok(Some(ChatLink { person, grants }))
     }
 
     async fn chat_grants(&self, platform: &str, external_id: &str) -> StoreResult<Vec<i64>> {

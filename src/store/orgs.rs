@@ -184,7 +184,7 @@ impl Store {
     ) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar(
             "INSERT INTO events (org_id, slug, name, starts_at, ticket_url, currency, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, slug) DO NOTHING RETURNING id",
         )
         .bind(org_id)
         .bind(slug)
@@ -214,14 +214,29 @@ impl Store {
         Ok(())
     }
 
-    /// The event with this slug.
-    pub async fn event_by_slug(&self, slug: &str) -> StoreResult<Option<EventRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM events WHERE slug = ?"
-        )))
-        .bind(slug)
-        .fetch_optional(self.pool())
-        .await?)
+    /// The events a name can mean: `<event>` (every organization's event of that short
+    /// name; short names are unique per organization) or `<org>/<event>`.
+    pub async fn events_named(&self, name: &str) -> StoreResult<Vec<EventRow>> {
+        Ok(match name.split_once('/') {
+            Some((org, slug)) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLS} FROM events WHERE slug = ? \
+                     AND org_id = (SELECT id FROM organizations WHERE slug = ?)"
+                )))
+                .bind(slug)
+                .bind(org)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {EVENT_COLS} FROM events WHERE slug = ? ORDER BY id"
+                )))
+                .bind(name)
+                .fetch_all(self.pool())
+                .await?
+            }
+        })
     }
 
     /// The event with this id.

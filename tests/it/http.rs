@@ -567,10 +567,7 @@ async fn health_and_metrics() {
 #[tokio::test]
 async fn metrics_behind_a_bearer_token() {
     let app = TestApp::custom(promoterd::clock::Clock::system(), |t| {
-        t.replace(
-            "# metrics_token = \"...\"",
-            "metrics_token = \"m3tr1cs-t0ken-for-ops\"",
-        )
+        t.replace("# metrics_token = \"...\"", "metrics_token = \"m3tr1cs-t0ken-for-ops\"")
     })
     .await;
     assert_eq!(app.config().metrics_token().as_deref(), Some("m3tr1cs-t0ken-for-ops"));
@@ -592,7 +589,7 @@ async fn metrics_behind_a_bearer_token() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("promoterd_orders_ingested_total"));
+    assert!(res.text().await.unwrap().contains("promoterd_links_cached"));
     server.stop().await.unwrap();
 }
 

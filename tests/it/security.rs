@@ -321,7 +321,10 @@ async fn forged_mail_from_unknown_addresses_gets_one_plain_answer_a_day_and_none
     assert!(inbound(&app, &new_thread(victim, spam, "", "accept"), 1).await);
     let answers = queued(&app, victim, "error").await;
     assert_eq!(answers.len(), 1, "{answers:?}");
-    assert_eq!(answers[0].subject, "Your mail to promoterd", "a fixed subject, never the forger's");
+    assert_eq!(
+        answers[0].subject, "Your mail to promoterd",
+        "a fixed subject, never the forger's"
+    );
     assert!(!answers[0].body.contains("spam.example"));
     // Two hours later (the old limit was one an hour): nothing more that day.
     clock.advance(chrono::Duration::hours(2));
@@ -332,14 +335,18 @@ async fn forged_mail_from_unknown_addresses_gets_one_plain_answer_a_day_and_none
     assert_eq!(queued(&app, victim, "error").await.len(), 2, "one a day");
     // A mail our server saw fail DMARC gets no answer at all.
     let other = "other@elsewhere.test";
-    let failed = "Authentication-Results: mx.bot.test; spf=pass smtp.mailfrom=x.test; dmarc=fail header.from=elsewhere.test\r\n";
+    let failed =
+        "Authentication-Results: mx.bot.test; spf=pass smtp.mailfrom=x.test; dmarc=fail header.from=elsewhere.test\r\n";
     assert!(inbound(&app, &new_thread(other, spam, failed, "accept"), 4).await);
     assert!(queued(&app, other, "error").await.is_empty());
     // A person we know still hears back within the hour, about their own mail.
     assert!(inbound(&app, &new_thread(BEN, "Re: my stats", "", "newlink x"), 5).await);
     let ben = queued(&app, BEN, "error").await;
     assert_eq!(ben.len(), 1);
-    assert_eq!(ben[0].subject, "Re: my stats", "a person we know gets their own subject back");
+    assert_eq!(
+        ben[0].subject, "Re: my stats",
+        "a person we know gets their own subject back"
+    );
 }
 
 #[tokio::test]
@@ -365,7 +372,10 @@ async fn an_export_for_an_attachment_stops_at_the_cap() {
     assert!(text.contains("promoterd export"), "{text}");
     // The operator's export streams to a file and has no such cap.
     let out = app.path("all.csv");
-    assert!(app.bin(&["export", "--event", "summer-fest", "--out", out.to_str().unwrap()]).ok);
+    assert!(
+        app.bin(&["export", "--event", "summer-fest", "--out", out.to_str().unwrap()])
+            .ok
+    );
     assert_eq!(std::fs::read_to_string(out).unwrap().lines().count(), 41);
 }
 
@@ -386,6 +396,88 @@ fn webhook_secrets_from_the_environment_need_sixteen_characters_too() {
     let out = run("short,also-short");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PROMOTERD_WEBHOOK_SECRETS") && err.contains("16 characters"), "{err}");
+    assert!(
+        err.contains("PROMOTERD_WEBHOOK_SECRETS") && err.contains("16 characters"),
+        "{err}"
+    );
     assert!(run("whsec-0123456789abcdef").status.success());
+}
+
+#[tokio::test]
+async fn short_names_are_unique_per_organization_and_never_tell_of_another() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let rival = "rival@rival.test";
+    assert!(app.bin(&["org", "create", "Rival Shows", "--owner", rival]).ok);
+    // Another organization's short name is free here, and nothing says it exists.
+    let created = app
+        .ok(
+            rival,
+            "newevent summer-fest 2099-07-01 https://rival.test/t Rival Summer",
+        )
+        .await;
+    assert!(!created.contains("taken"), "{created}");
+    refused(
+        &app,
+        rival,
+        "newevent summer-fest 2099-07-02 https://rival.test/u Again",
+        "Rival Shows already has an event of that name",
+    )
+    .await;
+    // Each organizer reaches their own event by the bare name.
+    assert!(app.ok(rival, "stats summer-fest").await.contains("Rival Summer"));
+    assert!(app.ok(OWNER, "stats summer-fest").await.contains("Summer Fest"));
+    // Someone organizing both is asked which, and the qualified name works.
+    app.ok(rival, &format!("inviteadmin {ADMIN}")).await;
+    let code = app.invite_code(ADMIN).await;
+    app.ok(ADMIN, &format!("accept {code}")).await;
+    refused(
+        &app,
+        ADMIN,
+        "stats summer-fest",
+        "acme-events/summer-fest or rival-shows/summer-fest",
+    )
+    .await;
+    assert!(
+        app.ok(ADMIN, "stats rival-shows/summer-fest")
+            .await
+            .contains("Rival Summer")
+    );
+    // The order webhook: a bare name two organizations use is refused with nothing
+    // stored; the qualified name lands in that organization's event.
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    let body = |event: &str, id: &str| {
+        serde_json::json!({
+            "id": format!("dlv-{id}"), "type": "order.created",
+            "order": {"id": id, "event": event, "created_at": "2099-05-01T10:00:00Z",
+                      "updated_at": "2099-05-01T10:00:00Z",
+                      "lines": [{"ticket_type": "GA", "quantity": 1, "unit_price": 100, "currency": "EUR"}]}
+        })
+        .to_string()
+    };
+    let before = app.dump().await;
+    let b = body("summer-fest", "AMB-1");
+    let (status, answer) = super::http::post_order(
+        &base,
+        &b,
+        Some(super::http::signature(NEW_SECRET, super::http::now(), &b)),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), answer["error"].as_str()),
+        (422, Some("ambiguous_event")),
+        "{answer}"
+    );
+    assert_eq!(before, app.dump().await);
+    let b = body("rival-shows/summer-fest", "AMB-2");
+    let (status, answer) = super::http::post_order(
+        &base,
+        &b,
+        Some(super::http::signature(NEW_SECRET, super::http::now(), &b)),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200, "{answer}");
+    server.stop().await.unwrap();
+    assert!(app.ok(rival, "stats summer-fest").await.contains("GA"));
 }
