@@ -217,15 +217,7 @@ fn has_date_or_address(s: &str) -> bool {
 mod tests {
     use crate::email::visible::visible_text;
 
-    macro_rules! fixture {
-        ($name:ident, $file:literal, $expected:expr) => {
-            #[test]
-            fn $name() {
-                let body = include_str!(concat!("../../tests/fixtures/email/", $file));
-                assert_eq!(visible_text(body), $expected);
-            }
-        };
-    }
+    use crate::email::visible::visible_fixture as fixture;
 
     // Quote headers in more languages (issue #14).
     fixture!(

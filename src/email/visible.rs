@@ -189,19 +189,24 @@ fn tidy<'a>(group: &'a [&'a str]) -> &'a [&'a str] {
     &group[start..end]
 }
 
+/// A test that one fixture file under `tests/fixtures/email/` reads as `$expected`.
+#[cfg(test)]
+macro_rules! visible_fixture {
+    ($name:ident, $file:literal, $expected:expr) => {
+        #[test]
+        fn $name() {
+            let body = include_str!(concat!("../../tests/fixtures/email/", $file));
+            assert_eq!($crate::email::visible::visible_text(body), $expected);
+        }
+    };
+}
+#[cfg(test)]
+pub(super) use visible_fixture;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    macro_rules! fixture {
-        ($name:ident, $file:literal, $expected:expr) => {
-            #[test]
-            fn $name() {
-                let body = include_str!(concat!("../../tests/fixtures/email/", $file));
-                assert_eq!(visible_text(body), $expected);
-            }
-        };
-    }
+    use visible_fixture as fixture;
 
     fixture!(
         gh_1_3,

@@ -159,12 +159,9 @@ async fn chat_commands() {
         ),
     ];
     for (i, (case, line, answer)) in rows.iter().enumerate() {
+        eprintln!("catalogue row: {case}");
         let user = if i == 3 { "99" } else { "66" };
-        let before = app.dump().await;
-        let r = app.chat(promoterd::commands::Platform::Discord, user, line).await;
-        assert!(r.is_error && r.to_plain().contains(answer), "{case}: {}", r.to_plain());
-        assert!(r.attachments.is_empty(), "{case}");
-        assert_eq!(before, app.dump().await, "{case}: changed the database");
+        chat_refused(&app, promoterd::commands::Platform::Discord, user, line, answer).await;
     }
 }
 

@@ -146,16 +146,7 @@ async fn an_invite_redeemed_from_chat_grants_that_membership_and_nothing_that_co
         "promoters",
         "invite x@y.test summer-fest",
     ] {
-        let before = app.dump().await;
-        let r = app.chat(Platform::Telegram, "666", line).await;
-        assert!(r.is_error, "`{line}` from the invite-linked account must be refused");
-        assert!(
-            r.to_plain().contains(&format!("connect {cara}")),
-            "{line}: {}",
-            r.to_plain()
-        );
-        assert!(r.attachments.is_empty());
-        assert_eq!(before, app.dump().await, "`{line}` changed the database");
+        chat_refused(&app, Platform::Telegram, "666", line, &format!("connect {cara}")).await;
     }
     // An organization-wide membership that arrives at the address later is not the account's either.
     app.ok(OWNER, &format!("invite {cara}")).await;

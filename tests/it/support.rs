@@ -234,6 +234,32 @@ pub async fn refused(app: &TestApp, who: &str, line: &str, needle: &str) -> Stri
     text
 }
 
+/// Runs `line` from a chat account, expects a refusal containing `needle`, no file and
+/// an unchanged database; returns the refusal.
+pub async fn chat_refused(
+    app: &TestApp,
+    platform: promoterd::commands::Platform,
+    user: &str,
+    line: &str,
+    needle: &str,
+) -> promoterd::reply::Reply {
+    let before = app.dump().await;
+    let r = app.chat(platform, user, line).await;
+    assert!(
+        r.is_error,
+        "`{line}` from {user} should be refused, got:\n{}",
+        r.to_plain()
+    );
+    assert!(
+        r.to_plain().contains(needle),
+        "`{line}` from {user}: expected `{needle}` in:\n{}",
+        r.to_plain()
+    );
+    assert!(r.attachments.is_empty(), "`{line}` from {user} sent a file");
+    assert_eq!(before, app.dump().await, "`{line}` from {user} changed the database");
+    r
+}
+
 /// The word after `marker` in `text`.
 pub fn code_after(text: &str, marker: &str) -> String {
     let start = text.find(marker).unwrap_or_else(|| panic!("no `{marker}` in:\n{text}")) + marker.len();
