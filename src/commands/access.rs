@@ -4,7 +4,7 @@
 use super::spec::{Access, COMMANDS, Cmd, CommandSpec};
 use super::{Core, Invocation, Origin};
 use crate::error::{CommandError, UserError};
-use crate::store::{ChatAccount, EventRow, MembershipRow, OrgRow, OrganizerRole, PersonRow};
+use crate::store::{ChatAccount, EventRow, InviteKind, InviteRow, MembershipRow, OrgRow, OrganizerRole, PersonRow};
 
 /// The person behind a request, as far as we know them.
 #[derive(Debug, Clone)]
@@ -72,6 +72,52 @@ fn ambiguous<'a>(slug: &str, orgs: impl Iterator<Item = &'a OrgRow>, spec: &Comm
         spec.name,
         names[0]
     ))
+}
+
+/// Whether `actor` may answer this invite (its code is known to them): it must reach the
+/// address it was sent to. A forwarded code proves nothing about who is asking, so from a
+/// chat account not linked to that address it may not decline someone's invite, nor take
+/// an organizer role (buyer data) by the code alone.
+pub(super) fn may_answer_invite(actor: &Actor, invite: &InviteRow, accept: bool) -> Res<()> {
+    match (&actor.email, &actor.person, &actor.chat) {
+        (Some(email), _, _) if *email != invite.email => {
+            return Err(no(format!("This invite was sent to another address, not to {email}.")));
+        }
+        (None, Some(p), Some(_)) if p.email != invite.email => {
+            return Err(no(format!(
+                "This account is linked to {}, and the invite was sent to another address. Accept it from the invited address.",
+                p.email
+            )));
+        }
+        _ => {}
+    }
+    if !accept && actor.chat.is_some() && actor.person.is_none() {
+        return Err(no(
+            "This account is not linked to the invited address. To decline, reply `ignore` to the invite mail; \
+             or just let the invite expire.",
+        ));
+    }
+    let linked_in_full = actor.person.is_some() && actor.grants.is_none();
+    if accept && invite.kind() == InviteKind::Organizer && actor.chat.is_some() && !linked_in_full {
+        return Err(no(format!(
+            "An organizer invite is accepted from the invited address: reply `accept` to the invite mail, \
+             or link this account first with `connect {}` and `verify <code>`.",
+            invite.email
+        )));
+    }
+    Ok(())
+}
+
+/// Organizer invites are the owner's (only the owner sends them): an admin may not renew
+/// or cancel one.
+pub(super) fn owner_for_organizer_invite(org: &OrgRow, role: OrganizerRole, invite: &InviteRow, what: &str) -> Res<()> {
+    if invite.kind() == InviteKind::Organizer && role != OrganizerRole::Owner {
+        return Err(no(format!(
+            "Only the owner of {} can {what} an organizer invite.",
+            org.name
+        )));
+    }
+    Ok(())
 }
 
 fn commands_for(access: &[Access]) -> String {

@@ -252,34 +252,7 @@ impl Core {
             "cancelled" => refuse!("This invite was cancelled by the organizer."),
             _ => refuse!("This invite has expired. Ask the organizer to send it again."),
         }
-        // The invite must reach the person it was addressed to.
-        match (&actor.email, &actor.person, &actor.chat) {
-            (Some(email), _, _) if *email != invite.email => {
-                refuse!("This invite was sent to another address, not to {email}.")
-            }
-            (None, Some(p), Some(_)) if p.email != invite.email => refuse!(
-                "This account is linked to {}, and the invite was sent to another address. Accept it from the invited address.",
-                p.email
-            ),
-            _ => {}
-        }
-        // Declining destroys the invite: only the invited address, or an account linked to
-        // it, may do that. A forwarded code is no proof of who is asking.
-        if !accept && actor.chat.is_some() && actor.person.is_none() {
-            refuse!(
-                "This account is not linked to the invited address. To decline, reply `ignore` to the invite mail; \
-                 or just let the invite expire."
-            );
-        }
-        // An organizer role reaches buyer data: never granted to a chat account by a code alone.
-        let linked_in_full = actor.person.is_some() && actor.grants.is_none();
-        if accept && invite.kind() == InviteKind::Organizer && actor.chat.is_some() && !linked_in_full {
-            refuse!(
-                "An organizer invite is accepted from the invited address: reply `accept` to the invite mail, \
-                 or link this account first with `connect {}` and `verify <code>`.",
-                invite.email
-            );
-        }
+        super::access::may_answer_invite(actor, &invite, accept)?;
         let org = self.store.org(invite.org_id).await?.map(|o| o.name).unwrap_or_default();
         let event = match invite.event_id {
             Some(id) => self.store.event(id).await?,

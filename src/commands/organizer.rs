@@ -45,20 +45,6 @@ fn scope_name(org: &OrgRow, event: Option<&crate::store::EventRow>) -> String {
     }
 }
 
-/// Organizer invites are the owner's (only the owner sends them): an admin may not renew
-/// or cancel one.
-fn owner_for_organizer_invite(
-    org: &OrgRow,
-    role: crate::store::OrganizerRole,
-    invite: &InviteRow,
-    what: &str,
-) -> Result<(), CommandError> {
-    if invite.kind() == InviteKind::Organizer && role != crate::store::OrganizerRole::Owner {
-        refuse!("Only the owner of {} can {what} an organizer invite.", org.name);
-    }
-    Ok(())
-}
-
 impl Core {
     pub(super) async fn new_event(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
         let (org, _, _) = organizer_scope(scope);
@@ -424,7 +410,7 @@ impl Core {
         let inviter = actor.person.as_ref().expect("authorized organizer");
         let email = inv.req("email");
         let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
-        owner_for_organizer_invite(&org, role, &invite, "resend")?;
+        super::access::owner_for_organizer_invite(&org, role, &invite, "resend")?;
         let code = codes::invite_code();
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
@@ -461,7 +447,7 @@ impl Core {
         let (org, role, event) = organizer_scope(scope);
         let email = inv.req("email");
         let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
-        owner_for_organizer_invite(&org, role, &invite, "cancel")?;
+        super::access::owner_for_organizer_invite(&org, role, &invite, "cancel")?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         self.store
