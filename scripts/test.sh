@@ -30,4 +30,12 @@ bash scripts/mail-servers.sh start "$MAIL_DIR"
 source "$MAIL_DIR/env"
 
 echo "== cargo test"
-cargo test --locked --all-targets
+# The runner's own last line is that of the last target (an example with no tests):
+# a summary of every target closes the run.
+set +e
+cargo test --locked --all-targets 2>&1 | tee "$MAIL_DIR/cargo-test.log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ { p += $4; f += $6 } END { printf "summary: %d passed, %d failed\n", p, f }' \
+  "$MAIL_DIR/cargo-test.log"
+exit "$status"

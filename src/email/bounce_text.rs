@@ -171,8 +171,8 @@ mod tests {
     #[test]
     fn human_parts_of_other_bounces() {
         // Gmail's and Office 365's sentences in bounces whose delivery-status part is intact,
-        // and a bulleted block in an X3 bounce (which the existing detection does not take
-        // for a bounce: no report-type, From not mailer-daemon).
+        // and a bulleted block in an X3 bounce (a report without a report-type, from
+        // `Mail.Delivery.System@`).
         for (file, expected) in [
             ("sisimai__rhost-gsuite-01.eml", "kijitora@example.de"),
             ("sisimai__lhost-x3-01.eml", "kijitora@example.com"),

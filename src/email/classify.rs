@@ -150,7 +150,12 @@ fn has_null_return_path(msg: &Message<'_>) -> bool {
 fn report_type(msg: &Message<'_>) -> Option<String> {
     let ct = msg.root_part().content_type()?;
     if ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")) {
-        return ct.attribute("report-type").map(str::to_ascii_lowercase);
+        // A report without a report-type is still a machine's report, never a command.
+        return Some(
+            ct.attribute("report-type")
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default(),
+        );
     }
     None
 }
@@ -205,7 +210,10 @@ fn hard_failed_recipients(status_text: &str) -> Vec<String> {
 fn is_bounce_sender(from: Option<&str>) -> bool {
     from.and_then(|f| f.split('@').next()).is_some_and(|l| {
         let l = l.to_ascii_lowercase();
-        l == "mailer-daemon" || l == "postmaster" || l == "mail-daemon"
+        matches!(
+            l.as_str(),
+            "mailer-daemon" | "postmaster" | "mail-daemon" | "mail.delivery.system" | "mail-delivery-system"
+        )
     })
 }
 
@@ -267,7 +275,7 @@ fn kind_and_failed(msg: &Message<'_>, from: Option<&str>, is_loop: bool) -> (Mai
             }
         }
         MailKind::Complaint
-    } else if report.as_deref() == Some("delivery-status")
+    } else if matches!(report.as_deref(), Some("delivery-status" | ""))
         || header_text(msg, "X-Failed-Recipients").is_some()
         || is_bounce_sender(from)
     {
@@ -401,6 +409,16 @@ mod tests {
             i.failed_recipients
         );
         assert!(i.command.is_none());
+    }
+
+    /// An X3 report: multipart/report without a report-type, from `Mail.Delivery.System@`.
+    #[test]
+    fn a_report_without_a_report_type_is_a_bounce_and_never_a_command() {
+        let i = inspect(&fixture("sisimai__lhost-x3-01.eml"), Some("bot@example.test"));
+        assert_eq!(i.kind, MailKind::Bounce);
+        assert_eq!(i.failed_recipients, ["kijitora@example.com"]);
+        assert!(i.command.is_none());
+        assert!(is_bounce_sender(Some("Mail.Delivery.System@example.net")));
     }
 
     #[test]
