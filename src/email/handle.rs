@@ -354,6 +354,27 @@ mod tests {
         assert_eq!(token_in("bot+a.b@example.test", "bot", "example.test"), None);
     }
 
+    /// Issue 14.3: found in linear time, bounded in number and length.
+    #[test]
+    fn our_message_ids_are_found_and_bounded() {
+        let raw =
+            b"Original-Message-ID: <ab12.invite@Bot.Test>\r\nReferences: <x@other.test> <cd34.reply@bot.test>\r\n";
+        assert_eq!(
+            our_message_ids(raw, "bot.test"),
+            ["<ab12.invite@Bot.Test>", "<cd34.reply@bot.test>"]
+        );
+        // No `<`, a space inside, or an id longer than any of ours: not an id.
+        assert!(our_message_ids("@bot.test>".repeat(100_000).as_bytes(), "bot.test").is_empty());
+        assert!(our_message_ids(b"<a b@bot.test>", "bot.test").is_empty());
+        let long = format!("<{}@bot.test>", "a".repeat(300));
+        assert!(our_message_ids(long.as_bytes(), "bot.test").is_empty());
+        // Thousands of distinct ids: the first MAX_MESSAGE_IDS.
+        let many: String = (0..5000).map(|i| format!("<i{i}@bot.test>\r\n")).collect();
+        let ids = our_message_ids(many.as_bytes(), "bot.test");
+        assert_eq!(ids.len(), MAX_MESSAGE_IDS);
+        assert_eq!(ids[0], "<i0@bot.test>");
+    }
+
     #[test]
     fn authentication_results_must_come_from_our_server() {
         let ok = |headers: &[&str], server: &str| {

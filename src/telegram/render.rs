@@ -109,6 +109,22 @@ mod tests {
     use super::*;
     use crate::reply::Table;
 
+    /// Issue 14.12 on Telegram: a hostile name is shown as text, in tables and in lines.
+    #[test]
+    fn hostile_names_are_text() {
+        let hostile = "<a href=\"https://evil.example\">Claim VIP</a> @everyone";
+        let mut t = Table::new(&["Rank", "Promoter"], &[true, false]);
+        t.row(vec!["#1".into(), hostile.into()]);
+        let r = Reply::text(format!("Welcome, {hostile}")).with(crate::reply::Block::Table(t));
+        let html = render(&r).concat();
+        assert!(!html.contains("<a href"), "{html}");
+        assert!(
+            html.contains("&lt;a href=&quot;https://evil.example&quot;&gt;")
+                || html.contains("&lt;a href=\"https://evil.example\"&gt;"),
+            "{html}"
+        );
+    }
+
     #[test]
     fn dynamic_text_is_escaped_and_tables_are_preformatted() {
         let mut t = Table::new(&["Promoter", "Tickets"], &[false, true]);
