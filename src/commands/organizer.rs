@@ -29,6 +29,16 @@ pub fn parse_local_time(s: &str, tz_name: &str) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
 }
 
+/// A stored UTC time on the clock of a time zone, without naming it: `2027-06-01 18:00`
+/// (for a table whose header names the zone).
+pub fn local_clock(stored: &str, tz_name: &str) -> String {
+    let t = crate::clock::parse_ts(stored);
+    match tz_name.parse::<chrono_tz::Tz>() {
+        Ok(tz) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+        Err(_) => t.format("%Y-%m-%d %H:%M").to_string(),
+    }
+}
+
 /// Shows a stored UTC time in a time zone: `2027-06-01 18:00 (Europe/Berlin)`.
 pub fn local_time(stored: &str, tz_name: &str) -> String {
     let t = crate::clock::parse_ts(stored);

@@ -24,12 +24,28 @@ fn hour(s: &str) -> Result<i64, CommandError> {
 }
 
 impl Core {
-    fn describe(p: &Preferences) -> Reply {
+    /// The person's settings as they take effect: after `stop`, mail that would carry a
+    /// digest or a notification is not sent, and the reply says so.
+    async fn describe(&self, person: &PersonRow, p: &Preferences) -> Result<Reply, CommandError> {
+        let stopped = self.store.mail_opted_out(&person.email).await?;
+        let has_chat = !self.store.linked_accounts(person.id).await?.is_empty();
+        let by_mail = p.channel.as_deref() == Some("email") || !has_chat;
         let hour = p
             .digest_hour
             .map(|h| format!("{h}:00"))
             .unwrap_or_else(|| "the organization's hour".into());
-        Reply::default()
+        let halted = |what: String| {
+            if stopped && by_mail {
+                format!("stopped by `stop` (was {what})")
+            } else {
+                what
+            }
+        };
+        let channel = p
+            .channel
+            .clone()
+            .unwrap_or_else(|| "first linked chat, else email".into());
+        let mut reply = Reply::default()
             .titled("Your preferences")
             .with(Block::Fields(vec![
                 (
@@ -37,21 +53,24 @@ impl Core {
                     if p.digest == "off" {
                         "off".into()
                     } else {
-                        format!("{} at {hour}", p.digest)
+                        halted(format!("{} at {hour}", p.digest))
                     },
                 ),
                 (
                     "Sale notifications".into(),
-                    if p.notify { "on".into() } else { "off".into() },
+                    if p.notify { halted("on".into()) } else { "off".into() },
                 ),
-                (
-                    "Channel".into(),
-                    p.channel
-                        .clone()
-                        .unwrap_or_else(|| "first linked chat, else email".into()),
-                ),
+                ("Channel".into(), channel),
             ]))
-            .private()
+            .private();
+        if stopped {
+            reply = reply.line(if by_mail {
+                "Mail is stopped: no digests or notifications are sent. `digest daily` or `notify on` starts them again."
+            } else {
+                "Digest and notification mail is stopped; your chat channel still gets them."
+            });
+        }
+        Ok(reply)
     }
 
     async fn save_prefs(&self, actor: &Actor, change: impl FnOnce(&mut Preferences)) -> Res {
@@ -65,13 +84,13 @@ impl Core {
             self.store.set_mail_opt_out(&mut tx, p.id, false).await?;
         }
         tx.commit().await?;
-        Ok(Self::describe(&prefs).line("Saved."))
+        Ok(self.describe(p, &prefs).await?.line("Saved."))
     }
 
     pub(super) async fn digest_prefs(&self, actor: &Actor, inv: &Invocation) -> Res {
         let p = person(actor)?;
         match (inv.get("setting"), inv.get("hour")) {
-            (None, _) => Ok(Self::describe(&self.store.preferences(p.id).await?)),
+            (None, _) => self.describe(p, &self.store.preferences(p.id).await?).await,
             (Some("hour"), Some(h)) => {
                 let h = hour(h)?;
                 self.save_prefs(actor, |prefs| prefs.digest_hour = Some(h)).await

@@ -237,7 +237,7 @@ impl Core {
     }
 
     pub(super) async fn my_orders(&self, scope: Scope) -> Res {
-        let (_, event, m) = promoter_scope(scope);
+        let (org, event, m) = promoter_scope(scope);
         let orders = self.store.orders_of_membership(m.id, event.id, 50).await?;
         if orders.is_empty() {
             return Ok(Reply::text(format!(
@@ -246,14 +246,16 @@ impl Core {
             ))
             .private());
         }
+        // Times in the organization's zone, named in the column header.
+        let time_header = format!("Time ({})", org.time_zone);
         let mut t = Table::new(
-            &["Order", "Time", "Tickets", "Via", "Status", "Net"],
+            &["Order", &time_header, "Tickets", "Via", "Status", "Net"],
             &[false, false, false, false, false, true],
         );
         for o in orders {
             t.row(vec![
                 o.external_id,
-                o.ordered_at.replace('T', " ").trim_end_matches('Z').to_string(),
+                super::organizer::local_clock(&o.ordered_at, &org.time_zone),
                 o.summary,
                 o.link_label.unwrap_or_default(),
                 o.status.replace('_', " "),

@@ -12,6 +12,7 @@ mod email;
 mod fake_discord;
 mod fake_telegram;
 mod http;
+mod newcomer;
 mod permissions;
 mod scenario;
 mod security;
