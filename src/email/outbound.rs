@@ -119,6 +119,12 @@ pub async fn sender(
     let mut failing = false;
     loop {
         let now = core.clock.now();
+        // An invite answered or cancelled while mail was off is not sent late.
+        match core.store.drop_stale_invite_mails(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(dropped = n, "email: invite mails that no longer apply were dropped"),
+            Err(e) => tracing::warn!(error = %e, "dropping stale invite mails failed"),
+        }
         let due = match core.store.due_mails(now, BATCH).await {
             Ok(d) => d,
             Err(e) => {

@@ -46,6 +46,28 @@ impl Store {
         .await?)
     }
 
+    /// Drops invite mails not sent yet whose invite no longer waits for an answer
+    /// (accepted, declined, cancelled, expired) or that a newer invite mail replaced:
+    /// sending them would only confuse. They are marked failed with the reason; returns
+    /// how many.
+    pub async fn drop_stale_invite_mails(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET failed_at = ?, last_error = 'dropped before sending: ' || \
+               (SELECT CASE WHEN t.purpose = 'replaced' THEN 'a newer invite mail replaced it' \
+                            ELSE 'the invite is ' || i.status END \
+                FROM reply_tokens t JOIN invites i ON i.id = t.invite_id WHERE t.token_hash = outbox.token_hash) \
+             WHERE channel = 'email' AND kind = 'invite' AND sent_at IS NULL AND failed_at IS NULL \
+               AND EXISTS (SELECT 1 FROM reply_tokens t JOIN invites i ON i.id = t.invite_id \
+                           WHERE t.token_hash = outbox.token_hash AND (i.status <> 'pending' OR t.purpose = 'replaced'))",
+        )
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// Marks a message sent, on the writer.
     pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;

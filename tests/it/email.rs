@@ -28,7 +28,7 @@ fn smtp_port() -> u16 {
 
 /// A test home whose daemon mails as `bot-<tag>@example.test` through the test servers.
 /// The tag is made unique per run, so mailboxes left by earlier runs never interfere.
-async fn mail_app(tag: &str) -> (TestApp, String) {
+pub(super) async fn mail_app(tag: &str) -> (TestApp, String) {
     mail_app_with(tag, |t| t).await
 }
 
@@ -55,12 +55,12 @@ async fn mail_app_with(tag: &str, edit: impl FnOnce(String) -> String) -> (TestA
     (app, unique)
 }
 
-fn addr(who: &str, tag: &str) -> String {
+pub(super) fn addr(who: &str, tag: &str) -> String {
     format!("{who}-{tag}@example.test")
 }
 
 /// Every message in a user's INBOX.
-async fn inbox(user: &str) -> Vec<Vec<u8>> {
+pub(super) async fn inbox(user: &str) -> Vec<Vec<u8>> {
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", imap_port()))
         .await
         .unwrap();
@@ -84,7 +84,7 @@ async fn inbox(user: &str) -> Vec<Vec<u8>> {
 }
 
 /// Waits (bounded) until `user` has a mail whose raw text satisfies `pred`.
-async fn wait_mail(user: &str, pred: impl Fn(&str) -> bool) -> Vec<u8> {
+pub(super) async fn wait_mail(user: &str, pred: impl Fn(&str) -> bool) -> Vec<u8> {
     for _ in 0..300 {
         if let Some(m) = inbox(user)
             .await
@@ -159,7 +159,7 @@ fn client_reply(from: &str, to: &str, original: &Received, answer: &str, id: &st
     )
 }
 
-async fn org_with_event(app: &TestApp, owner: &str) {
+pub(super) async fn org_with_event(app: &TestApp, owner: &str) {
     let out = app.bin(&["org", "create", "Acme Events", "--owner", owner]);
     assert!(out.ok, "{out:?}");
     app.ok(

@@ -35,3 +35,66 @@ async fn after_stop_the_digest_settings_say_what_is_sent() {
     let again = app.ok(ANA, "digest daily").await;
     assert!(field(&again, "Digest").starts_with("daily"), "{again}");
 }
+
+#[tokio::test]
+async fn invite_mails_queued_while_mail_was_off_are_dropped_once_answered_or_cancelled() {
+    use super::email::{addr, inbox, mail_app, org_with_event, wait_mail};
+    let (app, tag) = mail_app("stale").await;
+    let (boss, ana, cara, dan) = (
+        addr("boss", &tag),
+        addr("ana", &tag),
+        addr("cara", &tag),
+        addr("dan", &tag),
+    );
+    org_with_event(&app, &boss).await;
+    for who in [&ana, &cara, &dan] {
+        app.ok(&boss, &format!("invite {who} summer-fest")).await;
+    }
+    // While mail is off, the organizer hands Ana her code and cancels Cara's invite.
+    let code = app.invite_code(&ana).await;
+    app.ok(&ana, &format!("accept {code}")).await;
+    app.ok(&boss, &format!("cancelinvite {cara} summer-fest")).await;
+
+    let email = promoterd::email::EmailFrontend::start(&app.core, &app.config())
+        .unwrap()
+        .unwrap();
+    // Dan's invite, queued last, arrives: the sender has looked at all three.
+    wait_mail(&dan, |m| m.contains("invites you to promote")).await;
+    for who in [&ana, &cara] {
+        assert!(
+            !inbox(who)
+                .await
+                .iter()
+                .any(|m| String::from_utf8_lossy(m).contains("invites you to promote")),
+            "{who} got an invite that no longer applied"
+        );
+    }
+    let rows = dump_rows(&TestApp::dump_section(&app.dump().await, "outbox"));
+    for (who, why) in [(&ana, "the invite is accepted"), (&cara, "the invite is cancelled")] {
+        assert!(
+            rows.iter()
+                .any(|r| r.contains(&format!("|'{who}'|'invite'|"))
+                    && r.contains(&format!("dropped before sending: {why}"))),
+            "{who}: {rows:#?}"
+        );
+    }
+    email.stop().await;
+}
+
+/// The rows of a dump section; a row starts with its id and may span lines.
+fn dump_rows(section: &str) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    for line in section.lines() {
+        let starts_row = line
+            .split_once('|')
+            .is_some_and(|(id, _)| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()));
+        match rows.last_mut() {
+            Some(row) if !starts_row => {
+                row.push('\n');
+                row.push_str(line);
+            }
+            _ => rows.push(line.to_string()),
+        }
+    }
+    rows
+}
