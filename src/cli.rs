@@ -190,12 +190,18 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    let config = Config::load(&cli.config).with_context(|| {
-        format!(
-            "loading the configuration (copy config.example.toml to {} or pass --config)",
-            cli.config.display()
-        )
-    })?;
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        // Only a missing file wants the example copied there; a broken one wants fixing.
+        Err(e @ crate::config::ConfigError::Read { .. }) if matches!(&e, crate::config::ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            return Err(anyhow::Error::new(e).context(format!(
+                "no configuration file: copy config.example.toml to {} or pass --config",
+                cli.config.display()
+            )));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("loading the configuration")),
+    };
     match cli.command {
         Command::Run => {
             crate::daemon::run(config).await?;

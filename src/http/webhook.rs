@@ -43,10 +43,20 @@ pub enum SignatureError {
     Missing,
     #[error("malformed Promoterd-Signature header: expected t=<unix seconds>,v1=<hex HMAC-SHA256>")]
     Malformed,
-    #[error("signature timestamp is {0} s away from our clock (at most {1} s allowed); check the sender's clock")]
+    /// (our clock minus the timestamp, the tolerance), in seconds.
+    #[error("signature timestamp is {skew} our clock (at most {tol} s allowed); check the sender's clock", skew = skew_words(*.0), tol = .1)]
     Stale(i64, i64),
     #[error("no v1 signature matches the body with a configured secret")]
     Mismatch,
+}
+
+/// `600 s behind` / `600 s ahead of`, for a skew of our clock minus the timestamp.
+fn skew_words(skew: i64) -> String {
+    if skew >= 0 {
+        format!("{skew} s behind")
+    } else {
+        format!("{} s ahead of", skew.unsigned_abs())
+    }
 }
 
 /// The hex HMAC-SHA256 of `"<t>.<body>"` with `secret`: what the checkout puts in `v1`.
@@ -239,6 +249,17 @@ mod tests {
         assert_eq!(
             verify_signature(Some(&h), body, &secrets(), NOW + 301, 300),
             Err(SignatureError::Stale(301, 300))
+        );
+        // Issue 15.8: a timestamp from the future is said to be ahead, not "-600 s away".
+        let future = verify_signature(Some(&h), body, &secrets(), NOW - 600, 300).unwrap_err();
+        assert_eq!(
+            future.to_string(),
+            "signature timestamp is 600 s ahead of our clock (at most 300 s allowed); check the sender's clock"
+        );
+        assert!(
+            SignatureError::Stale(301, 300)
+                .to_string()
+                .starts_with("signature timestamp is 301 s behind our clock")
         );
         assert_eq!(
             verify_signature(Some(&h), body, &["other-secret-012345".into()], NOW, 300),

@@ -98,3 +98,28 @@ fn dump_rows(section: &str) -> Vec<String> {
     }
     rows
 }
+
+#[test]
+fn config_errors_say_what_to_do_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_promoterd"))
+            .arg("--config")
+            .arg(config)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let missing = run(&dir.path().join("nope.toml"));
+    assert!(missing.contains("copy config.example.toml to"), "{missing}");
+    assert_eq!(missing.matches("No such file or directory").count(), 1, "{missing}");
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[http]\nlisten = 5\n").unwrap();
+    let err = run(&broken);
+    assert!(
+        err.contains("line 2") && !err.contains("copy config.example.toml"),
+        "{err}"
+    );
+}
