@@ -374,9 +374,17 @@ impl Core {
         }
         let events = self.store.events_of_org(org.id).await?;
         let now = crate::clock::ts(self.clock.now());
+        // What the last invite mail did: queued is not sent.
+        let mails = self.store.invite_mail_states(org.id).await?;
+        let mail_state = |id: i64| match mails.iter().find(|m| m.0 == id) {
+            Some((_, Some(at), _, _)) => format!("sent {}", local_clock(at, &org.time_zone)),
+            Some((_, None, Some(_), why)) => format!("not sent: {}", why.as_deref().unwrap_or("failed")),
+            Some((_, None, None, _)) => "queued".into(),
+            None => "–".into(),
+        };
         let mut t = Table::new(
-            &["Email", "For", "Role", "Status", "Sent", "Expires"],
-            &[false, false, false, false, true, false],
+            &["Email", "For", "Role", "Status", "Mails", "Last mail", "Expires"],
+            &[false, false, false, false, true, false, false],
         );
         for i in &invites {
             let status = if i.status == "pending" && i.expires_at <= now {
@@ -395,6 +403,7 @@ impl Core {
                 i.kind.clone(),
                 status.into(),
                 i.sent_count.to_string(),
+                mail_state(i.id),
                 local_time(&i.expires_at, &org.time_zone),
             ]);
         }

@@ -68,6 +68,24 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// The latest invite mail of each invite of an organization: (invite id, sent_at,
+    /// failed_at, last_error).
+    pub async fn invite_mail_states(
+        &self,
+        org_id: i64,
+    ) -> StoreResult<Vec<(i64, Option<String>, Option<String>, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT t.invite_id, o.sent_at, o.failed_at, o.last_error FROM outbox o \
+             JOIN reply_tokens t ON t.token_hash = o.token_hash JOIN invites i ON i.id = t.invite_id \
+             WHERE i.org_id = ? AND o.kind = 'invite' \
+             AND o.id = (SELECT max(o2.id) FROM outbox o2 JOIN reply_tokens t2 ON t2.token_hash = o2.token_hash \
+                         WHERE t2.invite_id = t.invite_id AND o2.kind = 'invite')",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Marks a message sent, on the writer.
     pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;

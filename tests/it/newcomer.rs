@@ -78,7 +78,25 @@ async fn invite_mails_queued_while_mail_was_off_are_dropped_once_answered_or_can
             "{who}: {rows:#?}"
         );
     }
+    // The organizer's list says what each last mail did.
+    let invites = app.ok(&boss, "invites summer-fest").await;
+    assert!(row(&invites, &dan).iter().any(|c| c.starts_with("sent ")), "{invites}");
+    assert!(
+        row(&invites, &ana).iter().any(|c| c.starts_with("not sent: dropped")),
+        "{invites}"
+    );
     email.stop().await;
+}
+
+#[tokio::test]
+async fn the_invite_list_says_queued_until_the_mail_is_sent() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "invite zoe@promo.test summer-fest").await;
+    let invites = app.ok(OWNER, "invites summer-fest").await;
+    let zoe = row(&invites, "zoe@promo.test");
+    assert!(zoe.contains(&"queued".to_string()), "{invites}");
+    assert!(!invites.contains("Sent"), "{invites}");
 }
 
 /// The rows of a dump section; a row starts with its id and may span lines.
