@@ -33,6 +33,32 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Escapes Discord markdown in a line of our text, keeping its `code` spans as code: a
+/// backtick with a partner later in the text opens a span shown as is; a lone one is
+/// escaped. Linear: each span is passed over once.
+pub fn escape_keeping_code(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    while let Some(tick) = rest.find('`') {
+        out.push_str(&escape(&rest[..tick]));
+        let after = &rest[tick + 1..];
+        match after.find('`') {
+            Some(end) if end > 0 && !after[..end].contains('\n') => {
+                out.push('`');
+                out.push_str(&after[..end]);
+                out.push('`');
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("\\`");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
 /// The embed for a reply.
 pub fn embed(reply: &Reply) -> CreateEmbed {
     let mut e = CreateEmbed::new().colour(if reply.is_error { 0xd9534f } else { 0x5865f2 });
@@ -43,7 +69,7 @@ pub fn embed(reply: &Reply) -> CreateEmbed {
     let mut fields = 0usize;
     for b in &reply.blocks {
         match b {
-            Block::Text(t) => description.push_str(&format!("{}\n\n", escape(t))),
+            Block::Text(t) => description.push_str(&format!("{}\n\n", escape_keeping_code(t))),
             Block::Link(l) => description.push_str(&format!("{l}\n\n")),
             Block::Fields(fs) => {
                 for (k, v) in fs.iter().take(FIELD_LIMIT - fields) {
@@ -146,6 +172,19 @@ mod tests {
         assert_eq!(json["fields"][0]["name"], "VIP");
         assert_eq!(json["fields"][0]["value"], "Tickets: 2\nNet revenue: 259.00 EUR");
         assert_eq!(json["description"], "Hi \\*bold\\* \\@everyone");
+    }
+
+    /// Issue 15.10: our `code` spans stay code; everything else is escaped.
+    #[test]
+    fn code_spans_stay_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            escape_keeping_code("Send `help` or `mylink <event>` to [x](y)"),
+            "Send `help` or `mylink <event>` to \\[x\\]\\(y\\)"
+        );
+        assert_eq!(escape_keeping_code("a lone ` tick"), "a lone \\` tick");
+        assert_eq!(escape_keeping_code("``"), "\\`\\`");
+        let json = serde_json::to_value(embed(&Reply::text("Send `help`."))).unwrap();
+        assert_eq!(json["description"], "Send `help`.");
     }
 
     /// Issue 14.12: a promoter named like a link and a mass mention, in a public leaderboard.
