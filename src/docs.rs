@@ -1,16 +1,36 @@
 //! Generates `bot-commands.md` from the command declarations.
 
+use crate::commands::spec::ArgKind;
 use crate::commands::{COMMANDS, Channels, CommandSpec, parse_line};
+use crate::money::Decimal;
+
+/// The options a command's example becomes on Discord, as a person types them: values
+/// as written (a price as `49.00`, never its stored minor units).
+pub fn discord_options(spec: &CommandSpec) -> Vec<(String, String)> {
+    let Ok(inv) = parse_line(spec.example) else {
+        return Vec::new();
+    };
+    spec.args
+        .iter()
+        .filter_map(|a| {
+            let v = inv.get(a.name)?;
+            let typed = match a.kind {
+                ArgKind::Price => v
+                    .parse::<i64>()
+                    .map(|m| Decimal(m).to_string())
+                    .unwrap_or_else(|_| v.to_string()),
+                _ => v.to_string(),
+            };
+            Some((a.name.to_string(), typed))
+        })
+        .collect()
+}
 
 /// How a command's example is typed as a Discord slash command.
 pub fn discord_form(spec: &CommandSpec) -> String {
     let mut s = format!("/{}", spec.name);
-    if let Ok(inv) = parse_line(spec.example) {
-        for a in spec.args {
-            if let Some(v) = inv.get(a.name) {
-                s.push_str(&format!(" {}:{}", a.name, v));
-            }
-        }
+    for (k, v) in discord_options(spec) {
+        s.push_str(&format!(" {k}:{v}"));
     }
     s
 }
@@ -75,6 +95,27 @@ mod tests {
             let inv = parse_line(c.example).unwrap_or_else(|e| panic!("example of {}: {e}", c.name));
             assert_eq!(inv.cmd, c.cmd);
         }
+    }
+
+    /// Issue 15.1: every example means the same on Discord as typed in the console, on
+    /// Telegram and by mail (a price of 49 is 49.00 EUR, not 4900.00).
+    #[test]
+    fn every_example_means_the_same_on_every_channel() {
+        for c in COMMANDS {
+            let line = parse_line(c.example).unwrap();
+            let telegram = parse_line(&format!("/{}", c.example)).unwrap();
+            let discord = crate::commands::parse_named(c.name, &discord_options(c))
+                .unwrap_or_else(|e| panic!("{}: {e}", discord_form(c)));
+            assert_eq!(
+                (line.cmd, &line.args),
+                (discord.cmd, &discord.args),
+                "{}",
+                discord_form(c)
+            );
+            assert_eq!((line.cmd, &line.args), (telegram.cmd, &telegram.args), "{}", c.example);
+        }
+        let price = crate::commands::spec::spec(crate::commands::Cmd::NewTicketType);
+        assert!(discord_form(price).contains("price:49.00"), "{}", discord_form(price));
     }
 
     #[test]
