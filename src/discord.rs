@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serenity::all::{
     ApplicationId, Command, CommandInteraction, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateMessage, GuildId, Http, HttpBuilder, Interaction, Nonce, UserId,
+    CreateMessage, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, Nonce, UserId,
 };
 use serenity::interactions_endpoint::Verifier;
 use std::sync::Arc;
@@ -69,12 +69,16 @@ impl Discord {
 
     /// An HTTP client; `proxy` sends every request to another base URL (tests).
     pub fn http_client(token: &str, application_id: u64, proxy: Option<&str>) -> Arc<Http> {
+        Arc::new(Self::http(token, application_id, proxy))
+    }
+
+    fn http(token: &str, application_id: u64, proxy: Option<&str>) -> Http {
         let mut b = HttpBuilder::new(token).application_id(ApplicationId::new(application_id));
         if let Some(p) = proxy {
             // serenity's rate limiter ignores the proxy: it must be off when one is set.
             b = b.proxy(p.trim_end_matches('/')).ratelimiter_disabled(true);
         }
-        Arc::new(b.build())
+        b.build()
     }
 
     /// Registers the slash commands, in one guild (instant) or globally.
@@ -363,7 +367,9 @@ impl DiscordFrontend {
                 outbox,
             }));
         }
-        let mut client = serenity::Client::builder(&token, serenity::all::GatewayIntents::empty())
+        // Through the proxy too: `GET /gateway` (the websocket URL) and the answers.
+        let gateway_http = Discord::http(&token, app_id, config.discord.api_proxy.as_deref());
+        let mut client = serenity::client::ClientBuilder::new_with_http(gateway_http, GatewayIntents::empty())
             .event_handler(Handler {
                 discord: discord.clone(),
             })

@@ -44,7 +44,7 @@ async fn bot(app: &TestApp) -> Bot {
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_000);
 
 /// A slash-command interaction as Discord sends it.
-fn command(user: u64, name: &str, options: &[(&str, &str)]) -> Value {
+pub(super) fn command(user: u64, name: &str, options: &[(&str, &str)]) -> Value {
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     json!({
         "id": id.to_string(), "application_id": APP_ID.to_string(), "type": 2, "token": format!("tok{id}"), "version": 1,

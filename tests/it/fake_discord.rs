@@ -1,6 +1,6 @@
 //! A local stand-in for Discord's REST API (what serenity's `Http` calls through its
-//! proxy setting): records every request, answers with the documented JSON, and can
-//! answer 429 with `retry_after`.
+//! proxy setting): records every request, answers with the documented JSON (the gateway's
+//! URL included), and can answer 429 with `retry_after`.
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -30,6 +30,7 @@ struct Shared {
     new_call: Notify,
     rate_limit: Mutex<u32>,
     dms_closed: Mutex<bool>,
+    gateway_url: Mutex<Option<String>>,
 }
 
 /// The fake server.
@@ -99,6 +100,25 @@ async fn record(State(s): State<Arc<Shared>>, req: Request) -> Response {
             429,
             json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false, "code": 0}),
         )
+    } else if let Some(url) = s
+        .gateway_url
+        .lock()
+        .unwrap()
+        .clone()
+        .filter(|_| path.starts_with("/api/v10/gateway"))
+    {
+        // Get Gateway (`GET /gateway`, what serenity asks) and Get Gateway Bot
+        // (`GET /gateway/bot`), as documented in discord-api-docs `topics/Gateway.md`.
+        let mut body = json!({ "url": url });
+        if path.ends_with("/bot") {
+            body["shards"] = json!(1);
+            body["session_start_limit"] =
+                json!({"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1});
+        }
+        (200, body)
+    } else if path.ends_with("/callback") {
+        // Create Interaction Response: 204 No Content (without `with_response`).
+        (204, Value::Null)
     } else if path.ends_with("/commands") {
         // Discord answers with the stored commands: ids, version and type added.
         let stored: Vec<Value> = json
@@ -136,7 +156,10 @@ async fn record(State(s): State<Arc<Shared>>, req: Request) -> Response {
         at: Instant::now(),
     });
     s.new_call.notify_waiters();
-    let mut res = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
+    let mut res = match status {
+        204 => StatusCode::NO_CONTENT.into_response(),
+        _ => (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response(),
+    };
     if limited {
         res.headers_mut().insert("retry-after", "1".parse().unwrap());
         res.headers_mut()
@@ -163,6 +186,11 @@ impl FakeDiscord {
     /// Answers the next `n` webhook (follow-up) calls with 429.
     pub fn rate_limit_next(&self, n: u32) {
         *self.shared.rate_limit.lock().unwrap() = n;
+    }
+
+    /// Answers `GET /gateway` and `GET /gateway/bot` with this websocket URL.
+    pub fn set_gateway(&self, url: &str) {
+        *self.shared.gateway_url.lock().unwrap() = Some(url.to_string());
     }
 
     /// Makes every DM fail as a user with closed DMs would (403, code 50007).
