@@ -44,18 +44,18 @@ pub enum SignatureError {
     #[error("malformed Promoterd-Signature header: expected t=<unix seconds>,v1=<hex HMAC-SHA256>")]
     Malformed,
     /// (our clock minus the timestamp, the tolerance), in seconds.
-    #[error("signature timestamp is {skew} our clock (at most {tol} s allowed); check the sender's clock", skew = skew_words(*.0), tol = .1)]
+    #[error("signature timestamp is {skew}, too far away from our clock (at most {tol} s allowed); check the sender's clock", skew = skew_words(*.0), tol = .1)]
     Stale(i64, i64),
     #[error("no v1 signature matches the body with a configured secret")]
     Mismatch,
 }
 
-/// `600 s behind` / `600 s ahead of`, for a skew of our clock minus the timestamp.
+/// `600 s in the past` / `600 s in the future`, for a skew of our clock minus the timestamp.
 fn skew_words(skew: i64) -> String {
     if skew >= 0 {
-        format!("{skew} s behind")
+        format!("{skew} s in the past")
     } else {
-        format!("{} s ahead of", skew.unsigned_abs())
+        format!("{} s in the future", skew.unsigned_abs())
     }
 }
 
@@ -254,12 +254,13 @@ mod tests {
         let future = verify_signature(Some(&h), body, &secrets(), NOW - 600, 300).unwrap_err();
         assert_eq!(
             future.to_string(),
-            "signature timestamp is 600 s ahead of our clock (at most 300 s allowed); check the sender's clock"
+            "signature timestamp is 600 s in the future, too far away from our clock (at most 300 s allowed); \
+             check the sender's clock"
         );
         assert!(
             SignatureError::Stale(301, 300)
                 .to_string()
-                .starts_with("signature timestamp is 301 s behind our clock")
+                .starts_with("signature timestamp is 301 s in the past,")
         );
         assert_eq!(
             verify_signature(Some(&h), body, &["other-secret-012345".into()], NOW, 300),
