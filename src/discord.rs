@@ -239,6 +239,36 @@ fn retry_wait(e: &serenity::Error, attempt: u32) -> Duration {
     }
 }
 
+/// Fields Discord added to interactions over time that serenity 0.12 requires, with the
+/// value their absence means. An interaction from an older API version (or a proxy that
+/// drops them) is read with these filled in; a field a command really needs (its id,
+/// token, user, data) is never made up.
+const NEWER_INTERACTION_FIELDS: &[(&str, fn() -> serde_json::Value)] = &[
+    ("entitlements", || serde_json::json!([])),
+    ("locale", || serde_json::json!("en-US")),
+    ("app_permissions", || serde_json::json!("0")),
+    ("attachment_size_limit", || serde_json::json!(8_388_608)),
+    ("authorizing_integration_owners", || serde_json::json!({})),
+];
+
+/// Reads an interaction as Discord documents it: missing optional or newer fields are
+/// filled in (also `member.flags` and `member.joined_at`), unknown ones are ignored.
+pub fn read_interaction(body: &[u8]) -> Result<Interaction, serde_json::Error> {
+    let mut v: serde_json::Value = serde_json::from_slice(body)?;
+    if let Some(obj) = v.as_object_mut() {
+        for (name, default) in NEWER_INTERACTION_FIELDS {
+            obj.entry(*name).or_insert_with(default);
+        }
+        if let Some(member) = obj.get_mut("member").and_then(|m| m.as_object_mut()) {
+            member.entry("flags").or_insert_with(|| serde_json::json!(0));
+            member.entry("roles").or_insert_with(|| serde_json::json!([]));
+            member.entry("deaf").or_insert_with(|| serde_json::json!(false));
+            member.entry("mute").or_insert_with(|| serde_json::json!(false));
+        }
+    }
+    serde_json::from_value(v)
+}
+
 fn refuse(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
@@ -257,7 +287,7 @@ async fn endpoint(State(d): State<Arc<Discord>>, headers: HeaderMap, body: Bytes
         Ok(t) if (now - t).abs() <= MAX_AGE_SECONDS => {}
         _ => return refuse(StatusCode::UNAUTHORIZED, "stale or malformed timestamp"),
     }
-    let interaction: Interaction = match serde_json::from_slice(&body) {
+    let interaction: Interaction = match read_interaction(&body) {
         Ok(i) => i,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("unreadable interaction: {e}")),
     };
@@ -409,5 +439,33 @@ impl DiscordFrontend {
         if let Some(g) = self.gateway {
             let _ = g.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15.9: an interaction without the fields Discord added lately is read; one
+    /// without what the command needs is not.
+    #[test]
+    fn interactions_without_newer_fields_are_read() {
+        let minimal = serde_json::json!({
+            "id": "1001", "application_id": "4242", "type": 2, "token": "tok", "version": 1,
+            "channel_id": "555",
+            "member": {"user": {"id": "7", "username": "ana", "discriminator": "0", "avatar": null},
+                       "joined_at": "2026-01-01T00:00:00.000000+00:00", "permissions": "0",
+                       "roles": [], "deaf": false, "mute": false},
+            "guild_id": "99",
+            "data": {"id": "7", "name": "help", "type": 1}
+        });
+        let read = read_interaction(minimal.to_string().as_bytes()).unwrap();
+        let Interaction::Command(cmd) = read else {
+            panic!("not a command")
+        };
+        assert_eq!((cmd.data.name.as_str(), cmd.user.id.get()), ("help", 7));
+        let mut broken = minimal.clone();
+        broken.as_object_mut().unwrap().remove("token");
+        assert!(read_interaction(broken.to_string().as_bytes()).is_err());
     }
 }
