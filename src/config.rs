@@ -223,6 +223,9 @@ pub struct EmailConfig {
     /// When set, commands need an Authentication-Results header from this authserv-id
     /// (our own mail server) with `dmarc=pass` or `dkim=pass`.
     pub require_authentication_results: Option<String>,
+    /// Allow SMTP without TLS (`smtp://` without `?tls=`) or IMAP with `imap_tls = false`
+    /// to a host that is not loopback: passwords and mail then cross the network in clear.
+    pub allow_plaintext: bool,
 }
 
 impl Default for EmailConfig {
@@ -241,6 +244,7 @@ impl Default for EmailConfig {
             poll_seconds: 60,
             max_mail_bytes: 10 * 1024 * 1024,
             require_authentication_results: None,
+            allow_plaintext: false,
         }
     }
 }
@@ -323,6 +327,9 @@ impl Config {
         if self.webhook_secrets().iter().any(|s| s.len() < 16) {
             return Err("PROMOTERD_WEBHOOK_SECRETS: each secret needs at least 16 characters".into());
         }
+        if !self.email.allow_plaintext {
+            self.refuse_plaintext_mail()?;
+        }
         if !self.http.metrics_listen.is_empty() && self.http.metrics_listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!(
                 "http.metrics_listen `{}` is not an address like 127.0.0.1:9464 (or \"\" for no metrics)",
@@ -333,6 +340,39 @@ impl Config {
             return Err(format!(
                 "http.listen `{}` is not an address like 127.0.0.1:8080",
                 self.http.listen
+            ));
+        }
+        Ok(())
+    }
+
+    /// Plain SMTP or IMAP to a host that is not loopback is refused unless
+    /// `[email] allow_plaintext` says so.
+    fn refuse_plaintext_mail(&self) -> Result<(), String> {
+        fn loopback(host: &str) -> bool {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        if let Some(url) = self.smtp_url()
+            && let Ok(u) = url::Url::parse(&url)
+            && u.scheme() == "smtp"
+            && !u
+                .query_pairs()
+                .any(|(k, v)| k == "tls" && (v == "required" || v == "opportunistic"))
+            && !u.host_str().is_some_and(loopback)
+        {
+            return Err(format!(
+                "email.smtp_url: plain smtp:// to {} sends the password and mail in clear; use \
+                 smtps://…:465 or smtp://…:587?tls=required, or set [email] allow_plaintext = true",
+                u.host_str().unwrap_or("?")
+            ));
+        }
+        if !self.email.imap_tls
+            && let Some(host) = self.imap_host()
+            && !loopback(&host)
+        {
+            return Err(format!(
+                "email.imap_tls = false to {host} sends the password and mail in clear; use TLS (port 993), \
+                 or set [email] allow_plaintext = true"
             ));
         }
         Ok(())
@@ -429,6 +469,24 @@ mod tests {
         let c = Config::parse(text, "config.example.toml", Path::new("/srv")).unwrap();
         assert_eq!(c.database_path(), Path::new("/srv/promoterd.db"));
         assert_eq!(c.programs.invite_ttl_days, 14);
+    }
+
+    /// Issue 15: plain mail protocols to a remote host are refused unless allowed.
+    #[test]
+    fn plain_mail_to_a_remote_host_needs_an_explicit_yes() {
+        let parse = |t: &str| Config::parse(t, "x.toml", Path::new("."));
+        let err = parse("[email]\nsmtp_url = \"smtp://u:p@mail.example.com:25\"\n").unwrap_err();
+        assert!(err.to_string().contains("allow_plaintext"), "{err}");
+        let err = parse("[email]\nimap_host = \"imap.example.com\"\nimap_tls = false\n").unwrap_err();
+        assert!(err.to_string().contains("imap_tls = false"), "{err}");
+        for ok in [
+            "[email]\nsmtp_url = \"smtp://u:p@mail.example.com:587?tls=required\"\n",
+            "[email]\nsmtp_url = \"smtps://u:p@mail.example.com:465\"\n",
+            "[email]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nimap_host = \"localhost\"\nimap_tls = false\n",
+            "[email]\nsmtp_url = \"smtp://mail.example.com:25\"\nallow_plaintext = true\n",
+        ] {
+            parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
     }
 
     #[test]

@@ -243,7 +243,8 @@ fn retry_wait(e: &serenity::Error, attempt: u32) -> Duration {
 /// value their absence means. An interaction from an older API version (or a proxy that
 /// drops them) is read with these filled in; a field a command really needs (its id,
 /// token, user, data) is never made up.
-const NEWER_INTERACTION_FIELDS: &[(&str, fn() -> serde_json::Value)] = &[
+type FieldDefault = fn() -> serde_json::Value;
+const NEWER_INTERACTION_FIELDS: &[(&str, FieldDefault)] = &[
     ("entitlements", || serde_json::json!([])),
     ("locale", || serde_json::json!("en-US")),
     ("app_permissions", || serde_json::json!("0")),

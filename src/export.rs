@@ -95,6 +95,28 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A plain phone number: `+` or a digit first, then only digits, spaces, dashes, dots
+/// and parentheses, with at least 5 digits. It cannot call a function or name a cell,
+/// so the guard leaves it as the buyer typed it.
+pub fn is_plain_phone(cell: &str) -> bool {
+    let mut chars = cell.chars();
+    let first_ok = matches!(chars.next(), Some('+' | '0'..='9' | '('));
+    first_ok
+        && cell.chars().filter(char::is_ascii_digit).count() >= 5
+        && cell[1..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+}
+
+/// [`neutralize`] for the phone column: a plain phone number is kept as typed.
+pub fn neutralize_phone(cell: &str) -> std::borrow::Cow<'_, str> {
+    if is_plain_phone(cell) {
+        cell.into()
+    } else {
+        neutralize(cell)
+    }
+}
+
 /// The CSV writer of every export: RFC 4180 with CRLF, every cell quoted (OWASP), so
 /// spreadsheets that split on `;` (many European locales) see the same cells.
 pub fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
@@ -138,7 +160,7 @@ fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<ch
     w.write_field(neutralize(&row.status).as_bytes())?;
     w.write_field(o(&row.buyer_name).as_bytes())?;
     w.write_field(o(&row.buyer_email).as_bytes())?;
-    w.write_field(o(&row.buyer_phone).as_bytes())?;
+    w.write_field(neutralize_phone(row.buyer_phone.as_deref().unwrap_or("")).as_bytes())?;
     w.write_field(neutralize(&row.promoter).as_bytes())?;
     w.write_field(neutralize(&row.link_code).as_bytes())?;
     w.write_field(neutralize(&row.link_label).as_bytes())?;
@@ -218,6 +240,13 @@ mod tests {
         assert_eq!(neutralize("Ana Díaz"), "Ana Díaz");
         assert_eq!(neutralize(""), "");
         assert_eq!(neutralize("＝1+1"), "'＝1+1");
+        // Issue 15: plain phone numbers stay as typed; anything else in that column is guarded.
+        for phone in ["+49 30 1234567", "+1 (555) 010-0199", "030 123.456", "(030) 12345"] {
+            assert_eq!(neutralize_phone(phone), phone);
+        }
+        for hostile in ["+1+cmd|' /C calc'!A0", "=1+2", "-2+3", "+SUM(A1)", "@x", "+12"] {
+            assert_eq!(neutralize_phone(hostile), format!("'{hostile}"), "{hostile}");
+        }
         assert_eq!(neutralize("\n=1"), "'\n=1");
     }
 

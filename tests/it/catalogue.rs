@@ -314,7 +314,10 @@ async fn injection_in_free_text_is_stored_as_text_and_neutralized_in_exports() {
     let row = rows.records().next().unwrap().unwrap();
     assert_eq!(&row[0], "'; DELETE FROM orders; --");
     assert_eq!(&row[8], format!("'{hostile}"), "formula cell neutralized");
-    assert_eq!(&row[10], "'+1 555 0100", "phone starting with + neutralized");
+    assert_eq!(
+        &row[10], "+1 555 0100",
+        "a plain phone number is kept as typed (issue 15)"
+    );
 }
 
 /// An email row: the raw mail and the outcome recorded for it.

@@ -175,7 +175,8 @@ async fn seed_story_end_to_end() {
         &rows[0][1], "2099-05-01T12:00:00+02:00",
         "order time in the organization's zone"
     );
-    assert_eq!(&rows[0][10], "'+49 30 1234");
+    // A plain phone number is kept as typed (issue 15); formulas are still guarded.
+    assert_eq!(&rows[0][10], "+49 30 1234");
     let b1 = rows.iter().find(|r| &r[0] == "B1").unwrap();
     assert_eq!((&b1[4], &b1[5], &b1[7]), ("2", "98.00", "partially_refunded"));
     assert_eq!(&b1[11], BEN);
