@@ -136,6 +136,45 @@ impl Core {
         }
     }
 
+    /// Tells the organizer who sent an invite that its mail was refused for good (the
+    /// recipient's server answered 5xx, or the address is suppressed), on their channel.
+    pub async fn invite_undeliverable(&self, outbox_id: i64, why: &str) -> Result<(), StoreError> {
+        let Some((inviter, invited, org_id)) = self.store.inviter_of_mail(outbox_id).await? else {
+            return Ok(());
+        };
+        let Some(person) = self.store.person(inviter).await? else {
+            return Ok(());
+        };
+        let org = self.store.org(org_id).await?.map(|o| o.name).unwrap_or_default();
+        let recipient = Recipient {
+            person_id: person.id,
+            email: person.email.clone(),
+            mail_opt_out: false,
+            created_at: String::new(),
+        };
+        let prefs = self.store.preferences(person.id).await?;
+        let reply = Reply::text(format!(
+            "Your invite to {invited} ({org}) could not be delivered: {why}"
+        ))
+        .titled("Invite not delivered")
+        .line(format!(
+            "Check the address; to try another one, `cancelinvite {invited}` and invite again."
+        ));
+        let mut tx = self.store.write().await?;
+        self.deliver(
+            &mut tx,
+            &recipient,
+            &prefs,
+            None,
+            "notice",
+            "Invite not delivered",
+            &reply,
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+
     async fn digest_for(
         &self,
         org: &crate::store::OrgRow,

@@ -91,17 +91,45 @@ fn invite_html(text: &str) -> String {
     html
 }
 
+/// Why a message was not sent, and whether trying again can help.
+#[derive(Debug)]
+struct SendFailure {
+    error: anyhow::Error,
+    /// The server refused it for good (a 5xx such as "user unknown"), or we must not send.
+    permanent: bool,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for SendFailure {
+    fn from(e: E) -> Self {
+        SendFailure {
+            error: e.into(),
+            permanent: false,
+        }
+    }
+}
+
 /// Sends one message unless its recipient is suppressed.
 async fn send_one(
     core: &Core,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
     mail: &OutboxMail,
-) -> anyhow::Result<()> {
+) -> Result<(), SendFailure> {
     if core.store.is_suppressed(&mail.recipient).await? {
-        anyhow::bail!("suppressed: the address bounced or complained");
+        return Err(SendFailure {
+            error: anyhow::anyhow!("suppressed: the address bounced or complained"),
+            permanent: true,
+        });
     }
-    transport.send(build_message(mail, from)?).await.context("SMTP")?;
+    let message = build_message(mail, from)?;
+    if let Err(e) = transport.send(message).await {
+        let permanent = e.is_permanent();
+        // lettre's message already carries the server's reply; its source repeats it.
+        return Err(SendFailure {
+            error: anyhow::anyhow!("SMTP: {e}"),
+            permanent,
+        });
+    }
     Ok(())
 }
 
@@ -135,7 +163,7 @@ pub async fn sender(
         // Several messages in flight at once (the SMTP pool has a connection each), each
         // recorded as sent as soon as the server took it: a crash resends (with the same
         // Message-ID) only what was taken but not yet recorded.
-        let mut results: Vec<(&OutboxMail, anyhow::Result<()>)> = Vec::with_capacity(due.len());
+        let mut results: Vec<(&OutboxMail, Result<(), SendFailure>)> = Vec::with_capacity(due.len());
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut queue = due.iter();
         loop {
@@ -161,14 +189,21 @@ pub async fn sender(
         }
         let now = core.clock.now();
         for (mail, result) in &results {
-            let Err(e) = result else { continue };
-            let permanent = e.to_string().starts_with("suppressed") || mail.attempts + 1 >= MAX_ATTEMPTS;
+            let Err(SendFailure { error: e, permanent }) = result else {
+                continue;
+            };
+            let refused = *permanent;
+            let permanent = refused || mail.attempts + 1 >= MAX_ATTEMPTS;
             if !failing && !permanent {
                 tracing::warn!(error = %format!("{e:#}"), "email: sending failed; retrying with backoff");
                 failing = true;
             }
             if permanent {
                 tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
+                // The organizer who sent an invite learns that it did not arrive.
+                if let Err(err) = core.invite_undeliverable(mail.id, &format!("{e:#}")).await {
+                    tracing::warn!(error = %err, "telling the inviter about an undeliverable invite failed");
+                }
             }
             let next = (!permanent).then(|| now + backoff(mail.attempts));
             if let Err(e) = core

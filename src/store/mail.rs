@@ -22,6 +22,17 @@ pub struct OutboxMail {
     pub attachment: Option<Vec<u8>>,
 }
 
+/// Where one outbound message stands (for operators and tests).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxStatus {
+    pub id: i64,
+    pub kind: String,
+    pub attempts: i64,
+    pub sent_at: Option<String>,
+    pub failed_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
 /// A reply token as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReplyToken {
@@ -83,6 +94,27 @@ impl Store {
         )
         .bind(org_id)
         .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Every message to a recipient, sent or not, oldest first.
+    pub async fn outbox_of(&self, recipient: &str) -> StoreResult<Vec<OutboxStatus>> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, attempts, sent_at, failed_at, last_error FROM outbox WHERE recipient = ? ORDER BY id",
+        )
+        .bind(recipient)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// For an invite mail: (inviter's person id, the invited address, organization id).
+    pub async fn inviter_of_mail(&self, outbox_id: i64) -> StoreResult<Option<(i64, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT i.invited_by, i.email, i.org_id FROM outbox o JOIN reply_tokens t ON t.token_hash = o.token_hash \
+             JOIN invites i ON i.id = t.invite_id WHERE o.id = ? AND o.kind = 'invite'",
+        )
+        .bind(outbox_id)
+        .fetch_optional(self.pool())
         .await?)
     }
 

@@ -126,14 +126,14 @@ async fn send(from: &str, to: &str, raw: &str) {
     t.send_raw(&env, raw.replace('\n', "\r\n").as_bytes()).await.unwrap();
 }
 
-struct Received {
+pub(super) struct Received {
     reply_to: String,
     message_id: String,
     subject: String,
-    text: String,
+    pub(super) text: String,
 }
 
-fn read(raw: &[u8]) -> Received {
+pub(super) fn read(raw: &[u8]) -> Received {
     let m = MessageParser::default().parse(raw).unwrap();
     Received {
         reply_to: m

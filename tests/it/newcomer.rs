@@ -141,3 +141,32 @@ fn config_errors_say_what_to_do_once() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_permanent_smtp_refusal_fails_at_once_and_tells_the_inviter() {
+    use super::email::{addr, mail_app, org_with_event, wait_mail};
+    let (app, tag) = mail_app("perm").await;
+    let (boss, ghost) = (addr("boss", &tag), addr("nouser-ghost", &tag));
+    org_with_event(&app, &boss).await;
+    app.ok(&boss, &format!("invite {ghost} summer-fest")).await;
+    let email = promoterd::email::EmailFrontend::start(&app.core, &app.config())
+        .unwrap()
+        .unwrap();
+    // The organizer is told, by mail since they have no chat account.
+    let notice = super::email::read(&wait_mail(&boss, |m| m.contains("Subject: Invite not delivered")).await).text;
+    assert!(notice.contains(&ghost) && notice.contains("5.1.1"), "{notice}");
+    assert_eq!(notice.matches("User unknown").count(), 1, "the reason once: {notice}");
+    // The invite mail was tried once and given up, with the server's reason.
+    let invite = app.store.outbox_of(&ghost).await.unwrap().remove(0);
+    assert_eq!(
+        (invite.kind.as_str(), invite.attempts),
+        ("invite", 1),
+        "no retry with backoff"
+    );
+    assert!(invite.sent_at.is_none() && invite.failed_at.is_some());
+    assert!(
+        invite.last_error.as_deref().unwrap_or("").contains("User unknown"),
+        "{invite:?}"
+    );
+    email.stop().await;
+}
