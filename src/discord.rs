@@ -253,7 +253,8 @@ const NEWER_INTERACTION_FIELDS: &[(&str, FieldDefault)] = &[
 ];
 
 /// Reads an interaction as Discord documents it: missing optional or newer fields are
-/// filled in (also `member.flags` and `member.joined_at`), unknown ones are ignored.
+/// filled in (also a member's `flags`, `roles`, `deaf` and `mute`), unknown ones are
+/// ignored.
 pub fn read_interaction(body: &[u8]) -> Result<Interaction, serde_json::Error> {
     let mut v: serde_json::Value = serde_json::from_slice(body)?;
     if let Some(obj) = v.as_object_mut() {

@@ -41,11 +41,12 @@ pub fn local_clock(stored: &str, tz_name: &str) -> String {
 
 /// Shows a stored UTC time in a time zone: `2027-06-01 18:00 (Europe/Berlin)`.
 pub fn local_time(stored: &str, tz_name: &str) -> String {
-    let t = crate::clock::parse_ts(stored);
-    match tz_name.parse::<chrono_tz::Tz>() {
-        Ok(tz) => format!("{} ({tz_name})", t.with_timezone(&tz).format("%Y-%m-%d %H:%M")),
-        Err(_) => format!("{} UTC", t.format("%Y-%m-%d %H:%M")),
-    }
+    let zone = if tz_name.parse::<chrono_tz::Tz>().is_ok() {
+        format!("({tz_name})")
+    } else {
+        "UTC".into()
+    };
+    format!("{} {zone}", local_clock(stored, tz_name))
 }
 
 fn scope_name(org: &OrgRow, event: Option<&crate::store::EventRow>) -> String {

@@ -137,6 +137,14 @@ async fn send_one(
 const BATCH: i64 = 50;
 const IN_FLIGHT: usize = 8;
 
+/// The next batch of due mail; a read failure is logged and reads as none.
+async fn read_due(core: &Core, now: chrono::DateTime<chrono::Utc>) -> Vec<OutboxMail> {
+    core.store.due_mails(now, BATCH).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the outbox failed");
+        Vec::new()
+    })
+}
+
 /// Sends queued mail until `stop` turns true; wakes when mail is queued.
 pub async fn sender(
     core: Core,
@@ -147,19 +155,19 @@ pub async fn sender(
     let mut failing = false;
     loop {
         let now = core.clock.now();
-        // An invite answered or cancelled while mail was off is not sent late.
-        match core.store.drop_stale_invite_mails(now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(dropped = n, "email: invite mails that no longer apply were dropped"),
-            Err(e) => tracing::warn!(error = %e, "dropping stale invite mails failed"),
-        }
-        let due = match core.store.due_mails(now, BATCH).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the outbox failed");
-                Vec::new()
+        let mut due = read_due(&core, now).await;
+        // An invite answered or cancelled while mail was off is not sent late. Only a
+        // batch holding invite mail takes the writer for that.
+        if due.iter().any(|m| m.kind == "invite") {
+            match core.store.drop_stale_invite_mails(now).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(dropped = n, "email: invite mails that no longer apply were dropped");
+                    due = read_due(&core, now).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "dropping stale invite mails failed"),
             }
-        };
+        }
         // Several messages in flight at once (the SMTP pool has a connection each), each
         // recorded as sent as soon as the server took it: a crash resends (with the same
         // Message-ID) only what was taken but not yet recorded.
