@@ -173,9 +173,23 @@ impl Core {
     }
 
     /// Runs a parsed command: authorize, then act. Errors become error replies.
+    /// Counted in `/metrics` as a command of its front-end.
     pub async fn run(&self, origin: &Origin, inv: &Invocation) -> Reply {
-        let spec = spec::spec(inv.cmd);
         self.metrics.command(origin.frontend());
+        self.run_uncounted(origin, inv).await
+    }
+
+    /// The reply a person would get for `line`, computed for them by the daemon itself
+    /// (a digest): not a command anyone sent, so `/metrics` does not count it.
+    pub(crate) async fn view_as(&self, origin: &Origin, line: &str) -> Reply {
+        match parse_line(line) {
+            Ok(inv) => self.run_uncounted(origin, &inv).await,
+            Err(e) => Reply::error(e.0),
+        }
+    }
+
+    async fn run_uncounted(&self, origin: &Origin, inv: &Invocation) -> Reply {
+        let spec = spec::spec(inv.cmd);
         let sender = match origin {
             Origin::Console { .. } => None,
             Origin::Email { from } => Some(format!("email:{from}")),

@@ -210,7 +210,7 @@ impl Core {
             } else {
                 format!("mystats {}/{}", org.slug, e.slug)
             };
-            let reply = self.execute(&origin, &line).await;
+            let reply = self.view_as(&origin, &line).await;
             if reply.is_error {
                 continue; // not theirs
             }

@@ -170,3 +170,35 @@ async fn a_permanent_smtp_refusal_fails_at_once_and_tells_the_inviter() {
     );
     email.stop().await;
 }
+
+/// The `commands` counter of a front-end in the core's `/metrics` text.
+fn commands_counted(app: &TestApp, frontend: &str) -> u64 {
+    let text = app.core.metrics.render();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("promoterd_commands_total{{frontend=\"{frontend}\"}} ")))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn digests_are_not_counted_as_console_commands() {
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let clock = promoterd::clock::Clock::fixed(at("2027-10-31T12:00:00Z"));
+    let app = TestApp::with_clock(clock.clone()).await;
+    app.world().await;
+    for who in [ANA, BEN, OWNER] {
+        app.ok(who, "digest daily").await;
+    }
+    clock.advance(at("2027-11-01T08:30:00Z") - clock.now()); // 09:30 in Berlin
+    let before = commands_counted(&app, "console");
+    assert!(before > 0, "the commands the test ran are counted");
+    app.core.run_digests().await.unwrap();
+    for who in [ANA, BEN, OWNER] {
+        assert_eq!(queued(&app, who, "digest").await.len(), 1, "{who} has a digest");
+    }
+    assert_eq!(
+        commands_counted(&app, "console"),
+        before,
+        "the stats a digest shows were not commands anyone sent"
+    );
+}
