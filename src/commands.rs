@@ -11,6 +11,7 @@ mod parse;
 mod prefs;
 pub mod spec;
 mod stats;
+mod ticket_types;
 
 pub use access::{Actor, Scope};
 pub use parse::{Invocation, is_slug, parse_email, parse_line, parse_named, parse_price, tokenize};
@@ -252,6 +253,8 @@ impl Core {
             EditEvent => self.edit_event(actor, scope, inv).await,
             Events => self.events(scope).await,
             NewTicketType => self.new_ticket_type(actor, scope, inv).await,
+            EditTicket => self.edit_ticket(actor, scope, inv).await,
+            RemoveTicket => self.remove_ticket(actor, scope, inv).await,
             TicketTypes => self.ticket_types(scope).await,
             Invite => self.invite(actor, scope, inv, crate::store::InviteKind::Promoter).await,
             InviteAdmin => {

@@ -13,6 +13,7 @@ mod orgs;
 mod people;
 mod programs;
 mod stats;
+mod ticket_types;
 
 pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
@@ -25,6 +26,7 @@ pub use orgs::{EventField, EventRow, OrgRow, OrganizerRole, TicketTypeRow};
 pub use people::{ChatAccount, ConnectOutcome, PersonRow};
 pub use programs::{InviteKind, InviteRow, MembershipRow, NewInvite};
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
+pub use ticket_types::TicketTypeUse;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};

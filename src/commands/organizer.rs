@@ -1,9 +1,8 @@
-//! Organizer commands: events, ticket types, invites, promoters, leaderboard, export.
+//! Organizer commands: events, invites, promoters, leaderboard, export.
 
 use super::{Actor, Core, Invocation, Scope, organizer_scope};
 use crate::codes;
 use crate::error::CommandError;
-use crate::money::money;
 use crate::refuse;
 use crate::reply::{Attachment, Block, Reply, Table};
 use crate::store::{EventField, ExportFilter, InviteKind, InviteRow, NewInvite, OrgRow};
@@ -169,64 +168,6 @@ impl Core {
         }
         Ok(Reply::default()
             .titled(format!("Events of {}", org.name))
-            .with(Block::Table(t)))
-    }
-
-    pub(super) async fn new_ticket_type(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("event is a required argument");
-        let price: i64 = inv.req("price").parse().unwrap_or_default();
-        let name = inv.req("name");
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        if self
-            .store
-            .create_ticket_type(&mut tx, event.id, name, Some(price), now)
-            .await?
-            .is_none()
-        {
-            refuse!("{} already has a ticket type named {name}.", event.name);
-        }
-        let detail = format!("{} {name}", event.slug);
-        self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
-                "ticket_type.created",
-                &detail,
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(Reply::text(format!(
-            "Added {name} at {} to {}.",
-            money(price, &event.currency),
-            event.name
-        )))
-    }
-
-    pub(super) async fn ticket_types(&self, scope: Scope) -> Res {
-        let (_, _, event) = organizer_scope(scope);
-        let event = event.expect("resolved by authorize");
-        let types = self.store.ticket_types(event.id).await?;
-        if types.is_empty() {
-            return Ok(Reply::text(format!(
-                "{} has no ticket types yet. Add one with `newtickettype {} <price> <name>`.",
-                event.name, event.slug
-            )));
-        }
-        let mut t = Table::new(&["Ticket type", "Price"], &[false, true]);
-        for tt in types {
-            t.row(vec![
-                tt.name,
-                tt.price_minor
-                    .map(|p| money(p, &event.currency))
-                    .unwrap_or_else(|| "–".into()),
-            ]);
-        }
-        Ok(Reply::default()
-            .titled(format!("Ticket types of {}", event.name))
             .with(Block::Table(t)))
     }
 

@@ -14,6 +14,8 @@ pub enum Cmd {
     EditEvent,
     Events,
     NewTicketType,
+    EditTicket,
+    RemoveTicket,
     TicketTypes,
     Invite,
     InviteAdmin,
@@ -329,6 +331,30 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
         "Add a ticket type to an event",
         "newtickettype summer-fest 49.00 General Admission"
+    ),
+    command!(
+        EditTicket,
+        "editticket",
+        Organizer,
+        [
+            req("event", ArgKind::Event, "the event"),
+            req("ticket", ArgKind::Text, "the ticket type's name (in quotes when it has spaces)"),
+            req("field", ArgKind::Choice(&["name", "price"]), "what to change"),
+            rest("value", "the new name, or the new price, e.g. 55.00"),
+        ],
+        "Rename a ticket type or change its price (orders keep the price they were paid at)",
+        "editticket summer-fest VIP price 139.50"
+    ),
+    command!(
+        RemoveTicket,
+        "removeticket",
+        Organizer,
+        [
+            req("event", ArgKind::Event, "the event"),
+            rest("ticket", "the ticket type's name"),
+        ],
+        "Remove a ticket type that no order uses",
+        "removeticket summer-fest Early Bird"
     ),
     command!(
         TicketTypes,

@@ -258,37 +258,6 @@ impl Store {
         .fetch_all(self.pool())
         .await?)
     }
-
-    /// Adds a ticket type; `None` when the event already has one of that name.
-    pub async fn create_ticket_type(
-        &self,
-        tx: &mut WriteTx,
-        event_id: i64,
-        name: &str,
-        price_minor: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO ticket_types (event_id, name, price_minor, created_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (event_id, name) DO NOTHING RETURNING id",
-        )
-        .bind(event_id)
-        .bind(name)
-        .bind(price_minor)
-        .bind(ts(now))
-        .fetch_optional(&mut **tx)
-        .await?)
-    }
-
-    /// Ticket types of an event, in creation order.
-    pub async fn ticket_types(&self, event_id: i64) -> StoreResult<Vec<TicketTypeRow>> {
-        Ok(
-            sqlx::query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
-                .bind(event_id)
-                .fetch_all(self.pool())
-                .await?,
-        )
-    }
 }
 
 /// The fields of an event that `editevent` may change.

@@ -20,3 +20,4 @@ mod scenario;
 mod security;
 mod support;
 mod telegram;
+mod ticket_types;
