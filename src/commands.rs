@@ -5,6 +5,7 @@ mod access;
 mod account;
 mod limits;
 mod links;
+mod names;
 mod mail;
 mod organizer;
 mod parse;
@@ -245,6 +246,7 @@ impl Core {
         match inv.cmd {
             Help => Ok(self.help(actor, inv).await?),
             Whoami => self.whoami(actor).await,
+            Name => self.name(scope, inv).await,
             Connect => self.connect(actor, inv).await,
             Verify => self.verify(actor, inv).await,
             Accept => self.accept(actor, inv, true).await,

@@ -38,6 +38,8 @@ impl Actor {
 pub enum Scope {
     /// No organization involved (help, linking, invites addressed to the actor).
     Personal,
+    /// A person acting on themselves, in full.
+    Person(PersonRow),
     /// An organizer of `org`; `event` when the command names one.
     Organizer {
         org: OrgRow,
@@ -197,6 +199,10 @@ impl Core {
         };
         match spec.access {
             Access::Anyone => Ok(Scope::Personal),
+            Access::Person if actor.grants.is_some() => {
+                Err(no(actor.invite_only_message(person, &format!("`{}`", spec.name))))
+            }
+            Access::Person => Ok(Scope::Person(person.clone())),
             Access::Organizer | Access::Owner if actor.grants.is_some() => {
                 Err(no(actor.invite_only_message(person, &format!("`{}`", spec.name))))
             }

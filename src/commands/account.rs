@@ -50,6 +50,7 @@ impl Core {
         };
         let visible = |a: Access| match a {
             Access::Anyone => true,
+            Access::Person => actor.person.is_some() && actor.grants.is_none(),
             Access::Organizer | Access::Owner => organizer,
             Access::Promoter => promoter,
             Access::Member => organizer || promoter,
@@ -85,9 +86,10 @@ impl Core {
             );
         };
         let mut fields = vec![("Email".to_string(), p.email.clone())];
-        if let Some(n) = &p.display_name {
-            fields.push(("Name".into(), n.clone()));
-        }
+        fields.push((
+            "Name".into(),
+            format!("{} (what others see; change it with `name <your name>`)", p.shown_name()),
+        ));
         for (platform, id, username) in self.store.chat_accounts_of(p.id).await? {
             let label = super::Platform::from_stored(&platform).label();
             fields.push((label.into(), username.map(|u| format!("{u} ({id})")).unwrap_or(id)));
@@ -196,6 +198,13 @@ impl Core {
             .store
             .verify_connect_code(&mut tx, account, &codes::hash_code(inv.req("code")), self.clock.now())
             .await?;
+        // The chat name is the default display name (until the person sets one).
+        if let (ConnectOutcome::Linked(email), Some(u)) = (&outcome, account.username.as_deref())
+            && super::names::name_problem(u).is_none()
+            && let Some(p) = self.store.person_by_email_in(&mut tx, email).await?
+        {
+            self.store.set_display_name_if_missing(&mut tx, p.id, u).await?;
+        }
         tx.commit().await?;
         match outcome {
             ConnectOutcome::Linked(email) => Ok(Reply::text(format!(
@@ -315,7 +324,7 @@ impl Core {
                     self.store.grant_chat_membership(&mut tx, account, mid).await?;
                 }
             }
-            if let Some(u) = &account.username {
+            if let Some(u) = account.username.as_deref().filter(|u| super::names::name_problem(u).is_none()) {
                 self.store.set_display_name_if_missing(&mut tx, person_id, u).await?;
             }
         }

@@ -6,6 +6,7 @@
 pub enum Cmd {
     Help,
     Whoami,
+    Name,
     Connect,
     Verify,
     Accept,
@@ -48,6 +49,9 @@ pub enum Cmd {
 pub enum Access {
     /// Anyone, also an unlinked chat account.
     Anyone,
+    /// A person known here, acting in full (not a chat account linked by an invite
+    /// code only): changes to the person themselves.
+    Person,
     /// An owner or admin organizer of the organization in scope.
     Organizer,
     /// The owner of the organization in scope.
@@ -63,6 +67,7 @@ impl Access {
     pub fn label(self) -> &'static str {
         match self {
             Access::Anyone => "everyone",
+            Access::Person => "everyone with an account here",
             Access::Organizer => "organizers",
             Access::Owner => "organization owner",
             Access::Promoter => "promoters",
@@ -241,6 +246,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         [],
         "Show who you are here: your email, linked accounts and roles",
         "whoami",
+        private = true
+    ),
+    command!(
+        Name,
+        "name",
+        Person,
+        [ArgSpec {
+            rest: true,
+            ..opt("name", ArgKind::Text, "the name others see; leave out to see yours")
+        }],
+        "Set the name other promoters and organizers see on leaderboards",
+        "name Ana B.",
         private = true
     ),
     command!(

@@ -424,7 +424,7 @@ impl Core {
         let (org, event, me, organizer) = match scope {
             Scope::Organizer { org, event, .. } => (org, event.expect("resolved by authorize"), None, true),
             Scope::Promoter { org, event, membership } => (org, event, Some(membership.id), false),
-            Scope::Personal => unreachable!("leaderboard needs a member scope"),
+            Scope::Personal | Scope::Person(_) => unreachable!("leaderboard needs a member scope"),
         };
         if !org.leaderboard {
             let hint = if organizer {
@@ -441,16 +441,10 @@ impl Core {
             &["Rank", "Promoter"]
         };
         let mut t = Table::new(headers, &[true, false, true]);
-        // Promoters without a display name are numbered within this board, never by an id.
-        let mut unnamed = 0;
         for (i, (m, n)) in ranked.iter().enumerate() {
-            let mut name = match m.display_name.clone().filter(|n| !n.trim().is_empty()) {
-                Some(n) => n,
-                None => {
-                    unnamed += 1;
-                    format!("Promoter #{unnamed}")
-                }
-            };
+            // The name the promoter chose, else their chat name, else their address's
+            // local part: never the address, never an id.
+            let mut name = m.shown_name();
             if Some(m.id) == me {
                 name.push_str("  ← you");
             }

@@ -59,6 +59,16 @@ impl Store {
         .await?)
     }
 
+    /// The person with this address, read inside a write transaction (sees its writes).
+    pub async fn person_by_email_in(&self, tx: &mut WriteTx, email: &str) -> StoreResult<Option<PersonRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {PERSON_COLS} FROM people WHERE email = ?"
+        )))
+        .bind(email)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
     /// The person with this id.
     pub async fn person(&self, id: i64) -> StoreResult<Option<PersonRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

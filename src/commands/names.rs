@@ -1,0 +1,87 @@
+//! `name`: the display name other people see on leaderboards and digests; checked so
+//! that it can never pass for someone else's address or for the board's own marks.
+
+use super::{Core, Invocation, Scope, parse_email};
+use crate::error::CommandError;
+use crate::refuse;
+use crate::reply::{Block, Reply};
+
+type Res = Result<Reply, CommandError>;
+
+/// The longest display name, in characters.
+pub const MAX_NAME: usize = 40;
+
+/// Why a wanted display name is refused, in the person's words; `None` when it is fine.
+pub fn name_problem(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len > MAX_NAME {
+        return Some(format!("A name has at most {MAX_NAME} characters; this one has {len}."));
+    }
+    if !name.chars().any(char::is_alphanumeric) {
+        return Some("A name needs at least one letter or digit.".into());
+    }
+    if name
+        .split(|c: char| c.is_whitespace() || "<>(),;\"'".contains(c))
+        .any(|w| parse_email(w).is_some())
+    {
+        return Some("A name may not contain an email address: others see it.".into());
+    }
+    // The board marks the reader's own row with an arrow; nobody else may wear one.
+    if name.chars().any(|c| matches!(c, '←' | '→' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+        return Some("A name may not contain arrows or text-direction marks.".into());
+    }
+    None
+}
+
+impl Core {
+    pub(super) async fn name(&self, scope: Scope, inv: &Invocation) -> Res {
+        let Scope::Person(person) = scope else {
+            unreachable!("`name` is authorized with the person's scope")
+        };
+        let Some(wanted) = inv.get("name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")) else {
+            let shown = person.shown_name();
+            let how = if person.display_name.is_some() {
+                "the name you set"
+            } else {
+                "taken from your chat name or your address, until you set one"
+            };
+            return Ok(Reply::default()
+                .with(Block::Fields(vec![("Name".into(), format!("{shown} ({how})"))]))
+                .line("Change it with `name <your name>`. Other promoters never see your email address.")
+                .private());
+        };
+        if let Some(why) = name_problem(&wanted) {
+            refuse!("{why}");
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        self.store.set_display_name(&mut tx, person.id, &wanted).await?;
+        self.store
+            .audit(&mut tx, None, Some(person.id), "person.renamed", &wanted, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!(
+            "Others now see you as {wanted} on leaderboards and digests."
+        ))
+        .private())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_problem;
+
+    #[test]
+    fn names_that_could_mislead_are_refused() {
+        assert_eq!(name_problem("Ana B."), None);
+        assert_eq!(name_problem("Zoë 🎉"), None);
+        assert_eq!(name_problem("DJ Ana (@ana_ig)"), None, "a handle is not an address");
+        assert!(name_problem("ana@promo.test").unwrap().contains("email address"));
+        assert!(name_problem("Ana <ana@promo.test>").unwrap().contains("email address"));
+        assert!(name_problem("Ana  ← you").unwrap().contains("arrows"));
+        assert!(name_problem("\u{202E}ana").unwrap().contains("direction"));
+        assert!(name_problem("---").unwrap().contains("letter or digit"));
+        assert!(name_problem(&"x".repeat(41)).unwrap().contains("at most 40"));
+        assert_eq!(name_problem(&"é".repeat(40)), None, "characters, not bytes");
+    }
+}
