@@ -4,6 +4,7 @@
 mod access;
 mod account;
 mod limits;
+mod link_switch;
 mod links;
 mod names;
 mod mail;
@@ -276,6 +277,8 @@ impl Core {
             MyLink => self.my_link(actor, scope).await,
             Links => self.links(actor, scope).await,
             NewLink => self.new_link(actor, scope, inv).await,
+            DisableLink => self.switch_link(actor, scope, inv, false).await,
+            EnableLink => self.switch_link(actor, scope, inv, true).await,
             MyStats => self.my_stats(scope).await,
             MyOrders => self.my_orders(scope).await,
             Leaderboard => self.leaderboard(scope).await,

@@ -361,7 +361,10 @@ impl Core {
                     let via = if r.link_label.is_empty() {
                         String::new()
                     } else {
-                        format!(" via {}", r.link_label)
+                        format!(
+                            " via {}",
+                            crate::store::shown_link_label(&r.link_label, r.link_sub_promoter.as_deref())
+                        )
                     };
                     parts.push(format!("{} × {}{via}", r.tickets, r.ticket_type));
                 }

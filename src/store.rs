@@ -19,7 +19,7 @@ pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
-pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink};
+pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink, shown_link_label};
 pub use mail::{OutboxMail, OutboxStatus, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
 pub use orgs::{EventField, EventRow, OrgRow, OrganizerRole, TicketTypeRow};

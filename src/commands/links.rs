@@ -148,12 +148,9 @@ impl Core {
         );
         for l in links {
             let n = numbers.of(|_, link| link == Some(l.id));
-            let mut label = match &l.sub_promoter {
-                Some(s) => format!("{} (for {s})", l.label),
-                None => l.label.clone(),
-            };
+            let mut label = l.shown_label();
             if l.revoked {
-                label.push_str(" [revoked]");
+                label.push_str(if l.disabled_by.is_some() { " [off]" } else { " [revoked]" });
             }
             t.row(vec![
                 self.link_url(&l.code),

@@ -33,6 +33,8 @@ pub enum Cmd {
     MyLink,
     Links,
     NewLink,
+    DisableLink,
+    EnableLink,
     MyStats,
     MyOrders,
     Leaderboard,
@@ -553,6 +555,36 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Create an extra link for a channel or a sub-promoter",
         "newlink instagram summer-fest",
         private = true
+    ),
+    command!(
+        DisableLink,
+        "disablelink",
+        Member,
+        [
+            req(
+                "link",
+                ArgKind::Text,
+                "the link's address or code; promoters may also give its label"
+            ),
+            EVENT_OPT,
+        ],
+        "Turn one tracking link off (a channel or sub-promoter gone bad): it stops counting, the promoter stays",
+        "disablelink flyers summer-fest"
+    ),
+    command!(
+        EnableLink,
+        "enablelink",
+        Member,
+        [
+            req(
+                "link",
+                ArgKind::Text,
+                "the link's address or code; promoters may also give its label"
+            ),
+            EVENT_OPT,
+        ],
+        "Turn a link that was turned off with `disablelink` back on",
+        "enablelink flyers summer-fest"
     ),
     command!(
         MyStats,

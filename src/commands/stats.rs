@@ -195,12 +195,8 @@ impl Core {
         .caption("By link");
         for l in &links {
             let ln = numbers.of(|_, link| link == Some(l.id));
-            let label = match &l.sub_promoter {
-                Some(s) => format!("{} (for {s})", l.label),
-                None => l.label.clone(),
-            };
             by_link.row(vec![
-                label,
+                l.shown_label(),
                 ln.clicks.to_string(),
                 ln.orders.to_string(),
                 ln.tickets.to_string(),
@@ -257,7 +253,10 @@ impl Core {
                 o.external_id,
                 super::organizer::local_clock(&o.ordered_at, &org.time_zone),
                 o.summary,
-                o.link_label.unwrap_or_default(),
+                o.link_label
+                    .as_deref()
+                    .map(|l| crate::store::shown_link_label(l, o.link_sub_promoter.as_deref()))
+                    .unwrap_or_default(),
                 o.status.replace('_', " "),
                 money(o.net_minor, &o.currency),
             ]);

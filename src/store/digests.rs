@@ -52,6 +52,7 @@ pub struct ChatMail {
 pub struct SaleChange {
     pub event_id: i64,
     pub link_label: String,
+    pub link_sub_promoter: Option<String>,
     pub ticket_type: String,
     pub tickets: i64,
     pub net_minor: i64,
@@ -207,7 +208,7 @@ impl Store {
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<SaleChange>> {
         Ok(sqlx::query_as(
-            "SELECT o.event_id, coalesce(l.label, '') AS link_label, t.name AS ticket_type, \
+            "SELECT o.event_id, coalesce(l.label, '') AS link_label, l.sub_promoter AS link_sub_promoter, t.name AS ticket_type, \
                sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS tickets, \
                sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor ELSE 0 END) AS net_minor \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \

@@ -1,6 +1,6 @@
 //! Streaming read of referred orders for the buyers CSV export.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, shown_link_label};
 use crate::text::FastHash;
 use futures::{Stream, TryStreamExt};
 use std::collections::HashMap;
@@ -206,14 +206,15 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         l.types.extend(types.into_iter().map(|(id, name)| (id, name.into())));
-        let links: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, code, label FROM links WHERE org_id = ?")
+        let links: Vec<(i64, String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, code, label, sub_promoter FROM links WHERE org_id = ?")
             .bind(org_id)
             .fetch_all(self.pool())
             .await?;
         l.links.extend(
             links
                 .into_iter()
-                .map(|(id, code, label)| (id, (code.into(), label.into()))),
+                .map(|(id, code, label, sub)| (id, (code.into(), shown_link_label(&label, sub.as_deref()).into()))),
         );
         let promoters: Vec<(i64, String, Option<String>)> = sqlx::query_as(
             "SELECT m.id, p.email, p.display_name FROM memberships m JOIN people p ON p.id = m.person_id \

@@ -17,7 +17,10 @@ pub struct LinkRow {
     pub kind: String,
     pub label: String,
     pub sub_promoter: Option<String>,
+    /// Off: with its promoter (`revoke`), or on its own (`disablelink`, then `disabled_by`).
     pub revoked: bool,
+    /// Who turned the link off on its own.
+    pub disabled_by: Option<i64>,
 }
 
 /// A new tracking link.
@@ -49,7 +52,23 @@ pub struct ClickBatch {
     pub rows: Vec<(i64, String, i64, Vec<[u8; 16]>)>,
 }
 
-const LINK_COLS: &str = "id, code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, revoked_at IS NOT NULL AS revoked";
+/// How a link is named to people: its label, with the sub-promoter it was made for.
+pub fn shown_link_label(label: &str, sub_promoter: Option<&str>) -> String {
+    match sub_promoter {
+        Some(name) if name.eq_ignore_ascii_case(label) => format!("{name} (sub-promoter)"),
+        Some(name) => format!("{label} (for {name})"),
+        None => label.to_string(),
+    }
+}
+
+impl LinkRow {
+    /// The label as people see it (with the sub-promoter's name).
+    pub fn shown_label(&self) -> String {
+        shown_link_label(&self.label, self.sub_promoter.as_deref())
+    }
+}
+
+const LINK_COLS: &str = "id, code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, revoked_at IS NOT NULL AS revoked, disabled_by";
 
 impl Store {
     /// Inserts a link; `None` when the code is already taken.
@@ -134,12 +153,42 @@ impl Store {
         membership_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        // A link turned off on its own before goes with its promoter now: nobody turns it back on.
+        sqlx::query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
         sqlx::query("UPDATE links SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(membership_id)
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// Turns one live link off on behalf of `by`; `false` when it was off already.
+    pub async fn disable_link(&self, tx: &mut WriteTx, id: i64, by: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(by)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Turns a link that was turned off on its own back on, while its promoter is
+    /// active; `false` (nothing changed) otherwise.
+    pub async fn enable_link(&self, tx: &mut WriteTx, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
+             WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
+             AND (membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = links.membership_id AND m.status = 'active'))",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Every live link with its redirect target (loaded into memory by the HTTP server).

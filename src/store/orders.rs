@@ -40,6 +40,7 @@ pub struct OrderRow {
     pub ordered_at: String,
     pub status: String,
     pub link_label: Option<String>,
+    pub link_sub_promoter: Option<String>,
     pub tickets: i64,
     pub net_minor: i64,
     pub currency: String,
@@ -271,7 +272,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<OrderRow>> {
         Ok(sqlx::query_as(
-            "SELECT o.external_id, o.ordered_at, o.status, l.label AS link_label, \
+            "SELECT o.external_id, o.ordered_at, o.status, l.label AS link_label, l.sub_promoter AS link_sub_promoter, \
                sum(ol.quantity - ol.refunded_quantity) AS tickets, \
                sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor) AS net_minor, o.currency, \
                group_concat(ol.quantity || ' × ' || t.name, ', ') AS summary \

@@ -320,3 +320,25 @@ pub async fn queued(app: &TestApp, to: &str, kind: &str) -> Vec<promoterd::store
 pub fn link_code(text: &str) -> String {
     code_after(text, "https://go.acme.test/t/")
 }
+
+/// Polls `condition` until it holds; fails the test naming `what` when `deadline`
+/// passes first. For anything another task does in its own time.
+pub async fn wait_until<F, Fut>(what: &str, deadline: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out after {deadline:?} waiting until {what}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,137 @@
+//! `disablelink` / `enablelink`: one tracking link off or on without touching its
+//! promoter. Organizers reach any link of their organization, promoters their own.
+
+use super::{Actor, Core, Invocation, Scope};
+use crate::error::CommandError;
+use crate::refuse;
+use crate::reply::Reply;
+use crate::store::{EventRow, LinkRow, StoreError};
+
+type Res = Result<Reply, CommandError>;
+
+/// The code in a link's address (`https://…/t/<code>?utm…`) or a bare code, lowercased.
+fn code_in(given: &str) -> String {
+    let tail = given.rsplit_once("/t/").map(|(_, t)| t).unwrap_or(given);
+    tail.split(['?', '#', '/'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+impl Core {
+    pub(super) async fn switch_link(&self, actor: &Actor, scope: Scope, inv: &Invocation, on: bool) -> Res {
+        let given = inv.req("link");
+        let code = code_in(given);
+        let (link, event, organizer) = match scope {
+            Scope::Organizer { org, event, .. } => {
+                let found = self
+                    .store
+                    .link_by_code(&code)
+                    .await?
+                    .filter(|l| l.org_id == org.id && event.as_ref().is_none_or(|e| e.id == l.event_id));
+                let Some(link) = found else {
+                    refuse!(
+                        "{} has no tracking link `{given}`: give the link's address or its code, \
+                         as `stats` and `orglinks` show them.",
+                        org.name
+                    );
+                };
+                let event = match event {
+                    Some(e) => e,
+                    None => self
+                        .store
+                        .event(link.event_id)
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt(format!("link {} names no event", link.id)))?,
+                };
+                (link, event, true)
+            }
+            Scope::Promoter { event, membership, .. } => {
+                let mine = self.store.links_of_membership(membership.id, event.id).await?;
+                let link = self.own_link(&mine, given, &code, &event)?;
+                (link, event, false)
+            }
+            Scope::Personal | Scope::Person(_) => unreachable!("link commands are authorized with a member scope"),
+        };
+        let Some(person) = actor.person.as_ref() else {
+            refuse!("Link this account first: send `connect <your email>`.");
+        };
+        let name = link.shown_label();
+        if link.kind == "main" {
+            refuse!(
+                "`{name}` is the promoter's main link for {}: it goes off only with the promoter \
+                 (`revoke`). Turn off a channel or sub-promoter link instead.",
+                event.name
+            );
+        }
+        let mut tx = self.store.write().await?;
+        let changed = if on {
+            if !link.revoked {
+                refuse!("The link `{name}` of {} is on already.", event.name);
+            }
+            if !organizer && link.disabled_by != Some(person.id) {
+                refuse!(
+                    "The organizer turned the link `{name}` off; ask them to turn it back on."
+                );
+            }
+            self.store.enable_link(&mut tx, link.id).await?
+        } else {
+            if link.revoked {
+                refuse!("The link `{name}` of {} is off already.", event.name);
+            }
+            self.store
+                .disable_link(&mut tx, link.id, person.id, self.clock.now())
+                .await?
+        };
+        if !changed {
+            refuse!(
+                "The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone."
+            );
+        }
+        let what = if on { "link.enabled" } else { "link.disabled" };
+        let detail = format!("{} {} {name}", link.code, event.slug);
+        self.store
+            .audit(&mut tx, Some(link.org_id), Some(person.id), what, &detail, self.clock.now())
+            .await?;
+        tx.commit().await?;
+        self.links_changed.notify_one();
+        let url = self.link_url(&link.code);
+        Ok(if on {
+            Reply::text(format!("The link `{name}` of {} is on again: {url}", event.name))
+        } else {
+            Reply::text(format!(
+                "The link `{name}` of {} is off: it no longer leads to the ticket page, and orders \
+                 that still carry it count for nobody. Everything else stays as it was.",
+                event.name
+            ))
+            .line(format!("Undo with `enablelink {} {}`.", link.code, event.slug))
+        })
+    }
+
+    /// The promoter's own link named by its code, address or label.
+    fn own_link(&self, mine: &[LinkRow], given: &str, code: &str, event: &EventRow) -> Result<LinkRow, CommandError> {
+        if let Some(l) = mine.iter().find(|l| l.code == code) {
+            return Ok(l.clone());
+        }
+        let by_label: Vec<&LinkRow> = mine
+            .iter()
+            .filter(|l| l.label.eq_ignore_ascii_case(given.trim()) || l.shown_label().eq_ignore_ascii_case(given.trim()))
+            .collect();
+        match by_label.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => refuse!(
+                "You have no link `{given}` for {}. Send `links {}` to see yours.",
+                event.name,
+                event.slug
+            ),
+            several => {
+                let codes: Vec<String> = several.iter().map(|l| format!("{} ({})", l.code, l.shown_label())).collect();
+                refuse!(
+                    "Several of your links are labelled `{given}`: name one by its code: {}.",
+                    codes.join(", ")
+                )
+            }
+        }
+    }
+}
