@@ -343,36 +343,29 @@ async fn create_org(
 
 async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let raw = match crate::ingest::read_import_csv(std::io::BufReader::new(f)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{}: {e}. Nothing was imported.", file.display());
-            return Ok(ExitCode::from(2));
+    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let read = crate::ingest::read_import_csv(&data);
+    let rows = read.rows;
+    let refused = |problems: Vec<crate::ingest::FileProblem>| {
+        for p in &problems {
+            eprintln!("{}: {p}", file.display());
         }
+        let mut lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        lines.dedup();
+        eprintln!(
+            "{} problem(s) on {} line(s) ({rows} row(s) read). Nothing was imported.",
+            problems.len(),
+            lines.len()
+        );
+        Ok(ExitCode::from(2))
     };
-    let mut valid = Vec::with_capacity(raw.len());
-    let mut errors = Vec::new();
-    for r in &raw {
-        match crate::ingest::validate(&store, source, r).await? {
-            Ok(o) => valid.push(o),
-            Err(e) => errors.push(format!("order {}: {e}", r.order_id)),
-        }
-    }
-    if !errors.is_empty() {
-        for e in errors.iter().take(20) {
-            eprintln!("{}: {e}", file.display());
-        }
-        eprintln!("{} order(s) refused. Nothing was imported.", errors.len());
-        return Ok(ExitCode::from(2));
-    }
-    let outcomes = match crate::ingest::apply(&store, &Clock::system(), &valid).await {
+    let checked = match read.check(&store, source).await? {
+        Ok(c) => c,
+        Err(problems) => return refused(problems),
+    };
+    let outcomes = match checked.apply(&store, &Clock::system()).await? {
         Ok(o) => o,
-        Err(crate::ingest::ApplyError::Order(e)) => {
-            eprintln!("{}: {e}. Nothing was imported.", file.display());
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(e.into()),
+        Err(problems) => return refused(problems),
     };
     let created = outcomes
         .iter()

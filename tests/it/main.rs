@@ -15,6 +15,7 @@ mod fake_gateway;
 mod fake_telegram;
 mod http;
 mod newcomer;
+mod newcomer_cli;
 mod permissions;
 mod scenario;
 mod security;

@@ -1,0 +1,107 @@
+//! Newcomer polish of the command line (issue 15): `import-orders` names file lines and
+//! lists every problem at once, `promoterd outbox` shows what waits to be sent, and the
+//! README's first program runs with the shipped sample orders.
+
+use super::support::*;
+
+const HEADER: &str = "order_id,event,status,ordered_at,buyer_name,ticket_type,quantity,unit_price_minor,currency\n";
+
+/// Orders stored, from the dump.
+async fn order_count(app: &TestApp) -> usize {
+    TestApp::dump_section(&app.dump().await, "orders").lines().count()
+}
+
+fn import(app: &TestApp, name: &str, csv: &str) -> Out {
+    let path = app.path(name);
+    std::fs::write(&path, csv).unwrap();
+    app.bin(&["import-orders", path.to_str().unwrap()])
+}
+
+/// The problems an import printed, without the file name in front.
+fn problems(out: &Out, file: &str) -> Vec<String> {
+    out.stderr
+        .lines()
+        .filter_map(|l| l.split_once(&format!("{file}: ")).map(|(_, p)| p.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn import_orders_names_file_lines_and_lists_every_problem_of_every_row() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let good = format!("{HEADER}G0,summer-fest,paid,2099-05-01T09:00:00Z,Gina,VIP,1,12950,EUR\n");
+    assert!(import(&app, "good.csv", &good).ok);
+    let before = app.dump().await;
+    let stored = order_count(&app).await;
+    assert_eq!(stored, 1);
+    // Lines 3–4 and 5–6 are one record each (a quoted line break, which a name may not
+    // hold); line 7 is blank.
+    let csv = format!(
+        "{HEADER}\
+         G1,summer-fest,paid,2099-05-01T10:00:00Z,Good,VIP,1,12950,EUR\n\
+         B1,summer-fest,paid,2099-05-01T10:00:00Z,\"Multi\nLine\",VIP,1,12950,EUR\n\
+         B1,summer-fest,paid,2099-05-01T10:00:00Z,\"Multi\nLine\",General Admission,0,4900,USD\n\
+         \n\
+         B2,summer-fest,paid,2099-05-01T11:00:00Z,,VIP,x,12950,EUR\n\
+         B3,summer-fest,paid,2099-05-01T12:00:00Z,,VIP,1,12950,EUR\n\
+         B3,summer-fest,cancelled,2099-05-01T12:00:00Z,,VIP,1,12950,EUR\n\
+         B4,no-such-event,paid,2099-05-01T13:00:00Z,,VIP,1,12950,EUR\n"
+    );
+    let out = import(&app, "bad.csv", &csv);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    let found = problems(&out, "bad.csv");
+    let expected = [
+        "line 3: order `B1`: buyer_name contains control characters (the order's rows are on lines 3, 5)",
+        "line 5: quantity 0 is not between 1 and 10000",
+        "line 5: currency `USD` differs from the event's currency EUR",
+        "line 8: quantity `x` is not a whole number",
+        "line 10: status `cancelled` differs from `paid` on line 9, the first row of order `B3`",
+        "line 11: order `B4`: unknown event `no-such-event`",
+    ];
+    assert_eq!(found.len(), expected.len(), "{}", out.stderr);
+    for (f, e) in found.iter().zip(expected) {
+        assert!(f.starts_with(e), "expected `{e}…`, got `{f}`\n{}", out.stderr);
+    }
+    assert!(
+        out.stderr
+            .contains("6 problem(s) on 5 line(s) (7 row(s) read). Nothing was imported."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(order_count(&app).await, stored, "nothing stored");
+    assert_eq!(before, app.dump().await);
+
+    // Conflicts with stored data: every conflicting order is named by its first line.
+    let csv = format!(
+        "{HEADER}\
+         N1,summer-fest,paid,2099-05-02T10:00:00Z,,VIP,1,12950,EUR\n\
+         G0,summer-fest,paid,2099-05-01T09:00:00Z,Gina,VIP,2,12950,EUR\n\
+         G0,summer-fest,paid,2099-05-01T09:00:00Z,Gina,General Admission,1,4900,EUR\n"
+    );
+    assert!(import(&app, "other.csv", &csv.replace("G0", "G9")).ok);
+    let before = app.dump().await;
+    let stored = order_count(&app).await;
+    let csv = format!(
+        "{csv}G9,summer-fest,paid,2099-05-01T09:00:00Z,Gina,VIP,5,12950,EUR\n\
+         N1,summer-fest,paid,2099-05-02T10:00:00Z,,General Admission,7,4900,EUR\n"
+    );
+    let out = import(&app, "conflict.csv", &csv);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    let found = problems(&out, "conflict.csv");
+    assert!(
+        found[0].starts_with("line 2: order `N1` differs from the stored state"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].starts_with("line 3: order `G0` differs from the stored state"),
+        "{found:?}"
+    );
+    assert!(
+        found[2].starts_with("line 5: order `G9` differs from the stored state"),
+        "{found:?}"
+    );
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(out.stderr.contains("Nothing was imported"), "{}", out.stderr);
+    assert_eq!(order_count(&app).await, stored);
+    assert_eq!(before, app.dump().await);
+}
