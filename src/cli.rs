@@ -1,4 +1,7 @@
-//! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `export`, `docs`.
+//! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `outbox`,
+//! `export`, `docs`.
+
+mod outbox;
 
 use crate::clock::Clock;
 use crate::commands::{Core, is_slug, parse_email};
@@ -50,6 +53,15 @@ pub enum Command {
         /// The checkout the orders come from; order ids are unique per source.
         #[arg(long, default_value = "checkout")]
         source: String,
+    },
+    /// What waits in the outbox to be sent, per channel, and the codes of pending invites.
+    Outbox {
+        /// Only this channel.
+        #[arg(long, value_parser = ["email", "telegram", "discord"])]
+        channel: Option<String>,
+        /// Print one message in full, by its id in the list.
+        #[arg(long)]
+        show: Option<i64>,
     },
     /// Export the referred-buyers CSV of an event or organization.
     Export {
@@ -248,6 +260,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => create_org(&config, &name, &owner, slug, time_zone, currency).await,
         Command::ImportOrders { file, source } => import_orders(&config, &file, &source).await,
+        Command::Outbox { channel, show } => outbox::run(&config, channel.as_deref(), show).await,
         Command::Discord {
             action: DiscordAction::Register,
         } => {

@@ -105,3 +105,82 @@ async fn import_orders_names_file_lines_and_lists_every_problem_of_every_row() {
     assert_eq!(order_count(&app).await, stored);
     assert_eq!(before, app.dump().await);
 }
+
+/// The line of `text` that mentions `needle`.
+fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with `{needle}` in:\n{text}"))
+}
+
+#[tokio::test]
+async fn outbox_shows_what_waits_and_hands_over_invite_codes_with_email_off() {
+    let app = TestApp::new().await;
+    app.create_org();
+    app.ok(
+        OWNER,
+        "newevent summer-fest \"2099-06-01 18:00\" https://tickets.acme.test/summer Summer Fest",
+    )
+    .await;
+    app.ok(OWNER, &format!("invite {ANA}")).await;
+    app.ok(OWNER, &format!("invite {BEN} summer-fest")).await;
+    let before = app.dump().await;
+    let out = app.bin(&["outbox"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(before, app.dump().await, "listing the outbox changes nothing");
+    let text = &out.stdout;
+    assert!(
+        text.contains("email: 2 message(s) (off in this configuration: nothing is sent)"),
+        "{text}"
+    );
+    let ana_code = app.invite_code(ANA).await;
+    let ben_code = app.invite_code(BEN).await;
+    // The mail is listed with its recipient and kind, and the code is handed over.
+    assert!(line_with(text, ANA).contains("queued"), "{text}");
+    assert!(line_with(text, ANA).contains("invite"), "{text}");
+    let ana_row = line_with(text, "promote every event of Acme Events");
+    assert!(ana_row.contains(ANA) && ana_row.ends_with(&ana_code), "{text}");
+    let ben_row = line_with(text, "promote Summer Fest (Acme Events)");
+    assert!(ben_row.contains(BEN) && ben_row.ends_with(&ben_code), "{text}");
+    assert!(
+        text.contains(&format!("promoterd console --as {ANA} -c 'accept {ana_code}'")),
+        "{text}"
+    );
+    assert!(
+        text.contains("telegram: nothing waiting") && text.contains("discord: nothing waiting"),
+        "{text}"
+    );
+
+    // The code from the listing works; the accepted invite's mail is no longer something to hand over.
+    app.ok(ANA, &format!("accept {ana_code}")).await;
+    let text = app.bin(&["outbox"]).stdout;
+    assert!(!text.contains(&ana_code), "{text}");
+    assert!(line_with(&text, ANA).contains("won't send (invite accepted)"), "{text}");
+    assert!(text.contains(&ben_code), "{text}");
+
+    // A resend replaces Ben's code: only the new one is offered.
+    app.ok(OWNER, &format!("resend {BEN} summer-fest")).await;
+    let new_code = app.invite_code(BEN).await;
+    assert_ne!(new_code, ben_code);
+    let text = app.bin(&["outbox"]).stdout;
+    assert!(!text.contains(&ben_code) && text.contains(&new_code), "{text}");
+    assert!(text.contains("won't send (a newer invite mail replaced it)"), "{text}");
+
+    // One message in full; one channel; an unknown id.
+    let mail = queued(&app, BEN, "invite").await.pop().unwrap();
+    let shown = app.bin(&["outbox", "--show", &mail.id.to_string()]);
+    assert!(shown.ok, "{shown:?}");
+    assert_eq!(field(&shown.stdout, "To"), BEN);
+    assert_eq!(field(&shown.stdout, "Invite code"), new_code);
+    assert!(shown.stdout.ends_with(&mail.body), "{}", shown.stdout);
+    let text = app.bin(&["outbox", "--channel", "telegram"]).stdout;
+    assert!(
+        text.contains("telegram: nothing waiting") && !text.contains(BEN),
+        "{text}"
+    );
+    let missing = app.bin(&["outbox", "--show", "999999"]);
+    assert!(
+        !missing.ok && missing.stderr.contains("no message 999999 in the outbox"),
+        "{missing:?}"
+    );
+}
