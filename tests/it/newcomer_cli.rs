@@ -184,3 +184,111 @@ async fn outbox_shows_what_waits_and_hands_over_invite_codes_with_email_off() {
         "{missing:?}"
     );
 }
+
+/// A README shell line as words: quotes group, `#` after a space starts a comment.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quote, mut in_word) = (Vec::new(), String::new(), None, false);
+    let mut prev_space = true;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => (quote, in_word) = (Some(c), true),
+            (None, '#') if prev_space => break,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            (None, c) => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+        prev_space = c.is_whitespace() && quote.is_none();
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// Runs the README's "A first program" with the shipped `examples/orders.csv`, through
+/// the binary: every `$P …` line in order, the invite code taken from `outbox` (email is
+/// off), the sample's `ref` placeholder replaced by Ana's link code as the README says.
+#[tokio::test]
+async fn the_readme_first_program_runs_and_imports_the_shipped_sample_orders() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("## A first program, from the console")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("the first-program section");
+    for step in [
+        "cargo build --release",
+        "examples/orders.csv",
+        "$P outbox",
+        "target/release/promoterd",
+    ] {
+        assert!(section.contains(step), "the first program mentions `{step}`");
+    }
+    assert!(
+        !section.contains("cargo run"),
+        "the first program runs the release binary"
+    );
+    let sample = std::fs::read_to_string(root.join("examples/orders.csv")).unwrap();
+    let file = promoterd::ingest::read_import_csv(sample.as_bytes());
+    assert!(file.problems.is_empty(), "{:?}", file.problems);
+    let placeholder = "ANA-LINK-CODE";
+    assert!(sample.contains(placeholder) && section.contains(placeholder));
+
+    let app = TestApp::new().await;
+    let (mut invite_code, mut ana_link): (Option<String>, Option<String>) = (None, None);
+    let block = section.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
+    for line in block.lines().filter(|l| l.starts_with("$P ")) {
+        let mut args = shell_words(&line[3..]);
+        let ana = args.iter().any(|a| a == "ana@example.com");
+        for a in &mut args {
+            if a.contains("<code>") {
+                *a = a.replace("<code>", invite_code.as_ref().expect("outbox ran before accept"));
+            }
+            if a == "orders.csv" {
+                let link = ana_link.as_ref().expect("mylink ran before the import");
+                std::fs::write(app.path("orders.csv"), sample.replace(placeholder, link)).unwrap();
+                *a = app.path("orders.csv").to_str().unwrap().to_string();
+            }
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = app.bin(&args);
+        assert!(out.ok, "`{line}` failed: {out:?}");
+        if args == ["outbox"] && invite_code.is_none() {
+            let accept = line_with(&out.stdout, "promoterd console --as ana@example.com -c 'accept ");
+            invite_code = Some(code_after(accept, "'accept "));
+        }
+        if ana && args.last().is_some_and(|a| a.starts_with("mylink")) {
+            ana_link = Some(link_code(&out.stdout));
+        }
+    }
+    // Every order of the sample is stored; Ana's link got the rows with her code.
+    let mut ids: Vec<&str> = sample.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    ids.dedup();
+    assert_eq!(order_count(&app).await, ids.len());
+    let hers: i64 = sample
+        .lines()
+        .filter(|l| l.contains(placeholder))
+        .map(|l| l.split(',').nth(8).unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert!(hers > 0);
+    let stats = app.ok("ana@example.com", "mystats summer-fest").await;
+    assert_eq!(field(&stats, "Tickets"), hers.to_string(), "{stats}");
+    // Left as shipped, the sample imports too (as direct sales).
+    let out = app.bin(&[
+        "import-orders",
+        root.join("examples/orders.csv").to_str().unwrap(),
+        "--source",
+        "shipped",
+    ]);
+    assert!(out.ok && out.stdout.contains(&format!("{} new", ids.len())), "{out:?}");
+}
