@@ -1,4 +1,7 @@
-//! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `export`, `docs`.
+//! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `outbox`,
+//! `export`, `docs`.
+
+mod outbox;
 
 use crate::clock::Clock;
 use crate::commands::{Core, is_slug, parse_email};
@@ -50,6 +53,15 @@ pub enum Command {
         /// The checkout the orders come from; order ids are unique per source.
         #[arg(long, default_value = "checkout")]
         source: String,
+    },
+    /// What waits in the outbox to be sent, per channel, and the codes of pending invites.
+    Outbox {
+        /// Only this channel.
+        #[arg(long, value_parser = ["email", "telegram", "discord"])]
+        channel: Option<String>,
+        /// Print one message in full, by its id in the list.
+        #[arg(long)]
+        show: Option<i64>,
     },
     /// Export the referred-buyers CSV of an event or organization.
     Export {
@@ -248,6 +260,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => create_org(&config, &name, &owner, slug, time_zone, currency).await,
         Command::ImportOrders { file, source } => import_orders(&config, &file, &source).await,
+        Command::Outbox { channel, show } => outbox::run(&config, channel.as_deref(), show).await,
         Command::Discord {
             action: DiscordAction::Register,
         } => {
@@ -343,36 +356,29 @@ async fn create_org(
 
 async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let raw = match crate::ingest::read_import_csv(std::io::BufReader::new(f)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{}: {e}. Nothing was imported.", file.display());
-            return Ok(ExitCode::from(2));
+    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let read = crate::ingest::read_import_csv(&data);
+    let rows = read.rows;
+    let refused = |problems: Vec<crate::ingest::FileProblem>| {
+        for p in &problems {
+            eprintln!("{}: {p}", file.display());
         }
+        let mut lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        lines.dedup();
+        eprintln!(
+            "{} problem(s) on {} line(s) ({rows} row(s) read). Nothing was imported.",
+            problems.len(),
+            lines.len()
+        );
+        Ok(ExitCode::from(2))
     };
-    let mut valid = Vec::with_capacity(raw.len());
-    let mut errors = Vec::new();
-    for r in &raw {
-        match crate::ingest::validate(&store, source, r).await? {
-            Ok(o) => valid.push(o),
-            Err(e) => errors.push(format!("order {}: {e}", r.order_id)),
-        }
-    }
-    if !errors.is_empty() {
-        for e in errors.iter().take(20) {
-            eprintln!("{}: {e}", file.display());
-        }
-        eprintln!("{} order(s) refused. Nothing was imported.", errors.len());
-        return Ok(ExitCode::from(2));
-    }
-    let outcomes = match crate::ingest::apply(&store, &Clock::system(), &valid).await {
+    let checked = match read.check(&store, source).await? {
+        Ok(c) => c,
+        Err(problems) => return refused(problems),
+    };
+    let outcomes = match checked.apply(&store, &Clock::system()).await? {
         Ok(o) => o,
-        Err(crate::ingest::ApplyError::Order(e)) => {
-            eprintln!("{}: {e}. Nothing was imported.", file.display());
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(e.into()),
+        Err(problems) => return refused(problems),
     };
     let created = outcomes
         .iter()

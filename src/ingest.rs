@@ -2,10 +2,13 @@
 
 mod csv_import;
 mod group_commit;
+mod rules;
 mod webhook;
 
-pub use csv_import::{IMPORT_COLUMNS, read_import_csv};
+pub use csv_import::{CheckedImport, FileOrder, FileProblem, IMPORT_COLUMNS, ImportFile, read_import_csv};
 pub use group_commit::GroupCommit;
+use rules::check_id;
+pub use rules::{MAX_QUANTITY, MAX_UNIT_PRICE, Problem, check, check_all};
 pub use webhook::{WebhookBuyer, WebhookLine, WebhookOrder, WebhookPayload};
 
 use crate::clock::Clock;
@@ -135,36 +138,6 @@ pub enum OrderError {
     Conflict(String),
 }
 
-/// Most tickets of one type in one order.
-pub const MAX_QUANTITY: i64 = 10_000;
-/// Highest unit price in minor units (10 million in major units).
-pub const MAX_UNIT_PRICE: i64 = 1_000_000_000;
-const MAX_LINES: usize = 100;
-const MAX_FIELD: usize = 500;
-
-fn field(name: &str, value: &Option<String>) -> Result<Option<String>, OrderError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) if v.len() > MAX_FIELD => Err(OrderError::Malformed(format!(
-            "{name} is longer than {MAX_FIELD} bytes"
-        ))),
-        Some(v) if v.chars().any(|c| c.is_control()) => {
-            Err(OrderError::Malformed(format!("{name} contains control characters")))
-        }
-        Some(v) => Ok(Some(v.to_string())),
-    }
-}
-
-fn time(name: &str, value: &str) -> Result<DateTime<Utc>, OrderError> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            OrderError::Malformed(format!(
-                "{name} `{value}` is not an RFC 3339 time like 2026-11-23T21:54:02Z"
-            ))
-        })
-}
-
 /// Checks a raw order against the rules and the event it names.
 pub async fn validate(
     store: &Store,
@@ -174,24 +147,30 @@ pub async fn validate(
     if let Err(e) = check_id(raw) {
         return Ok(Err(e));
     }
-    let event = match raw.event.trim().parse::<i64>() {
+    Ok(match find_event(store, &raw.event).await? {
+        Ok((id, currency)) => check(source, raw, id, &currency),
+        Err(e) => Err(e),
+    })
+}
+
+/// The event an order names (short name, `<organization>/<short name>` or numeric id):
+/// its id and currency.
+pub async fn find_event(store: &Store, name: &str) -> Result<Result<(i64, String), OrderError>, StoreError> {
+    let name = name.trim();
+    let event = match name.parse::<i64>() {
         Ok(n) => store.event(n).await?,
         Err(_) => {
-            let mut named = store.events_named(raw.event.trim()).await?;
+            let mut named = store.events_named(name).await?;
             if named.len() > 1 {
-                return Ok(Err(OrderError::AmbiguousEvent(
-                    raw.event.trim().chars().take(100).collect(),
-                )));
+                return Ok(Err(OrderError::AmbiguousEvent(name.chars().take(100).collect())));
             }
             named.pop()
         }
     };
-    let Some(event) = event else {
-        return Ok(Err(OrderError::UnknownEvent(
-            raw.event.trim().chars().take(100).collect(),
-        )));
-    };
-    Ok(check(source, raw, event.id, &event.currency))
+    Ok(match event {
+        Some(e) => Ok((e.id, e.currency)),
+        None => Err(OrderError::UnknownEvent(name.chars().take(100).collect())),
+    })
 }
 
 /// Events as the checkout names them (slug, `org/slug` or id) → id and currency. An
@@ -234,107 +213,6 @@ impl EventCache {
         }
         Ok(order)
     }
-}
-
-fn check_id(raw: &RawOrder) -> Result<(), OrderError> {
-    let id = raw.order_id.trim();
-    if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) {
-        return Err(OrderError::Malformed(
-            "order id must be 1 to 200 printable characters".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks a raw order against the rules, for an event already looked up.
-pub fn check(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, OrderError> {
-    check_id(raw)?;
-    let m = |s: String| Err(OrderError::Malformed(s));
-    let Some(mut status) = OrderStatus::parse(&raw.status) else {
-        return m(format!(
-            "status `{}` is not one of paid, partially_refunded, refunded, cancelled",
-            raw.status
-        ));
-    };
-    if raw.lines.is_empty() && !matches!(status, OrderStatus::Refunded | OrderStatus::Cancelled) {
-        return m("an order needs at least one line (only a refund or cancellation may leave them out)".into());
-    }
-    if raw.lines.len() > MAX_LINES {
-        return m(format!("an order has at most {MAX_LINES} lines"));
-    }
-    let mut lines = Vec::with_capacity(raw.lines.len());
-    for (i, l) in raw.lines.iter().enumerate() {
-        let n = i + 1;
-        let name = l.ticket_type.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return m(format!("line {n}: ticket type must be 1 to 100 printable characters"));
-        }
-        if !(1..=MAX_QUANTITY).contains(&l.quantity) {
-            return m(format!(
-                "line {n}: quantity {} is not between 1 and {MAX_QUANTITY}",
-                l.quantity
-            ));
-        }
-        if !(0..=l.quantity).contains(&l.refunded_quantity) {
-            return m(format!(
-                "line {n}: refunded quantity {} is not between 0 and the quantity",
-                l.refunded_quantity
-            ));
-        }
-        if !(0..=MAX_UNIT_PRICE).contains(&l.unit_price_minor) {
-            return m(format!(
-                "line {n}: unit price {} is not between 0 and {MAX_UNIT_PRICE} minor units",
-                l.unit_price_minor
-            ));
-        }
-        if !l.currency.trim().eq_ignore_ascii_case(currency) {
-            return Err(OrderError::Conflict(format!(
-                "line {n}: currency `{}` differs from the event's currency {currency}",
-                l.currency.trim()
-            )));
-        }
-        lines.push(LineInput {
-            ticket_type: name.to_string(),
-            quantity: l.quantity,
-            refunded_quantity: l.refunded_quantity,
-            unit_price_minor: l.unit_price_minor,
-        });
-    }
-    if !lines.is_empty() && matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
-        let refunded: i64 = lines.iter().map(|l| l.refunded_quantity).sum();
-        let total: i64 = lines.iter().map(|l| l.quantity).sum();
-        status = match refunded {
-            0 => OrderStatus::Paid,
-            r if r == total => OrderStatus::Refunded,
-            _ => OrderStatus::PartiallyRefunded,
-        };
-    }
-    let ordered_at = time("ordered_at", &raw.ordered_at)?;
-    let updated_at = match &raw.updated_at {
-        Some(u) if !u.trim().is_empty() => time("updated_at", u)?,
-        _ => ordered_at,
-    };
-    let buyer_email = field("buyer_email", &raw.buyer_email)?.map(|e| e.to_lowercase());
-    if let Some(e) = &buyer_email
-        && crate::commands::parse_email(e).is_none()
-    {
-        return m(format!("buyer_email `{e}` is not an email address"));
-    }
-    let ref_code = field("ref", &raw.ref_code)?.map(|r| r.to_lowercase());
-    Ok(OrderInput {
-        source: source.to_string(),
-        external_id: raw.order_id.trim().to_string(),
-        event_id,
-        ref_code,
-        buyer_name: field("buyer_name", &raw.buyer_name)?,
-        buyer_email,
-        buyer_phone: field("buyer_phone", &raw.buyer_phone)?,
-        status,
-        currency: currency.to_string(),
-        ordered_at,
-        updated_at,
-        lines,
-    })
 }
 
 /// Why validated orders could not be applied.
@@ -415,6 +293,31 @@ mod tests {
             r.order_id = id.into();
             assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.contains("order id")));
         }
+    }
+
+    #[test]
+    fn check_all_lists_every_problem_and_check_reports_the_first() {
+        let mut r = raw();
+        r.status = "lost".into();
+        r.lines[0].quantity = 0;
+        r.lines[0].currency = "USD".into();
+        r.ordered_at = "yesterday".into();
+        let problems = check_all("c", &r, 1, "EUR").unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|p| (p.line, p.field)).collect();
+        assert_eq!(
+            fields,
+            [
+                (None, "status"),
+                (Some(0), "quantity"),
+                (Some(0), "currency"),
+                (None, "ordered_at")
+            ]
+        );
+        assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.starts_with("status `lost`")));
+        r.status = "paid".into();
+        assert!(
+            matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m == "line 1: quantity 0 is not between 1 and 10000")
+        );
     }
 
     #[test]

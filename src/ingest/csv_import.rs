@@ -1,6 +1,8 @@
 //! The order import CSV (`promoterd import-orders`): one row per order line.
 
-use super::{RawLine, RawOrder};
+use super::{OrderError, OrderInput, RawLine, RawOrder};
+use crate::clock::Clock;
+use crate::store::{IngestOutcome, Store, StoreError};
 use std::collections::HashMap;
 
 /// Columns of the order import CSV, in the documented order (`order_id` first).
@@ -21,127 +23,436 @@ pub const IMPORT_COLUMNS: &[&str] = &[
     "currency",
 ];
 
+/// Columns every import file needs.
+const REQUIRED: &[&str] = &[
+    "order_id",
+    "event",
+    "status",
+    "ordered_at",
+    "ticket_type",
+    "quantity",
+    "unit_price_minor",
+    "currency",
+];
+
+/// Order fields every row of one order repeats, in the order they are compared.
+const ORDER_FIELDS: &[&str] = &[
+    "event",
+    "status",
+    "ordered_at",
+    "updated_at",
+    "ref",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+];
+
+/// A problem of the import file at a line as a spreadsheet shows it: the header is
+/// line 1, and a row whose quoted cell holds line breaks counts from where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub line: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// One order of the file and where its rows are.
+#[derive(Debug, Clone)]
+pub struct FileOrder {
+    pub raw: RawOrder,
+    /// The file line of each row, parallel to `raw.lines`.
+    pub rows: Vec<u64>,
+    /// Per row: the number columns that were not whole numbers (already reported).
+    unparsed: Vec<Vec<&'static str>>,
+}
+
+impl FileOrder {
+    fn first_line(&self) -> u64 {
+        self.rows[0]
+    }
+
+    /// "line N: order `id`: …", naming the order's other rows.
+    fn order_problem(&self, message: impl std::fmt::Display) -> FileProblem {
+        let mut message = format!("order `{}`: {message}", self.raw.order_id);
+        if self.rows.len() > 1 {
+            let shown: Vec<String> = self.rows.iter().take(6).map(u64::to_string).collect();
+            let more = if self.rows.len() > 6 { ", …" } else { "" };
+            message.push_str(&format!(" (the order's rows are on lines {}{more})", shown.join(", ")));
+        }
+        FileProblem {
+            line: self.first_line(),
+            message,
+        }
+    }
+}
+
+/// The import file read: its orders, and every problem found while reading.
+#[derive(Debug, Clone, Default)]
+pub struct ImportFile {
+    pub orders: Vec<FileOrder>,
+    pub problems: Vec<FileProblem>,
+    /// Data rows read.
+    pub rows: usize,
+}
+
+/// What [`ImportFile::check`] found valid: the orders and the first line of each.
+#[derive(Debug, Clone)]
+pub struct CheckedImport {
+    pub orders: Vec<OrderInput>,
+    pub first_lines: Vec<u64>,
+}
+
 /// Reads the import CSV (one row per order line; rows of one order share `order_id`)
-/// into raw orders. Errors name the CSV line.
-pub fn read_import_csv(input: impl std::io::Read) -> Result<Vec<RawOrder>, String> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
-    let headers = rdr
-        .headers()
-        .map_err(|e| format!("cannot read the header row: {e}"))?
-        .clone();
-    let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    for h in headers.iter() {
-        if !IMPORT_COLUMNS.contains(&h) {
-            return Err(format!(
-                "unknown column `{h}`; the columns are: {}",
-                IMPORT_COLUMNS.join(", ")
-            ));
+/// into orders, listing every problem of every row. Linear in the file's size.
+pub fn read_import_csv(data: &[u8]) -> ImportFile {
+    let mut file = ImportFile::default();
+    let problem = |line: u64, message: String| FileProblem { line, message };
+    // The reader positions a record where it began looking for it, before the blank
+    // lines it skips; a spreadsheet counts from the record's first cell.
+    let start_line = |pos: &csv::Position| {
+        let rest = data.get(pos.byte() as usize..).unwrap_or_default();
+        let blank = rest.iter().take_while(|b| matches!(b, b'\r' | b'\n'));
+        pos.line() + blank.filter(|b| **b == b'\n').count() as u64
+    };
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(data);
+    let headers = match rdr.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            file.problems
+                .push(problem(1, format!("cannot read the header row: {e}")));
+            return file;
         }
-    }
-    for required in [
-        "order_id",
-        "event",
-        "status",
-        "ordered_at",
-        "ticket_type",
-        "quantity",
-        "unit_price_minor",
-        "currency",
-    ] {
-        if !col.contains_key(required) {
-            return Err(format!("missing column `{required}`"));
-        }
-    }
-    let mut orders: Vec<RawOrder> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (n, rec) in rdr.records().enumerate() {
-        let line = n + 2;
-        let rec = rec.map_err(|e| format!("line {line}: {e}"))?;
-        let get = |c: &str| col.get(c).and_then(|&i| rec.get(i)).unwrap_or("").to_string();
-        let opt = |c: &str| Some(get(c)).filter(|s| !s.is_empty());
-        let int = |c: &str, default: Option<i64>| -> Result<i64, String> {
-            let v = get(c);
-            if v.is_empty()
-                && let Some(d) = default
-            {
-                return Ok(d);
+    };
+    let mut col: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        match std::str::from_utf8(h) {
+            Ok(h) if IMPORT_COLUMNS.contains(&h) => {
+                col.insert(IMPORT_COLUMNS.iter().find(|c| **c == h).expect("listed"), i);
             }
-            v.parse()
-                .map_err(|_| format!("line {line}: {c} `{v}` is not a whole number"))
+            Ok(h) => file.problems.push(problem(
+                1,
+                format!("unknown column `{h}`; the columns are: {}", IMPORT_COLUMNS.join(", ")),
+            )),
+            Err(_) => file.problems.push(problem(
+                1,
+                format!(
+                    "column {} of the header is not UTF-8 text (save the file as UTF-8)",
+                    i + 1
+                ),
+            )),
+        }
+    }
+    for required in REQUIRED {
+        if !col.contains_key(required) {
+            file.problems.push(problem(1, format!("missing column `{required}`")));
+        }
+    }
+    if !file.problems.is_empty() {
+        return file;
+    }
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        let line = start_line(rdr.position());
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, start_line);
+                match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        file.rows += 1;
+                        file.problems.push(problem(
+                            line,
+                            format!("the row has {len} cells where the header has {expected_len}"),
+                        ));
+                        continue;
+                    }
+                    _ => {
+                        file.problems
+                            .push(problem(line, format!("cannot read the file further: {e}")));
+                        break;
+                    }
+                }
+            }
+        }
+        file.rows += 1;
+        let text = |c: &'static str, problems: &mut Vec<FileProblem>| {
+            let bytes = col.get(c).and_then(|&i| rec.get(i)).unwrap_or_default();
+            match std::str::from_utf8(bytes) {
+                Ok(s) => s.to_string(),
+                Err(_) => {
+                    problems.push(problem(line, format!("{c} is not UTF-8 text (save the file as UTF-8)")));
+                    String::from_utf8_lossy(bytes).into_owned()
+                }
+            }
         };
+        let p = &mut file.problems;
+        let fields: Vec<String> = ORDER_FIELDS.iter().map(|c| text(c, p)).collect();
+        let opt = |i: usize| Some(fields[i].clone()).filter(|s| !s.is_empty());
         let order = RawOrder {
-            order_id: get("order_id"),
-            event: get("event"),
-            status: get("status"),
-            ordered_at: get("ordered_at"),
-            updated_at: opt("updated_at"),
-            ref_code: opt("ref"),
-            buyer_name: opt("buyer_name"),
-            buyer_email: opt("buyer_email"),
-            buyer_phone: opt("buyer_phone"),
+            order_id: text("order_id", p),
+            event: fields[0].clone(),
+            status: fields[1].clone(),
+            ordered_at: fields[2].clone(),
+            updated_at: opt(3),
+            ref_code: opt(4),
+            buyer_name: opt(5),
+            buyer_email: opt(6),
+            buyer_phone: opt(7),
             lines: Vec::new(),
         };
+        let mut unparsed = Vec::new();
+        let mut int = |c: &'static str, default: Option<i64>, problems: &mut Vec<FileProblem>| -> i64 {
+            let v = text(c, problems);
+            match (v.is_empty(), default) {
+                (true, Some(d)) => return d,
+                (true, None) => problems.push(problem(line, format!("{c} is empty"))),
+                _ => match v.parse() {
+                    Ok(n) => return n,
+                    Err(_) => problems.push(problem(line, format!("{c} `{v}` is not a whole number"))),
+                },
+            }
+            unparsed.push(c);
+            default.unwrap_or(1)
+        };
         let line_item = RawLine {
-            ticket_type: get("ticket_type"),
-            quantity: int("quantity", None)?,
-            refunded_quantity: int("refunded_quantity", Some(0))?,
-            unit_price_minor: int("unit_price_minor", None)?,
-            currency: get("currency"),
+            ticket_type: text("ticket_type", p),
+            quantity: int("quantity", None, p),
+            refunded_quantity: int("refunded_quantity", Some(0), p),
+            unit_price_minor: int("unit_price_minor", None, p),
+            currency: text("currency", p),
         };
         match index.get(&order.order_id) {
             Some(&i) => {
-                let existing = &mut orders[i];
-                let mut head = existing.clone();
-                head.lines.clear();
-                if head != order {
-                    return Err(format!(
-                        "line {line}: order `{}` has order fields that differ from its first row",
-                        order.order_id
-                    ));
+                let existing = &mut file.orders[i];
+                let first = existing.first_line();
+                let head = &existing.raw;
+                let theirs = [
+                    Some(&head.event),
+                    Some(&head.status),
+                    Some(&head.ordered_at),
+                    head.updated_at.as_ref(),
+                    head.ref_code.as_ref(),
+                    head.buyer_name.as_ref(),
+                    head.buyer_email.as_ref(),
+                    head.buyer_phone.as_ref(),
+                ];
+                for ((name, ours), theirs) in ORDER_FIELDS.iter().zip(&fields).zip(theirs) {
+                    let theirs = theirs.map(String::as_str).unwrap_or("");
+                    if ours != theirs {
+                        p.push(problem(
+                            line,
+                            format!(
+                                "{name} `{ours}` differs from `{theirs}` on line {first}, the first row of \
+                                 order `{}`; rows of one order must agree on the order fields",
+                                order.order_id
+                            ),
+                        ));
+                    }
                 }
-                existing.lines.push(line_item);
+                existing.raw.lines.push(line_item);
+                existing.rows.push(line);
+                existing.unparsed.push(unparsed);
             }
             None => {
-                index.insert(order.order_id.clone(), orders.len());
+                index.insert(order.order_id.clone(), file.orders.len());
                 let mut order = order;
                 order.lines.push(line_item);
-                orders.push(order);
+                file.orders.push(FileOrder {
+                    raw: order,
+                    rows: vec![line],
+                    unparsed: vec![unparsed],
+                });
             }
         }
     }
-    Ok(orders)
+    file
+}
+
+impl ImportFile {
+    /// Checks every order against the rules and the event it names. Either every order
+    /// is valid, or every problem of the file is listed, by line.
+    pub async fn check(
+        self,
+        store: &Store,
+        source: &str,
+    ) -> Result<Result<CheckedImport, Vec<FileProblem>>, StoreError> {
+        let mut problems = self.problems;
+        let mut events: HashMap<String, Result<(i64, String), OrderError>> = HashMap::new();
+        let mut checked = CheckedImport {
+            orders: Vec::with_capacity(self.orders.len()),
+            first_lines: Vec::with_capacity(self.orders.len()),
+        };
+        for order in &self.orders {
+            let name = order.raw.event.trim();
+            let event = match events.get(name) {
+                Some(e) => e.clone(),
+                None => {
+                    let e = super::find_event(store, name).await?;
+                    events.insert(name.to_string(), e.clone());
+                    e
+                }
+            };
+            let (id, currency) = match &event {
+                Ok((id, c)) => (*id, c.as_str()),
+                Err(e) => {
+                    problems.push(order.order_problem(e));
+                    (0, "")
+                }
+            };
+            match super::check_all(source, &order.raw, id, currency) {
+                Ok(o) if event.is_ok() => {
+                    checked.orders.push(o);
+                    checked.first_lines.push(order.first_line());
+                }
+                Ok(_) => {}
+                Err(found) => {
+                    for p in found {
+                        let Some(row) = p.line else {
+                            problems.push(order.order_problem(p.message()));
+                            continue;
+                        };
+                        let moot = &order.unparsed[row];
+                        let skip = (event.is_err() && p.field == "currency")
+                            || moot.contains(&p.field)
+                            || (p.field == "refunded_quantity" && moot.contains(&"quantity"));
+                        if !skip {
+                            problems.push(FileProblem {
+                                line: order.rows[row],
+                                message: p.message(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            return Ok(Ok(checked));
+        }
+        problems.sort_by_key(|p| p.line);
+        Ok(Err(problems))
+    }
+}
+
+impl CheckedImport {
+    /// Applies every order in one write transaction, or none: a conflict with stored
+    /// data does not stop the pass, so every conflicting order is named, by its first
+    /// line, and then nothing is committed.
+    pub async fn apply(
+        &self,
+        store: &Store,
+        clock: &Clock,
+    ) -> Result<Result<Vec<IngestOutcome>, Vec<FileProblem>>, StoreError> {
+        let now = clock.now();
+        let mut tx = store.write().await?;
+        let mut out = Vec::with_capacity(self.orders.len());
+        let mut problems = Vec::new();
+        for (o, &line) in self.orders.iter().zip(&self.first_lines) {
+            match store.apply_order(&mut tx, o, now).await? {
+                IngestOutcome::Conflict(message) => problems.push(FileProblem { line, message }),
+                outcome => out.push(outcome),
+            }
+        }
+        if !problems.is_empty() {
+            // Dropping the transaction rolls it back.
+            drop(tx);
+            return Ok(Err(problems));
+        }
+        tx.commit().await?;
+        Ok(Ok(out))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn csv_rows_group_into_orders() {
-        let csv = "order_id,event,status,ordered_at,ticket_type,quantity,unit_price_minor,currency\n\
-                   A1,fest,paid,2026-11-20T10:00:00Z,GA,2,2500,EUR\n\
-                   A1,fest,paid,2026-11-20T10:00:00Z,VIP,1,9000,EUR\n\
-                   A2,fest,paid,2026-11-20T11:00:00Z,GA,1,2500,EUR\n";
-        let orders = read_import_csv(csv.as_bytes()).unwrap();
-        assert_eq!(orders.len(), 2);
-        assert_eq!(orders[0].lines.len(), 2);
-        assert_eq!(orders[0].lines[1].ticket_type, "VIP");
+    const HEADER: &str = "order_id,event,status,ordered_at,buyer_name,ticket_type,quantity,unit_price_minor,currency\n";
+
+    fn messages(file: &ImportFile) -> Vec<String> {
+        file.problems.iter().map(ToString::to_string).collect()
     }
 
     #[test]
-    fn csv_with_unknown_column_or_bad_number_is_refused() {
-        let bad = "order_id,event,colour\nA1,fest,red\n";
-        assert!(
-            read_import_csv(bad.as_bytes())
-                .unwrap_err()
-                .contains("unknown column `colour`")
+    fn csv_rows_group_into_orders() {
+        let csv = format!(
+            "{HEADER}A1,fest,paid,2026-11-20T10:00:00Z,,GA,2,2500,EUR\n\
+             A1,fest,paid,2026-11-20T10:00:00Z,,VIP,1,9000,EUR\n\
+             A2,fest,paid,2026-11-20T11:00:00Z,,GA,1,2500,EUR\n"
         );
-        let bad = "order_id,event,status,ordered_at,ticket_type,quantity,unit_price_minor,currency\n\
-                   A1,fest,paid,2026-11-20T10:00:00Z,GA,two,2500,EUR\n";
-        assert!(
-            read_import_csv(bad.as_bytes())
-                .unwrap_err()
-                .contains("line 2: quantity `two`")
+        let file = read_import_csv(csv.as_bytes());
+        assert!(file.problems.is_empty(), "{:?}", file.problems);
+        assert_eq!((file.orders.len(), file.rows), (2, 3));
+        assert_eq!(file.orders[0].raw.lines.len(), 2);
+        assert_eq!(file.orders[0].raw.lines[1].ticket_type, "VIP");
+        assert_eq!(file.orders[0].rows, [2, 3]);
+    }
+
+    #[test]
+    fn every_bad_column_of_the_header_is_named_on_line_1() {
+        let file = read_import_csv("order_id,event,colour,size\nA1,fest,red,xl\n".as_bytes());
+        let m = messages(&file);
+        assert!(m[0].starts_with("line 1: unknown column `colour`"), "{m:?}");
+        assert!(m[1].starts_with("line 1: unknown column `size`"), "{m:?}");
+        assert!(m.contains(&"line 1: missing column `status`".to_string()), "{m:?}");
+        assert!(file.orders.is_empty());
+    }
+
+    #[test]
+    fn lines_are_the_files_lines_past_blank_lines_and_quoted_line_breaks() {
+        let csv = format!(
+            "{HEADER}A1,fest,paid,2026-11-20T10:00:00Z,\"Zoe\nBuyer\",GA,1,2500,EUR\n\
+             \n\
+             A2,fest,paid,2026-11-20T10:00:00Z,,GA,two,lots,EUR\n\
+             A3,fest,paid\n"
         );
+        let file = read_import_csv(csv.as_bytes());
+        assert_eq!(file.orders[0].rows, [2], "a row starts where its record starts");
+        assert_eq!(file.orders[0].raw.buyer_name.as_deref(), Some("Zoe\nBuyer"));
+        assert_eq!(
+            messages(&file),
+            [
+                "line 5: quantity `two` is not a whole number",
+                "line 5: unit_price_minor `lots` is not a whole number",
+                "line 6: the row has 3 cells where the header has 9",
+            ]
+        );
+        assert_eq!(file.rows, 3);
+    }
+
+    #[test]
+    fn rows_of_one_order_that_disagree_name_both_lines() {
+        let csv = format!(
+            "{HEADER}A1,fest,paid,2026-11-20T10:00:00Z,Zoe,GA,1,2500,EUR\n\
+             A2,fest,paid,2026-11-20T10:00:00Z,,GA,1,2500,EUR\n\
+             A1,fest,refunded,2026-11-20T10:00:00Z,Zed,VIP,1,9000,EUR\n"
+        );
+        let m = messages(&read_import_csv(csv.as_bytes()));
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[0].starts_with("line 4: status `refunded` differs from `paid` on line 2"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].starts_with("line 4: buyer_name `Zed` differs from `Zoe` on line 2"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_named_with_its_line_and_column() {
+        let csv = [
+            HEADER.as_bytes(),
+            b"A1,fest,paid,2026-11-20T10:00:00Z,\xff\xfe,GA,1,2500,EUR\n",
+        ]
+        .concat();
+        let m = messages(&read_import_csv(csv.as_slice()));
+        assert_eq!(m, ["line 2: buyer_name is not UTF-8 text (save the file as UTF-8)"]);
     }
 }

@@ -17,6 +17,7 @@ mod http;
 mod link_switch;
 mod names;
 mod newcomer;
+mod newcomer_cli;
 mod permissions;
 mod scenario;
 mod security;

@@ -1,0 +1,230 @@
+//! `promoterd outbox`: what waits to be sent on each channel, what failed lately, and
+//! the codes of invites still waiting for an answer, so that a first program can run
+//! with email off.
+
+use crate::codes::hash_code;
+use crate::config::Config;
+use crate::reply::Table;
+use crate::store::OutboxEntry;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use std::process::ExitCode;
+
+/// Messages given up on this recently are still listed.
+const FAILED_DAYS: i64 = 7;
+/// Subjects and errors are cut to this many characters in the tables.
+const CELL: usize = 48;
+
+/// Runs `promoterd outbox [--channel <c>] [--show <id>]`.
+pub async fn run(config: &Config, channel: Option<&str>, show: Option<i64>) -> anyhow::Result<ExitCode> {
+    let store = super::open_store(config).await?;
+    let now = Utc::now();
+    if let Some(id) = show {
+        let entry = store
+            .outbox_entry(id)
+            .await?
+            .with_context(|| format!("no message {id} in the outbox"))?;
+        print!("{}", full(&entry, now));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let since = now - chrono::Duration::days(FAILED_DAYS);
+    let entries = store
+        .outbox_entries(channel, since)
+        .await
+        .context("reading the outbox")?;
+    print!("{}", listing(config, channel, &entries, now));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where a message stands, in a word or two.
+fn state(e: &OutboxEntry, now: DateTime<Utc>) -> String {
+    if e.sent_at.is_some() {
+        return "sent".into();
+    }
+    if e.failed_at.is_some() {
+        return "failed".into();
+    }
+    match stale_invite(e, now) {
+        Some(why) => format!("won't send ({why})"),
+        None if e.attempts > 0 => "retrying".into(),
+        None => "queued".into(),
+    }
+}
+
+/// Why an unsent invite mail will be dropped instead of sent, if it will.
+fn stale_invite(e: &OutboxEntry, now: DateTime<Utc>) -> Option<String> {
+    let state = e.invite_state.as_deref()?;
+    if state == "replaced" {
+        return Some("a newer invite mail replaced it".into());
+    }
+    if state != "pending" {
+        return Some(format!("invite {state}"));
+    }
+    expired(e, now).then(|| "invite expired".into())
+}
+
+fn expired(e: &OutboxEntry, now: DateTime<Utc>) -> bool {
+    e.invite_expires_at
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .is_some_and(|t| t <= now)
+}
+
+/// The code of a pending invite, found in its mail and checked against the stored hash.
+fn invite_code(e: &OutboxEntry, now: DateTime<Utc>) -> Option<String> {
+    if e.sent_at.is_some() || e.invite_state.as_deref() != Some("pending") || expired(e, now) {
+        return None;
+    }
+    let hash = e.invite_code_hash.as_deref()?;
+    e.body
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.len() >= 20 && hash_code(w) == hash)
+        .map(str::to_string)
+}
+
+/// A stored time as `2027-05-01 10:00:00`; "now" once it has passed.
+fn when(t: &str, now: Option<DateTime<Utc>>) -> String {
+    if let (Some(now), Ok(at)) = (now, DateTime::parse_from_rfc3339(t))
+        && at <= now
+    {
+        return "now".into();
+    }
+    t.trim_end_matches('Z').replace('T', " ")
+}
+
+fn cut(s: &str) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(CELL) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
+}
+
+fn listing(config: &Config, only: Option<&str>, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "Outbox: messages not sent yet, and those given up on in the last {FAILED_DAYS} days (times in UTC).\n"
+    );
+    let channels: Vec<&str> = match only {
+        Some(c) => vec![c],
+        None => vec!["email", "telegram", "discord"],
+    };
+    for channel in &channels {
+        let rows: Vec<&OutboxEntry> = entries.iter().filter(|e| e.channel == *channel).collect();
+        let on = match *channel {
+            "email" => config.smtp_url().is_some(),
+            "telegram" => config.telegram_token().is_some(),
+            _ => config.discord_token().is_some(),
+        };
+        let off = if on {
+            ""
+        } else {
+            " (off in this configuration: nothing is sent)"
+        };
+        if rows.is_empty() {
+            out.push_str(&format!("\n{channel}: nothing waiting{off}.\n"));
+            continue;
+        }
+        out.push_str(&format!("\n{channel}: {} message(s){off}\n", rows.len()));
+        let mut t = Table::new(
+            &[
+                "id",
+                "state",
+                "recipient",
+                "kind",
+                "subject",
+                "created",
+                "attempts",
+                "next try",
+                "last error",
+            ],
+            &[true, false, false, false, false, false, true, false, false],
+        );
+        for e in rows {
+            let waiting = e.sent_at.is_none() && e.failed_at.is_none() && stale_invite(e, now).is_none();
+            t.row(vec![
+                e.id.to_string(),
+                state(e, now),
+                e.recipient.clone(),
+                e.kind.clone(),
+                cut(&e.subject),
+                when(&e.created_at, None),
+                e.attempts.to_string(),
+                if waiting {
+                    when(&e.next_try_at, Some(now))
+                } else {
+                    "–".into()
+                },
+                e.last_error.as_deref().map(cut).unwrap_or_else(|| "–".into()),
+            ]);
+        }
+        out.push_str(&t.to_plain());
+    }
+    let mut invites = Table::new(&["id", "recipient", "invited to", "code"], &[true, false, false, false]);
+    let mut first = None;
+    for e in entries {
+        if let Some(code) = invite_code(e, now) {
+            let to = match (e.invite_kind.as_deref(), &e.invite_event, &e.invite_org) {
+                (Some("organizer"), _, Some(org)) => format!("organize {org}"),
+                (_, Some(event), Some(org)) => format!("promote {event} ({org})"),
+                (_, None, Some(org)) => format!("promote every event of {org}"),
+                _ => "–".into(),
+            };
+            first.get_or_insert_with(|| (e.recipient.clone(), code.clone()));
+            invites.row(vec![e.id.to_string(), e.recipient.clone(), to, code]);
+        }
+    }
+    if let Some((who, code)) = first {
+        out.push_str(
+            "\nInvites waiting for an answer. Until their mail goes out, hand the code over \
+             yourself; the invited person accepts with any of:\n",
+        );
+        out.push_str(&format!(
+            "  promoterd console --as {who} -c 'accept {code}'   (you, as them)\n  \
+             /accept {code}   (to the Telegram or Discord bot; promoter invites only)\n  \
+             a reply of `accept` to the invite mail, once it is sent\n\n"
+        ));
+        out.push_str(&invites.to_plain());
+    }
+    if !entries.is_empty() {
+        out.push_str("\n`promoterd outbox --show <id>` prints a message in full.\n");
+    }
+    out
+}
+
+/// One message in full: its fields, then the body as it will be sent.
+fn full(e: &OutboxEntry, now: DateTime<Utc>) -> String {
+    let mut fields = vec![
+        ("Message", e.id.to_string()),
+        ("Channel", e.channel.clone()),
+        ("To", e.recipient.clone()),
+        ("Kind", e.kind.clone()),
+        ("State", state(e, now)),
+        ("Created", when(&e.created_at, None)),
+        ("Attempts", e.attempts.to_string()),
+    ];
+    if let Some(t) = &e.sent_at {
+        fields.push(("Sent", when(t, None)));
+    } else if let Some(t) = &e.failed_at {
+        fields.push(("Failed", when(t, None)));
+    } else {
+        fields.push(("Next try", when(&e.next_try_at, Some(now))));
+    }
+    if let Some(err) = &e.last_error {
+        fields.push(("Last error", err.clone()));
+    }
+    if let Some(code) = invite_code(e, now) {
+        fields.push(("Invite code", code));
+    }
+    if let Some(name) = &e.attachment_name {
+        fields.push(("Attachment", name.clone()));
+    }
+    fields.push(("Subject", e.subject.clone()));
+    let w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out: String = fields.iter().map(|(k, v)| format!("{k:<w$}  {v}\n")).collect();
+    out.push('\n');
+    out.push_str(&e.body);
+    if !e.body.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! The outbox as an operator sees it (`promoterd outbox`): what waits to be sent on
+//! each channel, what failed lately, and for invite mails where their invite stands.
+
+use super::{Store, StoreResult};
+use crate::clock::ts;
+use chrono::{DateTime, Utc};
+
+/// A message not sent yet (or given up), with its invite's state for an invite mail.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxEntry {
+    pub id: i64,
+    /// `email`, `telegram` or `discord`.
+    pub channel: String,
+    pub recipient: String,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub attachment_name: Option<String>,
+    pub created_at: String,
+    pub attempts: i64,
+    pub next_try_at: String,
+    pub sent_at: Option<String>,
+    pub failed_at: Option<String>,
+    pub last_error: Option<String>,
+    /// An invite mail: `replaced` when a newer invite mail replaced it, else the
+    /// invite's status (`pending`, `accepted`, `ignored`, `cancelled`, `expired`).
+    pub invite_state: Option<String>,
+    pub invite_expires_at: Option<String>,
+    /// The hash of the invite's current code (a resend replaces it).
+    pub invite_code_hash: Option<String>,
+    /// `promoter` or `organizer`.
+    pub invite_kind: Option<String>,
+    pub invite_org: Option<String>,
+    /// The event of a one-event promoter invite.
+    pub invite_event: Option<String>,
+}
+
+const ENTRY_SELECT: &str = "SELECT o.id, o.channel, o.recipient, o.kind, o.subject, o.body, o.attachment_name, \
+       o.created_at, o.attempts, o.next_try_at, o.sent_at, o.failed_at, o.last_error, \
+       CASE WHEN t.purpose = 'replaced' THEN 'replaced' ELSE i.status END AS invite_state, \
+       i.expires_at AS invite_expires_at, i.code_hash AS invite_code_hash, i.kind AS invite_kind, \
+       g.name AS invite_org, e.name AS invite_event \
+     FROM outbox o \
+     LEFT JOIN reply_tokens t ON o.kind = 'invite' AND t.token_hash = o.token_hash \
+     LEFT JOIN invites i ON i.id = t.invite_id \
+     LEFT JOIN organizations g ON g.id = i.org_id \
+     LEFT JOIN events e ON e.id = i.event_id";
+
+impl Store {
+    /// Messages not sent yet, and those given up on since `failed_since`, of one
+    /// channel or all; by channel, oldest first.
+    pub async fn outbox_entries(
+        &self,
+        channel: Option<&str>,
+        failed_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{ENTRY_SELECT} WHERE o.sent_at IS NULL AND (o.failed_at IS NULL OR o.failed_at >= ?1) \
+             AND (?2 IS NULL OR o.channel = ?2) ORDER BY o.channel, o.id"
+        )))
+        .bind(ts(failed_since))
+        .bind(channel)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// One message of the outbox, sent or not.
+    pub async fn outbox_entry(&self, id: i64) -> StoreResult<Option<OutboxEntry>> {
+        Ok(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ENTRY_SELECT} WHERE o.id = ?")))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+}
