@@ -485,8 +485,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         Export,
         "export",
         Organizer,
-        [EVENT_OPT],
-        "CSV of the ticket buyers referred by promoters",
+        [
+            opt(
+                "event",
+                ArgKind::Event,
+                "one event; leave out for every event of the organization in one file"
+            ),
+            ORG_FLAG,
+        ],
+        "CSV of the ticket buyers referred by promoters: one event, or with no event named every event of \
+         the organization (on every channel alike; an `event` column tells them apart)",
         "export summer-fest",
         private = true
     ),
