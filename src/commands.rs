@@ -6,6 +6,7 @@ mod account;
 mod limits;
 mod links;
 mod mail;
+pub(crate) use mail::MailOut;
 mod organizer;
 mod parse;
 mod prefs;

@@ -14,6 +14,7 @@ mod fake_discord;
 mod fake_gateway;
 mod fake_telegram;
 mod http;
+mod mail_parts;
 mod newcomer;
 mod permissions;
 mod scenario;
