@@ -1,7 +1,7 @@
 //! Draining the outbox's chat messages (Telegram, Discord) through a front-end's sender:
 //! retried with backoff, and sent by email instead when the chat account is unreachable.
 
-use crate::commands::Core;
+use crate::commands::{Core, MailOut};
 use crate::reply::Reply;
 use crate::store::ChatMail;
 use std::future::Future;
@@ -28,7 +28,19 @@ async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
     // The email copy and the end of the chat message commit together: never both twice.
     let mut tx = core.store.write().await?;
     if let (true, Some(email)) = (mail_ok, &m.fallback_email) {
-        core.queue_reply_mail(&mut tx, email, &m.kind, &m.subject, &m.body, None, None)
+        // The same mail as if it had gone by email at first: the organization's name as the
+        // sender, tables in an HTML part.
+        let html = m
+            .payload
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<Reply>(p).ok())
+            .and_then(|r| crate::delivery::fallback_html(&m.kind, &r));
+        let mail = MailOut {
+            from_name: m.from_name.as_deref(),
+            body_html: html.as_deref(),
+            ..MailOut::new(email, &m.kind, &m.subject, &m.body)
+        };
+        core.queue_mail(&mut tx, mail)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

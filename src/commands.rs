@@ -8,6 +8,7 @@ mod link_switch;
 mod links;
 mod names;
 mod mail;
+pub(crate) use mail::MailOut;
 mod organizer;
 mod parse;
 mod prefs;

@@ -3,10 +3,10 @@
 
 use crate::clock::{parse_ts, ts};
 use crate::commands::{Core, Origin};
-use crate::error::CommandError;
+use crate::delivery::Outgoing;
 use crate::money::money;
 use crate::reply::{Block, Reply};
-use crate::store::{MembershipRow, Preferences, Recipient, StoreError, WriteTx};
+use crate::store::{MembershipRow, Recipient, StoreError};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -69,112 +69,7 @@ pub struct Sent {
     pub milestones: usize,
 }
 
-fn internal(e: CommandError) -> StoreError {
-    match e {
-        CommandError::Internal(e) => e,
-        other => StoreError::Corrupt(other.to_string()),
-    }
-}
-
 impl Core {
-    /// Queues `reply` for a person on their channel: their choice, else their first linked
-    /// chat account, else email; an unreachable chat account falls back to email.
-    /// `about` names the memberships the message is about (`None`: organizing): a chat
-    /// account linked by invite only gets messages about the memberships it holds.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn deliver(
-        &self,
-        tx: &mut WriteTx,
-        person: &Recipient,
-        prefs: &Preferences,
-        about: Option<&[i64]>,
-        kind: &str,
-        subject: &str,
-        reply: &Reply,
-    ) -> Result<bool, StoreError> {
-        let accounts: Vec<(String, String)> = self
-            .store
-            .linked_accounts(person.person_id)
-            .await?
-            .into_iter()
-            .filter(|a| a.may_receive(about))
-            .map(|a| (a.platform, a.external_id))
-            .collect();
-        let mut chosen: Option<(String, String)> = None;
-        let wanted: Vec<&str> = match prefs.channel.as_deref() {
-            Some("email") => vec![],
-            Some(c) => vec![c],
-            None => vec!["telegram", "discord"],
-        };
-        for platform in wanted {
-            if let Some((p, id)) = accounts.iter().find(|(p, _)| p == platform)
-                && !self.store.chat_unreachable(p, id).await?
-            {
-                chosen = Some((p.clone(), id.clone()));
-                break;
-            }
-        }
-        let body = reply.to_plain();
-        let now = self.clock.now();
-        match chosen {
-            Some((platform, id)) => {
-                let payload = serde_json::to_string(reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                self.store
-                    .enqueue_chat(tx, &platform, &id, kind, subject, &body, &payload, &person.email, now)
-                    .await?;
-                Ok(true)
-            }
-            None if person.mail_opt_out || self.store.is_suppressed(&person.email).await? => Ok(false),
-            None => {
-                let footer = "\n-- \nReply `stop` to get no more of these mails; `help` for the commands.\n";
-                let text = format!("{}{footer}", body.trim_end());
-                self.queue_reply_mail(tx, &person.email, kind, subject, &text, None, None)
-                    .await
-                    .map_err(internal)?;
-                Ok(true)
-            }
-        }
-    }
-
-    /// Tells the organizer who sent an invite that its mail was refused for good (the
-    /// recipient's server answered 5xx, or the address is suppressed), on their channel.
-    pub async fn invite_undeliverable(&self, outbox_id: i64, why: &str) -> Result<(), StoreError> {
-        let Some((inviter, invited, org_id)) = self.store.inviter_of_mail(outbox_id).await? else {
-            return Ok(());
-        };
-        let Some(person) = self.store.person(inviter).await? else {
-            return Ok(());
-        };
-        let org = self.store.org(org_id).await?.map(|o| o.name).unwrap_or_default();
-        let recipient = Recipient {
-            person_id: person.id,
-            email: person.email.clone(),
-            mail_opt_out: false,
-            created_at: String::new(),
-        };
-        let prefs = self.store.preferences(person.id).await?;
-        let reply = Reply::text(format!(
-            "Your invite to {invited} ({org}) could not be delivered: {why}"
-        ))
-        .titled("Invite not delivered")
-        .line(format!(
-            "Check the address; to try another one, `cancelinvite {invited}` and invite again."
-        ));
-        let mut tx = self.store.write().await?;
-        self.deliver(
-            &mut tx,
-            &recipient,
-            &prefs,
-            None,
-            "notice",
-            "Invite not delivered",
-            &reply,
-        )
-        .await?;
-        self.commit(tx).await?;
-        Ok(())
-    }
-
     async fn digest_for(
         &self,
         org: &crate::store::OrgRow,
@@ -299,8 +194,13 @@ impl Core {
                                 .collect::<Vec<_>>(),
                         ),
                     };
-                    self.deliver(&mut tx, &person, &prefs, about.as_deref(), "digest", &subject, &digest)
-                        .await?;
+                    let out = Outgoing {
+                        kind: "digest",
+                        subject: &subject,
+                        reply: &digest,
+                        org_name: Some(&org.name),
+                    };
+                    self.deliver(&mut tx, &person, &prefs, about.as_deref(), &out).await?;
                     self.commit(tx).await?;
                     sent += 1;
                 }
@@ -351,6 +251,7 @@ impl Core {
                 let Some(event) = self.store.event(event_id).await? else {
                     continue;
                 };
+                let org_name = self.store.org(event.org_id).await?.map(|o| o.name);
                 let tickets: i64 = rows.iter().map(|r| r.tickets).sum();
                 let net: i64 = rows.iter().map(|r| r.net_minor).sum();
                 let delta: i64 = deltas.iter().filter(|(e, _)| *e == event_id).map(|(_, d)| d).sum();
@@ -386,16 +287,14 @@ impl Core {
                     continue;
                 }
                 if prefs.notify {
-                    self.deliver(
-                        &mut tx,
-                        &recipient,
-                        &prefs,
-                        Some(&[membership_id]),
-                        "notification",
-                        "New sales",
-                        &reply,
-                    )
-                    .await?;
+                    let out = Outgoing {
+                        kind: "notification",
+                        subject: "New sales",
+                        reply: &reply,
+                        org_name: org_name.as_deref(),
+                    };
+                    self.deliver(&mut tx, &recipient, &prefs, Some(&[membership_id]), &out)
+                        .await?;
                     notes += 1;
                 }
                 // Milestones on the promoter's total for the event, each once.
@@ -414,16 +313,14 @@ impl Core {
                     {
                         let note = Reply::text(format!("🎉 You have sold {m} tickets for {}! Keep going.", event.name))
                             .titled("Milestone");
-                        self.deliver(
-                            &mut tx,
-                            &recipient,
-                            &prefs,
-                            Some(&[membership_id]),
-                            "milestone",
-                            "Milestone",
-                            &note,
-                        )
-                        .await?;
+                        let out = Outgoing {
+                            kind: "milestone",
+                            subject: "Milestone",
+                            reply: &note,
+                            org_name: org_name.as_deref(),
+                        };
+                        self.deliver(&mut tx, &recipient, &prefs, Some(&[membership_id]), &out)
+                            .await?;
                         milestones += 1;
                     }
                 }

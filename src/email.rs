@@ -9,6 +9,8 @@ mod html;
 pub mod inbound;
 pub mod outbound;
 mod quote_headers;
+pub mod render;
+pub mod thread;
 pub mod visible;
 
 use crate::commands::Core;

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod daemon;
+pub mod delivery;
 pub mod digest;
 pub mod discord;
 pub mod docs;

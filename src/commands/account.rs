@@ -172,15 +172,7 @@ impl Core {
              If this was not you, ignore this mail: nothing changes.\n",
             super::Platform::from_stored(account.platform).label()
         );
-        let mail = super::mail::MailOut {
-            to: email,
-            kind: "verify",
-            subject: "Your promoterd verification code",
-            body: &body,
-            invite: None,
-            in_reply_to: None,
-            attachment: None,
-        };
+        let mail = super::MailOut::new(email, "verify", "Your promoterd verification code", &body);
         self.queue_mail(&mut tx, mail).await?;
         self.commit(tx).await?;
         Ok(Reply::text(format!(

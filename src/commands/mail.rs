@@ -21,6 +21,30 @@ pub(crate) struct MailOut<'a> {
     pub invite: Option<(i64, chrono::DateTime<chrono::Utc>)>,
     pub in_reply_to: Option<&'a str>,
     pub attachment: Option<&'a Attachment>,
+    /// The organization the mail speaks for: its name becomes the sender's display name.
+    pub from_name: Option<&'a str>,
+    /// An HTML alternative of `body`.
+    pub body_html: Option<&'a str>,
+    /// A reply's References chain (bounded `<id>` tokens, see `email::thread`).
+    pub references: &'a [String],
+}
+
+impl<'a> MailOut<'a> {
+    /// A plain mail: no invite, not a reply, no attachment, the configured sender name.
+    pub fn new(to: &'a str, kind: &'a str, subject: &'a str, body: &'a str) -> Self {
+        MailOut {
+            to,
+            kind,
+            subject,
+            body,
+            invite: None,
+            in_reply_to: None,
+            attachment: None,
+            from_name: None,
+            body_html: None,
+            references: &[],
+        }
+    }
 }
 
 impl Core {
@@ -45,6 +69,8 @@ impl Core {
         let reply_to = parts
             .as_ref()
             .map(|(local, domain)| format!("{local}+{token}@{domain}"));
+        let from_name = mail.from_name.and_then(crate::email::thread::sender_name);
+        let references = (!mail.references.is_empty()).then(|| mail.references.join(" "));
         let queued = QueuedMail {
             to: mail.to,
             kind: mail.kind,
@@ -62,35 +88,11 @@ impl Core {
                 invite_id,
                 expires_at,
             }),
+            from_name: from_name.as_deref(),
+            body_html: mail.body_html,
+            references_chain: references.as_deref(),
         };
         // The sender is woken by `Core::commit`, once the mail can be read.
         Ok(self.store.enqueue_mail(tx, &queued, now).await?)
-    }
-
-    /// Queues the answer to an inbound mail (a reply or an error reply) in `tx`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn queue_reply_mail(
-        &self,
-        tx: &mut WriteTx,
-        to: &str,
-        kind: &str,
-        subject: &str,
-        body: &str,
-        in_reply_to: Option<&str>,
-        attachment: Option<&Attachment>,
-    ) -> Result<i64, CommandError> {
-        self.queue_mail(
-            tx,
-            MailOut {
-                to,
-                kind,
-                subject,
-                body,
-                invite: None,
-                in_reply_to,
-                attachment,
-            },
-        )
-        .await
     }
 }

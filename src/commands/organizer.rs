@@ -269,14 +269,10 @@ impl Core {
             &code,
         );
         let subject = format!("You're invited to {where_}");
-        let mail = super::mail::MailOut {
-            to: email,
-            kind: "invite",
-            subject: &subject,
-            body: &body,
+        let mail = super::MailOut {
             invite: Some((invite_id, expires)),
-            in_reply_to: None,
-            attachment: None,
+            from_name: Some(&org.name),
+            ..super::MailOut::new(email, "invite", &subject, &body)
         };
         self.queue_mail(&mut tx, mail).await?;
         let action = if kind == InviteKind::Organizer {
@@ -385,14 +381,10 @@ impl Core {
             .await?;
         let body = self.invite_body(&org, event.as_ref(), invite.kind(), &inviter.shown_name(), &code);
         let subject = format!("Reminder: you're invited to {}", scope_name(&org, event.as_ref()));
-        let mail = super::mail::MailOut {
-            to: email,
-            kind: "invite",
-            subject: &subject,
-            body: &body,
+        let mail = super::MailOut {
             invite: Some((invite.id, now + self.settings.invite_ttl)),
-            in_reply_to: None,
-            attachment: None,
+            from_name: Some(&org.name),
+            ..super::MailOut::new(email, "invite", &subject, &body)
         };
         self.queue_mail(&mut tx, mail).await?;
         self.store

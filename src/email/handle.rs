@@ -2,8 +2,9 @@
 //! the command through the core, and record the outcome with its reply in one commit.
 
 use super::classify::{Inspected, MailKind, inspect};
+use super::thread::reply_references;
 use super::visible::first_line;
-use crate::commands::{Core, Origin};
+use crate::commands::{Core, MailOut, Origin};
 use crate::reply::Reply;
 use crate::store::{ReplyToken, StoreError};
 use sha2::{Digest, Sha256};
@@ -109,6 +110,10 @@ pub struct Decision {
     pub reply: Option<(String, Reply, bool)>,
     pub suppress: Vec<(String, &'static str)>,
     pub in_reply_to: Option<String>,
+    /// The reply's References: the message's own chain, then its Message-ID (bounded).
+    pub references: Vec<String>,
+    /// The display name of the thread's mail the reply answers (an organization's).
+    pub from_name: Option<String>,
     pub subject: String,
 }
 
@@ -174,6 +179,12 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
         reply: None,
         suppress: Vec::new(),
         in_reply_to: i.message_id.clone(),
+        references: reply_references(
+            &i.references,
+            &i.in_reply_to,
+            i.message_id.as_deref().unwrap_or_default(),
+        ),
+        from_name: None,
         subject,
     };
     match i.kind {
@@ -211,6 +222,10 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
                 }
             }
             Ok(sender) => {
+                // A reply in a thread of an organization's mail speaks for it too.
+                if let Sender::Token(t) = &sender {
+                    d.from_name.clone_from(&t.from_name);
+                }
                 let (email, invite) = match &sender {
                     Sender::Token(t) => (t.email.clone(), t.invite_id.filter(|_| t.purpose == "invite")),
                     Sender::Organizer(e) => (e.clone(), None),
@@ -307,21 +322,19 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
         core.store.suppress(&mut tx, addr, reason, now).await?;
     }
     if let (true, Some((to, reply, is_error))) = (send_reply, &d.reply) {
-        let body = format!(
-            "{}\n-- \npromoterd · reply `help` for the commands\n",
-            reply.to_plain().trim_end()
-        );
-        core.queue_reply_mail(
-            &mut tx,
-            to,
-            if *is_error { "error" } else { "reply" },
-            &d.subject,
-            &body,
-            d.in_reply_to.as_deref(),
-            reply.attachments.first(),
-        )
-        .await
-        .map_err(|e| match e {
+        let footer = "\n-- \npromoterd · reply `help` for the commands\n";
+        let body = format!("{}{footer}", reply.to_plain().trim_end());
+        // Tables (stats, exports' summaries) also as HTML.
+        let html = super::render::has_table(reply).then(|| super::render::reply_html(reply, footer));
+        let mail = MailOut {
+            in_reply_to: d.in_reply_to.as_deref(),
+            attachment: reply.attachments.first(),
+            from_name: d.from_name.as_deref(),
+            body_html: html.as_deref(),
+            references: &d.references,
+            ..MailOut::new(to, if *is_error { "error" } else { "reply" }, &d.subject, &body)
+        };
+        core.queue_mail(&mut tx, mail).await.map_err(|e| match e {
             crate::error::CommandError::Internal(e) => e,
             other => StoreError::Corrupt(other.to_string()),
         })?;

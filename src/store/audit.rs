@@ -28,6 +28,12 @@ pub struct QueuedMail<'a> {
     /// (file name, MIME type, bytes).
     pub attachment: Option<(&'a str, &'a str, &'a [u8])>,
     pub token: Option<NewReplyToken>,
+    /// The sender's display name (cleaned by the caller); `None`: the configured name.
+    pub from_name: Option<&'a str>,
+    /// An HTML alternative of `body`.
+    pub body_html: Option<&'a str>,
+    /// A reply's References (space-separated `<id>` tokens, bounded by the caller).
+    pub references_chain: Option<&'a str>,
 }
 
 /// An outbound message waiting in the outbox.
@@ -103,8 +109,8 @@ impl Store {
         };
         Ok(sqlx::query_scalar(
             "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, message_id, reply_to, \
-             in_reply_to, attachment_name, attachment_mime, attachment, token_hash) \
-             VALUES ('email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             in_reply_to, attachment_name, attachment_mime, attachment, token_hash, from_name, body_html, references_chain) \
+             VALUES ('email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(mail.to)
         .bind(mail.kind)
@@ -119,6 +125,9 @@ impl Store {
         .bind(mime)
         .bind(data)
         .bind(mail.token.as_ref().map(|t| t.hash.as_str()))
+        .bind(mail.from_name)
+        .bind(mail.body_html)
+        .bind(mail.references_chain)
         .fetch_one(&mut **tx)
         .await?)
     }

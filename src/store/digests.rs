@@ -45,6 +45,8 @@ pub struct ChatMail {
     pub kind: String,
     pub attempts: i64,
     pub fallback_email: Option<String>,
+    /// The display name an email copy is sent under (an organization's).
+    pub from_name: Option<String>,
 }
 
 /// New sales of a promoter since a time, per event, link and ticket type.
@@ -333,11 +335,12 @@ impl Store {
         body: &str,
         payload: &str,
         fallback_email: &str,
+        from_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, payload, fallback_email) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, payload, fallback_email, \
+               from_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(channel)
         .bind(recipient)
@@ -348,6 +351,7 @@ impl Store {
         .bind(ts(now))
         .bind(payload)
         .bind(fallback_email)
+        .bind(from_name)
         .fetch_one(&mut **tx)
         .await?)
     }
@@ -355,7 +359,7 @@ impl Store {
     /// Chat messages due on a channel, oldest first.
     pub async fn due_chat(&self, channel: &str, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ChatMail>> {
         Ok(sqlx::query_as(
-            "SELECT id, recipient, payload, body, subject, kind, attempts, fallback_email FROM outbox \
+            "SELECT id, recipient, payload, body, subject, kind, attempts, fallback_email, from_name FROM outbox \
              WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
         )
         .bind(channel)

@@ -20,6 +20,12 @@ pub struct OutboxMail {
     pub attachment_name: Option<String>,
     pub attachment_mime: Option<String>,
     pub attachment: Option<Vec<u8>>,
+    /// The sender's display name (an organization's); `None`: the configured name.
+    pub from_name: Option<String>,
+    /// The HTML alternative of `body`.
+    pub body_html: Option<String>,
+    /// A reply's References: space-separated `<id>` tokens ending with the parent.
+    pub references_chain: Option<String>,
 }
 
 /// Where one outbound message stands (for operators and tests).
@@ -40,6 +46,9 @@ pub struct ReplyToken {
     pub purpose: String,
     pub invite_id: Option<i64>,
     pub expires_at: String,
+    /// The display name the mail carrying the token was sent under, if not ours: a
+    /// reply in that thread keeps it.
+    pub from_name: Option<String>,
 }
 
 impl Store {
@@ -47,7 +56,7 @@ impl Store {
     pub async fn due_mails(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMail>> {
         Ok(sqlx::query_as(
             "SELECT id, recipient, kind, subject, body, attempts, message_id, reply_to, in_reply_to, \
-               attachment_name, attachment_mime, attachment \
+               attachment_name, attachment_mime, attachment, from_name, body_html, references_chain \
              FROM outbox WHERE channel = 'email' AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? \
              ORDER BY id LIMIT ?",
         )
@@ -208,10 +217,14 @@ impl Store {
     /// The reply token with this hash.
     pub async fn reply_token(&self, hash: &str) -> StoreResult<Option<ReplyToken>> {
         Ok(
-            sqlx::query_as("SELECT email, purpose, invite_id, expires_at FROM reply_tokens WHERE token_hash = ?")
-                .bind(hash)
-                .fetch_optional(self.pool())
-                .await?,
+            sqlx::query_as(
+                "SELECT t.email, t.purpose, t.invite_id, t.expires_at, \
+                   (SELECT o.from_name FROM outbox o WHERE o.token_hash = t.token_hash ORDER BY o.id DESC LIMIT 1) AS from_name \
+                 FROM reply_tokens t WHERE t.token_hash = ?",
+            )
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await?,
         )
     }
 
@@ -219,8 +232,8 @@ impl Store {
     pub async fn reply_token_of_message(&self, message_id: &str) -> StoreResult<Option<ReplyToken>> {
         let id = format!("<{}>", message_id.trim().trim_matches(|c| c == '<' || c == '>'));
         Ok(sqlx::query_as(
-            "SELECT t.email, t.purpose, t.invite_id, t.expires_at FROM outbox o JOIN reply_tokens t ON t.token_hash = o.token_hash \
-             WHERE o.message_id = ?",
+            "SELECT t.email, t.purpose, t.invite_id, t.expires_at, o.from_name FROM outbox o \
+             JOIN reply_tokens t ON t.token_hash = o.token_hash WHERE o.message_id = ?",
         )
         .bind(id)
         .fetch_optional(self.pool())

@@ -118,7 +118,7 @@ async fn wait_processed(app: &TestApp, n: usize) -> Vec<(String, String, Option<
 }
 
 /// Sends a raw message through the test SMTP server.
-async fn send(from: &str, to: &str, raw: &str) {
+pub(super) async fn send(from: &str, to: &str, raw: &str) {
     let t: AsyncSmtpTransport<Tokio1Executor> = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
         .port(smtp_port())
         .build();
@@ -127,9 +127,9 @@ async fn send(from: &str, to: &str, raw: &str) {
 }
 
 pub(super) struct Received {
-    reply_to: String,
-    message_id: String,
-    subject: String,
+    pub(super) reply_to: String,
+    pub(super) message_id: String,
+    pub(super) subject: String,
     pub(super) text: String,
 }
 

@@ -15,6 +15,7 @@ mod fake_gateway;
 mod fake_telegram;
 mod http;
 mod link_switch;
+mod mail_parts;
 mod names;
 mod newcomer;
 mod newcomer_cli;
