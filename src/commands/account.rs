@@ -88,7 +88,10 @@ impl Core {
         let mut fields = vec![("Email".to_string(), p.email.clone())];
         fields.push((
             "Name".into(),
-            format!("{} (what others see; change it with `name <your name>`)", p.shown_name()),
+            format!(
+                "{} (what others see; change it with `name <your name>`)",
+                p.shown_name()
+            ),
         ));
         for (platform, id, username) in self.store.chat_accounts_of(p.id).await? {
             let label = super::Platform::from_stored(&platform).label();
@@ -316,7 +319,11 @@ impl Core {
                     self.store.grant_chat_membership(&mut tx, account, mid).await?;
                 }
             }
-            if let Some(u) = account.username.as_deref().filter(|u| super::names::name_problem(u).is_none()) {
+            if let Some(u) = account
+                .username
+                .as_deref()
+                .filter(|u| super::names::name_problem(u).is_none())
+            {
                 self.store.set_display_name_if_missing(&mut tx, person_id, u).await?;
             }
         }

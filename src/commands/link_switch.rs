@@ -71,9 +71,7 @@ impl Core {
                 refuse!("The link `{name}` of {} is on already.", event.name);
             }
             if !organizer && link.disabled_by != Some(person.id) {
-                refuse!(
-                    "The organizer turned the link `{name}` off; ask them to turn it back on."
-                );
+                refuse!("The organizer turned the link `{name}` off; ask them to turn it back on.");
             }
             self.store.enable_link(&mut tx, link.id).await?
         } else {
@@ -85,14 +83,19 @@ impl Core {
                 .await?
         };
         if !changed {
-            refuse!(
-                "The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone."
-            );
+            refuse!("The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone.");
         }
         let what = if on { "link.enabled" } else { "link.disabled" };
         let detail = format!("{} {} {name}", link.code, event.slug);
         self.store
-            .audit(&mut tx, Some(link.org_id), Some(person.id), what, &detail, self.clock.now())
+            .audit(
+                &mut tx,
+                Some(link.org_id),
+                Some(person.id),
+                what,
+                &detail,
+                self.clock.now(),
+            )
             .await?;
         tx.commit().await?;
         self.links_changed.notify_one();
@@ -116,7 +119,9 @@ impl Core {
         }
         let by_label: Vec<&LinkRow> = mine
             .iter()
-            .filter(|l| l.label.eq_ignore_ascii_case(given.trim()) || l.shown_label().eq_ignore_ascii_case(given.trim()))
+            .filter(|l| {
+                l.label.eq_ignore_ascii_case(given.trim()) || l.shown_label().eq_ignore_ascii_case(given.trim())
+            })
             .collect();
         match by_label.as_slice() {
             [one] => Ok((*one).clone()),
@@ -126,7 +131,10 @@ impl Core {
                 event.slug
             ),
             several => {
-                let codes: Vec<String> = several.iter().map(|l| format!("{} ({})", l.code, l.shown_label())).collect();
+                let codes: Vec<String> = several
+                    .iter()
+                    .map(|l| format!("{} ({})", l.code, l.shown_label()))
+                    .collect();
                 refuse!(
                     "Several of your links are labelled `{given}`: name one by its code: {}.",
                     codes.join(", ")

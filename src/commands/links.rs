@@ -150,7 +150,11 @@ impl Core {
             let n = numbers.of(|_, link| link == Some(l.id));
             let mut label = l.shown_label();
             if l.revoked {
-                label.push_str(if l.disabled_by.is_some() { " [off]" } else { " [revoked]" });
+                label.push_str(if l.disabled_by.is_some() {
+                    " [off]"
+                } else {
+                    " [revoked]"
+                });
             }
             t.row(vec![
                 self.link_url(&l.code),

@@ -27,7 +27,10 @@ pub fn name_problem(name: &str) -> Option<String> {
         return Some("A name may not contain an email address: others see it.".into());
     }
     // The board marks the reader's own row with an arrow; nobody else may wear one.
-    if name.chars().any(|c| matches!(c, '←' | '→' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+    if name
+        .chars()
+        .any(|c| matches!(c, '←' | '→' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+    {
         return Some("A name may not contain arrows or text-direction marks.".into());
     }
     None
@@ -38,7 +41,10 @@ impl Core {
         let Scope::Person(person) = scope else {
             unreachable!("`name` is authorized with the person's scope")
         };
-        let Some(wanted) = inv.get("name").map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")) else {
+        let Some(wanted) = inv
+            .get("name")
+            .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
+        else {
             let shown = person.shown_name();
             let how = if person.display_name.is_some() {
                 "the name you set"
@@ -60,10 +66,7 @@ impl Core {
             .audit(&mut tx, None, Some(person.id), "person.renamed", &wanted, now)
             .await?;
         tx.commit().await?;
-        Ok(Reply::text(format!(
-            "Others now see you as {wanted} on leaderboards and digests."
-        ))
-        .private())
+        Ok(Reply::text(format!("Others now see you as {wanted} on leaderboards and digests.")).private())
     }
 }
 

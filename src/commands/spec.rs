@@ -357,11 +357,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [
             req("event", ArgKind::Event, "the event"),
-            req("ticket", ArgKind::Text, "the ticket type's name (in quotes when it has spaces)"),
+            req(
+                "ticket",
+                ArgKind::Text,
+                "the ticket type's name (in quotes when it has spaces)"
+            ),
             req("field", ArgKind::Choice(&["name", "price"]), "what to change"),
             rest("value", "the new name, or the new price, e.g. 55.00"),
         ],
-        "Rename a ticket type or change its price (orders keep the price they were paid at)",
+        "Rename a ticket type or change its price (stored orders keep theirs)",
         "editticket summer-fest VIP price 139.50"
     ),
     command!(
@@ -489,12 +493,11 @@ pub static COMMANDS: &[CommandSpec] = &[
             opt(
                 "event",
                 ArgKind::Event,
-                "one event; leave out for every event of the organization in one file"
+                "one event; left out: every event of the organization, on every channel"
             ),
             ORG_FLAG,
         ],
-        "CSV of the ticket buyers referred by promoters: one event, or with no event named every event of \
-         the organization (on every channel alike; an `event` column tells them apart)",
+        "CSV of referred ticket buyers: one event, or every event of the organization",
         "export summer-fest",
         private = true
     ),
@@ -576,7 +579,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             ),
             EVENT_OPT,
         ],
-        "Turn one tracking link off (a channel or sub-promoter gone bad): it stops counting, the promoter stays",
+        "Turn one tracking link off: it stops counting, its promoter stays",
         "disablelink flyers summer-fest"
     ),
     command!(

@@ -208,9 +208,9 @@ impl Store {
         l.types.extend(types.into_iter().map(|(id, name)| (id, name.into())));
         let links: Vec<(i64, String, String, Option<String>)> =
             sqlx::query_as("SELECT id, code, label, sub_promoter FROM links WHERE org_id = ?")
-            .bind(org_id)
-            .fetch_all(self.pool())
-            .await?;
+                .bind(org_id)
+                .fetch_all(self.pool())
+                .await?;
         l.links.extend(
             links
                 .into_iter()

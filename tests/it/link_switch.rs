@@ -46,23 +46,34 @@ async fn a_disabled_link_stops_leading_and_counting_and_the_promoter_stays() {
 
     let said = app.ok(BEN, "disablelink flyers").await;
     assert!(said.contains("`flyers (for Cleo)` of Summer Fest is off"), "{said}");
-    wait_until("the disabled link is gone from the redirect", Duration::from_secs(10), || async {
-        status_of(&base, &flyers).await == StatusCode::NOT_FOUND
-    })
+    wait_until(
+        "the disabled link is gone from the redirect",
+        Duration::from_secs(10),
+        || async { status_of(&base, &flyers).await == StatusCode::NOT_FOUND },
+    )
     .await;
-    assert_eq!(status_of(&base, &main).await, StatusCode::FOUND, "the main link still works");
+    assert_eq!(
+        status_of(&base, &main).await,
+        StatusCode::FOUND,
+        "the main link still works"
+    );
     let links = app.ok(BEN, "links summer-fest").await;
     assert!(links.contains("flyers (for Cleo) [off]"), "{links}");
     import(&app, "D1", &flyers);
     let stats = app.ok(BEN, "mystats summer-fest").await;
     assert!(stats.contains("flyers (for Cleo)"), "{stats}");
-    assert!(!stats.contains("129.50"), "an order through the disabled link counts for nobody:\n{stats}");
+    assert!(
+        !stats.contains("129.50"),
+        "an order through the disabled link counts for nobody:\n{stats}"
+    );
 
     let again = app.ok(BEN, &format!("enablelink {flyers}")).await;
     assert!(again.contains("is on again"), "{again}");
-    wait_until("the link leads to the ticket page again", Duration::from_secs(10), || async {
-        status_of(&base, &flyers).await == StatusCode::FOUND
-    })
+    wait_until(
+        "the link leads to the ticket page again",
+        Duration::from_secs(10),
+        || async { status_of(&base, &flyers).await == StatusCode::FOUND },
+    )
     .await;
     import(&app, "D2", &flyers);
     let stats = app.ok(BEN, "mystats summer-fest").await;
@@ -76,7 +87,10 @@ async fn a_link_the_organizer_turned_off_stays_off_for_the_promoter() {
     app.world().await;
     let flyers = link_code(&app.ok(BEN, "newlink flyers summer-fest --for Cleo").await);
     let said = app
-        .ok(ADMIN, &format!("disablelink https://go.acme.test/t/{flyers}?utm_source=x"))
+        .ok(
+            ADMIN,
+            &format!("disablelink https://go.acme.test/t/{flyers}?utm_source=x"),
+        )
         .await;
     assert!(said.contains("is off"), "{said}");
     refused(&app, BEN, "enablelink flyers", "The organizer turned the link").await;
@@ -100,7 +114,13 @@ async fn nobody_reaches_a_link_that_is_not_theirs_and_main_links_go_only_with_re
     let flyers = link_code(&app.ok(BEN, "newlink flyers summer-fest").await);
     let other = app.bin(&["org", "create", "Other Co", "--owner", "eve@other.test"]);
     assert!(other.ok, "{other:?}");
-    refused(&app, ANA, &format!("disablelink {flyers} summer-fest"), "You have no link").await;
+    refused(
+        &app,
+        ANA,
+        &format!("disablelink {flyers} summer-fest"),
+        "You have no link",
+    )
+    .await;
     refused(&app, "eve@other.test", &format!("disablelink {flyers}"), "").await;
     refused(&app, "nobody@else.test", &format!("disablelink {flyers}"), "").await;
     refused(&app, BEN, &format!("disablelink {main}"), "main link").await;
@@ -109,6 +129,11 @@ async fn nobody_reaches_a_link_that_is_not_theirs_and_main_links_go_only_with_re
     // Off, then its promoter revoked: nobody turns it back on alone.
     app.ok(BEN, "disablelink flyers").await;
     app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
-    refused(&app, OWNER, &format!("enablelink {flyers}"), "went off with its promoter").await;
+    refused(
+        &app,
+        OWNER,
+        &format!("enablelink {flyers}"),
+        "went off with its promoter",
+    )
+    .await;
 }
-

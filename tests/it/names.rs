@@ -11,7 +11,10 @@ async fn the_leaderboard_shows_chosen_names_and_local_parts_never_addresses() {
     app.ok(OWNER, "setleaderboard on").await;
     let before = app.ok(ANA, "leaderboard summer-fest").await;
     assert!(before.contains("ana") && before.contains("ben"), "{before}");
-    assert!(!before.contains("@promo.test") && !before.contains("Promoter #"), "{before}");
+    assert!(
+        !before.contains("@promo.test") && !before.contains("Promoter #"),
+        "{before}"
+    );
     let said = app.ok(BEN, "name  Ben   the Promoter ").await;
     assert!(said.contains("Others now see you as Ben the Promoter"), "{said}");
     let after = app.ok(ANA, "leaderboard summer-fest").await;
@@ -20,7 +23,10 @@ async fn the_leaderboard_shows_chosen_names_and_local_parts_never_addresses() {
     let mine = app.ok(BEN, "name").await;
     assert!(mine.contains("Ben the Promoter (the name you set)"), "{mine}");
     let list = app.ok(OWNER, "promoters summer-fest").await;
-    assert!(list.contains("Ben the Promoter") && list.contains(BEN), "organizers see both:\n{list}");
+    assert!(
+        list.contains("Ben the Promoter") && list.contains(BEN),
+        "organizers see both:\n{list}"
+    );
     let who = app.ok(ANA, "whoami").await;
     assert!(who.contains("ana (what others see"), "{who}");
 }
@@ -54,6 +60,13 @@ async fn misleading_names_and_half_linked_accounts_are_refused_and_change_nothin
     let code = app.invite_code("cleo@promo.test").await;
     let reply = app.chat(Platform::Discord, "88", &format!("accept {code}")).await;
     assert!(!reply.is_error, "{}", reply.to_plain());
-    chat_refused(&app, Platform::Discord, "88", "name Someone Else", "linked by an invite code").await;
+    chat_refused(
+        &app,
+        Platform::Discord,
+        "88",
+        "name Someone Else",
+        "linked by an invite code",
+    )
+    .await;
     chat_refused(&app, Platform::Telegram, "99", "name Nobody", "connect").await;
 }

@@ -202,3 +202,38 @@ async fn digests_are_not_counted_as_console_commands() {
         "the stats a digest shows were not commands anyone sent"
     );
 }
+
+#[tokio::test]
+async fn a_bare_export_is_every_event_of_the_organization_on_every_channel_and_help_says_so() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(
+        OWNER,
+        "newevent winter-fest \"2099-12-01 18:00\" https://tickets.acme.test/winter Winter Fest",
+    )
+    .await;
+    let ana = link_code(&app.ok(ANA, "mylink winter-fest").await);
+    let ben = link_code(&app.ok(BEN, "mylink summer-fest").await);
+    let csv = format!(
+        "order_id,event,status,ordered_at,ref,ticket_type,quantity,unit_price_minor,currency\n\
+         S1,summer-fest,paid,2099-05-01T10:00:00Z,{ben},VIP,1,12950,EUR\n\
+         W1,winter-fest,paid,2099-05-02T10:00:00Z,{ana},GA,2,3000,EUR\n"
+    );
+    std::fs::write(app.path("o.csv"), csv).unwrap();
+    assert!(app.bin(&["import-orders", app.path("o.csv").to_str().unwrap()]).ok);
+    let help = app.ok(OWNER, "help export").await;
+    assert!(help.contains("every event of the organization"), "{help}");
+    // The console…
+    let file = saved_file(&app.ok(OWNER, "export").await);
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains("\"S1\"") && text.contains("\"W1\""), "{text}");
+    // …and a chat account linked to the owner export the same rows.
+    app.link_chat(promoterd::commands::Platform::Telegram, "4242", OWNER)
+        .await;
+    let reply = app
+        .chat(promoterd::commands::Platform::Telegram, "4242", "export")
+        .await;
+    let attachment = reply.attachments.first().expect("a CSV attachment");
+    let chat_text = String::from_utf8(attachment.data.clone()).unwrap();
+    assert_eq!(chat_text, text, "the same file on every channel");
+}

@@ -29,7 +29,7 @@ async fn seed_story_end_to_end() {
     c(OWNER, "newtickettype summer-fest 49 General Admission");
     c(OWNER, "newtickettype summer-fest 129.50 VIP");
     let types = c(OWNER, "tickettypes summer-fest");
-    assert_eq!(row(&types, "VIP"), ["129.50 EUR"]);
+    assert_eq!(row(&types, "VIP"), ["129.50 EUR", "0"], "price and order lines");
 
     // One promoter at organization level, one at event level; both accept.
     c(OWNER, &format!("invite {ANA}"));

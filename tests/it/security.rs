@@ -267,7 +267,10 @@ async fn leaderboard_names_show_no_address_and_no_id() {
     let board = app.ok("dee@promo.test", "leaderboard summer-fest").await;
     for who in newcomers {
         let local = who.split('@').next().unwrap();
-        assert!(board.contains(local), "{local} is named by the address's local part:\n{board}");
+        assert!(
+            board.contains(local),
+            "{local} is named by the address's local part:\n{board}"
+        );
     }
     assert!(!board.contains("@promo.test"), "no address is shown:\n{board}");
     assert!(!board.contains("Promoter #"), "{board}");

@@ -26,13 +26,21 @@ async fn a_price_changes_for_future_orders_and_stored_orders_keep_theirs() {
     assert!(said.contains("keep the price they were paid at"), "{said}");
     let list = app.ok(OWNER, "tickettypes summer-fest").await;
     let vip = list.lines().find(|l| l.contains("VIP")).unwrap();
-    assert!(vip.contains("139.50") && vip.trim_end().ends_with('1'), "one order line:\n{list}");
+    assert!(
+        vip.contains("139.50") && vip.trim_end().ends_with('1'),
+        "one order line:\n{list}"
+    );
     let stats = app.ok(BEN, "mystats summer-fest").await;
     assert!(stats.contains("259.00 EUR"), "2 × 129.50 as paid:\n{stats}");
     // A Discord-style option value means the same amount.
-    let options: Vec<(String, String)> = [("event", "summer-fest"), ("ticket", "VIP"), ("field", "price"), ("value", "99")]
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .into();
+    let options: Vec<(String, String)> = [
+        ("event", "summer-fest"),
+        ("ticket", "VIP"),
+        ("field", "price"),
+        ("value", "99"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
     let inv = promoterd::commands::parse_named("editticket", &options).unwrap();
     let origin = promoterd::commands::Origin::Console { email: OWNER.into() };
     let reply = app.core.run(&origin, &inv).await.to_plain();
@@ -48,11 +56,29 @@ async fn a_ticket_type_is_renamed_and_a_taken_or_unknown_name_is_refused() {
         .await;
     assert!(said.contains("Renamed General Admission to Standard"), "{said}");
     let list = app.ok(OWNER, "tickettypes summer-fest").await;
-    assert!(list.contains("Standard") && !list.contains("General Admission"), "{list}");
+    assert!(
+        list.contains("Standard") && !list.contains("General Admission"),
+        "{list}"
+    );
     // Orders match names ignoring case: another type may not take VIP's name in any case.
-    refused(&app, OWNER, "editticket summer-fest Standard name vip", "already has a ticket type named vip").await;
-    let unknown = refused(&app, OWNER, "editticket summer-fest Gold price 10", "no ticket type named Gold").await;
-    assert!(unknown.contains("Standard, VIP"), "the known names are listed: {unknown}");
+    refused(
+        &app,
+        OWNER,
+        "editticket summer-fest Standard name vip",
+        "already has a ticket type named vip",
+    )
+    .await;
+    let unknown = refused(
+        &app,
+        OWNER,
+        "editticket summer-fest Gold price 10",
+        "no ticket type named Gold",
+    )
+    .await;
+    assert!(
+        unknown.contains("Standard, VIP"),
+        "the known names are listed: {unknown}"
+    );
     refused(&app, OWNER, "editticket summer-fest VIP price 12.345", "is not a price").await;
     refused(&app, OWNER, "editticket summer-fest VIP price -5", "is not a price").await;
     refused(&app, OWNER, "editticket summer-fest VIP colour red", "field").await;
