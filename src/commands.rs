@@ -160,7 +160,7 @@ impl Core {
 
     /// Commits a write transaction, then wakes the mail and chat senders: a message
     /// queued in it can be read only now.
-    pub async fn commit(&self, tx: crate::store::WriteTx) -> Result<(), sqlx::Error> {
+    pub async fn commit(&self, tx: crate::store::WriteTx) -> Result<(), crate::store::StoreError> {
         tx.commit().await?;
         self.mail_queued.notify_one();
         // Both chat drainers (Telegram, Discord) wait on it.

@@ -47,9 +47,3 @@ impl CommandError {
         }
     }
 }
-
-impl From<sqlx::Error> for CommandError {
-    fn from(e: sqlx::Error) -> Self {
-        CommandError::Internal(StoreError::Sqlx(e))
-    }
-}

@@ -225,12 +225,6 @@ pub enum ApplyError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for ApplyError {
-    fn from(e: sqlx::Error) -> Self {
-        ApplyError::Store(e.into())
-    }
-}
-
 /// Applies validated orders in one write transaction: all of them, or none.
 pub async fn apply(store: &Store, clock: &Clock, orders: &[OrderInput]) -> Result<Vec<IngestOutcome>, ApplyError> {
     let now = clock.now();

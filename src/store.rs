@@ -50,8 +50,32 @@ pub enum StoreError {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A write transaction (`BEGIN IMMEDIATE`).
-pub type WriteTx = Transaction<'static, Sqlite>;
+/// A write transaction (`BEGIN IMMEDIATE`) on the writer connection. The store's own
+/// type: code outside `store/` holds and commits it without naming sqlx. Dropped
+/// without [`WriteTx::commit`], it rolls back.
+#[derive(Debug)]
+pub struct WriteTx(Transaction<'static, Sqlite>);
+
+impl WriteTx {
+    /// Makes every write of the transaction durable (per `[database] synchronous`).
+    pub async fn commit(self) -> StoreResult<()> {
+        self.0.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
 
 /// The writer's page cache at rest: SQLite's default.
 pub const WRITER_CACHE_IDLE_KIB: u32 = 2000;
@@ -133,7 +157,7 @@ impl Store {
 
     /// Starts a write transaction that takes the write lock at once.
     pub async fn write(&self) -> StoreResult<WriteTx> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(WriteTx(self.writer.begin_with("BEGIN IMMEDIATE").await?))
     }
 
     /// Sizes the writer's page cache: [`WRITER_CACHE_BUSY_KIB`] while orders pour in,

@@ -21,39 +21,7 @@ fn code_in(given: &str) -> String {
 
 impl Core {
     pub(super) async fn switch_link(&self, actor: &Actor, scope: Scope, inv: &Invocation, on: bool) -> Res {
-        let given = inv.req("link");
-        let code = code_in(given);
-        let (link, event, organizer) = match scope {
-            Scope::Organizer { org, event, .. } => {
-                let found = self
-                    .store
-                    .link_by_code(&code)
-                    .await?
-                    .filter(|l| l.org_id == org.id && event.as_ref().is_none_or(|e| e.id == l.event_id));
-                let Some(link) = found else {
-                    refuse!(
-                        "{} has no tracking link `{given}`: give the link's address or its code, \
-                         as `stats` and `orglinks` show them.",
-                        org.name
-                    );
-                };
-                let event = match event {
-                    Some(e) => e,
-                    None => self
-                        .store
-                        .event(link.event_id)
-                        .await?
-                        .ok_or_else(|| StoreError::Corrupt(format!("link {} names no event", link.id)))?,
-                };
-                (link, event, true)
-            }
-            Scope::Promoter { event, membership, .. } => {
-                let mine = self.store.links_of_membership(membership.id, event.id).await?;
-                let link = self.own_link(&mine, given, &code, &event)?;
-                (link, event, false)
-            }
-            Scope::Personal | Scope::Person(_) => unreachable!("link commands are authorized with a member scope"),
-        };
+        let (link, event, organizer) = self.link_in_scope(scope, inv.req("link")).await?;
         let Some(person) = actor.person.as_ref() else {
             refuse!("Link this account first: send `connect <your email>`.");
         };
@@ -109,6 +77,44 @@ impl Core {
                 event.name
             ))
             .line(format!("Undo with `enablelink {} {}`.", link.code, event.slug))
+        })
+    }
+
+    /// The link `given` names within the scope: any of the organization's for an
+    /// organizer, the promoter's own otherwise; with its event, and whether the asker
+    /// organizes.
+    async fn link_in_scope(&self, scope: Scope, given: &str) -> Result<(LinkRow, EventRow, bool), CommandError> {
+        let code = code_in(given);
+        Ok(match scope {
+            Scope::Organizer { org, event, .. } => {
+                let found = self
+                    .store
+                    .link_by_code(&code)
+                    .await?
+                    .filter(|l| l.org_id == org.id && event.as_ref().is_none_or(|e| e.id == l.event_id));
+                let Some(link) = found else {
+                    refuse!(
+                        "{} has no tracking link `{given}`: give the link's address or its code, \
+                         as `stats` and `orglinks` show them.",
+                        org.name
+                    );
+                };
+                let event = match event {
+                    Some(e) => e,
+                    None => self
+                        .store
+                        .event(link.event_id)
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt(format!("link {} names no event", link.id)))?,
+                };
+                (link, event, true)
+            }
+            Scope::Promoter { event, membership, .. } => {
+                let mine = self.store.links_of_membership(membership.id, event.id).await?;
+                let link = self.own_link(&mine, given, &code, &event)?;
+                (link, event, false)
+            }
+            Scope::Personal | Scope::Person(_) => unreachable!("link commands are authorized with a member scope"),
         })
     }
 

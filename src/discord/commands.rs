@@ -59,7 +59,19 @@ mod tests {
     fn definitions_follow_the_declarations() {
         let defs = serde_json::to_value(definitions()).unwrap();
         let defs = defs.as_array().unwrap();
-        assert_eq!(defs.len(), COMMANDS.len());
+        // Each definition names a declared command with its declared options, in order.
+        let mut names = std::collections::HashSet::new();
+        for d in defs {
+            let name = d["name"].as_str().unwrap();
+            assert!(names.insert(name), "Discord refuses two commands named {name}");
+            let spec = crate::commands::spec::find(name).unwrap_or_else(|| panic!("{name} is not declared"));
+            let options: Vec<&str> = d["options"]
+                .as_array()
+                .map(|o| o.iter().map(|o| o["name"].as_str().unwrap()).collect())
+                .unwrap_or_default();
+            let declared: Vec<&str> = spec.args.iter().map(|a| a.name).collect();
+            assert_eq!(options, declared, "{name}");
+        }
         let invite = defs.iter().find(|d| d["name"] == "invite").unwrap();
         assert_eq!(invite["options"][0]["name"], "email");
         assert_eq!(invite["options"][0]["required"], true);

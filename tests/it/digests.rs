@@ -388,13 +388,15 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
         .unwrap();
     promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
     assert_eq!(app.core.run_notifications().await.unwrap().0, 1);
-    for _ in 0..200 {
-        if !queued(&app, BEN, "notification").await.is_empty() {
-            break;
-        }
-        app.core.chat_queued.notify_waiters();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the closed DM's notification falls back to mail",
+        std::time::Duration::from_secs(10),
+        || async {
+            app.core.chat_queued.notify_waiters();
+            !queued(&app, BEN, "notification").await.is_empty()
+        },
+    )
+    .await;
     assert!(
         app.store.chat_unreachable("discord", "9100").await.unwrap(),
         "closed DMs recorded"

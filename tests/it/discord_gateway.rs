@@ -32,7 +32,7 @@ async fn gateway_mode_identifies_without_intents_answers_and_resumes_after_a_dro
     rest.set_gateway(&gateway.url);
     let proxy = rest.url.clone();
     let app = TestApp::custom(Clock::system(), move |t| {
-        t.replace("# bot_token = \"...\"", "bot_token = \"Bot.TEST.token\"")
+        t.edit("# bot_token = \"...\"", "bot_token = \"Bot.TEST.token\"")
             .replace(
                 "# application_id = 123456789012345678",
                 &format!("application_id = {APP_ID}"),

@@ -39,16 +39,16 @@ async fn mail_app_with(tag: &str, edit: impl FnOnce(String) -> String) -> (TestA
     let unique = tag.clone();
     let app = TestApp::custom(Clock::system(), move |text| {
         let text = text
-            .replace(
+            .edit(
                 "[email]\n",
                 &format!(
                     "[email]\nfrom = \"bot-{tag}@example.test\"\nsmtp_url = \"smtp://127.0.0.1:{smtp}\"\n\
                  imap_host = \"127.0.0.1\"\nimap_password = \"pass\"\n"
                 ),
             )
-            .replace("imap_port = 993", &format!("imap_port = {imap}"))
-            .replace("imap_tls = true", "imap_tls = false")
-            .replace("poll_seconds = 60", "poll_seconds = 1");
+            .edit("imap_port = 993", &format!("imap_port = {imap}"))
+            .edit("imap_tls = true", "imap_tls = false")
+            .edit("poll_seconds = 60", "poll_seconds = 1");
         edit(text)
     })
     .await;
@@ -85,36 +85,30 @@ pub(super) async fn inbox(user: &str) -> Vec<Vec<u8>> {
 
 /// Waits (bounded) until `user` has a mail whose raw text satisfies `pred`.
 pub(super) async fn wait_mail(user: &str, pred: impl Fn(&str) -> bool) -> Vec<u8> {
-    for _ in 0..300 {
-        if let Some(m) = inbox(user)
-            .await
-            .into_iter()
-            .find(|m| pred(&String::from_utf8_lossy(m)))
-        {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "no matching mail for {user}; inbox: {:#?}",
-        inbox(user)
-            .await
-            .iter()
-            .map(|m| String::from_utf8_lossy(m).into_owned())
-            .collect::<Vec<_>>()
-    );
+    wait_until(
+        &format!("a matching mail reaches {user}"),
+        Duration::from_secs(15),
+        || async {
+            inbox(user)
+                .await
+                .into_iter()
+                .find(|m| pred(&String::from_utf8_lossy(m)))
+        },
+    )
+    .await
 }
 
 /// Waits (bounded) until the daemon has processed `n` inbound messages.
 async fn wait_processed(app: &TestApp, n: usize) -> Vec<(String, String, Option<String>, String)> {
-    for _ in 0..300 {
-        let rows = app.store.processed_mail().await.unwrap();
-        if rows.len() >= n {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("only {:?} processed", app.store.processed_mail().await.unwrap());
+    wait_until(
+        &format!("the daemon has processed {n} mails"),
+        Duration::from_secs(15),
+        || async {
+            let rows = app.store.processed_mail().await.unwrap();
+            (rows.len() >= n).then_some(rows)
+        },
+    )
+    .await
 }
 
 /// Sends a raw message through the test SMTP server.
@@ -418,21 +412,23 @@ async fn a_daemon_killed_mid_mailbox_processes_each_message_exactly_once() {
     let mut daemon = start();
     let rows = wait_processed(&app, 6).await;
     // Wait until every message has its answer in the mailbox.
-    for _ in 0..300 {
-        let answered: std::collections::BTreeSet<String> = inbox(&boss)
-            .await
-            .iter()
-            .filter_map(|m| {
-                MessageParser::default()
-                    .parse(m)
-                    .and_then(|p| p.in_reply_to().as_text().map(String::from))
-            })
-            .collect();
-        if answered.len() >= 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "every message has its answer in the mailbox",
+        Duration::from_secs(15),
+        || async {
+            let answered: std::collections::BTreeSet<String> = inbox(&boss)
+                .await
+                .iter()
+                .filter_map(|m| {
+                    MessageParser::default()
+                        .parse(m)
+                        .and_then(|p| p.in_reply_to().as_text().map(String::from))
+                })
+                .collect();
+            answered.len() >= 6
+        },
+    )
+    .await;
     // Let the daemon finish anything in flight, then stop it cleanly.
     let pid = daemon.id().to_string();
     assert!(
@@ -505,10 +501,7 @@ async fn a_digest_arrives_by_mail_and_replying_export_to_it_brings_the_csv() {
 
 #[tokio::test]
 async fn a_mail_over_the_size_limit_is_skipped_unread_and_changes_nothing() {
-    let (app, tag) = mail_app_with("big", |t| {
-        t.replace("max_mail_bytes = 10485760", "max_mail_bytes = 20000")
-    })
-    .await;
+    let (app, tag) = mail_app_with("big", |t| t.edit("max_mail_bytes = 10485760", "max_mail_bytes = 20000")).await;
     let tag = tag.as_str();
     let boss = addr("boss", tag);
     org_with_event(&app, &boss).await;

@@ -2,6 +2,7 @@
 //! proxy setting): records every request, answers with the documented JSON (the gateway's
 //! URL included), and can answer 429 with `retry_after`.
 
+use super::support::wait_until;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -200,13 +201,14 @@ impl FakeDiscord {
 
     /// Waits (bounded) until `n` calls matched `pred`.
     pub async fn wait_for(&self, n: usize, pred: impl Fn(&Call) -> bool) -> Vec<Call> {
-        for _ in 0..200 {
-            let got: Vec<Call> = self.calls().into_iter().filter(|c| pred(c)).collect();
-            if got.len() >= n {
-                return got;
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.shared.new_call.notified()).await;
-        }
-        panic!("expected {n} matching calls; got {:#?}", self.calls());
+        wait_until(
+            &format!("{n} matching calls reach the fake Discord"),
+            Duration::from_secs(10),
+            || async {
+                let got: Vec<Call> = self.calls().into_iter().filter(|c| pred(c)).collect();
+                (got.len() >= n).then_some(got)
+            },
+        )
+        .await
     }
 }

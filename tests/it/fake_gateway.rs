@@ -3,6 +3,7 @@
 //! HELLO on connect, IDENTIFY → READY, heartbeats → ACK, dispatches pushed on request,
 //! RESUME → RESUMED. Records what the client sends and can drop the connection.
 
+use super::support::wait_until;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -197,13 +198,14 @@ impl FakeGateway {
 
     /// Waits (bounded) until `n` payloads matched `pred`.
     pub async fn wait_for(&self, n: usize, what: &str, pred: impl Fn(&Sent) -> bool) -> Vec<Sent> {
-        for _ in 0..200 {
-            let got: Vec<Sent> = self.sent().into_iter().filter(|s| pred(s)).collect();
-            if got.len() >= n {
-                return got;
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.shared.new_sent.notified()).await;
-        }
-        panic!("expected {n} × {what} from the client; got {:#?}", self.sent());
+        wait_until(
+            &format!("{n} × {what} from the client"),
+            Duration::from_secs(10),
+            || async {
+                let got: Vec<Sent> = self.sent().into_iter().filter(|s| pred(s)).collect();
+                (got.len() >= n).then_some(got)
+            },
+        )
+        .await
     }
 }

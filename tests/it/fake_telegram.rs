@@ -2,6 +2,7 @@
 //! documented JSON (`{"ok":true,"result":…}`), serves queued updates to `getUpdates`,
 //! records every call the bot makes, and can answer 429 with `retry_after`.
 
+use super::support::wait_until;
 use axum::Router;
 use axum::extract::{Multipart, Path, Request, State};
 use axum::http::header;
@@ -207,7 +208,8 @@ impl FakeTelegram {
 
     /// Waits (bounded) for the `n`-th call (1-based) to `chat` with one of `methods`.
     pub async fn wait_for(&self, chat: i64, methods: &[&str], n: usize) -> Vec<Call> {
-        for _ in 0..200 {
+        let what = format!("{methods:?} #{n} to chat {chat}");
+        wait_until(&what, Duration::from_secs(10), || async {
             let got: Vec<Call> = self
                 .calls()
                 .into_iter()
@@ -217,11 +219,8 @@ impl FakeTelegram {
                         || c.params["chat_id"].as_str() == Some(&chat.to_string())
                 })
                 .collect();
-            if got.len() >= n {
-                return got;
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.shared.new_call.notified()).await;
-        }
-        panic!("no {methods:?} #{n} to chat {chat}; calls: {:#?}", self.calls());
+            (got.len() >= n).then_some(got)
+        })
+        .await
     }
 }

@@ -131,20 +131,12 @@ async fn unknown_and_revoked_codes_are_404_without_redirect() {
     }
     app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
     // The revocation reloads the link table; wait for that condition, bounded.
-    let mut status = StatusCode::FOUND;
-    for _ in 0..100 {
-        status = client().get(format!("{base}/t/{code}")).send().await.unwrap().status();
-        if status == StatusCode::NOT_FOUND {
-            break;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "a revoked promoter's link stops redirecting"
-    );
+    wait_until(
+        "a revoked promoter's link stops redirecting",
+        std::time::Duration::from_secs(10),
+        || async { client().get(format!("{base}/t/{code}")).send().await.unwrap().status() == StatusCode::NOT_FOUND },
+    )
+    .await;
     server.stop().await.unwrap();
 }
 
@@ -282,7 +274,7 @@ async fn a_full_click_buffer_still_redirects_and_counts_what_it_drops() {
     let code = link_code(&app.ok(BEN, "mylink").await);
     let text = std::fs::read_to_string(&app.config)
         .unwrap()
-        .replace("click_buffer = 65536", "click_buffer = 1");
+        .edit("click_buffer = 65536", "click_buffer = 1");
     std::fs::write(&app.config, text).unwrap();
     let server = app.serve().await;
     let url = format!("http://{}/t/{code}", server.addr);
@@ -567,7 +559,7 @@ async fn health_and_metrics() {
 #[tokio::test]
 async fn metrics_behind_a_bearer_token() {
     let app = TestApp::custom(promoterd::clock::Clock::system(), |t| {
-        t.replace("# metrics_token = \"...\"", "metrics_token = \"m3tr1cs-t0ken-for-ops\"")
+        t.edit("# metrics_token = \"...\"", "metrics_token = \"m3tr1cs-t0ken-for-ops\"")
     })
     .await;
     assert_eq!(app.config().metrics_token().as_deref(), Some("m3tr1cs-t0ken-for-ops"));

@@ -25,3 +25,4 @@ mod security;
 mod support;
 mod telegram;
 mod ticket_types;
+mod tidy;

@@ -17,7 +17,7 @@ async fn mail_home(edit: Option<&str>) -> TestApp {
 async fn mail_home_at(clock: Clock, edit: Option<&str>) -> TestApp {
     let extra = edit.unwrap_or("").to_string();
     TestApp::custom(clock, move |t| {
-        t.replace("[email]\n", &format!("[email]\nfrom = \"bot@bot.test\"\n{extra}"))
+        t.edit("[email]\n", &format!("[email]\nfrom = \"bot@bot.test\"\n{extra}"))
     })
     .await
 }
@@ -325,7 +325,7 @@ async fn forged_mail_from_unknown_addresses_gets_one_plain_answer_a_day_and_none
 #[tokio::test]
 async fn an_export_for_an_attachment_stops_at_the_cap() {
     let app = TestApp::custom(Clock::system(), |t| {
-        t.replace("max_attachment_bytes = 8388608", "max_attachment_bytes = 2000")
+        t.edit("max_attachment_bytes = 8388608", "max_attachment_bytes = 2000")
     })
     .await;
     app.world().await;

@@ -16,6 +16,20 @@ pub const BEN: &str = "ben@promo.test";
 pub const NEW_SECRET: &str = "whsec-new-0123456789abcdef";
 pub const OLD_SECRET: &str = "whsec-old-0123456789abcdef";
 
+/// Edits configuration text; a test that means to change a setting fails when the
+/// text to change is not there (the example was reworded), instead of running with
+/// the default.
+pub trait Edit {
+    fn edit(&self, from: &str, to: &str) -> String;
+}
+
+impl Edit for str {
+    fn edit(&self, from: &str, to: &str) -> String {
+        assert!(self.contains(from), "the configuration has no `{from}` to change");
+        self.replacen(from, to, 1)
+    }
+}
+
 /// A fresh daemon home: config file, database, and an output directory.
 pub struct TestApp {
     pub dir: tempfile::TempDir,
@@ -50,16 +64,16 @@ impl TestApp {
         let config = dir.path().join("promoterd.toml");
         let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml")).unwrap();
         let text = example
-            .replace(
+            .edit(
                 "public_url = \"http://127.0.0.1:8080\"",
                 "public_url = \"https://go.acme.test\"",
             )
-            .replace("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"")
-            .replace(
+            .edit("\nlisten = \"127.0.0.1:8080\"", "\nlisten = \"127.0.0.1:0\"")
+            .edit(
                 "metrics_listen = \"127.0.0.1:9464\"",
                 "metrics_listen = \"127.0.0.1:0\"",
             )
-            .replace(
+            .edit(
                 "secrets = []",
                 &format!("secrets = [\"{NEW_SECRET}\", \"{OLD_SECRET}\"]"),
             );
@@ -321,18 +335,44 @@ pub fn link_code(text: &str) -> String {
     code_after(text, "https://go.acme.test/t/")
 }
 
-/// Polls `condition` until it holds; fails the test naming `what` when `deadline`
-/// passes first. For anything another task does in its own time.
-pub async fn wait_until<F, Fut>(what: &str, deadline: std::time::Duration, mut condition: F)
+/// What a polled condition gives: `true`/`false`, or `Some(value)` once it holds.
+pub trait Outcome {
+    type Value;
+    fn ready(self) -> Option<Self::Value>;
+}
+
+impl Outcome for bool {
+    type Value = ();
+    fn ready(self) -> Option<()> {
+        self.then_some(())
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    type Value = T;
+    fn ready(self) -> Option<T> {
+        self
+    }
+}
+
+/// Polls `condition` until it holds (`true`, or `Some(value)`, which is returned);
+/// fails the test naming `what` when `deadline` passes first. The one way tests wait
+/// for anything another task or process does in its own time.
+pub async fn wait_until<F, Fut>(
+    what: &str,
+    deadline: std::time::Duration,
+    mut condition: F,
+) -> <Fut::Output as Outcome>::Value
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: std::future::Future,
+    Fut::Output: Outcome,
 {
     let until = tokio::time::Instant::now() + deadline;
     let mut pause = std::time::Duration::from_millis(2);
     loop {
-        if condition().await {
-            return;
+        if let Some(v) = condition().await.ready() {
+            return v;
         }
         assert!(
             tokio::time::Instant::now() < until,
