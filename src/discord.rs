@@ -4,7 +4,7 @@
 pub mod commands;
 pub mod render;
 
-use crate::commands::{Cmd, Core, Origin, Platform};
+use crate::commands::{Core, Origin, Platform};
 use crate::config::Config;
 use crate::reply::Reply;
 use anyhow::Context as _;
@@ -42,11 +42,6 @@ impl std::fmt::Debug for Discord {
 
 /// Work that finishes a deferred answer (run after the defer was sent).
 pub type FollowUp = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
-/// Commands that may take longer than Discord's 3 seconds, or send files: deferred.
-fn deferred(cmd: Cmd) -> bool {
-    matches!(cmd, Cmd::Export | Cmd::MyLink)
-}
 
 impl Discord {
     /// A bot over `http`; `public_key` (hex) enables the signed endpoint.
@@ -123,7 +118,7 @@ impl Discord {
             }
         };
         let private = crate::commands::spec::spec(inv.cmd).private;
-        if deferred(inv.cmd) {
+        if crate::commands::spec::spec(inv.cmd).deferred {
             let me = self.clone();
             let work: FollowUp = Box::pin(async move {
                 let reply = me.core.run(&origin, &inv).await;

@@ -1,7 +1,7 @@
 //! Who is asking and what they may touch: the one place where the permission matrix
 //! of DESIGN.md is enforced, before any command runs.
 
-use super::spec::{Access, COMMANDS, Cmd, CommandSpec};
+use super::spec::{Access, COMMANDS, CommandSpec};
 use super::{Core, Invocation, Origin};
 use crate::error::{CommandError, UserError};
 use crate::store::{ChatAccount, EventRow, InviteKind, InviteRow, MembershipRow, OrgRow, OrganizerRole, PersonRow};
@@ -58,11 +58,6 @@ type Res<T> = Result<T, CommandError>;
 
 fn no(msg: impl Into<String>) -> CommandError {
     CommandError::User(UserError::new(msg))
-}
-
-/// Commands that act on one event and pick the only one when none is named.
-fn needs_event(cmd: Cmd) -> bool {
-    matches!(cmd, Cmd::TicketTypes | Cmd::Stats | Cmd::OrgLinks | Cmd::Leaderboard)
 }
 
 /// Several of the person's organizations have an event of that short name.
@@ -307,7 +302,7 @@ impl Core {
         if spec.access == Access::Owner && role != OrganizerRole::Owner {
             return Err(no(format!("Only the owner of {} can use `{}`.", org.name, spec.name)));
         }
-        if event.is_none() && needs_event(spec.cmd) {
+        if event.is_none() && spec.picks_only_event {
             event = Some(self.only_event(&org, spec).await?);
         }
         Ok(Scope::Organizer { org, role, event })

@@ -150,6 +150,13 @@ pub struct CommandSpec {
     pub channels: Channels,
     /// The answer contains personal numbers or data: chat front-ends answer privately.
     pub private: bool,
+    /// May take longer than Discord's 3 seconds or sends a file: Discord defers it.
+    pub deferred: bool,
+    /// An organizer may send it by mail in a new thread (no reply token): read-only,
+    /// and the answer goes to the address on record.
+    pub new_mail_thread: bool,
+    /// Acts on one event and picks the organization's only event when none is named.
+    pub picks_only_event: bool,
     pub help: &'static str,
     pub example: &'static str,
 }
@@ -223,6 +230,9 @@ macro_rules! command {
             access: Access::$access,
             channels: Channels::All,
             private: false,
+            deferred: false,
+            new_mail_thread: false,
+            picks_only_event: false,
             help: $help,
             example: $example,
         };
@@ -239,7 +249,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         Anyone,
         [opt("command", ArgKind::Text, "a command to explain")],
         "List the commands you can use, or explain one",
-        "help invite"
+        "help invite",
+        new_mail_thread = true
     ),
     command!(
         Whoami,
@@ -385,7 +396,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         Organizer,
         [EVENT_OPT],
         "List an event's ticket types",
-        "tickettypes summer-fest"
+        "tickettypes summer-fest",
+        picks_only_event = true
     ),
     command!(
         Invite,
@@ -483,7 +495,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
         "Every promoter's sales of an event, by ticket type, with totals",
         "stats summer-fest",
-        private = true
+        private = true,
+        new_mail_thread = true,
+        picks_only_event = true
     ),
     command!(
         Export,
@@ -499,7 +513,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
         "CSV of referred ticket buyers: one event, or every event of the organization",
         "export summer-fest",
-        private = true
+        private = true,
+        new_mail_thread = true,
+        deferred = true
     ),
     command!(
         OrgLink,
@@ -522,7 +538,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         [EVENT_OPT],
         "List the organization's tracking links of an event with their numbers",
         "orglinks summer-fest",
-        private = true
+        private = true,
+        picks_only_event = true
     ),
     command!(
         SetLeaderboard,
@@ -539,7 +556,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         [EVENT_OPT],
         "Your tracking link for an event, with a QR code for flyers",
         "mylink summer-fest",
-        private = true
+        private = true,
+        deferred = true
     ),
     command!(
         Links,
@@ -621,7 +639,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         Member,
         [EVENT_OPT],
         "Promoter ranks for an event, when the organizer has turned it on",
-        "leaderboard summer-fest"
+        "leaderboard summer-fest",
+        picks_only_event = true
     ),
     command!(
         Digest,

@@ -4,7 +4,8 @@
 use super::classify::{Inspected, MailKind, inspect};
 use super::thread::reply_references;
 use super::visible::first_line;
-use crate::commands::{Core, MailOut, Origin};
+use crate::commands::spec::find;
+use crate::commands::{COMMANDS, Core, MailOut, Origin};
 use crate::reply::Reply;
 use crate::store::{ReplyToken, StoreError};
 use sha2::{Digest, Sha256};
@@ -43,10 +44,6 @@ fn token_in(address: &str, local: &str, domain: &str) -> Option<String> {
     (!token.is_empty() && token.len() <= 64 && token.chars().all(|c| c.is_ascii_alphanumeric()))
         .then(|| token.to_lowercase())
 }
-
-/// What an organizer may ask in a new thread (no reply token): read-only commands
-/// whose answer goes to the address on record. Everything else needs a reply.
-const NEW_THREAD_VERBS: &[&str] = &["help", "export", "stats"];
 
 /// Message-IDs of ours looked at in one mail, at most.
 pub const MAX_MESSAGE_IDS: usize = 50;
@@ -234,10 +231,12 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
                 let verb = i.command.clone().unwrap_or_default();
                 let new_thread = matches!(sender, Sender::Organizer(_));
                 let reply = match (verb.as_str(), invite, i.args.is_empty()) {
-                    (v, _, _) if new_thread && !v.is_empty() && !NEW_THREAD_VERBS.contains(&v) => {
+                    (v, _, _) if new_thread && !v.is_empty() && !find(v).is_some_and(|c| c.new_mail_thread) => {
+                        let allowed: Vec<&str> =
+                            COMMANDS.iter().filter(|c| c.new_mail_thread).map(|c| c.name).collect();
                         Reply::error(format!(
                             "`{v}` by mail needs a reply to a mail from promoterd (a new mail may only ask for {}).",
-                            NEW_THREAD_VERBS.join(", ")
+                            allowed.join(", ")
                         ))
                     }
                     ("", _, _) => Reply::error(
