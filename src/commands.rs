@@ -3,13 +3,18 @@
 
 mod access;
 mod account;
+mod events;
+mod export_cmd;
+mod invites;
+mod leaderboard;
 mod limits;
 mod link_switch;
 mod links;
+mod local_time;
 mod mail;
+mod members;
 mod names;
 pub(crate) use mail::MailOut;
-mod organizer;
 mod parse;
 mod prefs;
 pub mod spec;
