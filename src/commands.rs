@@ -3,6 +3,9 @@
 
 mod access;
 mod account;
+pub mod args;
+mod command;
+pub mod grants;
 mod events;
 mod export_cmd;
 mod invites;
@@ -261,10 +264,10 @@ impl Core {
             NewEvent => self.new_event(actor, scope, inv).await,
             EditEvent => self.edit_event(actor, scope, inv).await,
             Events => self.events(scope).await,
-            NewTicketType => self.new_ticket_type(actor, scope, inv).await,
-            EditTicket => self.edit_ticket(actor, scope, inv).await,
-            RemoveTicket => self.remove_ticket(actor, scope, inv).await,
-            TicketTypes => self.ticket_types(scope).await,
+            NewTicketType => self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv).await,
+            EditTicket => self.run_typed::<ticket_types::EditTicket>(actor.clone(), scope, inv).await,
+            RemoveTicket => self.run_typed::<ticket_types::RemoveTicket>(actor.clone(), scope, inv).await,
+            TicketTypes => self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv).await,
             Invite => self.invite(actor, scope, inv, crate::store::InviteKind::Promoter).await,
             InviteAdmin => {
                 self.invite(actor, scope, inv, crate::store::InviteKind::Organizer)

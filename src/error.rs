@@ -34,6 +34,9 @@ pub enum CommandError {
     /// Writing an export failed.
     #[error("internal error: {0}")]
     Export(#[from] crate::export::ExportError),
+    /// Something the code relies on did not hold (a bug): logged, nothing changed.
+    #[error("internal error: {0}")]
+    Invariant(String),
 }
 
 impl CommandError {
@@ -41,7 +44,7 @@ impl CommandError {
     pub fn user_message(&self) -> String {
         match self {
             CommandError::User(e) => e.to_string(),
-            CommandError::Internal(_) | CommandError::Export(_) => {
+            CommandError::Internal(_) | CommandError::Export(_) | CommandError::Invariant(_) => {
                 "Something went wrong on our side. Nothing was changed; please try again in a minute.".into()
             }
         }

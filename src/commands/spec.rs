@@ -1,6 +1,8 @@
 //! The one declaration of every command: names, arguments, who may run it, help.
 //! Discord, Telegram, email, the console, `help` and `bot-commands.md` derive from it.
 
+use super::command::Command;
+
 /// Identifies a command for dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cmd {
@@ -161,7 +163,7 @@ pub struct CommandSpec {
     pub example: &'static str,
 }
 
-const fn req(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
+pub(crate) const fn req(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
     ArgSpec {
         name,
         kind,
@@ -171,7 +173,7 @@ const fn req(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
         help,
     }
 }
-const fn opt(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
+pub(crate) const fn opt(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
     ArgSpec {
         name,
         kind,
@@ -181,7 +183,7 @@ const fn opt(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
         help,
     }
 }
-const fn rest(name: &'static str, help: &'static str) -> ArgSpec {
+pub(crate) const fn rest(name: &'static str, help: &'static str) -> ArgSpec {
     ArgSpec {
         name,
         kind: ArgKind::Text,
@@ -191,7 +193,7 @@ const fn rest(name: &'static str, help: &'static str) -> ArgSpec {
         help,
     }
 }
-const fn flag(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
+pub(crate) const fn flag(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec {
     ArgSpec {
         name,
         kind,
@@ -202,13 +204,13 @@ const fn flag(name: &'static str, kind: ArgKind, help: &'static str) -> ArgSpec 
     }
 }
 
-const EVENT_OPT: ArgSpec = opt(
+pub(crate) const EVENT_OPT: ArgSpec = opt(
     "event",
     ArgKind::Event,
     "the event; may be left out when there is only one",
 );
-const ORG_FLAG: ArgSpec = flag("org", ArgKind::Slug, "the organization, when you organize several");
-const ON_OFF: ArgKind = ArgKind::Choice(&["on", "off"]);
+pub(crate) const ORG_FLAG: ArgSpec = flag("org", ArgKind::Slug, "the organization, when you organize several");
+pub(crate) const ON_OFF: ArgKind = ArgKind::Choice(&["on", "off"]);
 /// Days of the week, Monday first (the organization's digest day).
 pub const WEEKDAYS: &[&str] = &[
     "monday",
@@ -350,55 +352,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "List your organization's events",
         "events"
     ),
-    command!(
-        NewTicketType,
-        "newtickettype",
-        Organizer,
-        [
-            req("event", ArgKind::Event, "the event"),
-            req("price", ArgKind::Price, "the price"),
-            rest("name", "the ticket type's name"),
-        ],
-        "Add a ticket type to an event",
-        "newtickettype summer-fest 49.00 General Admission"
-    ),
-    command!(
-        EditTicket,
-        "editticket",
-        Organizer,
-        [
-            req("event", ArgKind::Event, "the event"),
-            req(
-                "ticket",
-                ArgKind::Text,
-                "the ticket type's name (in quotes when it has spaces)"
-            ),
-            req("field", ArgKind::Choice(&["name", "price"]), "what to change"),
-            rest("value", "the new name, or the new price, e.g. 55.00"),
-        ],
-        "Rename a ticket type or change its price (stored orders keep theirs)",
-        "editticket summer-fest VIP price 139.50"
-    ),
-    command!(
-        RemoveTicket,
-        "removeticket",
-        Organizer,
-        [
-            req("event", ArgKind::Event, "the event"),
-            rest("ticket", "the ticket type's name"),
-        ],
-        "Remove a ticket type that no order uses",
-        "removeticket summer-fest Early Bird"
-    ),
-    command!(
-        TicketTypes,
-        "tickettypes",
-        Organizer,
-        [EVENT_OPT],
-        "List an event's ticket types",
-        "tickettypes summer-fest",
-        picks_only_event = true
-    ),
+    super::ticket_types::NewTicketType::SPEC,
+    super::ticket_types::EditTicket::SPEC,
+    super::ticket_types::RemoveTicket::SPEC,
+    super::ticket_types::TicketTypes::SPEC,
     command!(
         Invite,
         "invite",

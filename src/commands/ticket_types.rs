@@ -1,8 +1,12 @@
 //! Ticket-type commands: add, list (with how many order lines use each), rename,
 //! reprice, and remove one that no order uses.
 
-use super::{Actor, Core, Invocation, Scope, organizer_scope, parse_price};
-use crate::error::CommandError;
+use super::args::{Args, EventRef, Money};
+use super::command::{Command, declare};
+use super::grants::OrganizerOfEvent as Org;
+use super::spec::{ArgKind, CommandSpec, EVENT_OPT, req, rest};
+use super::{Core, parse_price};
+use crate::error::{CommandError, UserError};
 use crate::money::money;
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
@@ -10,15 +14,42 @@ use crate::store::{EventRow, TicketTypeUse, WriteTx};
 
 type Res = Result<Reply, CommandError>;
 
-impl Core {
-    pub(super) async fn new_ticket_type(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("event is a required argument");
-        let price: i64 = inv.req("price").parse().unwrap_or_default();
-        let name = inv.req("name");
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        if self
+/// `newtickettype <event> <price> <name>`.
+#[derive(Debug)]
+pub struct NewTicketType {
+    pub price: Money,
+    pub name: String,
+}
+
+impl Command for NewTicketType {
+    type Grant = Org;
+    const SPEC: CommandSpec = declare!(
+        Org,
+        NewTicketType,
+        "newtickettype",
+        [
+            req("event", ArgKind::Event, "the event"),
+            req("price", ArgKind::Price, "the price"),
+            rest("name", "the ticket type's name"),
+        ],
+        "Add a ticket type to an event",
+        "newtickettype summer-fest 49.00 General Admission"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: EventRef = args.req("event")?;
+        Ok(NewTicketType {
+            price: args.req("price")?,
+            name: args.req("name")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Org) -> Res {
+        let Org { org, event, person, .. } = ctx;
+        let (price, name) = (self.price.0, self.name.as_str());
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        if core
             .store
             .create_ticket_type(&mut tx, event.id, name, Some(price), now)
             .await?
@@ -27,7 +58,7 @@ impl Core {
             refuse!("{} already has a ticket type named {name}.", event.name);
         }
         let detail = format!("{} {name}", event.slug);
-        self.ticket_audit(&mut tx, org.id, actor, "ticket_type.created", &detail)
+        core.ticket_audit(&mut tx, org.id, Some(person.id), "ticket_type.created", &detail)
             .await?;
         tx.commit().await?;
         Ok(Reply::text(format!(
@@ -36,11 +67,31 @@ impl Core {
             event.name
         )))
     }
+}
 
-    pub(super) async fn ticket_types(&self, scope: Scope) -> Res {
-        let (_, _, event) = organizer_scope(scope);
-        let event = event.expect("resolved by authorize");
-        let types = self.store.ticket_type_uses(event.id).await?;
+/// `tickettypes [event]`.
+#[derive(Debug)]
+pub struct TicketTypes;
+
+impl Command for TicketTypes {
+    type Grant = Org;
+    const SPEC: CommandSpec = declare!(
+        Org,
+        TicketTypes,
+        "tickettypes",
+        [EVENT_OPT],
+        "List an event's ticket types",
+        "tickettypes summer-fest",
+        picks_only_event = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(TicketTypes)
+    }
+
+    async fn run(self, core: &Core, ctx: Org) -> Res {
+        let event = ctx.event;
+        let types = core.store.ticket_type_uses(event.id).await?;
         if types.is_empty() {
             return Ok(Reply::text(format!(
                 "{} has no ticket types yet. Add one with `newtickettype {} <price> <name>`.",
@@ -66,23 +117,61 @@ impl Core {
                 event.slug
             )))
     }
+}
 
-    pub(super) async fn edit_ticket(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("event is a required argument");
-        let tt = self.ticket_named(&event, inv.req("ticket")).await?;
-        let value = inv.req("value").trim();
-        let mut tx = self.store.write().await?;
-        let reply = match inv.req("field") {
-            "name" => {
+crate::choice!(
+    /// What `editticket` changes.
+    TicketField { Name = "name", Price = "price" }
+);
+
+/// `editticket <event> <ticket type> name|price <value>`.
+#[derive(Debug)]
+pub struct EditTicket {
+    pub ticket: String,
+    pub field: TicketField,
+    pub value: String,
+}
+
+impl Command for EditTicket {
+    type Grant = Org;
+    const SPEC: CommandSpec = declare!(
+        Org,
+        EditTicket,
+        "editticket",
+        [
+            req("event", ArgKind::Event, "the event"),
+            req("ticket", ArgKind::Text, "the ticket type's name (in quotes when it has spaces)"),
+            req("field", ArgKind::Choice(TicketField::WORDS), "what to change"),
+            rest("value", "the new name, or the new price, e.g. 55.00"),
+        ],
+        "Rename a ticket type or change its price (stored orders keep theirs)",
+        "editticket summer-fest VIP price 139.50"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(EditTicket {
+            ticket: args.req("ticket")?,
+            field: args.req("field")?,
+            value: args.req::<String>("value")?.trim().to_string(),
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Org) -> Res {
+        let Org { org, event, person, .. } = ctx;
+        let who = Some(person.id);
+        let tt = core.ticket_named(&event, &self.ticket).await?;
+        let value = self.value.as_str();
+        let mut tx = core.store.write().await?;
+        let reply = match self.field {
+            TicketField::Name => {
                 if value == tt.name {
                     refuse!("{} is already named {value}.", tt.name);
                 }
-                if !self.store.rename_ticket_type(&mut tx, tt.id, value).await? {
+                if !core.store.rename_ticket_type(&mut tx, tt.id, value).await? {
                     refuse!("{} already has a ticket type named {value}.", event.name);
                 }
                 let detail = format!("{} {} -> {value}", event.slug, tt.name);
-                self.ticket_audit(&mut tx, org.id, actor, "ticket_type.renamed", &detail)
+                core.ticket_audit(&mut tx, org.id, who, "ticket_type.renamed", &detail)
                     .await?;
                 let mut r = Reply::text(format!("Renamed {} to {value} in {}.", tt.name, event.name));
                 if tt.order_lines > 0 {
@@ -94,13 +183,13 @@ impl Core {
                 }
                 r
             }
-            _ => {
+            TicketField::Price => {
                 let Some(price) = parse_price(value) else {
                     refuse!("`{value}` is not a price: write it like 25 or 25.50.");
                 };
-                self.store.set_ticket_price(&mut tx, tt.id, price).await?;
+                core.store.set_ticket_price(&mut tx, tt.id, price).await?;
                 let detail = format!("{} {} {price}", event.slug, tt.name);
-                self.ticket_audit(&mut tx, org.id, actor, "ticket_type.repriced", &detail)
+                core.ticket_audit(&mut tx, org.id, who, "ticket_type.repriced", &detail)
                     .await?;
                 Reply::text(format!(
                     "{} of {} now costs {}.",
@@ -114,14 +203,40 @@ impl Core {
         tx.commit().await?;
         Ok(reply)
     }
+}
 
-    pub(super) async fn remove_ticket(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("event is a required argument");
-        let tt = self.ticket_named(&event, inv.req("ticket")).await?;
-        let mut tx = self.store.write().await?;
+/// `removeticket <event> <ticket type>`.
+#[derive(Debug)]
+pub struct RemoveTicket {
+    pub ticket: String,
+}
+
+impl Command for RemoveTicket {
+    type Grant = Org;
+    const SPEC: CommandSpec = declare!(
+        Org,
+        RemoveTicket,
+        "removeticket",
+        [
+            req("event", ArgKind::Event, "the event"),
+            rest("ticket", "the ticket type's name"),
+        ],
+        "Remove a ticket type that no order uses",
+        "removeticket summer-fest Early Bird"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(RemoveTicket {
+            ticket: args.req("ticket")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Org) -> Res {
+        let Org { org, event, person, .. } = ctx;
+        let tt = core.ticket_named(&event, &self.ticket).await?;
+        let mut tx = core.store.write().await?;
         // Decided in the delete itself: an order stored meanwhile keeps its ticket type.
-        if !self.store.remove_unused_ticket_type(&mut tx, tt.id).await? {
+        if !core.store.remove_unused_ticket_type(&mut tx, tt.id).await? {
             refuse!(
                 "{} has orders, so it stays: the numbers of those orders need it. \
                  Rename it with `editticket {} \"{}\" name <new name>` instead.",
@@ -131,12 +246,15 @@ impl Core {
             );
         }
         let detail = format!("{} {}", event.slug, tt.name);
-        self.ticket_audit(&mut tx, org.id, actor, "ticket_type.removed", &detail)
+        let who = Some(person.id);
+        core.ticket_audit(&mut tx, org.id, who, "ticket_type.removed", &detail)
             .await?;
         tx.commit().await?;
         Ok(Reply::text(format!("Removed {} from {}.", tt.name, event.name)))
     }
+}
 
+impl Core {
     /// The event's ticket type of that name (ignoring case, as orders match names).
     async fn ticket_named(&self, event: &EventRow, name: &str) -> Result<TicketTypeUse, CommandError> {
         let types = self.store.ticket_type_uses(event.id).await?;
@@ -159,11 +277,10 @@ impl Core {
         &self,
         tx: &mut WriteTx,
         org_id: i64,
-        actor: &Actor,
+        who: Option<i64>,
         what: &str,
         detail: &str,
     ) -> Result<(), CommandError> {
-        let who = actor.person.as_ref().map(|p| p.id);
         self.store
             .audit(tx, Some(org_id), who, what, detail, self.clock.now())
             .await?;
