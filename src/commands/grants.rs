@@ -159,16 +159,16 @@ impl Grant for Promoter {
 /// An organizer (context `O`) or an active promoter of the event in scope.
 #[derive(Debug)]
 pub enum Member<O> {
-    Organizer(O),
-    Promoter(Promoter),
+    Organizer(Box<O>),
+    Promoter(Box<Promoter>),
 }
 
 impl<O: Grant> Grant for Member<O> {
     const ACCESS: Access = Access::Member;
     fn grant(actor: Actor, scope: Scope) -> Result<Self, CommandError> {
         match scope {
-            Scope::Promoter { .. } => Promoter::grant(actor, scope).map(Member::Promoter),
-            _ => O::grant(actor, scope).map(Member::Organizer),
+            Scope::Promoter { .. } => Promoter::grant(actor, scope).map(|p| Member::Promoter(Box::new(p))),
+            _ => O::grant(actor, scope).map(|o| Member::Organizer(Box::new(o))),
         }
     }
 }
