@@ -278,19 +278,19 @@ impl Core {
             CancelInvite => self.cancel_invite(actor, scope, inv).await,
             Promoters => self.promoters(scope).await,
             Revoke => self.revoke(actor, scope, inv).await,
-            Stats => self.stats(scope, inv).await,
+            Stats => self.run_typed::<stats::Stats>(actor.clone(), scope, inv).await,
             Export => self.export(actor, scope).await,
-            OrgLink => self.org_link(actor, scope, inv).await,
-            OrgLinks => self.org_links(scope).await,
-            SetLeaderboard => self.set_leaderboard(actor, scope, inv).await,
-            MyLink => self.my_link(actor, scope).await,
-            Links => self.links(actor, scope).await,
-            NewLink => self.new_link(actor, scope, inv).await,
-            DisableLink => self.switch_link(actor, scope, inv, false).await,
-            EnableLink => self.switch_link(actor, scope, inv, true).await,
-            MyStats => self.my_stats(scope).await,
-            MyOrders => self.my_orders(scope).await,
-            Leaderboard => self.leaderboard(scope).await,
+            OrgLink => self.run_typed::<links::OrgLink>(actor.clone(), scope, inv).await,
+            OrgLinks => self.run_typed::<links::OrgLinks>(actor.clone(), scope, inv).await,
+            SetLeaderboard => self.run_typed::<leaderboard::SetLeaderboard>(actor.clone(), scope, inv).await,
+            MyLink => self.run_typed::<links::MyLink>(actor.clone(), scope, inv).await,
+            Links => self.run_typed::<links::Links>(actor.clone(), scope, inv).await,
+            NewLink => self.run_typed::<links::NewLink>(actor.clone(), scope, inv).await,
+            DisableLink => self.run_typed::<link_switch::DisableLink>(actor.clone(), scope, inv).await,
+            EnableLink => self.run_typed::<link_switch::EnableLink>(actor.clone(), scope, inv).await,
+            MyStats => self.run_typed::<stats::MyStats>(actor.clone(), scope, inv).await,
+            MyOrders => self.run_typed::<stats::MyOrders>(actor.clone(), scope, inv).await,
+            Leaderboard => self.run_typed::<leaderboard::Leaderboard>(actor.clone(), scope, inv).await,
             Stop => self.stop_mail(actor).await,
             Digest => self.digest_prefs(actor, inv).await,
             Notify => self.notify_prefs(actor, inv).await,
@@ -317,19 +317,5 @@ pub(crate) fn organizer_scope(
     match scope {
         Scope::Organizer { org, role, event } => (org, role, event),
         other => unreachable!("organizer command authorized with {other:?}"),
-    }
-}
-
-/// Unwraps the promoter scope that `authorize` produced for a promoter command.
-pub(crate) fn promoter_scope(
-    scope: Scope,
-) -> (
-    crate::store::OrgRow,
-    crate::store::EventRow,
-    crate::store::MembershipRow,
-) {
-    match scope {
-        Scope::Promoter { org, event, membership } => (org, event, membership),
-        other => unreachable!("promoter command authorized with {other:?}"),
     }
 }

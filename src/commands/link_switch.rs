@@ -1,13 +1,75 @@
 //! `disablelink` / `enablelink`: one tracking link off or on without touching its
 //! promoter. Organizers reach any link of their organization, promoters their own.
 
-use super::{Actor, Core, Invocation, Scope};
-use crate::error::CommandError;
+use super::Core;
+use super::args::Args;
+use super::command::{Command, declare};
+use super::grants::{Member, Organizer};
+use super::spec::{ArgKind, ArgSpec, CommandSpec, EVENT_OPT, req};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
-use crate::store::{EventRow, LinkRow, StoreError};
+use crate::store::{EventRow, LinkRow, PersonRow, StoreError};
 
 type Res = Result<Reply, CommandError>;
+
+const LINK: ArgSpec = req(
+    "link",
+    ArgKind::Text,
+    "the link's address or code; promoters may also give its label",
+);
+
+/// `disablelink <link> [event]`.
+#[derive(Debug)]
+pub struct DisableLink {
+    pub link: String,
+}
+
+impl Command for DisableLink {
+    type Grant = Member<Organizer>;
+    const SPEC: CommandSpec = declare!(
+        Member<Organizer>,
+        DisableLink,
+        "disablelink",
+        [LINK, EVENT_OPT],
+        "Turn one tracking link off: it stops counting, its promoter stays",
+        "disablelink flyers summer-fest"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(DisableLink { link: args.req("link")? })
+    }
+
+    async fn run(self, core: &Core, ctx: Member<Organizer>) -> Res {
+        core.switch_link(ctx, &self.link, false).await
+    }
+}
+
+/// `enablelink <link> [event]`.
+#[derive(Debug)]
+pub struct EnableLink {
+    pub link: String,
+}
+
+impl Command for EnableLink {
+    type Grant = Member<Organizer>;
+    const SPEC: CommandSpec = declare!(
+        Member<Organizer>,
+        EnableLink,
+        "enablelink",
+        [LINK, EVENT_OPT],
+        "Turn a link that was turned off with `disablelink` back on",
+        "enablelink flyers summer-fest"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(EnableLink { link: args.req("link")? })
+    }
+
+    async fn run(self, core: &Core, ctx: Member<Organizer>) -> Res {
+        core.switch_link(ctx, &self.link, true).await
+    }
+}
 
 /// The code in a link's address (`https://…/t/<code>?utm…`) or a bare code, lowercased.
 fn code_in(given: &str) -> String {
@@ -20,11 +82,8 @@ fn code_in(given: &str) -> String {
 }
 
 impl Core {
-    pub(super) async fn switch_link(&self, actor: &Actor, scope: Scope, inv: &Invocation, on: bool) -> Res {
-        let (link, event, organizer) = self.link_in_scope(scope, inv.req("link")).await?;
-        let Some(person) = actor.person.as_ref() else {
-            refuse!("Link this account first: send `connect <your email>`.");
-        };
+    async fn switch_link(&self, ctx: Member<Organizer>, given: &str, on: bool) -> Res {
+        let (link, event, person, organizer) = self.link_in_scope(ctx, given).await?;
         let name = link.shown_label();
         if link.kind == "main" {
             refuse!(
@@ -83,10 +142,15 @@ impl Core {
     /// The link `given` names within the scope: any of the organization's for an
     /// organizer, the promoter's own otherwise; with its event, and whether the asker
     /// organizes.
-    async fn link_in_scope(&self, scope: Scope, given: &str) -> Result<(LinkRow, EventRow, bool), CommandError> {
+    async fn link_in_scope(
+        &self,
+        ctx: Member<Organizer>,
+        given: &str,
+    ) -> Result<(LinkRow, EventRow, PersonRow, bool), CommandError> {
         let code = code_in(given);
-        Ok(match scope {
-            Scope::Organizer { org, event, .. } => {
+        Ok(match ctx {
+            Member::Organizer(o) => {
+                let Organizer { org, event, person, .. } = *o;
                 let found = self
                     .store
                     .link_by_code(&code)
@@ -107,14 +171,13 @@ impl Core {
                         .await?
                         .ok_or_else(|| StoreError::Corrupt(format!("link {} names no event", link.id)))?,
                 };
-                (link, event, true)
+                (link, event, person, true)
             }
-            Scope::Promoter { event, membership, .. } => {
-                let mine = self.store.links_of_membership(membership.id, event.id).await?;
-                let link = self.own_link(&mine, given, &code, &event)?;
-                (link, event, false)
+            Member::Promoter(p) => {
+                let mine = self.store.links_of_membership(p.membership.id, p.event.id).await?;
+                let link = self.own_link(&mine, given, &code, &p.event)?;
+                (link, p.event, p.person, false)
             }
-            Scope::Personal | Scope::Person(_) => unreachable!("link commands are authorized with a member scope"),
         })
     }
 

@@ -1,22 +1,26 @@
 //! Tracking-link commands: a promoter's own links (with QR code) and organization links.
 
-use super::{Actor, Core, Invocation, Scope, organizer_scope, promoter_scope};
+use super::Core;
+use super::args::{Args, EventRef};
+use super::command::{Command, declare};
+use super::grants::{OrganizerOfEvent, Promoter};
+use super::spec::{ArgKind, CommandSpec, EVENT_OPT, flag, req, rest};
 use crate::codes;
-use crate::error::CommandError;
+use crate::error::{CommandError, UserError};
 use crate::money::money;
 use crate::refuse;
 use crate::reply::{Attachment, Block, Reply, Table};
-use crate::store::{LinkRow, NewLink, StoreError, WriteTx};
+use crate::store::{LinkRow, NewLink as LinkToInsert, StoreError, WriteTx};
 
 type Res = Result<Reply, CommandError>;
 
 impl Core {
     /// Inserts a link under a fresh random code (retrying the rare collision).
-    async fn insert_link(&self, tx: &mut WriteTx, link: NewLink<'_>) -> Result<String, CommandError> {
+    async fn insert_link(&self, tx: &mut WriteTx, link: LinkToInsert<'_>) -> Result<String, CommandError> {
         let now = self.clock.now();
         for _ in 0..5 {
             let code = codes::link_code();
-            let link = NewLink {
+            let link = LinkToInsert {
                 code: &code,
                 ..link.clone()
             };
@@ -43,7 +47,7 @@ impl Core {
         if let Some(l) = self.store.main_link(tx, membership_id, event_id).await? {
             return Ok(l.code);
         }
-        let link = NewLink {
+        let link = LinkToInsert {
             code: "",
             org_id,
             event_id,
@@ -57,9 +61,8 @@ impl Core {
         self.insert_link(tx, link).await
     }
 
-    pub(super) async fn my_link(&self, actor: &Actor, scope: Scope) -> Res {
-        let (org, event, m) = promoter_scope(scope);
-        let person = actor.person.as_ref().expect("authorized promoter");
+    async fn my_link(&self, ctx: Promoter) -> Res {
+        let Promoter { org, event, membership: m, person, .. } = ctx;
         let mut tx = self.store.write().await?;
         let code = self
             .ensure_main_link(&mut tx, org.id, event.id, m.id, person.id)
@@ -82,11 +85,8 @@ impl Core {
         .private())
     }
 
-    pub(super) async fn new_link(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, event, m) = promoter_scope(scope);
-        let person = actor.person.as_ref().expect("authorized promoter");
-        let label = inv.req("label");
-        let sub = inv.get("for");
+    async fn new_link(&self, ctx: Promoter, label: &str, sub: Option<&str>) -> Res {
+        let Promoter { org, event, membership: m, person, .. } = ctx;
         if self.store.count_links_of_membership(m.id).await? >= self.settings.max_links_per_promoter {
             refuse!(
                 "You have reached the limit of {} links. Ask the organizer if you need more.",
@@ -111,7 +111,7 @@ impl Core {
             .ensure_main_link(&mut tx, org.id, event.id, m.id, person.id)
             .await?;
         let parent = self.store.main_link(&mut tx, m.id, event.id).await?.map(|l| l.id);
-        let link = NewLink {
+        let link = LinkToInsert {
             code: "",
             org_id: org.id,
             event_id: event.id,
@@ -168,9 +168,8 @@ impl Core {
         Ok(t)
     }
 
-    pub(super) async fn links(&self, actor: &Actor, scope: Scope) -> Res {
-        let (org, event, m) = promoter_scope(scope);
-        let person = actor.person.as_ref().expect("authorized promoter");
+    async fn links(&self, ctx: Promoter) -> Res {
+        let Promoter { org, event, membership: m, person, .. } = ctx;
         let mut tx = self.store.write().await?;
         self.ensure_main_link(&mut tx, org.id, event.id, m.id, person.id)
             .await?;
@@ -184,10 +183,8 @@ impl Core {
             .private())
     }
 
-    pub(super) async fn org_link(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("event is a required argument");
-        let label = inv.req("label");
+    async fn org_link(&self, ctx: OrganizerOfEvent, label: &str) -> Res {
+        let OrganizerOfEvent { org, event, person, .. } = ctx;
         let existing = self.store.links_of_event(event.id).await?;
         if existing
             .iter()
@@ -196,7 +193,7 @@ impl Core {
             refuse!("{} already has an organization link labelled `{label}`.", event.name);
         }
         let mut tx = self.store.write().await?;
-        let link = NewLink {
+        let link = LinkToInsert {
             code: "",
             org_id: org.id,
             event_id: event.id,
@@ -205,7 +202,7 @@ impl Core {
             kind: "org",
             label,
             sub_promoter: None,
-            created_by: actor.person.as_ref().map(|p| p.id),
+            created_by: Some(person.id),
         };
         let code = self.insert_link(&mut tx, link).await?;
         tx.commit().await?;
@@ -216,9 +213,8 @@ impl Core {
         .with(Block::Link(self.link_url(&code))))
     }
 
-    pub(super) async fn org_links(&self, scope: Scope) -> Res {
-        let (_, _, event) = organizer_scope(scope);
-        let event = event.expect("resolved by authorize");
+    async fn org_links(&self, ctx: OrganizerOfEvent) -> Res {
+        let event = ctx.event;
         let links: Vec<LinkRow> = self
             .store
             .links_of_event(event.id)
@@ -236,5 +232,154 @@ impl Core {
         Ok(Reply::default()
             .titled(format!("Organization links — {}", event.name))
             .with(Block::Table(t)))
+    }
+}
+
+/// `mylink [event]`: the promoter's main link with its QR code.
+#[derive(Debug)]
+pub struct MyLink;
+
+impl Command for MyLink {
+    type Grant = Promoter;
+    const SPEC: CommandSpec = declare!(
+        Promoter,
+        MyLink,
+        "mylink",
+        [EVENT_OPT],
+        "Your tracking link for an event, with a QR code for flyers",
+        "mylink summer-fest",
+        private = true,
+        deferred = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(MyLink)
+    }
+
+    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+        core.my_link(ctx).await
+    }
+}
+
+/// `links [event]`: the promoter's links with their numbers.
+#[derive(Debug)]
+pub struct Links;
+
+impl Command for Links {
+    type Grant = Promoter;
+    const SPEC: CommandSpec = declare!(
+        Promoter,
+        Links,
+        "links",
+        [EVENT_OPT],
+        "Your links for an event with their clicks and sales",
+        "links summer-fest",
+        private = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(Links)
+    }
+
+    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+        core.links(ctx).await
+    }
+}
+
+/// `newlink <label> [event] [--for <name>]`.
+#[derive(Debug)]
+pub struct NewLink {
+    pub label: String,
+    pub sub_promoter: Option<String>,
+}
+
+impl Command for NewLink {
+    type Grant = Promoter;
+    const SPEC: CommandSpec = declare!(
+        Promoter,
+        NewLink,
+        "newlink",
+        [
+            req("label", ArgKind::Text, "the channel, e.g. instagram or flyers"),
+            EVENT_OPT,
+            flag(
+                "for",
+                ArgKind::Text,
+                "a sub-promoter's name: the link is theirs, sales count for you"
+            ),
+        ],
+        "Create an extra link for a channel or a sub-promoter",
+        "newlink instagram summer-fest",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(NewLink {
+            label: args.req("label")?,
+            sub_promoter: args.opt("for")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+        core.new_link(ctx, &self.label, self.sub_promoter.as_deref()).await
+    }
+}
+
+/// `orglink <event> <label>`: a link of the organization's own.
+#[derive(Debug)]
+pub struct OrgLink {
+    pub label: String,
+}
+
+impl Command for OrgLink {
+    type Grant = OrganizerOfEvent;
+    const SPEC: CommandSpec = declare!(
+        OrganizerOfEvent,
+        OrgLink,
+        "orglink",
+        [
+            req("event", ArgKind::Event, "the event"),
+            rest(
+                "label",
+                "what the link is for: a sponsor, venue, artist or social channel"
+            ),
+        ],
+        "Create an organization tracking link (not a promoter's)",
+        "orglink summer-fest Venue newsletter"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: EventRef = args.req("event")?;
+        Ok(OrgLink { label: args.req("label")? })
+    }
+
+    async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
+        core.org_link(ctx, &self.label).await
+    }
+}
+
+/// `orglinks [event]`: the organization's links of an event with their numbers.
+#[derive(Debug)]
+pub struct OrgLinks;
+
+impl Command for OrgLinks {
+    type Grant = OrganizerOfEvent;
+    const SPEC: CommandSpec = declare!(
+        OrganizerOfEvent,
+        OrgLinks,
+        "orglinks",
+        [EVENT_OPT],
+        "List the organization's tracking links of an event with their numbers",
+        "orglinks summer-fest",
+        private = true,
+        picks_only_event = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(OrgLinks)
+    }
+
+    async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
+        core.org_links(ctx).await
     }
 }

@@ -442,20 +442,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Revoke a promoter: their links stop working",
         "revoke ana@example.com"
     ),
-    command!(
-        Stats,
-        "stats",
-        Organizer,
-        [
-            EVENT_OPT,
-            opt("promoter", ArgKind::Email, "one promoter, expanded per ticket type"),
-        ],
-        "Every promoter's sales of an event, by ticket type, with totals",
-        "stats summer-fest",
-        private = true,
-        new_mail_thread = true,
-        picks_only_event = true
-    ),
+    super::stats::Stats::SPEC,
     command!(
         Export,
         "export",
@@ -474,131 +461,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         new_mail_thread = true,
         deferred = true
     ),
-    command!(
-        OrgLink,
-        "orglink",
-        Organizer,
-        [
-            req("event", ArgKind::Event, "the event"),
-            rest(
-                "label",
-                "what the link is for: a sponsor, venue, artist or social channel"
-            ),
-        ],
-        "Create an organization tracking link (not a promoter's)",
-        "orglink summer-fest Venue newsletter"
-    ),
-    command!(
-        OrgLinks,
-        "orglinks",
-        Organizer,
-        [EVENT_OPT],
-        "List the organization's tracking links of an event with their numbers",
-        "orglinks summer-fest",
-        private = true,
-        picks_only_event = true
-    ),
-    command!(
-        SetLeaderboard,
-        "setleaderboard",
-        Organizer,
-        [req("state", ON_OFF, "on or off"), ORG_FLAG],
-        "Show promoters a leaderboard of ranks and names, or hide it",
-        "setleaderboard on"
-    ),
-    command!(
-        MyLink,
-        "mylink",
-        Promoter,
-        [EVENT_OPT],
-        "Your tracking link for an event, with a QR code for flyers",
-        "mylink summer-fest",
-        private = true,
-        deferred = true
-    ),
-    command!(
-        Links,
-        "links",
-        Promoter,
-        [EVENT_OPT],
-        "Your links for an event with their clicks and sales",
-        "links summer-fest",
-        private = true
-    ),
-    command!(
-        NewLink,
-        "newlink",
-        Promoter,
-        [
-            req("label", ArgKind::Text, "the channel, e.g. instagram or flyers"),
-            EVENT_OPT,
-            flag(
-                "for",
-                ArgKind::Text,
-                "a sub-promoter's name: the link is theirs, sales count for you"
-            ),
-        ],
-        "Create an extra link for a channel or a sub-promoter",
-        "newlink instagram summer-fest",
-        private = true
-    ),
-    command!(
-        DisableLink,
-        "disablelink",
-        Member,
-        [
-            req(
-                "link",
-                ArgKind::Text,
-                "the link's address or code; promoters may also give its label"
-            ),
-            EVENT_OPT,
-        ],
-        "Turn one tracking link off: it stops counting, its promoter stays",
-        "disablelink flyers summer-fest"
-    ),
-    command!(
-        EnableLink,
-        "enablelink",
-        Member,
-        [
-            req(
-                "link",
-                ArgKind::Text,
-                "the link's address or code; promoters may also give its label"
-            ),
-            EVENT_OPT,
-        ],
-        "Turn a link that was turned off with `disablelink` back on",
-        "enablelink flyers summer-fest"
-    ),
-    command!(
-        MyStats,
-        "mystats",
-        Promoter,
-        [EVENT_OPT],
-        "Your sales: clicks, orders, tickets and revenue by ticket type and link",
-        "mystats summer-fest",
-        private = true
-    ),
-    command!(
-        MyOrders,
-        "myorders",
-        Promoter,
-        [EVENT_OPT],
-        "Your referred orders (without buyer details)",
-        "myorders summer-fest",
-        private = true
-    ),
-    command!(
-        Leaderboard,
-        "leaderboard",
-        Member,
-        [EVENT_OPT],
-        "Promoter ranks for an event, when the organizer has turned it on",
-        "leaderboard summer-fest",
-        picks_only_event = true
-    ),
+    super::links::OrgLink::SPEC,
+    super::links::OrgLinks::SPEC,
+    super::leaderboard::SetLeaderboard::SPEC,
+    super::links::MyLink::SPEC,
+    super::links::Links::SPEC,
+    super::links::NewLink::SPEC,
+    super::link_switch::DisableLink::SPEC,
+    super::link_switch::EnableLink::SPEC,
+    super::stats::MyStats::SPEC,
+    super::stats::MyOrders::SPEC,
+    super::leaderboard::Leaderboard::SPEC,
     command!(
         Digest,
         "digest",

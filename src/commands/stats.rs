@@ -6,14 +6,134 @@ pub(super) mod report;
 #[cfg(test)]
 mod tests;
 
-use super::{Core, Invocation, Scope, organizer_scope, promoter_scope};
-use crate::error::CommandError;
+use super::Core;
+use super::args::{Args, Email};
+use super::command::{Command, declare};
+use super::grants::{OrganizerOfEvent, Promoter};
+use super::spec::{ArgKind, CommandSpec, EVENT_OPT, opt};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
 use crate::store::{EventRow, MembershipRow};
 use report::{EventNumbers, EventReport, PromoterReport};
 
 type Res = Result<Reply, CommandError>;
+
+/// `mystats [event]`: a promoter's own numbers.
+#[derive(Debug)]
+pub struct MyStats;
+
+impl Command for MyStats {
+    type Grant = Promoter;
+    const SPEC: CommandSpec = declare!(
+        Promoter,
+        MyStats,
+        "mystats",
+        [EVENT_OPT],
+        "Your sales: clicks, orders, tickets and revenue by ticket type and link",
+        "mystats summer-fest",
+        private = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(MyStats)
+    }
+
+    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+        let Promoter { org, event, membership: m, .. } = ctx;
+        let mut reply = Reply::default()
+            .titled(format!("Your sales — {}", event.name))
+            .private();
+        reply = core.promoter_report(&event, &m, reply).await?;
+        if org.leaderboard
+            && let Some((rank, of)) = core.rank_of(&event, m.id).await?
+        {
+            reply = reply.line(format!("Leaderboard: you are #{rank} of {of}."));
+        }
+        Ok(reply)
+    }
+}
+
+/// `myorders [event]`: a promoter's referred orders, without buyer details.
+#[derive(Debug)]
+pub struct MyOrders;
+
+impl Command for MyOrders {
+    type Grant = Promoter;
+    const SPEC: CommandSpec = declare!(
+        Promoter,
+        MyOrders,
+        "myorders",
+        [EVENT_OPT],
+        "Your referred orders (without buyer details)",
+        "myorders summer-fest",
+        private = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(MyOrders)
+    }
+
+    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+        let Promoter { org, event, membership: m, .. } = ctx;
+        let orders = core.store.orders_of_membership(m.id, event.id, 50).await?;
+        if orders.is_empty() {
+            return Ok(Reply::text(format!(
+                "No orders through your links for {} yet. Share `mylink`!",
+                event.name
+            ))
+            .private());
+        }
+        Ok(render::my_orders(orders, &org.time_zone, &event.name))
+    }
+}
+
+/// `stats [event] [promoter]`: every promoter's numbers, or one promoter's in full.
+#[derive(Debug)]
+pub struct Stats {
+    pub promoter: Option<Email>,
+}
+
+impl Command for Stats {
+    type Grant = OrganizerOfEvent;
+    const SPEC: CommandSpec = declare!(
+        OrganizerOfEvent,
+        Stats,
+        "stats",
+        [
+            EVENT_OPT,
+            opt("promoter", ArgKind::Email, "one promoter, expanded per ticket type"),
+        ],
+        "Every promoter's sales of an event, by ticket type, with totals",
+        "stats summer-fest",
+        private = true,
+        new_mail_thread = true,
+        picks_only_event = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Stats {
+            promoter: args.opt("promoter")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
+        let OrganizerOfEvent { org, event, .. } = ctx;
+        let members = core.store.memberships_of_org(org.id, Some(event.id)).await?;
+        if let Some(email) = self.promoter {
+            let Some(m) = members.iter().find(|m| *m.email == *email && m.status != "invited") else {
+                refuse!("{email} is not a promoter of {}.", event.name);
+            };
+            let reply = Reply::default()
+                .titled(format!("{} — {}", m.email, event.name))
+                .private();
+            return core.promoter_report(&event, m, reply).await;
+        }
+        let numbers = core.event_numbers(&event, None).await?;
+        let report = EventReport::build(&numbers, &members);
+        Ok(render::event_report(&report, &event))
+    }
+}
 
 impl Core {
     /// Loads an event's facts; only one membership's when given.
@@ -46,50 +166,5 @@ impl Core {
         let links = self.store.links_of_membership(m.id, event.id).await?;
         let report = PromoterReport::build(&numbers, m.id, &links);
         Ok(render::promoter_report(&report, &event.currency, reply))
-    }
-
-    pub(super) async fn my_stats(&self, scope: Scope) -> Res {
-        let (org, event, m) = promoter_scope(scope);
-        let mut reply = Reply::default()
-            .titled(format!("Your sales — {}", event.name))
-            .private();
-        reply = self.promoter_report(&event, &m, reply).await?;
-        if org.leaderboard
-            && let Some((rank, of)) = self.rank_of(&event, m.id).await?
-        {
-            reply = reply.line(format!("Leaderboard: you are #{rank} of {of}."));
-        }
-        Ok(reply)
-    }
-
-    pub(super) async fn my_orders(&self, scope: Scope) -> Res {
-        let (org, event, m) = promoter_scope(scope);
-        let orders = self.store.orders_of_membership(m.id, event.id, 50).await?;
-        if orders.is_empty() {
-            return Ok(Reply::text(format!(
-                "No orders through your links for {} yet. Share `mylink`!",
-                event.name
-            ))
-            .private());
-        }
-        Ok(render::my_orders(orders, &org.time_zone, &event.name))
-    }
-
-    pub(super) async fn stats(&self, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("resolved by authorize");
-        let members = self.store.memberships_of_org(org.id, Some(event.id)).await?;
-        if let Some(email) = inv.get("promoter") {
-            let Some(m) = members.iter().find(|m| m.email == email && m.status != "invited") else {
-                refuse!("{email} is not a promoter of {}.", event.name);
-            };
-            let reply = Reply::default()
-                .titled(format!("{} — {}", m.email, event.name))
-                .private();
-            return self.promoter_report(&event, m, reply).await;
-        }
-        let numbers = self.event_numbers(&event, None).await?;
-        let report = EventReport::build(&numbers, &members);
-        Ok(render::event_report(&report, &event))
     }
 }

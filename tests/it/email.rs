@@ -352,7 +352,7 @@ async fn an_organizer_mails_export_and_gets_the_csv() {
     );
     send(&boss, &format!("bot-{tag}@example.test"), &forged).await;
     let refusal = read(&wait_mail(&boss, |m| m.contains("needs a reply to a mail from promoterd")).await);
-    assert!(refusal.text.contains("help, export, stats"), "{}", refusal.text);
+    assert!(refusal.text.contains("help, stats, export"), "{}", refusal.text);
     let after = app.dump().await;
     assert!(!after.contains("attacker@evil.test"), "no invite was created");
     let section = TestApp::dump_section;
