@@ -5,9 +5,9 @@ mod access;
 mod account;
 pub mod args;
 mod command;
-pub mod grants;
 mod events;
 mod export_cmd;
+pub mod grants;
 mod invites;
 mod leaderboard;
 mod limits;
@@ -16,7 +16,7 @@ mod links;
 mod local_time;
 mod mail;
 mod members;
-mod names;
+pub mod names;
 pub(crate) use mail::MailOut;
 mod parse;
 mod prefs;
@@ -264,10 +264,22 @@ impl Core {
             NewEvent => self.new_event(actor, scope, inv).await,
             EditEvent => self.edit_event(actor, scope, inv).await,
             Events => self.events(scope).await,
-            NewTicketType => self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv).await,
-            EditTicket => self.run_typed::<ticket_types::EditTicket>(actor.clone(), scope, inv).await,
-            RemoveTicket => self.run_typed::<ticket_types::RemoveTicket>(actor.clone(), scope, inv).await,
-            TicketTypes => self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv).await,
+            NewTicketType => {
+                self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv)
+                    .await
+            }
+            EditTicket => {
+                self.run_typed::<ticket_types::EditTicket>(actor.clone(), scope, inv)
+                    .await
+            }
+            RemoveTicket => {
+                self.run_typed::<ticket_types::RemoveTicket>(actor.clone(), scope, inv)
+                    .await
+            }
+            TicketTypes => {
+                self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv)
+                    .await
+            }
             Invite => self.invite(actor, scope, inv, crate::store::InviteKind::Promoter).await,
             InviteAdmin => {
                 self.invite(actor, scope, inv, crate::store::InviteKind::Organizer)
@@ -282,15 +294,27 @@ impl Core {
             Export => self.export(actor, scope).await,
             OrgLink => self.run_typed::<links::OrgLink>(actor.clone(), scope, inv).await,
             OrgLinks => self.run_typed::<links::OrgLinks>(actor.clone(), scope, inv).await,
-            SetLeaderboard => self.run_typed::<leaderboard::SetLeaderboard>(actor.clone(), scope, inv).await,
+            SetLeaderboard => {
+                self.run_typed::<leaderboard::SetLeaderboard>(actor.clone(), scope, inv)
+                    .await
+            }
             MyLink => self.run_typed::<links::MyLink>(actor.clone(), scope, inv).await,
             Links => self.run_typed::<links::Links>(actor.clone(), scope, inv).await,
             NewLink => self.run_typed::<links::NewLink>(actor.clone(), scope, inv).await,
-            DisableLink => self.run_typed::<link_switch::DisableLink>(actor.clone(), scope, inv).await,
-            EnableLink => self.run_typed::<link_switch::EnableLink>(actor.clone(), scope, inv).await,
+            DisableLink => {
+                self.run_typed::<link_switch::DisableLink>(actor.clone(), scope, inv)
+                    .await
+            }
+            EnableLink => {
+                self.run_typed::<link_switch::EnableLink>(actor.clone(), scope, inv)
+                    .await
+            }
             MyStats => self.run_typed::<stats::MyStats>(actor.clone(), scope, inv).await,
             MyOrders => self.run_typed::<stats::MyOrders>(actor.clone(), scope, inv).await,
-            Leaderboard => self.run_typed::<leaderboard::Leaderboard>(actor.clone(), scope, inv).await,
+            Leaderboard => {
+                self.run_typed::<leaderboard::Leaderboard>(actor.clone(), scope, inv)
+                    .await
+            }
             Stop => self.stop_mail(actor).await,
             Digest => self.digest_prefs(actor, inv).await,
             Notify => self.notify_prefs(actor, inv).await,

@@ -3,9 +3,9 @@
 //! name and an HTML part when the reply has tables.
 
 use crate::commands::{Core, MailOut};
-use crate::email::render;
 use crate::error::CommandError;
 use crate::reply::Reply;
+use crate::reply::html as render;
 use crate::store::{Preferences, Recipient, StoreError, WriteTx};
 
 /// The footer of scheduled mail: how to stop it.

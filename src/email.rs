@@ -9,7 +9,6 @@ mod html;
 pub mod inbound;
 pub mod outbound;
 mod quote_headers;
-pub mod render;
 pub mod thread;
 pub mod visible;
 

@@ -1,6 +1,8 @@
 //! The structured reply every command returns, and its plain-text rendering
 //! (console and email); chat front-ends render the same structure their own way.
 
+pub mod html;
+
 /// A command's answer.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {

@@ -1,13 +1,13 @@
 //! The leaderboard: `setleaderboard` turns it on or off for an organization, `leaderboard`
 //! shows it; `mystats` tells a promoter their rank.
 
-use super::stats::render;
-use super::stats::report::Leaderboard as Board;
 use super::Core;
 use super::args::{Args, OnOff};
 use super::command::{Command, declare};
 use super::grants::{Member, Organizer, OrganizerOfEvent};
 use super::spec::{CommandSpec, EVENT_OPT, ON_OFF, ORG_FLAG, req};
+use super::stats::render;
+use super::stats::report::Leaderboard as Board;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;

@@ -37,7 +37,9 @@ impl Command for DisableLink {
     );
 
     fn parse(args: Args<'_>) -> Result<Self, UserError> {
-        Ok(DisableLink { link: args.req("link")? })
+        Ok(DisableLink {
+            link: args.req("link")?,
+        })
     }
 
     async fn run(self, core: &Core, ctx: Member<Organizer>) -> Res {
@@ -63,7 +65,9 @@ impl Command for EnableLink {
     );
 
     fn parse(args: Args<'_>) -> Result<Self, UserError> {
-        Ok(EnableLink { link: args.req("link")? })
+        Ok(EnableLink {
+            link: args.req("link")?,
+        })
     }
 
     async fn run(self, core: &Core, ctx: Member<Organizer>) -> Res {

@@ -62,7 +62,13 @@ impl Core {
     }
 
     async fn my_link(&self, ctx: Promoter) -> Res {
-        let Promoter { org, event, membership: m, person, .. } = ctx;
+        let Promoter {
+            org,
+            event,
+            membership: m,
+            person,
+            ..
+        } = ctx;
         let mut tx = self.store.write().await?;
         let code = self
             .ensure_main_link(&mut tx, org.id, event.id, m.id, person.id)
@@ -86,7 +92,13 @@ impl Core {
     }
 
     async fn new_link(&self, ctx: Promoter, label: &str, sub: Option<&str>) -> Res {
-        let Promoter { org, event, membership: m, person, .. } = ctx;
+        let Promoter {
+            org,
+            event,
+            membership: m,
+            person,
+            ..
+        } = ctx;
         if self.store.count_links_of_membership(m.id).await? >= self.settings.max_links_per_promoter {
             refuse!(
                 "You have reached the limit of {} links. Ask the organizer if you need more.",
@@ -169,7 +181,13 @@ impl Core {
     }
 
     async fn links(&self, ctx: Promoter) -> Res {
-        let Promoter { org, event, membership: m, person, .. } = ctx;
+        let Promoter {
+            org,
+            event,
+            membership: m,
+            person,
+            ..
+        } = ctx;
         let mut tx = self.store.write().await?;
         self.ensure_main_link(&mut tx, org.id, event.id, m.id, person.id)
             .await?;
@@ -350,7 +368,9 @@ impl Command for OrgLink {
 
     fn parse(args: Args<'_>) -> Result<Self, UserError> {
         let _: EventRef = args.req("event")?;
-        Ok(OrgLink { label: args.req("label")? })
+        Ok(OrgLink {
+            label: args.req("label")?,
+        })
     }
 
     async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {

@@ -69,7 +69,7 @@ impl Core {
         let reply_to = parts
             .as_ref()
             .map(|(local, domain)| format!("{local}+{token}@{domain}"));
-        let from_name = mail.from_name.and_then(crate::email::thread::sender_name);
+        let from_name = mail.from_name.and_then(super::names::sender_name);
         let references = (!mail.references.is_empty()).then(|| mail.references.join(" "));
         let queued = QueuedMail {
             to: mail.to,

@@ -36,6 +36,49 @@ pub fn name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Longest sender display name kept, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// A display name safe for a From header: control characters (CR, LF, tab …) and
+/// invisible direction/zero-width marks dropped, whitespace runs collapsed, capped at
+/// [`MAX_NAME_CHARS`]. `None` when nothing printable is left. Quoting and RFC 2047
+/// encoding of what remains is left to lettre.
+pub fn sender_name(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut count = 0usize;
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() || c.is_control() {
+            // A control character separates words the way a line break did.
+            space = !out.is_empty();
+            continue;
+        }
+        if invisible(c) {
+            continue;
+        }
+        if space {
+            if count + 1 >= MAX_NAME_CHARS {
+                break;
+            }
+            out.push(' ');
+            count += 1;
+            space = false;
+        }
+        if count >= MAX_NAME_CHARS {
+            break;
+        }
+        out.push(c);
+        count += 1;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Zero-width and bidirectional formatting characters: they make a name read other than
+/// it is written.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{AD}')
+}
+
 impl Core {
     pub(super) async fn name(&self, scope: Scope, inv: &Invocation) -> Res {
         let Scope::Person(person) = scope else {
@@ -72,7 +115,28 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use super::name_problem;
+    use super::{MAX_NAME_CHARS, name_problem, sender_name};
+
+    #[test]
+    fn sender_names_lose_line_breaks_and_controls_and_are_capped() {
+        assert_eq!(sender_name("Acme Events").as_deref(), Some("Acme Events"));
+        assert_eq!(
+            sender_name("Acme\r\nBcc: victim@evil.test").as_deref(),
+            Some("Acme Bcc: victim@evil.test")
+        );
+        assert_eq!(
+            sender_name("  Fête\t\u{7}de la\u{202E}  Musique ").as_deref(),
+            Some("Fête de la Musique")
+        );
+        assert_eq!(sender_name("\r\n\u{200B}\t"), None);
+        let long = sender_name(&"é".repeat(500)).unwrap();
+        assert_eq!(long.chars().count(), MAX_NAME_CHARS);
+        let words = sender_name(&"ab ".repeat(100)).unwrap();
+        assert!(
+            words.chars().count() <= MAX_NAME_CHARS && !words.ends_with(' '),
+            "{words:?}"
+        );
+    }
 
     #[test]
     fn names_that_could_mislead_are_refused() {

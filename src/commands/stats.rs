@@ -40,7 +40,12 @@ impl Command for MyStats {
     }
 
     async fn run(self, core: &Core, ctx: Promoter) -> Res {
-        let Promoter { org, event, membership: m, .. } = ctx;
+        let Promoter {
+            org,
+            event,
+            membership: m,
+            ..
+        } = ctx;
         let mut reply = Reply::default()
             .titled(format!("Your sales — {}", event.name))
             .private();
@@ -75,7 +80,12 @@ impl Command for MyOrders {
     }
 
     async fn run(self, core: &Core, ctx: Promoter) -> Res {
-        let Promoter { org, event, membership: m, .. } = ctx;
+        let Promoter {
+            org,
+            event,
+            membership: m,
+            ..
+        } = ctx;
         let orders = core.store.orders_of_membership(m.id, event.id, 50).await?;
         if orders.is_empty() {
             return Ok(Reply::text(format!(

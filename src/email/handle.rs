@@ -6,7 +6,7 @@ use super::thread::reply_references;
 use super::visible::first_line;
 use crate::commands::spec::find;
 use crate::commands::{COMMANDS, Core, MailOut, Origin};
-use crate::reply::Reply;
+use crate::reply::{Reply, html};
 use crate::store::{ReplyToken, StoreError};
 use sha2::{Digest, Sha256};
 
@@ -324,7 +324,7 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
         let footer = "\n-- \npromoterd · reply `help` for the commands\n";
         let body = format!("{}{footer}", reply.to_plain().trim_end());
         // Tables (stats, exports' summaries) also as HTML.
-        let html = super::render::has_table(reply).then(|| super::render::reply_html(reply, footer));
+        let html = html::has_table(reply).then(|| html::reply_html(reply, footer));
         let mail = MailOut {
             in_reply_to: d.in_reply_to.as_deref(),
             attachment: reply.attachments.first(),

@@ -24,7 +24,7 @@ fn backoff(attempts: i64) -> chrono::Duration {
 /// The sender of an outbox row: the bot's address, under the row's display name (an
 /// organization's, cleaned again here) or else the configured one.
 fn from_mailbox(mail: &OutboxMail, from: &Mailbox) -> Mailbox {
-    match mail.from_name.as_deref().and_then(super::thread::sender_name) {
+    match mail.from_name.as_deref().and_then(crate::commands::names::sender_name) {
         Some(name) => Mailbox::new(Some(name), from.email.clone()),
         None => from.clone(),
     }
@@ -57,7 +57,7 @@ pub fn build_message(mail: &OutboxMail, from: &Mailbox) -> anyhow::Result<Messag
     let text = SinglePart::plain(mail.body.clone());
     let html = match &mail.body_html {
         Some(h) => Some(h.clone()),
-        None if mail.kind == "invite" => Some(super::render::text_html(&mail.body)),
+        None if mail.kind == "invite" => Some(crate::reply::html::text_html(&mail.body)),
         None => None,
     };
     let body = match html {

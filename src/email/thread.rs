@@ -1,52 +1,10 @@
-//! Header hygiene for outgoing mail built from hostile input: the sender's display name
-//! (an organization's name) and a reply's References chain (RFC 5322 §3.6.4).
+//! Header hygiene for outgoing mail built from hostile input: a reply's References
+//! chain (RFC 5322 §3.6.4). The sender's display name is `commands::names::sender_name`.
 
-/// Longest sender display name kept, in characters.
-pub const MAX_NAME_CHARS: usize = 64;
 /// Message-IDs kept in a References chain, at most: the thread's first and the latest.
 pub const MAX_REFERENCES: usize = 20;
 /// Longest Message-ID kept (RFC 5322 lines are at most 998 bytes).
 pub const MAX_ID_LEN: usize = 250;
-
-/// A display name safe for a From header: control characters (CR, LF, tab …) and
-/// invisible direction/zero-width marks dropped, whitespace runs collapsed, capped at
-/// [`MAX_NAME_CHARS`]. `None` when nothing printable is left. Quoting and RFC 2047
-/// encoding of what remains is left to lettre.
-pub fn sender_name(raw: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut count = 0usize;
-    let mut space = false;
-    for c in raw.chars() {
-        if c.is_whitespace() || c.is_control() {
-            // A control character separates words the way a line break did.
-            space = !out.is_empty();
-            continue;
-        }
-        if invisible(c) {
-            continue;
-        }
-        if space {
-            if count + 1 >= MAX_NAME_CHARS {
-                break;
-            }
-            out.push(' ');
-            count += 1;
-            space = false;
-        }
-        if count >= MAX_NAME_CHARS {
-            break;
-        }
-        out.push(c);
-        count += 1;
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// Zero-width and bidirectional formatting characters: they make a name read other than
-/// it is written.
-fn invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{AD}')
-}
 
 /// A Message-ID as `<left@right>` (angle brackets optional on input): printable ASCII
 /// without spaces or brackets, both sides of the last `@` non-empty, at most
@@ -123,27 +81,6 @@ pub fn references_header(stored: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sender_names_lose_line_breaks_and_controls_and_are_capped() {
-        assert_eq!(sender_name("Acme Events").as_deref(), Some("Acme Events"));
-        assert_eq!(
-            sender_name("Acme\r\nBcc: victim@evil.test").as_deref(),
-            Some("Acme Bcc: victim@evil.test")
-        );
-        assert_eq!(
-            sender_name("  Fête\t\u{7}de la\u{202E}  Musique ").as_deref(),
-            Some("Fête de la Musique")
-        );
-        assert_eq!(sender_name("\r\n\u{200B}\t"), None);
-        let long = sender_name(&"é".repeat(500)).unwrap();
-        assert_eq!(long.chars().count(), MAX_NAME_CHARS);
-        let words = sender_name(&"ab ".repeat(100)).unwrap();
-        assert!(
-            words.chars().count() <= MAX_NAME_CHARS && !words.ends_with(' '),
-            "{words:?}"
-        );
-    }
 
     #[test]
     fn message_ids_must_be_single_tokens() {

@@ -235,6 +235,27 @@ fn the_core_names_no_front_end_crate() {
     );
 }
 
+/// Front-end modules of this crate: the core reaches none of them.
+const FRONT_END_MODULES: &[&str] = &["email", "http", "discord", "telegram", "cli", "console", "daemon"];
+
+#[test]
+fn the_core_reaches_no_front_end_module() {
+    let mut problems = Vec::new();
+    for (path, text) in sources().iter().filter(|(p, _)| is_in(p, CORE)) {
+        for (n, code) in code_lines(text).iter().enumerate() {
+            for m in FRONT_END_MODULES {
+                if names_crate(code, &format!("crate::{m}")) {
+                    problems.push(format!("{path}:{}: names `crate::{m}`", n + 1));
+                }
+            }
+        }
+    }
+    fail_if_any(
+        problems,
+        "the core never reaches into a front-end module (email, http, discord, telegram, cli, console, daemon)",
+    );
+}
+
 #[test]
 fn sqlx_and_sql_text_live_only_in_the_store() {
     let mut problems = Vec::new();
