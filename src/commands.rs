@@ -5,9 +5,9 @@ mod access;
 mod account;
 pub mod args;
 mod command;
-pub mod grants;
 mod events;
 mod export_cmd;
+pub mod grants;
 mod invites;
 mod leaderboard;
 mod limits;
@@ -261,25 +261,34 @@ impl Core {
             Verify => self.verify(actor, inv).await,
             Accept => self.accept(actor, inv, true).await,
             Ignore => self.accept(actor, inv, false).await,
-            NewEvent => self.new_event(actor, scope, inv).await,
-            EditEvent => self.edit_event(actor, scope, inv).await,
-            Events => self.events(scope).await,
-            NewTicketType => self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv).await,
-            EditTicket => self.run_typed::<ticket_types::EditTicket>(actor.clone(), scope, inv).await,
-            RemoveTicket => self.run_typed::<ticket_types::RemoveTicket>(actor.clone(), scope, inv).await,
-            TicketTypes => self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv).await,
-            Invite => self.invite(actor, scope, inv, crate::store::InviteKind::Promoter).await,
-            InviteAdmin => {
-                self.invite(actor, scope, inv, crate::store::InviteKind::Organizer)
+            NewEvent => self.run_typed::<events::NewEvent>(actor.clone(), scope, inv).await,
+            EditEvent => self.run_typed::<events::EditEvent>(actor.clone(), scope, inv).await,
+            Events => self.run_typed::<events::Events>(actor.clone(), scope, inv).await,
+            NewTicketType => {
+                self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv)
                     .await
             }
-            Invites => self.invites(scope).await,
-            Resend => self.resend(actor, scope, inv).await,
-            CancelInvite => self.cancel_invite(actor, scope, inv).await,
-            Promoters => self.promoters(scope).await,
-            Revoke => self.revoke(actor, scope, inv).await,
+            EditTicket => {
+                self.run_typed::<ticket_types::EditTicket>(actor.clone(), scope, inv)
+                    .await
+            }
+            RemoveTicket => {
+                self.run_typed::<ticket_types::RemoveTicket>(actor.clone(), scope, inv)
+                    .await
+            }
+            TicketTypes => {
+                self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv)
+                    .await
+            }
+            Invite => self.run_typed::<invites::Invite>(actor.clone(), scope, inv).await,
+            InviteAdmin => self.run_typed::<invites::InviteAdmin>(actor.clone(), scope, inv).await,
+            Invites => self.run_typed::<invites::Invites>(actor.clone(), scope, inv).await,
+            Resend => self.run_typed::<invites::Resend>(actor.clone(), scope, inv).await,
+            CancelInvite => self.run_typed::<invites::CancelInvite>(actor.clone(), scope, inv).await,
+            Promoters => self.run_typed::<members::Promoters>(actor.clone(), scope, inv).await,
+            Revoke => self.run_typed::<members::Revoke>(actor.clone(), scope, inv).await,
             Stats => self.stats(scope, inv).await,
-            Export => self.export(actor, scope).await,
+            Export => self.run_typed::<export_cmd::Export>(actor.clone(), scope, inv).await,
             OrgLink => self.org_link(actor, scope, inv).await,
             OrgLinks => self.org_links(scope).await,
             SetLeaderboard => self.set_leaderboard(actor, scope, inv).await,

@@ -217,14 +217,28 @@ mod tests {
             "2027-06-01T16:00:00+00:00"
         );
         let exact = When::parse("2027-06-01T18:00:00Z").unwrap();
-        assert_eq!(exact.resolve("Europe/Berlin").unwrap().to_rfc3339(), "2027-06-01T18:00:00+00:00");
-        assert_eq!(When::parse("2027-06-01"), Some(When::Local(
-            chrono::NaiveDate::from_ymd_opt(2027, 6, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
-        )));
+        assert_eq!(
+            exact.resolve("Europe/Berlin").unwrap().to_rfc3339(),
+            "2027-06-01T18:00:00+00:00"
+        );
+        assert_eq!(
+            When::parse("2027-06-01"),
+            Some(When::Local(
+                chrono::NaiveDate::from_ymd_opt(2027, 6, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+            ))
+        );
         assert!(When::parse("next friday").is_none());
         assert!(When::parse("2027-13-01 10:00").is_none());
         // 02:30 on the night clocks go forward does not exist in Berlin.
-        assert!(When::parse("2027-03-28 02:30").unwrap().resolve("Europe/Berlin").is_none());
+        assert!(
+            When::parse("2027-03-28 02:30")
+                .unwrap()
+                .resolve("Europe/Berlin")
+                .is_none()
+        );
     }
 
     crate::choice!(Field { Name = "name", Price = "price" });

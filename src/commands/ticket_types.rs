@@ -140,7 +140,11 @@ impl Command for EditTicket {
         "editticket",
         [
             req("event", ArgKind::Event, "the event"),
-            req("ticket", ArgKind::Text, "the ticket type's name (in quotes when it has spaces)"),
+            req(
+                "ticket",
+                ArgKind::Text,
+                "the ticket type's name (in quotes when it has spaces)"
+            ),
             req("field", ArgKind::Choice(TicketField::WORDS), "what to change"),
             rest("value", "the new name, or the new price, e.g. 55.00"),
         ],
