@@ -261,9 +261,9 @@ impl Core {
             Verify => self.verify(actor, inv).await,
             Accept => self.accept(actor, inv, true).await,
             Ignore => self.accept(actor, inv, false).await,
-            NewEvent => self.new_event(actor, scope, inv).await,
-            EditEvent => self.edit_event(actor, scope, inv).await,
-            Events => self.events(scope).await,
+            NewEvent => self.run_typed::<events::NewEvent>(actor.clone(), scope, inv).await,
+            EditEvent => self.run_typed::<events::EditEvent>(actor.clone(), scope, inv).await,
+            Events => self.run_typed::<events::Events>(actor.clone(), scope, inv).await,
             NewTicketType => {
                 self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv)
                     .await
@@ -280,18 +280,15 @@ impl Core {
                 self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv)
                     .await
             }
-            Invite => self.invite(actor, scope, inv, crate::store::InviteKind::Promoter).await,
-            InviteAdmin => {
-                self.invite(actor, scope, inv, crate::store::InviteKind::Organizer)
-                    .await
-            }
-            Invites => self.invites(scope).await,
-            Resend => self.resend(actor, scope, inv).await,
-            CancelInvite => self.cancel_invite(actor, scope, inv).await,
-            Promoters => self.promoters(scope).await,
-            Revoke => self.revoke(actor, scope, inv).await,
+            Invite => self.run_typed::<invites::Invite>(actor.clone(), scope, inv).await,
+            InviteAdmin => self.run_typed::<invites::InviteAdmin>(actor.clone(), scope, inv).await,
+            Invites => self.run_typed::<invites::Invites>(actor.clone(), scope, inv).await,
+            Resend => self.run_typed::<invites::Resend>(actor.clone(), scope, inv).await,
+            CancelInvite => self.run_typed::<invites::CancelInvite>(actor.clone(), scope, inv).await,
+            Promoters => self.run_typed::<members::Promoters>(actor.clone(), scope, inv).await,
+            Revoke => self.run_typed::<members::Revoke>(actor.clone(), scope, inv).await,
             Stats => self.run_typed::<stats::Stats>(actor.clone(), scope, inv).await,
-            Export => self.export(actor, scope).await,
+            Export => self.run_typed::<export_cmd::Export>(actor.clone(), scope, inv).await,
             OrgLink => self.run_typed::<links::OrgLink>(actor.clone(), scope, inv).await,
             OrgLinks => self.run_typed::<links::OrgLinks>(actor.clone(), scope, inv).await,
             SetLeaderboard => {

@@ -1,11 +1,16 @@
 //! Events: `newevent`, `editevent`, `events`, and how an organizer command names its scope.
 
-use super::local_time::{local_time, parse_local_time};
-use super::{Actor, Core, Invocation, Scope, organizer_scope};
-use crate::error::CommandError;
+use super::Core;
+use super::args::{Args, EventRef, Slug, WebUrl, When};
+use super::command::{Command, declare};
+use super::grants::{Organizer, OrganizerOfEvent};
+use super::local_time::local_time;
+use super::spec::{ArgKind, CommandSpec, ORG_FLAG, flag, req, rest};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
 use crate::store::{EventField, EventRow, OrgRow};
+use chrono::{DateTime, Utc};
 
 type Res = Result<Reply, CommandError>;
 
@@ -25,31 +30,87 @@ pub(super) fn for_column(events: &[EventRow], event_id: Option<i64>) -> String {
         .unwrap_or_else(|| "all events".into())
 }
 
-impl Core {
-    pub(super) async fn new_event(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, _) = organizer_scope(scope);
-        let Some(starts) = parse_local_time(inv.req("starts"), &org.time_zone) else {
-            refuse!("`{}` is not a date and time like 2027-06-01 18:00.", inv.req("starts"));
-        };
-        let currency = inv.get("currency").unwrap_or(&org.currency).to_ascii_uppercase();
+/// A start time as written, read when the organization's zone is known.
+#[derive(Debug, Clone)]
+pub struct Starts {
+    pub written: String,
+    pub when: When,
+}
+
+impl Starts {
+    fn refusal(written: &str) -> UserError {
+        UserError::new(format!("`{written}` is not a date and time like 2027-06-01 18:00."))
+    }
+
+    fn read(written: String) -> Result<Self, UserError> {
+        match When::parse(&written) {
+            Some(when) => Ok(Starts { written, when }),
+            None => Err(Starts::refusal(&written)),
+        }
+    }
+
+    /// The instant in the organization's zone; refused as unreadable when the time does
+    /// not exist there.
+    fn resolve(&self, tz: &str) -> Result<DateTime<Utc>, UserError> {
+        self.when.resolve(tz).ok_or_else(|| Starts::refusal(&self.written))
+    }
+}
+
+/// `newevent <slug> <starts> <url> <name…> [--currency] [--org]`.
+#[derive(Debug)]
+pub struct NewEvent {
+    pub slug: Slug,
+    pub starts: Starts,
+    pub url: WebUrl,
+    pub name: String,
+    pub currency: Option<String>,
+}
+
+impl Command for NewEvent {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        NewEvent,
+        "newevent",
+        [
+            req("slug", ArgKind::Slug, "a short name used in links and commands"),
+            req("starts", ArgKind::Time, "when the event starts"),
+            req("url", ArgKind::Url, "the event's ticket page"),
+            rest("name", "the event's full name"),
+            flag(
+                "currency",
+                ArgKind::Text,
+                "ticket currency (default: the organization's)"
+            ),
+            ORG_FLAG,
+        ],
+        "Create an event",
+        "newevent summer-fest \"2027-06-01 18:00\" https://tickets.example.com/summer Summer Fest 2027"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(NewEvent {
+            slug: args.req("slug")?,
+            starts: Starts::read(args.req("starts")?)?,
+            url: args.req("url")?,
+            name: args.req("name")?,
+            currency: args.opt("currency")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, person, .. } = ctx;
+        let starts = self.starts.resolve(&org.time_zone)?;
+        let currency = self.currency.as_deref().unwrap_or(&org.currency).to_ascii_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             refuse!("`{currency}` is not a currency code like EUR or USD.");
         }
-        let now = self.clock.now();
-        let slug = inv.req("slug");
-        let mut tx = self.store.write().await?;
-        let Some(_) = self
+        let now = core.clock.now();
+        let (slug, name) = (self.slug.0.as_str(), self.name.as_str());
+        let mut tx = core.store.write().await?;
+        let Some(_) = core
             .store
-            .create_event(
-                &mut tx,
-                org.id,
-                slug,
-                inv.req("name"),
-                starts,
-                inv.req("url"),
-                &currency,
-                now,
-            )
+            .create_event(&mut tx, org.id, slug, name, starts, &self.url, &currency, now)
             .await?
         else {
             refuse!(
@@ -57,70 +118,117 @@ impl Core {
                 org.name
             );
         };
-        self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
-                "event.created",
-                slug,
-                now,
-            )
+        core.store
+            .audit(&mut tx, Some(org.id), Some(person.id), "event.created", slug, now)
             .await?;
         tx.commit().await?;
         // Another organization's event of the same short name makes that name ambiguous
         // for the order webhook: the refresher forgets the names it resolved.
-        self.links_changed.notify_one();
-        Ok(Reply::text(format!("Created {} (`{slug}`), starting {}.", inv.req("name"), local_time(&crate::clock::ts(starts), &org.time_zone)))
+        core.links_changed.notify_one();
+        let starting = local_time(&crate::clock::ts(starts), &org.time_zone);
+        Ok(Reply::text(format!("Created {name} (`{slug}`), starting {starting}."))
             .line(format!("Add ticket types with `newtickettype {slug} <price> <name>`, then invite promoters with `invite <email> {slug}`.")))
     }
+}
 
-    pub(super) async fn edit_event(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let event = event.expect("event is a required argument");
-        let raw = inv.req("value");
-        let (field, value) = match inv.req("field") {
-            "name" => (EventField::Name, raw.to_string()),
-            "starts" => match parse_local_time(raw, &org.time_zone) {
-                Some(t) => (EventField::StartsAt, crate::clock::ts(t)),
-                None => refuse!("`{raw}` is not a date and time like 2027-06-01 18:00."),
-            },
-            _ => match url::Url::parse(raw) {
+crate::choice!(
+    /// What `editevent` changes.
+    EventPart { Name = "name", Starts = "starts", Url = "url" }
+);
+
+/// The new value of an event's part, checked for that part.
+#[derive(Debug)]
+pub enum EventValue {
+    Name(String),
+    Starts(Starts),
+    Url(WebUrl),
+}
+
+/// `editevent <event> name|starts|url <value…>`.
+#[derive(Debug)]
+pub struct EditEvent {
+    pub field: EventPart,
+    pub value: EventValue,
+}
+
+impl Command for EditEvent {
+    type Grant = OrganizerOfEvent;
+    const SPEC: CommandSpec = declare!(
+        OrganizerOfEvent,
+        EditEvent,
+        "editevent",
+        [
+            req("event", ArgKind::Event, "the event"),
+            req("field", ArgKind::Choice(EventPart::WORDS), "what to change"),
+            rest("value", "the new value"),
+        ],
+        "Change an event's name, start time or ticket page",
+        "editevent summer-fest url https://tickets.example.com/summer-2027"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: EventRef = args.req("event")?;
+        let field: EventPart = args.req("field")?;
+        let raw: String = args.req("value")?;
+        let value = match field {
+            EventPart::Name => EventValue::Name(raw),
+            EventPart::Starts => EventValue::Starts(Starts::read(raw)?),
+            EventPart::Url => match url::Url::parse(&raw) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-                    (EventField::TicketUrl, u.to_string())
+                    EventValue::Url(WebUrl(u.to_string()))
                 }
-                _ => refuse!("`{raw}` is not an http(s):// address."),
+                _ => return Err(UserError::new(format!("`{raw}` is not an http(s):// address."))),
             },
         };
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        self.store.update_event_field(&mut tx, event.id, field, &value).await?;
-        let detail = format!("{} {}={value}", event.slug, inv.req("field"));
-        self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
-                "event.edited",
-                &detail,
-                now,
-            )
+        Ok(EditEvent { field, value })
+    }
+
+    async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
+        let OrganizerOfEvent { org, person, event, .. } = ctx;
+        let (field, value) = match self.value {
+            EventValue::Name(name) => (EventField::Name, name),
+            EventValue::Starts(s) => (EventField::StartsAt, crate::clock::ts(s.resolve(&org.time_zone)?)),
+            EventValue::Url(u) => (EventField::TicketUrl, u.0),
+        };
+        let word = EventPart::WORDS[self.field as usize];
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        core.store.update_event_field(&mut tx, event.id, field, &value).await?;
+        let detail = format!("{} {word}={value}", event.slug);
+        core.store
+            .audit(&mut tx, Some(org.id), Some(person.id), "event.edited", &detail, now)
             .await?;
         tx.commit().await?;
         if field == EventField::TicketUrl {
             // Redirect targets are built from the ticket page.
-            self.links_changed.notify_one();
+            core.links_changed.notify_one();
         }
-        Ok(Reply::text(format!(
-            "Updated the {} of {}.",
-            inv.req("field"),
-            event.name
-        )))
+        Ok(Reply::text(format!("Updated the {word} of {}.", event.name)))
+    }
+}
+
+/// `events [--org]`.
+#[derive(Debug)]
+pub struct Events;
+
+impl Command for Events {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Events,
+        "events",
+        [ORG_FLAG],
+        "List your organization's events",
+        "events"
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(Events)
     }
 
-    pub(super) async fn events(&self, scope: Scope) -> Res {
-        let (org, _, _) = organizer_scope(scope);
-        let events = self.store.events_of_org(org.id).await?;
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let org = ctx.org;
+        let events = core.store.events_of_org(org.id).await?;
         if events.is_empty() {
             return Ok(Reply::text(format!(
                 "{} has no events yet. Create one with `newevent`.",
@@ -139,5 +247,24 @@ impl Core {
         Ok(Reply::default()
             .titled(format!("Events of {}", org.name))
             .with(Block::Table(t)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{parse_line, spec};
+
+    fn parses<C: Command>() {
+        let inv = parse_line(C::SPEC.example).expect("the example parses");
+        assert_eq!(inv.cmd, C::SPEC.cmd);
+        C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
+    }
+
+    #[test]
+    fn examples_read_into_their_types() {
+        parses::<NewEvent>();
+        parses::<EditEvent>();
+        parses::<Events>();
     }
 }

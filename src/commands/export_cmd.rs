@@ -1,23 +1,56 @@
 //! `export`: the referred buyers of an organization or event as a CSV attachment.
 
+use super::Core;
+use super::args::{Args, EventRef};
+use super::command::{Command, declare};
 use super::events::scope_name;
-use super::{Actor, Core, Scope, organizer_scope};
-use crate::error::CommandError;
+use super::grants::Organizer;
+use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Attachment, Reply};
 use crate::store::ExportFilter;
 
 type Res = Result<Reply, CommandError>;
 
-impl Core {
-    pub(super) async fn export(&self, actor: &Actor, scope: Scope) -> Res {
-        let (org, _, event) = organizer_scope(scope);
+/// `export [event] [--org]`.
+#[derive(Debug)]
+pub struct Export;
+
+impl Command for Export {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Export,
+        "export",
+        [
+            opt(
+                "event",
+                ArgKind::Event,
+                "one event; left out: every event of the organization, on every channel"
+            ),
+            ORG_FLAG,
+        ],
+        "CSV of referred ticket buyers: one event, or every event of the organization",
+        "export summer-fest",
+        private = true,
+        new_mail_thread = true,
+        deferred = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(Export)
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, event, person, .. } = ctx;
         let filter = ExportFilter {
             org_id: org.id,
             event_id: event.as_ref().map(|e| e.id),
         };
-        let cap = self.settings.max_attachment_bytes;
-        let (data, rows) = match crate::export::attachment(&self.store, &filter, &org.time_zone, cap).await {
+        let cap = core.settings.max_attachment_bytes;
+        let (data, rows) = match crate::export::attachment(&core.store, &filter, &org.time_zone, cap).await {
             Err(crate::export::ExportError::TooLarge(cap)) => refuse!(
                 "This export is larger than {} MB, more than an attachment can carry. Export one event at a time \
                  (`export <event>`), or ask your operator for `promoterd export` on the server.",
@@ -25,15 +58,15 @@ impl Core {
             ),
             other => other?,
         };
-        let now = self.clock.now();
+        let now = core.clock.now();
         let name = event.as_ref().map(|e| e.slug.as_str()).unwrap_or(org.slug.as_str());
         let filename = format!("referred-buyers-{name}-{}.csv", now.format("%Y-%m-%d"));
-        let mut tx = self.store.write().await?;
-        self.store
+        let mut tx = core.store.write().await?;
+        core.store
             .audit(
                 &mut tx,
                 Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
+                Some(person.id),
                 "export",
                 &format!("{name} {rows} rows"),
                 now,
@@ -53,5 +86,18 @@ impl Core {
                 data,
                 caption,
             }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{parse_line, spec};
+
+    #[test]
+    fn the_example_reads_into_its_type() {
+        let inv = parse_line(Export::SPEC.example).expect("the example parses");
+        assert_eq!(inv.cmd, Export::SPEC.cmd);
+        Export::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
     }
 }

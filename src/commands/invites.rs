@@ -1,15 +1,284 @@
 //! Invites: `invite`, `inviteadmin`, `invites`, `resend`, `cancelinvite`, and the invite mail.
 
+use super::Core;
+use super::args::{Args, Email, EventRef};
+use super::command::{Command, declare};
 use super::events::{for_column, scope_name};
+use super::grants::{Organizer, Owner};
 use super::local_time::{local_clock, local_time};
-use super::{Actor, Core, Invocation, Scope, organizer_scope};
+use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
 use crate::codes;
-use crate::error::CommandError;
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
-use crate::store::{EventRow, InviteKind, InviteRow, NewInvite, OrgRow};
+use crate::store::{EventRow, InviteKind, InviteRow, NewInvite, OrgRow, PersonRow};
 
 type Res = Result<Reply, CommandError>;
+
+/// `invite <email> [event] [--org]`: a promoter, to one event or to all of them.
+#[derive(Debug)]
+pub struct Invite {
+    pub email: Email,
+}
+
+impl Command for Invite {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Invite,
+        "invite",
+        [
+            req("email", ArgKind::Email, "who to invite"),
+            opt(
+                "event",
+                ArgKind::Event,
+                "one event; leave out to invite to every event of the organization"
+            ),
+            ORG_FLAG,
+        ],
+        "Invite a promoter by email, to one event or to all events",
+        "invite ana@example.com summer-fest"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(Invite {
+            email: args.req("email")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, person, event, .. } = ctx;
+        core.send_invite(&org, event.as_ref(), &person, &self.email, InviteKind::Promoter)
+            .await
+    }
+}
+
+/// `inviteadmin <email> [--org]`: an admin organizer (the owner invites them).
+#[derive(Debug)]
+pub struct InviteAdmin {
+    pub email: Email,
+}
+
+impl Command for InviteAdmin {
+    type Grant = Owner;
+    const SPEC: CommandSpec = declare!(
+        Owner,
+        InviteAdmin,
+        "inviteadmin",
+        [req("email", ArgKind::Email, "who to invite"), ORG_FLAG],
+        "Invite a collaborator as an admin organizer (owner only)",
+        "inviteadmin sam@example.com"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(InviteAdmin {
+            email: args.req("email")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Owner) -> Res {
+        let Owner { org, person, .. } = ctx;
+        core.send_invite(&org, None, &person, &self.email, InviteKind::Organizer)
+            .await
+    }
+}
+
+/// `invites [event] [--org]`.
+#[derive(Debug)]
+pub struct Invites;
+
+impl Command for Invites {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Invites,
+        "invites",
+        [opt("event", ArgKind::Event, "only this event's invites"), ORG_FLAG],
+        "List invites and their status",
+        "invites",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(Invites)
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, event, .. } = ctx;
+        let invites = core.store.invites_of_org(org.id, event.as_ref().map(|e| e.id)).await?;
+        if invites.is_empty() {
+            return Ok(Reply::text(
+                "No invites yet. Invite a promoter with `invite <email> [event]`.",
+            ));
+        }
+        let events = core.store.events_of_org(org.id).await?;
+        let now = crate::clock::ts(core.clock.now());
+        // What the last invite mail did: queued is not sent.
+        let mails = core.store.invite_mail_states(org.id).await?;
+        let mail_state = |id: i64| match mails.iter().find(|m| m.0 == id) {
+            Some((_, Some(at), _, _)) => format!("sent {}", local_clock(at, &org.time_zone)),
+            Some((_, None, Some(_), why)) => format!("not sent: {}", why.as_deref().unwrap_or("failed")),
+            Some((_, None, None, _)) => "queued".into(),
+            None => "–".into(),
+        };
+        let mut t = Table::new(
+            &["Email", "For", "Role", "Status", "Mails", "Last mail", "Expires"],
+            &[false, false, false, false, true, false, false],
+        );
+        for i in &invites {
+            let status = if i.status == "pending" && i.expires_at <= now {
+                "expired"
+            } else {
+                i.status.as_str()
+            };
+            let scope = for_column(&events, i.event_id);
+            t.row(vec![
+                i.email.clone(),
+                scope,
+                i.kind.clone(),
+                status.into(),
+                i.sent_count.to_string(),
+                mail_state(i.id),
+                local_time(&i.expires_at, &org.time_zone),
+            ]);
+        }
+        Ok(Reply::default()
+            .titled(format!("Invites of {}", org.name))
+            .with(Block::Table(t)))
+    }
+}
+
+/// `resend <email> [event] [--org]`: a pending invite again, with a fresh code.
+#[derive(Debug)]
+pub struct Resend {
+    pub email: Email,
+}
+
+impl Command for Resend {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Resend,
+        "resend",
+        [
+            req("email", ArgKind::Email, "the invited address"),
+            opt(
+                "event",
+                ArgKind::Event,
+                "the event of the invite, if it was for one event"
+            ),
+            ORG_FLAG,
+        ],
+        "Send a pending invite again, with a fresh code",
+        "resend ana@example.com summer-fest"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(Resend {
+            email: args.req("email")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer {
+            org,
+            role,
+            event,
+            person,
+            ..
+        } = ctx;
+        let email = self.email.0.as_str();
+        let invite = core.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
+        super::access::owner_for_organizer_invite(&org, role, &invite, "resend")?;
+        let code = codes::invite_code();
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        core.store
+            .renew_invite(
+                &mut tx,
+                invite.id,
+                &codes::hash_code(&code),
+                now + core.settings.invite_ttl,
+            )
+            .await?;
+        let body = core.invite_body(&org, event.as_ref(), invite.kind(), &person.shown_name(), &code);
+        let subject = format!("Reminder: you're invited to {}", scope_name(&org, event.as_ref()));
+        let mail = super::MailOut {
+            invite: Some((invite.id, now + core.settings.invite_ttl)),
+            from_name: Some(&org.name),
+            ..super::MailOut::new(email, "invite", &subject, &body)
+        };
+        core.queue_mail(&mut tx, mail).await?;
+        core.store
+            .audit(&mut tx, Some(org.id), Some(person.id), "invite.resent", email, now)
+            .await?;
+        core.commit(tx).await?;
+        Ok(Reply::text(format!(
+            "Sent the invite to {email} again with a new code; the old code no longer works."
+        )))
+    }
+}
+
+/// `cancelinvite <email> [event] [--org]`.
+#[derive(Debug)]
+pub struct CancelInvite {
+    pub email: Email,
+}
+
+impl Command for CancelInvite {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        CancelInvite,
+        "cancelinvite",
+        [
+            req("email", ArgKind::Email, "the invited address"),
+            opt(
+                "event",
+                ArgKind::Event,
+                "the event of the invite, if it was for one event"
+            ),
+            ORG_FLAG,
+        ],
+        "Cancel a pending invite",
+        "cancelinvite ana@example.com summer-fest"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(CancelInvite {
+            email: args.req("email")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer {
+            org,
+            role,
+            event,
+            person,
+            ..
+        } = ctx;
+        let email = self.email.0.as_str();
+        let invite = core.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
+        super::access::owner_for_organizer_invite(&org, role, &invite, "cancel")?;
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        core.store
+            .resolve_invite(&mut tx, &invite, "cancelled", "revoked", now)
+            .await?;
+        core.store
+            .audit(&mut tx, Some(org.id), Some(person.id), "invite.cancelled", email, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!(
+            "Cancelled the invite for {email}; its code no longer works."
+        )))
+    }
+}
 
 impl Core {
     fn invite_body(
@@ -95,14 +364,20 @@ impl Core {
         Ok(())
     }
 
-    pub(super) async fn invite(&self, actor: &Actor, scope: Scope, inv: &Invocation, kind: InviteKind) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let inviter = actor.person.as_ref().expect("authorized organizer");
-        let email = inv.req("email");
-        let event_id = event.as_ref().map(|e| e.id);
-        let event_id = if kind == InviteKind::Organizer { None } else { event_id };
-        let where_ = scope_name(&org, event.as_ref().filter(|_| kind == InviteKind::Promoter));
-        self.refuse_needless_invite(&org, event.as_ref(), event_id, email, kind, &where_)
+    /// Invites `email` to `org`: a promoter of `event` (or of every event when `None`),
+    /// or an admin organizer (`event` is then `None`).
+    async fn send_invite(
+        &self,
+        org: &OrgRow,
+        event: Option<&EventRow>,
+        inviter: &PersonRow,
+        email: &str,
+        kind: InviteKind,
+    ) -> Res {
+        let event = event.filter(|_| kind == InviteKind::Promoter);
+        let event_id = event.map(|e| e.id);
+        let where_ = scope_name(org, event);
+        self.refuse_needless_invite(org, event, event_id, email, kind, &where_)
             .await?;
         let code = codes::invite_code();
         let now = self.clock.now();
@@ -118,13 +393,7 @@ impl Core {
             expires_at: expires,
         };
         let invite_id = self.store.create_invite(&mut tx, &new, now).await?;
-        let body = self.invite_body(
-            &org,
-            event.as_ref().filter(|_| kind == InviteKind::Promoter),
-            kind,
-            &inviter.shown_name(),
-            &code,
-        );
+        let body = self.invite_body(org, event, kind, &inviter.shown_name(), &code);
         let subject = format!("You're invited to {where_}");
         let mail = super::MailOut {
             invite: Some((invite_id, expires)),
@@ -159,50 +428,6 @@ impl Core {
         )))
     }
 
-    pub(super) async fn invites(&self, scope: Scope) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let invites = self.store.invites_of_org(org.id, event.as_ref().map(|e| e.id)).await?;
-        if invites.is_empty() {
-            return Ok(Reply::text(
-                "No invites yet. Invite a promoter with `invite <email> [event]`.",
-            ));
-        }
-        let events = self.store.events_of_org(org.id).await?;
-        let now = crate::clock::ts(self.clock.now());
-        // What the last invite mail did: queued is not sent.
-        let mails = self.store.invite_mail_states(org.id).await?;
-        let mail_state = |id: i64| match mails.iter().find(|m| m.0 == id) {
-            Some((_, Some(at), _, _)) => format!("sent {}", local_clock(at, &org.time_zone)),
-            Some((_, None, Some(_), why)) => format!("not sent: {}", why.as_deref().unwrap_or("failed")),
-            Some((_, None, None, _)) => "queued".into(),
-            None => "–".into(),
-        };
-        let mut t = Table::new(
-            &["Email", "For", "Role", "Status", "Mails", "Last mail", "Expires"],
-            &[false, false, false, false, true, false, false],
-        );
-        for i in &invites {
-            let status = if i.status == "pending" && i.expires_at <= now {
-                "expired"
-            } else {
-                i.status.as_str()
-            };
-            let scope = for_column(&events, i.event_id);
-            t.row(vec![
-                i.email.clone(),
-                scope,
-                i.kind.clone(),
-                status.into(),
-                i.sent_count.to_string(),
-                mail_state(i.id),
-                local_time(&i.expires_at, &org.time_zone),
-            ]);
-        }
-        Ok(Reply::default()
-            .titled(format!("Invites of {}", org.name))
-            .with(Block::Table(t)))
-    }
-
     async fn find_pending(&self, org: &OrgRow, event_id: Option<i64>, email: &str) -> Result<InviteRow, CommandError> {
         for kind in [InviteKind::Promoter, InviteKind::Organizer] {
             if kind == InviteKind::Organizer && event_id.is_some() {
@@ -214,64 +439,25 @@ impl Core {
         }
         refuse!("There is no pending invite for {email} there. Send `invites` to see them all.")
     }
+}
 
-    pub(super) async fn resend(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, role, event) = organizer_scope(scope);
-        let inviter = actor.person.as_ref().expect("authorized organizer");
-        let email = inv.req("email");
-        let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
-        super::access::owner_for_organizer_invite(&org, role, &invite, "resend")?;
-        let code = codes::invite_code();
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        self.store
-            .renew_invite(
-                &mut tx,
-                invite.id,
-                &codes::hash_code(&code),
-                now + self.settings.invite_ttl,
-            )
-            .await?;
-        let body = self.invite_body(&org, event.as_ref(), invite.kind(), &inviter.shown_name(), &code);
-        let subject = format!("Reminder: you're invited to {}", scope_name(&org, event.as_ref()));
-        let mail = super::MailOut {
-            invite: Some((invite.id, now + self.settings.invite_ttl)),
-            from_name: Some(&org.name),
-            ..super::MailOut::new(email, "invite", &subject, &body)
-        };
-        self.queue_mail(&mut tx, mail).await?;
-        self.store
-            .audit(&mut tx, Some(org.id), Some(inviter.id), "invite.resent", email, now)
-            .await?;
-        self.commit(tx).await?;
-        Ok(Reply::text(format!(
-            "Sent the invite to {email} again with a new code; the old code no longer works."
-        )))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{parse_line, spec};
+
+    fn parses<C: Command>() {
+        let inv = parse_line(C::SPEC.example).expect("the example parses");
+        assert_eq!(inv.cmd, C::SPEC.cmd);
+        C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
     }
 
-    pub(super) async fn cancel_invite(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, role, event) = organizer_scope(scope);
-        let email = inv.req("email");
-        let invite = self.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
-        super::access::owner_for_organizer_invite(&org, role, &invite, "cancel")?;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        self.store
-            .resolve_invite(&mut tx, &invite, "cancelled", "revoked", now)
-            .await?;
-        self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
-                "invite.cancelled",
-                email,
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(Reply::text(format!(
-            "Cancelled the invite for {email}; its code no longer works."
-        )))
+    #[test]
+    fn examples_read_into_their_types() {
+        parses::<Invite>();
+        parses::<InviteAdmin>();
+        parses::<Invites>();
+        parses::<Resend>();
+        parses::<CancelInvite>();
     }
 }

@@ -1,17 +1,41 @@
 //! An organization's promoters: `promoters` lists them, `revoke` ends their memberships.
 
+use super::Core;
+use super::args::{Args, Email, EventRef};
+use super::command::{Command, declare};
 use super::events::{for_column, scope_name};
-use super::{Actor, Core, Invocation, Scope, organizer_scope};
-use crate::error::CommandError;
+use super::grants::Organizer;
+use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
 
 type Res = Result<Reply, CommandError>;
 
-impl Core {
-    pub(super) async fn promoters(&self, scope: Scope) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let members = self
+/// `promoters [event] [--org]`.
+#[derive(Debug)]
+pub struct Promoters;
+
+impl Command for Promoters {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Promoters,
+        "promoters",
+        [opt("event", ArgKind::Event, "only promoters of this event"), ORG_FLAG],
+        "List promoters and their status",
+        "promoters summer-fest",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(Promoters)
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, event, .. } = ctx;
+        let members = core
             .store
             .memberships_of_org(org.id, event.as_ref().map(|e| e.id))
             .await?;
@@ -20,7 +44,7 @@ impl Core {
                 "No promoters yet. Invite one with `invite <email> [event]`.",
             ));
         }
-        let events = self.store.events_of_org(org.id).await?;
+        let events = core.store.events_of_org(org.id).await?;
         let mut t = Table::new(&["Email", "Name", "For", "Status"], &[false, false, false, false]);
         for m in &members {
             let scope = for_column(&events, m.event_id);
@@ -35,15 +59,44 @@ impl Core {
             .titled(format!("Promoters of {}", scope_name(&org, event.as_ref())))
             .with(Block::Table(t)))
     }
+}
 
-    /// `revoke <email> [event]`: with an event, ends that event's membership; without,
-    /// ends every membership of that person in the organization (event-level ones too).
-    pub(super) async fn revoke(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, event) = organizer_scope(scope);
-        let email = inv.req("email");
-        let person = self.store.person_by_email(email).await?;
-        let live = match &person {
-            Some(p) => self.store.live_memberships_in_org(org.id, p.id).await?,
+/// `revoke <email> [event] [--org]`: with an event, ends that event's membership;
+/// without, ends every membership of that person in the organization (event-level
+/// ones too).
+#[derive(Debug)]
+pub struct Revoke {
+    pub email: Email,
+}
+
+impl Command for Revoke {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        Revoke,
+        "revoke",
+        [
+            req("email", ArgKind::Email, "the promoter"),
+            opt("event", ArgKind::Event, "the event, if they promote one event"),
+            ORG_FLAG,
+        ],
+        "Revoke a promoter: their links stop working",
+        "revoke ana@example.com"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: Option<EventRef> = args.opt("event")?;
+        Ok(Revoke {
+            email: args.req("email")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, event, person, .. } = ctx;
+        let email = self.email.0.as_str();
+        let promoter = core.store.person_by_email(email).await?;
+        let live = match &promoter {
+            Some(p) => core.store.live_memberships_in_org(org.id, p.id).await?,
             None => Vec::new(),
         };
         let event_id = event.as_ref().map(|e| e.id);
@@ -57,7 +110,7 @@ impl Core {
                 scope_name(&org, event.as_ref())
             );
         }
-        let events = self.store.events_of_org(org.id).await?;
+        let events = core.store.events_of_org(org.id).await?;
         let label = |m: &crate::store::MembershipRow| match m.event_id {
             None => "all events".to_string(),
             Some(id) => events
@@ -67,25 +120,25 @@ impl Core {
                 .unwrap_or_else(|| "an event that no longer exists".into()),
         };
         let ended: Vec<String> = ending.iter().map(|m| label(m)).collect();
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
         for m in &ending {
-            self.store.set_membership_status(&mut tx, m.id, "revoked", now).await?;
-            self.store.revoke_links_of_membership(&mut tx, m.id, now).await?;
-            self.store.cancel_invites_of_membership(&mut tx, m.id, now).await?;
+            core.store.set_membership_status(&mut tx, m.id, "revoked", now).await?;
+            core.store.revoke_links_of_membership(&mut tx, m.id, now).await?;
+            core.store.cancel_invites_of_membership(&mut tx, m.id, now).await?;
         }
-        self.store
+        core.store
             .audit(
                 &mut tx,
                 Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
+                Some(person.id),
                 "promoter.revoked",
                 &format!("{email}: {}", ended.join("; ")),
                 now,
             )
             .await?;
         tx.commit().await?;
-        self.links_changed.notify_one();
+        core.links_changed.notify_one();
         let mut reply = Reply::text(format!(
             "{email} is no longer a promoter of {}. Their links stop working; their past sales stay in the numbers.",
             scope_name(&org, event.as_ref())
@@ -99,5 +152,23 @@ impl Core {
             ));
         }
         Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{parse_line, spec};
+
+    fn parses<C: Command>() {
+        let inv = parse_line(C::SPEC.example).expect("the example parses");
+        assert_eq!(inv.cmd, C::SPEC.cmd);
+        C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
+    }
+
+    #[test]
+    fn examples_read_into_their_types() {
+        parses::<Promoters>();
+        parses::<Revoke>();
     }
 }

@@ -313,154 +313,22 @@ pub static COMMANDS: &[CommandSpec] = &[
         "ignore 3kq8zt2mw9xcv4bn7hpr5yd6jfa",
         private = true
     ),
-    command!(
-        NewEvent,
-        "newevent",
-        Organizer,
-        [
-            req("slug", ArgKind::Slug, "a short name used in links and commands"),
-            req("starts", ArgKind::Time, "when the event starts"),
-            req("url", ArgKind::Url, "the event's ticket page"),
-            rest("name", "the event's full name"),
-            flag(
-                "currency",
-                ArgKind::Text,
-                "ticket currency (default: the organization's)"
-            ),
-            ORG_FLAG,
-        ],
-        "Create an event",
-        "newevent summer-fest \"2027-06-01 18:00\" https://tickets.example.com/summer Summer Fest 2027"
-    ),
-    command!(
-        EditEvent,
-        "editevent",
-        Organizer,
-        [
-            req("event", ArgKind::Event, "the event"),
-            req("field", ArgKind::Choice(&["name", "starts", "url"]), "what to change"),
-            rest("value", "the new value"),
-        ],
-        "Change an event's name, start time or ticket page",
-        "editevent summer-fest url https://tickets.example.com/summer-2027"
-    ),
-    command!(
-        Events,
-        "events",
-        Organizer,
-        [ORG_FLAG],
-        "List your organization's events",
-        "events"
-    ),
+    super::events::NewEvent::SPEC,
+    super::events::EditEvent::SPEC,
+    super::events::Events::SPEC,
     super::ticket_types::NewTicketType::SPEC,
     super::ticket_types::EditTicket::SPEC,
     super::ticket_types::RemoveTicket::SPEC,
     super::ticket_types::TicketTypes::SPEC,
-    command!(
-        Invite,
-        "invite",
-        Organizer,
-        [
-            req("email", ArgKind::Email, "who to invite"),
-            opt(
-                "event",
-                ArgKind::Event,
-                "one event; leave out to invite to every event of the organization"
-            ),
-            ORG_FLAG,
-        ],
-        "Invite a promoter by email, to one event or to all events",
-        "invite ana@example.com summer-fest"
-    ),
-    command!(
-        InviteAdmin,
-        "inviteadmin",
-        Owner,
-        [req("email", ArgKind::Email, "who to invite"), ORG_FLAG],
-        "Invite a collaborator as an admin organizer (owner only)",
-        "inviteadmin sam@example.com"
-    ),
-    command!(
-        Invites,
-        "invites",
-        Organizer,
-        [opt("event", ArgKind::Event, "only this event's invites"), ORG_FLAG],
-        "List invites and their status",
-        "invites",
-        private = true
-    ),
-    command!(
-        Resend,
-        "resend",
-        Organizer,
-        [
-            req("email", ArgKind::Email, "the invited address"),
-            opt(
-                "event",
-                ArgKind::Event,
-                "the event of the invite, if it was for one event"
-            ),
-            ORG_FLAG,
-        ],
-        "Send a pending invite again, with a fresh code",
-        "resend ana@example.com summer-fest"
-    ),
-    command!(
-        CancelInvite,
-        "cancelinvite",
-        Organizer,
-        [
-            req("email", ArgKind::Email, "the invited address"),
-            opt(
-                "event",
-                ArgKind::Event,
-                "the event of the invite, if it was for one event"
-            ),
-            ORG_FLAG,
-        ],
-        "Cancel a pending invite",
-        "cancelinvite ana@example.com summer-fest"
-    ),
-    command!(
-        Promoters,
-        "promoters",
-        Organizer,
-        [opt("event", ArgKind::Event, "only promoters of this event"), ORG_FLAG],
-        "List promoters and their status",
-        "promoters summer-fest",
-        private = true
-    ),
-    command!(
-        Revoke,
-        "revoke",
-        Organizer,
-        [
-            req("email", ArgKind::Email, "the promoter"),
-            opt("event", ArgKind::Event, "the event, if they promote one event"),
-            ORG_FLAG,
-        ],
-        "Revoke a promoter: their links stop working",
-        "revoke ana@example.com"
-    ),
+    super::invites::Invite::SPEC,
+    super::invites::InviteAdmin::SPEC,
+    super::invites::Invites::SPEC,
+    super::invites::Resend::SPEC,
+    super::invites::CancelInvite::SPEC,
+    super::members::Promoters::SPEC,
+    super::members::Revoke::SPEC,
     super::stats::Stats::SPEC,
-    command!(
-        Export,
-        "export",
-        Organizer,
-        [
-            opt(
-                "event",
-                ArgKind::Event,
-                "one event; left out: every event of the organization, on every channel"
-            ),
-            ORG_FLAG,
-        ],
-        "CSV of referred ticket buyers: one event, or every event of the organization",
-        "export summer-fest",
-        private = true,
-        new_mail_thread = true,
-        deferred = true
-    ),
+    super::export_cmd::Export::SPEC,
     super::links::OrgLink::SPEC,
     super::links::OrgLinks::SPEC,
     super::leaderboard::SetLeaderboard::SPEC,
