@@ -431,3 +431,19 @@ impl Core {
         Ok(Scope::Promoter { org, event, membership })
     }
 }
+
+/// Who may turn back on a link that was turned off on its own: an organizer of its
+/// organization any; a promoter only one they turned off themselves.
+pub(super) fn may_turn_link_back_on(
+    organizer: bool,
+    person_id: i64,
+    link: &crate::store::LinkRow,
+    shown: &str,
+) -> Res<()> {
+    if organizer || link.disabled_by == Some(person_id) {
+        return Ok(());
+    }
+    Err(no(format!(
+        "The organizer turned the link `{shown}` off; ask them to turn it back on."
+    )))
+}

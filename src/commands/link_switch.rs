@@ -101,9 +101,7 @@ impl Core {
             if !link.revoked {
                 refuse!("The link `{name}` of {} is on already.", event.name);
             }
-            if !organizer && link.disabled_by != Some(person.id) {
-                refuse!("The organizer turned the link `{name}` off; ask them to turn it back on.");
-            }
+            super::access::may_turn_link_back_on(organizer, person.id, &link, &name)?;
             self.store.enable_link(&mut tx, link.id).await?
         } else {
             if link.revoked {
