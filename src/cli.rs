@@ -355,6 +355,7 @@ async fn create_org(
 }
 
 async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Result<ExitCode> {
+    use crate::ingest::ImportError;
     let store = open_store(config).await?;
     let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let read = crate::ingest::read_import_csv(&data);
@@ -372,13 +373,15 @@ async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Re
         );
         Ok(ExitCode::from(2))
     };
-    let checked = match read.check(&store, source).await? {
+    let checked = match read.check(&store, source).await {
         Ok(c) => c,
-        Err(problems) => return refused(problems),
+        Err(ImportError::Problems(problems)) => return refused(problems),
+        Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("checking the orders")),
     };
-    let outcomes = match checked.apply(&store, &Clock::system()).await? {
+    let outcomes = match checked.apply(&store, &Clock::system()).await {
         Ok(o) => o,
-        Err(problems) => return refused(problems),
+        Err(ImportError::Problems(problems)) => return refused(problems),
+        Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("storing the orders")),
     };
     let created = outcomes
         .iter()

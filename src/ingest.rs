@@ -5,7 +5,7 @@ mod group_commit;
 mod rules;
 mod webhook;
 
-pub use csv_import::{CheckedImport, FileOrder, FileProblem, IMPORT_COLUMNS, ImportFile, read_import_csv};
+pub use csv_import::{CheckedImport, FileOrder, FileProblem, IMPORT_COLUMNS, ImportError, ImportFile, read_import_csv};
 pub use group_commit::GroupCommit;
 use rules::check_id;
 pub use rules::{MAX_QUANTITY, MAX_UNIT_PRICE, Problem, check, check_all};
@@ -139,38 +139,30 @@ pub enum OrderError {
 }
 
 /// Checks a raw order against the rules and the event it names.
-pub async fn validate(
-    store: &Store,
-    source: &str,
-    raw: &RawOrder,
-) -> Result<Result<OrderInput, OrderError>, StoreError> {
-    if let Err(e) = check_id(raw) {
-        return Ok(Err(e));
-    }
-    Ok(match find_event(store, &raw.event).await? {
-        Ok((id, currency)) => check(source, raw, id, &currency),
-        Err(e) => Err(e),
-    })
+pub async fn validate(store: &Store, source: &str, raw: &RawOrder) -> Result<OrderInput, ApplyError> {
+    check_id(raw)?;
+    let (id, currency) = find_event(store, &raw.event).await?;
+    Ok(check(source, raw, id, &currency)?)
 }
 
 /// The event an order names (short name, `<organization>/<short name>` or numeric id):
 /// its id and currency.
-pub async fn find_event(store: &Store, name: &str) -> Result<Result<(i64, String), OrderError>, StoreError> {
+pub async fn find_event(store: &Store, name: &str) -> Result<(i64, String), ApplyError> {
     let name = name.trim();
     let event = match name.parse::<i64>() {
         Ok(n) => store.event(n).await?,
         Err(_) => {
             let mut named = store.events_named(name).await?;
             if named.len() > 1 {
-                return Ok(Err(OrderError::AmbiguousEvent(name.chars().take(100).collect())));
+                return Err(OrderError::AmbiguousEvent(name.chars().take(100).collect()).into());
             }
             named.pop()
         }
     };
-    Ok(match event {
+    match event {
         Some(e) => Ok((e.id, e.currency)),
-        None => Err(OrderError::UnknownEvent(name.chars().take(100).collect())),
-    })
+        None => Err(OrderError::UnknownEvent(name.chars().take(100).collect()).into()),
+    }
 }
 
 /// Events as the checkout names them (slug, `org/slug` or id) → id and currency. An
@@ -192,25 +184,18 @@ impl EventCache {
     }
 
     /// [`validate`], asking the database only for an event not seen before.
-    pub async fn validate(
-        &self,
-        store: &Store,
-        source: &str,
-        raw: &RawOrder,
-    ) -> Result<Result<OrderInput, OrderError>, StoreError> {
+    pub async fn validate(&self, store: &Store, source: &str, raw: &RawOrder) -> Result<OrderInput, ApplyError> {
         let name = raw.event.trim();
         let hit = self.map.read().expect("event cache lock").get(name).cloned();
         if let Some((id, currency)) = hit {
-            return Ok(check(source, raw, id, &currency));
+            return Ok(check(source, raw, id, &currency)?);
         }
         let order = validate(store, source, raw).await?;
-        if let Ok(o) = &order {
-            let mut map = self.map.write().expect("event cache lock");
-            if map.len() >= MAX_CACHED_EVENTS {
-                map.clear();
-            }
-            map.insert(name.to_string(), (o.event_id, o.currency.clone()));
+        let mut map = self.map.write().expect("event cache lock");
+        if map.len() >= MAX_CACHED_EVENTS {
+            map.clear();
         }
+        map.insert(name.to_string(), (order.event_id, order.currency.clone()));
         Ok(order)
     }
 }

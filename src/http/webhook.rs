@@ -173,9 +173,9 @@ async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
         Err(e) => return order_error(st, &e),
     };
     let order = match st.events.validate(&st.core.store, &cfg.source, &raw_order).await {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => return order_error(st, &e),
-        Err(e) => return internal(st, &e),
+        Ok(o) => o,
+        Err(ApplyError::Order(e)) => return order_error(st, &e),
+        Err(ApplyError::Store(e)) => return internal(st, &e),
     };
     let order_id = order.external_id.clone();
     match st.orders.apply(delivery_id, order).await {

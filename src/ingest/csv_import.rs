@@ -1,6 +1,6 @@
 //! The order import CSV (`promoterd import-orders`): one row per order line.
 
-use super::{OrderError, OrderInput, RawLine, RawOrder};
+use super::{ApplyError, OrderError, OrderInput, RawLine, RawOrder};
 use crate::clock::Clock;
 use crate::store::{IngestOutcome, Store, StoreError};
 use std::collections::HashMap;
@@ -275,14 +275,20 @@ pub fn read_import_csv(data: &[u8]) -> ImportFile {
     file
 }
 
+/// Why an import stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Rows break the rules or conflict with stored orders: every one, by line.
+    #[error("{} problem(s) in the file", .0.len())]
+    Problems(Vec<FileProblem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl ImportFile {
     /// Checks every order against the rules and the event it names. Either every order
     /// is valid, or every problem of the file is listed, by line.
-    pub async fn check(
-        self,
-        store: &Store,
-        source: &str,
-    ) -> Result<Result<CheckedImport, Vec<FileProblem>>, StoreError> {
+    pub async fn check(self, store: &Store, source: &str) -> Result<CheckedImport, ImportError> {
         let mut problems = self.problems;
         let mut events: HashMap<String, Result<(i64, String), OrderError>> = HashMap::new();
         let mut checked = CheckedImport {
@@ -294,7 +300,11 @@ impl ImportFile {
             let event = match events.get(name) {
                 Some(e) => e.clone(),
                 None => {
-                    let e = super::find_event(store, name).await?;
+                    let e = match super::find_event(store, name).await {
+                        Ok(found) => Ok(found),
+                        Err(ApplyError::Order(e)) => Err(e),
+                        Err(ApplyError::Store(e)) => return Err(ImportError::Store(e)),
+                    };
                     events.insert(name.to_string(), e.clone());
                     e
                 }
@@ -333,10 +343,10 @@ impl ImportFile {
             }
         }
         if problems.is_empty() {
-            return Ok(Ok(checked));
+            return Ok(checked);
         }
         problems.sort_by_key(|p| p.line);
-        Ok(Err(problems))
+        Err(ImportError::Problems(problems))
     }
 }
 
@@ -344,11 +354,7 @@ impl CheckedImport {
     /// Applies every order in one write transaction, or none: a conflict with stored
     /// data does not stop the pass, so every conflicting order is named, by its first
     /// line, and then nothing is committed.
-    pub async fn apply(
-        &self,
-        store: &Store,
-        clock: &Clock,
-    ) -> Result<Result<Vec<IngestOutcome>, Vec<FileProblem>>, StoreError> {
+    pub async fn apply(&self, store: &Store, clock: &Clock) -> Result<Vec<IngestOutcome>, ImportError> {
         let now = clock.now();
         let mut tx = store.write().await?;
         let mut out = Vec::with_capacity(self.orders.len());
@@ -362,10 +368,10 @@ impl CheckedImport {
         if !problems.is_empty() {
             // Dropping the transaction rolls it back.
             drop(tx);
-            return Ok(Err(problems));
+            return Err(ImportError::Problems(problems));
         }
         tx.commit().await?;
-        Ok(Ok(out))
+        Ok(out)
     }
 }
 
