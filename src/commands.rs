@@ -8,6 +8,7 @@ mod command;
 pub mod grants;
 mod events;
 mod export_cmd;
+mod invite_answer;
 mod invites;
 mod leaderboard;
 mod limits;
@@ -254,13 +255,13 @@ impl Core {
     async fn dispatch(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Result<Reply, CommandError> {
         use Cmd::*;
         match inv.cmd {
-            Help => Ok(self.help(actor, inv).await?),
-            Whoami => self.whoami(actor).await,
-            Name => self.name(scope, inv).await,
-            Connect => self.connect(actor, inv).await,
-            Verify => self.verify(actor, inv).await,
-            Accept => self.accept(actor, inv, true).await,
-            Ignore => self.accept(actor, inv, false).await,
+            Help => self.run_typed::<account::Help>(actor.clone(), scope, inv).await,
+            Whoami => self.run_typed::<account::Whoami>(actor.clone(), scope, inv).await,
+            Name => self.run_typed::<names::Name>(actor.clone(), scope, inv).await,
+            Connect => self.run_typed::<account::Connect>(actor.clone(), scope, inv).await,
+            Verify => self.run_typed::<account::Verify>(actor.clone(), scope, inv).await,
+            Accept => self.run_typed::<invite_answer::Accept>(actor.clone(), scope, inv).await,
+            Ignore => self.run_typed::<invite_answer::Ignore>(actor.clone(), scope, inv).await,
             NewEvent => self.new_event(actor, scope, inv).await,
             EditEvent => self.edit_event(actor, scope, inv).await,
             Events => self.events(scope).await,
@@ -291,12 +292,12 @@ impl Core {
             MyStats => self.my_stats(scope).await,
             MyOrders => self.my_orders(scope).await,
             Leaderboard => self.leaderboard(scope).await,
-            Stop => self.stop_mail(actor).await,
-            Digest => self.digest_prefs(actor, inv).await,
-            Notify => self.notify_prefs(actor, inv).await,
-            Channel => self.channel_prefs(actor, inv).await,
-            OrgDigest => self.org_digest(actor, scope, inv).await,
-            TimeZone => self.time_zone(actor, scope, inv).await,
+            Stop => self.run_typed::<prefs::Stop>(actor.clone(), scope, inv).await,
+            Digest => self.run_typed::<prefs::Digest>(actor.clone(), scope, inv).await,
+            Notify => self.run_typed::<prefs::Notify>(actor.clone(), scope, inv).await,
+            Channel => self.run_typed::<prefs::Channel>(actor.clone(), scope, inv).await,
+            OrgDigest => self.run_typed::<prefs::OrgDigest>(actor.clone(), scope, inv).await,
+            TimeZone => self.run_typed::<prefs::TimeZone>(actor.clone(), scope, inv).await,
         }
     }
 

@@ -211,16 +211,6 @@ pub(crate) const EVENT_OPT: ArgSpec = opt(
 );
 pub(crate) const ORG_FLAG: ArgSpec = flag("org", ArgKind::Slug, "the organization, when you organize several");
 pub(crate) const ON_OFF: ArgKind = ArgKind::Choice(&["on", "off"]);
-/// Days of the week, Monday first (the organization's digest day).
-pub const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 macro_rules! command {
     ($cmd:ident, $name:literal, $access:ident, [$($arg:expr),* $(,)?], $help:literal, $example:literal $(, $k:ident = $v:expr)* $(,)?) => {{
@@ -245,74 +235,13 @@ macro_rules! command {
 
 /// Every command, in the order help lists them.
 pub static COMMANDS: &[CommandSpec] = &[
-    command!(
-        Help,
-        "help",
-        Anyone,
-        [opt("command", ArgKind::Text, "a command to explain")],
-        "List the commands you can use, or explain one",
-        "help invite",
-        new_mail_thread = true
-    ),
-    command!(
-        Whoami,
-        "whoami",
-        Anyone,
-        [],
-        "Show who you are here: your email, linked accounts and roles",
-        "whoami",
-        private = true
-    ),
-    command!(
-        Name,
-        "name",
-        Person,
-        [ArgSpec {
-            rest: true,
-            ..opt("name", ArgKind::Text, "the name others see; leave out to see yours")
-        }],
-        "Set the name other promoters and organizers see on leaderboards",
-        "name Ana B.",
-        private = true
-    ),
-    command!(
-        Connect,
-        "connect",
-        Anyone,
-        [req("email", ArgKind::Email, "the address to link this account to")],
-        "Link this chat account to your email: a code is mailed to you",
-        "connect ana@example.com",
-        channels = Channels::ChatOnly,
-        private = true
-    ),
-    command!(
-        Verify,
-        "verify",
-        Anyone,
-        [req("code", ArgKind::Code, "the code from the mail")],
-        "Finish linking this chat account with the mailed code",
-        "verify K7QM2XPA",
-        channels = Channels::ChatOnly,
-        private = true
-    ),
-    command!(
-        Accept,
-        "accept",
-        Anyone,
-        [req("code", ArgKind::Code, "the code from your invite")],
-        "Accept an invite addressed to you",
-        "accept 3kq8zt2mw9xcv4bn7hpr5yd6jfa",
-        private = true
-    ),
-    command!(
-        Ignore,
-        "ignore",
-        Anyone,
-        [req("code", ArgKind::Code, "the code from your invite")],
-        "Decline an invite addressed to you",
-        "ignore 3kq8zt2mw9xcv4bn7hpr5yd6jfa",
-        private = true
-    ),
+    super::account::Help::SPEC,
+    super::account::Whoami::SPEC,
+    super::names::Name::SPEC,
+    super::account::Connect::SPEC,
+    super::account::Verify::SPEC,
+    super::invite_answer::Accept::SPEC,
+    super::invite_answer::Ignore::SPEC,
     command!(
         NewEvent,
         "newevent",
@@ -599,76 +528,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         "leaderboard summer-fest",
         picks_only_event = true
     ),
-    command!(
-        Digest,
-        "digest",
-        Anyone,
-        [
-            opt(
-                "setting",
-                ArgKind::Choice(&["daily", "weekly", "off", "hour"]),
-                "how often, or `hour` to set the hour"
-            ),
-            opt("hour", ArgKind::Text, "with `hour`: the local hour, 0 to 23"),
-        ],
-        "Show or set your digest: daily, weekly or off, and at which hour",
-        "digest daily",
-        private = true
-    ),
-    command!(
-        Notify,
-        "notify",
-        Anyone,
-        [req("state", ON_OFF, "on or off")],
-        "Turn live sale notifications on or off",
-        "notify off",
-        private = true
-    ),
-    command!(
-        Channel,
-        "channel",
-        Anyone,
-        [req(
-            "via",
-            ArgKind::Choice(&["telegram", "discord", "email"]),
-            "where digests and notifications go"
-        )],
-        "Choose where digests and notifications reach you",
-        "channel telegram",
-        private = true
-    ),
-    command!(
-        OrgDigest,
-        "orgdigest",
-        Organizer,
-        [
-            req("weekday", ArgKind::Choice(WEEKDAYS), "weekly digest day"),
-            req("hour", ArgKind::Text, "local hour, 0 to 23"),
-            ORG_FLAG,
-        ],
-        "Set the organization's default digest day and hour",
-        "orgdigest monday 9"
-    ),
-    command!(
-        TimeZone,
-        "timezone",
-        Organizer,
-        [
-            req("zone", ArgKind::Text, "an IANA time zone, e.g. Europe/Berlin"),
-            ORG_FLAG
-        ],
-        "Set the organization's time zone (digests, times shown)",
-        "timezone Europe/Berlin"
-    ),
-    command!(
-        Stop,
-        "stop",
-        Anyone,
-        [],
-        "Stop digest and notification mails to your address",
-        "stop",
-        private = true
-    ),
+    super::prefs::Digest::SPEC,
+    super::prefs::Notify::SPEC,
+    super::prefs::Channel::SPEC,
+    super::prefs::OrgDigest::SPEC,
+    super::prefs::TimeZone::SPEC,
+    super::prefs::Stop::SPEC,
 ];
 
 /// The declaration of a command by name (case-insensitive).
