@@ -8,11 +8,13 @@ mod command;
 mod events;
 mod export_cmd;
 pub mod grants;
+mod invite_answer;
 mod invites;
 mod leaderboard;
 mod limits;
 mod link_switch;
 mod links;
+mod list;
 mod local_time;
 mod mail;
 mod members;
@@ -251,92 +253,8 @@ impl Core {
         }
     }
 
-    async fn dispatch(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Result<Reply, CommandError> {
-        use Cmd::*;
-        match inv.cmd {
-            Help => Ok(self.help(actor, inv).await?),
-            Whoami => self.whoami(actor).await,
-            Name => self.name(scope, inv).await,
-            Connect => self.connect(actor, inv).await,
-            Verify => self.verify(actor, inv).await,
-            Accept => self.accept(actor, inv, true).await,
-            Ignore => self.accept(actor, inv, false).await,
-            NewEvent => self.run_typed::<events::NewEvent>(actor.clone(), scope, inv).await,
-            EditEvent => self.run_typed::<events::EditEvent>(actor.clone(), scope, inv).await,
-            Events => self.run_typed::<events::Events>(actor.clone(), scope, inv).await,
-            NewTicketType => {
-                self.run_typed::<ticket_types::NewTicketType>(actor.clone(), scope, inv)
-                    .await
-            }
-            EditTicket => {
-                self.run_typed::<ticket_types::EditTicket>(actor.clone(), scope, inv)
-                    .await
-            }
-            RemoveTicket => {
-                self.run_typed::<ticket_types::RemoveTicket>(actor.clone(), scope, inv)
-                    .await
-            }
-            TicketTypes => {
-                self.run_typed::<ticket_types::TicketTypes>(actor.clone(), scope, inv)
-                    .await
-            }
-            Invite => self.run_typed::<invites::Invite>(actor.clone(), scope, inv).await,
-            InviteAdmin => self.run_typed::<invites::InviteAdmin>(actor.clone(), scope, inv).await,
-            Invites => self.run_typed::<invites::Invites>(actor.clone(), scope, inv).await,
-            Resend => self.run_typed::<invites::Resend>(actor.clone(), scope, inv).await,
-            CancelInvite => self.run_typed::<invites::CancelInvite>(actor.clone(), scope, inv).await,
-            Promoters => self.run_typed::<members::Promoters>(actor.clone(), scope, inv).await,
-            Revoke => self.run_typed::<members::Revoke>(actor.clone(), scope, inv).await,
-            Stats => self.run_typed::<stats::Stats>(actor.clone(), scope, inv).await,
-            Export => self.run_typed::<export_cmd::Export>(actor.clone(), scope, inv).await,
-            OrgLink => self.run_typed::<links::OrgLink>(actor.clone(), scope, inv).await,
-            OrgLinks => self.run_typed::<links::OrgLinks>(actor.clone(), scope, inv).await,
-            SetLeaderboard => {
-                self.run_typed::<leaderboard::SetLeaderboard>(actor.clone(), scope, inv)
-                    .await
-            }
-            MyLink => self.run_typed::<links::MyLink>(actor.clone(), scope, inv).await,
-            Links => self.run_typed::<links::Links>(actor.clone(), scope, inv).await,
-            NewLink => self.run_typed::<links::NewLink>(actor.clone(), scope, inv).await,
-            DisableLink => {
-                self.run_typed::<link_switch::DisableLink>(actor.clone(), scope, inv)
-                    .await
-            }
-            EnableLink => {
-                self.run_typed::<link_switch::EnableLink>(actor.clone(), scope, inv)
-                    .await
-            }
-            MyStats => self.run_typed::<stats::MyStats>(actor.clone(), scope, inv).await,
-            MyOrders => self.run_typed::<stats::MyOrders>(actor.clone(), scope, inv).await,
-            Leaderboard => {
-                self.run_typed::<leaderboard::Leaderboard>(actor.clone(), scope, inv)
-                    .await
-            }
-            Stop => self.stop_mail(actor).await,
-            Digest => self.digest_prefs(actor, inv).await,
-            Notify => self.notify_prefs(actor, inv).await,
-            Channel => self.channel_prefs(actor, inv).await,
-            OrgDigest => self.org_digest(actor, scope, inv).await,
-            TimeZone => self.time_zone(actor, scope, inv).await,
-        }
-    }
-
     /// The public tracking URL of a link code.
     pub fn link_url(&self, code: &str) -> String {
         format!("{}/t/{code}", self.settings.public_url.trim_end_matches('/'))
-    }
-}
-
-/// Unwraps the organizer scope that `authorize` produced for an organizer command.
-pub(crate) fn organizer_scope(
-    scope: Scope,
-) -> (
-    crate::store::OrgRow,
-    crate::store::OrganizerRole,
-    Option<crate::store::EventRow>,
-) {
-    match scope {
-        Scope::Organizer { org, role, event } => (org, role, event),
-        other => unreachable!("organizer command authorized with {other:?}"),
     }
 }

@@ -1,21 +1,18 @@
-//! Commands anyone may run: help, whoami, linking a chat account, answering an invite.
+//! Commands anyone may run about themselves: help, whoami, and linking a chat account
+//! to an address (`connect`, then `verify` with the mailed code).
 
-use super::spec::{Access, COMMANDS, Channels, CommandSpec, find};
-use super::{Actor, Core, Invocation, Origin};
+use super::args::{Args, Code, Email};
+use super::command::{Command, declare};
+use super::grants::Anyone;
+use super::spec::{Access, ArgKind, COMMANDS, Channels, CommandSpec, find, opt, req};
+use super::{Actor, Core, Origin};
 use crate::codes;
-use crate::error::CommandError;
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
-use crate::store::{ConnectOutcome, InviteKind, LinkScope, OrganizerRole};
+use crate::store::{ConnectOutcome, OrganizerRole};
 
 type Res = Result<Reply, CommandError>;
-
-/// How an invite is named: by the code from the mail, or by id (a reply to that mail).
-#[derive(Debug, Clone, Copy)]
-enum InviteRef<'a> {
-    Code(&'a str),
-    Id(i64),
-}
 
 /// `connect` mails per chat account, and per address, in an hour.
 const MAX_CONNECTS_PER_HOUR: i64 = 3;
@@ -24,23 +21,142 @@ fn offered_on(spec: &CommandSpec, origin: &Origin) -> bool {
     spec.channels == Channels::All || !matches!(origin, Origin::Email { .. })
 }
 
-impl Core {
-    /// `help [command]`: the commands this person can use, or one explained.
-    pub(super) async fn help(&self, actor: &Actor, inv: &Invocation) -> Result<Reply, CommandError> {
-        if let Some(name) = inv.get("command") {
-            let Some(spec) = find(name.trim_start_matches('/')) else {
-                refuse!("There is no command `{name}`. Send `help` for the list.");
-            };
-            let mut fields = vec![
-                ("Usage".to_string(), spec.usage()),
-                ("Who".to_string(), spec.access.label().to_string()),
-                ("Example".to_string(), spec.example.to_string()),
-            ];
-            for a in spec.args {
-                fields.push((a.name.to_string(), format!("{} ({})", a.help, a.kind.describe())));
-            }
-            return Ok(Reply::text(spec.help).titled(spec.name).with(Block::Fields(fields)));
+/// `help [command]`: the commands this person can use, or one explained.
+#[derive(Debug)]
+pub struct Help {
+    pub command: Option<String>,
+}
+
+impl Command for Help {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Help,
+        "help",
+        [opt("command", ArgKind::Text, "a command to explain")],
+        "List the commands you can use, or explain one",
+        "help invite",
+        new_mail_thread = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Help {
+            command: args.opt("command")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        match self.command {
+            Some(name) => explain(&name),
+            None => core.command_list(&ctx.actor).await,
         }
+    }
+}
+
+/// One command explained: usage, audience, example and each argument.
+fn explain(name: &str) -> Res {
+    let Some(spec) = find(name.trim_start_matches('/')) else {
+        refuse!("There is no command `{name}`. Send `help` for the list.");
+    };
+    let mut fields = vec![
+        ("Usage".to_string(), spec.usage()),
+        ("Who".to_string(), spec.access.label().to_string()),
+        ("Example".to_string(), spec.example.to_string()),
+    ];
+    for a in spec.args {
+        fields.push((a.name.to_string(), format!("{} ({})", a.help, a.kind.describe())));
+    }
+    Ok(Reply::text(spec.help).titled(spec.name).with(Block::Fields(fields)))
+}
+
+/// `whoami`: the person, linked accounts and roles.
+#[derive(Debug)]
+pub struct Whoami;
+
+impl Command for Whoami {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Whoami,
+        "whoami",
+        [],
+        "Show who you are here: your email, linked accounts and roles",
+        "whoami",
+        private = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(Whoami)
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        core.whoami(&ctx.actor).await
+    }
+}
+
+/// `connect <email>`: mails a code that `verify` takes to link this chat account.
+#[derive(Debug)]
+pub struct Connect {
+    pub email: Email,
+}
+
+impl Command for Connect {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Connect,
+        "connect",
+        [req("email", ArgKind::Email, "the address to link this account to")],
+        "Link this chat account to your email: a code is mailed to you",
+        "connect ana@example.com",
+        channels = Channels::ChatOnly,
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Connect {
+            email: args.req("email")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        core.connect(&ctx.actor, &self.email).await
+    }
+}
+
+/// `verify <code>`: finishes `connect`.
+#[derive(Debug)]
+pub struct Verify {
+    pub code: Code,
+}
+
+impl Command for Verify {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Verify,
+        "verify",
+        [req("code", ArgKind::Code, "the code from the mail")],
+        "Finish linking this chat account with the mailed code",
+        "verify K7QM2XPA",
+        channels = Channels::ChatOnly,
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Verify {
+            code: args.req("code")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        core.verify(&ctx.actor, &self.code).await
+    }
+}
+
+impl Core {
+    /// The commands `actor` can use here.
+    async fn command_list(&self, actor: &Actor) -> Res {
         let (organizer, promoter) = match &actor.person {
             Some(p) => (
                 !self.orgs_of_actor(actor, p).await?.is_empty(),
@@ -74,8 +190,8 @@ impl Core {
         Ok(r.line("Send `help <command>` for details."))
     }
 
-    /// `whoami`: the person, linked accounts and roles.
-    pub(super) async fn whoami(&self, actor: &Actor) -> Res {
+    /// What `whoami` shows.
+    async fn whoami(&self, actor: &Actor) -> Res {
         let Some(p) = &actor.person else {
             let who = actor.email.clone().unwrap_or_else(|| "This account".into());
             return Ok(
@@ -125,29 +241,10 @@ impl Core {
             .private())
     }
 
-    /// `stop`: no more digest or notification mail.
-    pub(super) async fn stop_mail(&self, actor: &Actor) -> Res {
-        let Some(p) = &actor.person else {
-            refuse!("There is nothing to stop: this address gets no digests or notifications.");
-        };
-        let mut tx = self.store.write().await?;
-        self.store.set_mail_opt_out(&mut tx, p.id, true).await?;
-        self.store
-            .audit(&mut tx, None, Some(p.id), "mail.stopped", &p.email, self.clock.now())
-            .await?;
-        tx.commit().await?;
-        Ok(Reply::text(format!(
-            "Done: {} gets no more digest or notification mails. Invites and answers to your own commands still arrive.",
-            p.email
-        )))
-    }
-
-    /// `connect <email>`: mails a code that `verify` takes to link this chat account.
-    pub(super) async fn connect(&self, actor: &Actor, inv: &Invocation) -> Res {
+    async fn connect(&self, actor: &Actor, email: &str) -> Res {
         let Some(account) = &actor.chat else {
             refuse!("`connect` links a Discord or Telegram account; in the console you already act as an address.");
         };
-        let email = inv.req("email");
         let now = self.clock.now();
         let (by_account, by_email) = self
             .store
@@ -183,15 +280,14 @@ impl Core {
         )))
     }
 
-    /// `verify <code>`: finishes `connect`.
-    pub(super) async fn verify(&self, actor: &Actor, inv: &Invocation) -> Res {
+    async fn verify(&self, actor: &Actor, code: &str) -> Res {
         let Some(account) = &actor.chat else {
             refuse!("`verify` finishes linking a Discord or Telegram account.");
         };
         let mut tx = self.store.write().await?;
         let outcome = self
             .store
-            .verify_connect_code(&mut tx, account, &codes::hash_code(inv.req("code")), self.clock.now())
+            .verify_connect_code(&mut tx, account, &codes::hash_code(code), self.clock.now())
             .await?;
         // The chat name is the default display name (until the person sets one).
         if let (ConnectOutcome::Linked(email), Some(u)) = (&outcome, account.username.as_deref())
@@ -216,152 +312,24 @@ impl Core {
             }
         }
     }
+}
 
-    /// `accept <code>` / `ignore <code>`: answers an invite addressed to the actor.
-    pub(super) async fn accept(&self, actor: &Actor, inv: &Invocation, accept: bool) -> Res {
-        self.answer(actor, InviteRef::Code(inv.req("code")), accept).await
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{parse_line, spec};
+
+    fn parses<C: Command>() {
+        let inv = parse_line(C::SPEC.example).unwrap();
+        assert_eq!(inv.cmd, C::SPEC.cmd, "{}", C::SPEC.example);
+        C::parse(Args::new(spec::spec(inv.cmd), &inv)).unwrap();
     }
 
-    /// Answers an invite by its id: a reply to the invite mail (the reply token names it).
-    pub async fn answer_invite(&self, origin: &Origin, invite_id: i64, accept: bool) -> Reply {
-        let spec = super::spec::spec(if accept { super::Cmd::Accept } else { super::Cmd::Ignore });
-        self.metrics.command(origin.frontend());
-        let result = async {
-            let actor = self.resolve_actor(origin).await?;
-            self.answer(&actor, InviteRef::Id(invite_id), accept).await
-        }
-        .await;
-        self.finish(spec, origin, result)
-    }
-
-    async fn answer(&self, actor: &Actor, invite: InviteRef<'_>, accept: bool) -> Res {
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        let found = match invite {
-            InviteRef::Code(code) => self.store.invite_by_code_hash(&mut tx, &codes::hash_code(code)).await?,
-            InviteRef::Id(id) => self.store.invite_by_id(&mut tx, id).await?,
-        };
-        let Some(invite) = found else {
-            refuse!(
-                "That invite code is not valid. Check the code in your invite email, or ask the organizer to resend the invite."
-            );
-        };
-        match invite.status.as_str() {
-            "pending" if invite.expires_at <= crate::clock::ts(now) => {
-                refuse!("This invite has expired. Ask the organizer to send it again.")
-            }
-            "pending" => {}
-            "accepted" => refuse!("This invite has already been accepted."),
-            "ignored" => refuse!("This invite was declined. Ask the organizer for a new one if you changed your mind."),
-            "cancelled" => refuse!("This invite was cancelled by the organizer."),
-            _ => refuse!("This invite has expired. Ask the organizer to send it again."),
-        }
-        super::access::may_answer_invite(actor, &invite, accept)?;
-        let org = self.store.org(invite.org_id).await?.map(|o| o.name).unwrap_or_default();
-        let event = match invite.event_id {
-            Some(id) => self.store.event(id).await?,
-            None => None,
-        };
-        let what = match (&event, invite.kind()) {
-            (_, InviteKind::Organizer) => format!("an organizer of {org}"),
-            (Some(e), _) => format!("a promoter of {} ({org})", e.name),
-            (None, _) => format!("a promoter of {org} (all events)"),
-        };
-        if !accept {
-            self.store
-                .resolve_invite(&mut tx, &invite, "ignored", "ignored", now)
-                .await?;
-            self.store
-                .audit(
-                    &mut tx,
-                    Some(invite.org_id),
-                    actor.person.as_ref().map(|p| p.id),
-                    "invite.ignored",
-                    &invite.email,
-                    now,
-                )
-                .await?;
-            tx.commit().await?;
-            return Ok(Reply::text(format!(
-                "Invite declined: you will not become {what}. Nothing else changes."
-            )));
-        }
-        if actor.chat.is_some()
-            && actor.person.is_none()
-            && self
-                .store
-                .person_by_email(&invite.email)
-                .await?
-                .is_some_and(|p| p.verified_at.is_some())
-        {
-            // The address already has an account (maybe with roles elsewhere): a forwarded
-            // code must not hand it to another chat account.
-            refuse!(
-                "{} already has an account here. Link this account first: send `connect {}`, then `verify <code>` \
-                 with the code we mail, then accept again.",
-                invite.email,
-                invite.email
-            );
-        }
-        // Accepting from a chat account proves the code, not the address.
-        let proves_address = actor.chat.is_none();
-        let person_id = self
-            .store
-            .upsert_person(&mut tx, &invite.email, proves_address, now)
-            .await?;
-        if let Some(account) = &actor.chat {
-            if actor.person.is_none() || actor.grants.is_some() {
-                // Linked by this code: the account holds exactly this membership.
-                self.store
-                    .link_chat_account(&mut tx, account, person_id, LinkScope::Invite, now)
-                    .await?;
-                if let Some(mid) = invite.membership_id {
-                    self.store.grant_chat_membership(&mut tx, account, mid).await?;
-                }
-            }
-            if let Some(u) = account
-                .username
-                .as_deref()
-                .filter(|u| super::names::name_problem(u).is_none())
-            {
-                self.store.set_display_name_if_missing(&mut tx, person_id, u).await?;
-            }
-        }
-        self.store
-            .resolve_invite(&mut tx, &invite, "accepted", "active", now)
-            .await?;
-        if invite.kind() == InviteKind::Organizer {
-            self.store
-                .add_organizer(&mut tx, invite.org_id, person_id, OrganizerRole::Admin, now)
-                .await?;
-        }
-        self.store
-            .audit(
-                &mut tx,
-                Some(invite.org_id),
-                Some(person_id),
-                "invite.accepted",
-                &invite.email,
-                now,
-            )
-            .await?;
-        let mut reply = Reply::text(format!("Welcome! You are now {what}."))
-            .titled("Invite accepted")
-            .private();
-        if let (Some(e), Some(mid)) = (&event, invite.membership_id) {
-            let link = self
-                .ensure_main_link(&mut tx, invite.org_id, e.id, mid, person_id)
-                .await?;
-            reply = reply
-                .line("Your tracking link — share it, every ticket bought through it counts for you:")
-                .with(Block::Link(self.link_url(&link)));
-        } else if invite.kind() == InviteKind::Promoter {
-            reply =
-                reply.line("Send `mylink <event>` for your tracking link of any of its events, and `help` for more.");
-        } else {
-            reply = reply.line("Send `help` to see what organizers can do.");
-        }
-        tx.commit().await?;
-        Ok(reply)
+    #[test]
+    fn every_example_parses_into_its_command() {
+        parses::<Help>();
+        parses::<Whoami>();
+        parses::<Connect>();
+        parses::<Verify>();
     }
 }

@@ -1,8 +1,12 @@
 //! `name`: the display name other people see on leaderboards and digests; checked so
 //! that it can never pass for someone else's address or for the board's own marks.
 
-use super::{Core, Invocation, Scope, parse_email};
-use crate::error::CommandError;
+use super::args::Args;
+use super::command::{Command, declare};
+use super::grants::Person;
+use super::spec::{ArgKind, ArgSpec, CommandSpec, opt};
+use super::{Core, parse_email};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply};
 
@@ -79,15 +83,37 @@ fn invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{AD}')
 }
 
-impl Core {
-    pub(super) async fn name(&self, scope: Scope, inv: &Invocation) -> Res {
-        let Scope::Person(person) = scope else {
-            unreachable!("`name` is authorized with the person's scope")
-        };
-        let Some(wanted) = inv
-            .get("name")
-            .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
-        else {
+/// `name [name…]`: shows the display name, or sets it (spaces collapsed).
+#[derive(Debug)]
+pub struct Name {
+    pub name: Option<String>,
+}
+
+impl Command for Name {
+    type Grant = Person;
+    const SPEC: CommandSpec = declare!(
+        Person,
+        Name,
+        "name",
+        [ArgSpec {
+            rest: true,
+            ..opt("name", ArgKind::Text, "the name others see; leave out to see yours")
+        }],
+        "Set the name other promoters and organizers see on leaderboards",
+        "name Ana B.",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let name: Option<String> = args.opt("name")?;
+        Ok(Name {
+            name: name.map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")),
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Person) -> Res {
+        let person = ctx.person;
+        let Some(wanted) = self.name else {
             let shown = person.shown_name();
             let how = if person.display_name.is_some() {
                 "the name you set"
@@ -102,10 +128,10 @@ impl Core {
         if let Some(why) = name_problem(&wanted) {
             refuse!("{why}");
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        self.store.set_display_name(&mut tx, person.id, &wanted).await?;
-        self.store
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        core.store.set_display_name(&mut tx, person.id, &wanted).await?;
+        core.store
             .audit(&mut tx, None, Some(person.id), "person.renamed", &wanted, now)
             .await?;
         tx.commit().await?;
@@ -115,7 +141,8 @@ impl Core {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_NAME_CHARS, name_problem, sender_name};
+    use super::*;
+    use crate::commands::{parse_line, spec};
 
     #[test]
     fn sender_names_lose_line_breaks_and_controls_and_are_capped() {
@@ -136,6 +163,14 @@ mod tests {
             words.chars().count() <= MAX_NAME_CHARS && !words.ends_with(' '),
             "{words:?}"
         );
+    }
+
+    #[test]
+    fn the_example_parses_into_the_command() {
+        let inv = parse_line(Name::SPEC.example).unwrap();
+        assert_eq!(inv.cmd, Name::SPEC.cmd);
+        let name = Name::parse(Args::new(spec::spec(inv.cmd), &inv)).unwrap();
+        assert_eq!(name.name.as_deref(), Some("Ana B."));
     }
 
     #[test]

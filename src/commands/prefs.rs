@@ -1,8 +1,13 @@
 //! Preferences: how often digests come, at which hour, on which channel, and whether
-//! live sale notifications are wanted; the organization's defaults.
+//! live sale notifications are wanted, or none of that mail (`stop`); the
+//! organization's defaults.
 
-use super::{Actor, Core, Invocation, Scope, organizer_scope};
-use crate::error::CommandError;
+use super::args::{Args, OnOff};
+use super::command::{Command, declare};
+use super::grants::{Anyone, Organizer};
+use super::spec::{ArgKind, CommandSpec, ON_OFF, ORG_FLAG, opt, req};
+use super::{Actor, Core};
+use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply};
 use crate::store::{PersonRow, Preferences};
@@ -12,14 +17,317 @@ type Res = Result<Reply, CommandError>;
 fn person(actor: &Actor) -> Result<&PersonRow, CommandError> {
     match &actor.person {
         Some(p) => Ok(p),
-        None => Err(crate::error::UserError::new("Link this account first: send `connect <your email>`.").into()),
+        None => Err(UserError::new("Link this account first: send `connect <your email>`.").into()),
     }
 }
 
-fn hour(s: &str) -> Result<i64, CommandError> {
+fn hour(s: &str) -> Result<i64, UserError> {
     match s.trim().trim_end_matches(":00").parse::<i64>() {
         Ok(h) if (0..=23).contains(&h) => Ok(h),
-        _ => Err(crate::error::UserError::new(format!("`{s}` is not an hour from 0 to 23.")).into()),
+        _ => Err(UserError::new(format!("`{s}` is not an hour from 0 to 23."))),
+    }
+}
+
+crate::choice!(
+    /// What `digest` sets: how often, or (`hour`) at which hour.
+    DigestSetting { Daily = "daily", Weekly = "weekly", Off = "off", Hour = "hour" }
+);
+
+impl DigestSetting {
+    fn word(self) -> &'static str {
+        Self::WORDS[self as usize]
+    }
+}
+
+/// `digest [daily|weekly|off|hour] [hour]`.
+#[derive(Debug)]
+pub struct Digest {
+    pub setting: Option<DigestSetting>,
+    /// With `hour`; read once the setting says it belongs (and the person is known).
+    pub hour: Option<String>,
+}
+
+impl Command for Digest {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Digest,
+        "digest",
+        [
+            opt(
+                "setting",
+                ArgKind::Choice(DigestSetting::WORDS),
+                "how often, or `hour` to set the hour"
+            ),
+            opt("hour", ArgKind::Text, "with `hour`: the local hour, 0 to 23"),
+        ],
+        "Show or set your digest: daily, weekly or off, and at which hour",
+        "digest daily",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Digest {
+            setting: args.opt("setting")?,
+            hour: args.opt("hour")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        let p = person(&ctx.actor)?;
+        match (self.setting, self.hour.as_deref()) {
+            (None, _) => core.describe(p, &core.store.preferences(p.id).await?).await,
+            (Some(DigestSetting::Hour), Some(h)) => {
+                let h = hour(h)?;
+                core.save_prefs(p, |prefs| prefs.digest_hour = Some(h)).await
+            }
+            (Some(DigestSetting::Hour), None) => refuse!("Which hour? For example: `digest hour 8`."),
+            (Some(freq), None) => core.save_prefs(p, |prefs| prefs.digest = freq.word().into()).await,
+            (Some(_), Some(_)) => refuse!("Give an hour only with `hour`, e.g. `digest hour 8`."),
+        }
+    }
+}
+
+/// `notify on|off`.
+#[derive(Debug)]
+pub struct Notify {
+    pub state: OnOff,
+}
+
+impl Command for Notify {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Notify,
+        "notify",
+        [req("state", ON_OFF, "on or off")],
+        "Turn live sale notifications on or off",
+        "notify off",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Notify {
+            state: args.req("state")?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        let p = person(&ctx.actor)?;
+        let on = self.state.0;
+        core.save_prefs(p, |prefs| prefs.notify = on).await
+    }
+}
+
+crate::choice!(
+    /// Where digests and notifications go.
+    Via { Telegram = "telegram", Discord = "discord", Email = "email" }
+);
+
+impl Via {
+    fn word(self) -> &'static str {
+        Self::WORDS[self as usize]
+    }
+}
+
+/// `channel telegram|discord|email`.
+#[derive(Debug)]
+pub struct Channel {
+    pub via: Via,
+}
+
+impl Command for Channel {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Channel,
+        "channel",
+        [req(
+            "via",
+            ArgKind::Choice(Via::WORDS),
+            "where digests and notifications go"
+        )],
+        "Choose where digests and notifications reach you",
+        "channel telegram",
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Channel { via: args.req("via")? })
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        let p = person(&ctx.actor)?;
+        let via = self.via.word();
+        if self.via != Via::Email
+            && !core
+                .store
+                .chat_accounts_of(p.id)
+                .await?
+                .iter()
+                .any(|(platform, _, _)| *platform == via)
+        {
+            refuse!(
+                "No {via} account is linked to {}. Send `connect {}` to the bot there first.",
+                p.email,
+                p.email
+            );
+        }
+        core.save_prefs(p, |prefs| prefs.channel = Some(via.into())).await
+    }
+}
+
+crate::choice!(
+    /// Days of the week, Monday first (the organization's digest day).
+    Weekday {
+        Monday = "monday",
+        Tuesday = "tuesday",
+        Wednesday = "wednesday",
+        Thursday = "thursday",
+        Friday = "friday",
+        Saturday = "saturday",
+        Sunday = "sunday",
+    }
+);
+
+impl Weekday {
+    fn word(self) -> &'static str {
+        Self::WORDS[self as usize]
+    }
+
+    /// 1 for Monday to 7 for Sunday, as stored.
+    fn number(self) -> i64 {
+        self as i64 + 1
+    }
+}
+
+/// `orgdigest <weekday> <hour> [--org <org>]`.
+#[derive(Debug)]
+pub struct OrgDigest {
+    pub weekday: Weekday,
+    pub hour: i64,
+}
+
+impl Command for OrgDigest {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        OrgDigest,
+        "orgdigest",
+        [
+            req("weekday", ArgKind::Choice(Weekday::WORDS), "weekly digest day"),
+            req("hour", ArgKind::Text, "local hour, 0 to 23"),
+            ORG_FLAG,
+        ],
+        "Set the organization's default digest day and hour",
+        "orgdigest monday 9"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(OrgDigest {
+            weekday: args.req("weekday")?,
+            hour: hour(&args.req::<String>("hour")?)?,
+        })
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, person, .. } = ctx;
+        let (h, day) = (self.hour, self.weekday.word());
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        core.store
+            .set_org_digest_defaults(&mut tx, org.id, self.weekday.number(), h)
+            .await?;
+        let detail = format!("{day} {h}");
+        core.store
+            .audit(&mut tx, Some(org.id), Some(person.id), "org.digest", &detail, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!(
+            "Weekly digests of {} now go out on {day} at {h}:00 {} (daily ones at {h}:00), unless a person chose their own hour.",
+            org.name, org.time_zone
+        )))
+    }
+}
+
+/// `timezone <zone> [--org <org>]`.
+#[derive(Debug)]
+pub struct TimeZone {
+    pub zone: chrono_tz::Tz,
+}
+
+impl Command for TimeZone {
+    type Grant = Organizer;
+    const SPEC: CommandSpec = declare!(
+        Organizer,
+        TimeZone,
+        "timezone",
+        [
+            req("zone", ArgKind::Text, "an IANA time zone, e.g. Europe/Berlin"),
+            ORG_FLAG
+        ],
+        "Set the organization's time zone (digests, times shown)",
+        "timezone Europe/Berlin"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let zone: String = args.req("zone")?;
+        match zone.parse() {
+            Ok(zone) => Ok(TimeZone { zone }),
+            Err(_) => Err(UserError::new(format!(
+                "`{zone}` is not a time zone. Use an IANA name such as Europe/Berlin or America/New_York."
+            ))),
+        }
+    }
+
+    async fn run(self, core: &Core, ctx: Organizer) -> Res {
+        let Organizer { org, person, .. } = ctx;
+        let zone = self.zone.name();
+        let now = core.clock.now();
+        let mut tx = core.store.write().await?;
+        core.store.set_org_time_zone(&mut tx, org.id, zone).await?;
+        core.store
+            .audit(&mut tx, Some(org.id), Some(person.id), "org.time_zone", zone, now)
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!("{} now runs on {zone} time.", org.name)))
+    }
+}
+
+/// `stop`: no more digest or notification mail.
+#[derive(Debug)]
+pub struct Stop;
+
+impl Command for Stop {
+    type Grant = Anyone;
+    const SPEC: CommandSpec = declare!(
+        Anyone,
+        Stop,
+        "stop",
+        [],
+        "Stop digest and notification mails to your address",
+        "stop",
+        private = true
+    );
+
+    fn parse(_: Args<'_>) -> Result<Self, UserError> {
+        Ok(Stop)
+    }
+
+    async fn run(self, core: &Core, ctx: Anyone) -> Res {
+        let Some(p) = &ctx.actor.person else {
+            refuse!("There is nothing to stop: this address gets no digests or notifications.");
+        };
+        let mut tx = core.store.write().await?;
+        core.store.set_mail_opt_out(&mut tx, p.id, true).await?;
+        core.store
+            .audit(&mut tx, None, Some(p.id), "mail.stopped", &p.email, core.clock.now())
+            .await?;
+        tx.commit().await?;
+        Ok(Reply::text(format!(
+            "Done: {} gets no more digest or notification mails. Invites and answers to your own commands still arrive.",
+            p.email
+        )))
     }
 }
 
@@ -73,8 +381,7 @@ impl Core {
         Ok(reply)
     }
 
-    async fn save_prefs(&self, actor: &Actor, change: impl FnOnce(&mut Preferences)) -> Res {
-        let p = person(actor)?;
+    async fn save_prefs(&self, p: &PersonRow, change: impl FnOnce(&mut Preferences)) -> Res {
         let mut prefs = self.store.preferences(p.id).await?;
         change(&mut prefs);
         let mut tx = self.store.write().await?;
@@ -86,100 +393,34 @@ impl Core {
         tx.commit().await?;
         Ok(self.describe(p, &prefs).await?.line("Saved."))
     }
+}
 
-    pub(super) async fn digest_prefs(&self, actor: &Actor, inv: &Invocation) -> Res {
-        let p = person(actor)?;
-        match (inv.get("setting"), inv.get("hour")) {
-            (None, _) => self.describe(p, &self.store.preferences(p.id).await?).await,
-            (Some("hour"), Some(h)) => {
-                let h = hour(h)?;
-                self.save_prefs(actor, |prefs| prefs.digest_hour = Some(h)).await
-            }
-            (Some("hour"), None) => refuse!("Which hour? For example: `digest hour 8`."),
-            (Some(freq), None) => {
-                let freq = freq.to_string();
-                self.save_prefs(actor, |prefs| prefs.digest = freq).await
-            }
-            (Some(_), Some(_)) => refuse!("Give an hour only with `hour`, e.g. `digest hour 8`."),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{parse_line, spec};
+
+    fn parses<C: Command>() -> C {
+        let inv = parse_line(C::SPEC.example).unwrap();
+        assert_eq!(inv.cmd, C::SPEC.cmd, "{}", C::SPEC.example);
+        C::parse(Args::new(spec::spec(inv.cmd), &inv)).unwrap()
     }
 
-    pub(super) async fn notify_prefs(&self, actor: &Actor, inv: &Invocation) -> Res {
-        let on = inv.req("state") == "on";
-        self.save_prefs(actor, |prefs| prefs.notify = on).await
+    #[test]
+    fn every_example_parses_into_its_command() {
+        assert_eq!(parses::<Digest>().setting, Some(DigestSetting::Daily));
+        assert_eq!(parses::<Notify>().state, OnOff(false));
+        assert_eq!(parses::<Channel>().via, Via::Telegram);
+        let d = parses::<OrgDigest>();
+        assert_eq!((d.weekday.number(), d.hour), (1, 9));
+        assert_eq!(parses::<TimeZone>().zone, chrono_tz::Europe::Berlin);
+        parses::<Stop>();
     }
 
-    pub(super) async fn channel_prefs(&self, actor: &Actor, inv: &Invocation) -> Res {
-        let p = person(actor)?;
-        let via = inv.req("via").to_string();
-        if via != "email"
-            && !self
-                .store
-                .chat_accounts_of(p.id)
-                .await?
-                .iter()
-                .any(|(platform, _, _)| *platform == via)
-        {
-            refuse!(
-                "No {via} account is linked to {}. Send `connect {}` to the bot there first.",
-                p.email,
-                p.email
-            );
-        }
-        self.save_prefs(actor, |prefs| prefs.channel = Some(via)).await
-    }
-
-    pub(super) async fn org_digest(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, _) = organizer_scope(scope);
-        let h = hour(inv.req("hour"))?;
-        let day = super::spec::WEEKDAYS
-            .iter()
-            .position(|d| *d == inv.req("weekday"))
-            .unwrap_or(0) as i64
-            + 1;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        self.store.set_org_digest_defaults(&mut tx, org.id, day, h).await?;
-        let detail = format!("{} {h}", inv.req("weekday"));
-        self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
-                "org.digest",
-                &detail,
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(Reply::text(format!(
-            "Weekly digests of {} now go out on {} at {h}:00 {} (daily ones at {h}:00), unless a person chose their own hour.",
-            org.name,
-            inv.req("weekday"),
-            org.time_zone
-        )))
-    }
-
-    pub(super) async fn time_zone(&self, actor: &Actor, scope: Scope, inv: &Invocation) -> Res {
-        let (org, _, _) = organizer_scope(scope);
-        let zone = inv.req("zone");
-        let Ok(tz) = zone.parse::<chrono_tz::Tz>() else {
-            refuse!("`{zone}` is not a time zone. Use an IANA name such as Europe/Berlin or America/New_York.");
-        };
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        self.store.set_org_time_zone(&mut tx, org.id, tz.name()).await?;
-        self.store
-            .audit(
-                &mut tx,
-                Some(org.id),
-                actor.person.as_ref().map(|p| p.id),
-                "org.time_zone",
-                tz.name(),
-                now,
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(Reply::text(format!("{} now runs on {} time.", org.name, tz.name())))
+    #[test]
+    fn choice_words_name_their_variants() {
+        assert_eq!(DigestSetting::Weekly.word(), "weekly");
+        assert_eq!(Via::Email.word(), "email");
+        assert_eq!((Weekday::Sunday.word(), Weekday::Sunday.number()), ("sunday", 7));
     }
 }
