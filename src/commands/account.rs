@@ -313,23 +313,3 @@ impl Core {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::{parse_line, spec};
-
-    fn parses<C: Command>() {
-        let inv = parse_line(C::SPEC.example).unwrap();
-        assert_eq!(inv.cmd, C::SPEC.cmd, "{}", C::SPEC.example);
-        C::parse(Args::new(spec::spec(inv.cmd), &inv)).unwrap();
-    }
-
-    #[test]
-    fn every_example_parses_into_its_command() {
-        parses::<Help>();
-        parses::<Whoami>();
-        parses::<Connect>();
-        parses::<Verify>();
-    }
-}

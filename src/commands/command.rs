@@ -37,6 +37,14 @@ impl Core {
     }
 }
 
+/// A command's own example read into its type (for tests of what the fields hold).
+#[cfg(test)]
+pub(crate) fn example<C: Command>() -> C {
+    let inv = super::parse_line(C::SPEC.example).expect("the example parses");
+    assert_eq!(inv.cmd, C::SPEC.cmd, "{}", C::SPEC.example);
+    C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type")
+}
+
 /// Declares a command whose audience is its context's:
 /// `declare!(Grant, CmdId, "name", [args], "help", "example", private = true, …)`.
 macro_rules! declare {

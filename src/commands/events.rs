@@ -249,22 +249,3 @@ impl Command for Events {
             .with(Block::Table(t)))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::{parse_line, spec};
-
-    fn parses<C: Command>() {
-        let inv = parse_line(C::SPEC.example).expect("the example parses");
-        assert_eq!(inv.cmd, C::SPEC.cmd);
-        C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
-    }
-
-    #[test]
-    fn examples_read_into_their_types() {
-        parses::<NewEvent>();
-        parses::<EditEvent>();
-        parses::<Events>();
-    }
-}

@@ -88,16 +88,3 @@ impl Command for Export {
             }))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::{parse_line, spec};
-
-    #[test]
-    fn the_example_reads_into_its_type() {
-        let inv = parse_line(Export::SPEC.example).expect("the example parses");
-        assert_eq!(inv.cmd, Export::SPEC.cmd);
-        Export::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
-    }
-}

@@ -440,24 +440,3 @@ impl Core {
         refuse!("There is no pending invite for {email} there. Send `invites` to see them all.")
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::{parse_line, spec};
-
-    fn parses<C: Command>() {
-        let inv = parse_line(C::SPEC.example).expect("the example parses");
-        assert_eq!(inv.cmd, C::SPEC.cmd);
-        C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type");
-    }
-
-    #[test]
-    fn examples_read_into_their_types() {
-        parses::<Invite>();
-        parses::<InviteAdmin>();
-        parses::<Invites>();
-        parses::<Resend>();
-        parses::<CancelInvite>();
-    }
-}
