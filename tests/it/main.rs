@@ -22,6 +22,7 @@ mod newcomer_cli;
 mod permissions;
 mod scenario;
 mod security;
+mod snapshots;
 mod support;
 mod telegram;
 mod ticket_types;
