@@ -324,17 +324,25 @@ impl serenity::all::EventHandler for Handler {
     async fn interaction_create(&self, ctx: serenity::all::Context, interaction: Interaction) {
         let Interaction::Command(cmd) = interaction else { return };
         let now = self.discord.core.clock.now();
-        if !self
+        let (response, later) = match self
             .discord
             .core
             .store
             .record_chat_update("discord", &cmd.id.get().to_string(), now)
             .await
-            .unwrap_or(false)
         {
-            return;
-        }
-        let (response, later) = self.discord.handle_command(cmd.clone()).await;
+            Ok(true) => self.discord.handle_command(cmd.clone()).await,
+            Ok(false) => {
+                tracing::debug!(id = %cmd.id, "discord: an interaction seen before is not answered twice");
+                return;
+            }
+            Err(e) => {
+                // Without the record we cannot tell a redelivery: say so rather than act twice.
+                tracing::error!(error = %e, command = %cmd.data.name, "discord: recording an interaction failed");
+                let sorry = Reply::error(crate::error::CommandError::from(e).user_message());
+                (CreateInteractionResponse::Message(render::message(&sorry, true)), None)
+            }
+        };
         if let Err(e) = cmd.create_response(&ctx.http, response).await {
             tracing::warn!(error = %e, "discord: answering an interaction failed");
             return;
