@@ -221,7 +221,7 @@ impl Core {
         }
         let result = async {
             if spec.channels == Channels::ChatOnly && matches!(origin, Origin::Email { .. }) {
-                crate::refuse!(
+                return crate::refuse!(
                     "`{}` links a Discord or Telegram account; send it to the bot there.",
                     spec.name
                 );

@@ -14,11 +14,11 @@ impl UserError {
     }
 }
 
-/// Shorthand for `Err(UserError::new(format!(..)))`.
+/// A refusal as an `Err` value: `return refuse!("…{x}…")`, or the value of a match arm.
 #[macro_export]
 macro_rules! refuse {
     ($($arg:tt)*) => {
-        return Err($crate::error::CommandError::User($crate::error::UserError::new(format!($($arg)*))))
+        Err($crate::error::CommandError::User($crate::error::UserError::new(format!($($arg)*))))
     };
 }
 

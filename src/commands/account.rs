@@ -56,7 +56,7 @@ impl Command for Help {
 /// One command explained: usage, audience, example and each argument.
 fn explain(name: &str) -> Res {
     let Some(spec) = find(name.trim_start_matches('/')) else {
-        refuse!("There is no command `{name}`. Send `help` for the list.");
+        return refuse!("There is no command `{name}`. Send `help` for the list.");
     };
     let mut fields = vec![
         ("Usage".to_string(), spec.usage()),
@@ -243,7 +243,7 @@ impl Core {
 
     async fn connect(&self, actor: &Actor, email: &str) -> Res {
         let Some(account) = &actor.chat else {
-            refuse!("`connect` links a Discord or Telegram account; in the console you already act as an address.");
+            return refuse!("`connect` links a Discord or Telegram account; in the console you already act as an address.");
         };
         let now = self.clock.now();
         let (by_account, by_email) = self
@@ -251,7 +251,7 @@ impl Core {
             .recent_connect_requests(account, email, now - chrono::Duration::hours(1))
             .await?;
         if by_account >= MAX_CONNECTS_PER_HOUR || by_email >= MAX_CONNECTS_PER_HOUR {
-            refuse!("Too many link requests in the last hour. Use the code we already mailed, or try again later.");
+            return refuse!("Too many link requests in the last hour. Use the code we already mailed, or try again later.");
         }
         let code = codes::verify_code();
         let mut tx = self.store.write().await?;
@@ -282,7 +282,7 @@ impl Core {
 
     async fn verify(&self, actor: &Actor, code: &str) -> Res {
         let Some(account) = &actor.chat else {
-            refuse!("`verify` finishes linking a Discord or Telegram account.");
+            return refuse!("`verify` finishes linking a Discord or Telegram account.");
         };
         let mut tx = self.store.write().await?;
         let outcome = self

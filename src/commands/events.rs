@@ -103,7 +103,7 @@ impl Command for NewEvent {
         let starts = self.starts.resolve(&org.time_zone)?;
         let currency = self.currency.as_deref().unwrap_or(&org.currency).to_ascii_uppercase();
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            refuse!("`{currency}` is not a currency code like EUR or USD.");
+            return refuse!("`{currency}` is not a currency code like EUR or USD.");
         }
         let now = core.clock.now();
         let (slug, name) = (self.slug.0.as_str(), self.name.as_str());
@@ -113,7 +113,7 @@ impl Command for NewEvent {
             .create_event(&mut tx, org.id, slug, name, starts, &self.url, &currency, now)
             .await?
         else {
-            refuse!(
+            return refuse!(
                 "The short name `{slug}` is taken: {} already has an event of that name. Pick another one.",
                 org.name
             );

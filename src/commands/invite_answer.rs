@@ -127,7 +127,7 @@ impl Core {
             InviteRef::Id(id) => self.store.invite_by_id(tx, id).await?,
         };
         let Some(invite) = found else {
-            refuse!(
+            return refuse!(
                 "That invite code is not valid. Check the code in your invite email, or ask the organizer to resend the invite."
             );
         };
@@ -189,7 +189,7 @@ impl Core {
         {
             // The address already has an account (maybe with roles elsewhere): a forwarded
             // code must not hand it to another chat account.
-            refuse!(
+            return refuse!(
                 "{} already has an account here. Link this account first: send `connect {}`, then `verify <code>` \
                  with the code we mail, then accept again.",
                 invite.email,

@@ -326,9 +326,9 @@ impl Core {
                 InviteKind::Promoter => {
                     if let Some(m) = self.store.live_membership(org.id, event_id, p.id).await? {
                         if m.status == "active" {
-                            refuse!("{email} is already a promoter of {where_}.");
+                            return refuse!("{email} is already a promoter of {where_}.");
                         }
-                        refuse!(
+                        return refuse!(
                             "{email} is already invited to {where_}. Send it again with `resend {email}{}`.",
                             event.map(|e| format!(" {}", e.slug)).unwrap_or_default()
                         );
@@ -337,7 +337,7 @@ impl Core {
                         && let Some(m) = self.store.live_membership(org.id, None, p.id).await?
                         && m.status == "active"
                     {
-                        refuse!("{email} already promotes every event of {}.", org.name);
+                        return refuse!("{email} already promotes every event of {}.", org.name);
                     }
                 }
                 InviteKind::Organizer => {
@@ -348,7 +348,7 @@ impl Core {
                         .iter()
                         .any(|(o, _)| o.id == org.id)
                     {
-                        refuse!("{email} is already an organizer of {}.", org.name);
+                        return refuse!("{email} is already an organizer of {}.", org.name);
                     }
                 }
             }
@@ -359,7 +359,7 @@ impl Core {
             .await?
             .is_some()
         {
-            refuse!("{email} already has a pending invite to {where_}. Send it again with `resend`.");
+            return refuse!("{email} already has a pending invite to {where_}. Send it again with `resend`.");
         }
         Ok(())
     }

@@ -91,7 +91,7 @@ impl Command for Leaderboard {
             } else {
                 ""
             };
-            refuse!("The leaderboard of {} is off.{hint}", org.name);
+            return refuse!("The leaderboard of {} is off.{hint}", org.name);
         }
         let board = core.ranking(&event).await?;
         Ok(render::leaderboard(&board, &event.name, me, organizer))

@@ -90,7 +90,7 @@ impl Core {
         let (link, event, person, organizer) = self.link_in_scope(ctx, given).await?;
         let name = link.shown_label();
         if link.kind == "main" {
-            refuse!(
+            return refuse!(
                 "`{name}` is the promoter's main link for {}: it goes off only with the promoter \
                  (`revoke`). Turn off a channel or sub-promoter link instead.",
                 event.name
@@ -99,20 +99,20 @@ impl Core {
         let mut tx = self.store.write().await?;
         let changed = if on {
             if !link.revoked {
-                refuse!("The link `{name}` of {} is on already.", event.name);
+                return refuse!("The link `{name}` of {} is on already.", event.name);
             }
             super::access::may_turn_link_back_on(organizer, person.id, &link, &name)?;
             self.store.enable_link(&mut tx, link.id).await?
         } else {
             if link.revoked {
-                refuse!("The link `{name}` of {} is off already.", event.name);
+                return refuse!("The link `{name}` of {} is off already.", event.name);
             }
             self.store
                 .disable_link(&mut tx, link.id, person.id, self.clock.now())
                 .await?
         };
         if !changed {
-            refuse!("The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone.");
+            return refuse!("The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone.");
         }
         let what = if on { "link.enabled" } else { "link.disabled" };
         let detail = format!("{} {} {name}", link.code, event.slug);
@@ -159,7 +159,7 @@ impl Core {
                     .await?
                     .filter(|l| l.org_id == org.id && event.as_ref().is_none_or(|e| e.id == l.event_id));
                 let Some(link) = found else {
-                    refuse!(
+                    return refuse!(
                         "{} has no tracking link `{given}`: give the link's address or its code, \
                          as `stats` and `orglinks` show them.",
                         org.name

@@ -100,20 +100,20 @@ impl Core {
             ..
         } = ctx;
         if self.store.count_links_of_membership(m.id).await? >= self.settings.max_links_per_promoter {
-            refuse!(
+            return refuse!(
                 "You have reached the limit of {} links. Ask the organizer if you need more.",
                 self.settings.max_links_per_promoter
             );
         }
         if label.eq_ignore_ascii_case("main") {
-            refuse!("`main` is your main link: send `mylink` for it, and pick another label.");
+            return refuse!("`main` is your main link: send `mylink` for it, and pick another label.");
         }
         let existing = self.store.links_of_membership(m.id, event.id).await?;
         if existing
             .iter()
             .any(|l| l.label.eq_ignore_ascii_case(label) && l.sub_promoter.as_deref() == sub)
         {
-            refuse!(
+            return refuse!(
                 "You already have a link labelled `{label}` for {}. Send `links` to see it.",
                 event.name
             );
@@ -208,7 +208,7 @@ impl Core {
             .iter()
             .any(|l| l.membership_id.is_none() && l.label.eq_ignore_ascii_case(label))
         {
-            refuse!("{} already has an organization link labelled `{label}`.", event.name);
+            return refuse!("{} already has an organization link labelled `{label}`.", event.name);
         }
         let mut tx = self.store.write().await?;
         let link = LinkToInsert {

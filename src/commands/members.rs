@@ -105,7 +105,7 @@ impl Command for Revoke {
             .filter(|m| event_id.is_none() || m.event_id == event_id)
             .collect();
         if ending.is_empty() {
-            refuse!(
+            return refuse!(
                 "{email} is not a promoter of {}. Send `promoters` to see them.",
                 scope_name(&org, event.as_ref())
             );

@@ -126,7 +126,7 @@ impl Command for Name {
                 .private());
         };
         if let Some(why) = name_problem(&wanted) {
-            refuse!("{why}");
+            return refuse!("{why}");
         }
         let now = core.clock.now();
         let mut tx = core.store.write().await?;

@@ -167,7 +167,7 @@ impl Command for Channel {
                 .iter()
                 .any(|(platform, _, _)| *platform == via)
         {
-            refuse!(
+            return refuse!(
                 "No {via} account is linked to {}. Send `connect {}` to the bot there first.",
                 p.email,
                 p.email
@@ -316,7 +316,7 @@ impl Command for Stop {
 
     async fn run(self, core: &Core, ctx: Anyone) -> Res {
         let Some(p) = &ctx.actor.person else {
-            refuse!("There is nothing to stop: this address gets no digests or notifications.");
+            return refuse!("There is nothing to stop: this address gets no digests or notifications.");
         };
         let mut tx = core.store.write().await?;
         core.store.set_mail_opt_out(&mut tx, p.id, true).await?;

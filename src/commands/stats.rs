@@ -132,7 +132,7 @@ impl Command for Stats {
         let members = core.store.memberships_of_org(org.id, Some(event.id)).await?;
         if let Some(email) = self.promoter {
             let Some(m) = members.iter().find(|m| *m.email == *email && m.status != "invited") else {
-                refuse!("{email} is not a promoter of {}.", event.name);
+                return refuse!("{email} is not a promoter of {}.", event.name);
             };
             let reply = Reply::default()
                 .titled(format!("{} — {}", m.email, event.name))

@@ -55,7 +55,7 @@ impl Command for NewTicketType {
             .await?
             .is_none()
         {
-            refuse!("{} already has a ticket type named {name}.", event.name);
+            return refuse!("{} already has a ticket type named {name}.", event.name);
         }
         let detail = format!("{} {name}", event.slug);
         core.ticket_audit(&mut tx, org.id, Some(person.id), "ticket_type.created", &detail)
@@ -169,10 +169,10 @@ impl Command for EditTicket {
         let reply = match self.field {
             TicketField::Name => {
                 if value == tt.name {
-                    refuse!("{} is already named {value}.", tt.name);
+                    return refuse!("{} is already named {value}.", tt.name);
                 }
                 if !core.store.rename_ticket_type(&mut tx, tt.id, value).await? {
-                    refuse!("{} already has a ticket type named {value}.", event.name);
+                    return refuse!("{} already has a ticket type named {value}.", event.name);
                 }
                 let detail = format!("{} {} -> {value}", event.slug, tt.name);
                 core.ticket_audit(&mut tx, org.id, who, "ticket_type.renamed", &detail)
@@ -189,7 +189,7 @@ impl Command for EditTicket {
             }
             TicketField::Price => {
                 let Some(price) = parse_price(value) else {
-                    refuse!("`{value}` is not a price: write it like 25 or 25.50.");
+                    return refuse!("`{value}` is not a price: write it like 25 or 25.50.");
                 };
                 core.store.set_ticket_price(&mut tx, tt.id, price).await?;
                 let detail = format!("{} {} {price}", event.slug, tt.name);
@@ -241,7 +241,7 @@ impl Command for RemoveTicket {
         let mut tx = core.store.write().await?;
         // Decided in the delete itself: an order stored meanwhile keeps its ticket type.
         if !core.store.remove_unused_ticket_type(&mut tx, tt.id).await? {
-            refuse!(
+            return refuse!(
                 "{} has orders, so it stays: the numbers of those orders need it. \
                  Rename it with `editticket {} \"{}\" name <new name>` instead.",
                 tt.name,
@@ -272,7 +272,7 @@ impl Core {
                 } else {
                     format!("it has {}", names.join(", "))
                 };
-                refuse!("{} has no ticket type named {wanted}: {known}.", event.name);
+                refuse!("{} has no ticket type named {wanted}: {known}.", event.name)
             }
         }
     }
