@@ -40,9 +40,7 @@ async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
             body_html: html.as_deref(),
             ..MailOut::new(email, &m.kind, &m.subject, &m.body)
         };
-        core.queue_mail(&mut tx, mail)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        core.queue_mail(&mut tx, mail).await?;
     }
     core.store.fail_in(&mut tx, m.id, why, now).await?;
     core.commit(tx).await?;

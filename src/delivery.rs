@@ -3,7 +3,6 @@
 //! name and an HTML part when the reply has tables.
 
 use crate::commands::{Core, MailOut};
-use crate::error::CommandError;
 use crate::reply::Reply;
 use crate::reply::html as render;
 use crate::store::{Preferences, Recipient, StoreError, WriteTx};
@@ -27,13 +26,6 @@ impl Outgoing<'_> {
     /// table.
     fn html(&self, footer: &str) -> Option<String> {
         (self.kind == "digest" || render::has_table(self.reply)).then(|| render::reply_html(self.reply, footer))
-    }
-}
-
-fn internal(e: CommandError) -> StoreError {
-    match e {
-        CommandError::Internal(e) => e,
-        other => StoreError::Corrupt(other.to_string()),
     }
 }
 
@@ -114,7 +106,7 @@ impl Core {
                     body_html: html.as_deref(),
                     ..MailOut::new(&person.email, out.kind, out.subject, &text)
                 };
-                self.queue_mail(tx, mail).await.map_err(internal)?;
+                self.queue_mail(tx, mail).await?;
                 Ok(true)
             }
         }

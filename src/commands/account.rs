@@ -243,7 +243,9 @@ impl Core {
 
     async fn connect(&self, actor: &Actor, email: &str) -> Res {
         let Some(account) = &actor.chat else {
-            return refuse!("`connect` links a Discord or Telegram account; in the console you already act as an address.");
+            return refuse!(
+                "`connect` links a Discord or Telegram account; in the console you already act as an address."
+            );
         };
         let now = self.clock.now();
         let (by_account, by_email) = self
@@ -251,7 +253,9 @@ impl Core {
             .recent_connect_requests(account, email, now - chrono::Duration::hours(1))
             .await?;
         if by_account >= MAX_CONNECTS_PER_HOUR || by_email >= MAX_CONNECTS_PER_HOUR {
-            return refuse!("Too many link requests in the last hour. Use the code we already mailed, or try again later.");
+            return refuse!(
+                "Too many link requests in the last hour. Use the code we already mailed, or try again later."
+            );
         }
         let code = codes::verify_code();
         let mut tx = self.store.write().await?;

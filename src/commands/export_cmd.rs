@@ -51,11 +51,13 @@ impl Command for Export {
         };
         let cap = core.settings.max_attachment_bytes;
         let (data, rows) = match crate::export::attachment(&core.store, &filter, &org.time_zone, cap).await {
-            Err(crate::export::ExportError::TooLarge(cap)) => return refuse!(
-                "This export is larger than {} MB, more than an attachment can carry. Export one event at a time \
+            Err(crate::export::ExportError::TooLarge(cap)) => {
+                return refuse!(
+                    "This export is larger than {} MB, more than an attachment can carry. Export one event at a time \
                  (`export <event>`), or ask your operator for `promoterd export` on the server.",
-                cap.div_ceil(1 << 20)
-            ),
+                    cap.div_ceil(1 << 20)
+                );
+            }
             other => other?,
         };
         let now = core.clock.now();

@@ -112,7 +112,9 @@ impl Core {
                 .await?
         };
         if !changed {
-            return refuse!("The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone.");
+            return refuse!(
+                "The link `{name}` went off with its promoter (`revoke`): it cannot be turned back on alone."
+            );
         }
         let what = if on { "link.enabled" } else { "link.disabled" };
         let detail = format!("{} {} {name}", link.code, event.slug);

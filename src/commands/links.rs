@@ -10,7 +10,7 @@ use crate::error::{CommandError, UserError};
 use crate::money::money;
 use crate::refuse;
 use crate::reply::{Attachment, Block, Reply, Table};
-use crate::store::{LinkRow, NewLink as LinkToInsert, StoreError, WriteTx};
+use crate::store::{LinkRow, NewLink as LinkToInsert, WriteTx};
 
 type Res = Result<Reply, CommandError>;
 
@@ -32,7 +32,7 @@ impl Core {
                 return Ok(code);
             }
         }
-        Err(StoreError::Corrupt("no free link code after 5 tries".into()).into())
+        Err(CommandError::Invariant("no free link code after 5 tries".into()))
     }
 
     /// The promoter's main link for an event, created on first use.
@@ -75,7 +75,7 @@ impl Core {
             .await?;
         tx.commit().await?;
         let url = self.link_url(&code);
-        let qr = crate::qr::png(&url).map_err(|e| StoreError::Corrupt(format!("QR code: {e}")))?;
+        let qr = crate::qr::png(&url).map_err(|e| CommandError::Invariant(format!("QR code of {url}: {e}")))?;
         Ok(Reply::text(format!(
             "Your tracking link for {} — every ticket bought through it counts for you:",
             event.name

@@ -3,9 +3,8 @@
 
 use super::Core;
 use crate::codes;
-use crate::error::CommandError;
 use crate::reply::Attachment;
-use crate::store::{NewReplyToken, QueuedMail, WriteTx};
+use crate::store::{NewReplyToken, QueuedMail, StoreError, WriteTx};
 
 /// How long a reply token of a non-invite mail stays valid.
 const REPLY_TOKEN_DAYS: i64 = 30;
@@ -56,7 +55,7 @@ impl Core {
     }
 
     /// Queues a mail in `tx`, with a fresh reply token.
-    pub(crate) async fn queue_mail(&self, tx: &mut WriteTx, mail: MailOut<'_>) -> Result<i64, CommandError> {
+    pub(crate) async fn queue_mail(&self, tx: &mut WriteTx, mail: MailOut<'_>) -> Result<i64, StoreError> {
         let now = self.clock.now();
         let parts = self.bot_address_parts();
         let domain = parts.as_ref().map(|(_, d)| d.as_str()).unwrap_or("promoterd.invalid");
@@ -93,6 +92,6 @@ impl Core {
             references_chain: references.as_deref(),
         };
         // The sender is woken by `Core::commit`, once the mail can be read.
-        Ok(self.store.enqueue_mail(tx, &queued, now).await?)
+        self.store.enqueue_mail(tx, &queued, now).await
     }
 }

@@ -333,10 +333,7 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
             references: &d.references,
             ..MailOut::new(to, if *is_error { "error" } else { "reply" }, &d.subject, &body)
         };
-        core.queue_mail(&mut tx, mail).await.map_err(|e| match e {
-            crate::error::CommandError::Internal(e) => e,
-            other => StoreError::Corrupt(other.to_string()),
-        })?;
+        core.queue_mail(&mut tx, mail).await?;
     }
     core.store
         .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)

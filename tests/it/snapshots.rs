@@ -10,7 +10,9 @@ use promoterd::reply::Reply;
 /// A world on a fixed clock with one order through Ben's link and one through Ana's
 /// sub-promoter link; random codes are replaced by stable names before a snapshot.
 async fn world() -> (TestApp, Vec<(String, &'static str)>) {
-    let at = chrono::DateTime::parse_from_rfc3339("2027-05-03T12:00:00Z").unwrap().to_utc();
+    let at = chrono::DateTime::parse_from_rfc3339("2027-05-03T12:00:00Z")
+        .unwrap()
+        .to_utc();
     let app = TestApp::with_clock(Clock::fixed(at)).await;
     app.world().await;
     app.ok(BEN, "name Ben B.").await;
