@@ -299,12 +299,20 @@ impl Core {
              To accept, reply to this mail with the word: accept\n\
              To decline, reply with: ignore\n\n"
         );
-        if let Some(bot) = &self.settings.telegram_bot {
-            body.push_str(&format!("In Telegram, one tap: https://t.me/{bot}?start={code}\n"));
+        if kind == InviteKind::Organizer {
+            // A code alone never makes a chat account an organizer: it must prove the address.
+            body.push_str(&format!(
+                "In Discord or Telegram, once that account is linked to this address \
+                 (`connect <your email>`, then `verify <code>`), send: /accept {code}\n"
+            ));
+        } else {
+            if let Some(bot) = &self.settings.telegram_bot {
+                body.push_str(&format!("In Telegram, one tap: https://t.me/{bot}?start={code}\n"));
+            }
+            body.push_str(&format!("In Discord or Telegram, send: /accept {code}\n"));
         }
         body.push_str(&format!(
-            "In Discord or Telegram, send: /accept {code}\n\n\
-             This invite expires in {} days. If you did not expect it, ignore this mail.\n",
+            "\nThis invite expires in {} days. If you did not expect it, ignore this mail.\n",
             self.settings.invite_ttl.num_days()
         ));
         body

@@ -237,3 +237,42 @@ async fn a_bare_export_is_every_event_of_the_organization_on_every_channel_and_h
     let chat_text = String::from_utf8(attachment.data.clone()).unwrap();
     assert_eq!(chat_text, text, "the same file on every channel");
 }
+
+#[tokio::test]
+async fn an_organizer_invite_offers_no_chat_shortcut_a_code_alone_cannot_use() {
+    let app = TestApp::custom(promoterd::clock::Clock::system(), |t| {
+        t.edit("# bot_username = \"my_promoter_bot\"", "bot_username = \"acme_bot\"")
+    })
+    .await;
+    app.world().await;
+    app.ok(OWNER, "invite dee@promo.test summer-fest").await;
+    app.ok(OWNER, "inviteadmin sky@acme.test").await;
+    let body = |who: &'static str| {
+        let app = &app;
+        async move {
+            let mails = app.store.pending_messages_to(who).await.unwrap();
+            mails.into_iter().rfind(|m| m.kind == "invite").unwrap().body
+        }
+    };
+    let promoter = body("dee@promo.test").await;
+    assert!(promoter.contains("https://t.me/acme_bot?start="), "{promoter}");
+    let organizer = body("sky@acme.test").await;
+    assert!(
+        !organizer.contains("t.me/"),
+        "no one-tap link for an organizer invite:\n{organizer}"
+    );
+    assert!(
+        organizer.contains("once that account is linked to this address"),
+        "{organizer}"
+    );
+    // …and indeed a code alone from chat does not make an organizer.
+    let code = app.invite_code("sky@acme.test").await;
+    chat_refused(
+        &app,
+        promoterd::commands::Platform::Telegram,
+        "555",
+        &format!("accept {code}"),
+        "",
+    )
+    .await;
+}
