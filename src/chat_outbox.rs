@@ -1,7 +1,7 @@
 //! Draining the outbox's chat messages (Telegram, Discord) through a front-end's sender:
 //! retried with backoff, and sent by email instead when the chat account is unreachable.
 
-use crate::commands::{Core, MailOut};
+use crate::commands::{Core, MailOut, Platform};
 use crate::reply::Reply;
 use crate::store::ChatMail;
 use std::future::Future;
@@ -48,7 +48,7 @@ async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
 }
 
 /// Sends due messages of `channel` with `send` until `stop`.
-pub async fn drain<F, Fut>(core: Core, channel: &'static str, send: F, mut stop: watch::Receiver<bool>)
+pub async fn drain<F, Fut>(core: Core, channel: Platform, send: F, mut stop: watch::Receiver<bool>)
 where
     F: Fn(ChatMail, Reply) -> Fut,
     Fut: Future<Output = anyhow::Result<Delivery>>,
@@ -80,7 +80,7 @@ where
                 }
             };
             if let Err(e) = outcome {
-                tracing::warn!(channel, error = %format!("{e:#}"), "recording a chat delivery failed");
+                tracing::warn!(channel = channel.as_str(), error = %format!("{e:#}"), "recording a chat delivery failed");
             }
         }
         if due.len() == 20 {

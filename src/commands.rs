@@ -35,39 +35,8 @@ use crate::error::CommandError;
 use crate::reply::Reply;
 use crate::store::Store;
 
-/// A chat platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    Discord,
-    Telegram,
-}
-
-impl Platform {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Discord => "discord",
-            Platform::Telegram => "telegram",
-        }
-    }
-
-    /// The name people know.
-    pub fn label(self) -> &'static str {
-        match self {
-            Platform::Discord => "Discord",
-            Platform::Telegram => "Telegram",
-        }
-    }
-
-    /// Parses a stored name (unknown names read as Telegram).
-    pub fn from_stored(s: &str) -> Self {
-        if s == "discord" {
-            Platform::Discord
-        } else {
-            Platform::Telegram
-        }
-    }
-}
+/// A chat platform (kept here: front-ends name it as a command type).
+pub use crate::domain::Platform;
 
 /// Where a command comes from, as the front-end established it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! notices): a linked chat account, else email with the organization as the sender's
 //! name and an HTML part when the reply has tables.
 
-use crate::commands::{Core, MailOut};
+use crate::commands::{Core, MailOut, Platform};
 use crate::reply::Reply;
 use crate::reply::html as render;
 use crate::store::{Preferences, Recipient, StoreError, WriteTx};
@@ -54,7 +54,7 @@ impl Core {
         about: Option<&[i64]>,
         out: &Outgoing<'_>,
     ) -> Result<bool, StoreError> {
-        let accounts: Vec<(String, String)> = self
+        let accounts: Vec<(Platform, String)> = self
             .store
             .linked_accounts(person.person_id)
             .await?
@@ -62,17 +62,17 @@ impl Core {
             .filter(|a| a.may_receive(about))
             .map(|a| (a.platform, a.external_id))
             .collect();
-        let mut chosen: Option<(String, String)> = None;
-        let wanted: Vec<&str> = match prefs.channel.as_deref() {
+        let mut chosen: Option<(Platform, String)> = None;
+        let wanted: Vec<Platform> = match prefs.channel.as_deref() {
             Some("email") => vec![],
-            Some(c) => vec![c],
-            None => vec!["telegram", "discord"],
+            Some(c) => vec![Platform::from_stored(c)?],
+            None => vec![Platform::Telegram, Platform::Discord],
         };
         for platform in wanted {
-            if let Some((p, id)) = accounts.iter().find(|(p, _)| p == platform)
-                && !self.store.chat_unreachable(p, id).await?
+            if let Some((p, id)) = accounts.iter().find(|(p, _)| *p == platform)
+                && !self.store.chat_unreachable(*p, id).await?
             {
-                chosen = Some((p.clone(), id.clone()));
+                chosen = Some((*p, id.clone()));
                 break;
             }
         }
@@ -84,7 +84,7 @@ impl Core {
                 self.store
                     .enqueue_chat(
                         tx,
-                        &platform,
+                        platform,
                         &id,
                         out.kind,
                         out.subject,

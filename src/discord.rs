@@ -106,7 +106,7 @@ impl Discord {
         let _ = self
             .core
             .store
-            .clear_chat_unreachable("discord", &cmd.user.id.get().to_string())
+            .clear_chat_unreachable(Platform::Discord, &cmd.user.id.get().to_string())
             .await;
         let inv = match commands::invocation(&cmd) {
             Ok(inv) => inv,
@@ -180,7 +180,7 @@ impl Discord {
                     let now = self.core.clock.now();
                     self.core
                         .store
-                        .mark_chat_unreachable("discord", &user.to_string(), "DMs closed", now)
+                        .mark_chat_unreachable(Platform::Discord, &user.to_string(), "DMs closed", now)
                         .await?;
                     return Ok(false);
                 }
@@ -196,7 +196,7 @@ impl Discord {
         let me = self.clone();
         crate::chat_outbox::drain(
             self.core.clone(),
-            "discord",
+            Platform::Discord,
             move |m, reply| {
                 let me = me.clone();
                 async move {
@@ -295,7 +295,7 @@ async fn endpoint(State(d): State<Arc<Discord>>, headers: HeaderMap, body: Bytes
             match d
                 .core
                 .store
-                .record_chat_update("discord", &cmd.id.get().to_string(), now)
+                .record_chat_update(Platform::Discord, &cmd.id.get().to_string(), now)
                 .await
             {
                 Ok(true) => {}
@@ -328,7 +328,7 @@ impl serenity::all::EventHandler for Handler {
             .discord
             .core
             .store
-            .record_chat_update("discord", &cmd.id.get().to_string(), now)
+            .record_chat_update(Platform::Discord, &cmd.id.get().to_string(), now)
             .await
         {
             Ok(true) => self.discord.handle_command(cmd.clone()).await,

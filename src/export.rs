@@ -157,7 +157,7 @@ fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<ch
     w.write_field(number(&quantity).as_str())?;
     w.write_field(number(&Decimal(quantity * row.unit_price_minor)).as_str())?;
     w.write_field(neutralize(&row.currency).as_bytes())?;
-    w.write_field(neutralize(&row.status).as_bytes())?;
+    w.write_field(neutralize(row.status.as_str()).as_bytes())?;
     w.write_field(o(&row.buyer_name).as_bytes())?;
     w.write_field(o(&row.buyer_email).as_bytes())?;
     w.write_field(neutralize_phone(row.buyer_phone.as_deref().unwrap_or("")).as_bytes())?;

@@ -12,40 +12,9 @@ pub use rules::{MAX_QUANTITY, MAX_UNIT_PRICE, Problem, check, check_all};
 pub use webhook::{WebhookBuyer, WebhookLine, WebhookOrder, WebhookPayload};
 
 use crate::clock::Clock;
+pub use crate::domain::OrderStatus;
 use crate::store::{IngestOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
-
-/// Status of an order at the checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Paid,
-    PartiallyRefunded,
-    Refunded,
-    Cancelled,
-}
-
-impl OrderStatus {
-    /// The stored and documented name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Paid => "paid",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses a documented status name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "paid" => OrderStatus::Paid,
-            "partially_refunded" => OrderStatus::PartiallyRefunded,
-            "refunded" => OrderStatus::Refunded,
-            "cancelled" | "canceled" => OrderStatus::Cancelled,
-            _ => return None,
-        })
-    }
-}
 
 /// An order as the checkout describes it, before validation.
 #[derive(Debug, Clone, Default, PartialEq)]

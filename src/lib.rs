@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod digest;
 pub mod discord;
 pub mod docs;
+pub mod domain;
 pub mod email;
 pub mod error;
 pub mod export;

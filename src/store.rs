@@ -3,6 +3,7 @@
 mod audit;
 mod chat;
 mod chat_links;
+mod codec;
 mod digests;
 mod export;
 mod links;
@@ -23,12 +24,15 @@ pub use export::{ExportFilter, ExportRow};
 pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink, shown_link_label};
 pub use mail::{OutboxMail, OutboxStatus, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
-pub use orgs::{EventField, EventRow, OrgRow, OrganizerRole, TicketTypeRow};
+pub use orgs::{EventField, EventRow, OrgRow, TicketTypeRow};
 pub use outbox::OutboxEntry;
 pub use people::{ChatAccount, ConnectOutcome, PersonRow};
-pub use programs::{InviteKind, InviteRow, MembershipRow, NewInvite};
+pub use programs::{InviteRow, MembershipRow, NewInvite};
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
 pub use ticket_types::TicketTypeUse;
+
+/// Kept here too: callers name them as store types.
+pub use crate::domain::{InviteKind, OrganizerRole};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -40,11 +44,27 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A stored word outside its set is corrupt data, not a database failure.
+    fn from(e: sqlx::Error) -> Self {
+        match codec::unknown_word(&e) {
+            Some(word) => StoreError::Corrupt(word.to_string()),
+            None => StoreError::Sqlx(e),
+        }
+    }
+}
+
+impl From<crate::domain::UnknownWord> for StoreError {
+    fn from(e: crate::domain::UnknownWord) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
 }
 
 /// Result of a store call.

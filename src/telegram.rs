@@ -84,12 +84,7 @@ impl Telegram {
             .set_my_commands(everyone)
             .await
             .context("Telegram setMyCommands")?;
-        for chat in self
-            .core
-            .store
-            .organizer_chat_accounts(Platform::Telegram.as_str())
-            .await?
-        {
+        for chat in self.core.store.organizer_chat_accounts(Platform::Telegram).await? {
             let Ok(id) = chat.parse::<i64>() else { continue };
             let scope = BotCommandScope::Chat {
                 chat_id: Recipient::Id(ChatId(id)),
@@ -109,7 +104,7 @@ impl Telegram {
         if !self
             .core
             .store
-            .record_chat_update("telegram", &id, self.core.clock.now())
+            .record_chat_update(Platform::Telegram, &id, self.core.clock.now())
             .await?
         {
             return Ok(());
@@ -167,7 +162,7 @@ impl Telegram {
         // Whoever writes to the bot can be reached again.
         self.core
             .store
-            .clear_chat_unreachable("telegram", &from.id.0.to_string())
+            .clear_chat_unreachable(Platform::Telegram, &from.id.0.to_string())
             .await?;
         self.send(chat, &reply).await
     }
@@ -221,7 +216,7 @@ impl Telegram {
                     let now = self.core.clock.now();
                     self.core
                         .store
-                        .mark_chat_unreachable("telegram", &chat.0.to_string(), &e.to_string(), now)
+                        .mark_chat_unreachable(Platform::Telegram, &chat.0.to_string(), &e.to_string(), now)
                         .await?;
                     return Ok(());
                 }
@@ -236,19 +231,24 @@ impl Telegram {
         let me = self.clone();
         crate::chat_outbox::drain(
             self.core.clone(),
-            "telegram",
+            Platform::Telegram,
             move |m, reply| {
                 let me = me.clone();
                 async move {
                     let chat = ChatId(m.recipient.parse().context("a Telegram chat id")?);
                     // A stale mark must not turn a successful send into an email.
-                    me.core.store.clear_chat_unreachable("telegram", &m.recipient).await?;
+                    me.core
+                        .store
+                        .clear_chat_unreachable(Platform::Telegram, &m.recipient)
+                        .await?;
                     me.send(chat, &reply).await?;
-                    Ok(if me.core.store.chat_unreachable("telegram", &m.recipient).await? {
-                        crate::chat_outbox::Delivery::Unreachable
-                    } else {
-                        crate::chat_outbox::Delivery::Delivered
-                    })
+                    Ok(
+                        if me.core.store.chat_unreachable(Platform::Telegram, &m.recipient).await? {
+                            crate::chat_outbox::Delivery::Unreachable
+                        } else {
+                            crate::chat_outbox::Delivery::Delivered
+                        },
+                    )
                 }
             },
             stop,

@@ -95,7 +95,7 @@ pub(super) fn may_answer_invite(actor: &Actor, invite: &InviteRow, accept: bool)
         ));
     }
     let linked_in_full = actor.person.is_some() && actor.grants.is_none();
-    if accept && invite.kind() == InviteKind::Organizer && actor.chat.is_some() && !linked_in_full {
+    if accept && invite.kind == InviteKind::Organizer && actor.chat.is_some() && !linked_in_full {
         return Err(no(format!(
             "An organizer invite is accepted from the invited address: reply `accept` to the invite mail, \
              or link this account first with `connect {}` and `verify <code>`.",
@@ -108,7 +108,7 @@ pub(super) fn may_answer_invite(actor: &Actor, invite: &InviteRow, accept: bool)
 /// Organizer invites are the owner's (only the owner sends them): an admin may not renew
 /// or cancel one.
 pub(super) fn owner_for_organizer_invite(org: &OrgRow, role: OrganizerRole, invite: &InviteRow, what: &str) -> Res<()> {
-    if invite.kind() == InviteKind::Organizer && role != OrganizerRole::Owner {
+    if invite.kind == InviteKind::Organizer && role != OrganizerRole::Owner {
         return Err(no(format!(
             "Only the owner of {} can {what} an organizer invite.",
             org.name
@@ -146,7 +146,7 @@ impl Core {
                 username,
             } => {
                 let account = ChatAccount {
-                    platform: platform.as_str(),
+                    platform: *platform,
                     external_id: user_id.clone(),
                     username: username.clone(),
                 };
@@ -216,7 +216,7 @@ impl Core {
             (Some(c), _) => format!(
                 "This {} account is not linked to a promoterd account yet. Send `connect <your email>` and then \
                  `verify <code>` with the code we mail you, or `accept <code>` with the code from your invite.",
-                crate::commands::Platform::from_stored(c.platform).label()
+                c.platform.label()
             ),
             (None, Some(e)) => format!(
                 "{e} is not an organizer or promoter here yet. Ask an organizer to invite you, then accept the invite."

@@ -210,7 +210,7 @@ impl Core {
             ),
         ));
         for (platform, id, username) in self.store.chat_accounts_of(p.id).await? {
-            let label = super::Platform::from_stored(&platform).label();
+            let label = platform.label();
             fields.push((label.into(), username.map(|u| format!("{u} ({id})")).unwrap_or(id)));
         }
         if actor.grants.is_some() {
@@ -274,7 +274,7 @@ impl Core {
             "Someone asked to link a {} account to this address on promoterd.\n\n\
              Your code: {code}\n\nSend `verify {code}` to the bot within {minutes} minutes.\n\
              If this was not you, ignore this mail: nothing changes.\n",
-            super::Platform::from_stored(account.platform).label()
+            account.platform.label()
         );
         let mail = super::MailOut::new(email, "verify", "Your promoterd verification code", &body);
         self.queue_mail(&mut tx, mail).await?;

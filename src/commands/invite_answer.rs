@@ -7,6 +7,7 @@ use super::grants::Anyone;
 use super::spec::{ArgKind, CommandSpec, req};
 use super::{Actor, Core, Origin};
 use crate::codes;
+use crate::domain::{InviteStatus, MembershipStatus};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply};
@@ -103,7 +104,7 @@ impl Core {
             Some(id) => self.store.event(id).await?,
             None => None,
         };
-        let what = match (&event, invite.kind()) {
+        let what = match (&event, invite.kind) {
             (_, InviteKind::Organizer) => format!("an organizer of {org}"),
             (Some(e), _) => format!("a promoter of {} ({org})", e.name),
             (None, _) => format!("a promoter of {org} (all events)"),
@@ -131,15 +132,17 @@ impl Core {
                 "That invite code is not valid. Check the code in your invite email, or ask the organizer to resend the invite."
             );
         };
-        match invite.status.as_str() {
-            "pending" if invite.expires_at <= crate::clock::ts(now) => {
+        match invite.status {
+            InviteStatus::Pending if invite.expires_at <= crate::clock::ts(now) => {
                 refuse!("This invite has expired. Ask the organizer to send it again.")
             }
-            "pending" => Ok(invite),
-            "accepted" => refuse!("This invite has already been accepted."),
-            "ignored" => refuse!("This invite was declined. Ask the organizer for a new one if you changed your mind."),
-            "cancelled" => refuse!("This invite was cancelled by the organizer."),
-            _ => refuse!("This invite has expired. Ask the organizer to send it again."),
+            InviteStatus::Pending => Ok(invite),
+            InviteStatus::Accepted => refuse!("This invite has already been accepted."),
+            InviteStatus::Ignored => {
+                refuse!("This invite was declined. Ask the organizer for a new one if you changed your mind.")
+            }
+            InviteStatus::Cancelled => refuse!("This invite was cancelled by the organizer."),
+            InviteStatus::Expired => refuse!("This invite has expired. Ask the organizer to send it again."),
         }
     }
 
@@ -152,7 +155,7 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Res {
         self.store
-            .resolve_invite(&mut tx, invite, "ignored", "ignored", now)
+            .resolve_invite(&mut tx, invite, InviteStatus::Ignored, MembershipStatus::Ignored, now)
             .await?;
         self.store
             .audit(
@@ -205,9 +208,9 @@ impl Core {
         self.link_answering_account(&mut tx, actor, invite, person_id, now)
             .await?;
         self.store
-            .resolve_invite(&mut tx, invite, "accepted", "active", now)
+            .resolve_invite(&mut tx, invite, InviteStatus::Accepted, MembershipStatus::Active, now)
             .await?;
-        if invite.kind() == InviteKind::Organizer {
+        if invite.kind == InviteKind::Organizer {
             self.store
                 .add_organizer(&mut tx, invite.org_id, person_id, OrganizerRole::Admin, now)
                 .await?;
@@ -275,7 +278,7 @@ impl Core {
             reply
                 .line("Your tracking link — share it, every ticket bought through it counts for you:")
                 .with(Block::Link(self.link_url(&link)))
-        } else if invite.kind() == InviteKind::Promoter {
+        } else if invite.kind == InviteKind::Promoter {
             reply.line("Send `mylink <event>` for your tracking link of any of its events, and `help` for more.")
         } else {
             reply.line("Send `help` to see what organizers can do.")

@@ -8,6 +8,7 @@ use super::grants::{Organizer, Owner};
 use super::local_time::{local_clock, local_time};
 use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
 use crate::codes;
+use crate::domain::{InviteStatus, MembershipStatus};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
@@ -128,17 +129,17 @@ impl Command for Invites {
             &[false, false, false, false, true, false, false],
         );
         for i in &invites {
-            let status = if i.status == "pending" && i.expires_at <= now {
-                "expired"
+            let status = if i.status == InviteStatus::Pending && i.expires_at <= now {
+                InviteStatus::Expired
             } else {
-                i.status.as_str()
+                i.status
             };
             let scope = for_column(&events, i.event_id);
             t.row(vec![
                 i.email.clone(),
                 scope,
-                i.kind.clone(),
-                status.into(),
+                i.kind.to_string(),
+                status.to_string(),
                 i.sent_count.to_string(),
                 mail_state(i.id),
                 local_time(&i.expires_at, &org.time_zone),
@@ -204,7 +205,7 @@ impl Command for Resend {
                 now + core.settings.invite_ttl,
             )
             .await?;
-        let body = core.invite_body(&org, event.as_ref(), invite.kind(), &person.shown_name(), &code);
+        let body = core.invite_body(&org, event.as_ref(), invite.kind, &person.shown_name(), &code);
         let subject = format!("Reminder: you're invited to {}", scope_name(&org, event.as_ref()));
         let mail = super::MailOut {
             invite: Some((invite.id, now + core.settings.invite_ttl)),
@@ -268,7 +269,13 @@ impl Command for CancelInvite {
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         core.store
-            .resolve_invite(&mut tx, &invite, "cancelled", "revoked", now)
+            .resolve_invite(
+                &mut tx,
+                &invite,
+                InviteStatus::Cancelled,
+                MembershipStatus::Revoked,
+                now,
+            )
             .await?;
         core.store
             .audit(&mut tx, Some(org.id), Some(person.id), "invite.cancelled", email, now)
@@ -333,7 +340,7 @@ impl Core {
             match kind {
                 InviteKind::Promoter => {
                     if let Some(m) = self.store.live_membership(org.id, event_id, p.id).await? {
-                        if m.status == "active" {
+                        if m.status == MembershipStatus::Active {
                             return refuse!("{email} is already a promoter of {where_}.");
                         }
                         return refuse!(
@@ -343,7 +350,7 @@ impl Core {
                     }
                     if event_id.is_some()
                         && let Some(m) = self.store.live_membership(org.id, None, p.id).await?
-                        && m.status == "active"
+                        && m.status == MembershipStatus::Active
                     {
                         return refuse!("{email} already promotes every event of {}.", org.name);
                     }

@@ -6,6 +6,7 @@ use super::args::Args;
 use super::command::{Command, declare};
 use super::grants::{Member, Organizer};
 use super::spec::{ArgKind, ArgSpec, CommandSpec, EVENT_OPT, req};
+use crate::domain::LinkKind;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
@@ -89,7 +90,7 @@ impl Core {
     async fn switch_link(&self, ctx: Member<Organizer>, given: &str, on: bool) -> Res {
         let (link, event, person, organizer) = self.link_in_scope(ctx, given).await?;
         let name = link.shown_label();
-        if link.kind == "main" {
+        if link.kind == LinkKind::Main {
             return refuse!(
                 "`{name}` is the promoter's main link for {}: it goes off only with the promoter \
                  (`revoke`). Turn off a channel or sub-promoter link instead.",

@@ -6,6 +6,7 @@ use super::command::{Command, declare};
 use super::grants::{OrganizerOfEvent, Promoter};
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, flag, req, rest};
 use crate::codes;
+use crate::domain::LinkKind;
 use crate::error::{CommandError, UserError};
 use crate::money::money;
 use crate::refuse;
@@ -53,7 +54,7 @@ impl Core {
             event_id,
             membership_id: Some(membership_id),
             parent_id: None,
-            kind: "main",
+            kind: LinkKind::Main,
             label: "main",
             sub_promoter: None,
             created_by: Some(person_id),
@@ -129,7 +130,11 @@ impl Core {
             event_id: event.id,
             membership_id: Some(m.id),
             parent_id: parent,
-            kind: if sub.is_some() { "sub" } else { "channel" },
+            kind: if sub.is_some() {
+                LinkKind::Sub
+            } else {
+                LinkKind::Channel
+            },
             label,
             sub_promoter: sub,
             created_by: Some(person.id),
@@ -217,7 +222,7 @@ impl Core {
             event_id: event.id,
             membership_id: None,
             parent_id: None,
-            kind: "org",
+            kind: LinkKind::Org,
             label,
             sub_promoter: None,
             created_by: Some(person.id),

@@ -6,6 +6,7 @@ use super::command::{Command, declare};
 use super::events::{for_column, scope_name};
 use super::grants::Organizer;
 use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
+use crate::domain::MembershipStatus;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
@@ -52,7 +53,7 @@ impl Command for Promoters {
                 m.email.clone(),
                 m.display_name.clone().unwrap_or_default(),
                 scope,
-                m.status.clone(),
+                m.status.to_string(),
             ]);
         }
         Ok(Reply::default()
@@ -123,7 +124,9 @@ impl Command for Revoke {
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         for m in &ending {
-            core.store.set_membership_status(&mut tx, m.id, "revoked", now).await?;
+            core.store
+                .set_membership_status(&mut tx, m.id, MembershipStatus::Revoked, now)
+                .await?;
             core.store.revoke_links_of_membership(&mut tx, m.id, now).await?;
             core.store.cancel_invites_of_membership(&mut tx, m.id, now).await?;
         }

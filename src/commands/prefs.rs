@@ -165,7 +165,7 @@ impl Command for Channel {
                 .chat_accounts_of(p.id)
                 .await?
                 .iter()
-                .any(|(platform, _, _)| *platform == via)
+                .any(|(platform, _, _)| platform.as_str() == via)
         {
             return refuse!(
                 "No {via} account is linked to {}. Send `connect {}` to the bot there first.",

@@ -11,6 +11,7 @@ use super::args::{Args, Email};
 use super::command::{Command, declare};
 use super::grants::{OrganizerOfEvent, Promoter};
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, opt};
+use crate::domain::MembershipStatus;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
@@ -131,7 +132,10 @@ impl Command for Stats {
         let OrganizerOfEvent { org, event, .. } = ctx;
         let members = core.store.memberships_of_org(org.id, Some(event.id)).await?;
         if let Some(email) = self.promoter {
-            let Some(m) = members.iter().find(|m| *m.email == *email && m.status != "invited") else {
+            let Some(m) = members
+                .iter()
+                .find(|m| *m.email == *email && m.status != MembershipStatus::Invited)
+            else {
                 return refuse!("{email} is not a promoter of {}.", event.name);
             };
             let reply = Reply::default()

@@ -1,6 +1,6 @@
 //! The order webhook's JSON body and its reading into a [`RawOrder`].
 
-use super::{OrderError, RawLine, RawOrder};
+use super::{OrderError, OrderStatus, RawLine, RawOrder};
 
 /// The order webhook's JSON body (documented in the README).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -60,9 +60,9 @@ impl WebhookPayload {
     /// The payload as a raw order, or why its event type is not understood.
     pub fn into_raw(self) -> Result<RawOrder, OrderError> {
         let default_status = match self.kind.as_str() {
-            "order.created" | "order.updated" => "paid",
-            "order.refunded" => "refunded",
-            "order.cancelled" => "cancelled",
+            "order.created" | "order.updated" => OrderStatus::Paid,
+            "order.refunded" => OrderStatus::Refunded,
+            "order.cancelled" => OrderStatus::Cancelled,
             other => {
                 let shown: String = other.chars().take(40).collect();
                 return Err(OrderError::Malformed(format!(
@@ -83,7 +83,7 @@ impl WebhookPayload {
         Ok(RawOrder {
             order_id: o.id,
             event,
-            status: o.status.unwrap_or_else(|| default_status.into()),
+            status: o.status.unwrap_or_else(|| default_status.as_str().into()),
             ordered_at: o.created_at,
             updated_at: o.updated_at,
             ref_code: o.ref_code,

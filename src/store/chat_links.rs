@@ -3,6 +3,7 @@
 
 use super::people::{ChatAccount, PersonRow};
 use super::{Store, StoreError, StoreResult, WriteTx};
+use crate::domain::Platform;
 
 /// How a chat account was linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct ChatLink {
 /// A linked chat account of a person, as deliveries see it.
 #[derive(Debug, Clone)]
 pub struct LinkedAccount {
-    pub platform: String,
+    pub platform: Platform,
     pub external_id: String,
     pub username: Option<String>,
     pub scope: LinkScope,
@@ -62,7 +63,7 @@ impl LinkedAccount {
 
 impl Store {
     /// The person a chat account is linked to, with the account's scope.
-    pub async fn chat_link(&self, platform: &str, external_id: &str) -> StoreResult<Option<ChatLink>> {
+    pub async fn chat_link(&self, platform: Platform, external_id: &str) -> StoreResult<Option<ChatLink>> {
         let scope: Option<(i64, String)> =
             sqlx::query_as("SELECT person_id, scope FROM chat_accounts WHERE platform = ? AND external_id = ?")
                 .bind(platform)
@@ -83,7 +84,7 @@ impl Store {
         Ok(Some(ChatLink { person, grants }))
     }
 
-    async fn chat_grants(&self, platform: &str, external_id: &str) -> StoreResult<Vec<i64>> {
+    async fn chat_grants(&self, platform: Platform, external_id: &str) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT membership_id FROM chat_account_grants WHERE platform = ? AND external_id = ? ORDER BY membership_id",
         )
@@ -95,7 +96,7 @@ impl Store {
 
     /// Every chat account linked to a person, with its scope and grants.
     pub async fn linked_accounts(&self, person_id: i64) -> StoreResult<Vec<LinkedAccount>> {
-        let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<(Platform, String, Option<String>, String)> = sqlx::query_as(
             "SELECT platform, external_id, username, scope FROM chat_accounts WHERE person_id = ? ORDER BY platform",
         )
         .bind(person_id)
@@ -106,7 +107,7 @@ impl Store {
             let scope = LinkScope::parse(&scope)?;
             let grants = match scope {
                 LinkScope::Full => Vec::new(),
-                LinkScope::Invite => self.chat_grants(&platform, &external_id).await?,
+                LinkScope::Invite => self.chat_grants(platform, &external_id).await?,
             };
             out.push(LinkedAccount {
                 platform,

@@ -3,6 +3,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::Platform;
 use chrono::{DateTime, Utc};
 
 /// A person's delivery preferences (defaults when never set).
@@ -328,7 +329,7 @@ impl Store {
     pub async fn enqueue_chat(
         &self,
         tx: &mut WriteTx,
-        channel: &str,
+        channel: Platform,
         recipient: &str,
         kind: &str,
         subject: &str,
@@ -357,7 +358,7 @@ impl Store {
     }
 
     /// Chat messages due on a channel, oldest first.
-    pub async fn due_chat(&self, channel: &str, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ChatMail>> {
+    pub async fn due_chat(&self, channel: Platform, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ChatMail>> {
         Ok(sqlx::query_as(
             "SELECT id, recipient, payload, body, subject, kind, attempts, fallback_email, from_name FROM outbox \
              WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",

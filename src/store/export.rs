@@ -1,6 +1,7 @@
 //! Streaming read of referred orders for the buyers CSV export.
 
 use super::{Store, StoreError, shown_link_label};
+use crate::domain::OrderStatus;
 use crate::text::FastHash;
 use futures::{Stream, TryStreamExt};
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ pub struct ExportRow {
     pub refunded_quantity: i64,
     pub unit_price_minor: i64,
     pub currency: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub buyer_name: Option<String>,
     pub buyer_email: Option<String>,
     pub buyer_phone: Option<String>,
@@ -70,7 +71,7 @@ struct PageRow(
     i64,
     i64,
     String,
-    String,
+    #[serde(deserialize_with = "order_status")] OrderStatus,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -80,6 +81,12 @@ struct PageRow(
     i64,
     i64,
 );
+
+/// A stored order status inside a page; an unknown word fails the page as corrupt.
+fn order_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OrderStatus, D::Error> {
+    let word = <String as serde::Deserialize>::deserialize(d)?;
+    OrderStatus::from_stored(&word).map_err(serde::de::Error::custom)
+}
 
 type IdMap<V> = HashMap<i64, V, FastHash>;
 

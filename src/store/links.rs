@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::LinkKind;
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
@@ -14,7 +15,7 @@ pub struct LinkRow {
     pub event_id: i64,
     pub membership_id: Option<i64>,
     pub parent_id: Option<i64>,
-    pub kind: String,
+    pub kind: LinkKind,
     pub label: String,
     pub sub_promoter: Option<String>,
     /// Off: with its promoter (`revoke`), or on its own (`disablelink`, then `disabled_by`).
@@ -31,7 +32,7 @@ pub struct NewLink<'a> {
     pub event_id: i64,
     pub membership_id: Option<i64>,
     pub parent_id: Option<i64>,
-    pub kind: &'a str,
+    pub kind: LinkKind,
     pub label: &'a str,
     pub sub_promoter: Option<&'a str>,
     pub created_by: Option<i64>,

@@ -3,7 +3,8 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::ingest::{OrderInput, OrderStatus};
+use crate::domain::OrderStatus;
+use crate::ingest::OrderInput;
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::{HashMap, HashSet};

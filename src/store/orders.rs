@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
+use crate::domain::OrderStatus;
 use crate::ingest::OrderInput;
 use chrono::{DateTime, Utc};
 
@@ -38,7 +39,7 @@ impl IngestOutcome {
 pub struct OrderRow {
     pub external_id: String,
     pub ordered_at: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub link_label: Option<String>,
     pub link_sub_promoter: Option<String>,
     pub tickets: i64,
@@ -103,7 +104,7 @@ impl Store {
                 .bind(&order.buyer_name)
                 .bind(&order.buyer_email)
                 .bind(&order.buyer_phone)
-                .bind(order.status.as_str())
+                .bind(order.status)
                 .bind(&updated_at)
                 .bind(ts_ms(now))
                 .bind(&state_hash)
@@ -141,7 +142,7 @@ impl Store {
         updated_at: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let pending: Option<(String, String)> = sqlx::query_as(
+        let pending: Option<(OrderStatus, String)> = sqlx::query_as(
             "DELETE FROM pending_order_status WHERE source = ? AND external_id = ? RETURNING status, updated_at",
         )
         .bind(&order.source)
@@ -151,7 +152,7 @@ impl Store {
         if let Some((status, pending_at)) = pending
             && pending_at.as_str() > updated_at
         {
-            self.set_final_status(tx, order_id, &status, &pending_at, now).await?;
+            self.set_final_status(tx, order_id, status, &pending_at, now).await?;
         }
         Ok(())
     }
@@ -167,8 +168,7 @@ impl Store {
         match existing {
             Some((id, stored)) if stored >= updated_at => Ok(IngestOutcome::Unchanged(id)),
             Some((id, _)) => {
-                self.set_final_status(tx, id, order.status.as_str(), &updated_at, now)
-                    .await?;
+                self.set_final_status(tx, id, order.status, &updated_at, now).await?;
                 Ok(IngestOutcome::Updated(id))
             }
             None => {
@@ -179,7 +179,7 @@ impl Store {
                 )
                 .bind(&order.source)
                 .bind(&order.external_id)
-                .bind(order.status.as_str())
+                .bind(order.status)
                 .bind(&updated_at)
                 .execute(&mut **tx)
                 .await?;
@@ -193,7 +193,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         order_id: i64,
-        status: &str,
+        status: OrderStatus,
         source_updated_at: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::OrganizerRole;
 use chrono::{DateTime, Utc};
 
 /// An organization running promoter programs.
@@ -13,31 +14,6 @@ pub struct OrgRow {
     pub time_zone: String,
     pub currency: String,
     pub leaderboard: bool,
-}
-
-/// An organizer's role in an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrganizerRole {
-    Owner,
-    Admin,
-}
-
-impl OrganizerRole {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrganizerRole::Owner => "owner",
-            OrganizerRole::Admin => "admin",
-        }
-    }
-
-    fn parse(s: &str) -> Self {
-        if s == "owner" {
-            OrganizerRole::Owner
-        } else {
-            OrganizerRole::Admin
-        }
-    }
 }
 
 /// An event of an organization.
@@ -105,7 +81,7 @@ impl Store {
         )
         .bind(org_id)
         .bind(person_id)
-        .bind(role.as_str())
+        .bind(role)
         .bind(ts(now))
         .execute(&mut **tx)
         .await?;
@@ -134,7 +110,7 @@ impl Store {
 
     /// Organizations a person organizes, with their role.
     pub async fn orgs_organized_by(&self, person_id: i64) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
-        let rows: Vec<(i64, String, String, String, String, bool, String)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, String, String, bool, OrganizerRole)> = sqlx::query_as(
             "SELECT o.id, o.slug, o.name, o.time_zone, o.currency, o.leaderboard, g.role \
              FROM organizers g JOIN organizations o ON o.id = g.org_id WHERE g.person_id = ? ORDER BY o.name",
         )
@@ -153,7 +129,7 @@ impl Store {
                         currency,
                         leaderboard,
                     },
-                    OrganizerRole::parse(&role),
+                    role,
                 )
             })
             .collect())

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::Platform;
 use chrono::{DateTime, Utc};
 
 /// A person, identified by their email address.
@@ -26,7 +27,7 @@ impl PersonRow {
 /// A Discord or Telegram account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatAccount {
-    pub platform: &'static str,
+    pub platform: Platform,
     pub external_id: String,
     pub username: Option<String>,
 }
@@ -80,7 +81,7 @@ impl Store {
     }
 
     /// Chat accounts linked to a person.
-    pub async fn chat_accounts_of(&self, person_id: i64) -> StoreResult<Vec<(String, String, Option<String>)>> {
+    pub async fn chat_accounts_of(&self, person_id: i64) -> StoreResult<Vec<(Platform, String, Option<String>)>> {
         Ok(sqlx::query_as(
             "SELECT platform, external_id, username FROM chat_accounts WHERE person_id = ? ORDER BY platform",
         )

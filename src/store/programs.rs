@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::{InviteKind, InviteStatus, MembershipStatus};
 use chrono::{DateTime, Utc};
 
 /// A promoter's membership: organization-wide (`event_id` None) or for one event.
@@ -11,7 +12,7 @@ pub struct MembershipRow {
     pub org_id: i64,
     pub event_id: Option<i64>,
     pub person_id: i64,
-    pub status: String,
+    pub status: MembershipStatus,
     pub email: String,
     pub display_name: Option<String>,
 }
@@ -26,22 +27,6 @@ impl MembershipRow {
     }
 }
 
-/// What an invite makes of the invitee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InviteKind {
-    Promoter,
-    Organizer,
-}
-
-impl InviteKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            InviteKind::Promoter => "promoter",
-            InviteKind::Organizer => "organizer",
-        }
-    }
-}
-
 /// An invitation.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InviteRow {
@@ -49,23 +34,12 @@ pub struct InviteRow {
     pub org_id: i64,
     pub event_id: Option<i64>,
     pub email: String,
-    pub kind: String,
+    pub kind: InviteKind,
     pub membership_id: Option<i64>,
-    pub status: String,
+    pub status: InviteStatus,
     pub sent_count: i64,
     pub created_at: String,
     pub expires_at: String,
-}
-
-impl InviteRow {
-    /// The invite's kind.
-    pub fn kind(&self) -> InviteKind {
-        if self.kind == "organizer" {
-            InviteKind::Organizer
-        } else {
-            InviteKind::Promoter
-        }
-    }
 }
 
 /// The data of a new invitation.
@@ -117,7 +91,7 @@ impl Store {
         .bind(invite.org_id)
         .bind(invite.event_id)
         .bind(invite.email)
-        .bind(invite.kind.as_str())
+        .bind(invite.kind)
         .bind(membership_id)
         .bind(invite.code_hash)
         .bind(invite.invited_by)
@@ -163,7 +137,7 @@ impl Store {
         .bind(org_id)
         .bind(event_id)
         .bind(email)
-        .bind(kind.as_str())
+        .bind(kind)
         .fetch_optional(self.pool())
         .await?)
     }
@@ -208,8 +182,8 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         invite: &InviteRow,
-        status: &str,
-        membership_status: &str,
+        status: InviteStatus,
+        membership_status: MembershipStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query("UPDATE invites SET status = ?, resolved_at = ? WHERE id = ?")
@@ -323,7 +297,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         id: i64,
-        status: &str,
+        status: MembershipStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ?")

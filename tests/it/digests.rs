@@ -394,7 +394,10 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
     )
     .await;
     assert!(
-        app.store.chat_unreachable("discord", "9100").await.unwrap(),
+        app.store
+            .chat_unreachable(promoterd::commands::Platform::Discord, "9100")
+            .await
+            .unwrap(),
         "closed DMs recorded"
     );
     let by_mail = app.store.pending_messages_to(BEN).await.unwrap();

@@ -163,7 +163,7 @@ async fn an_invite_redeemed_from_chat_grants_that_membership_and_nothing_that_co
     // No organizer menu and no organizer digest for that account.
     assert!(
         !app.store
-            .organizer_chat_accounts("telegram")
+            .organizer_chat_accounts(promoterd::commands::Platform::Telegram)
             .await
             .unwrap()
             .contains(&"666".to_string())

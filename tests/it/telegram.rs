@@ -126,12 +126,12 @@ async fn promoters_and_organizers_use_their_commands_with_files() {
 
     // A linked user who blocked the bot is marked unreachable; writing again clears it.
     app.store
-        .mark_chat_unreachable("telegram", "4001", "blocked", chrono::Utc::now())
+        .mark_chat_unreachable(Platform::Telegram, "4001", "blocked", chrono::Utc::now())
         .await
         .unwrap();
     fake.push_text(25, 4001, "/help", None);
     fake.wait_for(4001, &["sendmessage"], 6).await;
-    assert!(!app.store.chat_unreachable("telegram", "4001").await.unwrap());
+    assert!(!app.store.chat_unreachable(Platform::Telegram, "4001").await.unwrap());
     // In a group, personal numbers are never shown.
     fake.push_text(30, 4001, "/mystats@promo_bot", Some(-9001));
     let group = text_of(&fake.wait_for(-9001, &["sendmessage"], 1).await[0]);

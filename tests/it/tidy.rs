@@ -20,6 +20,7 @@ const FRONT_END_CRATES: &[&str] = &[
 const CORE: &[&str] = &[
     "src/commands.rs",
     "src/commands/",
+    "src/domain.rs",
     "src/store.rs",
     "src/store/",
     "src/ingest.rs",

@@ -82,7 +82,7 @@ pub(crate) fn my_orders(orders: Vec<OrderRow>, time_zone: &str, event_name: &str
                 .as_deref()
                 .map(|l| crate::store::shown_link_label(l, o.link_sub_promoter.as_deref()))
                 .unwrap_or_default(),
-            o.status.replace('_', " "),
+            o.status.as_str().replace('_', " "),
             money(o.net_minor, &o.currency),
         ]);
     }

@@ -1,6 +1,7 @@
 //! Pure reports built from an event's facts (sales, order counts, clicks, links): no store,
 //! no text. `render` turns them into replies.
 
+use crate::domain::MembershipStatus;
 use crate::store::{ClickFact, LinkRow, MembershipRow, OrderCountFact, SalesFact};
 use std::collections::HashMap;
 
@@ -209,13 +210,21 @@ impl EventReport {
     pub(crate) fn build(numbers: &EventNumbers, members: &[MembershipRow]) -> Self {
         // One row per person: someone promoting this event and all events is listed once.
         let mut people: Vec<(i64, String, Vec<i64>, bool)> = Vec::new();
-        for m in members.iter().filter(|m| m.status == "active" || m.status == "revoked") {
+        for m in members
+            .iter()
+            .filter(|m| matches!(m.status, MembershipStatus::Active | MembershipStatus::Revoked))
+        {
             match people.iter_mut().find(|p| p.0 == m.person_id) {
                 Some(p) => {
                     p.2.push(m.id);
-                    p.3 &= m.status == "revoked";
+                    p.3 &= m.status == MembershipStatus::Revoked;
                 }
-                None => people.push((m.person_id, m.email.clone(), vec![m.id], m.status == "revoked")),
+                None => people.push((
+                    m.person_id,
+                    m.email.clone(),
+                    vec![m.id],
+                    m.status == MembershipStatus::Revoked,
+                )),
             }
         }
         let per = numbers.per_membership();
@@ -286,7 +295,7 @@ impl Leaderboard {
         let per = numbers.per_membership();
         let mut rows: Vec<LeaderRow> = members
             .iter()
-            .filter(|m| m.status == "active")
+            .filter(|m| m.status == MembershipStatus::Active)
             .map(|m| {
                 let n = per.get(&m.id);
                 LeaderRow {

@@ -46,7 +46,7 @@ fn link(id: i64, membership: Option<i64>, label: &str) -> LinkRow {
         event_id: 1,
         membership_id: membership,
         parent_id: None,
-        kind: "channel".into(),
+        kind: crate::domain::LinkKind::Channel,
         label: label.into(),
         sub_promoter: None,
         revoked: false,
@@ -60,7 +60,7 @@ fn member(id: i64, person: i64, email: &str, status: &str, name: Option<&str>) -
         org_id: 1,
         event_id: Some(1),
         person_id: person,
-        status: status.into(),
+        status: crate::domain::MembershipStatus::from_stored(status).unwrap(),
         email: email.into(),
         display_name: name.map(String::from),
     }
@@ -375,7 +375,7 @@ fn my_orders_shows_local_times_links_and_statuses() {
     let order = crate::store::OrderRow {
         external_id: "A-1".into(),
         ordered_at: "2027-05-01T10:00:00Z".into(),
-        status: "partially_refunded".into(),
+        status: crate::domain::OrderStatus::PartiallyRefunded,
         link_label: Some("instagram".into()),
         link_sub_promoter: Some("Zoe".into()),
         tickets: 2,
