@@ -1,12 +1,15 @@
 //! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `outbox`,
 //! `export`, `docs`.
 
+mod export;
+mod import;
+mod org;
 mod outbox;
 
 use crate::clock::Clock;
-use crate::commands::{Core, is_slug, parse_email};
+use crate::commands::{Core, parse_email};
 use crate::config::Config;
-use crate::store::{ExportFilter, Store};
+use crate::store::Store;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -177,78 +180,27 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These need no configuration.
     match &cli.command {
         Command::Docs => {
             print!("{}", crate::docs::bot_commands_md());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Email {
-            action:
-                EmailAction::Inspect {
-                    file,
-                    body_only,
-                    html,
-                    bot_address,
-                },
-        } => {
-            let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            let inspected = if *body_only || *html {
-                crate::email::classify::inspect_body(&String::from_utf8_lossy(&raw), *html)
-            } else {
-                crate::email::classify::inspect(&raw, bot_address.as_deref())
-            };
-            println!("{}", serde_json::to_string_pretty(&inspected)?);
-            return Ok(ExitCode::SUCCESS);
-        }
+        Command::Email { action } => return inspect_mail(action),
         _ => {}
     }
-    let config = match Config::load(&cli.config) {
-        Ok(c) => c,
-        // Only a missing file wants the example copied there; a broken one wants fixing.
-        Err(e @ crate::config::ConfigError::Read { .. }) if matches!(&e, crate::config::ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound) =>
-        {
-            return Err(anyhow::Error::new(e).context(format!(
-                "no configuration file: copy config.example.toml to {} or pass --config",
-                cli.config.display()
-            )));
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context("loading the configuration")),
-    };
+    let config = load_config(&cli.config)?;
     match cli.command {
         Command::Run => {
             crate::daemon::run(config).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Migrate => {
-            let path = config.database_path();
-            let store = Store::open_with(&path, config.database.synchronous == "full")
-                .await
-                .with_context(|| format!("opening {}", path.display()))?;
-            let n = store.migrate().await.context("applying migrations")?;
-            println!("{}: {n} migration(s) applied, schema up to date", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Migrate => migrate(&config).await,
         Command::Console {
             as_email,
             command,
             out_dir,
-        } => {
-            let Some(email) = parse_email(&as_email) else {
-                bail!("`{as_email}` is not an email address")
-            };
-            let core = core(&config).await?;
-            match command {
-                Some(line) => {
-                    let (text, ok) = crate::console::run_one(&core, &email, &line, &out_dir).await?;
-                    print!("{text}");
-                    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
-                }
-                None => {
-                    crate::console::interactive(&core, &email, &out_dir).await?;
-                    Ok(ExitCode::SUCCESS)
-                }
-            }
-        }
+        } => console(&config, &as_email, command, &out_dir).await,
         Command::Org {
             action:
                 OrgAction::Create {
@@ -258,31 +210,98 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     time_zone,
                     currency,
                 },
-        } => create_org(&config, &name, &owner, slug, time_zone, currency).await,
-        Command::ImportOrders { file, source } => import_orders(&config, &file, &source).await,
+        } => org::create(&config, &name, &owner, slug, time_zone, currency).await,
+        Command::ImportOrders { file, source } => import::import_orders(&config, &file, &source).await,
         Command::Outbox { channel, show } => outbox::run(&config, channel.as_deref(), show).await,
         Command::Discord {
             action: DiscordAction::Register,
-        } => {
-            let token = config.discord_token().context("no Discord bot_token configured")?;
-            let app = config
-                .discord
-                .application_id
-                .context("no Discord application_id configured")?;
-            let http = crate::discord::Discord::http_client(&token, app, config.discord.api_proxy.as_deref());
-            let discord = crate::discord::Discord::new(core(&config).await?, http, None)?;
-            let n = discord.register(config.discord.guild_id).await?;
-            match config.discord.guild_id {
-                Some(g) => println!("Registered {n} slash commands in guild {g}."),
-                None => {
-                    println!("Registered {n} global slash commands (Discord may take up to an hour to show changes).");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Export { event, org, out } => export(&config, event, org, out.as_deref()).await,
+        } => register_discord(&config).await,
+        Command::Export { event, org, out } => export::export(&config, event, org, out.as_deref()).await,
         Command::Docs | Command::Email { .. } => unreachable!("handled above"),
     }
+}
+
+/// The configuration file read; a missing one is told how to start from the example.
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    match Config::load(path) {
+        Ok(c) => Ok(c),
+        // Only a missing file wants the example copied there; a broken one wants fixing.
+        Err(e @ crate::config::ConfigError::Read { .. }) if matches!(&e, crate::config::ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound) => {
+            Err(anyhow::Error::new(e).context(format!(
+                "no configuration file: copy config.example.toml to {} or pass --config",
+                path.display()
+            )))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("loading the configuration")),
+    }
+}
+
+/// `promoterd email inspect`: how a mail reads, as JSON.
+fn inspect_mail(action: &EmailAction) -> anyhow::Result<ExitCode> {
+    let EmailAction::Inspect {
+        file,
+        body_only,
+        html,
+        bot_address,
+    } = action;
+    let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let inspected = if *body_only || *html {
+        crate::email::classify::inspect_body(&String::from_utf8_lossy(&raw), *html)
+    } else {
+        crate::email::classify::inspect(&raw, bot_address.as_deref())
+    };
+    println!("{}", serde_json::to_string_pretty(&inspected)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `promoterd migrate`.
+async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let path = config.database_path();
+    let store = Store::open_with(&path, config.database.synchronous == "full")
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    let n = store.migrate().await.context("applying migrations")?;
+    println!("{}: {n} migration(s) applied, schema up to date", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `promoterd console --as <email> [-c <command>]`: one command (exit code 2 when it
+/// fails), or an interactive session.
+async fn console(config: &Config, as_email: &str, command: Option<String>, out_dir: &Path) -> anyhow::Result<ExitCode> {
+    let Some(email) = parse_email(as_email) else {
+        bail!("`{as_email}` is not an email address")
+    };
+    let core = core(config).await?;
+    match command {
+        Some(line) => {
+            let (text, ok) = crate::console::run_one(&core, &email, &line, out_dir).await?;
+            print!("{text}");
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        None => {
+            crate::console::interactive(&core, &email, out_dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `promoterd discord register`.
+async fn register_discord(config: &Config) -> anyhow::Result<ExitCode> {
+    let token = config.discord_token().context("no Discord bot_token configured")?;
+    let app = config
+        .discord
+        .application_id
+        .context("no Discord application_id configured")?;
+    let http = crate::discord::Discord::http_client(&token, app, config.discord.api_proxy.as_deref());
+    let discord = crate::discord::Discord::new(core(config).await?, http, None)?;
+    let n = discord.register(config.discord.guild_id).await?;
+    match config.discord.guild_id {
+        Some(g) => println!("Registered {n} slash commands in guild {g}."),
+        None => {
+            println!("Registered {n} global slash commands (Discord may take up to an hour to show changes).");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn core(config: &Config) -> anyhow::Result<Core> {
@@ -293,179 +312,6 @@ async fn core(config: &Config) -> anyhow::Result<Core> {
     ))
 }
 
-fn slugify(name: &str) -> String {
-    let mut s = String::new();
-    for c in name.to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            s.push(c);
-        } else if !s.ends_with('-') && !s.is_empty() {
-            s.push('-');
-        }
-    }
-    s.trim_end_matches('-')
-        .chars()
-        .take(40)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
-}
-
-async fn create_org(
-    config: &Config,
-    name: &str,
-    owner: &str,
-    slug: Option<String>,
-    time_zone: Option<String>,
-    currency: Option<String>,
-) -> anyhow::Result<ExitCode> {
-    let Some(owner) = parse_email(owner) else {
-        bail!("`{owner}` is not an email address")
-    };
-    let slug = slug.unwrap_or_else(|| slugify(name));
-    if !is_slug(&slug) {
-        bail!("`{slug}` is not a short name: use 2 to 40 of a-z, 0-9 and -");
-    }
-    let tz = time_zone.unwrap_or_else(|| config.programs.default_time_zone.clone());
-    if tz.parse::<chrono_tz::Tz>().is_err() {
-        bail!("`{tz}` is not an IANA time zone such as Europe/Berlin");
-    }
-    let currency = currency
-        .unwrap_or_else(|| config.programs.default_currency.clone())
-        .to_ascii_uppercase();
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-        bail!("`{currency}` is not a currency code such as EUR");
-    }
-    let store = open_store(config).await?;
-    if store.org_by_slug(&slug).await?.is_some() {
-        bail!("an organization `{slug}` exists already");
-    }
-    let now = chrono::Utc::now();
-    let mut tx = store.write().await?;
-    let owner_id = store.upsert_person(&mut tx, &owner, true, now).await?;
-    let org_id = store
-        .create_org(&mut tx, &slug, name, &tz, &currency, owner_id, now)
-        .await?;
-    store
-        .audit(&mut tx, Some(org_id), Some(owner_id), "org.created", &slug, now)
-        .await?;
-    tx.commit().await?;
-    println!("Created organization {name} (`{slug}`, {tz}, {currency}) owned by {owner}.");
-    println!("Next: promoterd console --as {owner} -c \"newevent …\"");
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn import_orders(config: &Config, file: &Path, source: &str) -> anyhow::Result<ExitCode> {
-    use crate::ingest::ImportError;
-    let store = open_store(config).await?;
-    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let read = crate::ingest::read_import_csv(&data);
-    let rows = read.rows;
-    let refused = |problems: Vec<crate::ingest::FileProblem>| {
-        for p in &problems {
-            eprintln!("{}: {p}", file.display());
-        }
-        let mut lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
-        lines.dedup();
-        eprintln!(
-            "{} problem(s) on {} line(s) ({rows} row(s) read). Nothing was imported.",
-            problems.len(),
-            lines.len()
-        );
-        Ok(ExitCode::from(2))
-    };
-    let checked = match read.check(&store, source).await {
-        Ok(c) => c,
-        Err(ImportError::Problems(problems)) => return refused(problems),
-        Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("checking the orders")),
-    };
-    let outcomes = match checked.apply(&store, &Clock::system()).await {
-        Ok(o) => o,
-        Err(ImportError::Problems(problems)) => return refused(problems),
-        Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("storing the orders")),
-    };
-    let created = outcomes
-        .iter()
-        .filter(|o| matches!(o, crate::store::IngestOutcome::Created(_)))
-        .count();
-    let updated = outcomes
-        .iter()
-        .filter(|o| matches!(o, crate::store::IngestOutcome::Updated(_)))
-        .count();
-    println!(
-        "Imported {} order(s): {created} new, {updated} updated, {} unchanged.",
-        outcomes.len(),
-        outcomes.len() - created - updated
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn export(
-    config: &Config,
-    event: Option<String>,
-    org: Option<String>,
-    out: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
-    let store = open_store(config).await?;
-    let (filter, tz, name) = match (event, org) {
-        (Some(slug), _) => {
-            let mut named = store.events_named(&slug).await?;
-            if named.len() > 1 {
-                anyhow::bail!("several organizations have an event `{slug}`: name it as <organization>/{slug}");
-            }
-            let e = named.pop().with_context(|| format!("no event `{slug}`"))?;
-            let o = store
-                .org(e.org_id)
-                .await?
-                .context("the event's organization is missing")?;
-            (
-                ExportFilter {
-                    org_id: o.id,
-                    event_id: Some(e.id),
-                },
-                o.time_zone,
-                slug,
-            )
-        }
-        (None, Some(slug)) => {
-            let o = store
-                .org_by_slug(&slug)
-                .await?
-                .with_context(|| format!("no organization `{slug}`"))?;
-            (
-                ExportFilter {
-                    org_id: o.id,
-                    event_id: None,
-                },
-                o.time_zone,
-                slug,
-            )
-        }
-        (None, None) => bail!("name an --event or an --org"),
-    };
-    let rows = match out {
-        Some(path) => {
-            let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            crate::export::write_csv(&store, &filter, &tz, std::io::BufWriter::new(f)).await?
-        }
-        None => crate::export::write_csv(&store, &filter, &tz, std::io::stdout().lock()).await?,
-    };
-    let now = chrono::Utc::now();
-    let mut tx = store.write().await?;
-    store
-        .audit(
-            &mut tx,
-            Some(filter.org_id),
-            None,
-            "export.cli",
-            &format!("{name} {rows} rows"),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
-    eprintln!("{rows} row(s) exported.");
-    Ok(ExitCode::SUCCESS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,11 +320,5 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn slugs_from_names() {
-        assert_eq!(slugify("Acme Events GmbH!"), "acme-events-gmbh");
-        assert_eq!(slugify("  Über  Fest "), "ber-fest");
     }
 }

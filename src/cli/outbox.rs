@@ -100,6 +100,8 @@ fn cut(s: &str) -> String {
     }
 }
 
+/// The outbox as `promoterd outbox` prints it: a table per channel (or only `only`),
+/// then the codes of pending invites.
 fn listing(config: &Config, only: Option<&str>, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
     let mut out = format!(
         "Outbox: messages not sent yet, and those given up on in the last {FAILED_DAYS} days (times in UTC).\n"
@@ -109,86 +111,112 @@ fn listing(config: &Config, only: Option<&str>, entries: &[OutboxEntry], now: Da
         None => vec!["email", "telegram", "discord"],
     };
     for channel in &channels {
-        let rows: Vec<&OutboxEntry> = entries.iter().filter(|e| e.channel == *channel).collect();
-        let on = match *channel {
-            "email" => config.smtp_url().is_some(),
-            "telegram" => config.telegram_token().is_some(),
-            _ => config.discord_token().is_some(),
-        };
-        let off = if on {
-            ""
-        } else {
-            " (off in this configuration: nothing is sent)"
-        };
-        if rows.is_empty() {
-            out.push_str(&format!("\n{channel}: nothing waiting{off}.\n"));
-            continue;
-        }
-        out.push_str(&format!("\n{channel}: {} message(s){off}\n", rows.len()));
-        let mut t = Table::new(
-            &[
-                "id",
-                "state",
-                "recipient",
-                "kind",
-                "subject",
-                "created",
-                "attempts",
-                "next try",
-                "last error",
-            ],
-            &[true, false, false, false, false, false, true, false, false],
-        );
-        for e in rows {
-            let waiting = e.sent_at.is_none() && e.failed_at.is_none() && stale_invite(e, now).is_none();
-            t.row(vec![
-                e.id.to_string(),
-                state(e, now),
-                e.recipient.clone(),
-                e.kind.clone(),
-                cut(&e.subject),
-                when(&e.created_at, None),
-                e.attempts.to_string(),
-                if waiting {
-                    when(&e.next_try_at, Some(now))
-                } else {
-                    "–".into()
-                },
-                e.last_error.as_deref().map(cut).unwrap_or_else(|| "–".into()),
-            ]);
-        }
-        out.push_str(&t.to_plain());
+        out.push_str(&channel_section(config, channel, entries, now));
     }
-    let mut invites = Table::new(&["id", "recipient", "invited to", "code"], &[true, false, false, false]);
-    let mut first = None;
-    for e in entries {
-        if let Some(code) = invite_code(e, now) {
-            let to = match (e.invite_kind.as_deref(), &e.invite_event, &e.invite_org) {
-                (Some("organizer"), _, Some(org)) => format!("organize {org}"),
-                (_, Some(event), Some(org)) => format!("promote {event} ({org})"),
-                (_, None, Some(org)) => format!("promote every event of {org}"),
-                _ => "–".into(),
-            };
-            first.get_or_insert_with(|| (e.recipient.clone(), code.clone()));
-            invites.row(vec![e.id.to_string(), e.recipient.clone(), to, code]);
-        }
-    }
-    if let Some((who, code)) = first {
-        out.push_str(
-            "\nInvites waiting for an answer. Until their mail goes out, hand the code over \
-             yourself; the invited person accepts with any of:\n",
-        );
-        out.push_str(&format!(
-            "  promoterd console --as {who} -c 'accept {code}'   (you, as them)\n  \
-             /accept {code}   (to the Telegram or Discord bot; promoter invites only)\n  \
-             a reply of `accept` to the invite mail, once it is sent\n\n"
-        ));
-        out.push_str(&invites.to_plain());
-    }
+    out.push_str(&invites_section(entries, now));
     if !entries.is_empty() {
         out.push_str("\n`promoterd outbox --show <id>` prints a message in full.\n");
     }
     out
+}
+
+/// Whether the configuration sends on `channel` at all.
+fn channel_on(config: &Config, channel: &str) -> bool {
+    match channel {
+        "email" => config.smtp_url().is_some(),
+        "telegram" => config.telegram_token().is_some(),
+        _ => config.discord_token().is_some(),
+    }
+}
+
+/// One channel's messages, as a table under a line that counts them.
+fn channel_section(config: &Config, channel: &str, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
+    let rows: Vec<&OutboxEntry> = entries.iter().filter(|e| e.channel == channel).collect();
+    let off = if channel_on(config, channel) {
+        ""
+    } else {
+        " (off in this configuration: nothing is sent)"
+    };
+    if rows.is_empty() {
+        return format!("\n{channel}: nothing waiting{off}.\n");
+    }
+    let mut out = format!("\n{channel}: {} message(s){off}\n", rows.len());
+    let mut t = Table::new(
+        &[
+            "id",
+            "state",
+            "recipient",
+            "kind",
+            "subject",
+            "created",
+            "attempts",
+            "next try",
+            "last error",
+        ],
+        &[true, false, false, false, false, false, true, false, false],
+    );
+    for e in rows {
+        t.row(entry_row(e, now));
+    }
+    out.push_str(&t.to_plain());
+    out
+}
+
+/// A message's row in its channel's table.
+fn entry_row(e: &OutboxEntry, now: DateTime<Utc>) -> Vec<String> {
+    let waiting = e.sent_at.is_none() && e.failed_at.is_none() && stale_invite(e, now).is_none();
+    vec![
+        e.id.to_string(),
+        state(e, now),
+        e.recipient.clone(),
+        e.kind.clone(),
+        cut(&e.subject),
+        when(&e.created_at, None),
+        e.attempts.to_string(),
+        if waiting {
+            when(&e.next_try_at, Some(now))
+        } else {
+            "–".into()
+        },
+        e.last_error.as_deref().map(cut).unwrap_or_else(|| "–".into()),
+    ]
+}
+
+/// The codes of invites still waiting for an answer, and how to use them; empty when
+/// there are none.
+fn invites_section(entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
+    let mut invites = Table::new(&["id", "recipient", "invited to", "code"], &[true, false, false, false]);
+    let mut first = None;
+    for e in entries {
+        if let Some(code) = invite_code(e, now) {
+            first.get_or_insert_with(|| (e.recipient.clone(), code.clone()));
+            invites.row(vec![e.id.to_string(), e.recipient.clone(), invited_to(e), code]);
+        }
+    }
+    let Some((who, code)) = first else {
+        return String::new();
+    };
+    let mut out = String::from(
+        "\nInvites waiting for an answer. Until their mail goes out, hand the code over \
+         yourself; the invited person accepts with any of:\n",
+    );
+    out.push_str(&format!(
+        "  promoterd console --as {who} -c 'accept {code}'   (you, as them)\n  \
+         /accept {code}   (to the Telegram or Discord bot; promoter invites only)\n  \
+         a reply of `accept` to the invite mail, once it is sent\n\n"
+    ));
+    out.push_str(&invites.to_plain());
+    out
+}
+
+/// What an invite invites to: organizing an organization, or promoting one event or all.
+fn invited_to(e: &OutboxEntry) -> String {
+    match (e.invite_kind.as_deref(), &e.invite_event, &e.invite_org) {
+        (Some("organizer"), _, Some(org)) => format!("organize {org}"),
+        (_, Some(event), Some(org)) => format!("promote {event} ({org})"),
+        (_, None, Some(org)) => format!("promote every event of {org}"),
+        _ => "–".into(),
+    }
 }
 
 /// One message in full: its fields, then the body as it will be sent.

@@ -154,14 +154,37 @@ async fn drain<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
-    let last = match core.store.imap_state(&s.inbound.mailbox).await? {
+    let last = cursor(core, s, validity).await?;
+    let todo = list_new(session, last).await?;
+    // Bodies are fetched several at a time (one round trip), then processed in UID order.
+    let mut rest = todo.as_slice();
+    while !rest.is_empty() {
+        let (batch, after) = rest.split_at(batch_len(rest));
+        rest = after;
+        let bodies = fetch_bodies(s, session, batch).await?;
+        process_batch(core, s, session, validity, batch, bodies, broken).await?;
+    }
+    Ok(())
+}
+
+/// The last UID handled in the mailbox, or 0 when none is stored or the mailbox's
+/// UIDVALIDITY changed.
+async fn cursor(core: &Core, s: &ImapSettings, validity: u32) -> anyhow::Result<u32> {
+    Ok(match core.store.imap_state(&s.inbound.mailbox).await? {
         Some((v, last)) if v == validity => last,
         Some(_) => {
             tracing::warn!("email: UIDVALIDITY changed; re-reading the mailbox (Message-IDs prevent double effects)");
             0
         }
         None => 0,
-    };
+    })
+}
+
+/// (UID, size) of every message above `last`, in UID order.
+async fn list_new<T>(session: &mut Session<T>, last: u32) -> anyhow::Result<Vec<(u32, u32)>>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
     let listed: Vec<_> = session
         .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
         .await
@@ -177,63 +200,94 @@ where
         .collect();
     todo.sort_unstable();
     todo.dedup();
-    // Bodies are fetched several at a time (one round trip), then processed in UID order.
-    let mut i = 0;
-    while i < todo.len() {
-        let mut batch = Vec::new();
-        let mut bytes = 0u64;
-        while i < todo.len() && batch.len() < FETCH_BATCH && (batch.is_empty() || bytes < FETCH_BYTES) {
-            batch.push(todo[i]);
-            bytes += u64::from(todo[i].1);
-            i += 1;
-        }
-        let wanted: Vec<String> = batch
-            .iter()
-            .filter(|(_, size)| *size <= s.max_mail_bytes)
-            .map(|(uid, _)| uid.to_string())
-            .collect();
-        let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
-        if !wanted.is_empty() {
-            let fetched: Vec<_> = session
-                .uid_fetch(wanted.join(","), "(UID BODY.PEEK[])")
-                .await
-                .context("UID FETCH")?
-                .try_collect()
-                .await
-                .context("reading messages")?;
-            for f in &fetched {
-                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                    bodies.insert(uid, body.to_vec());
-                }
-            }
-        }
-        let mut done = Vec::with_capacity(batch.len());
-        for (uid, size) in batch {
-            let pos = MailPosition {
-                uid_validity: validity,
-                uid,
-            };
-            if size > s.max_mail_bytes {
-                skip(core, s, pos, &format!("too large: {size} bytes")).await?;
-            } else {
-                let raw = bodies.remove(&uid).unwrap_or_default();
-                if let Err(e) = process(core, &s.inbound, &raw, pos).await {
-                    let n = broken.entry(uid).or_default();
-                    *n += 1;
-                    if *n < MAX_FAILURES {
-                        mark_done(s, session, &done).await?;
-                        return Err(e.into());
-                    }
-                    tracing::error!(uid, error = %e, "email: giving up on a message that keeps failing");
-                    skip(core, s, pos, &format!("failed: {e}")).await?;
-                }
-            }
-            broken.remove(&uid);
-            done.push(uid);
-        }
-        mark_done(s, session, &done).await?;
+    Ok(todo)
+}
+
+/// How many of the next messages one fetch takes: at most [`FETCH_BATCH`], and no more
+/// once [`FETCH_BYTES`] are reached (always at least one).
+fn batch_len(todo: &[(u32, u32)]) -> usize {
+    let mut n = 0;
+    let mut bytes = 0u64;
+    while n < todo.len() && n < FETCH_BATCH && (n == 0 || bytes < FETCH_BYTES) {
+        bytes += u64::from(todo[n].1);
+        n += 1;
     }
-    Ok(())
+    n
+}
+
+/// The bodies of a batch's messages in one round trip, by UID; mail over the size limit
+/// is not fetched.
+async fn fetch_bodies<T>(
+    s: &ImapSettings,
+    session: &mut Session<T>,
+    batch: &[(u32, u32)],
+) -> anyhow::Result<HashMap<u32, Vec<u8>>>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let wanted: Vec<String> = batch
+        .iter()
+        .filter(|(_, size)| *size <= s.max_mail_bytes)
+        .map(|(uid, _)| uid.to_string())
+        .collect();
+    let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
+    if !wanted.is_empty() {
+        let fetched: Vec<_> = session
+            .uid_fetch(wanted.join(","), "(UID BODY.PEEK[])")
+            .await
+            .context("UID FETCH")?
+            .try_collect()
+            .await
+            .context("reading messages")?;
+        for f in &fetched {
+            if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                bodies.insert(uid, body.to_vec());
+            }
+        }
+    }
+    Ok(bodies)
+}
+
+/// Processes a batch in UID order, then marks it done. A message that fails is retried
+/// on the next pass (what came before it is marked done, and the pass ends), until it
+/// has failed [`MAX_FAILURES`] times; then it is skipped for good.
+async fn process_batch<T>(
+    core: &Core,
+    s: &ImapSettings,
+    session: &mut Session<T>,
+    validity: u32,
+    batch: &[(u32, u32)],
+    mut bodies: HashMap<u32, Vec<u8>>,
+    broken: &mut HashMap<u32, u32>,
+) -> anyhow::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let mut done = Vec::with_capacity(batch.len());
+    for &(uid, size) in batch {
+        let pos = MailPosition {
+            uid_validity: validity,
+            uid,
+        };
+        if size > s.max_mail_bytes {
+            skip(core, s, pos, &format!("too large: {size} bytes")).await?;
+        } else {
+            let raw = bodies.remove(&uid).unwrap_or_default();
+            if let Err(e) = process(core, &s.inbound, &raw, pos).await {
+                let n = broken.entry(uid).or_default();
+                *n += 1;
+                if *n < MAX_FAILURES {
+                    mark_done(s, session, &done).await?;
+                    return Err(e.into());
+                }
+                tracing::error!(uid, error = %e, "email: giving up on a message that keeps failing");
+                skip(core, s, pos, &format!("failed: {e}")).await?;
+            }
+        }
+        broken.remove(&uid);
+        done.push(uid);
+    }
+    mark_done(s, session, &done).await
 }
 
 /// Messages fetched per round trip, and the size after which a batch stops growing.

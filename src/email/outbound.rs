@@ -154,74 +154,15 @@ pub async fn sender(
     from: Mailbox,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Whether the last attempt failed and may be retried: an outage is logged once.
     let mut failing = false;
     loop {
-        let now = core.clock.now();
-        let mut due = read_due(&core, now).await;
-        // An invite answered or cancelled while mail was off is not sent late. Only a
-        // batch holding invite mail takes the writer for that.
-        if due.iter().any(|m| m.kind == "invite") {
-            match core.store.drop_stale_invite_mails(now).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(dropped = n, "email: invite mails that no longer apply were dropped");
-                    due = read_due(&core, now).await;
-                }
-                Err(e) => tracing::warn!(error = %e, "dropping stale invite mails failed"),
-            }
-        }
-        // Several messages in flight at once (the SMTP pool has a connection each), each
-        // recorded as sent as soon as the server took it: a crash resends (with the same
-        // Message-ID) only what was taken but not yet recorded.
-        let mut results: Vec<(&OutboxMail, Result<(), SendFailure>)> = Vec::with_capacity(due.len());
-        let mut in_flight = futures::stream::FuturesUnordered::new();
-        let mut queue = due.iter();
-        loop {
-            while in_flight.len() < IN_FLIGHT
-                && let Some(m) = queue.next()
-            {
-                let (core, transport, from) = (&core, &transport, &from);
-                in_flight.push(async move { (m, send_one(core, transport, from, m).await) });
-            }
-            let Some((mail, result)) = in_flight.next().await else {
-                break;
-            };
-            if result.is_ok() {
-                if failing {
-                    tracing::info!("email: SMTP delivery works again");
-                    failing = false;
-                }
-                if let Err(e) = core.store.mark_sent(mail.id, core.clock.now()).await {
-                    tracing::warn!(error = %e, "recording sent mail failed");
-                }
-            }
-            results.push((mail, result));
-        }
+        let due = due_mail(&core).await;
+        let results = send_all(&core, &transport, &from, &due, &mut failing).await;
         let now = core.clock.now();
         for (mail, result) in &results {
-            let Err(SendFailure { error: e, permanent }) = result else {
-                continue;
-            };
-            let refused = *permanent;
-            let permanent = refused || mail.attempts + 1 >= MAX_ATTEMPTS;
-            if !failing && !permanent {
-                tracing::warn!(error = %format!("{e:#}"), "email: sending failed; retrying with backoff");
-                failing = true;
-            }
-            if permanent {
-                tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
-                // The organizer who sent an invite learns that it did not arrive.
-                if let Err(err) = core.invite_undeliverable(mail.id, &format!("{e:#}")).await {
-                    tracing::warn!(error = %err, "telling the inviter about an undeliverable invite failed");
-                }
-            }
-            let next = (!permanent).then(|| now + backoff(mail.attempts));
-            if let Err(e) = core
-                .store
-                .mark_attempt_failed(mail.id, &format!("{e:#}"), next, now)
-                .await
-            {
-                tracing::warn!(error = %e, "recording a send attempt failed");
+            if let Err(failure) = result {
+                record_failure(&core, mail, failure, now, &mut failing).await;
             }
         }
         if due.len() == BATCH as usize {
@@ -235,6 +176,96 @@ pub async fn sender(
         if *stop.borrow() {
             break;
         }
+    }
+}
+
+/// The next batch of due mail. An invite answered or cancelled while mail was off is
+/// not sent late: only a batch holding invite mail takes the writer to drop those.
+async fn due_mail(core: &Core) -> Vec<OutboxMail> {
+    let now = core.clock.now();
+    let due = read_due(core, now).await;
+    if !due.iter().any(|m| m.kind == "invite") {
+        return due;
+    }
+    match core.store.drop_stale_invite_mails(now).await {
+        Ok(0) => due,
+        Ok(n) => {
+            tracing::info!(dropped = n, "email: invite mails that no longer apply were dropped");
+            read_due(core, now).await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "dropping stale invite mails failed");
+            due
+        }
+    }
+}
+
+/// Sends every message of `due`, several in flight at once (the SMTP pool has a
+/// connection each), each recorded as sent as soon as the server took it: a crash
+/// resends (with the same Message-ID) only what was taken but not yet recorded.
+async fn send_all<'m>(
+    core: &Core,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+    due: &'m [OutboxMail],
+    failing: &mut bool,
+) -> Vec<(&'m OutboxMail, Result<(), SendFailure>)> {
+    let mut results = Vec::with_capacity(due.len());
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut queue = due.iter();
+    loop {
+        while in_flight.len() < IN_FLIGHT
+            && let Some(m) = queue.next()
+        {
+            in_flight.push(async move { (m, send_one(core, transport, from, m).await) });
+        }
+        let Some((mail, result)) = in_flight.next().await else {
+            break;
+        };
+        if result.is_ok() {
+            if *failing {
+                tracing::info!("email: SMTP delivery works again");
+                *failing = false;
+            }
+            if let Err(e) = core.store.mark_sent(mail.id, core.clock.now()).await {
+                tracing::warn!(error = %e, "recording sent mail failed");
+            }
+        }
+        results.push((mail, result));
+    }
+    results
+}
+
+/// Records a failed attempt: the message is tried again after a backoff, or given up
+/// (refused for good, or out of attempts) and an invite's sender told.
+async fn record_failure(
+    core: &Core,
+    mail: &OutboxMail,
+    failure: &SendFailure,
+    now: chrono::DateTime<chrono::Utc>,
+    failing: &mut bool,
+) {
+    let SendFailure { error: e, permanent } = failure;
+    let refused = *permanent;
+    let permanent = refused || mail.attempts + 1 >= MAX_ATTEMPTS;
+    if !*failing && !permanent {
+        tracing::warn!(error = %format!("{e:#}"), "email: sending failed; retrying with backoff");
+        *failing = true;
+    }
+    if permanent {
+        tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
+        // The organizer who sent an invite learns that it did not arrive.
+        if let Err(err) = core.invite_undeliverable(mail.id, &format!("{e:#}")).await {
+            tracing::warn!(error = %err, "telling the inviter about an undeliverable invite failed");
+        }
+    }
+    let next = (!permanent).then(|| now + backoff(mail.attempts));
+    if let Err(e) = core
+        .store
+        .mark_attempt_failed(mail.id, &format!("{e:#}"), next, now)
+        .await
+    {
+        tracing::warn!(error = %e, "recording a send attempt failed");
     }
 }
 

@@ -1,8 +1,11 @@
 //! The order import CSV (`promoterd import-orders`): one row per order line.
 
-use super::{ApplyError, OrderError, OrderInput, RawLine, RawOrder};
+mod row;
+
+use super::{ApplyError, OrderError, OrderInput, RawOrder};
 use crate::clock::Clock;
 use crate::store::{IngestOutcome, Store, StoreError};
+use row::Row;
 use std::collections::HashMap;
 
 /// Columns of the order import CSV, in the documented order (`order_id` first).
@@ -111,168 +114,99 @@ pub struct CheckedImport {
 /// into orders, listing every problem of every row. Linear in the file's size.
 pub fn read_import_csv(data: &[u8]) -> ImportFile {
     let mut file = ImportFile::default();
-    let problem = |line: u64, message: String| FileProblem { line, message };
-    // The reader positions a record where it began looking for it, before the blank
-    // lines it skips; a spreadsheet counts from the record's first cell.
-    let start_line = |pos: &csv::Position| {
-        let rest = data.get(pos.byte() as usize..).unwrap_or_default();
-        let blank = rest.iter().take_while(|b| matches!(b, b'\r' | b'\n'));
-        pos.line() + blank.filter(|b| **b == b'\n').count() as u64
-    };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(data);
+    let Some(col) = read_header(&mut rdr, &mut file.problems) else {
+        return file;
+    };
+    // Where each order id's order is in `file.orders`: a row joins its order at once.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        let line = start_line(data, rdr.position());
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                if file.skip_unreadable(data, line, &e) {
+                    continue;
+                }
+                break;
+            }
+        }
+        file.rows += 1;
+        let row = Row {
+            rec: &rec,
+            col: &col,
+            line,
+        };
+        let parsed = row.parse(&mut file.problems);
+        file.add_row(&mut index, line, parsed);
+    }
+    file
+}
+
+/// The file line where the record read from `pos` starts. The reader positions a
+/// record where it began looking for it, before the blank lines it skips; a
+/// spreadsheet counts from the record's first cell.
+fn start_line(data: &[u8], pos: &csv::Position) -> u64 {
+    let rest = data.get(pos.byte() as usize..).unwrap_or_default();
+    let blank = rest.iter().take_while(|b| matches!(b, b'\r' | b'\n'));
+    pos.line() + blank.filter(|b| **b == b'\n').count() as u64
+}
+
+/// Each known column's index in the header row; `None` when the header cannot be read,
+/// names an unknown column or lacks a required one, each problem listed on line 1.
+fn read_header(rdr: &mut csv::Reader<&[u8]>, problems: &mut Vec<FileProblem>) -> Option<HashMap<&'static str, usize>> {
+    let problem = |message: String| FileProblem { line: 1, message };
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            file.problems
-                .push(problem(1, format!("cannot read the header row: {e}")));
-            return file;
+            problems.push(problem(format!("cannot read the header row: {e}")));
+            return None;
         }
     };
-    let mut col: HashMap<&str, usize> = HashMap::new();
+    let mut col: HashMap<&'static str, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         match std::str::from_utf8(h) {
             Ok(h) if IMPORT_COLUMNS.contains(&h) => {
                 col.insert(IMPORT_COLUMNS.iter().find(|c| **c == h).expect("listed"), i);
             }
-            Ok(h) => file.problems.push(problem(
-                1,
-                format!("unknown column `{h}`; the columns are: {}", IMPORT_COLUMNS.join(", ")),
-            )),
-            Err(_) => file.problems.push(problem(
-                1,
-                format!(
-                    "column {} of the header is not UTF-8 text (save the file as UTF-8)",
-                    i + 1
-                ),
-            )),
+            Ok(h) => problems.push(problem(format!(
+                "unknown column `{h}`; the columns are: {}",
+                IMPORT_COLUMNS.join(", ")
+            ))),
+            Err(_) => problems.push(problem(format!(
+                "column {} of the header is not UTF-8 text (save the file as UTF-8)",
+                i + 1
+            ))),
         }
     }
     for required in REQUIRED {
         if !col.contains_key(required) {
-            file.problems.push(problem(1, format!("missing column `{required}`")));
+            problems.push(problem(format!("missing column `{required}`")));
         }
     }
-    if !file.problems.is_empty() {
-        return file;
+    problems.is_empty().then_some(col)
+}
+
+impl ImportFile {
+    /// Reports a record the reader refused at `line`. A row with the wrong number of
+    /// cells counts as a row and reading goes on (`true`); any other error ends it.
+    fn skip_unreadable(&mut self, data: &[u8], line: u64, e: &csv::Error) -> bool {
+        let line = e.position().map_or(line, |pos| start_line(data, pos));
+        let (message, go_on) = match e.kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                self.rows += 1;
+                (
+                    format!("the row has {len} cells where the header has {expected_len}"),
+                    true,
+                )
+            }
+            _ => (format!("cannot read the file further: {e}"), false),
+        };
+        self.problems.push(FileProblem { line, message });
+        go_on
     }
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        let line = start_line(rdr.position());
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, start_line);
-                match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        file.rows += 1;
-                        file.problems.push(problem(
-                            line,
-                            format!("the row has {len} cells where the header has {expected_len}"),
-                        ));
-                        continue;
-                    }
-                    _ => {
-                        file.problems
-                            .push(problem(line, format!("cannot read the file further: {e}")));
-                        break;
-                    }
-                }
-            }
-        }
-        file.rows += 1;
-        let text = |c: &'static str, problems: &mut Vec<FileProblem>| {
-            let bytes = col.get(c).and_then(|&i| rec.get(i)).unwrap_or_default();
-            match std::str::from_utf8(bytes) {
-                Ok(s) => s.to_string(),
-                Err(_) => {
-                    problems.push(problem(line, format!("{c} is not UTF-8 text (save the file as UTF-8)")));
-                    String::from_utf8_lossy(bytes).into_owned()
-                }
-            }
-        };
-        let p = &mut file.problems;
-        let fields: Vec<String> = ORDER_FIELDS.iter().map(|c| text(c, p)).collect();
-        let opt = |i: usize| Some(fields[i].clone()).filter(|s| !s.is_empty());
-        let order = RawOrder {
-            order_id: text("order_id", p),
-            event: fields[0].clone(),
-            status: fields[1].clone(),
-            ordered_at: fields[2].clone(),
-            updated_at: opt(3),
-            ref_code: opt(4),
-            buyer_name: opt(5),
-            buyer_email: opt(6),
-            buyer_phone: opt(7),
-            lines: Vec::new(),
-        };
-        let mut unparsed = Vec::new();
-        let mut int = |c: &'static str, default: Option<i64>, problems: &mut Vec<FileProblem>| -> i64 {
-            let v = text(c, problems);
-            match (v.is_empty(), default) {
-                (true, Some(d)) => return d,
-                (true, None) => problems.push(problem(line, format!("{c} is empty"))),
-                _ => match v.parse() {
-                    Ok(n) => return n,
-                    Err(_) => problems.push(problem(line, format!("{c} `{v}` is not a whole number"))),
-                },
-            }
-            unparsed.push(c);
-            default.unwrap_or(1)
-        };
-        let line_item = RawLine {
-            ticket_type: text("ticket_type", p),
-            quantity: int("quantity", None, p),
-            refunded_quantity: int("refunded_quantity", Some(0), p),
-            unit_price_minor: int("unit_price_minor", None, p),
-            currency: text("currency", p),
-        };
-        match index.get(&order.order_id) {
-            Some(&i) => {
-                let existing = &mut file.orders[i];
-                let first = existing.first_line();
-                let head = &existing.raw;
-                let theirs = [
-                    Some(&head.event),
-                    Some(&head.status),
-                    Some(&head.ordered_at),
-                    head.updated_at.as_ref(),
-                    head.ref_code.as_ref(),
-                    head.buyer_name.as_ref(),
-                    head.buyer_email.as_ref(),
-                    head.buyer_phone.as_ref(),
-                ];
-                for ((name, ours), theirs) in ORDER_FIELDS.iter().zip(&fields).zip(theirs) {
-                    let theirs = theirs.map(String::as_str).unwrap_or("");
-                    if ours != theirs {
-                        p.push(problem(
-                            line,
-                            format!(
-                                "{name} `{ours}` differs from `{theirs}` on line {first}, the first row of \
-                                 order `{}`; rows of one order must agree on the order fields",
-                                order.order_id
-                            ),
-                        ));
-                    }
-                }
-                existing.raw.lines.push(line_item);
-                existing.rows.push(line);
-                existing.unparsed.push(unparsed);
-            }
-            None => {
-                index.insert(order.order_id.clone(), file.orders.len());
-                let mut order = order;
-                order.lines.push(line_item);
-                file.orders.push(FileOrder {
-                    raw: order,
-                    rows: vec![line],
-                    unparsed: vec![unparsed],
-                });
-            }
-        }
-    }
-    file
 }
 
 /// Why an import stored nothing.

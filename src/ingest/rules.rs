@@ -1,7 +1,7 @@
 //! The rules an order must meet, listing every problem: one checker for the order
 //! webhook (which reports the first) and the CSV import (which reports them all).
 
-use super::{LineInput, OrderError, OrderInput, OrderStatus, RawOrder};
+use super::{LineInput, OrderError, OrderInput, OrderStatus, RawLine, RawOrder};
 use chrono::{DateTime, Utc};
 
 /// Most tickets of one type in one order.
@@ -103,6 +103,38 @@ pub fn check(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Res
 /// order [`check`] would meet them.
 pub fn check_all(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, Vec<Problem>> {
     let mut problems = Vec::new();
+    let status = check_head(raw, &mut problems);
+    let lines: Vec<LineInput> = raw
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| check_line(i, l, currency, &mut problems))
+        .collect();
+    let (ordered_at, updated_at) = check_times(raw, &mut problems);
+    let contact = check_contact(raw, &mut problems);
+    let (Some(status), Some(ordered_at), Some(updated_at), true) =
+        (status, ordered_at, updated_at, problems.is_empty())
+    else {
+        return Err(problems);
+    };
+    Ok(OrderInput {
+        source: source.to_string(),
+        external_id: raw.order_id.trim().to_string(),
+        event_id,
+        ref_code: contact.ref_code,
+        buyer_name: contact.buyer_name,
+        buyer_email: contact.buyer_email,
+        buyer_phone: contact.buyer_phone,
+        status: settled_status(status, &lines),
+        currency: currency.to_string(),
+        ordered_at,
+        updated_at,
+        lines,
+    })
+}
+
+/// Checks the order id, the status and the number of lines; the status if it parses.
+fn check_head(raw: &RawOrder, problems: &mut Vec<Problem>) -> Option<OrderStatus> {
     if let Err(e) = check_id(raw) {
         problems.push(Problem {
             line: None,
@@ -135,67 +167,88 @@ pub fn check_all(source: &str, raw: &RawOrder, event_id: i64, currency: &str) ->
             format!("an order has at most {MAX_LINES} lines"),
         ));
     }
-    let mut lines = Vec::with_capacity(raw.lines.len());
-    for (i, l) in raw.lines.iter().enumerate() {
-        let at = Some(i);
-        let name = l.ticket_type.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            problems.push(Problem::malformed(
-                at,
-                "ticket_type",
-                "ticket type must be 1 to 100 printable characters".into(),
-            ));
-        }
-        if !(1..=MAX_QUANTITY).contains(&l.quantity) {
-            problems.push(Problem::malformed(
-                at,
-                "quantity",
-                format!("quantity {} is not between 1 and {MAX_QUANTITY}", l.quantity),
-            ));
-        }
-        if !(0..=l.quantity).contains(&l.refunded_quantity) {
-            problems.push(Problem::malformed(
-                at,
-                "refunded_quantity",
-                format!(
-                    "refunded quantity {} is not between 0 and the quantity",
-                    l.refunded_quantity
-                ),
-            ));
-        }
-        if !(0..=MAX_UNIT_PRICE).contains(&l.unit_price_minor) {
-            problems.push(Problem::malformed(
-                at,
-                "unit_price_minor",
-                format!(
-                    "unit price {} is not between 0 and {MAX_UNIT_PRICE} minor units",
-                    l.unit_price_minor
-                ),
-            ));
-        }
-        if !l.currency.trim().eq_ignore_ascii_case(currency) {
-            problems.push(Problem {
-                line: at,
-                field: "currency",
-                error: OrderError::Conflict(format!(
-                    "currency `{}` differs from the event's currency {currency}",
-                    l.currency.trim()
-                )),
-            });
-        }
-        lines.push(LineInput {
-            ticket_type: name.to_string(),
-            quantity: l.quantity,
-            refunded_quantity: l.refunded_quantity,
-            unit_price_minor: l.unit_price_minor,
+    status
+}
+
+/// Checks line `i` of an order against the event's currency; the line as stored
+/// (kept even when it breaks a rule, since the order is then refused anyway).
+fn check_line(i: usize, l: &RawLine, currency: &str, problems: &mut Vec<Problem>) -> LineInput {
+    let at = Some(i);
+    let name = l.ticket_type.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        problems.push(Problem::malformed(
+            at,
+            "ticket_type",
+            "ticket type must be 1 to 100 printable characters".into(),
+        ));
+    }
+    if !(1..=MAX_QUANTITY).contains(&l.quantity) {
+        problems.push(Problem::malformed(
+            at,
+            "quantity",
+            format!("quantity {} is not between 1 and {MAX_QUANTITY}", l.quantity),
+        ));
+    }
+    if !(0..=l.quantity).contains(&l.refunded_quantity) {
+        problems.push(Problem::malformed(
+            at,
+            "refunded_quantity",
+            format!(
+                "refunded quantity {} is not between 0 and the quantity",
+                l.refunded_quantity
+            ),
+        ));
+    }
+    if !(0..=MAX_UNIT_PRICE).contains(&l.unit_price_minor) {
+        problems.push(Problem::malformed(
+            at,
+            "unit_price_minor",
+            format!(
+                "unit price {} is not between 0 and {MAX_UNIT_PRICE} minor units",
+                l.unit_price_minor
+            ),
+        ));
+    }
+    if !l.currency.trim().eq_ignore_ascii_case(currency) {
+        problems.push(Problem {
+            line: at,
+            field: "currency",
+            error: OrderError::Conflict(format!(
+                "currency `{}` differs from the event's currency {currency}",
+                l.currency.trim()
+            )),
         });
     }
-    let ordered_at = keep(&mut problems, time("ordered_at", &raw.ordered_at));
+    LineInput {
+        ticket_type: name.to_string(),
+        quantity: l.quantity,
+        refunded_quantity: l.refunded_quantity,
+        unit_price_minor: l.unit_price_minor,
+    }
+}
+
+/// `ordered_at`, and `updated_at` (which defaults to it), each if it parses.
+fn check_times(raw: &RawOrder, problems: &mut Vec<Problem>) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let ordered_at = keep(problems, time("ordered_at", &raw.ordered_at));
     let updated_at = match &raw.updated_at {
-        Some(u) if !u.trim().is_empty() => keep(&mut problems, time("updated_at", u)),
+        Some(u) if !u.trim().is_empty() => keep(problems, time("updated_at", u)),
         _ => ordered_at,
     };
-    let buyer_email = keep(&mut problems, field("buyer_email", &raw.buyer_email))
+    (ordered_at, updated_at)
+}
+
+/// The optional text fields of an order, checked: the ref and the buyer.
+struct Contact {
+    ref_code: Option<String>,
+    buyer_name: Option<String>,
+    buyer_email: Option<String>,
+    buyer_phone: Option<String>,
+}
+
+/// Checks the buyer's email, the ref, the buyer's name and phone, in that order; the
+/// email and the ref lowercased.
+fn check_contact(raw: &RawOrder, problems: &mut Vec<Problem>) -> Contact {
+    let buyer_email = keep(problems, field("buyer_email", &raw.buyer_email))
         .flatten()
         .map(|e| e.to_lowercase());
     if let Some(e) = &buyer_email
@@ -207,37 +260,28 @@ pub fn check_all(source: &str, raw: &RawOrder, event_id: i64, currency: &str) ->
             format!("buyer_email `{e}` is not an email address"),
         ));
     }
-    let ref_code = keep(&mut problems, field("ref", &raw.ref_code))
+    let ref_code = keep(problems, field("ref", &raw.ref_code))
         .flatten()
         .map(|r| r.to_lowercase());
-    let buyer_name = keep(&mut problems, field("buyer_name", &raw.buyer_name)).flatten();
-    let buyer_phone = keep(&mut problems, field("buyer_phone", &raw.buyer_phone)).flatten();
-    let (Some(mut status), Some(ordered_at), Some(updated_at), true) =
-        (status, ordered_at, updated_at, problems.is_empty())
-    else {
-        return Err(problems);
-    };
-    if !lines.is_empty() && matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
-        let refunded: i64 = lines.iter().map(|l| l.refunded_quantity).sum();
-        let total: i64 = lines.iter().map(|l| l.quantity).sum();
-        status = match refunded {
-            0 => OrderStatus::Paid,
-            r if r == total => OrderStatus::Refunded,
-            _ => OrderStatus::PartiallyRefunded,
-        };
-    }
-    Ok(OrderInput {
-        source: source.to_string(),
-        external_id: raw.order_id.trim().to_string(),
-        event_id,
+    Contact {
         ref_code,
-        buyer_name,
+        buyer_name: keep(problems, field("buyer_name", &raw.buyer_name)).flatten(),
         buyer_email,
-        buyer_phone,
-        status,
-        currency: currency.to_string(),
-        ordered_at,
-        updated_at,
-        lines,
-    })
+        buyer_phone: keep(problems, field("buyer_phone", &raw.buyer_phone)).flatten(),
+    }
+}
+
+/// A paid or partly refunded order's status as its lines' refunds make it: paid with
+/// none refunded, refunded with all, partly refunded between.
+fn settled_status(status: OrderStatus, lines: &[LineInput]) -> OrderStatus {
+    if lines.is_empty() || !matches!(status, OrderStatus::Paid | OrderStatus::PartiallyRefunded) {
+        return status;
+    }
+    let refunded: i64 = lines.iter().map(|l| l.refunded_quantity).sum();
+    let total: i64 = lines.iter().map(|l| l.quantity).sum();
+    match refunded {
+        0 => OrderStatus::Paid,
+        r if r == total => OrderStatus::Refunded,
+        _ => OrderStatus::PartiallyRefunded,
+    }
 }
