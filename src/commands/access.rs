@@ -233,70 +233,18 @@ impl Core {
         inv: &Invocation,
     ) -> Res<Scope> {
         let orgs = self.orgs_of_actor(actor, person).await?;
-        let refuse_promoter = |org_name: &str| {
-            no(format!(
-                "`{}` is for organizers of {org_name}. As a promoter you can use: {}.",
-                spec.name,
-                commands_for(&[Access::Promoter, Access::Member])
-            ))
-        };
-        let (org, role, mut event) = if let Some(slug) = inv.get("event") {
-            let named = self.store.events_named(slug).await?;
-            let mut found: Vec<(OrgRow, OrganizerRole, EventRow)> = named
-                .iter()
-                .filter_map(|e| {
-                    orgs.iter()
-                        .find(|(o, _)| o.id == e.org_id && inv.get("org").is_none_or(|s| s == o.slug))
-                        .map(|(o, r)| (o.clone(), *r, e.clone()))
-                })
-                .collect();
-            if found.len() > 1 {
-                return Err(ambiguous(slug, found.iter().map(|(o, _, _)| o), spec));
+        let (org, role, mut event) = match inv.get("event") {
+            Some(slug) => {
+                let (o, r, e) = self
+                    .organizer_of_event(actor, person, &orgs, slug, inv.get("org"), spec)
+                    .await?;
+                (o, r, Some(e))
             }
-            match found.pop() {
-                Some((o, r, e)) => (o, r, Some(e)),
-                None => {
-                    // A promoter of that event learns it is organizer-only; others learn nothing.
-                    for e in &named {
-                        if self.promoter_membership_for(actor, person, e).await?.is_some() {
-                            let org = self.store.org(e.org_id).await?.map(|o| o.name).unwrap_or_default();
-                            return Err(refuse_promoter(&org));
-                        }
-                    }
-                    return Err(no(format!("You have no event `{slug}`. Send `events` to list yours.")));
-                }
-            }
-        } else {
-            let picked = match inv.get("org") {
-                Some(slug) => orgs.iter().find(|(o, _)| o.slug == slug).cloned(),
-                None if orgs.len() == 1 => orgs.first().cloned(),
-                None if orgs.len() > 1 => {
-                    let names: Vec<&str> = orgs.iter().map(|(o, _)| o.slug.as_str()).collect();
-                    return Err(no(format!(
-                        "You organize several organizations ({}). Add --org <name>, e.g. `{} --org {}`.",
-                        names.join(", "),
-                        spec.name,
-                        names[0]
-                    )));
-                }
-                None => None,
-            };
-            match picked {
-                Some((o, r)) => (o, r, None),
-                None => {
-                    let memberships = self.memberships_of_actor(actor, person).await?;
-                    if let Some(m) = memberships.first() {
-                        let org = self.store.org(m.org_id).await?.map(|o| o.name).unwrap_or_default();
-                        return Err(refuse_promoter(&org));
-                    }
-                    return Err(match inv.get("org") {
-                        Some(slug) => no(format!("You are not an organizer of `{slug}`.")),
-                        None => no(format!(
-                            "`{}` is for organizers, and you are not an organizer of any organization.",
-                            spec.name
-                        )),
-                    });
-                }
+            None => {
+                let (o, r) = self
+                    .organizer_of_org(actor, person, &orgs, inv.get("org"), spec)
+                    .await?;
+                (o, r, None)
             }
         };
         if spec.access == Access::Owner && role != OrganizerRole::Owner {
@@ -306,6 +254,81 @@ impl Core {
             event = Some(self.only_event(&org, spec).await?);
         }
         Ok(Scope::Organizer { org, role, event })
+    }
+
+    /// The organization (and role) through which the actor organizes the event named
+    /// `slug` (within `--org` when given). A promoter of that event learns the command
+    /// is organizer-only; others learn nothing about it.
+    async fn organizer_of_event(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        orgs: &[(OrgRow, OrganizerRole)],
+        slug: &str,
+        org_flag: Option<&str>,
+        spec: &CommandSpec,
+    ) -> Res<(OrgRow, OrganizerRole, EventRow)> {
+        let named = self.store.events_named(slug).await?;
+        let mut found: Vec<(OrgRow, OrganizerRole, EventRow)> = named
+            .iter()
+            .filter_map(|e| {
+                orgs.iter()
+                    .find(|(o, _)| o.id == e.org_id && org_flag.is_none_or(|s| s == o.slug))
+                    .map(|(o, r)| (o.clone(), *r, e.clone()))
+            })
+            .collect();
+        if found.len() > 1 {
+            return Err(ambiguous(slug, found.iter().map(|(o, _, _)| o), spec));
+        }
+        if let Some(hit) = found.pop() {
+            return Ok(hit);
+        }
+        for e in &named {
+            if self.promoter_membership_for(actor, person, e).await?.is_some() {
+                let org = self.store.org(e.org_id).await?.map(|o| o.name).unwrap_or_default();
+                return Err(organizer_only(spec, &org));
+            }
+        }
+        Err(no(format!("You have no event `{slug}`. Send `events` to list yours.")))
+    }
+
+    /// The organization the actor organizes when no event is named: the one given with
+    /// `--org`, or their only one.
+    async fn organizer_of_org(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        orgs: &[(OrgRow, OrganizerRole)],
+        org_flag: Option<&str>,
+        spec: &CommandSpec,
+    ) -> Res<(OrgRow, OrganizerRole)> {
+        let picked = match org_flag {
+            Some(slug) => orgs.iter().find(|(o, _)| o.slug == slug).cloned(),
+            None if orgs.len() > 1 => {
+                let names: Vec<&str> = orgs.iter().map(|(o, _)| o.slug.as_str()).collect();
+                return Err(no(format!(
+                    "You organize several organizations ({}). Add --org <name>, e.g. `{} --org {}`.",
+                    names.join(", "),
+                    spec.name,
+                    names[0]
+                )));
+            }
+            None => orgs.first().cloned(),
+        };
+        if let Some(hit) = picked {
+            return Ok(hit);
+        }
+        if let Some(m) = self.memberships_of_actor(actor, person).await?.first() {
+            let org = self.store.org(m.org_id).await?.map(|o| o.name).unwrap_or_default();
+            return Err(organizer_only(spec, &org));
+        }
+        Err(match org_flag {
+            Some(slug) => no(format!("You are not an organizer of `{slug}`.")),
+            None => no(format!(
+                "`{}` is for organizers, and you are not an organizer of any organization.",
+                spec.name
+            )),
+        })
     }
 
     async fn only_event(&self, org: &OrgRow, spec: &CommandSpec) -> Res<EventRow> {
@@ -351,39 +374,61 @@ impl Core {
         spec: &CommandSpec,
         inv: &Invocation,
     ) -> Res<Scope> {
-        let organizer_hint = || async {
-            if self.orgs_of_actor(actor, person).await?.is_empty() {
-                Ok::<_, CommandError>(String::new())
-            } else {
-                Ok(format!(
-                    " As an organizer, use: {}.",
-                    commands_for(&[Access::Organizer])
-                ))
-            }
+        let (org, event, membership) = match inv.get("event") {
+            Some(slug) => self.promoter_of_event(actor, person, slug, spec).await?,
+            None => self.promoter_of_only_event(actor, person, spec).await?,
         };
-        if let Some(slug) = inv.get("event") {
-            let mut found = Vec::new();
-            for event in self.store.events_named(slug).await? {
-                if let Some(m) = self.promoter_membership_for(actor, person, &event).await? {
-                    let org = self
-                        .store
-                        .org(event.org_id)
-                        .await?
-                        .ok_or_else(|| no("That organization no longer exists."))?;
-                    found.push((org, event, m));
-                }
+        Ok(Scope::Promoter { org, event, membership })
+    }
+
+    /// " As an organizer, use: …" for someone who also organizes, else nothing.
+    async fn organizer_hint(&self, actor: &Actor, person: &PersonRow) -> Res<String> {
+        Ok(if self.orgs_of_actor(actor, person).await?.is_empty() {
+            String::new()
+        } else {
+            format!(" As an organizer, use: {}.", commands_for(&[Access::Organizer]))
+        })
+    }
+
+    /// The event named `slug` that the actor promotes, with its organization and the
+    /// membership they promote it through.
+    async fn promoter_of_event(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        slug: &str,
+        spec: &CommandSpec,
+    ) -> Res<(OrgRow, EventRow, MembershipRow)> {
+        let mut found = Vec::new();
+        for event in self.store.events_named(slug).await? {
+            if let Some(m) = self.promoter_membership_for(actor, person, &event).await? {
+                let org = self
+                    .store
+                    .org(event.org_id)
+                    .await?
+                    .ok_or_else(|| no("That organization no longer exists."))?;
+                found.push((org, event, m));
             }
-            if found.len() > 1 {
-                return Err(ambiguous(slug, found.iter().map(|(o, _, _)| o), spec));
-            }
-            if let Some((org, event, membership)) = found.pop() {
-                return Ok(Scope::Promoter { org, event, membership });
-            }
-            return Err(no(format!(
-                "You are not a promoter of `{slug}`.{}",
-                organizer_hint().await?
-            )));
         }
+        if found.len() > 1 {
+            return Err(ambiguous(slug, found.iter().map(|(o, _, _)| o), spec));
+        }
+        match found.pop() {
+            Some(hit) => Ok(hit),
+            None => Err(no(format!(
+                "You are not a promoter of `{slug}`.{}",
+                self.organizer_hint(actor, person).await?
+            ))),
+        }
+    }
+
+    /// With no event named: the actor's only event, or their only upcoming one.
+    async fn promoter_of_only_event(
+        &self,
+        actor: &Actor,
+        person: &PersonRow,
+        spec: &CommandSpec,
+    ) -> Res<(OrgRow, EventRow, MembershipRow)> {
         let ms = self.memberships_of_actor(actor, person).await?;
         let mut choices: Vec<(EventRow, MembershipRow)> = Vec::new();
         for m in &ms {
@@ -404,22 +449,19 @@ impl Core {
                 return Err(no(format!(
                     "`{}` is for promoters, and you are not an active promoter yet. Accept an invite with `accept <code>`.{}",
                     spec.name,
-                    organizer_hint().await?
+                    self.organizer_hint(actor, person).await?
                 )));
             }
             (0, _) => return Err(no("Your organization has no events yet.")),
             (1, _) => choices[0].clone(),
             (_, 1) => upcoming[0].clone(),
             _ => {
+                let slugs: Vec<&str> = choices.iter().map(|(e, _)| e.slug.as_str()).collect();
                 return Err(no(format!(
                     "Which event? {} — e.g. `{} {}`.",
-                    choices
-                        .iter()
-                        .map(|(e, _)| e.slug.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    slugs.join(", "),
                     spec.name,
-                    choices[0].0.slug
+                    slugs[0]
                 )));
             }
         };
@@ -428,7 +470,7 @@ impl Core {
             .org(event.org_id)
             .await?
             .ok_or_else(|| no("That organization no longer exists."))?;
-        Ok(Scope::Promoter { org, event, membership })
+        Ok((org, event, membership))
     }
 }
 
@@ -446,4 +488,13 @@ pub(super) fn may_turn_link_back_on(
     Err(no(format!(
         "The organizer turned the link `{shown}` off; ask them to turn it back on."
     )))
+}
+
+/// A promoter asked for an organizer command of `org_name`: what they can use instead.
+fn organizer_only(spec: &CommandSpec, org_name: &str) -> CommandError {
+    no(format!(
+        "`{}` is for organizers of {org_name}. As a promoter you can use: {}.",
+        spec.name,
+        commands_for(&[Access::Promoter, Access::Member])
+    ))
 }

@@ -54,8 +54,6 @@ const LONG_FNS: &[&str] = &[
     "src/digest.rs::run_notifications",
     "src/email/handle.rs::decide",
     "src/email/handle.rs::process",
-    "src/commands/access.rs::promoter_scope",
-    "src/commands/access.rs::organizer_scope",
 ];
 
 fn root() -> &'static Path {
