@@ -186,30 +186,7 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
     };
     match i.kind {
         MailKind::Loop | MailKind::AutoReply => d.outcome = "ignored".into(),
-        MailKind::Bounce | MailKind::Complaint => {
-            // Only a report about a mail we really sent to that address counts: anyone can
-            // forge a bounce, and a suppressed address gets nothing from us any more.
-            let domain = s.bot_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-            let ours = our_message_ids(raw, domain);
-            let reason = if i.kind == MailKind::Bounce {
-                "bounce"
-            } else {
-                "complaint"
-            };
-            // One query per mail, whatever the number of recipients and ids.
-            let mailed = core.store.recipients_of_messages(&ours).await?;
-            for r in i.failed_recipients.iter().take(MAX_FAILED_RECIPIENTS) {
-                if mailed.contains(&r.to_lowercase()) && !d.suppress.iter().any(|(a, _)| a == r) {
-                    d.suppress.push((r.clone(), reason));
-                }
-            }
-            let counted: Vec<&str> = d.suppress.iter().map(|(a, _)| a.as_str()).collect();
-            d.outcome = if counted.is_empty() {
-                format!("{reason} not about a mail of ours: ignored")
-            } else {
-                format!("{reason}: {}", counted.join(", "))
-            };
-        }
+        MailKind::Bounce | MailKind::Complaint => suppressions(core, s, raw, i, &mut d).await?,
         MailKind::Reply => match authenticate(core, s, i).await? {
             Err(why) => {
                 d.outcome = format!("refused: {why}");
@@ -218,63 +195,88 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
                     d.reply = Some((from.clone(), Reply::error(text), true));
                 }
             }
-            Ok(sender) => {
-                // A reply in a thread of an organization's mail speaks for it too.
-                if let Sender::Token(t) = &sender {
-                    d.from_name.clone_from(&t.from_name);
-                }
-                let (email, invite) = match &sender {
-                    Sender::Token(t) => (t.email.clone(), t.invite_id.filter(|_| t.purpose == "invite")),
-                    Sender::Organizer(e) => (e.clone(), None),
-                };
-                let origin = Origin::Email { from: email.clone() };
-                let verb = i.command.clone().unwrap_or_default();
-                let new_thread = matches!(sender, Sender::Organizer(_));
-                let reply = match (verb.as_str(), invite, i.args.is_empty()) {
-                    (v, _, _) if new_thread && !v.is_empty() && !find(v).is_some_and(|c| c.new_mail_thread) => {
-                        let allowed: Vec<&str> =
-                            COMMANDS.iter().filter(|c| c.new_mail_thread).map(|c| c.name).collect();
-                        Reply::error(format!(
-                            "`{v}` by mail needs a reply to a mail from promoterd (a new mail may only ask for {}).",
-                            allowed.join(", ")
-                        ))
-                    }
-                    ("", _, _) => Reply::error(
-                        "Your mail had no command. Reply with one word on the first line, e.g. `accept`, `export` or `help`.",
-                    ),
-                    ("accept" | "ignore", Some(invite_id), true) => {
-                        core.answer_invite(&origin, invite_id, verb == "accept").await
-                    }
-                    _ => core.execute(&origin, first_line(&i.text).unwrap_or_default()).await,
-                };
-                d.outcome = format!("{} {}", if reply.is_error { "error" } else { "ok" }, verb);
-                let is_error = reply.is_error;
-                d.reply = Some((email, reply, is_error));
-            }
+            Ok(sender) => run_command(core, i, sender, &mut d).await,
         },
     }
     Ok(d)
 }
 
-/// Processes one message exactly once: the decision, its reply, the suppressions and
-/// the new IMAP cursor are committed together. Returns false when it was done before.
-pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosition) -> Result<bool, StoreError> {
-    let i = inspect(raw, Some(&s.bot_address));
-    let key = message_key(&i, raw);
-    if core.store.mail_processed(&key).await? {
-        let mut tx = core.store.write().await?;
-        core.store
-            .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)
-            .await?;
-        tx.commit().await?;
-        return Ok(false);
+/// A bounce or complaint: the failed recipients we really mailed are suppressed. Only a
+/// report about a mail we sent to that address counts: anyone can forge a bounce.
+async fn suppressions(
+    core: &Core,
+    s: &InboundSettings,
+    raw: &[u8],
+    i: &Inspected,
+    d: &mut Decision,
+) -> Result<(), StoreError> {
+    let domain = s.bot_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    let ours = our_message_ids(raw, domain);
+    let reason = if i.kind == MailKind::Bounce {
+        "bounce"
+    } else {
+        "complaint"
+    };
+    // One query per mail, whatever the number of recipients and ids.
+    let mailed = core.store.recipients_of_messages(&ours).await?;
+    for r in i.failed_recipients.iter().take(MAX_FAILED_RECIPIENTS) {
+        if mailed.contains(&r.to_lowercase()) && !d.suppress.iter().any(|(a, _)| a == r) {
+            d.suppress.push((r.clone(), reason));
+        }
     }
-    let mut d = decide(core, s, raw, &i).await?;
-    let now = core.clock.now();
-    // Error replies never go to anything but a real reply: once an hour to a person we
-    // know; to an unknown address (maybe a forged From) once a day with a fixed subject,
-    // and never when our server saw the mail fail DMARC or SPF.
-    let send_reply = match &d.reply {
+    let counted: Vec<&str> = d.suppress.iter().map(|(a, _)| a.as_str()).collect();
+    d.outcome = if counted.is_empty() {
+        format!("{reason} not about a mail of ours: ignored")
+    } else {
+        format!("{reason}: {}", counted.join(", "))
+    };
+    Ok(())
+}
+
+/// An authenticated reply: runs its command (or answers its invite) as the sender.
+async fn run_command(core: &Core, i: &Inspected, sender: Sender, d: &mut Decision) {
+    // A reply in a thread of an organization's mail speaks for it too.
+    if let Sender::Token(t) = &sender {
+        d.from_name.clone_from(&t.from_name);
+    }
+    let (email, invite) = match &sender {
+        Sender::Token(t) => (t.email.clone(), t.invite_id.filter(|_| t.purpose == "invite")),
+        Sender::Organizer(e) => (e.clone(), None),
+    };
+    let origin = Origin::Email { from: email.clone() };
+    let verb = i.command.clone().unwrap_or_default();
+    let new_thread = matches!(sender, Sender::Organizer(_));
+    let reply = match (verb.as_str(), invite, i.args.is_empty()) {
+        (v, _, _) if new_thread && !v.is_empty() && !find(v).is_some_and(|c| c.new_mail_thread) => {
+            let allowed: Vec<&str> = COMMANDS.iter().filter(|c| c.new_mail_thread).map(|c| c.name).collect();
+            Reply::error(format!(
+                "`{v}` by mail needs a reply to a mail from promoterd (a new mail may only ask for {}).",
+                allowed.join(", ")
+            ))
+        }
+        ("", _, _) => Reply::error(
+            "Your mail had no command. Reply with one word on the first line, e.g. `accept`, `export` or `help`.",
+        ),
+        ("accept" | "ignore", Some(invite_id), true) => core.answer_invite(&origin, invite_id, verb == "accept").await,
+        _ => core.execute(&origin, first_line(&i.text).unwrap_or_default()).await,
+    };
+    d.outcome = format!("{} {}", if reply.is_error { "error" } else { "ok" }, verb);
+    let is_error = reply.is_error;
+    d.reply = Some((email, reply, is_error));
+}
+
+/// Whether the decided reply goes out. Error replies never go to anything but a real
+/// reply: once an hour to a person we know; to an unknown address (maybe a forged
+/// From) once a day with a fixed subject, and never when our server saw the mail fail
+/// DMARC or SPF.
+async fn may_send_reply(
+    core: &Core,
+    s: &InboundSettings,
+    i: &Inspected,
+    d: &mut Decision,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    Ok(match &d.reply {
         Some((to, _, true)) => {
             let known = core.store.person_by_email(to).await?.is_some();
             if !known {
@@ -294,7 +296,47 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
         }
         Some(_) => true,
         None => false,
+    })
+}
+
+/// Queues the decided reply in `tx`, in the sender's thread, with an HTML part when it
+/// has tables.
+async fn queue_answer(core: &Core, tx: &mut crate::store::WriteTx, d: &Decision) -> Result<(), StoreError> {
+    let Some((to, reply, is_error)) = &d.reply else {
+        return Ok(());
     };
+    let footer = "\n-- \npromoterd · reply `help` for the commands\n";
+    let body = format!("{}{footer}", reply.to_plain().trim_end());
+    // Tables (stats, exports' summaries) also as HTML.
+    let html = html::has_table(reply).then(|| html::reply_html(reply, footer));
+    let mail = MailOut {
+        in_reply_to: d.in_reply_to.as_deref(),
+        attachment: reply.attachments.first(),
+        from_name: d.from_name.as_deref(),
+        body_html: html.as_deref(),
+        references: &d.references,
+        ..MailOut::new(to, if *is_error { "error" } else { "reply" }, &d.subject, &body)
+    };
+    core.queue_mail(tx, mail).await?;
+    Ok(())
+}
+
+/// Processes one message exactly once: the decision, its reply, the suppressions and
+/// the new IMAP cursor are committed together. Returns false when it was done before.
+pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosition) -> Result<bool, StoreError> {
+    let i = inspect(raw, Some(&s.bot_address));
+    let key = message_key(&i, raw);
+    if core.store.mail_processed(&key).await? {
+        let mut tx = core.store.write().await?;
+        core.store
+            .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)
+            .await?;
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let mut d = decide(core, s, raw, &i).await?;
+    let now = core.clock.now();
+    let send_reply = may_send_reply(core, s, &i, &mut d, now).await?;
     let mut tx = core.store.write().await?;
     let kind = serde_json::to_value(d.kind)
         .ok()
@@ -320,20 +362,8 @@ pub async fn process(core: &Core, s: &InboundSettings, raw: &[u8], pos: MailPosi
     for (addr, reason) in &d.suppress {
         core.store.suppress(&mut tx, addr, reason, now).await?;
     }
-    if let (true, Some((to, reply, is_error))) = (send_reply, &d.reply) {
-        let footer = "\n-- \npromoterd · reply `help` for the commands\n";
-        let body = format!("{}{footer}", reply.to_plain().trim_end());
-        // Tables (stats, exports' summaries) also as HTML.
-        let html = html::has_table(reply).then(|| html::reply_html(reply, footer));
-        let mail = MailOut {
-            in_reply_to: d.in_reply_to.as_deref(),
-            attachment: reply.attachments.first(),
-            from_name: d.from_name.as_deref(),
-            body_html: html.as_deref(),
-            references: &d.references,
-            ..MailOut::new(to, if *is_error { "error" } else { "reply" }, &d.subject, &body)
-        };
-        core.queue_mail(&mut tx, mail).await?;
+    if send_reply {
+        queue_answer(core, &mut tx, &d).await?;
     }
     core.store
         .set_imap_state(&mut tx, &s.mailbox, pos.uid_validity, pos.uid)
