@@ -6,7 +6,7 @@ use super::command::{Command, declare};
 use super::events::{for_column, scope_name};
 use super::grants::{Organizer, Owner};
 use super::local_time::{local_clock, local_time};
-use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
+use super::spec::{ArgKind, ArgSpec, CommandSpec, ORG_FLAG, opt, req};
 use crate::codes;
 use crate::domain::{InviteStatus, MembershipStatus};
 use crate::error::{CommandError, UserError};
@@ -151,6 +151,21 @@ impl Command for Invites {
     }
 }
 
+/// The invited address of `resend` and `cancelinvite`.
+const INVITED: ArgSpec = req("email", ArgKind::Email, "the invited address");
+/// The event of the pending invite, when it was for one.
+const INVITE_EVENT: ArgSpec = opt(
+    "event",
+    ArgKind::Event,
+    "the event of the invite, if it was for one event",
+);
+
+/// The invited address of a pending invite (its event was resolved by authorization).
+fn pending_invite(args: Args<'_>) -> Result<Email, UserError> {
+    let _: Option<EventRef> = args.opt("event")?;
+    args.req("email")
+}
+
 /// `resend <email> [event] [--org]`: a pending invite again, with a fresh code.
 #[derive(Debug)]
 pub struct Resend {
@@ -163,23 +178,14 @@ impl Command for Resend {
         Organizer,
         Resend,
         "resend",
-        [
-            req("email", ArgKind::Email, "the invited address"),
-            opt(
-                "event",
-                ArgKind::Event,
-                "the event of the invite, if it was for one event"
-            ),
-            ORG_FLAG,
-        ],
+        [INVITED, INVITE_EVENT, ORG_FLAG],
         "Send a pending invite again, with a fresh code",
         "resend ana@example.com summer-fest"
     );
 
     fn parse(args: Args<'_>) -> Result<Self, UserError> {
-        let _: Option<EventRef> = args.opt("event")?;
         Ok(Resend {
-            email: args.req("email")?,
+            email: pending_invite(args)?,
         })
     }
 
@@ -235,23 +241,14 @@ impl Command for CancelInvite {
         Organizer,
         CancelInvite,
         "cancelinvite",
-        [
-            req("email", ArgKind::Email, "the invited address"),
-            opt(
-                "event",
-                ArgKind::Event,
-                "the event of the invite, if it was for one event"
-            ),
-            ORG_FLAG,
-        ],
+        [INVITED, INVITE_EVENT, ORG_FLAG],
         "Cancel a pending invite",
         "cancelinvite ana@example.com summer-fest"
     );
 
     fn parse(args: Args<'_>) -> Result<Self, UserError> {
-        let _: Option<EventRef> = args.opt("event")?;
         Ok(CancelInvite {
-            email: args.req("email")?,
+            email: pending_invite(args)?,
         })
     }
 
