@@ -114,15 +114,28 @@ pub struct Decision {
     pub subject: String,
 }
 
-async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result<Result<Sender, String>, StoreError> {
+/// Why a reply may not act: refused (the person is told why), or a storage failure.
+#[derive(Debug, thiserror::Error)]
+enum AuthError {
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn refused(why: impl Into<String>) -> AuthError {
+    AuthError::Refused(why.into())
+}
+
+async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result<Sender, AuthError> {
     let Some(from) = &i.from else {
-        return Ok(Err("no sender address".into()));
+        return Err(refused("no sender address"));
     };
     if let Some(authserv) = &s.require_authentication_results
         && !super::authres::from_domain_authenticated(&i.authentication_results, authserv, i.from.as_deref())
     {
-        return Ok(Err(
-            "the message is not authenticated (DMARC/DKIM) by our mail server".into()
+        return Err(refused(
+            "the message is not authenticated (DMARC/DKIM) by our mail server",
         ));
     }
     let (local, domain) = s.bot_address.rsplit_once('@').unwrap_or((&s.bot_address, ""));
@@ -145,19 +158,19 @@ async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result
     }
     let now = crate::clock::ts(core.clock.now());
     match token {
-        Some(t) if t.email != *from => Ok(Err(format!(
+        Some(t) if t.email != *from => Err(refused(format!(
             "this reply comes from {from}, not from the address the mail was sent to"
         ))),
-        Some(t) if t.purpose == "replaced" => Ok(Err(
-            "this invite mail was replaced by a newer invite; reply to the newest invite mail".into(),
+        Some(t) if t.purpose == "replaced" => Err(refused(
+            "this invite mail was replaced by a newer invite; reply to the newest invite mail",
         )),
-        Some(t) if t.expires_at <= now => Ok(Err(
-            "the mail you answered is too old; send the command in a new mail".into()
+        Some(t) if t.expires_at <= now => Err(refused(
+            "the mail you answered is too old; send the command in a new mail",
         )),
-        Some(t) => Ok(Ok(Sender::Token(t))),
+        Some(t) => Ok(Sender::Token(t)),
         None => match core.store.person_by_email(from).await? {
-            Some(p) if !core.store.orgs_organized_by(p.id).await?.is_empty() => Ok(Ok(Sender::Organizer(p.email))),
-            _ => Ok(Err("reply to a mail from promoterd to give a command".into())),
+            Some(p) if !core.store.orgs_organized_by(p.id).await?.is_empty() => Ok(Sender::Organizer(p.email)),
+            _ => Err(refused("reply to a mail from promoterd to give a command")),
         },
     }
 }
@@ -187,8 +200,9 @@ pub async fn decide(core: &Core, s: &InboundSettings, raw: &[u8], i: &Inspected)
     match i.kind {
         MailKind::Loop | MailKind::AutoReply => d.outcome = "ignored".into(),
         MailKind::Bounce | MailKind::Complaint => suppressions(core, s, raw, i, &mut d).await?,
-        MailKind::Reply => match authenticate(core, s, i).await? {
-            Err(why) => {
+        MailKind::Reply => match authenticate(core, s, i).await {
+            Err(AuthError::Store(e)) => return Err(e),
+            Err(AuthError::Refused(why)) => {
                 d.outcome = format!("refused: {why}");
                 if let Some(from) = &i.from {
                     let text = format!("Nothing was done: {why}.");
