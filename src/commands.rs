@@ -197,7 +197,7 @@ impl Core {
             }
             let actor = self.resolve_actor(origin).await?;
             let scope = self.authorize(&actor, spec, inv).await?;
-            self.dispatch(&actor, scope, inv).await
+            self.dispatch(actor, scope, inv).await
         }
         .await;
         self.finish(spec, origin, result)

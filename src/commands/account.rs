@@ -30,7 +30,6 @@ pub struct Help {
 impl Command for Help {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Help,
         "help",
         [opt("command", ArgKind::Text, "a command to explain")],
@@ -76,7 +75,6 @@ pub struct Whoami;
 impl Command for Whoami {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Whoami,
         "whoami",
         [],
@@ -103,7 +101,6 @@ pub struct Connect {
 impl Command for Connect {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Connect,
         "connect",
         [req("email", ArgKind::Email, "the address to link this account to")],
@@ -133,7 +130,6 @@ pub struct Verify {
 impl Command for Verify {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Verify,
         "verify",
         [req("code", ArgKind::Code, "the code from the mail")],

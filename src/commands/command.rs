@@ -45,16 +45,16 @@ pub(crate) fn example<C: Command>() -> C {
     C::parse(Args::new(spec::spec(inv.cmd), &inv)).expect("the example reads into its type")
 }
 
-/// Declares a command whose audience is its context's:
-/// `declare!(Grant, CmdId, "name", [args], "help", "example", private = true, …)`.
+/// Declares a command inside its `impl Command`; the audience is its context's
+/// (`Self::Grant`): `declare!(CmdId, "name", [args], "help", "example", private = true, …)`.
 macro_rules! declare {
-    ($grant:ty, $cmd:ident, $name:literal, [$($arg:expr),* $(,)?], $help:literal, $example:literal $(, $k:ident = $v:expr)* $(,)?) => {{
+    ($cmd:ident, $name:literal, [$($arg:expr),* $(,)?], $help:literal, $example:literal $(, $k:ident = $v:expr)* $(,)?) => {{
         #[allow(unused_mut)]
         let mut c = $crate::commands::spec::CommandSpec {
             cmd: $crate::commands::spec::Cmd::$cmd,
             name: $name,
             args: &[$($arg),*],
-            access: <$grant as $crate::commands::grants::Grant>::ACCESS,
+            access: <Self::Grant as $crate::commands::grants::Grant>::ACCESS,
             channels: $crate::commands::spec::Channels::All,
             private: false,
             deferred: false,

@@ -69,7 +69,6 @@ pub struct NewEvent {
 impl Command for NewEvent {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         NewEvent,
         "newevent",
         [
@@ -154,7 +153,6 @@ pub struct EditEvent {
 impl Command for EditEvent {
     type Grant = OrganizerOfEvent;
     const SPEC: CommandSpec = declare!(
-        OrganizerOfEvent,
         EditEvent,
         "editevent",
         [
@@ -214,7 +212,6 @@ pub struct Events;
 impl Command for Events {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Events,
         "events",
         [ORG_FLAG],

@@ -20,7 +20,6 @@ pub struct Export;
 impl Command for Export {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Export,
         "export",
         [

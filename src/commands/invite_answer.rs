@@ -32,7 +32,6 @@ pub struct Accept {
 impl Command for Accept {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Accept,
         "accept",
         [req("code", ArgKind::Code, "the code from your invite")],
@@ -61,7 +60,6 @@ pub struct Ignore {
 impl Command for Ignore {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Ignore,
         "ignore",
         [req("code", ArgKind::Code, "the code from your invite")],

@@ -12,7 +12,7 @@ use crate::domain::{InviteStatus, MembershipStatus};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
-use crate::store::{EventRow, InviteKind, InviteRow, NewInvite, OrgRow, PersonRow};
+use crate::store::{EventRow, InviteKind, InviteRow, NewInvite, OrgRow, OrganizerRole, PersonRow};
 
 type Res = Result<Reply, CommandError>;
 
@@ -25,7 +25,6 @@ pub struct Invite {
 impl Command for Invite {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Invite,
         "invite",
         [
@@ -64,7 +63,6 @@ pub struct InviteAdmin {
 impl Command for InviteAdmin {
     type Grant = Owner;
     const SPEC: CommandSpec = declare!(
-        Owner,
         InviteAdmin,
         "inviteadmin",
         [req("email", ArgKind::Email, "who to invite"), ORG_FLAG],
@@ -92,7 +90,6 @@ pub struct Invites;
 impl Command for Invites {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Invites,
         "invites",
         [opt("event", ArgKind::Event, "only this event's invites"), ORG_FLAG],
@@ -175,7 +172,6 @@ pub struct Resend {
 impl Command for Resend {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Resend,
         "resend",
         [INVITED, INVITE_EVENT, ORG_FLAG],
@@ -198,8 +194,9 @@ impl Command for Resend {
             ..
         } = ctx;
         let email = self.email.0.as_str();
-        let invite = core.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
-        super::access::owner_for_organizer_invite(&org, role, &invite, "resend")?;
+        let invite = core
+            .pending_to_change(&org, role, event.as_ref(), email, "resend")
+            .await?;
         let code = codes::invite_code();
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
@@ -238,7 +235,6 @@ pub struct CancelInvite {
 impl Command for CancelInvite {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         CancelInvite,
         "cancelinvite",
         [INVITED, INVITE_EVENT, ORG_FLAG],
@@ -261,8 +257,9 @@ impl Command for CancelInvite {
             ..
         } = ctx;
         let email = self.email.0.as_str();
-        let invite = core.find_pending(&org, event.as_ref().map(|e| e.id), email).await?;
-        super::access::owner_for_organizer_invite(&org, role, &invite, "cancel")?;
+        let invite = core
+            .pending_to_change(&org, role, event.as_ref(), email, "cancel")
+            .await?;
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         core.store
@@ -438,6 +435,21 @@ impl Core {
             "Invited {email} as {role} of {where_}. The invite expires in {} days.",
             self.settings.invite_ttl.num_days()
         )))
+    }
+
+    /// The pending invite to `email` that `verb` (resend, cancel) acts on, when the
+    /// asker may act on it (only the owner on an organizer invite).
+    async fn pending_to_change(
+        &self,
+        org: &OrgRow,
+        role: OrganizerRole,
+        event: Option<&EventRow>,
+        email: &str,
+        verb: &str,
+    ) -> Result<InviteRow, CommandError> {
+        let invite = self.find_pending(org, event.map(|e| e.id), email).await?;
+        super::access::owner_for_organizer_invite(org, role, &invite, verb)?;
+        Ok(invite)
     }
 
     async fn find_pending(&self, org: &OrgRow, event_id: Option<i64>, email: &str) -> Result<InviteRow, CommandError> {

@@ -24,7 +24,6 @@ pub struct SetLeaderboard {
 impl Command for SetLeaderboard {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         SetLeaderboard,
         "setleaderboard",
         [req("state", ON_OFF, "on or off"), ORG_FLAG],
@@ -67,7 +66,6 @@ pub struct Leaderboard;
 impl Command for Leaderboard {
     type Grant = Member<OrganizerOfEvent>;
     const SPEC: CommandSpec = declare!(
-        Member<OrganizerOfEvent>,
         Leaderboard,
         "leaderboard",
         [EVENT_OPT],

@@ -29,7 +29,6 @@ pub struct DisableLink {
 impl Command for DisableLink {
     type Grant = Member<Organizer>;
     const SPEC: CommandSpec = declare!(
-        Member<Organizer>,
         DisableLink,
         "disablelink",
         [LINK, EVENT_OPT],
@@ -57,7 +56,6 @@ pub struct EnableLink {
 impl Command for EnableLink {
     type Grant = Member<Organizer>;
     const SPEC: CommandSpec = declare!(
-        Member<Organizer>,
         EnableLink,
         "enablelink",
         [LINK, EVENT_OPT],

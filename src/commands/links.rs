@@ -265,7 +265,6 @@ pub struct MyLink;
 impl Command for MyLink {
     type Grant = Promoter;
     const SPEC: CommandSpec = declare!(
-        Promoter,
         MyLink,
         "mylink",
         [EVENT_OPT],
@@ -291,7 +290,6 @@ pub struct Links;
 impl Command for Links {
     type Grant = Promoter;
     const SPEC: CommandSpec = declare!(
-        Promoter,
         Links,
         "links",
         [EVENT_OPT],
@@ -319,7 +317,6 @@ pub struct NewLink {
 impl Command for NewLink {
     type Grant = Promoter;
     const SPEC: CommandSpec = declare!(
-        Promoter,
         NewLink,
         "newlink",
         [
@@ -357,7 +354,6 @@ pub struct OrgLink {
 impl Command for OrgLink {
     type Grant = OrganizerOfEvent;
     const SPEC: CommandSpec = declare!(
-        OrganizerOfEvent,
         OrgLink,
         "orglink",
         [
@@ -390,7 +386,6 @@ pub struct OrgLinks;
 impl Command for OrgLinks {
     type Grant = OrganizerOfEvent;
     const SPEC: CommandSpec = declare!(
-        OrganizerOfEvent,
         OrgLinks,
         "orglinks",
         [EVENT_OPT],

@@ -28,12 +28,12 @@ macro_rules! commands {
             /// Runs a command of any type: its arguments read, its context granted.
             pub(super) async fn dispatch(
                 &self,
-                actor: &Actor,
+                actor: Actor,
                 scope: Scope,
                 inv: &Invocation,
             ) -> Result<Reply, CommandError> {
                 match inv.cmd {
-                    $(Cmd::$id => self.run_typed::<$module::$ty>(actor.clone(), scope, inv).await,)*
+                    $(Cmd::$id => self.run_typed::<$module::$ty>(actor, scope, inv).await,)*
                 }
             }
         }

@@ -20,7 +20,6 @@ pub struct Promoters;
 impl Command for Promoters {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Promoters,
         "promoters",
         [opt("event", ArgKind::Event, "only promoters of this event"), ORG_FLAG],
@@ -73,7 +72,6 @@ pub struct Revoke {
 impl Command for Revoke {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         Revoke,
         "revoke",
         [

@@ -92,7 +92,6 @@ pub struct Name {
 impl Command for Name {
     type Grant = Person;
     const SPEC: CommandSpec = declare!(
-        Person,
         Name,
         "name",
         [ArgSpec {

@@ -50,7 +50,6 @@ pub struct Digest {
 impl Command for Digest {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Digest,
         "digest",
         [
@@ -97,7 +96,6 @@ pub struct Notify {
 impl Command for Notify {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Notify,
         "notify",
         [req("state", ON_OFF, "on or off")],
@@ -139,7 +137,6 @@ pub struct Channel {
 impl Command for Channel {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Channel,
         "channel",
         [req(
@@ -211,7 +208,6 @@ pub struct OrgDigest {
 impl Command for OrgDigest {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         OrgDigest,
         "orgdigest",
         [
@@ -259,7 +255,6 @@ pub struct TimeZone {
 impl Command for TimeZone {
     type Grant = Organizer;
     const SPEC: CommandSpec = declare!(
-        Organizer,
         TimeZone,
         "timezone",
         [
@@ -301,7 +296,6 @@ pub struct Stop;
 impl Command for Stop {
     type Grant = Anyone;
     const SPEC: CommandSpec = declare!(
-        Anyone,
         Stop,
         "stop",
         [],

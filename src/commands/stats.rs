@@ -27,7 +27,6 @@ pub struct MyStats;
 impl Command for MyStats {
     type Grant = Promoter;
     const SPEC: CommandSpec = declare!(
-        Promoter,
         MyStats,
         "mystats",
         [EVENT_OPT],
@@ -67,7 +66,6 @@ pub struct MyOrders;
 impl Command for MyOrders {
     type Grant = Promoter;
     const SPEC: CommandSpec = declare!(
-        Promoter,
         MyOrders,
         "myorders",
         [EVENT_OPT],
@@ -108,7 +106,6 @@ pub struct Stats {
 impl Command for Stats {
     type Grant = OrganizerOfEvent;
     const SPEC: CommandSpec = declare!(
-        OrganizerOfEvent,
         Stats,
         "stats",
         [

@@ -24,7 +24,6 @@ pub struct NewTicketType {
 impl Command for NewTicketType {
     type Grant = Org;
     const SPEC: CommandSpec = declare!(
-        Org,
         NewTicketType,
         "newtickettype",
         [
@@ -76,7 +75,6 @@ pub struct TicketTypes;
 impl Command for TicketTypes {
     type Grant = Org;
     const SPEC: CommandSpec = declare!(
-        Org,
         TicketTypes,
         "tickettypes",
         [EVENT_OPT],
@@ -135,7 +133,6 @@ pub struct EditTicket {
 impl Command for EditTicket {
     type Grant = Org;
     const SPEC: CommandSpec = declare!(
-        Org,
         EditTicket,
         "editticket",
         [
@@ -218,7 +215,6 @@ pub struct RemoveTicket {
 impl Command for RemoveTicket {
     type Grant = Org;
     const SPEC: CommandSpec = declare!(
-        Org,
         RemoveTicket,
         "removeticket",
         [
