@@ -9,6 +9,7 @@ mod outbox;
 use crate::clock::Clock;
 use crate::commands::{Core, parse_email};
 use crate::config::Config;
+use crate::domain::OutboxId;
 use crate::store::Store;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -64,7 +65,7 @@ pub enum Command {
         channel: Option<String>,
         /// Print one message in full, by its id in the list.
         #[arg(long)]
-        show: Option<i64>,
+        show: Option<OutboxId>,
     },
     /// Export the referred-buyers CSV of an event or organization.
     Export {

@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod actor;
 pub mod args;
 mod command;
 mod events;
@@ -26,7 +27,8 @@ pub mod spec;
 mod stats;
 mod ticket_types;
 
-pub use access::{Actor, Scope};
+pub use access::Scope;
+pub use actor::Actor;
 pub use parse::{Invocation, is_slug, parse_email, parse_line, parse_named, parse_price, tokenize};
 pub use spec::{Access, ArgKind, ArgSpec, COMMANDS, Channels, Cmd, CommandSpec};
 

@@ -3,6 +3,7 @@
 //! name and an HTML part when the reply has tables.
 
 use crate::commands::{Core, MailOut, Platform};
+use crate::domain::{MembershipId, OutboxId};
 use crate::reply::Reply;
 use crate::reply::html as render;
 use crate::store::{Preferences, Recipient, StoreError, WriteTx};
@@ -51,7 +52,7 @@ impl Core {
         tx: &mut WriteTx,
         person: &Recipient,
         prefs: &Preferences,
-        about: Option<&[i64]>,
+        about: Option<&[MembershipId]>,
         out: &Outgoing<'_>,
     ) -> Result<bool, StoreError> {
         let accounts: Vec<(Platform, String)> = self
@@ -114,7 +115,7 @@ impl Core {
 
     /// Tells the organizer who sent an invite that its mail was refused for good (the
     /// recipient's server answered 5xx, or the address is suppressed), on their channel.
-    pub async fn invite_undeliverable(&self, outbox_id: i64, why: &str) -> Result<(), StoreError> {
+    pub async fn invite_undeliverable(&self, outbox_id: OutboxId, why: &str) -> Result<(), StoreError> {
         let Some((inviter, invited, org_id)) = self.store.inviter_of_mail(outbox_id).await? else {
             return Ok(());
         };

@@ -4,6 +4,7 @@
 use crate::clock::{parse_ts, ts};
 use crate::commands::{Core, Origin};
 use crate::delivery::Outgoing;
+use crate::domain::{EventId, MembershipId, PersonId};
 use crate::money::money;
 use crate::reply::{Block, Reply};
 use crate::store::{MembershipRow, Recipient, StoreError};
@@ -229,8 +230,8 @@ impl Core {
     /// one commit; nothing when another pass claimed them first.
     async fn notify_membership(
         &self,
-        membership_id: i64,
-        person_id: i64,
+        membership_id: MembershipId,
+        person_id: PersonId,
         since: &str,
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
@@ -246,7 +247,7 @@ impl Core {
         let prefs = self.store.preferences(person_id).await?;
         let changes = self.store.sale_changes(membership_id, since, now).await?;
         let deltas = self.store.order_deltas(membership_id, since, now).await?;
-        let mut by_event: BTreeMap<i64, Vec<&crate::store::SaleChange>> = BTreeMap::new();
+        let mut by_event: BTreeMap<EventId, Vec<&crate::store::SaleChange>> = BTreeMap::new();
         for c in &changes {
             by_event.entry(c.event_id).or_default().push(c);
         }
@@ -293,7 +294,12 @@ impl Core {
     async fn milestones(
         &self,
         tx: &mut crate::store::WriteTx,
-        (recipient, prefs, membership_id, org_name): (&Recipient, &crate::store::Preferences, i64, Option<&str>),
+        (recipient, prefs, membership_id, org_name): (
+            &Recipient,
+            &crate::store::Preferences,
+            MembershipId,
+            Option<&str>,
+        ),
         event: &crate::store::EventRow,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {

@@ -1,6 +1,11 @@
-//! The domain's closed sets of words: statuses, kinds, roles and platforms, as enums.
-//! The store reads and writes them by their stored word ([`as_str`](MembershipStatus::as_str)).
+//! The domain's types, apart from SQL: closed sets of words (statuses, kinds, roles,
+//! platforms) as enums stored by their word, row ids as newtypes, and validated orders.
 
+mod ids;
+mod order;
+
+pub use ids::{EventId, InviteId, LinkId, MembershipId, OrderId, OrgId, OutboxId, PersonId, TicketTypeId};
+pub use order::{LineInput, OrderInput};
 use std::fmt;
 use std::str::FromStr;
 

@@ -12,9 +12,9 @@ pub use rules::{MAX_QUANTITY, MAX_UNIT_PRICE, Problem, check, check_all};
 pub use webhook::{WebhookBuyer, WebhookLine, WebhookOrder, WebhookPayload};
 
 use crate::clock::Clock;
-pub use crate::domain::OrderStatus;
+use crate::domain::EventId;
+pub use crate::domain::{LineInput, OrderInput, OrderStatus};
 use crate::store::{IngestOutcome, Store, StoreError};
-use chrono::{DateTime, Utc};
 
 /// An order as the checkout describes it, before validation.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -43,54 +43,6 @@ pub struct RawLine {
     pub currency: String,
 }
 
-/// A validated order, ready for the store.
-#[derive(Debug, Clone)]
-pub struct OrderInput {
-    pub source: String,
-    pub external_id: String,
-    pub event_id: i64,
-    pub ref_code: Option<String>,
-    pub buyer_name: Option<String>,
-    pub buyer_email: Option<String>,
-    pub buyer_phone: Option<String>,
-    pub status: OrderStatus,
-    pub currency: String,
-    pub ordered_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub lines: Vec<LineInput>,
-}
-
-impl OrderInput {
-    /// A digest of the order's state: status, buyer and lines.
-    pub fn state_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [
-            self.status.as_str(),
-            self.buyer_name.as_deref().unwrap_or(""),
-            self.buyer_email.as_deref().unwrap_or(""),
-            self.buyer_phone.as_deref().unwrap_or(""),
-        ] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        for l in &self.lines {
-            h.update(l.ticket_type.to_lowercase().as_bytes());
-            h.update(format!("\0{}\0{}\0{}\0", l.quantity, l.refunded_quantity, l.unit_price_minor).as_bytes());
-        }
-        hex::encode(&h.finalize()[..16])
-    }
-}
-
-/// A validated order line.
-#[derive(Debug, Clone)]
-pub struct LineInput {
-    pub ticket_type: String,
-    pub quantity: i64,
-    pub refunded_quantity: i64,
-    pub unit_price_minor: i64,
-}
-
 /// Why an order was refused; `Display` is the message for the checkout developer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
@@ -116,9 +68,9 @@ pub async fn validate(store: &Store, source: &str, raw: &RawOrder) -> Result<Ord
 
 /// The event an order names (short name, `<organization>/<short name>` or numeric id):
 /// its id and currency.
-pub async fn find_event(store: &Store, name: &str) -> Result<(i64, String), ApplyError> {
+pub async fn find_event(store: &Store, name: &str) -> Result<(EventId, String), ApplyError> {
     let name = name.trim();
-    let event = match name.parse::<i64>() {
+    let event = match name.parse::<EventId>() {
         Ok(n) => store.event(n).await?,
         Err(_) => {
             let mut named = store.events_named(name).await?;
@@ -140,7 +92,7 @@ pub async fn find_event(store: &Store, name: &str) -> Result<(i64, String), Appl
 /// refresher clears the cache on every pass and at once after `newevent`.
 #[derive(Debug, Default)]
 pub struct EventCache {
-    map: std::sync::RwLock<std::collections::HashMap<String, (i64, String)>>,
+    map: std::sync::RwLock<std::collections::HashMap<String, (EventId, String)>>,
 }
 
 /// Most event names remembered; past it the cache starts over.
@@ -228,9 +180,12 @@ mod tests {
     fn refunded_quantities_set_the_status() {
         let mut r = raw();
         r.lines[0].refunded_quantity = 1;
-        assert_eq!(check("c", &r, 1, "EUR").unwrap().status, OrderStatus::PartiallyRefunded);
+        assert_eq!(
+            check("c", &r, EventId(1), "EUR").unwrap().status,
+            OrderStatus::PartiallyRefunded
+        );
         r.lines[0].refunded_quantity = 2;
-        assert_eq!(check("c", &r, 1, "EUR").unwrap().status, OrderStatus::Refunded);
+        assert_eq!(check("c", &r, EventId(1), "EUR").unwrap().status, OrderStatus::Refunded);
     }
 
     #[test]
@@ -239,7 +194,9 @@ mod tests {
         for id in ["", "   ", "a\u{0}b"] {
             let mut r = raw();
             r.order_id = id.into();
-            assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.contains("order id")));
+            assert!(
+                matches!(check("c", &r, EventId(1), "EUR"), Err(OrderError::Malformed(m)) if m.contains("order id"))
+            );
         }
     }
 
@@ -250,7 +207,7 @@ mod tests {
         r.lines[0].quantity = 0;
         r.lines[0].currency = "USD".into();
         r.ordered_at = "yesterday".into();
-        let problems = check_all("c", &r, 1, "EUR").unwrap_err();
+        let problems = check_all("c", &r, EventId(1), "EUR").unwrap_err();
         let fields: Vec<_> = problems.iter().map(|p| (p.line, p.field)).collect();
         assert_eq!(
             fields,
@@ -261,10 +218,12 @@ mod tests {
                 (None, "ordered_at")
             ]
         );
-        assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.starts_with("status `lost`")));
+        assert!(
+            matches!(check("c", &r, EventId(1), "EUR"), Err(OrderError::Malformed(m)) if m.starts_with("status `lost`"))
+        );
         r.status = "paid".into();
         assert!(
-            matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m == "line 1: quantity 0 is not between 1 and 10000")
+            matches!(check("c", &r, EventId(1), "EUR"), Err(OrderError::Malformed(m)) if m == "line 1: quantity 0 is not between 1 and 10000")
         );
     }
 
@@ -272,15 +231,18 @@ mod tests {
     fn absurd_values_are_refused() {
         let mut r = raw();
         r.lines[0].quantity = -3;
-        assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Malformed(m)) if m.contains("quantity")));
+        assert!(matches!(check("c", &r, EventId(1), "EUR"), Err(OrderError::Malformed(m)) if m.contains("quantity")));
         let mut r = raw();
         r.lines[0].unit_price_minor = MAX_UNIT_PRICE + 1;
-        assert!(check("c", &r, 1, "EUR").is_err());
+        assert!(check("c", &r, EventId(1), "EUR").is_err());
         let mut r = raw();
         r.lines[0].currency = "USD".into();
-        assert!(matches!(check("c", &r, 1, "EUR"), Err(OrderError::Conflict(_))));
+        assert!(matches!(
+            check("c", &r, EventId(1), "EUR"),
+            Err(OrderError::Conflict(_))
+        ));
         let mut r = raw();
         r.ordered_at = "yesterday".into();
-        assert!(check("c", &r, 1, "EUR").is_err());
+        assert!(check("c", &r, EventId(1), "EUR").is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::codes::hash_code;
 use crate::config::Config;
+use crate::domain::OutboxId;
 use crate::reply::Table;
 use crate::store::OutboxEntry;
 use anyhow::Context;
@@ -16,7 +17,7 @@ const FAILED_DAYS: i64 = 7;
 const CELL: usize = 48;
 
 /// Runs `promoterd outbox [--channel <c>] [--show <id>]`.
-pub async fn run(config: &Config, channel: Option<&str>, show: Option<i64>) -> anyhow::Result<ExitCode> {
+pub async fn run(config: &Config, channel: Option<&str>, show: Option<OutboxId>) -> anyhow::Result<ExitCode> {
     let store = super::open_store(config).await?;
     let now = Utc::now();
     if let Some(id) = show {

@@ -1,7 +1,8 @@
 //! A command as a type: its declaration, its typed arguments read from the checked
 //! input, the context it runs in (which fixes who may run it), and what it does.
 
-use super::access::{Actor, Scope};
+use super::access::Scope;
+use super::actor::Actor;
 use super::args::Args;
 use super::grants::Grant;
 use super::spec::{self, CommandSpec};

@@ -6,6 +6,7 @@ use super::command::{Command, declare};
 use super::grants::{Organizer, OrganizerOfEvent};
 use super::local_time::local_time;
 use super::spec::{ArgKind, CommandSpec, ORG_FLAG, flag, req, rest};
+use crate::domain::EventId;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
@@ -23,7 +24,7 @@ pub(super) fn scope_name(org: &OrgRow, event: Option<&EventRow>) -> String {
 }
 
 /// The "For" column of a membership or invite: its event's short name, or `all events`.
-pub(super) fn for_column(events: &[EventRow], event_id: Option<i64>) -> String {
+pub(super) fn for_column(events: &[EventRow], event_id: Option<EventId>) -> String {
     event_id
         .and_then(|id| events.iter().find(|e| e.id == id))
         .map(|e| e.slug.clone())

@@ -2,7 +2,8 @@
 //! the person, organization, event and membership present rather than optional, so
 //! a command cannot act outside what was decided for it.
 
-use super::access::{Actor, Scope};
+use super::access::Scope;
+use super::actor::Actor;
 use super::spec::Access;
 use crate::error::CommandError;
 use crate::store::{EventRow, MembershipRow, OrgRow, OrganizerRole, PersonRow};

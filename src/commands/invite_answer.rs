@@ -7,7 +7,7 @@ use super::grants::Anyone;
 use super::spec::{ArgKind, CommandSpec, req};
 use super::{Actor, Core, Origin};
 use crate::codes;
-use crate::domain::{InviteStatus, MembershipStatus};
+use crate::domain::{InviteId, InviteStatus, MembershipStatus, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply};
@@ -20,7 +20,7 @@ type Res = Result<Reply, CommandError>;
 #[derive(Debug, Clone, Copy)]
 enum InviteRef<'a> {
     Code(&'a str),
-    Id(i64),
+    Id(InviteId),
 }
 
 /// `accept <code>`.
@@ -81,7 +81,7 @@ impl Command for Ignore {
 
 impl Core {
     /// Answers an invite by its id: a reply to the invite mail (the reply token names it).
-    pub async fn answer_invite(&self, origin: &Origin, invite_id: i64, accept: bool) -> Reply {
+    pub async fn answer_invite(&self, origin: &Origin, invite_id: InviteId, accept: bool) -> Reply {
         let spec = super::spec::spec(if accept { super::Cmd::Accept } else { super::Cmd::Ignore });
         self.metrics.command(origin.frontend());
         let result = async {
@@ -235,7 +235,7 @@ impl Core {
         tx: &mut WriteTx,
         actor: &Actor,
         invite: &InviteRow,
-        person_id: i64,
+        person_id: PersonId,
         now: DateTime<Utc>,
     ) -> Result<(), CommandError> {
         let Some(account) = &actor.chat else {
@@ -265,7 +265,7 @@ impl Core {
         tx: &mut WriteTx,
         invite: &InviteRow,
         event: Option<EventRow>,
-        person_id: i64,
+        person_id: PersonId,
         what: &str,
     ) -> Res {
         let reply = Reply::text(format!("Welcome! You are now {what}."))

@@ -8,7 +8,7 @@ use super::grants::{Organizer, Owner};
 use super::local_time::{local_clock, local_time};
 use super::spec::{ArgKind, ArgSpec, CommandSpec, ORG_FLAG, opt, req};
 use crate::codes;
-use crate::domain::{InviteStatus, MembershipStatus};
+use crate::domain::{EventId, InviteId, InviteStatus, MembershipStatus};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
@@ -115,7 +115,7 @@ impl Command for Invites {
         let now = crate::clock::ts(core.clock.now());
         // What the last invite mail did: queued is not sent.
         let mails = core.store.invite_mail_states(org.id).await?;
-        let mail_state = |id: i64| match mails.iter().find(|m| m.0 == id) {
+        let mail_state = |id: InviteId| match mails.iter().find(|m| m.0 == id) {
             Some((_, Some(at), _, _)) => format!("sent {}", local_clock(at, &org.time_zone)),
             Some((_, None, Some(_), why)) => format!("not sent: {}", why.as_deref().unwrap_or("failed")),
             Some((_, None, None, _)) => "queued".into(),
@@ -325,7 +325,7 @@ impl Core {
         &self,
         org: &OrgRow,
         event: Option<&EventRow>,
-        event_id: Option<i64>,
+        event_id: Option<EventId>,
         email: &str,
         kind: InviteKind,
         where_: &str,
@@ -452,7 +452,12 @@ impl Core {
         Ok(invite)
     }
 
-    async fn find_pending(&self, org: &OrgRow, event_id: Option<i64>, email: &str) -> Result<InviteRow, CommandError> {
+    async fn find_pending(
+        &self,
+        org: &OrgRow,
+        event_id: Option<EventId>,
+        email: &str,
+    ) -> Result<InviteRow, CommandError> {
         for kind in [InviteKind::Promoter, InviteKind::Organizer] {
             if kind == InviteKind::Organizer && event_id.is_some() {
                 continue;

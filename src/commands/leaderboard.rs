@@ -8,6 +8,7 @@ use super::grants::{Member, Organizer, OrganizerOfEvent};
 use super::spec::{CommandSpec, EVENT_OPT, ON_OFF, ORG_FLAG, req};
 use super::stats::render;
 use super::stats::report::Leaderboard as Board;
+use crate::domain::MembershipId;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
@@ -108,7 +109,7 @@ impl Core {
     pub(super) async fn rank_of(
         &self,
         event: &EventRow,
-        membership_id: i64,
+        membership_id: MembershipId,
     ) -> Result<Option<(usize, usize)>, CommandError> {
         Ok(self.ranking(event).await?.rank_of(membership_id))
     }

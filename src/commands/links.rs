@@ -6,7 +6,7 @@ use super::command::{Command, declare};
 use super::grants::{OrganizerOfEvent, Promoter};
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, flag, req, rest};
 use crate::codes;
-use crate::domain::LinkKind;
+use crate::domain::{EventId, LinkKind, MembershipId, OrgId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::money::money;
 use crate::refuse;
@@ -40,10 +40,10 @@ impl Core {
     pub(super) async fn ensure_main_link(
         &self,
         tx: &mut WriteTx,
-        org_id: i64,
-        event_id: i64,
-        membership_id: i64,
-        person_id: i64,
+        org_id: OrgId,
+        event_id: EventId,
+        membership_id: MembershipId,
+        person_id: PersonId,
     ) -> Result<String, CommandError> {
         if let Some(l) = self.store.main_link(tx, membership_id, event_id).await? {
             return Ok(l.code);
@@ -156,7 +156,7 @@ impl Core {
         &self,
         event: &crate::store::EventRow,
         links: &[LinkRow],
-        membership: Option<i64>,
+        membership: Option<MembershipId>,
     ) -> Result<Table, CommandError> {
         let numbers = self.event_numbers(event, membership).await?;
         let mut t = Table::new(

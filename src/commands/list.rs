@@ -2,7 +2,8 @@
 //! `COMMANDS` (the declarations) and the dispatch to each command's type are
 //! generated from this list: adding a command adds one line here.
 
-use super::access::{Actor, Scope};
+use super::access::Scope;
+use super::actor::Actor;
 use super::command::Command;
 use super::spec::CommandSpec;
 use super::{Core, Invocation};

@@ -3,6 +3,7 @@
 
 use super::Core;
 use crate::codes;
+use crate::domain::{InviteId, OutboxId};
 use crate::reply::Attachment;
 use crate::store::{NewReplyToken, QueuedMail, StoreError, WriteTx};
 
@@ -17,7 +18,7 @@ pub(crate) struct MailOut<'a> {
     pub subject: &'a str,
     pub body: &'a str,
     /// An invite: a reply of `accept` / `ignore` answers it.
-    pub invite: Option<(i64, chrono::DateTime<chrono::Utc>)>,
+    pub invite: Option<(InviteId, chrono::DateTime<chrono::Utc>)>,
     pub in_reply_to: Option<&'a str>,
     pub attachment: Option<&'a Attachment>,
     /// The organization the mail speaks for: its name becomes the sender's display name.
@@ -55,7 +56,7 @@ impl Core {
     }
 
     /// Queues a mail in `tx`, with a fresh reply token.
-    pub(crate) async fn queue_mail(&self, tx: &mut WriteTx, mail: MailOut<'_>) -> Result<i64, StoreError> {
+    pub(crate) async fn queue_mail(&self, tx: &mut WriteTx, mail: MailOut<'_>) -> Result<OutboxId, StoreError> {
         let now = self.clock.now();
         let parts = self.bot_address_parts();
         let domain = parts.as_ref().map(|(_, d)| d.as_str()).unwrap_or("promoterd.invalid");

@@ -11,7 +11,7 @@ use super::args::{Args, Email};
 use super::command::{Command, declare};
 use super::grants::{OrganizerOfEvent, Promoter};
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, opt};
-use crate::domain::MembershipStatus;
+use crate::domain::{MembershipId, MembershipStatus};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
@@ -151,7 +151,7 @@ impl Core {
     pub(super) async fn event_numbers(
         &self,
         event: &EventRow,
-        membership: Option<i64>,
+        membership: Option<MembershipId>,
     ) -> Result<EventNumbers, CommandError> {
         let links = match membership {
             Some(m) => self.store.links_of_membership(m, event.id).await?,

@@ -6,6 +6,7 @@ use super::command::{Command, declare};
 use super::grants::OrganizerOfEvent as Org;
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, req, rest};
 use super::{Core, parse_price};
+use crate::domain::{OrgId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::money::money;
 use crate::refuse;
@@ -276,8 +277,8 @@ impl Core {
     async fn ticket_audit(
         &self,
         tx: &mut WriteTx,
-        org_id: i64,
-        who: Option<i64>,
+        org_id: OrgId,
+        who: Option<PersonId>,
         what: &str,
         detail: &str,
     ) -> Result<(), CommandError> {

@@ -253,7 +253,7 @@ async fn record_failure(
         *failing = true;
     }
     if permanent {
-        tracing::warn!(id = mail.id, to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
+        tracing::warn!(id = mail.id.get(), to = %mail.recipient, error = %format!("{e:#}"), "email: giving up on a message");
         // The organizer who sent an invite learns that it did not arrive.
         if let Err(err) = core.invite_undeliverable(mail.id, &format!("{e:#}")).await {
             tracing::warn!(error = %err, "telling the inviter about an undeliverable invite failed");
@@ -291,7 +291,7 @@ mod tests {
 
     fn mail(kind: &str) -> OutboxMail {
         OutboxMail {
-            id: 1,
+            id: crate::domain::OutboxId(1),
             recipient: "ana@example.test".into(),
             kind: kind.into(),
             subject: "Referred buyers".into(),

@@ -1,6 +1,7 @@
 //! The click writer: clicks arrive through a bounded channel and are committed in
 //! batches, aggregated per link and day.
 
+use crate::domain::LinkId;
 use crate::metrics::Metrics;
 use crate::store::{ClickBatch, Store};
 use crate::text::FastHash;
@@ -15,7 +16,7 @@ use tokio::sync::mpsc;
 /// One counted click.
 #[derive(Debug, Clone)]
 pub struct Click {
-    pub link_id: i64,
+    pub link_id: LinkId,
     /// The UTC day.
     pub day: NaiveDate,
     /// Keyed hash of address and user agent for that day.
@@ -62,7 +63,7 @@ impl VisitorKey {
 type Tally = (i64, HashSet<[u8; 16], FastHash>);
 
 fn aggregate(clicks: &[Click]) -> ClickBatch {
-    let mut by_key: HashMap<(i64, NaiveDate), Tally, FastHash> = HashMap::default();
+    let mut by_key: HashMap<(LinkId, NaiveDate), Tally, FastHash> = HashMap::default();
     for c in clicks {
         let e = by_key.entry((c.link_id, c.day)).or_default();
         e.0 += 1;
@@ -139,7 +140,14 @@ mod tests {
             day,
             visitor: [v; 16],
         };
-        let mut rows = aggregate(&[c(1, d1, 1), c(1, d1, 1), c(1, d1, 2), c(2, d1, 1), c(2, d2, 1)]).rows;
+        let mut rows = aggregate(&[
+            c(LinkId(1), d1, 1),
+            c(LinkId(1), d1, 1),
+            c(LinkId(1), d1, 2),
+            c(LinkId(2), d1, 1),
+            c(LinkId(2), d2, 1),
+        ])
+        .rows;
         rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         assert_eq!((rows[0].1.as_str(), rows[0].2, rows[0].3.len()), ("2026-11-23", 3, 2));
         assert_eq!((rows[1].1.as_str(), rows[1].2), ("2026-11-23", 1));

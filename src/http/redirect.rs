@@ -3,6 +3,7 @@
 
 use super::HttpState;
 use super::clicks::Click;
+use crate::domain::LinkId;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreResult};
 use crate::text::StackText;
@@ -22,7 +23,7 @@ use url::Url;
 /// A live link as the redirect needs it.
 #[derive(Debug)]
 pub struct CachedLink {
-    pub link_id: i64,
+    pub link_id: LinkId,
     /// The event's ticket page without any `ref` parameter.
     pub base: Url,
     /// The redirect target when the visitor's request has no query string.
@@ -40,7 +41,7 @@ pub struct LinkCache {
 /// Most unknown codes remembered between reloads.
 const MAX_MISSES: usize = 50_000;
 
-fn cached(link_id: i64, code: &str, ticket_url: &str) -> Option<CachedLink> {
+fn cached(link_id: LinkId, code: &str, ticket_url: &str) -> Option<CachedLink> {
     let mut base = Url::parse(ticket_url).ok()?;
     let pairs: Vec<(String, String)> = base
         .query_pairs()
@@ -323,7 +324,7 @@ mod tests {
     use super::*;
 
     fn base(u: &str) -> Url {
-        cached(1, "abc", u).unwrap().base
+        cached(LinkId(1), "abc", u).unwrap().base
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod row;
 
 use super::{ApplyError, OrderError, OrderInput, RawOrder};
 use crate::clock::Clock;
+use crate::domain::EventId;
 use crate::store::{IngestOutcome, Store, StoreError};
 use row::Row;
 use std::collections::HashMap;
@@ -224,7 +225,7 @@ impl ImportFile {
     /// is valid, or every problem of the file is listed, by line.
     pub async fn check(self, store: &Store, source: &str) -> Result<CheckedImport, ImportError> {
         let mut problems = self.problems;
-        let mut events: HashMap<String, Result<(i64, String), OrderError>> = HashMap::new();
+        let mut events: HashMap<String, Result<(EventId, String), OrderError>> = HashMap::new();
         let mut checked = CheckedImport {
             orders: Vec::with_capacity(self.orders.len()),
             first_lines: Vec::with_capacity(self.orders.len()),
@@ -247,7 +248,7 @@ impl ImportFile {
                 Ok((id, c)) => (*id, c.as_str()),
                 Err(e) => {
                     problems.push(order.order_problem(e));
-                    (0, "")
+                    (EventId(0), "")
                 }
             };
             match super::check_all(source, &order.raw, id, currency) {

@@ -2,6 +2,7 @@
 //! webhook (which reports the first) and the CSV import (which reports them all).
 
 use super::{LineInput, OrderError, OrderInput, OrderStatus, RawLine, RawOrder};
+use crate::domain::EventId;
 use chrono::{DateTime, Utc};
 
 /// Most tickets of one type in one order.
@@ -95,13 +96,13 @@ fn keep<T>(problems: &mut Vec<Problem>, r: Result<T, Problem>) -> Option<T> {
 }
 
 /// Checks a raw order against the rules, for an event already looked up.
-pub fn check(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, OrderError> {
+pub fn check(source: &str, raw: &RawOrder, event_id: EventId, currency: &str) -> Result<OrderInput, OrderError> {
     check_all(source, raw, event_id, currency).map_err(|mut problems| problems.swap_remove(0).into_error())
 }
 
 /// Like [`check`], listing every problem of the order (never an empty list), in the
 /// order [`check`] would meet them.
-pub fn check_all(source: &str, raw: &RawOrder, event_id: i64, currency: &str) -> Result<OrderInput, Vec<Problem>> {
+pub fn check_all(source: &str, raw: &RawOrder, event_id: EventId, currency: &str) -> Result<OrderInput, Vec<Problem>> {
     let mut problems = Vec::new();
     let status = check_head(raw, &mut problems);
     let lines: Vec<LineInput> = raw

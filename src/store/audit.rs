@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::{InviteId, OrgId, OutboxId, PersonId};
 use chrono::{DateTime, Utc};
 
 /// A reply token to store with a queued mail.
@@ -10,7 +11,7 @@ pub struct NewReplyToken {
     pub hash: String,
     /// `invite` (accept/ignore answer that invite) or `reply` (commands as the recipient).
     pub purpose: &'static str,
-    pub invite_id: Option<i64>,
+    pub invite_id: Option<InviteId>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -39,7 +40,7 @@ pub struct QueuedMail<'a> {
 /// An outbound message waiting in the outbox.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
-    pub id: i64,
+    pub id: OutboxId,
     pub channel: String,
     pub recipient: String,
     pub kind: String,
@@ -55,8 +56,8 @@ impl Store {
     pub async fn audit(
         &self,
         tx: &mut WriteTx,
-        org_id: Option<i64>,
-        actor_id: Option<i64>,
+        org_id: Option<OrgId>,
+        actor_id: Option<PersonId>,
         action: &str,
         detail: &str,
         now: DateTime<Utc>,
@@ -75,7 +76,7 @@ impl Store {
     /// The latest audit entries of an organization: (time, actor email, action, detail).
     pub async fn audit_entries(
         &self,
-        org_id: i64,
+        org_id: OrgId,
         limit: i64,
     ) -> StoreResult<Vec<(String, Option<String>, String, String)>> {
         Ok(sqlx::query_as(
@@ -89,7 +90,12 @@ impl Store {
     }
 
     /// Queues an email with its headers, reply token and attachment, in the caller's transaction.
-    pub async fn enqueue_mail(&self, tx: &mut WriteTx, mail: &QueuedMail<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
+    pub async fn enqueue_mail(
+        &self,
+        tx: &mut WriteTx,
+        mail: &QueuedMail<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<OutboxId> {
         if let Some(t) = &mail.token {
             sqlx::query(
                 "INSERT INTO reply_tokens (token_hash, email, purpose, invite_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -3,7 +3,7 @@
 
 use super::people::{ChatAccount, PersonRow};
 use super::{Store, StoreError, StoreResult, WriteTx};
-use crate::domain::Platform;
+use crate::domain::{MembershipId, PersonId, Platform};
 
 /// How a chat account was linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl LinkScope {
 pub struct ChatLink {
     pub person: PersonRow,
     /// `None`: everything the person holds; `Some`: only these memberships.
-    pub grants: Option<Vec<i64>>,
+    pub grants: Option<Vec<MembershipId>>,
 }
 
 /// A linked chat account of a person, as deliveries see it.
@@ -46,13 +46,13 @@ pub struct LinkedAccount {
     pub external_id: String,
     pub username: Option<String>,
     pub scope: LinkScope,
-    pub grants: Vec<i64>,
+    pub grants: Vec<MembershipId>,
 }
 
 impl LinkedAccount {
     /// Whether a message about these memberships (`None`: about organizing) may go to
     /// this account.
-    pub fn may_receive(&self, about: Option<&[i64]>) -> bool {
+    pub fn may_receive(&self, about: Option<&[MembershipId]>) -> bool {
         match (self.scope, about) {
             (LinkScope::Full, _) => true,
             (LinkScope::Invite, None) => false,
@@ -64,7 +64,7 @@ impl LinkedAccount {
 impl Store {
     /// The person a chat account is linked to, with the account's scope.
     pub async fn chat_link(&self, platform: Platform, external_id: &str) -> StoreResult<Option<ChatLink>> {
-        let scope: Option<(i64, String)> =
+        let scope: Option<(PersonId, String)> =
             sqlx::query_as("SELECT person_id, scope FROM chat_accounts WHERE platform = ? AND external_id = ?")
                 .bind(platform)
                 .bind(external_id)
@@ -84,7 +84,7 @@ impl Store {
         Ok(Some(ChatLink { person, grants }))
     }
 
-    async fn chat_grants(&self, platform: Platform, external_id: &str) -> StoreResult<Vec<i64>> {
+    async fn chat_grants(&self, platform: Platform, external_id: &str) -> StoreResult<Vec<MembershipId>> {
         Ok(sqlx::query_scalar(
             "SELECT membership_id FROM chat_account_grants WHERE platform = ? AND external_id = ? ORDER BY membership_id",
         )
@@ -95,7 +95,7 @@ impl Store {
     }
 
     /// Every chat account linked to a person, with its scope and grants.
-    pub async fn linked_accounts(&self, person_id: i64) -> StoreResult<Vec<LinkedAccount>> {
+    pub async fn linked_accounts(&self, person_id: PersonId) -> StoreResult<Vec<LinkedAccount>> {
         let rows: Vec<(Platform, String, Option<String>, String)> = sqlx::query_as(
             "SELECT platform, external_id, username, scope FROM chat_accounts WHERE person_id = ? ORDER BY platform",
         )
@@ -126,7 +126,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         account: &ChatAccount,
-        person_id: i64,
+        person_id: PersonId,
         scope: LinkScope,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<()> {
@@ -161,7 +161,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         account: &ChatAccount,
-        membership_id: i64,
+        membership_id: MembershipId,
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO chat_account_grants (platform, external_id, membership_id) VALUES (?, ?, ?) \

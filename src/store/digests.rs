@@ -3,7 +3,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::Platform;
+use crate::domain::{EventId, MembershipId, OrgId, OutboxId, PersonId, Platform};
 use chrono::{DateTime, Utc};
 
 /// A person's delivery preferences (defaults when never set).
@@ -29,7 +29,7 @@ impl Default for Preferences {
 /// Someone who may get a digest: a person with a role, their email and preferences.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Recipient {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub email: String,
     pub mail_opt_out: bool,
     pub created_at: String,
@@ -38,7 +38,7 @@ pub struct Recipient {
 /// A queued chat message.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChatMail {
-    pub id: i64,
+    pub id: OutboxId,
     pub recipient: String,
     pub payload: Option<String>,
     pub body: String,
@@ -53,7 +53,7 @@ pub struct ChatMail {
 /// New sales of a promoter since a time, per event, link and ticket type.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SaleChange {
-    pub event_id: i64,
+    pub event_id: EventId,
     pub link_label: String,
     pub link_sub_promoter: Option<String>,
     pub ticket_type: String,
@@ -63,7 +63,7 @@ pub struct SaleChange {
 
 impl Store {
     /// A person's preferences.
-    pub async fn preferences(&self, person_id: i64) -> StoreResult<Preferences> {
+    pub async fn preferences(&self, person_id: PersonId) -> StoreResult<Preferences> {
         Ok(
             sqlx::query_as("SELECT channel, digest, digest_hour, notify FROM preferences WHERE person_id = ?")
                 .bind(person_id)
@@ -74,7 +74,7 @@ impl Store {
     }
 
     /// Saves a person's preferences.
-    pub async fn set_preferences(&self, tx: &mut WriteTx, person_id: i64, p: &Preferences) -> StoreResult<()> {
+    pub async fn set_preferences(&self, tx: &mut WriteTx, person_id: PersonId, p: &Preferences) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO preferences (person_id, channel, digest, digest_hour, notify) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (person_id) DO UPDATE SET channel = excluded.channel, digest = excluded.digest, \
@@ -91,7 +91,7 @@ impl Store {
     }
 
     /// An organization's digest defaults: (weekday 1 = Monday, hour).
-    pub async fn org_digest_defaults(&self, org_id: i64) -> StoreResult<(i64, i64)> {
+    pub async fn org_digest_defaults(&self, org_id: OrgId) -> StoreResult<(i64, i64)> {
         Ok(
             sqlx::query_as("SELECT digest_weekday, digest_hour FROM organizations WHERE id = ?")
                 .bind(org_id)
@@ -104,7 +104,7 @@ impl Store {
     pub async fn set_org_digest_defaults(
         &self,
         tx: &mut WriteTx,
-        org_id: i64,
+        org_id: OrgId,
         weekday: i64,
         hour: i64,
     ) -> StoreResult<()> {
@@ -118,7 +118,7 @@ impl Store {
     }
 
     /// Sets an organization's time zone.
-    pub async fn set_org_time_zone(&self, tx: &mut WriteTx, org_id: i64, tz: &str) -> StoreResult<()> {
+    pub async fn set_org_time_zone(&self, tx: &mut WriteTx, org_id: OrgId, tz: &str) -> StoreResult<()> {
         sqlx::query("UPDATE organizations SET time_zone = ? WHERE id = ?")
             .bind(tz)
             .bind(org_id)
@@ -129,7 +129,7 @@ impl Store {
 
     /// People with an active promoter membership (`promoter`) or an organizer role
     /// (`organizer`) in an organization.
-    pub async fn digest_recipients(&self, org_id: i64, kind: &str) -> StoreResult<Vec<Recipient>> {
+    pub async fn digest_recipients(&self, org_id: OrgId, kind: &str) -> StoreResult<Vec<Recipient>> {
         let sql = if kind == "organizer" {
             "SELECT DISTINCT p.id AS person_id, p.email, p.mail_opt_out, p.created_at FROM organizers o \
              JOIN people p ON p.id = o.person_id WHERE o.org_id = ? ORDER BY p.id"
@@ -141,7 +141,7 @@ impl Store {
     }
 
     /// Every organization id.
-    pub async fn org_ids(&self) -> StoreResult<Vec<i64>> {
+    pub async fn org_ids(&self) -> StoreResult<Vec<OrgId>> {
         Ok(sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
             .fetch_all(self.pool())
             .await?)
@@ -151,7 +151,7 @@ impl Store {
     pub async fn claim_digest(
         &self,
         tx: &mut WriteTx,
-        person_id: i64,
+        person_id: PersonId,
         kind: &str,
         period: &str,
         now: DateTime<Utc>,
@@ -169,7 +169,7 @@ impl Store {
     }
 
     /// Whether a digest period was claimed already.
-    pub async fn digest_claimed(&self, person_id: i64, kind: &str, period: &str) -> StoreResult<bool> {
+    pub async fn digest_claimed(&self, person_id: PersonId, kind: &str, period: &str) -> StoreResult<bool> {
         Ok(sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM digest_runs WHERE person_id = ? AND kind = ? AND period = ?",
         )
@@ -182,7 +182,7 @@ impl Store {
     }
 
     /// When the person's previous digest of this kind for an organization went out.
-    pub async fn last_digest_at(&self, person_id: i64, kind: &str, org_slug: &str) -> StoreResult<Option<String>> {
+    pub async fn last_digest_at(&self, person_id: PersonId, kind: &str, org_slug: &str) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT max(created_at) FROM digest_runs WHERE person_id = ?1 AND kind = ?2 \
              AND substr(period, 1, length(?3) + 1) = ?3 || ':'",
@@ -206,7 +206,7 @@ impl Store {
     /// Sales of a membership attributed or refunded after `since`.
     pub async fn sale_changes(
         &self,
-        membership_id: i64,
+        membership_id: MembershipId,
         since: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<SaleChange>> {
@@ -230,10 +230,10 @@ impl Store {
     /// they were last notified: (event id, delta).
     pub async fn order_deltas(
         &self,
-        membership_id: i64,
+        membership_id: MembershipId,
         since: &str,
         until: DateTime<Utc>,
-    ) -> StoreResult<Vec<(i64, i64)>> {
+    ) -> StoreResult<Vec<(EventId, i64)>> {
         Ok(sqlx::query_as(
             "SELECT event_id, sum(net - notified_tickets) FROM ( \
                SELECT o.event_id, o.notified_tickets, \
@@ -254,7 +254,7 @@ impl Store {
     pub async fn mark_orders_notified(
         &self,
         tx: &mut WriteTx,
-        membership_id: i64,
+        membership_id: MembershipId,
         until: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
@@ -270,7 +270,10 @@ impl Store {
     }
 
     /// Active memberships with orders changed after their last notification.
-    pub async fn memberships_with_new_sales(&self, until: DateTime<Utc>) -> StoreResult<Vec<(i64, i64, String)>> {
+    pub async fn memberships_with_new_sales(
+        &self,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<(MembershipId, PersonId, String)>> {
         Ok(sqlx::query_as(
             "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since FROM memberships m \
              LEFT JOIN notify_state n ON n.membership_id = m.id \
@@ -287,7 +290,7 @@ impl Store {
     pub async fn claim_notification(
         &self,
         tx: &mut WriteTx,
-        membership_id: i64,
+        membership_id: MembershipId,
         since: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
@@ -307,8 +310,8 @@ impl Store {
     pub async fn claim_milestone(
         &self,
         tx: &mut WriteTx,
-        membership_id: i64,
-        event_id: i64,
+        membership_id: MembershipId,
+        event_id: EventId,
         threshold: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
@@ -338,7 +341,7 @@ impl Store {
         fallback_email: &str,
         from_name: Option<&str>,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<OutboxId> {
         Ok(sqlx::query_scalar(
             "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, payload, fallback_email, \
                from_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",

@@ -1,7 +1,7 @@
 //! Streaming read of referred orders for the buyers CSV export.
 
 use super::{Store, StoreError, shown_link_label};
-use crate::domain::OrderStatus;
+use crate::domain::{EventId, OrderStatus, OrgId};
 use crate::text::FastHash;
 use futures::{Stream, TryStreamExt};
 use std::collections::HashMap;
@@ -10,9 +10,9 @@ use std::sync::Arc;
 /// Which orders to export.
 #[derive(Debug, Clone)]
 pub struct ExportFilter {
-    pub org_id: i64,
+    pub org_id: OrgId,
     /// One event, or every event of the organization.
-    pub event_id: Option<i64>,
+    pub event_id: Option<EventId>,
 }
 
 /// One ticket-type line of a referred order, with buyer and promoter.
@@ -199,7 +199,7 @@ impl Store {
             .try_flatten()
     }
 
-    async fn export_lookups(&self, org_id: i64) -> Result<Lookups, StoreError> {
+    async fn export_lookups(&self, org_id: OrgId) -> Result<Lookups, StoreError> {
         let mut l = Lookups::default();
         let events: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM events WHERE org_id = ?")
             .bind(org_id)
@@ -272,7 +272,7 @@ impl Store {
     async fn export_decode(
         &self,
         json: &str,
-        org_id: i64,
+        org_id: OrgId,
         lookups: &mut Lookups,
     ) -> Result<Vec<ExportRow>, StoreError> {
         let page: Vec<PageRow> = serde_json::from_str(json)

@@ -2,46 +2,46 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::LinkKind;
+use crate::domain::{EventId, LinkId, LinkKind, MembershipId, OrgId, PersonId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 /// A tracking link.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkRow {
-    pub id: i64,
+    pub id: LinkId,
     pub code: String,
-    pub org_id: i64,
-    pub event_id: i64,
-    pub membership_id: Option<i64>,
-    pub parent_id: Option<i64>,
+    pub org_id: OrgId,
+    pub event_id: EventId,
+    pub membership_id: Option<MembershipId>,
+    pub parent_id: Option<LinkId>,
     pub kind: LinkKind,
     pub label: String,
     pub sub_promoter: Option<String>,
     /// Off: with its promoter (`revoke`), or on its own (`disablelink`, then `disabled_by`).
     pub revoked: bool,
     /// Who turned the link off on its own.
-    pub disabled_by: Option<i64>,
+    pub disabled_by: Option<PersonId>,
 }
 
 /// A new tracking link.
 #[derive(Debug, Clone)]
 pub struct NewLink<'a> {
     pub code: &'a str,
-    pub org_id: i64,
-    pub event_id: i64,
-    pub membership_id: Option<i64>,
-    pub parent_id: Option<i64>,
+    pub org_id: OrgId,
+    pub event_id: EventId,
+    pub membership_id: Option<MembershipId>,
+    pub parent_id: Option<LinkId>,
     pub kind: LinkKind,
     pub label: &'a str,
     pub sub_promoter: Option<&'a str>,
-    pub created_by: Option<i64>,
+    pub created_by: Option<PersonId>,
 }
 
 /// What a redirect needs to know about a live link.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkTarget {
-    pub link_id: i64,
+    pub link_id: LinkId,
     pub code: String,
     pub ticket_url: String,
 }
@@ -50,7 +50,7 @@ pub struct LinkTarget {
 #[derive(Debug, Clone, Default)]
 pub struct ClickBatch {
     /// (link id, day `YYYY-MM-DD`, clicks, visitor hashes seen).
-    pub rows: Vec<(i64, String, i64, Vec<[u8; 16]>)>,
+    pub rows: Vec<(LinkId, String, i64, Vec<[u8; 16]>)>,
 }
 
 /// How a link is named to people: its label, with the sub-promoter it was made for.
@@ -78,7 +78,7 @@ impl Store {
         tx: &mut WriteTx,
         link: &NewLink<'_>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Option<LinkId>> {
         Ok(sqlx::query_scalar(
             "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -98,7 +98,12 @@ impl Store {
     }
 
     /// The main link of a membership for an event, if created.
-    pub async fn main_link(&self, tx: &mut WriteTx, membership_id: i64, event_id: i64) -> StoreResult<Option<LinkRow>> {
+    pub async fn main_link(
+        &self,
+        tx: &mut WriteTx,
+        membership_id: MembershipId,
+        event_id: EventId,
+    ) -> StoreResult<Option<LinkRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? AND kind = 'main'"
         )))
@@ -109,7 +114,11 @@ impl Store {
     }
 
     /// Links of a membership for an event.
-    pub async fn links_of_membership(&self, membership_id: i64, event_id: i64) -> StoreResult<Vec<LinkRow>> {
+    pub async fn links_of_membership(
+        &self,
+        membership_id: MembershipId,
+        event_id: EventId,
+    ) -> StoreResult<Vec<LinkRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? ORDER BY id"
         )))
@@ -120,7 +129,7 @@ impl Store {
     }
 
     /// How many links a membership has (all events).
-    pub async fn count_links_of_membership(&self, membership_id: i64) -> StoreResult<i64> {
+    pub async fn count_links_of_membership(&self, membership_id: MembershipId) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM links WHERE membership_id = ?")
             .bind(membership_id)
             .fetch_one(self.pool())
@@ -128,7 +137,7 @@ impl Store {
     }
 
     /// Links of an event (all owners).
-    pub async fn links_of_event(&self, event_id: i64) -> StoreResult<Vec<LinkRow>> {
+    pub async fn links_of_event(&self, event_id: EventId) -> StoreResult<Vec<LinkRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {LINK_COLS} FROM links WHERE event_id = ? ORDER BY id"
         )))
@@ -151,7 +160,7 @@ impl Store {
     pub async fn revoke_links_of_membership(
         &self,
         tx: &mut WriteTx,
-        membership_id: i64,
+        membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         // A link turned off on its own before goes with its promoter now: nobody turns it back on.
@@ -168,7 +177,13 @@ impl Store {
     }
 
     /// Turns one live link off on behalf of `by`; `false` when it was off already.
-    pub async fn disable_link(&self, tx: &mut WriteTx, id: i64, by: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn disable_link(
+        &self,
+        tx: &mut WriteTx,
+        id: LinkId,
+        by: PersonId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(by)
@@ -180,7 +195,7 @@ impl Store {
 
     /// Turns a link that was turned off on its own back on, while its promoter is
     /// active; `false` (nothing changed) otherwise.
-    pub async fn enable_link(&self, tx: &mut WriteTx, id: i64) -> StoreResult<bool> {
+    pub async fn enable_link(&self, tx: &mut WriteTx, id: LinkId) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
              WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
@@ -236,19 +251,19 @@ impl Store {
         }
         let mut tx = self.write().await?;
         // Visitors first, so the unique count can be derived from what was new.
-        let visitors: Vec<(i64, &str, &[u8; 16])> = batch
+        let visitors: Vec<(LinkId, &str, &[u8; 16])> = batch
             .rows
             .iter()
             .flat_map(|(link, day, _, vs)| vs.iter().map(move |v| (*link, day.as_str(), v)))
             .collect();
-        let mut new_uniques: std::collections::HashMap<(i64, &str), i64> = Default::default();
+        let mut new_uniques: std::collections::HashMap<(LinkId, &str), i64> = Default::default();
         for chunk in visitors.chunks(300) {
             let mut q = QueryBuilder::new("INSERT INTO click_visitors (link_id, day, visitor) ");
             q.push_values(chunk, |mut b, (link, day, v)| {
                 b.push_bind(*link).push_bind(*day).push_bind(v.as_slice());
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING link_id, day");
-            let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            let rows: Vec<(LinkId, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
             for (link, day) in rows {
                 if let Some((_, d, _)) = chunk.iter().find(|(l, d, _)| *l == link && *d == day) {
                     *new_uniques.entry((link, d)).or_default() += 1;

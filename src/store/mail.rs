@@ -3,12 +3,13 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
+use crate::domain::{InviteId, OrgId, OutboxId, PersonId};
 use chrono::{DateTime, Utc};
 
 /// A queued email, everything needed to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxMail {
-    pub id: i64,
+    pub id: OutboxId,
     pub recipient: String,
     pub kind: String,
     pub subject: String,
@@ -31,7 +32,7 @@ pub struct OutboxMail {
 /// Where one outbound message stands (for operators and tests).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxStatus {
-    pub id: i64,
+    pub id: OutboxId,
     pub kind: String,
     pub attempts: i64,
     pub sent_at: Option<String>,
@@ -44,7 +45,7 @@ pub struct OutboxStatus {
 pub struct ReplyToken {
     pub email: String,
     pub purpose: String,
-    pub invite_id: Option<i64>,
+    pub invite_id: Option<InviteId>,
     pub expires_at: String,
     /// The display name the mail carrying the token was sent under, if not ours: a
     /// reply in that thread keeps it.
@@ -92,8 +93,8 @@ impl Store {
     /// failed_at, last_error).
     pub async fn invite_mail_states(
         &self,
-        org_id: i64,
-    ) -> StoreResult<Vec<(i64, Option<String>, Option<String>, Option<String>)>> {
+        org_id: OrgId,
+    ) -> StoreResult<Vec<(InviteId, Option<String>, Option<String>, Option<String>)>> {
         Ok(sqlx::query_as(
             "SELECT t.invite_id, o.sent_at, o.failed_at, o.last_error FROM outbox o \
              JOIN reply_tokens t ON t.token_hash = o.token_hash JOIN invites i ON i.id = t.invite_id \
@@ -117,7 +118,7 @@ impl Store {
     }
 
     /// For an invite mail: (inviter's person id, the invited address, organization id).
-    pub async fn inviter_of_mail(&self, outbox_id: i64) -> StoreResult<Option<(i64, String, i64)>> {
+    pub async fn inviter_of_mail(&self, outbox_id: OutboxId) -> StoreResult<Option<(PersonId, String, OrgId)>> {
         Ok(sqlx::query_as(
             "SELECT i.invited_by, i.email, i.org_id FROM outbox o JOIN reply_tokens t ON t.token_hash = o.token_hash \
              JOIN invites i ON i.id = t.invite_id WHERE o.id = ? AND o.kind = 'invite'",
@@ -128,7 +129,7 @@ impl Store {
     }
 
     /// Marks a message sent, on the writer.
-    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn mark_sent(&self, id: OutboxId, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
             .bind(ts(now))
@@ -142,7 +143,7 @@ impl Store {
     /// Records a failed attempt: retried at `next_try`, or given up when `None`.
     pub async fn mark_attempt_failed(
         &self,
-        id: i64,
+        id: OutboxId,
         error: &str,
         next_try: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -345,7 +346,7 @@ impl Store {
     }
 
     /// Gives up on an outbox message inside a transaction.
-    pub async fn fail_in(&self, tx: &mut WriteTx, id: i64, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn fail_in(&self, tx: &mut WriteTx, id: OutboxId, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
             .bind(error)
             .bind(ts(now))
@@ -356,7 +357,7 @@ impl Store {
     }
 
     /// Marks a person as not wanting digest and notification mail.
-    pub async fn set_mail_opt_out(&self, tx: &mut WriteTx, person_id: i64, out: bool) -> StoreResult<()> {
+    pub async fn set_mail_opt_out(&self, tx: &mut WriteTx, person_id: PersonId, out: bool) -> StoreResult<()> {
         sqlx::query("UPDATE people SET mail_opt_out = ? WHERE id = ?")
             .bind(i64::from(out))
             .bind(person_id)

@@ -3,8 +3,8 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::domain::OrderStatus;
-use crate::ingest::OrderInput;
+use crate::domain::OrderInput;
+use crate::domain::{EventId, OrderId, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::{HashMap, HashSet};
@@ -69,9 +69,9 @@ impl Store {
         tx: &mut WriteTx,
         orders: &[&OrderInput],
         now: DateTime<Utc>,
-    ) -> StoreResult<Vec<i64>> {
+    ) -> StoreResult<Vec<OrderId>> {
         let now_ms = ts_ms(now);
-        let mut ids: HashMap<(String, String), i64> = HashMap::with_capacity(orders.len());
+        let mut ids: HashMap<(String, String), OrderId> = HashMap::with_capacity(orders.len());
         for chunk in orders.chunks(CHUNK / 2) {
             let mut q = QueryBuilder::new(
                 "INSERT INTO orders (source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, \
@@ -102,10 +102,10 @@ impl Store {
                 ") AS v LEFT JOIN links l ON l.code = v.column4 AND l.event_id = v.column3 AND l.revoked_at IS NULL \
                  RETURNING source, external_id, id",
             );
-            let rows: Vec<(String, String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            let rows: Vec<(String, String, OrderId)> = q.build_query_as().fetch_all(&mut **tx).await?;
             ids.extend(rows.into_iter().map(|(s, e, id)| ((s, e), id)));
         }
-        let ids: Vec<i64> = orders
+        let ids: Vec<OrderId> = orders
             .iter()
             .map(|o| {
                 ids.get(&(o.source.clone(), o.external_id.clone()))
@@ -113,7 +113,7 @@ impl Store {
                     .ok_or_else(|| super::StoreError::Corrupt(format!("order `{}` was not stored", o.external_id)))
             })
             .collect::<StoreResult<_>>()?;
-        let stored: Vec<(i64, &OrderInput)> = ids.iter().copied().zip(orders.iter().copied()).collect();
+        let stored: Vec<(OrderId, &OrderInput)> = ids.iter().copied().zip(orders.iter().copied()).collect();
         self.insert_lines(tx, &stored, now).await?;
         Ok(ids)
     }
@@ -123,12 +123,12 @@ impl Store {
     pub(super) async fn insert_lines(
         &self,
         tx: &mut WriteTx,
-        stored: &[(i64, &OrderInput)],
+        stored: &[(OrderId, &OrderInput)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let orders: Vec<&OrderInput> = stored.iter().map(|(_, o)| *o).collect();
         let types = self.ticket_type_ids(tx, &orders, now).await?;
-        let lines: Vec<(i64, i64, i64, &crate::ingest::LineInput, bool)> = stored
+        let lines: Vec<(OrderId, i64, EventId, &crate::domain::LineInput, bool)> = stored
             .iter()
             .flat_map(|&(id, o)| {
                 let refund_all = matches!(o.status, OrderStatus::Refunded | OrderStatus::Cancelled);
@@ -163,17 +163,18 @@ impl Store {
         tx: &mut WriteTx,
         orders: &[&OrderInput],
         now: DateTime<Utc>,
-    ) -> StoreResult<HashMap<(i64, String), i64>> {
-        let events: HashSet<i64> = orders.iter().map(|o| o.event_id).collect();
+    ) -> StoreResult<HashMap<(EventId, String), TicketTypeId>> {
+        let events: HashSet<EventId> = orders.iter().map(|o| o.event_id).collect();
         let mut q = QueryBuilder::new("SELECT event_id, lower(name), id FROM ticket_types WHERE event_id IN (");
         let mut sep = q.separated(", ");
         for e in &events {
             sep.push_bind(*e);
         }
         q.push(") ORDER BY id DESC");
-        let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let rows: Vec<(EventId, String, TicketTypeId)> = q.build_query_as().fetch_all(&mut **tx).await?;
         // Descending ids: the oldest type of a name is inserted last and wins.
-        let mut types: HashMap<(i64, String), i64> = rows.into_iter().map(|(e, n, id)| ((e, n), id)).collect();
+        let mut types: HashMap<(EventId, String), TicketTypeId> =
+            rows.into_iter().map(|(e, n, id)| ((e, n), id)).collect();
         for o in orders {
             for l in &o.lines {
                 let key = (o.event_id, l.ticket_type.to_ascii_lowercase());

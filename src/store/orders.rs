@@ -2,19 +2,19 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::domain::OrderStatus;
-use crate::ingest::OrderInput;
+use crate::domain::OrderInput;
+use crate::domain::{EventId, MembershipId, OrderId, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
 
 /// What applying an order did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
     /// A new order was stored.
-    Created(i64),
+    Created(OrderId),
     /// An existing order was brought up to date.
-    Updated(i64),
+    Updated(OrderId),
     /// Nothing changed: the same or an older state than the one stored.
-    Unchanged(i64),
+    Unchanged(OrderId),
     /// A refund or cancellation for an order not seen yet: kept until it arrives.
     Pending,
     /// The order contradicts what is stored (e.g. another event); nothing may change.
@@ -59,7 +59,7 @@ impl Store {
         order: &OrderInput,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let existing: Option<(i64, i64, String, Option<String>)> = sqlx::query_as(
+        let existing: Option<(OrderId, EventId, String, Option<String>)> = sqlx::query_as(
             "SELECT id, event_id, source_updated_at, state_hash FROM orders WHERE source = ? AND external_id = ?",
         )
         .bind(&order.source)
@@ -138,7 +138,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         order: &OrderInput,
-        order_id: i64,
+        order_id: OrderId,
         updated_at: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -161,7 +161,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         order: &OrderInput,
-        existing: Option<(i64, String)>,
+        existing: Option<(OrderId, String)>,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
         let updated_at = ts_ms(order.updated_at);
@@ -192,7 +192,7 @@ impl Store {
     async fn set_final_status(
         &self,
         tx: &mut WriteTx,
-        order_id: i64,
+        order_id: OrderId,
         status: OrderStatus,
         source_updated_at: &str,
         now: DateTime<Utc>,
@@ -238,11 +238,11 @@ impl Store {
     pub(super) async fn ticket_type_id(
         &self,
         tx: &mut WriteTx,
-        event_id: i64,
+        event_id: EventId,
         name: &str,
         price: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<TicketTypeId> {
         if let Some(id) = sqlx::query_scalar(
             "SELECT id FROM ticket_types WHERE event_id = ? AND lower(name) = lower(?) ORDER BY id LIMIT 1",
         )
@@ -267,8 +267,8 @@ impl Store {
     /// A promoter's referred orders for an event, newest first, without buyer data.
     pub async fn orders_of_membership(
         &self,
-        membership_id: i64,
-        event_id: i64,
+        membership_id: MembershipId,
+        event_id: EventId,
         limit: i64,
     ) -> StoreResult<Vec<OrderRow>> {
         Ok(sqlx::query_as(

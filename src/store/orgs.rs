@@ -2,13 +2,13 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::OrganizerRole;
+use crate::domain::{EventId, OrgId, OrganizerRole, PersonId, TicketTypeId};
 use chrono::{DateTime, Utc};
 
 /// An organization running promoter programs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrgRow {
-    pub id: i64,
+    pub id: OrgId,
     pub slug: String,
     pub name: String,
     pub time_zone: String,
@@ -19,8 +19,8 @@ pub struct OrgRow {
 /// An event of an organization.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
-    pub id: i64,
-    pub org_id: i64,
+    pub id: EventId,
+    pub org_id: OrgId,
     pub slug: String,
     pub name: String,
     pub starts_at: String,
@@ -31,8 +31,8 @@ pub struct EventRow {
 /// A ticket type of an event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TicketTypeRow {
-    pub id: i64,
-    pub event_id: i64,
+    pub id: TicketTypeId,
+    pub event_id: EventId,
     pub name: String,
     pub price_minor: Option<i64>,
 }
@@ -49,10 +49,10 @@ impl Store {
         name: &str,
         time_zone: &str,
         currency: &str,
-        owner_id: i64,
+        owner_id: PersonId,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        let id: i64 = sqlx::query_scalar(
+    ) -> StoreResult<OrgId> {
+        let id: OrgId = sqlx::query_scalar(
             "INSERT INTO organizations (slug, name, time_zone, currency, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(slug)
@@ -70,8 +70,8 @@ impl Store {
     pub async fn add_organizer(
         &self,
         tx: &mut WriteTx,
-        org_id: i64,
-        person_id: i64,
+        org_id: OrgId,
+        person_id: PersonId,
         role: OrganizerRole,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -99,7 +99,7 @@ impl Store {
     }
 
     /// The organization with this id.
-    pub async fn org(&self, id: i64) -> StoreResult<Option<OrgRow>> {
+    pub async fn org(&self, id: OrgId) -> StoreResult<Option<OrgRow>> {
         Ok(
             sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE id = ?")
                 .bind(id)
@@ -109,8 +109,8 @@ impl Store {
     }
 
     /// Organizations a person organizes, with their role.
-    pub async fn orgs_organized_by(&self, person_id: i64) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
-        let rows: Vec<(i64, String, String, String, String, bool, OrganizerRole)> = sqlx::query_as(
+    pub async fn orgs_organized_by(&self, person_id: PersonId) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
+        let rows: Vec<(OrgId, String, String, String, String, bool, OrganizerRole)> = sqlx::query_as(
             "SELECT o.id, o.slug, o.name, o.time_zone, o.currency, o.leaderboard, g.role \
              FROM organizers g JOIN organizations o ON o.id = g.org_id WHERE g.person_id = ? ORDER BY o.name",
         )
@@ -136,7 +136,7 @@ impl Store {
     }
 
     /// Turns the organization's leaderboard on or off.
-    pub async fn set_leaderboard(&self, tx: &mut WriteTx, org_id: i64, on: bool) -> StoreResult<()> {
+    pub async fn set_leaderboard(&self, tx: &mut WriteTx, org_id: OrgId, on: bool) -> StoreResult<()> {
         sqlx::query("UPDATE organizations SET leaderboard = ? WHERE id = ?")
             .bind(on)
             .bind(org_id)
@@ -150,14 +150,14 @@ impl Store {
     pub async fn create_event(
         &self,
         tx: &mut WriteTx,
-        org_id: i64,
+        org_id: OrgId,
         slug: &str,
         name: &str,
         starts_at: DateTime<Utc>,
         ticket_url: &str,
         currency: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Option<EventId>> {
         Ok(sqlx::query_scalar(
             "INSERT INTO events (org_id, slug, name, starts_at, ticket_url, currency, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, slug) DO NOTHING RETURNING id",
@@ -177,7 +177,7 @@ impl Store {
     pub async fn update_event_field(
         &self,
         tx: &mut WriteTx,
-        event_id: i64,
+        event_id: EventId,
         field: EventField,
         value: &str,
     ) -> StoreResult<()> {
@@ -216,7 +216,7 @@ impl Store {
     }
 
     /// The event with this id.
-    pub async fn event(&self, id: i64) -> StoreResult<Option<EventRow>> {
+    pub async fn event(&self, id: EventId) -> StoreResult<Option<EventRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EVENT_COLS} FROM events WHERE id = ?"
         )))
@@ -226,7 +226,7 @@ impl Store {
     }
 
     /// Events of an organization, soonest first.
-    pub async fn events_of_org(&self, org_id: i64) -> StoreResult<Vec<EventRow>> {
+    pub async fn events_of_org(&self, org_id: OrgId) -> StoreResult<Vec<EventRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EVENT_COLS} FROM events WHERE org_id = ? ORDER BY starts_at, slug"
         )))

@@ -3,12 +3,13 @@
 
 use super::{Store, StoreResult};
 use crate::clock::ts;
+use crate::domain::OutboxId;
 use chrono::{DateTime, Utc};
 
 /// A message not sent yet (or given up), with its invite's state for an invite mail.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEntry {
-    pub id: i64,
+    pub id: OutboxId,
     /// `email`, `telegram` or `discord`.
     pub channel: String,
     pub recipient: String,
@@ -65,7 +66,7 @@ impl Store {
     }
 
     /// One message of the outbox, sent or not.
-    pub async fn outbox_entry(&self, id: i64) -> StoreResult<Option<OutboxEntry>> {
+    pub async fn outbox_entry(&self, id: OutboxId) -> StoreResult<Option<OutboxEntry>> {
         Ok(
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{ENTRY_SELECT} WHERE o.id = ?")))
                 .bind(id)

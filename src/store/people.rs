@@ -2,13 +2,13 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::Platform;
+use crate::domain::{PersonId, Platform};
 use chrono::{DateTime, Utc};
 
 /// A person, identified by their email address.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PersonRow {
-    pub id: i64,
+    pub id: PersonId,
     pub email: String,
     pub display_name: Option<String>,
     pub verified_at: Option<String>,
@@ -71,7 +71,7 @@ impl Store {
     }
 
     /// The person with this id.
-    pub async fn person(&self, id: i64) -> StoreResult<Option<PersonRow>> {
+    pub async fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {PERSON_COLS} FROM people WHERE id = ?"
         )))
@@ -81,7 +81,7 @@ impl Store {
     }
 
     /// Chat accounts linked to a person.
-    pub async fn chat_accounts_of(&self, person_id: i64) -> StoreResult<Vec<(Platform, String, Option<String>)>> {
+    pub async fn chat_accounts_of(&self, person_id: PersonId) -> StoreResult<Vec<(Platform, String, Option<String>)>> {
         Ok(sqlx::query_as(
             "SELECT platform, external_id, username FROM chat_accounts WHERE person_id = ? ORDER BY platform",
         )
@@ -97,9 +97,9 @@ impl Store {
         email: &str,
         verified: bool,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<PersonId> {
         let now = ts(now);
-        let id: i64 = sqlx::query_scalar(
+        let id: PersonId = sqlx::query_scalar(
             "INSERT INTO people (email, verified_at, created_at) VALUES (?, ?, ?) \
              ON CONFLICT (email) DO UPDATE SET verified_at = coalesce(people.verified_at, excluded.verified_at) \
              RETURNING id",
@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// Sets a person's display name.
-    pub async fn set_display_name(&self, tx: &mut WriteTx, person_id: i64, name: &str) -> StoreResult<()> {
+    pub async fn set_display_name(&self, tx: &mut WriteTx, person_id: PersonId, name: &str) -> StoreResult<()> {
         sqlx::query("UPDATE people SET display_name = ? WHERE id = ?")
             .bind(name)
             .bind(person_id)
@@ -123,7 +123,12 @@ impl Store {
     }
 
     /// Sets a person's display name unless they already have one.
-    pub async fn set_display_name_if_missing(&self, tx: &mut WriteTx, person_id: i64, name: &str) -> StoreResult<()> {
+    pub async fn set_display_name_if_missing(
+        &self,
+        tx: &mut WriteTx,
+        person_id: PersonId,
+        name: &str,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE people SET display_name = ? WHERE id = ? AND display_name IS NULL")
             .bind(name)
             .bind(person_id)

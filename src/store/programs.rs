@@ -2,16 +2,16 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::{InviteKind, InviteStatus, MembershipStatus};
+use crate::domain::{EventId, InviteId, InviteKind, InviteStatus, MembershipId, MembershipStatus, OrgId, PersonId};
 use chrono::{DateTime, Utc};
 
 /// A promoter's membership: organization-wide (`event_id` None) or for one event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MembershipRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub event_id: Option<i64>,
-    pub person_id: i64,
+    pub id: MembershipId,
+    pub org_id: OrgId,
+    pub event_id: Option<EventId>,
+    pub person_id: PersonId,
     pub status: MembershipStatus,
     pub email: String,
     pub display_name: Option<String>,
@@ -30,12 +30,12 @@ impl MembershipRow {
 /// An invitation.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InviteRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub event_id: Option<i64>,
+    pub id: InviteId,
+    pub org_id: OrgId,
+    pub event_id: Option<EventId>,
     pub email: String,
     pub kind: InviteKind,
-    pub membership_id: Option<i64>,
+    pub membership_id: Option<MembershipId>,
     pub status: InviteStatus,
     pub sent_count: i64,
     pub created_at: String,
@@ -45,12 +45,12 @@ pub struct InviteRow {
 /// The data of a new invitation.
 #[derive(Debug, Clone)]
 pub struct NewInvite<'a> {
-    pub org_id: i64,
-    pub event_id: Option<i64>,
+    pub org_id: OrgId,
+    pub event_id: Option<EventId>,
     pub email: &'a str,
     pub kind: InviteKind,
     pub code_hash: &'a str,
-    pub invited_by: i64,
+    pub invited_by: PersonId,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -65,11 +65,11 @@ impl Store {
         tx: &mut WriteTx,
         invite: &NewInvite<'_>,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<InviteId> {
         let membership_id = match invite.kind {
             InviteKind::Promoter => {
                 let person_id = self.upsert_person(tx, invite.email, false, now).await?;
-                let id: i64 = sqlx::query_scalar(
+                let id: MembershipId = sqlx::query_scalar(
                     "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) \
                      VALUES (?, ?, ?, 'invited', ?, ?) RETURNING id",
                 )
@@ -84,7 +84,7 @@ impl Store {
             }
             InviteKind::Organizer => None,
         };
-        let id: i64 = sqlx::query_scalar(
+        let id: InviteId = sqlx::query_scalar(
             "INSERT INTO invites (org_id, event_id, email, kind, membership_id, code_hash, invited_by, status, created_at, expires_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
         )
@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// The invite with this id.
-    pub async fn invite_by_id(&self, tx: &mut WriteTx, id: i64) -> StoreResult<Option<InviteRow>> {
+    pub async fn invite_by_id(&self, tx: &mut WriteTx, id: InviteId) -> StoreResult<Option<InviteRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INVITE_COLS} FROM invites WHERE id = ?"
         )))
@@ -125,8 +125,8 @@ impl Store {
     /// The open (pending) invite of this kind for an email and scope.
     pub async fn pending_invite(
         &self,
-        org_id: i64,
-        event_id: Option<i64>,
+        org_id: OrgId,
+        event_id: Option<EventId>,
         email: &str,
         kind: InviteKind,
     ) -> StoreResult<Option<InviteRow>> {
@@ -143,7 +143,7 @@ impl Store {
     }
 
     /// Invites of an organization (optionally one event's), newest first.
-    pub async fn invites_of_org(&self, org_id: i64, event_id: Option<i64>) -> StoreResult<Vec<InviteRow>> {
+    pub async fn invites_of_org(&self, org_id: OrgId, event_id: Option<EventId>) -> StoreResult<Vec<InviteRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND (? IS NULL OR event_id = ?) ORDER BY id DESC LIMIT 200"
         )))
@@ -159,7 +159,7 @@ impl Store {
     pub async fn renew_invite(
         &self,
         tx: &mut WriteTx,
-        invite_id: i64,
+        invite_id: InviteId,
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -227,9 +227,9 @@ impl Store {
     /// The live (invited or active) membership of a person in a scope.
     pub async fn live_membership(
         &self,
-        org_id: i64,
-        event_id: Option<i64>,
-        person_id: i64,
+        org_id: OrgId,
+        event_id: Option<EventId>,
+        person_id: PersonId,
     ) -> StoreResult<Option<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
@@ -245,7 +245,7 @@ impl Store {
 
     /// Every live (invited or active) membership of a person in an organization: the
     /// organization-wide one and those for single events.
-    pub async fn live_memberships_in_org(&self, org_id: i64, person_id: i64) -> StoreResult<Vec<MembershipRow>> {
+    pub async fn live_memberships_in_org(&self, org_id: OrgId, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ? AND m.person_id = ? AND m.status IN ('invited', 'active') \
@@ -258,7 +258,7 @@ impl Store {
     }
 
     /// A membership by id.
-    pub async fn membership(&self, id: i64) -> StoreResult<Option<MembershipRow>> {
+    pub async fn membership(&self, id: MembershipId) -> StoreResult<Option<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = ?"
         )))
@@ -268,7 +268,7 @@ impl Store {
     }
 
     /// A person's active memberships (all organizations).
-    pub async fn active_memberships_of(&self, person_id: i64) -> StoreResult<Vec<MembershipRow>> {
+    pub async fn active_memberships_of(&self, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.person_id = ? AND m.status = 'active' ORDER BY m.id"
@@ -279,7 +279,11 @@ impl Store {
     }
 
     /// Memberships of an organization; with an event, those covering it (org-wide ones too).
-    pub async fn memberships_of_org(&self, org_id: i64, event_id: Option<i64>) -> StoreResult<Vec<MembershipRow>> {
+    pub async fn memberships_of_org(
+        &self,
+        org_id: OrgId,
+        event_id: Option<EventId>,
+    ) -> StoreResult<Vec<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ? AND (? IS NULL OR m.event_id IS NULL OR m.event_id = ?) \
@@ -296,7 +300,7 @@ impl Store {
     pub async fn set_membership_status(
         &self,
         tx: &mut WriteTx,
-        id: i64,
+        id: MembershipId,
         status: MembershipStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -313,7 +317,7 @@ impl Store {
     pub async fn cancel_invites_of_membership(
         &self,
         tx: &mut WriteTx,
-        membership_id: i64,
+        membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(

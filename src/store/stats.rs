@@ -1,12 +1,13 @@
 //! Sales and click facts for the stats, leaderboard and digest views.
 
 use super::{Store, StoreResult};
+use crate::domain::{EventId, LinkId, MembershipId};
 
 /// Tickets and money of one (membership, link, ticket type) cell of an event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SalesFact {
-    pub membership_id: Option<i64>,
-    pub link_id: Option<i64>,
+    pub membership_id: Option<MembershipId>,
+    pub link_id: Option<LinkId>,
     pub ticket_type: String,
     /// Tickets sold, before refunds (cancelled orders excluded).
     pub sold: i64,
@@ -21,8 +22,8 @@ pub struct SalesFact {
 /// Orders of one (membership, link) of an event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderCountFact {
-    pub membership_id: Option<i64>,
-    pub link_id: Option<i64>,
+    pub membership_id: Option<MembershipId>,
+    pub link_id: Option<LinkId>,
     /// Orders with tickets left after refunds.
     pub orders: i64,
     /// Orders fully refunded.
@@ -34,7 +35,7 @@ pub struct OrderCountFact {
 /// Clicks of one link of an event.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClickFact {
-    pub link_id: i64,
+    pub link_id: LinkId,
     pub clicks: i64,
     pub uniques: i64,
 }
@@ -46,8 +47,8 @@ impl Store {
         &self,
         sql: &str,
         column: &str,
-        event_id: i64,
-        membership_id: Option<i64>,
+        event_id: EventId,
+        membership_id: Option<MembershipId>,
     ) -> StoreResult<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
@@ -67,7 +68,11 @@ impl Store {
 
     /// Sales of an event, per membership, link and ticket type; one membership when given.
     /// Read from the running totals (migration 0006).
-    pub async fn sales_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<SalesFact>> {
+    pub async fn sales_facts(
+        &self,
+        event_id: EventId,
+        membership_id: Option<MembershipId>,
+    ) -> StoreResult<Vec<SalesFact>> {
         self.event_facts(
             "SELECT nullif(s.membership_id, 0) AS membership_id, nullif(s.link_id, 0) AS link_id, \
                t.name AS ticket_type, s.sold, s.tickets, s.gross_minor, s.net_minor, s.self_tickets \
@@ -81,7 +86,11 @@ impl Store {
     }
 
     /// Order counts of an event per membership and link; one membership when given.
-    pub async fn order_counts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<OrderCountFact>> {
+    pub async fn order_counts(
+        &self,
+        event_id: EventId,
+        membership_id: Option<MembershipId>,
+    ) -> StoreResult<Vec<OrderCountFact>> {
         self.event_facts(
             "SELECT nullif(membership_id, 0) AS membership_id, nullif(link_id, 0) AS link_id, orders, refunded, \
                self_orders FROM order_totals WHERE event_id = ?1 {membership} AND all_orders > 0",
@@ -93,7 +102,11 @@ impl Store {
     }
 
     /// Clicks per link of an event; one membership's links when given.
-    pub async fn click_facts(&self, event_id: i64, membership_id: Option<i64>) -> StoreResult<Vec<ClickFact>> {
+    pub async fn click_facts(
+        &self,
+        event_id: EventId,
+        membership_id: Option<MembershipId>,
+    ) -> StoreResult<Vec<ClickFact>> {
         self.event_facts(
             "SELECT c.link_id, sum(c.clicks) AS clicks, sum(c.uniques) AS uniques \
              FROM links l JOIN clicks c ON c.link_id = l.id \

@@ -3,12 +3,13 @@
 
 use super::{Store, StoreResult, TicketTypeRow, WriteTx};
 use crate::clock::ts;
+use crate::domain::{EventId, TicketTypeId};
 use chrono::{DateTime, Utc};
 
 /// A ticket type with how much it sold.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TicketTypeUse {
-    pub id: i64,
+    pub id: TicketTypeId,
     pub name: String,
     pub price_minor: Option<i64>,
     /// Order lines that name this ticket type (any status).
@@ -20,11 +21,11 @@ impl Store {
     pub async fn create_ticket_type(
         &self,
         tx: &mut WriteTx,
-        event_id: i64,
+        event_id: EventId,
         name: &str,
         price_minor: Option<i64>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
+    ) -> StoreResult<Option<TicketTypeId>> {
         Ok(sqlx::query_scalar(
             "INSERT INTO ticket_types (event_id, name, price_minor, created_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (event_id, name) DO NOTHING RETURNING id",
@@ -38,7 +39,7 @@ impl Store {
     }
 
     /// Ticket types of an event, in creation order.
-    pub async fn ticket_types(&self, event_id: i64) -> StoreResult<Vec<TicketTypeRow>> {
+    pub async fn ticket_types(&self, event_id: EventId) -> StoreResult<Vec<TicketTypeRow>> {
         Ok(
             sqlx::query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
                 .bind(event_id)
@@ -48,7 +49,7 @@ impl Store {
     }
 
     /// Ticket types of an event with the number of order lines of each, in creation order.
-    pub async fn ticket_type_uses(&self, event_id: i64) -> StoreResult<Vec<TicketTypeUse>> {
+    pub async fn ticket_type_uses(&self, event_id: EventId) -> StoreResult<Vec<TicketTypeUse>> {
         Ok(sqlx::query_as(
             "SELECT t.id, t.name, t.price_minor, \
              (SELECT count(*) FROM order_lines ol WHERE ol.ticket_type_id = t.id) AS order_lines \
@@ -61,7 +62,7 @@ impl Store {
 
     /// Renames a ticket type; `false` when the event has another one of that name
     /// (ignoring case, as orders match names).
-    pub async fn rename_ticket_type(&self, tx: &mut WriteTx, id: i64, name: &str) -> StoreResult<bool> {
+    pub async fn rename_ticket_type(&self, tx: &mut WriteTx, id: TicketTypeId, name: &str) -> StoreResult<bool> {
         let taken: Option<i64> = sqlx::query_scalar(
             "SELECT o.id FROM ticket_types o JOIN ticket_types t ON t.event_id = o.event_id \
              WHERE t.id = ? AND o.id <> t.id AND lower(o.name) = lower(?)",
@@ -82,7 +83,7 @@ impl Store {
     }
 
     /// Sets the listed price of a ticket type (orders keep the price they were paid at).
-    pub async fn set_ticket_price(&self, tx: &mut WriteTx, id: i64, price_minor: i64) -> StoreResult<()> {
+    pub async fn set_ticket_price(&self, tx: &mut WriteTx, id: TicketTypeId, price_minor: i64) -> StoreResult<()> {
         sqlx::query("UPDATE ticket_types SET price_minor = ? WHERE id = ?")
             .bind(price_minor)
             .bind(id)
@@ -93,7 +94,7 @@ impl Store {
 
     /// Removes a ticket type no order line uses; `false` (and nothing removed) when
     /// one does, decided in the same statement.
-    pub async fn remove_unused_ticket_type(&self, tx: &mut WriteTx, id: i64) -> StoreResult<bool> {
+    pub async fn remove_unused_ticket_type(&self, tx: &mut WriteTx, id: TicketTypeId) -> StoreResult<bool> {
         let done = sqlx::query(
             "DELETE FROM ticket_types WHERE id = ? \
              AND NOT EXISTS (SELECT 1 FROM order_lines WHERE ticket_type_id = ?)",

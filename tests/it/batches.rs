@@ -123,7 +123,7 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
             "duplicate"
         ]
     );
-    assert!(matches!(answers[0], Ok(DeliveryOutcome::Applied(IngestOutcome::Created(id))) if id > 0));
+    assert!(matches!(answers[0], Ok(DeliveryOutcome::Applied(IngestOutcome::Created(id))) if id.get() > 0));
 
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new().filename(app.config().database_path()),

@@ -3,6 +3,7 @@
 
 use super::report::{EventReport, Leaderboard, Numbers, PromoterReport, Totals};
 use crate::commands::local_time::local_clock;
+use crate::domain::MembershipId;
 use crate::money::{money, percent};
 use crate::reply::{Block, Reply, Table};
 use crate::store::{EventRow, OrderRow};
@@ -174,7 +175,7 @@ pub(crate) fn event_report(report: &EventReport, event: &EventRow) -> Reply {
 }
 
 /// The leaderboard of an event; the organizer's view has tickets and is private.
-pub(crate) fn leaderboard(board: &Leaderboard, event_name: &str, me: Option<i64>, organizer: bool) -> Reply {
+pub(crate) fn leaderboard(board: &Leaderboard, event_name: &str, me: Option<MembershipId>, organizer: bool) -> Reply {
     let headers: &[&str] = if organizer {
         &["Rank", "Promoter", "Tickets"]
     } else {

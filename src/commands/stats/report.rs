@@ -1,7 +1,7 @@
 //! Pure reports built from an event's facts (sales, order counts, clicks, links): no store,
 //! no text. `render` turns them into replies.
 
-use crate::domain::MembershipStatus;
+use crate::domain::{LinkId, MembershipId, MembershipStatus, PersonId};
 use crate::store::{ClickFact, LinkRow, MembershipRow, OrderCountFact, SalesFact};
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ pub(crate) struct EventNumbers {
     sales: Vec<SalesFact>,
     counts: Vec<OrderCountFact>,
     clicks: Vec<ClickFact>,
-    link_owner: HashMap<i64, Option<i64>>,
+    link_owner: HashMap<LinkId, Option<MembershipId>>,
     /// Ticket types in creation order.
     types: Vec<String>,
 }
@@ -100,7 +100,7 @@ impl EventNumbers {
     }
 
     /// Sums the facts whose (membership, link) pass `keep`.
-    pub(crate) fn of(&self, keep: impl Fn(Option<i64>, Option<i64>) -> bool) -> Numbers {
+    pub(crate) fn of(&self, keep: impl Fn(Option<MembershipId>, Option<LinkId>) -> bool) -> Numbers {
         let mut n = self.zero();
         for s in self.sales.iter().filter(|s| keep(s.membership_id, s.link_id)) {
             n.add_sale(s);
@@ -118,8 +118,8 @@ impl EventNumbers {
     }
 
     /// Sums per membership, in one pass over the facts (the organizer's table).
-    pub(crate) fn per_membership(&self) -> HashMap<i64, Numbers> {
-        let mut per: HashMap<i64, Numbers> = HashMap::new();
+    pub(crate) fn per_membership(&self) -> HashMap<MembershipId, Numbers> {
+        let mut per: HashMap<MembershipId, Numbers> = HashMap::new();
         for s in &self.sales {
             if let Some(m) = s.membership_id {
                 per.entry(m).or_insert_with(|| self.zero()).add_sale(s);
@@ -149,7 +149,7 @@ pub(crate) struct PromoterReport {
 
 impl PromoterReport {
     /// The report of membership `membership_id`, whose links are `links`.
-    pub(crate) fn build(numbers: &EventNumbers, membership_id: i64, links: &[LinkRow]) -> Self {
+    pub(crate) fn build(numbers: &EventNumbers, membership_id: MembershipId, links: &[LinkRow]) -> Self {
         PromoterReport {
             numbers: numbers.of(|mid, _| mid == Some(membership_id)),
             by_link: links
@@ -209,7 +209,7 @@ impl EventReport {
     /// active and revoked ones count, one row per person.
     pub(crate) fn build(numbers: &EventNumbers, members: &[MembershipRow]) -> Self {
         // One row per person: someone promoting this event and all events is listed once.
-        let mut people: Vec<(i64, String, Vec<i64>, bool)> = Vec::new();
+        let mut people: Vec<(PersonId, String, Vec<MembershipId>, bool)> = Vec::new();
         for m in members
             .iter()
             .filter(|m| matches!(m.status, MembershipStatus::Active | MembershipStatus::Revoked))
@@ -275,7 +275,7 @@ impl EventReport {
 /// A place on the leaderboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LeaderRow {
-    pub membership_id: i64,
+    pub membership_id: MembershipId,
     /// The name the promoter chose, else their chat name, else their address's local
     /// part: never the address, never an id.
     pub name: String,
@@ -316,7 +316,7 @@ impl Leaderboard {
     }
 
     /// (rank from 1, places) of a membership; `None` when it is not on the board.
-    pub(crate) fn rank_of(&self, membership_id: i64) -> Option<(usize, usize)> {
+    pub(crate) fn rank_of(&self, membership_id: MembershipId) -> Option<(usize, usize)> {
         self.rows
             .iter()
             .position(|r| r.membership_id == membership_id)

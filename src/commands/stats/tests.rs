@@ -2,6 +2,7 @@
 
 use super::render;
 use super::report::{EventNumbers, EventReport, Leaderboard, PromoterReport};
+use crate::domain::{EventId, LinkId, MembershipId, OrgId, PersonId};
 use crate::reply::{Block, Reply, Table};
 use crate::store::{ClickFact, EventRow, LinkRow, MembershipRow, OrderCountFact, SalesFact};
 
@@ -9,8 +10,8 @@ use crate::store::{ClickFact, EventRow, LinkRow, MembershipRow, OrderCountFact, 
 /// at `price` minor units each.
 fn sale(membership: Option<i64>, link: Option<i64>, ty: &str, sold: i64, tickets: i64, price: i64) -> SalesFact {
     SalesFact {
-        membership_id: membership,
-        link_id: link,
+        membership_id: membership.map(MembershipId),
+        link_id: link.map(LinkId),
         ticket_type: ty.into(),
         sold,
         tickets,
@@ -22,8 +23,8 @@ fn sale(membership: Option<i64>, link: Option<i64>, ty: &str, sold: i64, tickets
 
 fn count(membership: Option<i64>, link: Option<i64>, orders: i64, refunded: i64, self_orders: i64) -> OrderCountFact {
     OrderCountFact {
-        membership_id: membership,
-        link_id: link,
+        membership_id: membership.map(MembershipId),
+        link_id: link.map(LinkId),
         orders,
         refunded,
         self_orders,
@@ -32,7 +33,7 @@ fn count(membership: Option<i64>, link: Option<i64>, orders: i64, refunded: i64,
 
 fn clicks(link: i64, clicks: i64, uniques: i64) -> ClickFact {
     ClickFact {
-        link_id: link,
+        link_id: LinkId(link),
         clicks,
         uniques,
     }
@@ -40,11 +41,11 @@ fn clicks(link: i64, clicks: i64, uniques: i64) -> ClickFact {
 
 fn link(id: i64, membership: Option<i64>, label: &str) -> LinkRow {
     LinkRow {
-        id,
+        id: LinkId(id),
         code: format!("code{id}"),
-        org_id: 1,
-        event_id: 1,
-        membership_id: membership,
+        org_id: OrgId(1),
+        event_id: EventId(1),
+        membership_id: membership.map(MembershipId),
         parent_id: None,
         kind: crate::domain::LinkKind::Channel,
         label: label.into(),
@@ -56,10 +57,10 @@ fn link(id: i64, membership: Option<i64>, label: &str) -> LinkRow {
 
 fn member(id: i64, person: i64, email: &str, status: &str, name: Option<&str>) -> MembershipRow {
     MembershipRow {
-        id,
-        org_id: 1,
-        event_id: Some(1),
-        person_id: person,
+        id: MembershipId(id),
+        org_id: OrgId(1),
+        event_id: Some(EventId(1)),
+        person_id: PersonId(person),
         status: crate::domain::MembershipStatus::from_stored(status).unwrap(),
         email: email.into(),
         display_name: name.map(String::from),
@@ -68,8 +69,8 @@ fn member(id: i64, person: i64, email: &str, status: &str, name: Option<&str>) -
 
 fn event() -> EventRow {
     EventRow {
-        id: 1,
-        org_id: 1,
+        id: EventId(1),
+        org_id: OrgId(1),
         slug: "fest".into(),
         name: "Summer Fest".into(),
         starts_at: "2027-06-01T16:00:00Z".into(),
@@ -153,7 +154,7 @@ fn cells(rows: &[&[&str]]) -> Vec<Vec<String>> {
 
 #[test]
 fn promoter_numbers_are_net_of_refunds() {
-    let report = PromoterReport::build(&facts(), 1, &links()[..2]);
+    let report = PromoterReport::build(&facts(), MembershipId(1), &links()[..2]);
     let n = &report.numbers;
     assert_eq!((n.sold, n.tickets), (5, 4));
     assert_eq!((n.gross, n.net), (3000 + 5000, 2000 + 5000));
@@ -172,7 +173,7 @@ fn promoter_numbers_are_net_of_refunds() {
 
 #[test]
 fn cancelled_orders_count_nothing() {
-    let ben = PromoterReport::build(&facts(), 2, &links()[2..3]).numbers;
+    let ben = PromoterReport::build(&facts(), MembershipId(2), &links()[2..3]).numbers;
     // One order left, one fully refunded; the cancelled one is neither.
     assert_eq!((ben.orders, ben.refunded_orders), (1, 1));
     assert_eq!((ben.sold, ben.tickets, ben.gross, ben.net), (4, 2, 10000, 5000));
@@ -180,7 +181,7 @@ fn cancelled_orders_count_nothing() {
 
 #[test]
 fn promoter_report_renders_summary_types_links_and_self_referrals() {
-    let report = PromoterReport::build(&facts(), 1, &links()[..2]);
+    let report = PromoterReport::build(&facts(), MembershipId(1), &links()[..2]);
     let reply = render::promoter_report(&report, "EUR", Reply::default());
     let f = fields(&reply);
     let get = |k: &str| f.iter().find(|(l, _)| l == k).map(|(_, v)| v.as_str());
@@ -209,7 +210,7 @@ fn promoter_report_renders_summary_types_links_and_self_referrals() {
 
 #[test]
 fn a_promoter_without_links_or_clicks_has_no_link_table_and_no_conversion() {
-    let report = PromoterReport::build(&facts(), 9, &[]);
+    let report = PromoterReport::build(&facts(), MembershipId(9), &[]);
     assert_eq!(report.numbers, facts().zero());
     let reply = render::promoter_report(&report, "EUR", Reply::default());
     assert!(reply.blocks.len() == 2, "{reply:?}");
@@ -352,14 +353,14 @@ fn leaderboard_ranks_active_promoters_with_ties_by_membership() {
     let order: Vec<(i64, &str, i64)> = board
         .rows
         .iter()
-        .map(|r| (r.membership_id, r.name.as_str(), r.tickets))
+        .map(|r| (r.membership_id.get(), r.name.as_str(), r.tickets))
         .collect();
     // Dan: same tickets, more revenue; Ana and Cat tie, the earlier membership first.
     assert_eq!(order, vec![(4, "dan", 2), (1, "ana", 2), (3, "Cat", 2), (5, "eve", 0)]);
-    assert_eq!(board.rank_of(3), Some((3, 4)));
-    assert_eq!(board.rank_of(2), None);
+    assert_eq!(board.rank_of(MembershipId(3)), Some((3, 4)));
+    assert_eq!(board.rank_of(MembershipId(2)), None);
 
-    let promoter = render::leaderboard(&board, "Summer Fest", Some(1), false);
+    let promoter = render::leaderboard(&board, "Summer Fest", Some(MembershipId(1)), false);
     assert!(!promoter.private);
     let t = table_of(&promoter);
     assert_eq!(t.headers, ["Rank", "Promoter"]);

@@ -8,9 +8,9 @@ use chrono::{Duration, Utc};
 struct Fixture {
     store: Store,
     _dir: tempfile::TempDir,
-    person: i64,
-    membership: i64,
-    invite: i64,
+    person: crate::domain::PersonId,
+    membership: crate::domain::MembershipId,
+    invite: crate::domain::InviteId,
 }
 
 async fn fixture() -> Fixture {
