@@ -9,7 +9,8 @@ mod outbox;
 use crate::clock::Clock;
 use crate::commands::{Core, parse_email};
 use crate::config::Config;
-use crate::domain::OutboxId;
+use crate::daemon::open_store;
+use crate::domain::{Channel, OutboxId};
 use crate::store::Store;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -170,16 +171,6 @@ fn init_tracing(daemon: bool) {
         .try_init();
 }
 
-/// Opens and migrates the database named by the configuration.
-pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let path = config.database_path();
-    let store = Store::open_with(&path, config.database.synchronous == "full")
-        .await
-        .with_context(|| format!("opening the database {}", path.display()))?;
-    store.migrate().await.context("applying migrations")?;
-    Ok(store)
-}
-
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     // These need no configuration.
     match &cli.command {
@@ -213,7 +204,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => org::create(&config, &name, &owner, slug, time_zone, currency).await,
         Command::ImportOrders { file, source } => import::import_orders(&config, &file, &source).await,
-        Command::Outbox { channel, show } => outbox::run(&config, channel.as_deref(), show).await,
+        Command::Outbox { channel, show } => {
+            outbox::run(&config, channel.as_deref().map(Channel::from_stored).transpose()?, show).await
+        }
         Command::Discord {
             action: DiscordAction::Register,
         } => register_discord(&config).await,
@@ -305,7 +298,7 @@ async fn register_discord(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn core(config: &Config) -> anyhow::Result<Core> {
+pub(super) async fn core(config: &Config) -> anyhow::Result<Core> {
     Ok(Core::new(
         open_store(config).await?,
         Clock::system(),

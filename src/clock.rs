@@ -49,14 +49,7 @@ pub fn ts_ms(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Parses a stored time. A malformed value is logged as corrupt data and reads as the
-/// epoch (still to be replaced by times parsed once where the store reads them).
-pub fn parse_ts(s: &str) -> DateTime<Utc> {
-    match DateTime::parse_from_rfc3339(s) {
-        Ok(t) => t.with_timezone(&Utc),
-        Err(e) => {
-            tracing::error!(stored = s, error = %e, "a stored time is not RFC 3339");
-            DateTime::default()
-        }
-    }
+/// Reads a stored time strictly: RFC 3339 or an error (the store reports it as corrupt).
+pub fn parse_stored(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc))
 }

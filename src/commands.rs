@@ -20,6 +20,7 @@ mod local_time;
 mod mail;
 mod members;
 pub mod names;
+mod org_create;
 pub(crate) use mail::MailOut;
 mod parse;
 mod prefs;
@@ -29,6 +30,7 @@ mod ticket_types;
 
 pub use access::Scope;
 pub use actor::Actor;
+pub use org_create::NewOrg;
 pub use parse::{Invocation, is_slug, parse_email, parse_line, parse_named, parse_price, tokenize};
 pub use spec::{Access, ArgKind, ArgSpec, COMMANDS, Channels, Cmd, CommandSpec};
 

@@ -3,10 +3,20 @@
 use crate::config::Config;
 use anyhow::Context;
 
+/// Opens and migrates the database named by the configuration.
+pub async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
+    let path = config.database_path();
+    let store = crate::store::Store::open_with(&path, config.database.synchronous == "full")
+        .await
+        .with_context(|| format!("opening the database {}", path.display()))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::install().context("installing signal handlers")?;
-    let store = crate::cli::open_store(&config).await?;
+    let store = open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
     if config.webhook_secrets().is_empty() {
         tracing::info!("order webhook: off (no secrets in [webhook] and no PROMOTERD_WEBHOOK_SECRETS)");

@@ -64,9 +64,8 @@ impl Core {
             .map(|a| (a.platform, a.external_id))
             .collect();
         let mut chosen: Option<(Platform, String)> = None;
-        let wanted: Vec<Platform> = match prefs.channel.as_deref() {
-            Some("email") => vec![],
-            Some(c) => vec![Platform::from_stored(c)?],
+        let wanted: Vec<Platform> = match prefs.channel {
+            Some(c) => c.platform().into_iter().collect(),
             None => vec![Platform::Telegram, Platform::Discord],
         };
         for platform in wanted {
@@ -127,7 +126,7 @@ impl Core {
             person_id: person.id,
             email: person.email.clone(),
             mail_opt_out: false,
-            created_at: String::new(),
+            created_at: person.created_at,
         };
         let prefs = self.store.preferences(person.id).await?;
         let reply = Reply::text(format!(

@@ -1,10 +1,9 @@
 //! Scheduled digests and live sale notifications: which are due (in each person's time
 //! zone, across DST), exactly once per period, delivered on each person's channel.
 
-use crate::clock::{parse_ts, ts};
 use crate::commands::{Core, Origin};
 use crate::delivery::Outgoing;
-use crate::domain::{EventId, MembershipId, PersonId};
+use crate::domain::{DigestKind, EventId, MembershipId, PersonId};
 use crate::money::money;
 use crate::reply::{Block, Reply};
 use crate::store::{MembershipRow, Recipient, StoreError};
@@ -75,8 +74,8 @@ impl Core {
         &self,
         org: &crate::store::OrgRow,
         person: &Recipient,
-        kind: &str,
-        since: Option<&str>,
+        kind: DigestKind,
+        since: Option<DateTime<Utc>>,
     ) -> Result<Option<Reply>, StoreError> {
         // The person's own view, as the console shows it: a digest is not a command the
         // person sent, so their per-sender command limit does not apply to it.
@@ -84,7 +83,7 @@ impl Core {
             email: person.email.clone(),
         };
         let now = self.clock.now();
-        let horizon = ts(now - Duration::days(1));
+        let horizon = now - Duration::days(1);
         let events: Vec<_> = self
             .store
             .events_of_org(org.id)
@@ -92,16 +91,12 @@ impl Core {
             .into_iter()
             .filter(|e| e.starts_at >= horizon)
             .collect();
-        let mut digest = Reply::default().titled(format!(
-            "{} — your {} digest",
-            org.name,
-            if kind == "organizer" { "organizer" } else { "promoter" }
-        ));
+        let mut digest = Reply::default().titled(format!("{} — your {} digest", org.name, kind));
         let mut any = false;
         let memberships: Vec<MembershipRow> = self.store.active_memberships_of(person.person_id).await?;
         for e in &events {
             // Qualified by the organization: short names repeat across organizations.
-            let line = if kind == "organizer" {
+            let line = if kind == DigestKind::Organizer {
                 format!("stats {}/{}", org.slug, e.slug)
             } else {
                 format!("mystats {}/{}", org.slug, e.slug)
@@ -112,7 +107,7 @@ impl Core {
             }
             any = true;
             digest.blocks.push(Block::Text(format!("■ {}", e.name)));
-            if kind == "promoter"
+            if kind == DigestKind::Promoter
                 && let Some(since) = since
                 && let Some(m) = memberships
                     .iter()
@@ -133,7 +128,7 @@ impl Core {
         if !any {
             return Ok(None);
         }
-        if kind == "organizer" {
+        if kind == DigestKind::Organizer {
             digest.blocks.push(Block::Text(
                 "Reply `export <event>` to this mail for the referred buyers as CSV.".into(),
             ));
@@ -152,7 +147,7 @@ impl Core {
             };
             let tz: Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
             let (weekday, org_hour) = self.store.org_digest_defaults(org.id).await?;
-            for kind in ["organizer", "promoter"] {
+            for &kind in DigestKind::ALL {
                 for person in self.store.digest_recipients(org.id, kind).await? {
                     let prefs = self.store.preferences(person.person_id).await?;
                     let freq = match prefs.digest.as_str() {
@@ -162,7 +157,7 @@ impl Core {
                     };
                     let hour = prefs.digest_hour.unwrap_or(org_hour).clamp(0, 23) as u32;
                     let (period, due_at) = latest_due(freq, tz, hour, weekday.clamp(1, 7) as u32, now);
-                    if due_at < parse_ts(&person.created_at) {
+                    if due_at < person.created_at {
                         continue; // not with us yet when that period was due
                     }
                     let key = format!("{}:{period}", org.slug);
@@ -171,7 +166,7 @@ impl Core {
                         continue;
                     }
                     let last = self.store.last_digest_at(person.person_id, kind, &org.slug).await?;
-                    let Some(digest) = self.digest_for(&org, &person, kind, last.as_deref()).await? else {
+                    let Some(digest) = self.digest_for(&org, &person, kind, last).await? else {
                         continue;
                     };
                     let mut tx = self.store.write().await?;
@@ -184,8 +179,8 @@ impl Core {
                     }
                     let subject = digest.title.clone().unwrap_or_default();
                     let about = match kind {
-                        "organizer" => None,
-                        _ => Some(
+                        DigestKind::Organizer => None,
+                        DigestKind::Promoter => Some(
                             self.store
                                 .active_memberships_of(person.person_id)
                                 .await?
@@ -216,10 +211,10 @@ impl Core {
         let now = self.clock.now();
         let (mut notes, mut milestones) = (0, 0);
         for (membership_id, person_id, since) in self.store.memberships_with_new_sales(now).await? {
-            if now - parse_ts(&since) < Duration::minutes(NOTIFY_WINDOW_MINUTES) {
+            if now - since < Duration::minutes(NOTIFY_WINDOW_MINUTES) {
                 continue; // within the quiet window: coalesce with what follows
             }
-            let (n, m) = self.notify_membership(membership_id, person_id, &since, now).await?;
+            let (n, m) = self.notify_membership(membership_id, person_id, since, now).await?;
             notes += n;
             milestones += m;
         }
@@ -232,7 +227,7 @@ impl Core {
         &self,
         membership_id: MembershipId,
         person_id: PersonId,
-        since: &str,
+        since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
         let Some(person) = self.store.person(person_id).await? else {
@@ -241,8 +236,8 @@ impl Core {
         let recipient = Recipient {
             person_id,
             mail_opt_out: self.store.mail_opted_out(&person.email).await?,
+            created_at: person.created_at,
             email: person.email,
-            created_at: String::new(),
         };
         let prefs = self.store.preferences(person_id).await?;
         let changes = self.store.sale_changes(membership_id, since, now).await?;

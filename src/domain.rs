@@ -157,6 +157,34 @@ stored_words! {
     }
 }
 
+stored_words! {
+    /// Where a message goes: a chat platform or email.
+    Channel, "channel" {
+        Email = "email",
+        Telegram = "telegram",
+        Discord = "discord",
+    }
+}
+
+impl Channel {
+    /// The chat platform, or `None` for email.
+    pub fn platform(self) -> Option<Platform> {
+        match self {
+            Channel::Email => None,
+            Channel::Telegram => Some(Platform::Telegram),
+            Channel::Discord => Some(Platform::Discord),
+        }
+    }
+}
+
+stored_words! {
+    /// Which digest: an organizer's (every promoter) or a promoter's (their own numbers).
+    DigestKind, "digest kind" {
+        Organizer = "organizer",
+        Promoter = "promoter",
+    }
+}
+
 impl Platform {
     /// The name people know.
     pub fn label(self) -> &'static str {
@@ -199,6 +227,8 @@ mod tests {
         round_trips(LinkKind::ALL, LinkKind::as_str, LinkKind::from_stored);
         round_trips(OrganizerRole::ALL, OrganizerRole::as_str, OrganizerRole::from_stored);
         round_trips(Platform::ALL, Platform::as_str, Platform::from_stored);
+        round_trips(Channel::ALL, Channel::as_str, Channel::from_stored);
+        round_trips(DigestKind::ALL, DigestKind::as_str, DigestKind::from_stored);
     }
 
     #[test]
@@ -212,6 +242,8 @@ mod tests {
         assert_eq!(words(&o), "paid,partially_refunded,refunded,cancelled");
         let l: Vec<_> = LinkKind::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(words(&l), "main,channel,sub,org");
+        let c: Vec<_> = Channel::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(words(&c), "email,telegram,discord");
     }
 
     #[test]

@@ -52,11 +52,16 @@ pub enum StoreError {
 }
 
 impl From<sqlx::Error> for StoreError {
-    /// A stored word outside its set is corrupt data, not a database failure.
+    /// A stored word outside its set, or a value its column type cannot read, is corrupt
+    /// data, not a database failure.
     fn from(e: sqlx::Error) -> Self {
-        match codec::unknown_word(&e) {
-            Some(word) => StoreError::Corrupt(word.to_string()),
-            None => StoreError::Sqlx(e),
+        if let Some(word) = codec::unknown_word(&e) {
+            return StoreError::Corrupt(word.to_string());
+        }
+        match e {
+            // A stored value its type cannot read (a malformed time, say) is corrupt data.
+            sqlx::Error::ColumnDecode { index, source } => StoreError::Corrupt(format!("column {index}: {source}")),
+            e => StoreError::Sqlx(e),
         }
     }
 }

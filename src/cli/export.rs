@@ -1,8 +1,8 @@
 //! `promoterd export`: the referred-buyers CSV of an event or organization, to a file
 //! or standard output, and audited.
 
-use super::open_store;
 use crate::config::Config;
+use crate::daemon::open_store;
 use crate::store::{ExportFilter, Store};
 use anyhow::{Context, bail};
 use std::path::Path;

@@ -1,9 +1,9 @@
 //! `promoterd import-orders`: the order CSV checked whole, then stored in one
 //! transaction, or every problem listed by line and nothing stored.
 
-use super::open_store;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::daemon::open_store;
 use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 
 use crate::codes::hash_code;
 use crate::config::Config;
-use crate::domain::OutboxId;
+use crate::domain::{Channel, InviteKind, InviteStatus, OutboxId};
 use crate::reply::Table;
 use crate::store::OutboxEntry;
 use anyhow::Context;
@@ -17,8 +17,8 @@ const FAILED_DAYS: i64 = 7;
 const CELL: usize = 48;
 
 /// Runs `promoterd outbox [--channel <c>] [--show <id>]`.
-pub async fn run(config: &Config, channel: Option<&str>, show: Option<OutboxId>) -> anyhow::Result<ExitCode> {
-    let store = super::open_store(config).await?;
+pub async fn run(config: &Config, channel: Option<Channel>, show: Option<OutboxId>) -> anyhow::Result<ExitCode> {
+    let store = crate::daemon::open_store(config).await?;
     let now = Utc::now();
     if let Some(id) = show {
         let entry = store
@@ -54,26 +54,23 @@ fn state(e: &OutboxEntry, now: DateTime<Utc>) -> String {
 
 /// Why an unsent invite mail will be dropped instead of sent, if it will.
 fn stale_invite(e: &OutboxEntry, now: DateTime<Utc>) -> Option<String> {
-    let state = e.invite_state.as_deref()?;
-    if state == "replaced" {
+    let status = e.invite_status?;
+    if e.invite_replaced {
         return Some("a newer invite mail replaced it".into());
     }
-    if state != "pending" {
-        return Some(format!("invite {state}"));
+    if status != InviteStatus::Pending {
+        return Some(format!("invite {status}"));
     }
     expired(e, now).then(|| "invite expired".into())
 }
 
 fn expired(e: &OutboxEntry, now: DateTime<Utc>) -> bool {
-    e.invite_expires_at
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .is_some_and(|t| t <= now)
+    e.invite_expires_at.is_some_and(|t| t <= now)
 }
 
 /// The code of a pending invite, found in its mail and checked against the stored hash.
 fn invite_code(e: &OutboxEntry, now: DateTime<Utc>) -> Option<String> {
-    if e.sent_at.is_some() || e.invite_state.as_deref() != Some("pending") || expired(e, now) {
+    if e.sent_at.is_some() || e.invite_replaced || e.invite_status != Some(InviteStatus::Pending) || expired(e, now) {
         return None;
     }
     let hash = e.invite_code_hash.as_deref()?;
@@ -84,13 +81,11 @@ fn invite_code(e: &OutboxEntry, now: DateTime<Utc>) -> Option<String> {
 }
 
 /// A stored time as `2027-05-01 10:00:00`; "now" once it has passed.
-fn when(t: &str, now: Option<DateTime<Utc>>) -> String {
-    if let (Some(now), Ok(at)) = (now, DateTime::parse_from_rfc3339(t))
-        && at <= now
-    {
+fn when(t: &DateTime<Utc>, now: Option<DateTime<Utc>>) -> String {
+    if now.is_some_and(|now| *t <= now) {
         return "now".into();
     }
-    t.trim_end_matches('Z').replace('T', " ")
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn cut(s: &str) -> String {
@@ -103,15 +98,15 @@ fn cut(s: &str) -> String {
 
 /// The outbox as `promoterd outbox` prints it: a table per channel (or only `only`),
 /// then the codes of pending invites.
-fn listing(config: &Config, only: Option<&str>, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
+fn listing(config: &Config, only: Option<Channel>, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
     let mut out = format!(
         "Outbox: messages not sent yet, and those given up on in the last {FAILED_DAYS} days (times in UTC).\n"
     );
-    let channels: Vec<&str> = match only {
+    let channels: Vec<Channel> = match only {
         Some(c) => vec![c],
-        None => vec!["email", "telegram", "discord"],
+        None => Channel::ALL.to_vec(),
     };
-    for channel in &channels {
+    for &channel in &channels {
         out.push_str(&channel_section(config, channel, entries, now));
     }
     out.push_str(&invites_section(entries, now));
@@ -122,16 +117,16 @@ fn listing(config: &Config, only: Option<&str>, entries: &[OutboxEntry], now: Da
 }
 
 /// Whether the configuration sends on `channel` at all.
-fn channel_on(config: &Config, channel: &str) -> bool {
+fn channel_on(config: &Config, channel: Channel) -> bool {
     match channel {
-        "email" => config.smtp_url().is_some(),
-        "telegram" => config.telegram_token().is_some(),
-        _ => config.discord_token().is_some(),
+        Channel::Email => config.smtp_url().is_some(),
+        Channel::Telegram => config.telegram_token().is_some(),
+        Channel::Discord => config.discord_token().is_some(),
     }
 }
 
 /// One channel's messages, as a table under a line that counts them.
-fn channel_section(config: &Config, channel: &str, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
+fn channel_section(config: &Config, channel: Channel, entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
     let rows: Vec<&OutboxEntry> = entries.iter().filter(|e| e.channel == channel).collect();
     let off = if channel_on(config, channel) {
         ""
@@ -212,8 +207,8 @@ fn invites_section(entries: &[OutboxEntry], now: DateTime<Utc>) -> String {
 
 /// What an invite invites to: organizing an organization, or promoting one event or all.
 fn invited_to(e: &OutboxEntry) -> String {
-    match (e.invite_kind.as_deref(), &e.invite_event, &e.invite_org) {
-        (Some("organizer"), _, Some(org)) => format!("organize {org}"),
+    match (e.invite_kind, &e.invite_event, &e.invite_org) {
+        (Some(InviteKind::Organizer), _, Some(org)) => format!("organize {org}"),
         (_, Some(event), Some(org)) => format!("promote {event} ({org})"),
         (_, None, Some(org)) => format!("promote every event of {org}"),
         _ => "–".into(),
@@ -224,7 +219,7 @@ fn invited_to(e: &OutboxEntry) -> String {
 fn full(e: &OutboxEntry, now: DateTime<Utc>) -> String {
     let mut fields = vec![
         ("Message", e.id.to_string()),
-        ("Channel", e.channel.clone()),
+        ("Channel", e.channel.to_string()),
         ("To", e.recipient.clone()),
         ("Kind", e.kind.clone()),
         ("State", state(e, now)),

@@ -251,7 +251,7 @@ impl Core {
 
     async fn only_event(&self, org: &OrgRow, spec: &CommandSpec) -> Res<EventRow> {
         let events = self.store.events_of_org(org.id).await?;
-        let now = crate::clock::ts(self.clock.now() - chrono::Duration::days(1));
+        let now = self.clock.now() - chrono::Duration::days(1);
         let upcoming: Vec<&EventRow> = events.iter().filter(|e| e.starts_at >= now).collect();
         match (events.len(), upcoming.len()) {
             (0, _) => Err(no(format!(
@@ -360,7 +360,7 @@ impl Core {
                 }
             }
         }
-        let now = crate::clock::ts(self.clock.now() - chrono::Duration::days(1));
+        let now = self.clock.now() - chrono::Duration::days(1);
         let upcoming: Vec<&(EventRow, MembershipRow)> = choices.iter().filter(|(e, _)| e.starts_at >= now).collect();
         let (event, membership) = match (choices.len(), upcoming.len()) {
             (0, _) if ms.is_empty() => {

@@ -125,7 +125,7 @@ impl Command for NewEvent {
         // Another organization's event of the same short name makes that name ambiguous
         // for the order webhook: the refresher forgets the names it resolved.
         core.links_changed.notify_one();
-        let starting = local_time(&crate::clock::ts(starts), &org.time_zone);
+        let starting = local_time(&starts, &org.time_zone);
         Ok(Reply::text(format!("Created {name} (`{slug}`), starting {starting}."))
             .line(format!("Add ticket types with `newtickettype {slug} <price> <name>`, then invite promoters with `invite <email> {slug}`.")))
     }

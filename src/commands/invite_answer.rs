@@ -131,7 +131,7 @@ impl Core {
             );
         };
         match invite.status {
-            InviteStatus::Pending if invite.expires_at <= crate::clock::ts(now) => {
+            InviteStatus::Pending if invite.expires_at <= now => {
                 refuse!("This invite has expired. Ask the organizer to send it again.")
             }
             InviteStatus::Pending => Ok(invite),

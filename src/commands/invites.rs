@@ -112,7 +112,7 @@ impl Command for Invites {
             ));
         }
         let events = core.store.events_of_org(org.id).await?;
-        let now = crate::clock::ts(core.clock.now());
+        let now = core.clock.now();
         // What the last invite mail did: queued is not sent.
         let mails = core.store.invite_mail_states(org.id).await?;
         let mail_state = |id: InviteId| match mails.iter().find(|m| m.0 == id) {

@@ -7,6 +7,7 @@ use super::command::{Command, declare};
 use super::grants::{Anyone, Organizer};
 use super::spec::{ArgKind, CommandSpec, ON_OFF, ORG_FLAG, opt, req};
 use super::{Actor, Core};
+use crate::domain;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply};
@@ -126,6 +127,14 @@ impl Via {
     fn word(self) -> &'static str {
         Self::WORDS[self as usize]
     }
+
+    fn channel(self) -> domain::Channel {
+        match self {
+            Via::Telegram => domain::Channel::Telegram,
+            Via::Discord => domain::Channel::Discord,
+            Via::Email => domain::Channel::Email,
+        }
+    }
 }
 
 /// `channel telegram|discord|email`.
@@ -170,7 +179,8 @@ impl Command for Channel {
                 p.email
             );
         }
-        core.save_prefs(p, |prefs| prefs.channel = Some(via.into())).await
+        core.save_prefs(p, |prefs| prefs.channel = Some(self.via.channel()))
+            .await
     }
 }
 
@@ -331,7 +341,7 @@ impl Core {
     async fn describe(&self, person: &PersonRow, p: &Preferences) -> Result<Reply, CommandError> {
         let stopped = self.store.mail_opted_out(&person.email).await?;
         let has_chat = !self.store.linked_accounts(person.id).await?.is_empty();
-        let by_mail = p.channel.as_deref() == Some("email") || !has_chat;
+        let by_mail = p.channel == Some(domain::Channel::Email) || !has_chat;
         let hour = p
             .digest_hour
             .map(|h| format!("{h}:00"))
@@ -345,8 +355,7 @@ impl Core {
         };
         let channel = p
             .channel
-            .clone()
-            .unwrap_or_else(|| "first linked chat, else email".into());
+            .map_or_else(|| "first linked chat, else email".into(), |c| c.to_string());
         let mut reply = Reply::default()
             .titled("Your preferences")
             .with(Block::Fields(vec![

@@ -156,7 +156,7 @@ async fn authenticate(core: &Core, s: &InboundSettings, i: &Inspected) -> Result
             }
         }
     }
-    let now = crate::clock::ts(core.clock.now());
+    let now = core.clock.now();
     match token {
         Some(t) if t.email != *from => Err(refused(format!(
             "this reply comes from {from}, not from the address the mail was sent to"

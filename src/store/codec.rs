@@ -3,8 +3,8 @@
 //! id newtypes as integers.
 
 use crate::domain::{
-    EventId, InviteId, InviteKind, InviteStatus, LinkId, LinkKind, MembershipId, MembershipStatus, OrderId,
-    OrderStatus, OrgId, OrganizerRole, OutboxId, PersonId, Platform, TicketTypeId, UnknownWord,
+    Channel, DigestKind, EventId, InviteId, InviteKind, InviteStatus, LinkId, LinkKind, MembershipId, MembershipStatus,
+    OrderId, OrderStatus, OrgId, OrganizerRole, OutboxId, PersonId, Platform, TicketTypeId, UnknownWord,
 };
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -38,6 +38,8 @@ macro_rules! stored_as_text {
 }
 
 stored_as_text!(
+    Channel,
+    DigestKind,
     InviteKind,
     InviteStatus,
     LinkKind,

@@ -3,13 +3,13 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::{EventId, MembershipId, OrgId, OutboxId, PersonId, Platform};
+use crate::domain::{Channel, DigestKind, EventId, MembershipId, OrgId, OutboxId, PersonId, Platform};
 use chrono::{DateTime, Utc};
 
 /// A person's delivery preferences (defaults when never set).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Preferences {
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     pub digest: String,
     pub digest_hour: Option<i64>,
     pub notify: bool,
@@ -32,7 +32,7 @@ pub struct Recipient {
     pub person_id: PersonId,
     pub email: String,
     pub mail_opt_out: bool,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A queued chat message.
@@ -81,7 +81,7 @@ impl Store {
              digest_hour = excluded.digest_hour, notify = excluded.notify",
         )
         .bind(person_id)
-        .bind(&p.channel)
+        .bind(p.channel)
         .bind(&p.digest)
         .bind(p.digest_hour)
         .bind(p.notify)
@@ -129,8 +129,8 @@ impl Store {
 
     /// People with an active promoter membership (`promoter`) or an organizer role
     /// (`organizer`) in an organization.
-    pub async fn digest_recipients(&self, org_id: OrgId, kind: &str) -> StoreResult<Vec<Recipient>> {
-        let sql = if kind == "organizer" {
+    pub async fn digest_recipients(&self, org_id: OrgId, kind: DigestKind) -> StoreResult<Vec<Recipient>> {
+        let sql = if kind == DigestKind::Organizer {
             "SELECT DISTINCT p.id AS person_id, p.email, p.mail_opt_out, p.created_at FROM organizers o \
              JOIN people p ON p.id = o.person_id WHERE o.org_id = ? ORDER BY p.id"
         } else {
@@ -152,7 +152,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         person_id: PersonId,
-        kind: &str,
+        kind: DigestKind,
         period: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
@@ -169,7 +169,7 @@ impl Store {
     }
 
     /// Whether a digest period was claimed already.
-    pub async fn digest_claimed(&self, person_id: PersonId, kind: &str, period: &str) -> StoreResult<bool> {
+    pub async fn digest_claimed(&self, person_id: PersonId, kind: DigestKind, period: &str) -> StoreResult<bool> {
         Ok(sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM digest_runs WHERE person_id = ? AND kind = ? AND period = ?",
         )
@@ -182,7 +182,12 @@ impl Store {
     }
 
     /// When the person's previous digest of this kind for an organization went out.
-    pub async fn last_digest_at(&self, person_id: PersonId, kind: &str, org_slug: &str) -> StoreResult<Option<String>> {
+    pub async fn last_digest_at(
+        &self,
+        person_id: PersonId,
+        kind: DigestKind,
+        org_slug: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         Ok(sqlx::query_scalar(
             "SELECT max(created_at) FROM digest_runs WHERE person_id = ?1 AND kind = ?2 \
              AND substr(period, 1, length(?3) + 1) = ?3 || ':'",
@@ -207,7 +212,7 @@ impl Store {
     pub async fn sale_changes(
         &self,
         membership_id: MembershipId,
-        since: &str,
+        since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<SaleChange>> {
         Ok(sqlx::query_as(
@@ -220,7 +225,7 @@ impl Store {
              GROUP BY o.event_id, l.id, t.id ORDER BY o.event_id, l.id, t.id",
         )
         .bind(membership_id)
-        .bind(since)
+        .bind(crate::clock::ts_ms(since))
         .bind(crate::clock::ts_ms(until))
         .fetch_all(self.pool())
         .await?)
@@ -231,7 +236,7 @@ impl Store {
     pub async fn order_deltas(
         &self,
         membership_id: MembershipId,
-        since: &str,
+        since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<(EventId, i64)>> {
         Ok(sqlx::query_as(
@@ -244,7 +249,7 @@ impl Store {
              GROUP BY event_id HAVING sum(net - notified_tickets) <> 0",
         )
         .bind(membership_id)
-        .bind(since)
+        .bind(crate::clock::ts_ms(since))
         .bind(crate::clock::ts_ms(until))
         .fetch_all(self.pool())
         .await?)
@@ -273,7 +278,7 @@ impl Store {
     pub async fn memberships_with_new_sales(
         &self,
         until: DateTime<Utc>,
-    ) -> StoreResult<Vec<(MembershipId, PersonId, String)>> {
+    ) -> StoreResult<Vec<(MembershipId, PersonId, DateTime<Utc>)>> {
         Ok(sqlx::query_as(
             "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since FROM memberships m \
              LEFT JOIN notify_state n ON n.membership_id = m.id \
@@ -291,7 +296,7 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         membership_id: MembershipId,
-        since: &str,
+        since: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
@@ -299,7 +304,7 @@ impl Store {
              ON CONFLICT (membership_id) DO UPDATE SET last_at = excluded.last_at WHERE notify_state.last_at = ?2",
         )
         .bind(membership_id)
-        .bind(since)
+        .bind(crate::clock::ts_ms(since))
         .bind(crate::clock::ts_ms(at))
         .execute(&mut **tx)
         .await?;

@@ -3,6 +3,7 @@
 use super::{Store, StoreError, shown_link_label};
 use crate::domain::{EventId, OrderStatus, OrgId};
 use crate::text::FastHash;
+use chrono::{DateTime, Utc};
 use futures::{Stream, TryStreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ pub struct ExportFilter {
 #[derive(Debug, Clone)]
 pub struct ExportRow {
     pub order_id: String,
-    pub ordered_at: String,
+    pub ordered_at: DateTime<Utc>,
     pub event_slug: Arc<str>,
     pub ticket_type: Arc<str>,
     pub quantity: i64,
@@ -64,7 +65,7 @@ const PAGE_SQL: &str = "WITH page AS MATERIALIZED ( \
 #[derive(serde::Deserialize)]
 struct PageRow(
     String,
-    String,
+    #[serde(deserialize_with = "stored_time")] DateTime<Utc>,
     i64,
     i64,
     i64,
@@ -81,6 +82,12 @@ struct PageRow(
     i64,
     i64,
 );
+
+/// A stored time inside a page; anything but RFC 3339 fails the page as corrupt.
+fn stored_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let text = <&str as serde::Deserialize>::deserialize(d)?;
+    crate::clock::parse_stored(text).map_err(|e| serde::de::Error::custom(format!("time `{text}`: {e}")))
+}
 
 /// A stored order status inside a page; an unknown word fails the page as corrupt.
 fn order_status<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OrderStatus, D::Error> {

@@ -35,8 +35,8 @@ pub struct OutboxStatus {
     pub id: OutboxId,
     pub kind: String,
     pub attempts: i64,
-    pub sent_at: Option<String>,
-    pub failed_at: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
 
@@ -46,7 +46,7 @@ pub struct ReplyToken {
     pub email: String,
     pub purpose: String,
     pub invite_id: Option<InviteId>,
-    pub expires_at: String,
+    pub expires_at: DateTime<Utc>,
     /// The display name the mail carrying the token was sent under, if not ours: a
     /// reply in that thread keeps it.
     pub from_name: Option<String>,
@@ -94,7 +94,7 @@ impl Store {
     pub async fn invite_mail_states(
         &self,
         org_id: OrgId,
-    ) -> StoreResult<Vec<(InviteId, Option<String>, Option<String>, Option<String>)>> {
+    ) -> StoreResult<Vec<(InviteId, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<String>)>> {
         Ok(sqlx::query_as(
             "SELECT t.invite_id, o.sent_at, o.failed_at, o.last_error FROM outbox o \
              JOIN reply_tokens t ON t.token_hash = o.token_hash JOIN invites i ON i.id = t.invite_id \

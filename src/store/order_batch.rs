@@ -3,8 +3,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::domain::OrderInput;
-use crate::domain::{EventId, OrderId, OrderStatus, TicketTypeId};
+use crate::domain::{EventId, OrderId, OrderInput, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::{HashMap, HashSet};

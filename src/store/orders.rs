@@ -2,8 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::domain::OrderInput;
-use crate::domain::{EventId, MembershipId, OrderId, OrderStatus, TicketTypeId};
+use crate::domain::{EventId, MembershipId, OrderId, OrderInput, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
 
 /// What applying an order did.
@@ -38,7 +37,7 @@ impl IngestOutcome {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
     pub external_id: String,
-    pub ordered_at: String,
+    pub ordered_at: DateTime<Utc>,
     pub status: OrderStatus,
     pub link_label: Option<String>,
     pub link_sub_promoter: Option<String>,

@@ -23,7 +23,7 @@ pub struct EventRow {
     pub org_id: OrgId,
     pub slug: String,
     pub name: String,
-    pub starts_at: String,
+    pub starts_at: DateTime<Utc>,
     pub ticket_url: String,
     pub currency: String,
 }

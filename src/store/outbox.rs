@@ -3,34 +3,33 @@
 
 use super::{Store, StoreResult};
 use crate::clock::ts;
-use crate::domain::OutboxId;
+use crate::domain::{Channel, InviteKind, InviteStatus, OutboxId};
 use chrono::{DateTime, Utc};
 
 /// A message not sent yet (or given up), with its invite's state for an invite mail.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEntry {
     pub id: OutboxId,
-    /// `email`, `telegram` or `discord`.
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub kind: String,
     pub subject: String,
     pub body: String,
     pub attachment_name: Option<String>,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     pub attempts: i64,
-    pub next_try_at: String,
-    pub sent_at: Option<String>,
-    pub failed_at: Option<String>,
+    pub next_try_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    /// An invite mail: `replaced` when a newer invite mail replaced it, else the
-    /// invite's status (`pending`, `accepted`, `ignored`, `cancelled`, `expired`).
-    pub invite_state: Option<String>,
-    pub invite_expires_at: Option<String>,
+    /// An invite mail that a newer invite mail replaced.
+    pub invite_replaced: bool,
+    /// An invite mail's invite status.
+    pub invite_status: Option<InviteStatus>,
+    pub invite_expires_at: Option<DateTime<Utc>>,
     /// The hash of the invite's current code (a resend replaces it).
     pub invite_code_hash: Option<String>,
-    /// `promoter` or `organizer`.
-    pub invite_kind: Option<String>,
+    pub invite_kind: Option<InviteKind>,
     pub invite_org: Option<String>,
     /// The event of a one-event promoter invite.
     pub invite_event: Option<String>,
@@ -38,7 +37,7 @@ pub struct OutboxEntry {
 
 const ENTRY_SELECT: &str = "SELECT o.id, o.channel, o.recipient, o.kind, o.subject, o.body, o.attachment_name, \
        o.created_at, o.attempts, o.next_try_at, o.sent_at, o.failed_at, o.last_error, \
-       CASE WHEN t.purpose = 'replaced' THEN 'replaced' ELSE i.status END AS invite_state, \
+       coalesce(t.purpose = 'replaced', 0) AS invite_replaced, i.status AS invite_status, \
        i.expires_at AS invite_expires_at, i.code_hash AS invite_code_hash, i.kind AS invite_kind, \
        g.name AS invite_org, e.name AS invite_event \
      FROM outbox o \
@@ -52,7 +51,7 @@ impl Store {
     /// channel or all; by channel, oldest first.
     pub async fn outbox_entries(
         &self,
-        channel: Option<&str>,
+        channel: Option<Channel>,
         failed_since: DateTime<Utc>,
     ) -> StoreResult<Vec<OutboxEntry>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

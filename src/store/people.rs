@@ -11,7 +11,8 @@ pub struct PersonRow {
     pub id: PersonId,
     pub email: String,
     pub display_name: Option<String>,
-    pub verified_at: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl PersonRow {
@@ -45,7 +46,7 @@ pub enum ConnectOutcome {
     Void,
 }
 
-const PERSON_COLS: &str = "id, email, display_name, verified_at";
+const PERSON_COLS: &str = "id, email, display_name, verified_at, created_at";
 /// Wrong `verify` attempts allowed per request.
 pub const MAX_VERIFY_ATTEMPTS: i64 = 5;
 

@@ -38,8 +38,8 @@ pub struct InviteRow {
     pub membership_id: Option<MembershipId>,
     pub status: InviteStatus,
     pub sent_count: i64,
-    pub created_at: String,
-    pub expires_at: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The data of a new invitation.

@@ -102,3 +102,67 @@ fn email_inspect_explains_a_mail_as_json() {
     );
     assert_eq!(v["command"], "here");
 }
+
+#[tokio::test]
+async fn org_create_refuses_bad_values_and_taken_names_and_writes_nothing() {
+    let app = TestApp::new().await;
+    app.create_org();
+    let before = app.dump().await;
+    for (args, needle) in [
+        (
+            vec!["org", "create", "Acme", "--owner", "not-an-address"],
+            "is not an email address",
+        ),
+        (
+            vec!["org", "create", "Acme", "--owner", "a@acme.test", "--slug", "Bad Slug"],
+            "is not a short name",
+        ),
+        (
+            vec![
+                "org",
+                "create",
+                "Acme",
+                "--owner",
+                "a@acme.test",
+                "--time-zone",
+                "Mars/Olympus",
+            ],
+            "is not an IANA time zone",
+        ),
+        (
+            vec!["org", "create", "Acme", "--owner", "a@acme.test", "--currency", "EURO"],
+            "is not a currency code",
+        ),
+        (
+            vec![
+                "org",
+                "create",
+                "Acme Again",
+                "--owner",
+                "a@acme.test",
+                "--slug",
+                "acme-events",
+            ],
+            "exists already",
+        ),
+    ] {
+        let out = app.bin(&args);
+        assert!(!out.ok && out.stderr.contains(needle), "{args:?}: {out:?}");
+    }
+    assert_eq!(app.dump().await, before, "a refused org create writes nothing");
+    let out = app.bin(&[
+        "org",
+        "create",
+        "Beta Shows",
+        "--owner",
+        "Boss@Beta.test",
+        "--currency",
+        "usd",
+    ]);
+    assert!(
+        out.ok && out.stdout.contains("(`beta-shows`, ") && out.stdout.contains(", USD) owned by"),
+        "{out:?}"
+    );
+    let audit = TestApp::dump_section(&app.dump().await, "audit_log");
+    assert!(audit.contains("org.created"), "{audit}");
+}

@@ -73,7 +73,7 @@ fn event() -> EventRow {
         org_id: OrgId(1),
         slug: "fest".into(),
         name: "Summer Fest".into(),
-        starts_at: "2027-06-01T16:00:00Z".into(),
+        starts_at: "2027-06-01T16:00:00Z".parse().unwrap(),
         ticket_url: "https://tickets.example/fest".into(),
         currency: "EUR".into(),
     }
@@ -375,7 +375,7 @@ fn leaderboard_ranks_active_promoters_with_ties_by_membership() {
 fn my_orders_shows_local_times_links_and_statuses() {
     let order = crate::store::OrderRow {
         external_id: "A-1".into(),
-        ordered_at: "2027-05-01T10:00:00Z".into(),
+        ordered_at: "2027-05-01T10:00:00Z".parse().unwrap(),
         status: crate::domain::OrderStatus::PartiallyRefunded,
         link_label: Some("instagram".into()),
         link_sub_promoter: Some("Zoe".into()),

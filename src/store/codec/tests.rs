@@ -152,3 +152,26 @@ async fn unknown_invite_role_and_platform_words_are_corrupt() {
         "chat platform `slack`"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_stored_time_is_corrupt_not_the_epoch() {
+    let f = fixture().await;
+    let mut tx = f.store.write().await.unwrap();
+    assert!(f.store.invite_by_id(&mut tx, f.invite).await.unwrap().is_some());
+    drop(tx);
+    corrupt(
+        &f.store,
+        &format!("UPDATE invites SET expires_at = 'next tuesday' WHERE id = {}", f.invite),
+    )
+    .await;
+    let mut tx = f.store.write().await.unwrap();
+    let msg = corrupt_message(f.store.invite_by_id(&mut tx, f.invite).await);
+    assert!(msg.contains("next tuesday"), "{msg}");
+    drop(tx);
+    corrupt(
+        &f.store,
+        &format!("UPDATE people SET created_at = '' WHERE id = {}", f.person),
+    )
+    .await;
+    assert!(corrupt_message(f.store.person(f.person).await).starts_with("column "));
+}
