@@ -11,79 +11,44 @@ use sqlx::error::BoxDynError;
 use sqlx::sqlite::{Sqlite, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Type};
 
-macro_rules! stored_as_text {
-    ($($t:ty),+ $(,)?) => {$(
+/// Implements sqlx's `Type`, `Decode` and `Encode` for SQLite by way of a stored form:
+/// `$stored` is the column's Rust type, `$read` makes the value from it (`?` allowed),
+/// `$write` gives the stored form of `self`.
+macro_rules! stored_as {
+    ($stored:ty, |$r:ident| $read:expr, |$w:ident| $write:expr; $($t:ident),+ $(,)?) => {$(
         impl Type<Sqlite> for $t {
             fn type_info() -> SqliteTypeInfo {
-                <str as Type<Sqlite>>::type_info()
+                <$stored as Type<Sqlite>>::type_info()
             }
             fn compatible(ty: &SqliteTypeInfo) -> bool {
-                <str as Type<Sqlite>>::compatible(ty)
+                <$stored as Type<Sqlite>>::compatible(ty)
             }
         }
 
         impl<'r> Decode<'r, Sqlite> for $t {
             fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                let word = <&str as Decode<'r, Sqlite>>::decode(value)?;
-                Ok(<$t>::from_stored(word)?)
+                let $r = <$stored as Decode<'r, Sqlite>>::decode(value)?;
+                Ok($read)
             }
         }
 
         impl Encode<'_, Sqlite> for $t {
             fn encode_by_ref(&self, buf: &mut <Sqlite as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
-                <&str as Encode<'_, Sqlite>>::encode_by_ref(&self.as_str(), buf)
+                let $w = self;
+                <$stored as Encode<'_, Sqlite>>::encode_by_ref(&$write, buf)
             }
         }
     )+};
 }
 
-stored_as_text!(
-    Channel,
-    DigestKind,
-    InviteKind,
-    InviteStatus,
-    LinkKind,
-    MembershipStatus,
-    OrderStatus,
-    OrganizerRole,
-    Platform
+// Words as text, read strictly.
+stored_as!(&str, |word| Self::from_stored(word)?, |v| v.as_str();
+    Channel, DigestKind, InviteKind, InviteStatus, LinkKind, MembershipStatus, OrderStatus, OrganizerRole, Platform
 );
 
-macro_rules! stored_as_integer {
-    ($($t:ident),+ $(,)?) => {$(
-        impl Type<Sqlite> for $t {
-            fn type_info() -> SqliteTypeInfo {
-                <i64 as Type<Sqlite>>::type_info()
-            }
-            fn compatible(ty: &SqliteTypeInfo) -> bool {
-                <i64 as Type<Sqlite>>::compatible(ty)
-            }
-        }
-
-        impl<'r> Decode<'r, Sqlite> for $t {
-            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                Ok($t(<i64 as Decode<'r, Sqlite>>::decode(value)?))
-            }
-        }
-
-        impl Encode<'_, Sqlite> for $t {
-            fn encode_by_ref(&self, buf: &mut <Sqlite as Database>::ArgumentBuffer) -> Result<IsNull, BoxDynError> {
-                <i64 as Encode<'_, Sqlite>>::encode_by_ref(&self.0, buf)
-            }
-        }
-    )+};
-}
-
-stored_as_integer!(
-    EventId,
-    InviteId,
-    LinkId,
-    OutboxId,
-    MembershipId,
-    OrderId,
-    OrgId,
-    PersonId,
-    TicketTypeId
+// Ids as integers.
+stored_as!(i64, |n| Self(n), |v| v.0;
+    EventId, InviteId, LinkId, OutboxId, MembershipId, OrderId, OrgId, PersonId, TicketTypeId
 );
 
 /// The unknown word behind a failed read, if that is why it failed.
