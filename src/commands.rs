@@ -5,6 +5,7 @@ mod access;
 mod account;
 mod actor;
 pub mod args;
+mod chart;
 mod command;
 mod events;
 mod export_cmd;

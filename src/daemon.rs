@@ -10,6 +10,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> 
         .await
         .with_context(|| format!("opening the database {}", path.display()))?;
     store.migrate().await.context("applying migrations")?;
+    let dated = store.fill_sale_days().await.context("dating orders for charts")?;
+    if dated > 0 {
+        tracing::info!(orders = dated, "orders stored before charts existed got their sale day");
+    }
     Ok(store)
 }
 

@@ -44,6 +44,8 @@ pub struct Table {
 pub struct Attachment {
     pub filename: String,
     pub mime: String,
+    /// The bytes; base64 in a stored reply (the chat outbox), a JSON array before that.
+    #[serde(with = "bytes_as_base64")]
     pub data: Vec<u8>,
     /// A short caption for chat uploads.
     pub caption: String,
@@ -192,6 +194,20 @@ impl Reply {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn attachments_store_as_base64_and_older_arrays_still_read() {
+        let a = Attachment {
+            filename: "chart.png".into(),
+            mime: "image/png".into(),
+            data: vec![0x89, b'P', b'N', b'G', 0, 255],
+            caption: "c".into(),
+        };
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(json.contains("\"data\":\"iVBORwD/\""), "{json}");
+        assert_eq!(serde_json::from_str::<Attachment>(&json).unwrap(), a);
+        let old = r#"{"filename":"chart.png","mime":"image/png","data":[137,80,78,71,0,255],"caption":"c"}"#;
+        assert_eq!(serde_json::from_str::<Attachment>(old).unwrap(), a);
+    }
     use super::*;
 
     #[test]
@@ -210,5 +226,30 @@ mod tests {
             .titled("Hi")
             .with(Block::Fields(vec![("Email".into(), "a@b.io".into())]));
         assert_eq!(r.to_plain(), "Hi\n==\n\nHello\n\nEmail  a@b.io\n");
+    }
+}
+
+/// Attachment bytes in JSON as one base64 string (a chart is ~4x smaller than as an
+/// array of numbers); an array from an older stored reply still reads.
+mod bytes_as_base64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: serde::Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(data))
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Array(Vec<u8>),
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        match <Stored as serde::Deserialize>::deserialize(d)? {
+            Stored::Text(t) => STANDARD.decode(t).map_err(serde::de::Error::custom),
+            Stored::Array(a) => Ok(a),
+        }
     }
 }

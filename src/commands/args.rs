@@ -122,6 +122,13 @@ impl FromArg for Money {
     }
 }
 
+impl FromArg for u32 {
+    fn from_arg(s: &str) -> Result<Self, String> {
+        // Parsing checked the declared range already.
+        s.parse().map_err(|_| format!("`{s}` is not a whole number"))
+    }
+}
+
 /// A date and time as written: RFC 3339, or a wall-clock time read in the
 /// organization's zone once it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]

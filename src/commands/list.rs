@@ -97,6 +97,7 @@ commands! {
     MyStats => stats::MyStats,
     MyOrders => stats::MyOrders,
     Leaderboard => leaderboard::Leaderboard,
+    Chart => chart::Chart,
     Digest => prefs::Digest,
     Notify => prefs::Notify,
     Channel => prefs::Channel,

@@ -226,6 +226,10 @@ fn check_value(a: &ArgSpec, raw: &str) -> Result<String, String> {
             }
             u.to_string()
         }
+        ArgKind::Whole { min, max } => match v.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => n.to_string(),
+            _ => return Err(format!("{} must be a whole number from {min} to {max}.", a.name)),
+        },
         ArgKind::Choice(choices) => {
             let l = v.to_lowercase();
             if !choices.contains(&l.as_str()) {

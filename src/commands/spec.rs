@@ -56,6 +56,8 @@ pub enum ArgKind {
     Url,
     /// One of fixed words.
     Choice(&'static [&'static str]),
+    /// A whole number from `min` to `max`.
+    Whole { min: u32, max: u32 },
 }
 
 impl ArgKind {
@@ -71,6 +73,7 @@ impl ArgKind {
             ArgKind::Time => "date and time, e.g. 2027-06-01 18:00".into(),
             ArgKind::Url => "https:// address".into(),
             ArgKind::Choice(c) => c.join(" | "),
+            ArgKind::Whole { min, max } => format!("whole number {min}–{max}"),
         }
     }
 }

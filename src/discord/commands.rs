@@ -17,8 +17,14 @@ pub fn definitions() -> Vec<CreateCommand> {
             let mut args: Vec<_> = c.args.iter().collect();
             args.sort_by_key(|a| !a.required || a.flag);
             for a in args {
-                let mut o =
-                    CreateCommandOption::new(CommandOptionType::String, a.name, a.help).required(a.required && !a.flag);
+                let kind = match a.kind {
+                    ArgKind::Whole { .. } => CommandOptionType::Integer,
+                    _ => CommandOptionType::String,
+                };
+                let mut o = CreateCommandOption::new(kind, a.name, a.help).required(a.required && !a.flag);
+                if let ArgKind::Whole { min, max } = a.kind {
+                    o = o.min_int_value(u64::from(min)).max_int_value(u64::from(max));
+                }
                 if let ArgKind::Choice(choices) = a.kind {
                     for choice in choices {
                         o = o.add_string_choice(*choice, *choice);

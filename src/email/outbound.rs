@@ -60,16 +60,33 @@ pub fn build_message(mail: &OutboxMail, from: &Mailbox) -> anyhow::Result<Messag
         None if mail.kind == "invite" => Some(crate::reply::html::text_html(&mail.body)),
         None => None,
     };
-    let body = match html {
-        Some(h) => Body::Alternative(
+    // A picture the HTML shows (`cid:`) travels beside it, inline, not as a file.
+    let inline = match (&mail.attachment, &mail.attachment_name, &mail.attachment_mime, &html) {
+        (Some(data), Some(name), Some(mime), Some(h))
+            if mime.starts_with("image/") && h.contains(&format!("cid:{}", crate::reply::html::content_id(name))) =>
+        {
+            Some(Attachment::new_inline(crate::reply::html::content_id(name)).body(data.clone(), ContentType::parse(mime)?))
+        }
+        _ => None,
+    };
+    let shown_inline = inline.is_some();
+    let body = match (html, inline) {
+        (Some(h), Some(picture)) => Body::Alternative(
+            MultiPart::alternative().singlepart(text).multipart(
+                MultiPart::related()
+                    .singlepart(SinglePart::html(h))
+                    .singlepart(picture),
+            ),
+        ),
+        (Some(h), None) => Body::Alternative(
             MultiPart::alternative()
                 .singlepart(text)
                 .singlepart(SinglePart::html(h)),
         ),
-        None => Body::Plain(text),
+        (None, _) => Body::Plain(text),
     };
     let msg = match (&mail.attachment, &mail.attachment_name) {
-        (Some(data), Some(name)) => {
+        (Some(data), Some(name)) if !shown_inline => {
             let mime = mail.attachment_mime.as_deref().unwrap_or("application/octet-stream");
             let ct = ContentType::parse(&format!("{mime}; charset=utf-8")).or_else(|_| ContentType::parse(mime))?;
             let file = Attachment::new(name.clone()).body(data.clone(), ct);

@@ -109,9 +109,26 @@ fn table(t: &Table, out: &mut String) {
     out.push_str("</tbody></table>");
 }
 
-/// Whether a reply reads better with an HTML part: it has a table.
+/// Whether a reply reads better with an HTML part: it has a table or a picture.
 pub fn has_table(reply: &Reply) -> bool {
-    reply.blocks.iter().any(|b| matches!(b, Block::Table(_)))
+    reply.blocks.iter().any(|b| matches!(b, Block::Table(_))) || inline_image(reply).is_some()
+}
+
+/// The picture a mail shows inline (the first image attachment): the mail carries it
+/// as a `multipart/related` part whose Content-ID is [`content_id`] of its file name.
+pub fn inline_image(reply: &Reply) -> Option<&crate::reply::Attachment> {
+    reply.attachments.first().filter(|a| a.mime.starts_with("image/"))
+}
+
+/// The Content-ID of an inline file: its name, kept to letters, digits, `.`, `-`, `_`,
+/// with our domain so it is unique in the message.
+pub fn content_id(filename: &str) -> String {
+    let name: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .take(60)
+        .collect();
+    format!("{name}@promoterd")
 }
 
 /// The HTML alternative of a reply mail: title, paragraphs, label/value pairs and
@@ -124,6 +141,14 @@ pub fn reply_html(reply: &Reply, footer: &str) -> String {
     let _ = write!(out, "</head><body style=\"{BODY_STYLE}\">");
     if let Some(t) = &reply.title {
         let _ = write!(out, "<h1 style=\"font-size:1.3em\">{}</h1>", escape(t));
+    }
+    if let Some(img) = inline_image(reply) {
+        let _ = write!(
+            out,
+            "<p><img src=\"cid:{}\" alt=\"{}\" width=\"600\" style=\"max-width:100%;height:auto\"></p>",
+            escape(&content_id(&img.filename)),
+            escape(&img.caption)
+        );
     }
     for b in &reply.blocks {
         match b {

@@ -124,7 +124,8 @@ impl Store {
             .bind(org_id)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        // Sales are counted on the organization's days: move them to the new ones.
+        self.redate_orders_of(tx, org_id, super::daily::zone(tz)?).await
     }
 
     /// People with an active promoter membership (`promoter`) or an organizer role

@@ -70,19 +70,28 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<OrderId>> {
         let now_ms = ts_ms(now);
+        let zones = self.event_zones(tx, orders.iter().map(|o| o.event_id)).await?;
+        let day = |o: &OrderInput| -> StoreResult<String> {
+            match zones.get(&o.event_id) {
+                Some(tz) => Ok(super::daily::sale_day(o.ordered_at, *tz)),
+                None => Err(super::StoreError::Corrupt(format!("event {} has no organization", o.event_id))),
+            }
+        };
+        let days: Vec<String> = orders.iter().map(|o| day(o)).collect::<StoreResult<_>>()?;
         let mut ids: HashMap<(String, String), OrderId> = HashMap::with_capacity(orders.len());
-        for chunk in orders.chunks(CHUNK / 2) {
+        let dated: Vec<(&OrderInput, &String)> = orders.iter().copied().zip(&days).collect();
+        for chunk in dated.chunks(CHUNK / 2) {
             let mut q = QueryBuilder::new(
                 "INSERT INTO orders (source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, \
                  buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, \
-                 updated_at, state_hash) \
+                 updated_at, state_hash, sale_day) \
                  SELECT v.column1, v.column2, v.column3, v.column4, l.id, l.membership_id, v.column5, v.column6, \
                    v.column7, v.column8, v.column9, \
                    coalesce((SELECT CASE WHEN lower(p.email) = lower(v.column6) THEN 1 ELSE 0 END FROM memberships m \
                              JOIN people p ON p.id = m.person_id WHERE m.id = l.membership_id), 0), \
-                   v.column10, v.column11, v.column12, v.column12, v.column13 FROM (",
+                   v.column10, v.column11, v.column12, v.column12, v.column13, v.column14 FROM (",
             );
-            q.push_values(chunk, |mut b, o| {
+            q.push_values(chunk, |mut b, (o, day)| {
                 b.push_bind(&o.source)
                     .push_bind(&o.external_id)
                     .push_bind(o.event_id)
@@ -95,7 +104,8 @@ impl Store {
                     .push_bind(ts(o.ordered_at))
                     .push_bind(ts_ms(o.updated_at))
                     .push_bind(&now_ms)
-                    .push_bind(o.state_hash());
+                    .push_bind(o.state_hash())
+                    .push_bind(*day);
             });
             q.push(
                 ") AS v LEFT JOIN links l ON l.code = v.column4 AND l.event_id = v.column3 AND l.revoked_at IS NULL \

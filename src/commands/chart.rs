@@ -1,0 +1,171 @@
+//! `chart [event] [days]`: sales over time as pictures. A promoter gets their own tickets
+//! per day (by link, with the running total); an organizer gets tickets per day stacked
+//! by promoter and the funnel per promoter. Each picture's one-line summary is its caption.
+
+use super::Core;
+use super::args::Args;
+use super::command::{Command, declare};
+use super::grants::{Member, OrganizerOfEvent};
+use super::spec::{ArgKind, CommandSpec, EVENT_OPT, opt};
+use crate::chart::{self, DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED, Names};
+use crate::domain::MembershipId;
+use crate::error::{CommandError, UserError};
+use crate::reply::{Attachment, Block, Reply, Table};
+use crate::store::{EventRow, OrgRow};
+use chrono::NaiveDate;
+
+type Res = Result<Reply, CommandError>;
+
+/// Days a chart covers when none are asked for.
+pub const DEFAULT_DAYS: u32 = 30;
+/// Most days a chart covers.
+pub const MAX_CHART_DAYS: u32 = 180;
+/// Promoters named in the funnel; the rest are summed into one row.
+const FUNNEL_ROWS: usize = 12;
+
+/// `chart [event] [days]`.
+#[derive(Debug)]
+pub struct Chart {
+    pub days: Option<u32>,
+}
+
+impl Command for Chart {
+    type Grant = Member<OrganizerOfEvent>;
+    const SPEC: CommandSpec = declare!(
+        Chart,
+        "chart",
+        [
+            EVENT_OPT,
+            opt(
+                "days",
+                ArgKind::Whole {
+                    min: 1,
+                    max: MAX_CHART_DAYS
+                },
+                "how many days, up to today or the event's day (default 30)"
+            )
+        ],
+        "Tickets per day as a picture (organizers: per promoter, and clicks → orders → tickets)",
+        "chart summer-fest 14",
+        picks_only_event = true,
+        private = true
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        Ok(Chart { days: args.opt("days")? })
+    }
+
+    async fn run(self, core: &Core, ctx: Member<OrganizerOfEvent>) -> Res {
+        let days = self.days.unwrap_or(DEFAULT_DAYS);
+        match ctx {
+            Member::Organizer(o) => core.organizer_chart(&o.org, &o.event, days).await,
+            Member::Promoter(p) => core.promoter_chart(&p.org, &p.event, p.membership.id, days).await,
+        }
+    }
+}
+
+impl Core {
+    /// The days a chart of `event` shows: `count` days on the organization's calendar,
+    /// ending today, or on the event's day once it has passed.
+    pub(crate) fn chart_days(&self, org: &OrgRow, event: &EventRow, count: u32) -> Result<Days, CommandError> {
+        let tz: chrono_tz::Tz = org
+            .time_zone
+            .parse()
+            .map_err(|_| CommandError::Invariant(format!("organization time zone `{}`", org.time_zone)))?;
+        let today = self.clock.now().with_timezone(&tz).date_naive();
+        let event_day = event.starts_at.with_timezone(&tz).date_naive();
+        Ok(Days::ending(last_day(today, event_day), count as usize))
+    }
+
+    async fn day_rows(&self, event: &EventRow, membership: Option<MembershipId>, days: Days) -> Result<Vec<DayRow>, CommandError> {
+        let last = days.date(days.count.saturating_sub(1));
+        let rows = self.store.daily_sales(event.id, membership, days.first, last).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DayRow {
+                day: r.day,
+                membership_id: r.membership_id,
+                link_id: r.link_id,
+                tickets: r.tickets,
+            })
+            .collect())
+    }
+
+    /// A promoter's own chart: only rows of their membership are read, and the chart
+    /// builder drops any other.
+    pub(crate) async fn promoter_chart(&self, org: &OrgRow, event: &EventRow, membership: MembershipId, count: u32) -> Res {
+        let days = self.chart_days(org, event, count)?;
+        let rows = self.day_rows(event, Some(membership), days).await?;
+        let mut names = Names::default();
+        for l in self.store.links_of_membership(membership, event.id).await? {
+            names.links.insert(l.id, l.shown_label());
+        }
+        let chart = DailyChart::for_promoter(&event.name, days, membership, &rows, &names);
+        let summary = chart.summary();
+        let png = chart::render_daily(&chart).map_err(|e| CommandError::Invariant(e.to_string()))?;
+        Ok(Reply::text(summary.clone())
+            .titled(format!("{} — your tickets per day", event.name))
+            .with_attachment(picture(&format!("chart-{}.png", event.slug), png, summary))
+            .private())
+    }
+
+    /// An organizer's charts of one event: tickets per day by promoter, and the funnel.
+    pub(crate) async fn organizer_chart(&self, org: &OrgRow, event: &EventRow, count: u32) -> Res {
+        let days = self.chart_days(org, event, count)?;
+        let rows = self.day_rows(event, None, days).await?;
+        let members = self.store.memberships_of_org(event.org_id, Some(event.id)).await?;
+        let mut names = Names::default();
+        for m in &members {
+            names.promoters.insert(m.id, m.shown_name());
+        }
+        let chart = DailyChart::for_organizer(&event.name, days, &rows, &names, MAX_NAMED);
+        let per = self.event_numbers(event, None).await?.per_membership();
+        let funnel_rows: Vec<FunnelRow> = members
+            .iter()
+            .filter_map(|m| {
+                let n = per.get(&m.id)?;
+                Some(FunnelRow {
+                    label: m.shown_name(),
+                    clicks: n.clicks,
+                    orders: n.orders,
+                    tickets: n.tickets,
+                })
+            })
+            .collect();
+        let funnel = Funnel::top(&event.name, funnel_rows, FUNNEL_ROWS);
+        let (daily_summary, funnel_summary) = (chart.summary(), funnel.summary());
+        let daily_png = chart::render_daily(&chart).map_err(|e| CommandError::Invariant(e.to_string()))?;
+        let funnel_png = chart::render_funnel(&funnel).map_err(|e| CommandError::Invariant(e.to_string()))?;
+        Ok(Reply::text(daily_summary.clone())
+            .titled(format!("{} — tickets per day", event.name))
+            .line(funnel_summary.clone())
+            .with(Block::Table(funnel_table(&funnel)))
+            .with_attachment(picture(&format!("chart-{}.png", event.slug), daily_png, daily_summary))
+            .with_attachment(picture(&format!("funnel-{}.png", event.slug), funnel_png, funnel_summary))
+            .private())
+    }
+}
+
+/// The funnel as a table: the text version of its picture (and all a mail shows of it).
+fn funnel_table(f: &Funnel) -> Table {
+    let mut t = Table::new(&["Promoter", "Clicks", "Orders", "Tickets"], &[false, true, true, true]);
+    for r in &f.rows {
+        t.row(vec![r.label.clone(), r.clicks.to_string(), r.orders.to_string(), r.tickets.to_string()]);
+    }
+    t
+}
+
+fn picture(filename: &str, png: chart::Png, caption: String) -> Attachment {
+    Attachment {
+        filename: filename.to_string(),
+        mime: "image/png".into(),
+        data: png.into_bytes(),
+        caption,
+    }
+}
+
+/// The last day of a chart that ends at `today` or on `event_day`, whichever is first;
+/// an event long past still shows the days before it.
+pub(crate) fn last_day(today: NaiveDate, event_day: NaiveDate) -> NaiveDate {
+    today.min(event_day)
+}

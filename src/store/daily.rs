@@ -1,0 +1,147 @@
+//! Sales per day for charts: each order's sale day on its organization's clock, and the
+//! per-day rollup (`daily_sales`, kept by the triggers of migration 0011) read back.
+
+use super::{Store, StoreError, StoreResult, WriteTx};
+use crate::domain::{EventId, LinkId, MembershipId, OrderId, OrgId};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+
+/// Orders given their sale day per statement.
+const CHUNK: usize = 400;
+
+/// Net tickets of one day through one source, from the rollup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyRow {
+    pub day: NaiveDate,
+    /// `None` for the organization's links and direct sales.
+    pub membership_id: Option<MembershipId>,
+    /// `None` for sales through no link.
+    pub link_id: Option<LinkId>,
+    /// Tickets net of refunds (a refund lowers the day of its sale).
+    pub tickets: i64,
+}
+
+/// The day of `t` on the clock of `tz`, as stored.
+pub(super) fn sale_day(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).date_naive().format("%Y-%m-%d").to_string()
+}
+
+/// A stored time zone, read strictly.
+pub(super) fn zone(name: &str) -> StoreResult<chrono_tz::Tz> {
+    name.parse()
+        .map_err(|_| StoreError::Corrupt(format!("organization time zone `{name}`")))
+}
+
+impl Store {
+    /// The time zone of each event's organization.
+    pub(super) async fn event_zones(
+        &self,
+        tx: &mut WriteTx,
+        events: impl Iterator<Item = EventId>,
+    ) -> StoreResult<HashMap<EventId, chrono_tz::Tz>> {
+        let mut q = QueryBuilder::new(
+            "SELECT e.id, g.time_zone FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.id IN (",
+        );
+        let mut sep = q.separated(", ");
+        let mut any = false;
+        for e in events {
+            sep.push_bind(e);
+            any = true;
+        }
+        if !any {
+            return Ok(HashMap::new());
+        }
+        q.push(")");
+        let rows: Vec<(EventId, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        rows.into_iter().map(|(e, name)| Ok((e, zone(&name)?))).collect()
+    }
+
+    /// Gives every order stored before sale days existed its day (once, after the
+    /// migration that added them); the triggers file each into the rollup. Returns how
+    /// many orders it dated.
+    pub async fn fill_sale_days(&self) -> StoreResult<usize> {
+        let mut done = 0;
+        loop {
+            let mut tx = self.write().await?;
+            let rows: Vec<(OrderId, String, String)> = sqlx::query_as(
+                "SELECT o.id, o.ordered_at, g.time_zone FROM orders o JOIN events e ON e.id = o.event_id \
+                 JOIN organizations g ON g.id = e.org_id WHERE o.sale_day IS NULL ORDER BY o.id LIMIT ?",
+            )
+            .bind(CHUNK as i64 * 10)
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            let mut days = Vec::with_capacity(rows.len());
+            for (id, at, tz) in &rows {
+                let at = crate::clock::parse_stored(at)
+                    .map_err(|e| StoreError::Corrupt(format!("order {id} ordered_at `{at}`: {e}")))?;
+                days.push((*id, sale_day(at, zone(tz)?)));
+            }
+            self.set_sale_days(&mut tx, &days).await?;
+            tx.commit().await?;
+            done += rows.len();
+        }
+    }
+
+    /// Moves every order of an organization to its sale day in `tz` (after a change of
+    /// the organization's time zone), in the caller's transaction.
+    pub(super) async fn redate_orders_of(&self, tx: &mut WriteTx, org_id: OrgId, tz: chrono_tz::Tz) -> StoreResult<()> {
+        let rows: Vec<(OrderId, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT o.id, o.ordered_at FROM orders o JOIN events e ON e.id = o.event_id WHERE e.org_id = ?",
+        )
+        .bind(org_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let days: Vec<(OrderId, String)> = rows.into_iter().map(|(id, at)| (id, sale_day(at, tz))).collect();
+        self.set_sale_days(tx, &days).await
+    }
+
+    async fn set_sale_days(&self, tx: &mut WriteTx, days: &[(OrderId, String)]) -> StoreResult<()> {
+        for chunk in days.chunks(CHUNK) {
+            let mut q = QueryBuilder::new("UPDATE orders SET sale_day = v.column2 FROM (");
+            q.push_values(chunk, |mut b, (id, day)| {
+                b.push_bind(*id).push_bind(day);
+            });
+            q.push(") AS v WHERE orders.id = v.column1 AND orders.sale_day IS NOT v.column2");
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The rollup rows of an event from `first` to `last` (days included), of one
+    /// membership or of everyone.
+    pub async fn daily_sales(
+        &self,
+        event_id: EventId,
+        membership: Option<MembershipId>,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> StoreResult<Vec<DailyRow>> {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT day, membership_id, link_id, tickets FROM daily_sales \
+             WHERE event_id = ?1 AND day >= ?2 AND day <= ?3 AND (?4 IS NULL OR membership_id = ?4) AND tickets <> 0 \
+             ORDER BY day, membership_id, link_id",
+        )
+        .bind(event_id)
+        .bind(first.format("%Y-%m-%d").to_string())
+        .bind(last.format("%Y-%m-%d").to_string())
+        .bind(membership)
+        .fetch_all(self.pool())
+        .await?;
+        rows.into_iter()
+            .map(|(day, m, l, tickets)| {
+                let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                    .map_err(|e| StoreError::Corrupt(format!("sale day `{day}`: {e}")))?;
+                Ok(DailyRow {
+                    day,
+                    membership_id: (m != 0).then_some(MembershipId(m)),
+                    link_id: (l != 0).then_some(LinkId(l)),
+                    tickets,
+                })
+            })
+            .collect()
+    }
+}
