@@ -1,6 +1,7 @@
 //! promoterd: a ticket-sale promoter program for event organizers, run where people
 //! already are. The core (`commands`, `store`, `ingest`, `export`) imports no front-end crate.
 
+pub mod chart;
 pub mod chat_outbox;
 pub mod cli;
 pub mod clock;
