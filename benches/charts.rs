@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use promoterd::chart::{self, DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED, Names};
+use promoterd::domain::{LinkId, MembershipId};
 use std::time::{Duration, Instant};
 
 const PROMOTERS: i64 = 500;
@@ -54,15 +55,15 @@ fn event() -> (Vec<DayRow>, Names, Days) {
             let tickets = below(40 / (p + 1) + 2) - i64::from(below(20) == 0);
             rows.push(DayRow {
                 day,
-                membership_id: Some(p),
-                link_id: Some(10_000 + p),
+                membership_id: Some(MembershipId(p)),
+                link_id: Some(LinkId(10_000 + p)),
                 tickets,
             });
         }
         rows.push(DayRow {
             day,
             membership_id: None,
-            link_id: Some(1),
+            link_id: Some(LinkId(1)),
             tickets: below(8),
         });
         rows.push(DayRow {
@@ -74,7 +75,7 @@ fn event() -> (Vec<DayRow>, Names, Days) {
     }
     let names = Names {
         promoters: (0..PROMOTERS)
-            .map(|p| (p, format!("Promoter {p:03} with a longer name")))
+            .map(|p| (MembershipId(p), format!("Promoter {p:03} with a longer name")))
             .collect(),
         links: Default::default(),
     };

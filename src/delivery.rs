@@ -104,6 +104,7 @@ impl Core {
                 let mail = MailOut {
                     from_name: out.org_name,
                     body_html: html.as_deref(),
+                    attachment: out.reply.attachments.first(),
                     ..MailOut::new(&person.email, out.kind, out.subject, &text)
                 };
                 self.queue_mail(tx, mail).await?;

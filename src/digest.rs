@@ -166,9 +166,14 @@ impl Core {
                         continue;
                     }
                     let last = self.store.last_digest_at(person.person_id, kind, &org.slug).await?;
-                    let Some(digest) = self.digest_for(&org, &person, kind, last).await? else {
+                    let Some(mut digest) = self.digest_for(&org, &person, kind, last).await? else {
                         continue;
                     };
+                    if freq == Frequency::Weekly {
+                        digest
+                            .attachments
+                            .extend(self.week_chart(&org, person.person_id, kind).await?);
+                    }
                     let mut tx = self.store.write().await?;
                     if !self
                         .store

@@ -1,6 +1,7 @@
 //! What a chart shows, as plain data easy to fill from the store's rows: days, series of
 //! tickets per day, funnel rows; and the builders that pick a promoter's or an organizer's view.
 
+use crate::domain::{LinkId, MembershipId};
 use chrono::{Days as ChronoDays, NaiveDate};
 use std::collections::BTreeMap;
 
@@ -99,7 +100,7 @@ impl DailyChart {
     /// [`MAX_NAMED`] named, the rest together), with the running total. Rows of other
     /// memberships, organization links and direct sales are left out: a promoter's
     /// chart can only show that promoter's sales.
-    pub fn for_promoter(title: &str, days: Days, membership_id: i64, rows: &[DayRow], names: &Names) -> Self {
+    pub fn for_promoter(title: &str, days: Days, membership_id: MembershipId, rows: &[DayRow], names: &Names) -> Self {
         let mine = rows.iter().filter(|r| r.membership_id == Some(membership_id));
         let by_link = group(days, mine, |r| r.link_id);
         let series = by_link
@@ -127,8 +128,8 @@ impl DailyChart {
     pub fn for_organizer(title: &str, days: Days, rows: &[DayRow], names: &Names, top: usize) -> Self {
         let by_source = group(days, rows.iter(), |r| match (r.membership_id, r.link_id) {
             (Some(m), _) => (SeriesKind::Promoter, m),
-            (None, Some(_)) => (SeriesKind::OrganizationLinks, 0),
-            (None, None) => (SeriesKind::Direct, 0),
+            (None, Some(_)) => (SeriesKind::OrganizationLinks, MembershipId(0)),
+            (None, None) => (SeriesKind::Direct, MembershipId(0)),
         });
         let series = by_source
             .into_iter()
@@ -172,9 +173,9 @@ fn group<'a, K: Ord>(
 pub struct DayRow {
     pub day: NaiveDate,
     /// The promoter's membership; `None` for organization links and direct sales.
-    pub membership_id: Option<i64>,
+    pub membership_id: Option<MembershipId>,
     /// The link; `None` for sales through no link.
-    pub link_id: Option<i64>,
+    pub link_id: Option<LinkId>,
     /// Tickets net of refunds (a refund lowers the day of its sale).
     pub tickets: i64,
 }
@@ -182,19 +183,19 @@ pub struct DayRow {
 /// Display names of promoters (by membership) and links (by id), for labels.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
-    pub promoters: BTreeMap<i64, String>,
-    pub links: BTreeMap<i64, String>,
+    pub promoters: BTreeMap<MembershipId, String>,
+    pub links: BTreeMap<LinkId, String>,
 }
 
 impl Names {
-    fn promoter(&self, id: i64) -> String {
+    fn promoter(&self, id: MembershipId) -> String {
         self.promoters
             .get(&id)
             .cloned()
             .unwrap_or_else(|| format!("Promoter #{id}"))
     }
 
-    fn link(&self, id: i64) -> String {
+    fn link(&self, id: LinkId) -> String {
         self.links.get(&id).cloned().unwrap_or_else(|| format!("Link #{id}"))
     }
 }

@@ -304,7 +304,10 @@ impl Core {
         Ok(if self.orgs_of_actor(actor, person).await?.is_empty() {
             String::new()
         } else {
-            format!(" As an organizer, use: {}.", commands_for(&[Access::Organizer]))
+            format!(
+                " As an organizer, use: {}.",
+                commands_for(&[Access::Organizer, Access::Member])
+            )
         })
     }
 

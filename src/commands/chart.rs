@@ -8,10 +8,10 @@ use super::command::{Command, declare};
 use super::grants::{Member, OrganizerOfEvent};
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, opt};
 use crate::chart::{self, DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED, Names};
-use crate::domain::MembershipId;
+use crate::domain::{DigestKind, MembershipId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::reply::{Attachment, Block, Reply, Table};
-use crate::store::{EventRow, OrgRow};
+use crate::store::{EventRow, OrgRow, StoreError};
 use chrono::NaiveDate;
 
 type Res = Result<Reply, CommandError>;
@@ -45,14 +45,17 @@ impl Command for Chart {
                 "how many days, up to today or the event's day (default 30)"
             )
         ],
-        "Tickets per day as a picture (organizers: per promoter, and clicks → orders → tickets)",
+        "Sales per day as a picture (organizers: by promoter, and the funnel)",
         "chart summer-fest 14",
         picks_only_event = true,
-        private = true
+        private = true,
+        deferred = true
     );
 
     fn parse(args: Args<'_>) -> Result<Self, UserError> {
-        Ok(Chart { days: args.opt("days")? })
+        Ok(Chart {
+            days: args.opt("days")?,
+        })
     }
 
     async fn run(self, core: &Core, ctx: Member<OrganizerOfEvent>) -> Res {
@@ -65,6 +68,46 @@ impl Command for Chart {
 }
 
 impl Core {
+    /// The weekly digest's picture: the last 7 days of the person's first upcoming event
+    /// (an organizer's: tickets per promoter; a promoter's: their own). A chart that
+    /// cannot be drawn is logged and left out; the digest still goes.
+    pub(crate) async fn week_chart(
+        &self,
+        org: &OrgRow,
+        person_id: PersonId,
+        kind: DigestKind,
+    ) -> Result<Option<Attachment>, StoreError> {
+        let horizon = self.clock.now() - chrono::Duration::days(1);
+        let events = self.store.events_of_org(org.id).await?;
+        let mut upcoming = events.iter().filter(|e| e.starts_at >= horizon);
+        let chart = match kind {
+            DigestKind::Organizer => match upcoming.next() {
+                Some(e) => self.organizer_chart(org, e, 7).await,
+                None => return Ok(None),
+            },
+            DigestKind::Promoter => {
+                let ms = self.store.active_memberships_of(person_id).await?;
+                let found = upcoming.find_map(|e| {
+                    ms.iter()
+                        .find(|m| m.event_id == Some(e.id) || (m.org_id == org.id && m.event_id.is_none()))
+                        .map(|m| (e, m.id))
+                });
+                match found {
+                    Some((e, m)) => self.promoter_chart(org, e, m, 7).await,
+                    None => return Ok(None),
+                }
+            }
+        };
+        match chart {
+            Ok(reply) => Ok(reply.attachments.into_iter().next()),
+            Err(crate::error::CommandError::Internal(e)) => Err(e),
+            Err(e) => {
+                tracing::warn!(org = %org.slug, error = %e, "digest: the week's chart could not be drawn");
+                Ok(None)
+            }
+        }
+    }
+
     /// The days a chart of `event` shows: `count` days on the organization's calendar,
     /// ending today, or on the event's day once it has passed.
     pub(crate) fn chart_days(&self, org: &OrgRow, event: &EventRow, count: u32) -> Result<Days, CommandError> {
@@ -77,7 +120,12 @@ impl Core {
         Ok(Days::ending(last_day(today, event_day), count as usize))
     }
 
-    async fn day_rows(&self, event: &EventRow, membership: Option<MembershipId>, days: Days) -> Result<Vec<DayRow>, CommandError> {
+    async fn day_rows(
+        &self,
+        event: &EventRow,
+        membership: Option<MembershipId>,
+        days: Days,
+    ) -> Result<Vec<DayRow>, CommandError> {
         let last = days.date(days.count.saturating_sub(1));
         let rows = self.store.daily_sales(event.id, membership, days.first, last).await?;
         Ok(rows
@@ -93,7 +141,13 @@ impl Core {
 
     /// A promoter's own chart: only rows of their membership are read, and the chart
     /// builder drops any other.
-    pub(crate) async fn promoter_chart(&self, org: &OrgRow, event: &EventRow, membership: MembershipId, count: u32) -> Res {
+    pub(crate) async fn promoter_chart(
+        &self,
+        org: &OrgRow,
+        event: &EventRow,
+        membership: MembershipId,
+        count: u32,
+    ) -> Res {
         let days = self.chart_days(org, event, count)?;
         let rows = self.day_rows(event, Some(membership), days).await?;
         let mut names = Names::default();
@@ -141,7 +195,11 @@ impl Core {
             .line(funnel_summary.clone())
             .with(Block::Table(funnel_table(&funnel)))
             .with_attachment(picture(&format!("chart-{}.png", event.slug), daily_png, daily_summary))
-            .with_attachment(picture(&format!("funnel-{}.png", event.slug), funnel_png, funnel_summary))
+            .with_attachment(picture(
+                &format!("funnel-{}.png", event.slug),
+                funnel_png,
+                funnel_summary,
+            ))
             .private())
     }
 }
@@ -150,7 +208,12 @@ impl Core {
 fn funnel_table(f: &Funnel) -> Table {
     let mut t = Table::new(&["Promoter", "Clicks", "Orders", "Tickets"], &[false, true, true, true]);
     for r in &f.rows {
-        t.row(vec![r.label.clone(), r.clicks.to_string(), r.orders.to_string(), r.tickets.to_string()]);
+        t.row(vec![
+            r.label.clone(),
+            r.clicks.to_string(),
+            r.orders.to_string(),
+            r.tickets.to_string(),
+        ]);
     }
     t
 }

@@ -8,8 +8,8 @@ use super::command::Command;
 use super::spec::CommandSpec;
 use super::{Core, Invocation};
 use super::{
-    account, events, export_cmd, invite_answer, invites, leaderboard, link_switch, links, members, names, prefs, stats,
-    ticket_types,
+    account, chart, events, export_cmd, invite_answer, invites, leaderboard, link_switch, links, members, names, prefs,
+    stats, ticket_types,
 };
 use crate::error::CommandError;
 use crate::reply::Reply;

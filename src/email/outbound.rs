@@ -65,18 +65,19 @@ pub fn build_message(mail: &OutboxMail, from: &Mailbox) -> anyhow::Result<Messag
         (Some(data), Some(name), Some(mime), Some(h))
             if mime.starts_with("image/") && h.contains(&format!("cid:{}", crate::reply::html::content_id(name))) =>
         {
-            Some(Attachment::new_inline(crate::reply::html::content_id(name)).body(data.clone(), ContentType::parse(mime)?))
+            Some(
+                Attachment::new_inline(crate::reply::html::content_id(name))
+                    .body(data.clone(), ContentType::parse(mime)?),
+            )
         }
         _ => None,
     };
     let shown_inline = inline.is_some();
     let body = match (html, inline) {
         (Some(h), Some(picture)) => Body::Alternative(
-            MultiPart::alternative().singlepart(text).multipart(
-                MultiPart::related()
-                    .singlepart(SinglePart::html(h))
-                    .singlepart(picture),
-            ),
+            MultiPart::alternative()
+                .singlepart(text)
+                .multipart(MultiPart::related().singlepart(SinglePart::html(h)).singlepart(picture)),
         ),
         (Some(h), None) => Body::Alternative(
             MultiPart::alternative()

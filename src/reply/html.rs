@@ -125,7 +125,13 @@ pub fn inline_image(reply: &Reply) -> Option<&crate::reply::Attachment> {
 pub fn content_id(filename: &str) -> String {
     let name: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(60)
         .collect();
     format!("{name}@promoterd")

@@ -74,7 +74,10 @@ impl Store {
         let day = |o: &OrderInput| -> StoreResult<String> {
             match zones.get(&o.event_id) {
                 Some(tz) => Ok(super::daily::sale_day(o.ordered_at, *tz)),
-                None => Err(super::StoreError::Corrupt(format!("event {} has no organization", o.event_id))),
+                None => Err(super::StoreError::Corrupt(format!(
+                    "event {} has no organization",
+                    o.event_id
+                ))),
             }
         };
         let days: Vec<String> = orders.iter().map(|o| day(o)).collect::<StoreResult<_>>()?;

@@ -280,3 +280,36 @@ async fn gateway_and_endpoint_share_one_path_and_429_is_honoured() {
     assert!(tries[1].at.duration_since(tries[0].at) >= std::time::Duration::from_secs(1));
     b.server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_organizers_chart_is_deferred_then_arrives_as_an_embed_image_and_files() {
+    let app = TestApp::new().await;
+    app.world().await;
+    link(&app, "2300", OWNER).await;
+    let b = bot(&app).await;
+    let deferred = b.say(2300, "chart", &[("event", "summer-fest"), ("days", "14")]).await;
+    assert_eq!(
+        (deferred["type"].as_u64(), deferred["data"]["flags"].as_u64()),
+        (Some(5), Some(EPHEMERAL)),
+        "drawing takes time: deferred, and private"
+    );
+    let follow = b
+        .fake
+        .wait_for(1, |c| c.path.starts_with(&format!("/api/v10/webhooks/{APP_ID}/")))
+        .await;
+    let names: Vec<&str> = follow[0].files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["chart-summer-fest.png", "funnel-summer-fest.png"]);
+    for (_, bytes) in &follow[0].files {
+        assert!(bytes.starts_with(b"\x89PNG"));
+    }
+    let embed = &follow[0].json["embeds"][0];
+    assert_eq!(embed["image"]["url"], "attachment://chart-summer-fest.png", "{embed}");
+    assert!(
+        follow[0]
+            .json
+            .to_string()
+            .contains("Summer Fest, 14 days: no tickets sold"),
+        "{}",
+        follow[0].json
+    );
+}

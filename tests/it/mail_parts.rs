@@ -4,7 +4,7 @@
 
 use super::email::{addr, mail_app, read, send, wait_mail};
 use super::support::*;
-use mail_parser::{HeaderValue, Message, MessageParser};
+use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
 use promoterd::clock::Clock;
 
 /// (display name, address) of a mail's From.
@@ -155,5 +155,57 @@ async fn a_digest_mail_has_its_tables_in_html_next_to_the_text() {
     assert!(html.contains("<td style=\"text-align:right;"), "{html}");
     assert!(!html.contains("<b>VIP"), "{html}");
     assert!(html.contains("<code>stop</code>"), "the footer too: {html}");
+    email.stop().await;
+}
+
+#[tokio::test]
+async fn a_weekly_digest_mail_shows_the_weeks_chart_inline_above_its_tables() {
+    let (app, tag) = mail_app("digchart").await;
+    let tag = tag.as_str();
+    let (boss, ana) = (addr("boss", tag), addr("ana", tag));
+    org_with_a_sale(&app, &boss, &ana).await;
+    app.ok(&boss, "digest weekly").await;
+    app.ok(&boss, "digest hour 0").await;
+    let next_week = Clock::fixed(chrono::Utc::now() + chrono::Duration::days(8));
+    let later = promoterd::commands::Core::new(app.store.clone(), next_week, app.core.settings.clone());
+    let email = promoterd::email::EmailFrontend::start(&later, &app.config())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        later.run_digests().await.unwrap(),
+        2,
+        "the boss's, and Ana's (weekly by default)"
+    );
+    let raw = wait_mail(&boss, |m| m.contains("organizer digest")).await;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains("multipart/alternative") && text.contains("multipart/related"),
+        "{text}"
+    );
+    let digest = MessageParser::default().parse(&raw).unwrap();
+    // The text part is intact for clients that show no pictures.
+    let plain = digest.body_text(0).unwrap().into_owned();
+    assert!(plain.lines().any(|l| l.trim_end() == "Promoters"), "{plain}");
+    // The HTML shows the picture by its Content-ID, above the tables.
+    let html = digest.body_html(0).expect("an HTML part").into_owned();
+    let cid = "chart-summer-fest.png@promoterd";
+    let img = html
+        .find(&format!("<img src=\"cid:{cid}\""))
+        .expect("an inline picture");
+    assert!(img < html.find("<table").expect("a table"), "{html}");
+    assert!(html.contains("alt=\"Summer Fest, 7 days: no tickets sold\""), "{html}");
+    // The picture travels in the mail, inline, and decodes.
+    let part = digest
+        .parts
+        .iter()
+        .find(|p| p.content_id() == Some(cid))
+        .expect("a part with the picture's Content-ID");
+    assert_eq!(
+        part.content_type().map(|c| (c.ctype(), c.subtype())),
+        Some(("image", Some("png")))
+    );
+    let mut reader = png::Decoder::new(part.contents()).read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    assert_eq!(reader.next_frame(&mut buf).unwrap().width, 1200);
     email.stop().await;
 }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod batches;
 mod catalogue;
+mod charts;
 mod cli;
 mod digests;
 mod discord;

@@ -236,3 +236,33 @@ async fn a_429_with_retry_after_is_honoured() {
     assert!(waited >= std::time::Duration::from_secs(1), "retried after {waited:?}");
     assert!(text_of(&attempts[1]).contains("promoterd commands"));
 }
+
+#[tokio::test]
+async fn a_chart_arrives_as_a_photo_with_its_summary_as_caption() {
+    let app = TestApp::new().await;
+    app.world().await;
+    link(&app, "4201", BEN).await;
+    let ben_link = link_code(&app.ok(BEN, "mylink").await);
+    let csv = format!(
+        "order_id,event,status,ordered_at,ref,ticket_type,quantity,unit_price_minor,currency\n\
+         C1,summer-fest,paid,{},{ben_link},VIP,3,12950,EUR\n",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    std::fs::write(app.path("c.csv"), csv).unwrap();
+    assert!(app.bin(&["import-orders", app.path("c.csv").to_str().unwrap()]).ok);
+    let fake = FakeTelegram::start().await;
+    let (_tg, _stop) = start(&app, &fake, None).await;
+
+    fake.push_text(30, 4201, "/chart summer-fest 14", None);
+    let photo = fake.wait_for(4201, &["sendphoto"], 1).await;
+    let caption = photo[0].params["caption"].as_str().unwrap_or_default();
+    assert!(
+        caption.starts_with("Summer Fest, 14 days: 3 tickets, best day"),
+        "{caption}"
+    );
+    let (_, name, bytes) = &photo[0].files[0];
+    assert_eq!(name, "chart-summer-fest.png");
+    let mut reader = png::Decoder::new(bytes.as_slice()).read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    assert_eq!(reader.next_frame(&mut buf).unwrap().width, 1200);
+}

@@ -1,11 +1,12 @@
 //! Fixed sample data for the chart tests and the pictures in `docs/charts/`.
 
 use crate::chart::*;
+use crate::domain::{LinkId, MembershipId};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
 /// The promoter whose chart the samples draw.
-pub const PROMOTER: i64 = 7;
+pub const PROMOTER: MembershipId = MembershipId(7);
 
 fn first() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
@@ -43,7 +44,7 @@ pub fn promoter_rows() -> Vec<DayRow> {
             rows.push(DayRow {
                 day,
                 membership_id: Some(PROMOTER),
-                link_id: Some(link),
+                link_id: Some(LinkId(link)),
                 tickets,
             });
         }
@@ -53,21 +54,21 @@ pub fn promoter_rows() -> Vec<DayRow> {
     rows.push(DayRow {
         day,
         membership_id: Some(PROMOTER),
-        link_id: Some(2),
+        link_id: Some(LinkId(2)),
         tickets: 2,
     });
     rows.push(DayRow {
         day,
         membership_id: Some(PROMOTER),
-        link_id: Some(2),
+        link_id: Some(LinkId(2)),
         tickets: -2,
     });
     for i in 0..14 {
         let day = first() + chrono::Days::new(i);
         rows.push(DayRow {
             day,
-            membership_id: Some(8),
-            link_id: Some(9),
+            membership_id: Some(MembershipId(8)),
+            link_id: Some(LinkId(9)),
             tickets: 30,
         });
     }
@@ -84,10 +85,10 @@ pub fn names() -> Names {
     let promoters = PROMOTER_NAMES
         .iter()
         .enumerate()
-        .map(|(i, n)| (i as i64 + 100, n.to_string()));
+        .map(|(i, n)| (MembershipId(i as i64 + 100), n.to_string()));
     Names {
         promoters: promoters.collect::<BTreeMap<_, _>>(),
-        links: links.into_iter().map(|(id, n)| (id, n.to_string())).collect(),
+        links: links.into_iter().map(|(id, n)| (LinkId(id), n.to_string())).collect(),
     }
 }
 
@@ -126,7 +127,7 @@ pub fn organizer_rows() -> Vec<DayRow> {
             // A few promoters sell most: the n-th about 1/n of the first.
             let weight = 24 / (p + 1) + 1;
             let tickets = lcg.below((busy * weight) as u64 / 2 + 1) - i64::from(lcg.below(12) == 0);
-            let (membership_id, link_id) = (Some(100 + p), Some(1000 + p));
+            let (membership_id, link_id) = (Some(MembershipId(100 + p)), Some(LinkId(1000 + p)));
             rows.push(DayRow {
                 day,
                 membership_id,
@@ -137,7 +138,7 @@ pub fn organizer_rows() -> Vec<DayRow> {
         rows.push(DayRow {
             day,
             membership_id: None,
-            link_id: Some(5),
+            link_id: Some(LinkId(5)),
             tickets: lcg.below(busy as u64 * 2 + 1),
         });
         rows.push(DayRow {
