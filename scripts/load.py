@@ -30,6 +30,7 @@ SECRET = "load-secret-0123456789abcdef"
 OWNER = "owner@load.test"
 EVENTS = 20
 PROMOTERS = 500
+EVENT_DAYS = 60  # days the chart benchmark draws
 RESULTS = []  # (measure, promoterd, baseline, ratio, target, ok)
 
 
@@ -170,7 +171,7 @@ def build_dataset(config, db, orders):
         con.executemany(
             "INSERT INTO orders (id, source, external_id, event_id, ref_code, link_id, membership_id, buyer_name, "
             "buyer_email, buyer_phone, status, currency, self_referral, ordered_at, source_updated_at, created_at, "
-            "updated_at, state_hash) VALUES (?, 'checkout', ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'EUR', 0, ?, ?, ?, ?, NULL)",
+            "updated_at, state_hash, sale_day) VALUES (?, 'checkout', ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'EUR', 0, ?, ?, ?, ?, NULL, ?)",
             batch_o,
         )
         con.executemany(
@@ -181,7 +182,7 @@ def build_dataset(config, db, orders):
         batch_o.clear()
         batch_l.clear()
 
-    base = 1_780_000_000  # 2026-05-28
+    base = int(time.time()) - orders * 13  # the orders end now: charts show the latest days
     for n in range(1, orders + 1):
         e = events[n % EVENTS]
         m, _ = members[rng.randrange(PROMOTERS)]
@@ -189,7 +190,7 @@ def build_dataset(config, db, orders):
         t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + n * 13))
         refunded = rng.random() < 0.03
         batch_o.append((n, f"bulk-{n}", e, code, lid, m, f"Buyer {n}", f"buyer{n}@mail.test",
-                        "refunded" if refunded else "paid", t, t.replace("Z", ".000Z"), now, now))
+                        "refunded" if refunded else "paid", t, t.replace("Z", ".000Z"), now, now, t[:10]))
         for line_no in range(1 + (n % 4 == 0)):
             tid, price = types[e][(n + line_no) % 3]
             q = 1 + rng.randrange(4)
@@ -231,6 +232,18 @@ def stats_bench(config):
     r = kv(out)
     result("organizer stats, 500 promoters, p50 / p99 (ms)", f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}",
            "-", "-", "p99 <= 20 ms", float(r["p99_ms"]) <= 20.0 and r["errors"] == "0")
+
+
+def chart_bench(config):
+    """The organizer's chart of the busiest event (per-day rollup read, drawn, encoded)."""
+    log("== charts at scale, through the core (console path)")
+    days = EVENT_DAYS
+    out = run([LOADGEN, "commands", config, "100", f"chart ev01 {days}", OWNER])
+    log("   chart " + out.strip())
+    r = kv(out)
+    result(f"organizer chart, {PROMOTERS} promoters, {days} days, p50 / p99 (ms)",
+           f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}", "-", "-", "p99 <= 50 ms",
+           float(r["p99_ms"]) <= 50.0 and r["errors"] == "0")
 
 
 EXPORT_SQL = """SELECT o.external_id, o.ordered_at, e.slug, t.name, ol.quantity, ol.refunded_quantity,
@@ -324,7 +337,24 @@ def clicks(db):
     return n
 
 
-def webhook_bench(daemon, home, count, code, sync):
+DAILY_TRIGGERS = ["order_lines_insert_daily", "order_lines_delete_daily", "order_lines_update_daily",
+                  "orders_status_daily", "orders_sale_day_daily"]
+
+
+def rollup_bench(daemon, home, db, count, code, with_rollup):
+    """The webhook again with the per-day rollup's triggers dropped: what the rollup costs."""
+    log("== the per-day rollup's cost on the webhook (its triggers dropped for a second run)")
+    con = sqlite3.connect(db)
+    for t in DAILY_TRIGGERS:
+        con.execute(f"DROP TRIGGER {t}")
+    con.commit()
+    con.close()
+    without = webhook_bench(daemon, home, count, code, "full", judge=False)
+    result("webhook orders/s with the chart rollup vs without", f"{with_rollup:,.0f}", f"{without:,.0f}",
+           f"{with_rollup / without:.2f}", ">= 0.9x", with_rollup >= 0.9 * without)
+
+
+def webhook_bench(daemon, home, count, code, sync, judge=True):
     log(f"== signed durable order webhooks, 64 connections, {count} orders (synchronous={sync})")
     raw = run([LOADGEN, "commits", os.path.join(home, "commits.db"), str(min(count, 5000)), sync])
     log("   raw SQLite single-row commits: " + raw.strip())
@@ -332,10 +362,12 @@ def webhook_bench(daemon, home, count, code, sync):
     log("   promoterd: " + ours.strip())
     r, o = kv(raw), kv(ours)
     rate, base = float(o["rps"]), float(r["rps"])
-    result("webhook orders/s", f"{rate:,.0f}", f"{base:,.0f}", f"{rate / base:.2f}", ">= 20,000 and >= 2x",
-           rate >= 20_000 and rate >= 2 * base and o["errors"] == "0")
-    result("webhook p99", f"{float(o['p99_ms']):.1f} ms", f"{float(r['p99_ms']):.2f} ms (one commit)", "-", "-", True)
-    return int(o["requests"])
+    if judge:
+        result("webhook orders/s", f"{rate:,.0f}", f"{base:,.0f}", f"{rate / base:.2f}", ">= 20,000 and >= 2x",
+               rate >= 20_000 and rate >= 2 * base and o["errors"] == "0")
+        result("webhook p99", f"{float(o['p99_ms']):.1f} ms", f"{float(r['p99_ms']):.2f} ms (one commit)", "-", "-",
+               True)
+    return rate
 
 
 def email_bench(count):
@@ -451,6 +483,7 @@ def main():
         log(f"== data set: {EVENTS} events, {PROMOTERS} promoters, {PROMOTERS * EVENTS} links, {a.orders:,} orders "
             f"({size:.0f} MB) built in {time.perf_counter() - t0:.0f}s")
         stats_bench(config)
+        chart_bench(config)
         export_bench(config, db, home)
         log("== footprint")
         d = Daemon(config, port)
@@ -463,7 +496,8 @@ def main():
         code = con.execute("SELECT code FROM links ORDER BY id LIMIT 1").fetchone()[0]
         con.close()
         before, answered = redirect_bench(d, code, a.secs, db)
-        webhook_bench(d, home, a.webhook_orders, code, "full")
+        rate = webhook_bench(d, home, a.webhook_orders, code, "full")
+        rollup_bench(d, home, db, a.webhook_orders, code, rate)
         hwm = rss_kb(d.proc.pid, "VmHWM")
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()
         counted = int(float(re.search(r'promoterd_clicks_total\{outcome="counted"\} (\S+)', metrics).group(1)))
