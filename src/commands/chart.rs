@@ -156,7 +156,7 @@ impl Core {
         }
         let chart = DailyChart::for_promoter(&event.name, days, membership, &rows, &names);
         let summary = chart.summary();
-        let png = chart::render_daily(&chart).map_err(|e| CommandError::Invariant(e.to_string()))?;
+        let png = draw(move || chart::render_daily(&chart)).await?;
         Ok(Reply::text(summary.clone())
             .titled(format!("{} — your tickets per day", event.name))
             .with_attachment(picture(&format!("chart-{}.png", event.slug), png, summary))
@@ -166,14 +166,18 @@ impl Core {
     /// An organizer's charts of one event: tickets per day by promoter, and the funnel.
     pub(crate) async fn organizer_chart(&self, org: &OrgRow, event: &EventRow, count: u32) -> Res {
         let days = self.chart_days(org, event, count)?;
-        let rows = self.day_rows(event, None, days).await?;
-        let members = self.store.memberships_of_org(event.org_id, Some(event.id)).await?;
+        // The rollup, the promoters and the running totals, read at once.
+        let (rows, members, numbers) = tokio::try_join!(
+            self.day_rows(event, None, days),
+            async { Ok(self.store.memberships_of_org(event.org_id, Some(event.id)).await?) },
+            self.event_numbers(event, None),
+        )?;
         let mut names = Names::default();
         for m in &members {
             names.promoters.insert(m.id, m.shown_name());
         }
         let chart = DailyChart::for_organizer(&event.name, days, &rows, &names, MAX_NAMED);
-        let per = self.event_numbers(event, None).await?.per_membership();
+        let per = numbers.per_membership();
         let funnel_rows: Vec<FunnelRow> = members
             .iter()
             .filter_map(|m| {
@@ -187,13 +191,16 @@ impl Core {
             })
             .collect();
         let funnel = Funnel::top(&event.name, funnel_rows, FUNNEL_ROWS);
-        let (daily_summary, funnel_summary) = (chart.summary(), funnel.summary());
-        let daily_png = chart::render_daily(&chart).map_err(|e| CommandError::Invariant(e.to_string()))?;
-        let funnel_png = chart::render_funnel(&funnel).map_err(|e| CommandError::Invariant(e.to_string()))?;
+        let (daily_summary, funnel_summary, table) = (chart.summary(), funnel.summary(), funnel_table(&funnel));
+        // Both pictures drawn at once, off the async workers.
+        let (daily_png, funnel_png) = tokio::try_join!(
+            draw(move || chart::render_daily(&chart)),
+            draw(move || chart::render_funnel(&funnel)),
+        )?;
         Ok(Reply::text(daily_summary.clone())
             .titled(format!("{} — tickets per day", event.name))
             .line(funnel_summary.clone())
-            .with(Block::Table(funnel_table(&funnel)))
+            .with(Block::Table(table))
             .with_attachment(picture(&format!("chart-{}.png", event.slug), daily_png, daily_summary))
             .with_attachment(picture(
                 &format!("funnel-{}.png", event.slug),
@@ -216,6 +223,18 @@ fn funnel_table(f: &Funnel) -> Table {
         ]);
     }
     t
+}
+
+/// Draws a picture on a blocking thread: a few milliseconds of CPU each that would
+/// otherwise hold up the tasks of an async worker.
+async fn draw(
+    f: impl FnOnce() -> Result<chart::Png, chart::ChartError> + Send + 'static,
+) -> Result<chart::Png, CommandError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(png)) => Ok(png),
+        Ok(Err(e)) => Err(CommandError::Invariant(format!("drawing a chart: {e}"))),
+        Err(e) => Err(CommandError::Invariant(format!("drawing a chart: {e}"))),
+    }
 }
 
 fn picture(filename: &str, png: chart::Png, caption: String) -> Attachment {

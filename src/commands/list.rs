@@ -7,10 +7,6 @@ use super::actor::Actor;
 use super::command::Command;
 use super::spec::CommandSpec;
 use super::{Core, Invocation};
-use super::{
-    account, chart, events, export_cmd, invite_answer, invites, leaderboard, link_switch, links, members, names, prefs,
-    stats, ticket_types,
-};
 use crate::error::CommandError;
 use crate::reply::Reply;
 
@@ -23,7 +19,7 @@ macro_rules! commands {
         }
 
         /// Every command, in the order help lists them.
-        pub static COMMANDS: &[CommandSpec] = &[$(<$module::$ty as Command>::SPEC,)*];
+        pub static COMMANDS: &[CommandSpec] = &[$(<super::$module::$ty as Command>::SPEC,)*];
 
         impl Core {
             /// Runs a command of any type: its arguments read, its context granted.
@@ -34,7 +30,7 @@ macro_rules! commands {
                 inv: &Invocation,
             ) -> Result<Reply, CommandError> {
                 match inv.cmd {
-                    $(Cmd::$id => self.run_typed::<$module::$ty>(actor, scope, inv).await,)*
+                    $(Cmd::$id => self.run_typed::<super::$module::$ty>(actor, scope, inv).await,)*
                 }
             }
         }
@@ -44,13 +40,13 @@ macro_rules! commands {
         pub(super) fn parse_every_example() -> Vec<String> {
             let mut failures = Vec::new();
             $(
-                let spec = &<$module::$ty as Command>::SPEC;
+                let spec = &<super::$module::$ty as Command>::SPEC;
                 if spec.cmd != Cmd::$id {
                     failures.push(format!("{} declares {:?}, listed as {}", spec.name, spec.cmd, stringify!($id)));
                 }
                 match super::parse_line(spec.example) {
                     Ok(inv) => {
-                        if let Err(e) = <$module::$ty as Command>::parse(super::args::Args::new(spec, &inv)) {
+                        if let Err(e) = <super::$module::$ty as Command>::parse(super::args::Args::new(spec, &inv)) {
                             failures.push(format!("{}: {e}", spec.example));
                         }
                     }
