@@ -80,7 +80,7 @@ impl Core {
         let now = self.clock.now();
         match chosen {
             Some((platform, id)) => {
-                let payload = serde_json::to_string(out.reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let payload = serde_json::to_string(out.reply).map_err(|e| StoreError::Encode(e.to_string()))?;
                 self.store
                     .enqueue_chat(
                         tx,

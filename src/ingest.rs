@@ -129,6 +129,10 @@ pub enum ApplyError {
     Order(#[from] OrderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The shared order writer could not take the order (it stopped, or its batch
+    /// failed and was rolled back): nothing was stored; the checkout should retry.
+    #[error("the order writer is unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Applies validated orders in one write transaction: all of them, or none.

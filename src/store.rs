@@ -51,6 +51,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A value to be stored could not be encoded (a bug: nothing was written).
+    #[error("encoding a value to store: {0}")]
+    Encode(String),
 }
 
 impl From<sqlx::Error> for StoreError {

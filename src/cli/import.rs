@@ -31,11 +31,13 @@ pub(super) async fn import_orders(config: &Config, file: &Path, source: &str) ->
         Ok(c) => c,
         Err(ImportError::Problems(problems)) => return refused(problems),
         Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("checking the orders")),
+        Err(ImportError::Apply(e)) => return Err(anyhow::Error::new(e).context("checking the orders")),
     };
     let outcomes = match checked.apply(&store, &Clock::system()).await {
         Ok(o) => o,
         Err(ImportError::Problems(problems)) => return refused(problems),
         Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("storing the orders")),
+        Err(ImportError::Apply(e)) => return Err(anyhow::Error::new(e).context("storing the orders")),
     };
     let created = outcomes
         .iter()

@@ -175,7 +175,7 @@ async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
     let order = match st.events.validate(&st.core.store, &cfg.source, &raw_order).await {
         Ok(o) => o,
         Err(ApplyError::Order(e)) => return order_error(st, &e),
-        Err(ApplyError::Store(e)) => return internal(st, &e),
+        Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => return internal(st, &e),
     };
     let order_id = order.external_id.clone();
     match st.orders.apply(delivery_id, order).await {
@@ -193,7 +193,7 @@ async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
             answer(code, json!({ "status": outcome.as_str(), "order": order_id }))
         }
         Err(ApplyError::Order(e)) => order_error(st, &e),
-        Err(ApplyError::Store(e)) => internal(st, &e),
+        Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => internal(st, &e),
     }
 }
 

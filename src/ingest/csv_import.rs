@@ -218,6 +218,9 @@ pub enum ImportError {
     Problems(Vec<FileProblem>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Applying failed for a reason other than the orders themselves.
+    #[error(transparent)]
+    Apply(ApplyError),
 }
 
 impl ImportFile {
@@ -239,6 +242,7 @@ impl ImportFile {
                         Ok(found) => Ok(found),
                         Err(ApplyError::Order(e)) => Err(e),
                         Err(ApplyError::Store(e)) => return Err(ImportError::Store(e)),
+                        Err(e @ ApplyError::Unavailable(_)) => return Err(ImportError::Apply(e)),
                     };
                     events.insert(name.to_string(), e.clone());
                     e

@@ -50,9 +50,9 @@ impl GroupCommit {
                 done,
             })
             .await
-            .map_err(|_| ApplyError::Store(StoreError::Corrupt("the order writer has stopped".into())))?;
+            .map_err(|_| ApplyError::Unavailable("it has stopped".into()))?;
         wait.await
-            .map_err(|_| ApplyError::Store(StoreError::Corrupt("the order writer has stopped".into())))?
+            .map_err(|_| ApplyError::Unavailable("it has stopped".into()))?
     }
 }
 
@@ -173,7 +173,7 @@ async fn commit_batch(store: &Store, clock: &Clock, batch: &[Job]) -> Vec<Result
             tracing::error!(error = %e, orders = batch.len(), "committing a batch of orders failed");
             batch
                 .iter()
-                .map(|_| Err(ApplyError::Store(StoreError::Corrupt(format!("the batch failed: {e}")))))
+                .map(|_| Err(ApplyError::Unavailable(format!("the batch failed: {e}"))))
                 .collect()
         }
     }
