@@ -145,7 +145,11 @@ impl Core {
             let Some(org) = self.store.org(org_id).await? else {
                 continue;
             };
-            let tz: Tz = org.time_zone.parse().unwrap_or(chrono_tz::UTC);
+            let Ok(tz) = org.time_zone.parse::<Tz>() else {
+                // Never a guessed zone: a digest at the wrong hour is worse than a late one.
+                tracing::error!(org = %org.slug, zone = %org.time_zone, "digests: a stored time zone is not IANA; skipped");
+                continue;
+            };
             let (weekday, org_hour) = self.store.org_digest_defaults(org.id).await?;
             for &kind in DigestKind::ALL {
                 for person in self.store.digest_recipients(org.id, kind).await? {

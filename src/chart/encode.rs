@@ -14,9 +14,11 @@ pub(super) fn png(rgb: &[u8], width: u32, height: u32) -> Result<Png, ChartError
         enc.set_color(png::ColorType::Indexed);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_palette(palette);
-        // Best (zlib 9) triples the time for 3% fewer bytes.
+        // Bars are vertical: each row mostly repeats the one above, which the Up filter
+        // turns into zeros that the fast deflater packs well. Fast + Up takes half the
+        // time of zlib's default level unfiltered, for 45-75 KB instead of 25-45 KB; a
+        // fixed filter keeps the bytes stable.
         enc.set_compression(png::Compression::Fast);
-        // Flat colours compress best unfiltered; a fixed filter keeps the bytes stable.
         enc.set_filter(png::FilterType::Up);
         enc.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
         let mut w = enc.write_header().map_err(|e| ChartError::Encode(e.to_string()))?;

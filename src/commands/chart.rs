@@ -192,7 +192,7 @@ impl Core {
             .collect();
         let funnel = Funnel::top(&event.name, funnel_rows, FUNNEL_ROWS);
         let (daily_summary, funnel_summary, table) = (chart.summary(), funnel.summary(), funnel_table(&funnel));
-        // Both pictures drawn at once, off the async workers.
+        // Both pictures queued at once for the drawing thread.
         let (daily_png, funnel_png) = tokio::try_join!(
             draw(move || chart::render_daily(&chart)),
             draw(move || chart::render_funnel(&funnel)),
@@ -225,15 +225,47 @@ fn funnel_table(f: &Funnel) -> Table {
     t
 }
 
-/// Draws a picture on a blocking thread: a few milliseconds of CPU each that would
+/// A picture to draw, and where its bytes go.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The one thread that draws every chart, in turn: a rush of charts (a digest pass,
+/// many `chart` commands) takes one core at most and cannot starve redirects and
+/// webhooks, and its buffers are reused by one allocator arena instead of a new one
+/// per blocking thread.
+fn drawer() -> &'static std::sync::mpsc::Sender<Job> {
+    static DRAWER: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    DRAWER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("promoterd-charts".into())
+            .spawn(move || {
+                for job in rx {
+                    // A panic while drawing fails that picture (its sender is dropped),
+                    // not the drawer.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })
+            .map_err(|e| tracing::error!(error = %e, "charts: the drawing thread could not start"))
+            .ok();
+        tx
+    })
+}
+
+/// Draws a picture on the drawing thread: a few milliseconds of CPU that would
 /// otherwise hold up the tasks of an async worker.
 async fn draw(
     f: impl FnOnce() -> Result<chart::Png, chart::ChartError> + Send + 'static,
 ) -> Result<chart::Png, CommandError> {
-    match tokio::task::spawn_blocking(f).await {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    let stopped = || CommandError::Invariant("drawing a chart: the drawing thread is not running".into());
+    drawer().send(job).map_err(|_| stopped())?;
+    match rx.await {
         Ok(Ok(png)) => Ok(png),
         Ok(Err(e)) => Err(CommandError::Invariant(format!("drawing a chart: {e}"))),
-        Err(e) => Err(CommandError::Invariant(format!("drawing a chart: {e}"))),
+        Err(_) => Err(stopped()),
     }
 }
 

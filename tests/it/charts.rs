@@ -209,6 +209,13 @@ async fn a_chart_of_someone_elses_event_is_refused_and_changes_nothing() {
     )
     .await;
     refused(&app, BEN, "chart summer-fest 181", "from 1 to 180").await;
+    // Ben promotes one event of the organization: another event's chart is not his.
+    app.ok(
+        OWNER,
+        "newevent winter-fest \"2099-12-01 18:00\" https://tickets.acme.test/winter Winter Fest",
+    )
+    .await;
+    refused(&app, BEN, "chart winter-fest", "not a promoter of `winter-fest`").await;
 }
 
 #[tokio::test]
