@@ -78,6 +78,7 @@ fn event() -> (Vec<DayRow>, Names, Days) {
             .map(|p| (MembershipId(p), format!("Promoter {p:03} with a longer name")))
             .collect(),
         links: Default::default(),
+        other_promoters: 0,
     };
     (rows, names, days)
 }

@@ -24,7 +24,9 @@ mod tests;
 mod text;
 
 pub use daily::{MAX_DAYS, render_daily};
-pub use data::{DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED, Names, Series, SeriesKind, fold_series};
+pub use data::{
+    DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED, Names, OTHER_PROMOTERS, Series, SeriesKind, fold_series,
+};
 pub use funnel::{MAX_ROWS, render_funnel};
 
 /// An encoded PNG image.

@@ -20,7 +20,7 @@ mod ticket_types;
 
 pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
-pub use daily::DailyRow;
+pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
 pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink, shown_link_label};

@@ -127,6 +127,7 @@ impl DailyChart {
     /// and direct sales apart.
     pub fn for_organizer(title: &str, days: Days, rows: &[DayRow], names: &Names, top: usize) -> Self {
         let by_source = group(days, rows.iter(), |r| match (r.membership_id, r.link_id) {
+            (Some(OTHER_PROMOTERS), _) => (SeriesKind::Others, OTHER_PROMOTERS),
             (Some(m), _) => (SeriesKind::Promoter, m),
             (None, Some(_)) => (SeriesKind::OrganizationLinks, MembershipId(0)),
             (None, None) => (SeriesKind::Direct, MembershipId(0)),
@@ -136,6 +137,10 @@ impl DailyChart {
             .map(|((kind, id), per_day)| Series {
                 label: match kind {
                     SeriesKind::Promoter => names.promoter(id),
+                    SeriesKind::Others => match names.other_promoters {
+                        1 => "1 other promoter".to_string(),
+                        n => format!("{n} other promoters"),
+                    },
                     SeriesKind::OrganizationLinks => "Organization links".to_string(),
                     _ => "Direct sales".to_string(),
                 },
@@ -180,11 +185,17 @@ pub struct DayRow {
     pub tickets: i64,
 }
 
+/// Rows of promoters already summed together (by the store, past its top few): one
+/// "N other promoters" series, N from [`Names::other_promoters`].
+pub const OTHER_PROMOTERS: MembershipId = MembershipId(-1);
+
 /// Display names of promoters (by membership) and links (by id), for labels.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
     pub promoters: BTreeMap<MembershipId, String>,
     pub links: BTreeMap<LinkId, String>,
+    /// How many promoters the [`OTHER_PROMOTERS`] rows sum.
+    pub other_promoters: usize,
 }
 
 impl Names {

@@ -310,3 +310,31 @@ fn docs_examples_match_their_committed_pictures() {
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 7, d).unwrap()
 }
+
+#[test]
+fn promoters_summed_by_the_store_are_one_others_series_named_by_their_count() {
+    let days = Days::ending(NaiveDate::from_ymd_opt(2025, 7, 3).unwrap(), 3);
+    let row = |m: i64, tickets: i64| DayRow {
+        day: days.date(1),
+        membership_id: Some(crate::domain::MembershipId(m)),
+        link_id: None,
+        tickets,
+    };
+    let names = Names {
+        other_promoters: 34,
+        ..names()
+    };
+    let chart = DailyChart::for_organizer("Fest", days, &[row(100, 5), row(-1, 9)], &names, MAX_NAMED);
+    let got: Vec<(&str, SeriesKind, i64)> = chart
+        .series
+        .iter()
+        .map(|s| (s.label.as_str(), s.kind, s.total()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (PROMOTER_NAMES[0], SeriesKind::Promoter, 5),
+            ("34 other promoters", SeriesKind::Others, 9)
+        ]
+    );
+}

@@ -11,7 +11,7 @@ use crate::chart::{self, DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED,
 use crate::domain::{DigestKind, MembershipId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::reply::{Attachment, Block, Reply, Table};
-use crate::store::{EventRow, OrgRow, StoreError};
+use crate::store::{DaySource, EventRow, FoldedDays, OrgRow, StoreError};
 use chrono::NaiveDate;
 
 type Res = Result<Reply, CommandError>;
@@ -167,15 +167,25 @@ impl Core {
     pub(crate) async fn organizer_chart(&self, org: &OrgRow, event: &EventRow, count: u32) -> Res {
         let days = self.chart_days(org, event, count)?;
         // The rollup, the promoters and the running totals, read at once.
-        let (rows, members, numbers) = tokio::try_join!(
-            self.day_rows(event, None, days),
+        let last = days.date(days.count.saturating_sub(1));
+        let (folded, members, numbers) = tokio::try_join!(
+            async {
+                Ok(self
+                    .store
+                    .daily_sales_folded(event.id, days.first, last, MAX_NAMED)
+                    .await?)
+            },
             async { Ok(self.store.memberships_of_org(event.org_id, Some(event.id)).await?) },
             self.event_numbers(event, None),
         )?;
-        let mut names = Names::default();
+        let mut names = Names {
+            other_promoters: folded.other_promoters,
+            ..Names::default()
+        };
         for m in &members {
             names.promoters.insert(m.id, m.shown_name());
         }
+        let rows = folded_rows(&folded);
         let chart = DailyChart::for_organizer(&event.name, days, &rows, &names, MAX_NAMED);
         let per = numbers.per_membership();
         let funnel_rows: Vec<FunnelRow> = members
@@ -209,6 +219,30 @@ impl Core {
             ))
             .private())
     }
+}
+
+/// An organizer's folded days as the chart's rows: the store already summed the
+/// promoters past the top few ([`chart::OTHER_PROMOTERS`]).
+fn folded_rows(folded: &FoldedDays) -> Vec<DayRow> {
+    folded
+        .rows
+        .iter()
+        .map(|&(day, source, tickets)| {
+            let (membership_id, link_id) = match source {
+                DaySource::Promoter(m) => (Some(m), None),
+                DaySource::OtherPromoters => (Some(chart::OTHER_PROMOTERS), None),
+                // Any link: the chart only tells organization links from direct sales.
+                DaySource::OrganizationLinks => (None, Some(crate::domain::LinkId(0))),
+                DaySource::Direct => (None, None),
+            };
+            DayRow {
+                day,
+                membership_id,
+                link_id,
+                tickets,
+            }
+        })
+        .collect()
 }
 
 /// The funnel as a table: the text version of its picture (and all a mail shows of it).

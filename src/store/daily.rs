@@ -22,6 +22,27 @@ pub struct DailyRow {
     pub tickets: i64,
 }
 
+/// Where a folded day's tickets came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaySource {
+    /// One of the top promoters.
+    Promoter(MembershipId),
+    /// Every other promoter, together.
+    OtherPromoters,
+    /// The organization's own links.
+    OrganizationLinks,
+    /// No link at all.
+    Direct,
+}
+
+/// An organizer's chart's days: (day, source, net tickets), and how many promoters the
+/// [`DaySource::OtherPromoters`] rows sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedDays {
+    pub rows: Vec<(NaiveDate, DaySource, i64)>,
+    pub other_promoters: usize,
+}
+
 /// The day of `t` on the clock of `tz`, as stored.
 pub(super) fn sale_day(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz).date_naive().format("%Y-%m-%d").to_string()
@@ -110,6 +131,64 @@ impl Store {
             q.build().execute(&mut **tx).await?;
         }
         Ok(())
+    }
+
+    /// The rollup of an event from `first` to `last` as an organizer's chart draws it:
+    /// the `top` promoters with the most tickets in those days each on their own (ties:
+    /// the earlier membership), every other promoter summed per day, the organization's
+    /// links and direct sales apart. A few hundred rows, whatever the number of promoters.
+    pub async fn daily_sales_folded(
+        &self,
+        event_id: EventId,
+        first: NaiveDate,
+        last: NaiveDate,
+        top: usize,
+    ) -> StoreResult<FoldedDays> {
+        let (first, last) = (
+            first.format("%Y-%m-%d").to_string(),
+            last.format("%Y-%m-%d").to_string(),
+        );
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "WITH span AS (SELECT day, membership_id, link_id, tickets FROM daily_sales \
+               WHERE event_id = ?1 AND day >= ?2 AND day <= ?3 AND tickets <> 0), \
+             top AS (SELECT membership_id FROM span WHERE membership_id <> 0 GROUP BY membership_id \
+               ORDER BY sum(tickets) DESC, membership_id LIMIT ?4) \
+             SELECT day, CASE WHEN membership_id = 0 OR membership_id IN (SELECT membership_id FROM top) \
+                         THEN membership_id ELSE -1 END AS who, \
+                    CASE WHEN membership_id = 0 AND link_id <> 0 THEN 1 ELSE 0 END AS via_link, sum(tickets) \
+             FROM span GROUP BY day, who, via_link ORDER BY day, who, via_link",
+        )
+        .bind(event_id)
+        .bind(&first)
+        .bind(&last)
+        .bind(top as i64)
+        .fetch_all(self.pool())
+        .await?;
+        let promoters: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT membership_id) FROM daily_sales \
+             WHERE event_id = ?1 AND day >= ?2 AND day <= ?3 AND tickets <> 0 AND membership_id <> 0",
+        )
+        .bind(event_id)
+        .bind(&first)
+        .bind(&last)
+        .fetch_one(self.pool())
+        .await?;
+        let mut out = FoldedDays {
+            rows: Vec::with_capacity(rows.len()),
+            other_promoters: usize::try_from(promoters).unwrap_or(0).saturating_sub(top),
+        };
+        for (day, who, via_link, tickets) in rows {
+            let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .map_err(|e| StoreError::Corrupt(format!("sale day `{day}`: {e}")))?;
+            let source = match (who, via_link) {
+                (-1, _) => DaySource::OtherPromoters,
+                (0, 1) => DaySource::OrganizationLinks,
+                (0, _) => DaySource::Direct,
+                (m, _) => DaySource::Promoter(MembershipId(m)),
+            };
+            out.rows.push((day, source, tickets));
+        }
+        Ok(out)
     }
 
     /// The rollup rows of an event from `first` to `last` (days included), of one

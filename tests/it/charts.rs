@@ -75,14 +75,6 @@ async fn chart(app: &TestApp, who: &str, line: &str) -> Reply {
     app.core.execute(&Origin::Console { email: who.into() }, line).await
 }
 
-/// The width and height of a PNG, decoding it in full.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    let mut reader = png::Decoder::new(bytes).read_info().expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("its pixels decode");
-    (info.width, info.height)
-}
-
 /// The world with sales: Ben 2 tickets on Saturday morning and 1 just after midnight
 /// (Berlin) that is still Saturday in UTC; Ana 4 on Monday; 1 direct sale on Monday.
 async fn sales() -> (TestApp, Clock) {
@@ -238,4 +230,41 @@ async fn orders_stored_before_the_rollup_get_their_days_when_the_store_opens() {
     assert_eq!(app.store.fill_sale_days().await.unwrap(), 4);
     assert_eq!(days(&app, None).await, before);
     assert_eq!(app.store.fill_sale_days().await.unwrap(), 0, "once");
+}
+
+#[tokio::test]
+async fn the_organizers_days_come_folded_from_the_store_past_the_top_promoters() {
+    use promoterd::store::DaySource;
+    let (app, _clock) = sales().await;
+    let ana = app.store.person_by_email(ANA).await.unwrap().unwrap();
+    let ana = app.store.active_memberships_of(ana.id).await.unwrap()[0].id;
+    let folded = app
+        .store
+        .daily_sales_folded(event_id(&app).await, day("2027-06-01"), day("2027-06-08"), 1)
+        .await
+        .unwrap();
+    assert_eq!(folded.other_promoters, 1, "Ben, past the top one");
+    assert_eq!(
+        folded.rows,
+        [
+            (day("2027-06-05"), DaySource::OtherPromoters, 2),
+            (day("2027-06-06"), DaySource::OtherPromoters, 1),
+            (day("2027-06-07"), DaySource::Direct, 1),
+            (day("2027-06-07"), DaySource::Promoter(ana), 4),
+        ]
+    );
+    // With room for both, nobody is folded.
+    let all = app
+        .store
+        .daily_sales_folded(event_id(&app).await, day("2027-06-01"), day("2027-06-08"), 6)
+        .await
+        .unwrap();
+    assert_eq!(all.other_promoters, 0);
+    assert!(all.rows.iter().all(|r| r.1 != DaySource::OtherPromoters));
+    let chart = chart(&app, OWNER, "chart summer-fest 7").await;
+    assert!(
+        !chart.attachments[0].caption.contains("other"),
+        "{}",
+        chart.attachments[0].caption
+    );
 }

@@ -382,3 +382,11 @@ where
         pause = (pause * 2).min(std::time::Duration::from_millis(100));
     }
 }
+
+/// The width and height of a PNG, decoding every pixel (a broken picture fails here).
+pub fn png_size(bytes: &[u8]) -> (u32, u32) {
+    let mut reader = png::Decoder::new(bytes).read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("its pixels decode");
+    (info.width, info.height)
+}

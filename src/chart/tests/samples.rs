@@ -89,6 +89,7 @@ pub fn names() -> Names {
     Names {
         promoters: promoters.collect::<BTreeMap<_, _>>(),
         links: links.into_iter().map(|(id, n)| (LinkId(id), n.to_string())).collect(),
+        other_promoters: 0,
     }
 }
 
@@ -100,7 +101,7 @@ pub fn promoter_chart() -> DailyChart {
     DailyChart::for_promoter("Summer Fest", days, PROMOTER, &promoter_rows(), &names())
 }
 
-const PROMOTER_NAMES: [&str; 12] = [
+pub const PROMOTER_NAMES: [&str; 12] = [
     "Ana Silva",
     "José María Fernández-González de la Torre",
     "Zoë Ångström",
