@@ -51,9 +51,27 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The database file could not be created.
+    #[error("database file: {0}")]
+    File(#[from] std::io::Error),
     /// A value to be stored could not be encoded (a bug: nothing was written).
     #[error("encoding a value to store: {0}")]
     Encode(String),
+}
+
+/// Creates a missing database file readable and writable by its owner only: it holds
+/// buyers' names and addresses. SQLite gives the `-wal` and `-shm` files the database
+/// file's permissions. An existing file keeps the permissions its operator gave it.
+fn create_private(path: &Path) -> StoreResult<()> {
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::File(e)),
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -133,6 +151,7 @@ impl Store {
     /// Opens with a chosen durability: `full` fsyncs every commit (survives power loss);
     /// otherwise WAL's `NORMAL` (survives any crash of the process, not of the machine).
     pub async fn open_with(path: &Path, full: bool) -> StoreResult<Self> {
+        create_private(path)?;
         let sync = if full {
             SqliteSynchronous::Full
         } else {

@@ -454,3 +454,16 @@ async fn short_names_are_unique_per_organization_and_never_tell_of_another() {
     server.stop().await.unwrap();
     assert!(app.ok(rival, "stats summer-fest").await.contains("GA"));
 }
+
+#[tokio::test]
+async fn the_database_and_its_wal_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::new().await;
+    app.world().await;
+    let db = app.config().database_path();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", db.display());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path} holds buyers' data");
+    }
+}
