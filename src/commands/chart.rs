@@ -11,7 +11,7 @@ use crate::chart::{self, DailyChart, DayRow, Days, Funnel, FunnelRow, MAX_NAMED,
 use crate::domain::{DigestKind, MembershipId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::reply::{Attachment, Block, Reply, Table};
-use crate::store::{DaySource, EventRow, FoldedDays, OrgRow, StoreError};
+use crate::store::{DaySource, EventRow, FoldedDays, MembershipRow, OrgRow, StoreError};
 use chrono::NaiveDate;
 
 type Res = Result<Reply, CommandError>;
@@ -81,8 +81,9 @@ impl Core {
         let events = self.store.events_of_org(org.id).await?;
         let mut upcoming = events.iter().filter(|e| e.starts_at >= horizon);
         let chart = match kind {
+            // Only the daily picture: the digest has the numbers as tables already.
             DigestKind::Organizer => match upcoming.next() {
-                Some(e) => self.organizer_chart(org, e, 7).await,
+                Some(e) => self.organizer_daily_picture(org, e, 7).await,
                 None => return Ok(None),
             },
             DigestKind::Promoter => {
@@ -164,6 +165,20 @@ impl Core {
     }
 
     /// An organizer's charts of one event: tickets per day by promoter, and the funnel.
+    /// An organizer's tickets per day by promoter alone (the weekly digest's picture).
+    async fn organizer_daily_picture(&self, org: &OrgRow, event: &EventRow, count: u32) -> Res {
+        let days = self.chart_days(org, event, count)?;
+        let last = days.date(days.count.saturating_sub(1));
+        let (folded, members) = tokio::try_join!(
+            self.store.daily_sales_folded(event.id, days.first, last, MAX_NAMED),
+            self.store.memberships_of_org(event.org_id, Some(event.id)),
+        )?;
+        let chart = organizer_daily(event, days, &folded, &members);
+        let summary = chart.summary();
+        let png = draw(move || chart::render_daily(&chart)).await?;
+        Ok(Reply::text(summary.clone()).with_attachment(picture(&format!("chart-{}.png", event.slug), png, summary)))
+    }
+
     pub(crate) async fn organizer_chart(&self, org: &OrgRow, event: &EventRow, count: u32) -> Res {
         let days = self.chart_days(org, event, count)?;
         // The rollup, the promoters and the running totals, read at once.
@@ -178,15 +193,7 @@ impl Core {
             async { Ok(self.store.memberships_of_org(event.org_id, Some(event.id)).await?) },
             self.event_numbers(event, None),
         )?;
-        let mut names = Names {
-            other_promoters: folded.other_promoters,
-            ..Names::default()
-        };
-        for m in &members {
-            names.promoters.insert(m.id, m.shown_name());
-        }
-        let rows = folded_rows(&folded);
-        let chart = DailyChart::for_organizer(&event.name, days, &rows, &names, MAX_NAMED);
+        let chart = organizer_daily(event, days, &folded, &members);
         let per = numbers.per_membership();
         let funnel_rows: Vec<FunnelRow> = members
             .iter()
@@ -219,6 +226,18 @@ impl Core {
             ))
             .private())
     }
+}
+
+/// An organizer's tickets per day: the top promoters by name, the rest together.
+fn organizer_daily(event: &EventRow, days: Days, folded: &FoldedDays, members: &[MembershipRow]) -> DailyChart {
+    let mut names = Names {
+        other_promoters: folded.other_promoters,
+        ..Names::default()
+    };
+    for m in members {
+        names.promoters.insert(m.id, m.shown_name());
+    }
+    DailyChart::for_organizer(&event.name, days, &folded_rows(folded), &names, MAX_NAMED)
 }
 
 /// An organizer's folded days as the chart's rows: the store already summed the
