@@ -1,6 +1,7 @@
 //! The command line: `run`, `migrate`, `console`, `org create`, `import-orders`, `outbox`,
 //! `export`, `docs`.
 
+mod backup;
 mod export;
 mod import;
 mod org;
@@ -79,6 +80,18 @@ pub enum Command {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Take a consistent copy of the database into a new file while the daemon runs,
+    /// and check it (integrity, row counts).
+    Backup {
+        /// The new file (it must not exist).
+        file: PathBuf,
+    },
+    /// Put a backup in place of the database; the daemon must be stopped. The file in
+    /// place is kept aside as <database>.before-restore-<time>.
+    Restore {
+        /// A backup taken by `promoterd backup` or the schedule.
+        file: PathBuf,
     },
     /// Print bot-commands.md, generated from the command declarations.
     Docs,
@@ -211,6 +224,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             action: DiscordAction::Register,
         } => register_discord(&config).await,
         Command::Export { event, org, out } => export::export(&config, event, org, out.as_deref()).await,
+        Command::Backup { file } => backup::backup(&config, &file).await,
+        Command::Restore { file } => backup::restore(&config, &file).await,
         Command::Docs | Command::Email { .. } => unreachable!("handled above"),
     }
 }

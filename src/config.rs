@@ -1,7 +1,10 @@
 //! The TOML configuration: every key optional with defaults in code, unknown keys
 //! refused by name, secrets also from environment variables.
 
+mod backup;
 mod secrets;
+
+pub use backup::{BackupConfig, parse_every};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ pub struct Config {
     pub discord: DiscordConfig,
     pub email: EmailConfig,
     pub webhook: WebhookConfig,
+    pub backup: BackupConfig,
     /// Directory of the config file; relative paths are resolved from it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -312,6 +316,15 @@ impl Config {
                 self.telegram.mode
             ));
         }
+        if parse_every(&self.backup.every).is_none() {
+            return Err(format!(
+                "backup.every `{}` is not a time like \"30m\", \"6h\" or \"1d\" (one minute to a year)",
+                self.backup.every
+            ));
+        }
+        if self.backup.keep == 0 {
+            return Err("backup.keep must be at least 1".into());
+        }
         if self.http.click_buffer == 0 {
             return Err("http.click_buffer must be at least 1".into());
         }
@@ -379,6 +392,17 @@ impl Config {
             self.database.path.clone()
         } else {
             self.base_dir.join(&self.database.path)
+        }
+    }
+
+    /// The directory of scheduled backups, resolved like the database; `None`: off.
+    pub fn backup_dir(&self) -> Option<PathBuf> {
+        if self.backup.dir.as_os_str().is_empty() {
+            None
+        } else if self.backup.dir.is_absolute() {
+            Some(self.backup.dir.clone())
+        } else {
+            Some(self.base_dir.join(&self.backup.dir))
         }
     }
 

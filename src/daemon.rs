@@ -20,6 +20,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::install().context("installing signal handlers")?;
+    let _lock = crate::backup::DaemonLock::acquire(&config.database_path())?;
     let store = open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
     if config.webhook_secrets().is_empty() {
@@ -40,13 +41,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(r) = telegram.as_ref().and_then(crate::telegram::TelegramFrontend::router) {
         extra = extra.merge(r);
     }
-    let housekeeping = tokio::spawn(housekeeping(store.clone()));
+    let housekeeping = tokio::spawn(crate::housekeeping::every_hour(core.clone()));
     let (stop_scheduler, scheduler_stop) = tokio::sync::watch::channel(false);
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let email = crate::email::EmailFrontend::start(&core, &config)?;
-    let scheduler = tokio::spawn(crate::digest::scheduler(core.clone(), scheduler_stop));
+    let scheduler = tokio::spawn(crate::digest::scheduler(core.clone(), scheduler_stop.clone()));
+    let backups = match config.backup_dir() {
+        Some(dir) => {
+            let every = crate::config::parse_every(&config.backup.every).context("backup.every")?;
+            tracing::info!(dir = %dir.display(), every = %config.backup.every, keep = config.backup.keep, "backups: scheduled");
+            Some(tokio::spawn(crate::backup::scheduled(
+                store.clone(),
+                dir,
+                every,
+                config.backup.keep as usize,
+                scheduler_stop,
+            )))
+        }
+        None => {
+            tracing::info!("backups: none scheduled ([backup] dir is empty); `promoterd backup <file>` takes one");
+            None
+        }
+    };
     let http = crate::http::HttpServer::start_with(core, &config, listener, extra).await?;
     tracing::info!(address = %http.addr, "http: listening");
     tracing::info!("promoterd ready");
@@ -55,6 +73,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     http.stop().await?;
     let _ = stop_scheduler.send(true);
     let _ = scheduler.await;
+    if let Some(b) = backups {
+        let _ = b.await;
+    }
     if let Some(email) = email {
         email.stop().await;
     }
@@ -67,26 +88,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     housekeeping.abort();
     store.close().await;
     Ok(())
-}
-
-/// Hourly chores: expiring old invites.
-async fn housekeeping(store: crate::store::Store) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let result = async {
-            let mut tx = store.write().await?;
-            let n = store.expire_invites(&mut tx, chrono::Utc::now()).await?;
-            tx.commit().await?;
-            Ok::<u64, crate::store::StoreError>(n)
-        }
-        .await;
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "expired old invites"),
-            Err(e) => tracing::warn!(error = %e, "expiring invites failed"),
-        }
-    }
 }
 
 /// SIGINT and SIGTERM handlers, registered before start-up so no signal is missed.

@@ -1,6 +1,7 @@
 //! promoterd: a ticket-sale promoter program for event organizers, run where people
 //! already are. The core (`commands`, `store`, `ingest`, `export`) imports no front-end crate.
 
+pub mod backup;
 pub mod chart;
 pub mod chat_outbox;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod export;
+pub mod housekeeping;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

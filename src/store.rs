@@ -1,6 +1,7 @@
 //! The SQLite repository: every SQL statement of promoterd lives under this module.
 
 mod audit;
+mod backup;
 mod chat;
 mod chat_links;
 mod codec;
@@ -14,11 +15,14 @@ mod orders;
 mod orgs;
 mod outbox;
 mod people;
+mod personal;
+mod privacy;
 mod programs;
 mod stats;
 mod ticket_types;
 
-pub use audit::{NewReplyToken, OutboxRow, QueuedMail};
+pub use audit::{AuditEntry, NewReplyToken, OutboxRow, QueuedMail};
+pub use backup::{COUNTED, FileCheck, check_file};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
@@ -29,6 +33,7 @@ pub use orders::{IngestOutcome, OrderRow};
 pub use orgs::{EventField, EventRow, OrgRow, TicketTypeRow};
 pub use outbox::OutboxEntry;
 pub use people::{ChatAccount, ConnectOutcome, PersonRow};
+pub use privacy::{FAILED_KEEP, PastEvent};
 pub use programs::{InviteRow, MembershipRow, NewInvite};
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
 pub use ticket_types::TicketTypeUse;
@@ -181,10 +186,16 @@ impl Store {
     async fn with_options(opts: SqliteConnectOptions) -> StoreResult<Self> {
         // The writer's statement journals (a multi-row insert inside a batch with savepoints)
         // stay in memory: spilled to disk they cost a temp file created and unlinked per batch.
+        // `secure_delete` zeroes what a write removes (erased buyers, a sent message's
+        // code or token, a dropped attachment's pages) instead of leaving it in free space.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone().pragma("temp_store", "memory"))
+            .connect_with(
+                opts.clone()
+                    .pragma("temp_store", "memory")
+                    .pragma("secure_delete", "on"),
+            )
             .await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
         Ok(Self { pool, writer })

@@ -82,6 +82,9 @@ commands! {
     Revoke => members::Revoke,
     Stats => stats::Stats,
     Export => export_cmd::Export,
+    ForgetBuyer => forget::ForgetBuyer,
+    Retention => retention::Retention,
+    Audit => audit_cmd::Audit,
     OrgLink => links::OrgLink,
     OrgLinks => links::OrgLinks,
     SetLeaderboard => leaderboard::SetLeaderboard,
@@ -93,6 +96,7 @@ commands! {
     MyStats => stats::MyStats,
     MyOrders => stats::MyOrders,
     Leaderboard => leaderboard::Leaderboard,
+    Leave => leave::Leave,
     Chart => chart::Chart,
     Digest => prefs::Digest,
     Notify => prefs::Notify,
@@ -100,6 +104,7 @@ commands! {
     OrgDigest => prefs::OrgDigest,
     TimeZone => prefs::TimeZone,
     Stop => prefs::Stop,
+    MyData => mydata::MyData,
 }
 
 #[cfg(test)]

@@ -52,7 +52,11 @@ impl Command for Promoters {
                 m.email.clone(),
                 m.display_name.clone().unwrap_or_default(),
                 scope,
-                m.status.to_string(),
+                if m.left_by_self {
+                    "left".to_string()
+                } else {
+                    m.status.to_string()
+                },
             ]);
         }
         Ok(Reply::default()

@@ -37,6 +37,16 @@ pub struct QueuedMail<'a> {
     pub references_chain: Option<&'a str>,
 }
 
+/// One line of the audit log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// The person who acted; `None` for the daemon itself (retention, expiry).
+    pub actor: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
 /// An outbound message waiting in the outbox.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
@@ -73,20 +83,29 @@ impl Store {
         Ok(())
     }
 
-    /// The latest audit entries of an organization: (time, actor email, action, detail).
-    pub async fn audit_entries(
+    /// An organization's audit entries since `since`, newest first, at most `limit`;
+    /// and how many there are in all since then.
+    pub async fn audit_since(
         &self,
         org_id: OrgId,
+        since: DateTime<Utc>,
         limit: i64,
-    ) -> StoreResult<Vec<(String, Option<String>, String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT a.at, p.email, a.action, a.detail FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id \
-             WHERE a.org_id = ? ORDER BY a.id DESC LIMIT ?",
+    ) -> StoreResult<(Vec<AuditEntry>, i64)> {
+        let rows = sqlx::query_as(
+            "SELECT a.at, p.email AS actor, a.action, a.detail FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id \
+             WHERE a.org_id = ? AND a.at >= ? ORDER BY a.id DESC LIMIT ?",
         )
         .bind(org_id)
+        .bind(ts(since))
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        let total = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = ? AND at >= ?")
+            .bind(org_id)
+            .bind(ts(since))
+            .fetch_one(self.pool())
+            .await?;
+        Ok((rows, total))
     }
 
     /// Queues an email with its headers, reply token and attachment, in the caller's transaction.

@@ -47,10 +47,13 @@ const PAGE: i64 = 2000;
 
 /// Referred orders after the key `(?3, ?4)` with their lines, as one JSON array of
 /// ids and order fields; names come from [`Lookups`]. `{orders}` selects the filter
-/// and the index that serves it; `CROSS JOIN` keeps SQLite starting from the page.
+/// and the index that serves it; `CROSS JOIN` keeps SQLite starting from the page. An
+/// order whose buyer data was erased shows `(erased <date>)` as the buyer's name.
 const PAGE_SQL: &str = "WITH page AS MATERIALIZED ( \
        SELECT o.id, o.ordered_at, o.external_id, o.event_id, o.link_id, o.membership_id, o.currency, o.status, \
-         o.buyer_name, o.buyer_email, o.buyer_phone, o.self_referral FROM {orders} \
+         CASE WHEN o.buyer_erased_at IS NULL THEN o.buyer_name \
+           ELSE '(erased ' || substr(o.buyer_erased_at, 1, 10) || ')' END AS buyer_name, \
+         o.buyer_email, o.buyer_phone, o.self_referral FROM {orders} \
        AND o.link_id IS NOT NULL AND o.membership_id IS NOT NULL AND (o.ordered_at, o.id) > (?3, ?4) \
        ORDER BY o.ordered_at, o.id LIMIT ?5) \
      SELECT (SELECT count(*) FROM page), \

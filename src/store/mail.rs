@@ -128,10 +128,16 @@ impl Store {
         .await?)
     }
 
-    /// Marks a message sent, on the writer.
+    /// Marks a message sent and drops its content (see [`super::privacy::SCRUB_SET`]), on the writer.
     pub async fn mark_sent(&self, id: OutboxId, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+        // Nothing resends a sent message (a new invite or reply is a new message), so
+        // what it carried (codes, reply tokens, exported buyers) goes now.
+        let sql = format!(
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, last_error = NULL, {} WHERE id = ?2",
+            super::privacy::SCRUB_SET
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(ts(now))
             .bind(id)
             .execute(&mut *tx)

@@ -47,6 +47,16 @@ pub struct OrderRow {
     pub summary: String,
 }
 
+/// A newer state of a stored order. Buyer data once erased stays erased when the shop
+/// reports the order again; the self-referral flag is still worked out from the address.
+const UPDATE_ORDER: &str = "UPDATE orders SET buyer_name = CASE WHEN buyer_erased_at IS NULL THEN ?1 END, \
+                     buyer_email = CASE WHEN buyer_erased_at IS NULL THEN ?2 END, \
+                     buyer_phone = CASE WHEN buyer_erased_at IS NULL THEN ?3 END, status = ?4, \
+                     source_updated_at = ?5, updated_at = ?6, state_hash = ?7, \
+                     self_referral = coalesce((SELECT CASE WHEN lower(p.email) = lower(?2) THEN 1 ELSE 0 END \
+                       FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = orders.membership_id), 0) \
+                     WHERE id = ?8";
+
 impl Store {
     /// Applies one order state inside `tx`. Attribution is fixed when the order is first
     /// seen; a state older than the stored one changes nothing. An order without lines
@@ -93,23 +103,17 @@ impl Store {
                 });
             }
             Some((id, _, _, _)) => {
-                sqlx::query(
-                    "UPDATE orders SET buyer_name = ?1, buyer_email = ?2, buyer_phone = ?3, status = ?4, \
-                     source_updated_at = ?5, updated_at = ?6, state_hash = ?7, \
-                     self_referral = coalesce((SELECT CASE WHEN lower(p.email) = lower(?2) THEN 1 ELSE 0 END \
-                       FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = orders.membership_id), 0) \
-                     WHERE id = ?8",
-                )
-                .bind(&order.buyer_name)
-                .bind(&order.buyer_email)
-                .bind(&order.buyer_phone)
-                .bind(order.status)
-                .bind(&updated_at)
-                .bind(ts_ms(now))
-                .bind(&state_hash)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
+                sqlx::query(UPDATE_ORDER)
+                    .bind(&order.buyer_name)
+                    .bind(&order.buyer_email)
+                    .bind(&order.buyer_phone)
+                    .bind(order.status)
+                    .bind(&updated_at)
+                    .bind(ts_ms(now))
+                    .bind(&state_hash)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
                 sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
                     .bind(id)
                     .execute(&mut **tx)

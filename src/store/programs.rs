@@ -15,6 +15,8 @@ pub struct MembershipRow {
     pub status: MembershipStatus,
     pub email: String,
     pub display_name: Option<String>,
+    /// Ended by the promoter (`leave`) rather than by an organizer.
+    pub left_by_self: bool,
 }
 
 impl MembershipRow {
@@ -54,7 +56,8 @@ pub struct NewInvite<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-const MEMBERSHIP_COLS: &str = "m.id, m.org_id, m.event_id, m.person_id, m.status, p.email, p.display_name";
+const MEMBERSHIP_COLS: &str =
+    "m.id, m.org_id, m.event_id, m.person_id, m.status, p.email, p.display_name, m.left_at IS NOT NULL AS left_by_self";
 const INVITE_COLS: &str =
     "id, org_id, event_id, email, kind, membership_id, status, sent_count, created_at, expires_at";
 

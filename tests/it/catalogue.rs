@@ -115,6 +115,54 @@ async fn commands() {
             line: "newevent a \"2099-01-01 https://x.test/ A".into(),
             answer: "quote",
         },
+        CommandRow {
+            case: "forgetbuyer without an address (issue 21)",
+            who: OWNER,
+            line: "forgetbuyer \"zoe' OR '1'='1\"".into(),
+            answer: "is not an email address",
+        },
+        CommandRow {
+            case: "retention of zero days (issue 21)",
+            who: OWNER,
+            line: "retention 0".into(),
+            answer: "is not a number of days from 1 to 3650",
+        },
+        CommandRow {
+            case: "retention as a word other than never (issue 21)",
+            who: OWNER,
+            line: "retention forever".into(),
+            answer: "nor `never`",
+        },
+        CommandRow {
+            case: "retention past ten years (issue 21)",
+            who: OWNER,
+            line: "retention 99999999999999999999".into(),
+            answer: "is not a number of days",
+        },
+        CommandRow {
+            case: "audit beyond a year (issue 21)",
+            who: OWNER,
+            line: "audit 366".into(),
+            answer: "days must be a whole number from 1 to 365",
+        },
+        CommandRow {
+            case: "audit of negative days (issue 21)",
+            who: OWNER,
+            line: "audit -5".into(),
+            answer: "days must be a whole number from 1 to 365",
+        },
+        CommandRow {
+            case: "leave with a name that is not a short name (issue 21)",
+            who: BEN,
+            line: "leave \"../summer-fest\"".into(),
+            answer: "is not a short name",
+        },
+        CommandRow {
+            case: "mydata with an argument (issue 21)",
+            who: BEN,
+            line: "mydata ben@promo.test".into(),
+            answer: "mydata",
+        },
     ];
     for row in &rows {
         eprintln!("catalogue row: {}", row.case);

@@ -1,6 +1,7 @@
 //! Integration tests: the daemon's parts against a real SQLite file, real processes and
 //! real HTTP on loopback. One crate, one module per area.
 
+mod backups;
 mod bad_input;
 mod batches;
 mod catalogue;
@@ -21,6 +22,7 @@ mod names;
 mod newcomer;
 mod newcomer_cli;
 mod permissions;
+mod privacy;
 mod scenario;
 mod security;
 mod snapshots;

@@ -166,6 +166,8 @@ pub(crate) struct PromoterRow {
     pub email: String,
     /// Every membership of theirs is revoked.
     pub revoked: bool,
+    /// Revoked, and they ended one themselves (`leave`).
+    pub left: bool,
     pub numbers: Numbers,
 }
 
@@ -175,7 +177,7 @@ impl PromoterRow {
     pub(crate) fn listed_name(&self) -> String {
         let mut name = self.email.clone();
         if self.revoked {
-            name.push_str(" (revoked)");
+            name.push_str(if self.left { " (left)" } else { " (revoked)" });
         }
         if self.numbers.self_orders > 0 {
             name.push_str(" *");
@@ -209,7 +211,7 @@ impl EventReport {
     /// active and revoked ones count, one row per person.
     pub(crate) fn build(numbers: &EventNumbers, members: &[MembershipRow]) -> Self {
         // One row per person: someone promoting this event and all events is listed once.
-        let mut people: Vec<(PersonId, String, Vec<MembershipId>, bool)> = Vec::new();
+        let mut people: Vec<(PersonId, String, Vec<MembershipId>, bool, bool)> = Vec::new();
         for m in members
             .iter()
             .filter(|m| matches!(m.status, MembershipStatus::Active | MembershipStatus::Revoked))
@@ -218,19 +220,21 @@ impl EventReport {
                 Some(p) => {
                     p.2.push(m.id);
                     p.3 &= m.status == MembershipStatus::Revoked;
+                    p.4 |= m.left_by_self;
                 }
                 None => people.push((
                     m.person_id,
                     m.email.clone(),
                     vec![m.id],
                     m.status == MembershipStatus::Revoked,
+                    m.left_by_self,
                 )),
             }
         }
         let per = numbers.per_membership();
         let mut promoters: Vec<PromoterRow> = people
             .into_iter()
-            .map(|(_, email, ids, revoked)| {
+            .map(|(_, email, ids, revoked, left)| {
                 let mut n = numbers.zero();
                 for m in ids.iter().filter_map(|id| per.get(id)) {
                     n.add(m);
@@ -238,6 +242,7 @@ impl EventReport {
                 PromoterRow {
                     email,
                     revoked,
+                    left,
                     numbers: n,
                 }
             })

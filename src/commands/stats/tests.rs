@@ -64,6 +64,7 @@ fn member(id: i64, person: i64, email: &str, status: &str, name: Option<&str>) -
         status: crate::domain::MembershipStatus::from_stored(status).unwrap(),
         email: email.into(),
         display_name: name.map(String::from),
+        left_by_self: false,
     }
 }
 

@@ -1,0 +1,157 @@
+//! Buyer data hygiene: each organization's retention, erasing buyers' personal data (by
+//! time or on request), dropping what the outbox no longer needs, and a promoter leaving.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use crate::domain::{EventId, MembershipId, OrderId, OrgId};
+use chrono::{DateTime, Duration, Utc};
+
+/// Ids per erasing statement (SQLite's bound-parameter limit is far above).
+const CHUNK: usize = 500;
+
+/// Outbox messages given up on keep their content this long for the operator
+/// (`promoterd outbox --show`); sent messages drop it when they are sent.
+pub const FAILED_KEEP: Duration = Duration::days(7);
+
+/// Keeps the order numbers, attribution and self-referral flag; drops the person.
+const ERASE_SET: &str = "buyer_name = NULL, buyer_email = NULL, buyer_phone = NULL, buyer_erased_at = ?";
+/// An order that still holds some buyer data.
+const HOLDS_DATA: &str = "(buyer_name IS NOT NULL OR buyer_email IS NOT NULL OR buyer_phone IS NOT NULL)";
+
+/// An event past its organization's retention.
+#[derive(Debug, Clone)]
+pub struct PastEvent {
+    pub id: EventId,
+    pub org_id: OrgId,
+    pub slug: String,
+    /// The retention, in days after the start.
+    pub days: i64,
+}
+
+impl Store {
+    /// Days after an event's start that an organization keeps its buyers' personal
+    /// data; `None`: until erased on request.
+    pub async fn buyer_retention(&self, org_id: OrgId) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT buyer_retention_days FROM organizations WHERE id = ?")
+                .bind(org_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Sets an organization's retention (`None`: never by time).
+    pub async fn set_buyer_retention(&self, tx: &mut WriteTx, org_id: OrgId, days: Option<i64>) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET buyer_retention_days = ? WHERE id = ?")
+            .bind(days)
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Events whose buyers' data is past its organization's retention at `now`.
+    pub async fn events_past_retention(&self, now: DateTime<Utc>) -> StoreResult<Vec<PastEvent>> {
+        let rows: Vec<(EventId, OrgId, String, DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT e.id, e.org_id, e.slug, e.starts_at, g.buyer_retention_days FROM events e \
+             JOIN organizations g ON g.id = e.org_id WHERE g.buyer_retention_days IS NOT NULL ORDER BY e.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, _, starts, days)| *starts + Duration::days(*days) <= now)
+            .map(|(id, org_id, slug, _, days)| PastEvent { id, org_id, slug, days })
+            .collect())
+    }
+
+    /// Orders of `event` that still hold buyer data (read apart from the writer, so
+    /// a large past event does not hold the write lock while it is searched).
+    pub async fn orders_holding_buyer_data(&self, event_id: EventId) -> StoreResult<Vec<OrderId>> {
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM orders WHERE event_id = ? AND {HOLDS_DATA}"
+        )))
+        .bind(event_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Erases the buyer data of these orders; returns how many still held some.
+    pub async fn erase_buyer_data(&self, tx: &mut WriteTx, ids: &[OrderId], now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut n = 0;
+        for chunk in ids.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("UPDATE orders SET {ERASE_SET} WHERE {HOLDS_DATA} AND id IN ({marks})");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(now));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            n += q.execute(&mut **tx).await?.rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// Erases one buyer's data (matched by address, any case) across the events of an
+    /// organization; returns how many orders still held some.
+    pub async fn forget_buyer(
+        &self,
+        tx: &mut WriteTx,
+        org_id: OrgId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE orders SET {ERASE_SET} WHERE lower(buyer_email) = lower(?) \
+             AND event_id IN (SELECT id FROM events WHERE org_id = ?)"
+        )))
+        .bind(ts(now))
+        .bind(email)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+    }
+
+    /// Drops the content of messages given up on before `before`: body, HTML, chat
+    /// payload, attachment and Reply-To (which carries a reply token). Recipient,
+    /// kind, subject, Message-ID and times stay for threading, bounces and the
+    /// operator's view. Returns how many were dropped.
+    pub async fn scrub_failed_outbox(
+        &self,
+        tx: &mut WriteTx,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET {SCRUB_SET} WHERE scrubbed_at IS NULL AND sent_at IS NULL AND failed_at < ?2"
+        )))
+        .bind(ts(now))
+        .bind(ts(before))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+    }
+
+    /// Writes the log's frames into the database file and empties the log, so content
+    /// just erased is not left in old frames of `-wal`. Best effort: a reader still
+    /// inside an old snapshot keeps the log until it is done.
+    pub async fn checkpoint_truncate(&self) -> StoreResult<()> {
+        let mut tx = self.writer.acquire().await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *tx).await?;
+        Ok(())
+    }
+
+    /// Ends a membership because its promoter left: status `revoked` with `left_at`.
+    pub async fn leave_membership(&self, tx: &mut WriteTx, id: MembershipId, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE memberships SET status = 'revoked', left_at = ?1, updated_at = ?1 WHERE id = ?2")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// What a scrub sets (`?1`: the time).
+pub(super) const SCRUB_SET: &str = "body = '', body_html = NULL, payload = NULL, attachment = NULL, \
+     reply_to = NULL, scrubbed_at = ?1";
