@@ -280,3 +280,50 @@ async fn organizer_answers_with_personal_data_are_private() {
     let r = app.chat(Platform::Discord, "42", "events").await;
     assert!(!r.private, "an event list is not personal");
 }
+
+/// Issue 21's commands: an unlinked chat account gets none, an account that holds only
+/// the membership of a redeemed invite gets neither `mydata` nor `leave` (they act on
+/// the whole person), and a rival organizer's `forgetbuyer` reaches only their own
+/// organization. Each refusal leaves the database as it was.
+#[tokio::test]
+async fn buyer_data_commands_stay_within_their_audience() {
+    let app = TestApp::new().await;
+    app.world().await;
+    for line in [
+        "mydata",
+        "leave",
+        "audit",
+        "retention never",
+        "forgetbuyer zoe@buyer.test",
+    ] {
+        chat_refused(&app, Platform::Telegram, "777", line, "not linked").await;
+    }
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    let r = app.chat(Platform::Telegram, "501", &format!("accept {code}")).await;
+    assert!(!r.is_error, "{}", r.to_plain());
+    for line in ["mydata", "leave summer-fest"] {
+        chat_refused(&app, Platform::Telegram, "501", line, "connect cara@promo.test").await;
+    }
+    // A rival organizer's erasure request touches their organization only.
+    let ben = link_code(&app.ok(BEN, "mylink").await);
+    std::fs::write(
+        app.path("o.csv"),
+        format!(
+            "order_id,event,status,ordered_at,ref,buyer_name,buyer_email,ticket_type,quantity,unit_price_minor,currency\n\
+             Z1,summer-fest,paid,2099-05-01T10:00:00Z,{ben},Zoe,zoe@buyer.test,General Admission,1,4900,EUR\n"
+        ),
+    )
+    .unwrap();
+    assert!(app.bin(&["import-orders", app.path("o.csv").to_str().unwrap()]).ok);
+    let out = app.bin(&["org", "create", "Rival Shows", "--owner", "rival@rival.test"]);
+    assert!(out.ok, "{out:?}");
+    let before = app.dump().await;
+    let reply = app.ok("rival@rival.test", "forgetbuyer zoe@buyer.test").await;
+    assert!(reply.contains("No order of Rival Shows"), "{reply}");
+    let after = app.dump().await;
+    assert_eq!(
+        TestApp::dump_section(&before, "orders"),
+        TestApp::dump_section(&after, "orders")
+    );
+}
