@@ -360,6 +360,42 @@ def rollup_bench(daemon, home, db, count, code):
            f"{with_rollup / without:.2f}", ">= 0.9x", with_rollup >= 0.9 * without)
 
 
+def backup_bench(daemon, config, home, db, count, code, solo_rate):
+    """`promoterd backup` while signed orders pour in: the copy checks out, holds every
+    order committed before it began, and the webhook's rate over the run."""
+    log(f"== promoterd backup during a webhook run of {count} orders")
+    feed = subprocess.Popen(pin(1) + [LOADGEN, "orders", f"http://127.0.0.1:{daemon.port}", "64", str(count),
+                                      SECRET, "ev01", code], stdout=subprocess.PIPE, text=True)
+    con = sqlite3.connect(db)
+    start = con.execute("SELECT max(id) FROM orders").fetchone()[0]
+    while con.execute("SELECT max(id) FROM orders").fetchone()[0] < start + count // 4:
+        if feed.poll() is not None:
+            sys.exit("the order feed ended before the backup began")
+        time.sleep(0.01)
+    before = con.execute("SELECT max(id) FROM orders").fetchone()[0]
+    wanted = con.execute("SELECT count(*) FROM orders WHERE id <= ?", (before,)).fetchone()[0]
+    copy = os.path.join(home, "backup.db")
+    t0 = time.perf_counter()
+    run([PROMOTERD, "--config", config, "backup", copy])
+    took = time.perf_counter() - t0
+    during = con.execute("SELECT max(id) FROM orders").fetchone()[0] - before
+    con.close()
+    out, _ = feed.communicate(timeout=600)
+    rate = float(kv(out)["rps"])
+    b = sqlite3.connect(copy)
+    integrity = b.execute("PRAGMA integrity_check").fetchone()[0]
+    held = b.execute("SELECT count(*) FROM orders WHERE id <= ?", (before,)).fetchone()[0]
+    b.close()
+    size = os.path.getsize(copy) / 2**20
+    log(f"   {size:.0f} MB copied in {took:.2f}s while {during} more orders were stored; integrity {integrity}; "
+        f"{held} of the {wanted} orders stored before it began are in it; webhook {rate:,.0f} orders/s over the run")
+    result("backup under webhook load: integrity, orders before it (all present)", f"{integrity}, {held:,}",
+           f"{wanted:,}", "-", "ok and equal", integrity == "ok" and held == wanted)
+    result("backup time, copy size", f"{took:.2f} s, {size:.0f} MB", "-", "-", "-", True)
+    result("webhook orders/s during a backup vs solo", f"{rate:,.0f}", f"{solo_rate:,.0f}",
+           f"{rate / solo_rate:.2f}", "-", True)
+
+
 def webhook_bench(daemon, home, count, code, sync, judge=True):
     log(f"== signed durable order webhooks, 64 connections, {count} orders (synchronous={sync})")
     raw = run([LOADGEN, "commits", os.path.join(home, "commits.db"), str(min(count, 5000)), sync])
@@ -502,8 +538,9 @@ def main():
         code = con.execute("SELECT code FROM links ORDER BY id LIMIT 1").fetchone()[0]
         con.close()
         before, answered = redirect_bench(d, code, a.secs, db)
-        webhook_bench(d, home, a.webhook_orders, code, "full")
+        solo = webhook_bench(d, home, a.webhook_orders, code, "full")
         rollup_bench(d, home, db, a.webhook_orders, code)
+        backup_bench(d, config, home, db, a.webhook_orders, code, solo)
         hwm = rss_kb(d.proc.pid, "VmHWM")
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()
         counted = int(float(re.search(r'promoterd_clicks_total\{outcome="counted"\} (\S+)', metrics).group(1)))

@@ -37,8 +37,11 @@ impl Command for ForgetBuyer {
     async fn run(self, core: &Core, ctx: Organizer) -> Res {
         let Organizer { org, person, .. } = ctx;
         let now = core.clock.now();
+        // Found on a reader, erased on the writer: the write lock is held for the
+        // buyer's orders only, not for a scan of the organization's.
+        let ids = core.store.orders_of_buyer(org.id, &self.email).await?;
         let mut tx = core.store.write().await?;
-        let n = core.store.forget_buyer(&mut tx, org.id, &self.email, now).await?;
+        let n = core.store.forget_buyer(&mut tx, &ids, &self.email, now).await?;
         // The address itself is not written down: the record says an erasure happened.
         core.store
             .audit(

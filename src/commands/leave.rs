@@ -6,7 +6,6 @@ use super::args::{Args, Slug};
 use super::command::{Command, declare};
 use super::grants::Person;
 use super::spec::{ArgKind, CommandSpec, opt};
-use crate::domain::OrgId;
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
@@ -57,53 +56,7 @@ impl Command for Leave {
                 orgs.push(o);
             }
         }
-        let org_named = |id: OrgId| orgs.iter().find(|o| o.id == id);
-        let (org, ending, what): (&OrgRow, Vec<&MembershipRow>, String) = match self.name.as_deref() {
-            None if orgs.len() == 1 => (
-                &orgs[0],
-                mine.iter().collect(),
-                format!("every event of {}", orgs[0].name),
-            ),
-            None => {
-                let names: Vec<&str> = orgs.iter().map(|o| o.slug.as_str()).collect();
-                return refuse!(
-                    "You promote for several organizations ({}): name the one to leave, e.g. `leave {}`.",
-                    names.join(", "),
-                    names[0]
-                );
-            }
-            Some(name) => {
-                if let Some(o) = orgs.iter().find(|o| o.slug == name) {
-                    (
-                        o,
-                        mine.iter().filter(|m| m.org_id == o.id).collect(),
-                        format!("every event of {}", o.name),
-                    )
-                } else {
-                    let named: Vec<&EventRow> = events.iter().filter(|e| e.slug == name).collect();
-                    let [event] = named.as_slice() else {
-                        if named.len() > 1 {
-                            return refuse!(
-                                "Several of your organizations have an event `{name}`: leave the organization \
-                                 instead, or ask its organizer to end that event's membership."
-                            );
-                        }
-                        return refuse!("You do not promote `{name}`. Send `whoami` to see what you promote.");
-                    };
-                    let o = org_named(event.org_id).expect("events were read for these organizations");
-                    let ending: Vec<&MembershipRow> = mine.iter().filter(|m| m.event_id == Some(event.id)).collect();
-                    if ending.is_empty() {
-                        return refuse!(
-                            "You promote every event of {} through one membership, so one event cannot be left \
-                             alone. `leave {}` ends all of it.",
-                            o.name,
-                            o.slug
-                        );
-                    }
-                    (o, ending, format!("{} ({})", event.name, o.name))
-                }
-            }
-        };
+        let (org, ending, what) = choose(self.name.as_deref(), &mine, &orgs, &events)?;
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         for m in &ending {
@@ -122,4 +75,55 @@ impl Command for Leave {
             org.name
         )))
     }
+}
+
+/// What `leave [name]` ends: the organization, its memberships of the person, and how
+/// to say it. `mine` are the person's active memberships; `orgs` and `events` theirs.
+fn choose<'a>(
+    name: Option<&str>,
+    mine: &'a [MembershipRow],
+    orgs: &'a [OrgRow],
+    events: &'a [EventRow],
+) -> Result<(&'a OrgRow, Vec<&'a MembershipRow>, String), CommandError> {
+    let Some(name) = name else {
+        if let [org] = orgs {
+            return Ok((org, mine.iter().collect(), format!("every event of {}", org.name)));
+        }
+        let names: Vec<&str> = orgs.iter().map(|o| o.slug.as_str()).collect();
+        return refuse!(
+            "You promote for several organizations ({}): name the one to leave, e.g. `leave {}`.",
+            names.join(", "),
+            names.first().copied().unwrap_or("<organization>")
+        );
+    };
+    if let Some(o) = orgs.iter().find(|o| o.slug == name) {
+        let ending = mine.iter().filter(|m| m.org_id == o.id).collect();
+        return Ok((o, ending, format!("every event of {}", o.name)));
+    }
+    let named: Vec<&EventRow> = events.iter().filter(|e| e.slug == name).collect();
+    let [event] = named.as_slice() else {
+        if named.len() > 1 {
+            return refuse!(
+                "Several of your organizations have an event `{name}`: leave the organization instead, or ask \
+                 its organizer to end that event's membership."
+            );
+        }
+        return refuse!("You do not promote `{name}`. Send `whoami` to see what you promote.");
+    };
+    let Some(o) = orgs.iter().find(|o| o.id == event.org_id) else {
+        return Err(CommandError::Invariant(format!(
+            "event {} of an organization not read",
+            event.id
+        )));
+    };
+    let ending: Vec<&MembershipRow> = mine.iter().filter(|m| m.event_id == Some(event.id)).collect();
+    if ending.is_empty() {
+        return refuse!(
+            "You promote every event of {} through one membership, so one event cannot be left alone. \
+             `leave {}` ends all of it.",
+            o.name,
+            o.slug
+        );
+    }
+    Ok((o, ending, format!("{} ({})", event.name, o.name)))
 }

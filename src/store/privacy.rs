@@ -91,25 +91,39 @@ impl Store {
         Ok(n)
     }
 
-    /// Erases one buyer's data (matched by address, any case) across the events of an
-    /// organization; returns how many orders still held some.
+    /// Orders of an organization bought with `email` (any case) that still hold buyer
+    /// data; read apart from the writer (a scan of the organization's orders).
+    pub async fn orders_of_buyer(&self, org_id: OrgId, email: &str) -> StoreResult<Vec<OrderId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT o.id FROM events e JOIN orders o ON o.event_id = e.id \
+             WHERE e.org_id = ? AND lower(o.buyer_email) = lower(?)",
+        )
+        .bind(org_id)
+        .bind(email)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Erases one buyer's data from these orders (found by [`Store::orders_of_buyer`]),
+    /// each still bought with `email`; returns how many held some.
     pub async fn forget_buyer(
         &self,
         tx: &mut WriteTx,
-        org_id: OrgId,
+        ids: &[OrderId],
         email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE orders SET {ERASE_SET} WHERE lower(buyer_email) = lower(?) \
-             AND event_id IN (SELECT id FROM events WHERE org_id = ?)"
-        )))
-        .bind(ts(now))
-        .bind(email)
-        .bind(org_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+        let mut n = 0;
+        for chunk in ids.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("UPDATE orders SET {ERASE_SET} WHERE lower(buyer_email) = lower(?) AND id IN ({marks})");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(now)).bind(email);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            n += q.execute(&mut **tx).await?.rows_affected();
+        }
+        Ok(n)
     }
 
     /// Drops the content of messages given up on before `before`: body, HTML, chat

@@ -21,6 +21,7 @@ mod mail_parts;
 mod names;
 mod newcomer;
 mod newcomer_cli;
+mod outbox_scrub;
 mod permissions;
 mod privacy;
 mod scenario;
