@@ -116,6 +116,15 @@ pub async fn take_scheduled(store: &Store, dir: &Path, keep: usize, now: DateTim
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
         b.create(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    // What an interrupted backup left behind holds buyer data too, and no later backup
+    // has its name (they are unique per second): it goes now.
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("promoterd-") && name.contains(".db.partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let taken = take(store, &dir.join(scheduled_name(now))).await?;
     let removed = rotate(dir, keep).with_context(|| format!("rotating the backups in {}", dir.display()))?;
     for path in removed {
@@ -200,14 +209,59 @@ pub struct Restored {
     pub previous: Option<PathBuf>,
 }
 
-/// Puts a backup in place of `database` while no daemon runs: the backup is checked
-/// first, the current file (and its log) is kept aside, never deleted.
+/// Puts a backup in place of `database` while no daemon runs: the copy is checked
+/// before it goes in place, and the current file (with any `-wal`/`-shm`, which must
+/// never meet another database) is kept aside, put back if the last step fails.
 pub async fn restore(database: &Path, backup: &Path, now: DateTime<Utc>) -> anyhow::Result<Restored> {
     let _lock = DaemonLock::acquire(database)?;
     if !backup.is_file() {
         bail!("{} is not a file", backup.display());
     }
-    let check = check_file(backup)
+    let incoming = beside(database, ".restoring");
+    let _ = std::fs::remove_file(&incoming);
+    let check = match copy_checked(backup, &incoming).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&incoming);
+            return Err(e);
+        }
+    };
+    let aside = beside(database, &format!(".before-restore-{}", now.format("%Y%m%dT%H%M%SZ")));
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for ext in ["", "-wal", "-shm"] {
+        let (from, to) = (beside(database, ext), beside(&aside, ext));
+        if from.exists() {
+            std::fs::rename(&from, &to).with_context(|| format!("moving {} aside", from.display()))?;
+            moved.push((from, to));
+        }
+    }
+    if let Err(e) = std::fs::rename(&incoming, database) {
+        for (from, to) in moved.iter().rev() {
+            let _ = std::fs::rename(to, from);
+        }
+        let _ = std::fs::remove_file(&incoming);
+        return Err(e).context("putting the backup in place; the database is as it was");
+    }
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
+    }
+    let previous = moved
+        .iter()
+        .find(|(from, _)| from == database)
+        .map(|(_, to)| to.clone());
+    Ok(Restored { check, previous })
+}
+
+/// Copies `backup` to `to` (a new 0600 file), on disk, and checks the copy.
+async fn copy_checked(backup: &Path, to: &Path) -> anyhow::Result<FileCheck> {
+    create_private(to).with_context(|| format!("creating {}", to.display()))?;
+    {
+        let mut from = std::fs::File::open(backup).with_context(|| format!("reading {}", backup.display()))?;
+        let mut out = std::fs::OpenOptions::new().write(true).open(to)?;
+        std::io::copy(&mut from, &mut out).context("copying the backup")?;
+        out.sync_all()?;
+    }
+    let check = check_file(to)
         .await
         .with_context(|| format!("reading {} as a database", backup.display()))?;
     if !check.is_ok() {
@@ -217,28 +271,5 @@ pub async fn restore(database: &Path, backup: &Path, now: DateTime<Utc>) -> anyh
             check.integrity
         );
     }
-    let incoming = beside(database, ".restoring");
-    let _ = std::fs::remove_file(&incoming);
-    create_private(&incoming).with_context(|| format!("creating {}", incoming.display()))?;
-    {
-        let mut from = std::fs::File::open(backup)?;
-        let mut to = std::fs::OpenOptions::new().write(true).open(&incoming)?;
-        std::io::copy(&mut from, &mut to).context("copying the backup")?;
-        to.sync_all()?;
-    }
-    let mut previous = None;
-    if database.exists() {
-        let aside = beside(database, &format!(".before-restore-{}", now.format("%Y%m%dT%H%M%SZ")));
-        std::fs::rename(database, &aside)?;
-        // A log left by a crash belongs to the old file: it must not meet the new one.
-        for ext in ["-wal", "-shm"] {
-            let log = beside(database, ext);
-            if log.exists() {
-                std::fs::rename(&log, beside(&aside, ext))?;
-            }
-        }
-        previous = Some(aside);
-    }
-    std::fs::rename(&incoming, database)?;
-    Ok(Restored { check, previous })
+    Ok(check)
 }

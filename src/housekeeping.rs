@@ -14,7 +14,8 @@ pub struct Chores {
     pub expired_invites: u64,
     /// Orders whose buyer's name, email and phone were erased by retention.
     pub erased_orders: u64,
-    /// Outbox messages given up on more than [`FAILED_KEEP`] ago, content dropped.
+    /// Outbox messages given up on more than [`FAILED_KEEP`] ago (or sent before content
+    /// was dropped on sending) whose content was dropped.
     pub scrubbed_messages: u64,
 }
 
@@ -25,7 +26,7 @@ pub async fn run_once(core: &Core) -> StoreResult<Chores> {
     let mut chores = Chores::default();
     let mut tx = store.write().await?;
     chores.expired_invites = store.expire_invites(&mut tx, now).await?;
-    chores.scrubbed_messages = store.scrub_failed_outbox(&mut tx, now - FAILED_KEEP, now).await?;
+    chores.scrubbed_messages = store.scrub_outbox(&mut tx, now - FAILED_KEEP, now).await?;
     tx.commit().await?;
     for event in store.events_past_retention(now).await? {
         let ids = store.orders_holding_buyer_data(event.id).await?;

@@ -138,8 +138,19 @@ pub enum When {
 }
 
 impl When {
-    /// Reads `2027-06-01 18:00`, `2027-06-01T18:00:00`, `2027-06-01` or RFC 3339.
+    /// Reads `2027-06-01 18:00`, `2027-06-01T18:00:00`, `2027-06-01` or RFC 3339, in the
+    /// years 2000 to 9999 (chrono reads signed years up to 262142, where adding a few
+    /// days overflows).
     pub fn parse(s: &str) -> Option<When> {
+        use chrono::Datelike;
+        let year = |w: &When| match w {
+            When::Exact(t) => t.year(),
+            When::Local(n) => n.year(),
+        };
+        Self::parse_any_year(s).filter(|w| (2000..=9999).contains(&year(w)))
+    }
+
+    fn parse_any_year(s: &str) -> Option<When> {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Some(When::Exact(t.with_timezone(&Utc)));
         }

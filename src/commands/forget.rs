@@ -41,7 +41,7 @@ impl Command for ForgetBuyer {
         // buyer's orders only, not for a scan of the organization's.
         let ids = core.store.orders_of_buyer(org.id, &self.email).await?;
         let mut tx = core.store.write().await?;
-        let n = core.store.forget_buyer(&mut tx, &ids, &self.email, now).await?;
+        let n = core.store.forget_buyer(&mut tx, org.id, &ids, &self.email, now).await?;
         // The address itself is not written down: the record says an erasure happened.
         core.store
             .audit(

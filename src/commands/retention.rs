@@ -5,6 +5,7 @@ use super::Core;
 use super::args::{Args, FromArg};
 use super::command::{Command, declare};
 use super::grants::Owner;
+use super::local_time::local_time;
 use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt};
 use crate::error::{CommandError, UserError};
 use crate::reply::Reply;
@@ -69,13 +70,21 @@ impl Command for Retention {
     async fn run(self, core: &Core, ctx: Owner) -> Res {
         let Owner { org, person, .. } = ctx;
         let Some(Days(days)) = self.days else {
-            let days = core.store.buyer_retention(org.id).await?;
-            return Ok(Reply::text(format!(
+            let (days, from) = core.store.buyer_retention(org.id).await?;
+            let mut reply = Reply::text(format!(
                 "{} keeps its buyers' name, email and phone {}. Numbers, attribution and self-referral \
                  flags are kept. Change it with `retention <days>` or `retention never`.",
                 org.name,
                 describe(days)
-            )));
+            ));
+            if let Some(from) = from.filter(|f| days.is_some() && *f > core.clock.now()) {
+                reply = reply.line(format!(
+                    "Nothing is erased before {}: the grace period after the upgrade that brought retention. \
+                     Setting it now ends the grace.",
+                    local_time(&from, &org.time_zone)
+                ));
+            }
+            return Ok(reply);
         };
         let now = core.clock.now();
         let mut tx = core.store.write().await?;

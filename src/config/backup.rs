@@ -27,12 +27,13 @@ impl Default for BackupConfig {
 
 /// Reads `30m`, `6h` or `1d`: at least one minute, at most a year.
 pub fn parse_every(s: &str) -> Option<std::time::Duration> {
-    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    let unit = s.chars().last()?;
+    let n = &s[..s.len() - unit.len_utf8()];
     let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
     let minutes = match unit {
-        "m" => n,
-        "h" => n.checked_mul(60)?,
-        "d" => n.checked_mul(24 * 60)?,
+        'm' => n,
+        'h' => n.checked_mul(60)?,
+        'd' => n.checked_mul(24 * 60)?,
         _ => return None,
     };
     (minutes <= 366 * 24 * 60).then(|| std::time::Duration::from_secs(minutes * 60))

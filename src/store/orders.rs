@@ -52,7 +52,7 @@ pub struct OrderRow {
 const UPDATE_ORDER: &str = "UPDATE orders SET buyer_name = CASE WHEN buyer_erased_at IS NULL THEN ?1 END, \
                      buyer_email = CASE WHEN buyer_erased_at IS NULL THEN ?2 END, \
                      buyer_phone = CASE WHEN buyer_erased_at IS NULL THEN ?3 END, status = ?4, \
-                     source_updated_at = ?5, updated_at = ?6, state_hash = ?7, \
+                     source_updated_at = ?5, updated_at = ?6, state_hash = CASE WHEN buyer_erased_at IS NULL THEN ?7 END, \
                      self_referral = coalesce((SELECT CASE WHEN lower(p.email) = lower(?2) THEN 1 ELSE 0 END \
                        FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = orders.membership_id), 0) \
                      WHERE id = ?8";

@@ -70,7 +70,7 @@ const SECTIONS: &[(&str, &str)] = &[
         "messages_to_you",
         "SELECT json_object('channel', channel, 'kind', kind, 'subject', subject, 'created_at', created_at, \
            'sent_at', sent_at, 'failed_at', failed_at) FROM outbox WHERE lower(recipient) = ?2 \
-         OR (channel <> 'email' AND recipient IN (SELECT external_id FROM chat_accounts WHERE person_id = ?1)) \
+         OR ((channel, recipient) IN (SELECT platform, external_id FROM chat_accounts WHERE person_id = ?1)) \
          ORDER BY id",
     ),
     (

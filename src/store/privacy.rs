@@ -14,7 +14,9 @@ const CHUNK: usize = 500;
 pub const FAILED_KEEP: Duration = Duration::days(7);
 
 /// Keeps the order numbers, attribution and self-referral flag; drops the person.
-const ERASE_SET: &str = "buyer_name = NULL, buyer_email = NULL, buyer_phone = NULL, buyer_erased_at = ?";
+/// The state hash goes too: a digest of name, email and phone could confirm a guess.
+const ERASE_SET: &str =
+    "buyer_name = NULL, buyer_email = NULL, buyer_phone = NULL, state_hash = NULL, buyer_erased_at = ?";
 /// An order that still holds some buyer data.
 const HOLDS_DATA: &str = "(buyer_name IS NOT NULL OR buyer_email IS NOT NULL OR buyer_phone IS NOT NULL)";
 
@@ -30,19 +32,20 @@ pub struct PastEvent {
 
 impl Store {
     /// Days after an event's start that an organization keeps its buyers' personal
-    /// data; `None`: until erased on request.
-    pub async fn buyer_retention(&self, org_id: OrgId) -> StoreResult<Option<i64>> {
+    /// data (`None`: until erased on request), and the time before which retention
+    /// erases nothing (the grace after an upgrade; `None`: none).
+    pub async fn buyer_retention(&self, org_id: OrgId) -> StoreResult<(Option<i64>, Option<DateTime<Utc>>)> {
         Ok(
-            sqlx::query_scalar("SELECT buyer_retention_days FROM organizations WHERE id = ?")
+            sqlx::query_as("SELECT buyer_retention_days, buyer_retention_from FROM organizations WHERE id = ?")
                 .bind(org_id)
                 .fetch_one(self.pool())
                 .await?,
         )
     }
 
-    /// Sets an organization's retention (`None`: never by time).
+    /// Sets an organization's retention (`None`: never by time), in force at once.
     pub async fn set_buyer_retention(&self, tx: &mut WriteTx, org_id: OrgId, days: Option<i64>) -> StoreResult<()> {
-        sqlx::query("UPDATE organizations SET buyer_retention_days = ? WHERE id = ?")
+        sqlx::query("UPDATE organizations SET buyer_retention_days = ?, buyer_retention_from = NULL WHERE id = ?")
             .bind(days)
             .bind(org_id)
             .execute(&mut **tx)
@@ -54,13 +57,20 @@ impl Store {
     pub async fn events_past_retention(&self, now: DateTime<Utc>) -> StoreResult<Vec<PastEvent>> {
         let rows: Vec<(EventId, OrgId, String, DateTime<Utc>, i64)> = sqlx::query_as(
             "SELECT e.id, e.org_id, e.slug, e.starts_at, g.buyer_retention_days FROM events e \
-             JOIN organizations g ON g.id = e.org_id WHERE g.buyer_retention_days IS NOT NULL ORDER BY e.id",
+             JOIN organizations g ON g.id = e.org_id WHERE g.buyer_retention_days IS NOT NULL \
+             AND (g.buyer_retention_from IS NULL OR g.buyer_retention_from <= ?) ORDER BY e.id",
         )
+        .bind(ts(now))
         .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
-            .filter(|(_, _, _, starts, days)| *starts + Duration::days(*days) <= now)
+            // A start so far ahead that adding the days overflows is not past anything.
+            .filter(|(_, _, _, starts, days)| {
+                starts
+                    .checked_add_signed(Duration::days(*days))
+                    .is_some_and(|end| end <= now)
+            })
             .map(|(id, org_id, slug, _, days)| PastEvent { id, org_id, slug, days })
             .collect())
     }
@@ -105,10 +115,12 @@ impl Store {
     }
 
     /// Erases one buyer's data from these orders (found by [`Store::orders_of_buyer`]),
-    /// each still bought with `email`; returns how many held some.
+    /// each still bought with `email`, and from any of the organization's orders stored
+    /// since (ids above the highest found); returns how many held some.
     pub async fn forget_buyer(
         &self,
         tx: &mut WriteTx,
+        org_id: OrgId,
         ids: &[OrderId],
         email: &str,
         now: DateTime<Utc>,
@@ -123,21 +135,31 @@ impl Store {
             }
             n += q.execute(&mut **tx).await?.rows_affected();
         }
+        // Orders that arrived between the search and this transaction: a range of ids.
+        let newest = ids.iter().max().map_or(0, |id| id.get());
+        n += sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE orders SET {ERASE_SET} WHERE id > ? AND lower(buyer_email) = lower(?) \
+             AND event_id IN (SELECT id FROM events WHERE org_id = ?)"
+        )))
+        .bind(ts(now))
+        .bind(newest)
+        .bind(email)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
         Ok(n)
     }
 
-    /// Drops the content of messages given up on before `before`: body, HTML, chat
-    /// payload, attachment and Reply-To (which carries a reply token). Recipient,
-    /// kind, subject, Message-ID and times stay for threading, bounces and the
-    /// operator's view. Returns how many were dropped.
-    pub async fn scrub_failed_outbox(
-        &self,
-        tx: &mut WriteTx,
-        before: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    /// Drops the content of messages given up on before `before`, and of sent ones
+    /// that still have it (sent before content was dropped on sending): body, HTML, chat
+    /// payload, attachment and Reply-To (which carries a reply token). Recipient, kind,
+    /// subject, Message-ID and times stay for threading, bounces and the operator's view.
+    /// Returns how many were dropped.
+    pub async fn scrub_outbox(&self, tx: &mut WriteTx, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
         Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE outbox SET {SCRUB_SET} WHERE scrubbed_at IS NULL AND sent_at IS NULL AND failed_at < ?2"
+            "UPDATE outbox SET {SCRUB_SET} WHERE id IN (SELECT id FROM outbox WHERE scrubbed_at IS NULL) \
+             AND (sent_at IS NOT NULL OR failed_at < ?2)"
         )))
         .bind(ts(now))
         .bind(ts(before))
@@ -150,8 +172,12 @@ impl Store {
     /// just erased is not left in old frames of `-wal`. Best effort: a reader still
     /// inside an old snapshot keeps the log until it is done.
     pub async fn checkpoint_truncate(&self) -> StoreResult<()> {
-        let mut tx = self.writer.acquire().await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *tx).await?;
+        let mut conn = self.writer.acquire().await?;
+        // Without waiting for readers: a long one (a backup) would hold every write up.
+        sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
+        let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await;
+        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+        done?;
         Ok(())
     }
 

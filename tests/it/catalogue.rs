@@ -116,6 +116,12 @@ async fn commands() {
             answer: "quote",
         },
         CommandRow {
+            case: "an event in the year 262142, where a date plus days overflows (issue 21 review)",
+            who: OWNER,
+            line: "newevent farfuture \"+262142-12-01 18:00\" https://x.test/ Far".into(),
+            answer: "is not a date and time",
+        },
+        CommandRow {
             case: "forgetbuyer without an address (issue 21)",
             who: OWNER,
             line: "forgetbuyer \"zoe' OR '1'='1\"".into(),

@@ -139,3 +139,34 @@ async fn a_message_given_up_on_keeps_its_content_a_week_for_the_operator_then_lo
     let dump = app.dump().await;
     assert!(!dump.contains(&code), "the code is gone from every table");
 }
+
+/// A message an older version sent kept its content; the hourly chores drop it.
+#[tokio::test]
+async fn messages_sent_before_the_upgrade_lose_their_content_at_the_next_chores() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "invite old@promo.test summer-fest").await;
+    let mail = queued(&app, "old@promo.test", "invite").await.remove(0);
+    let code = app.invite_code("old@promo.test").await;
+    // As the previous version left it: sent, content kept, never scrubbed.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", app.config().database_path().display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outbox SET sent_at = '2026-11-01T10:00:00Z' WHERE id = ?")
+        .bind(mail.id.get())
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    assert!(app.dump().await.contains(&code));
+    let chores = promoterd::housekeeping::run_once(&app.core).await.unwrap();
+    assert!(chores.scrubbed_messages >= 1, "{chores:?}");
+    assert!(
+        !app.dump().await.contains(&code),
+        "the sent invite still holds its code"
+    );
+    // Pending messages keep theirs: they have yet to be sent.
+    app.ok(OWNER, "invite new@promo.test summer-fest").await;
+    promoterd::housekeeping::run_once(&app.core).await.unwrap();
+    assert!(!queued(&app, "new@promo.test", "invite").await[0].body.is_empty());
+}
