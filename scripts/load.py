@@ -327,7 +327,47 @@ def redirect_bench(daemon, code, secs, db):
     log(f"   promoterd: {d[0]:,.0f} req/s p50 {d[1]:.2f} ms p99 {d[2]:.2f} ms, {d[3]} requests, {d[4]} non-3xx")
     result("redirects/s", f"{d[0]:,.0f}", f"{b[0]:,.0f}", f"{d[0] / b[0]:.2f}", ">= 0.9x", d[0] >= 0.9 * b[0])
     result("redirect p99", f"{d[2]:.2f} ms", f"{b[2]:.2f} ms", f"{d[2] / b[2]:.2f}", "<= 1.5x", d[2] <= 1.5 * b[2])
-    return clicks_before, d[3] - d[4]
+    return clicks_before, d[3] - d[4], d[2]
+
+
+FLOOD_LUA = """
+n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/t/flood" .. n)
+end
+delay = function()
+  return 1
+end
+"""
+
+
+def flood_bench(daemon, code, secs, config, solo_p99):
+    """Known-code redirects while ~10k/s distinct made-up codes arrive (10 connections,
+    1 ms apart each): the made-up ones must not reach the database beyond its ration,
+    nor slow the known ones."""
+    log(f"== redirects of a known code during a flood of distinct unknown codes, {secs}s")
+    script = os.path.join(os.path.dirname(config), "flood.lua")
+    with open(script, "w") as f:
+        f.write(FLOOD_LUA)
+    flood = subprocess.Popen(pin(1) + ["wrk", "-t1", "-c10", f"-d{secs + 2}s", "-s", script,
+                                       f"http://127.0.0.1:{daemon.port}"], stdout=subprocess.PIPE, text=True)
+    time.sleep(1)  # the flood is under way before the measure starts
+    d = wrk(f"http://127.0.0.1:{daemon.port}/t/{code}", secs, 64)
+    out, _ = flood.communicate(timeout=secs + 60)
+    flood_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()
+
+    def lookups(outcome):
+        m = re.search(rf'promoterd_link_lookups_total\{{outcome="{outcome}"\}} (\S+)', metrics)
+        return int(float(m.group(1))) if m else 0
+    asked, throttled = lookups("unknown") + lookups("found"), lookups("throttled")
+    log(f"   flood {flood_rps:,.0f} unknown codes/s: {asked} asked of the database, {throttled} not; "
+        f"known code {d[0]:,.0f} req/s p99 {d[2]:.2f} ms (solo {solo_p99:.2f} ms)")
+    result("known-code p99 during a flood of unknown codes vs solo", f"{d[2]:.2f} ms ({flood_rps:,.0f} codes/s)",
+           f"{solo_p99:.2f} ms", f"{d[2] / solo_p99:.2f}", "<= 2x", d[2] <= 2 * solo_p99)
+    result("database lookups of unknown codes (asked / not)", f"{asked:,} / {throttled:,}", "-", "-",
+           "<= 20/s", asked <= 20 * (secs + 4) + 20)
 
 
 def clicks(db):
@@ -537,7 +577,8 @@ def main():
         con = sqlite3.connect(db)
         code = con.execute("SELECT code FROM links ORDER BY id LIMIT 1").fetchone()[0]
         con.close()
-        before, answered = redirect_bench(d, code, a.secs, db)
+        before, answered, solo_p99 = redirect_bench(d, code, a.secs, db)
+        flood_bench(d, code, a.secs, config, solo_p99)
         solo = webhook_bench(d, home, a.webhook_orders, code, "full")
         rollup_bench(d, home, db, a.webhook_orders, code)
         backup_bench(d, config, home, db, a.webhook_orders, code, solo)

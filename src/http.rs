@@ -7,7 +7,7 @@ mod redirect;
 mod webhook;
 
 pub use clicks::{Click, VisitorKey};
-pub use redirect::{LinkCache, is_preview_bot, target_url};
+pub use redirect::{LOOKUPS_PER_SECOND, LinkCache, is_preview_bot, target_url};
 pub use webhook::{SignatureError, sign, verify_signature};
 
 use crate::commands::Core;

@@ -25,6 +25,7 @@ pub struct Metrics {
     commands: Family<Labels, Counter>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     links_cached: Gauge,
+    link_lookups: Family<Labels, Counter>,
     /// Handles resolved once for the redirect's hot path (no map lookup per click).
     hot_clicks: [(&'static str, Counter); 3],
     hot_redirect_latency: Histogram,
@@ -72,6 +73,13 @@ impl Metrics {
             "Live tracking links held in memory",
             links_cached.clone(),
         );
+        let link_lookups = Family::<Labels, Counter>::default();
+        registry.register(
+            "link_lookups",
+            "Codes not in the link table, by outcome: found or unknown (asked the database), \
+             throttled (not asked: over the lookup rate)",
+            link_lookups.clone(),
+        );
         let hot_clicks =
             ["counted", "filtered", "dropped"].map(|o| (o, clicks.get_or_create(&[("outcome", o)]).clone()));
         let hot_redirect_latency = latency.get_or_create(&[("route", "redirect")]).clone();
@@ -83,6 +91,7 @@ impl Metrics {
             commands,
             latency,
             links_cached,
+            link_lookups,
             hot_clicks,
             hot_redirect_latency,
         }
@@ -127,6 +136,11 @@ impl Metrics {
         } else {
             self.latency.get_or_create(&[("route", route)]).observe(seconds);
         }
+    }
+
+    /// Counts a code looked for beyond the link table: `found`, `unknown`, `throttled`.
+    pub fn link_lookup(&self, outcome: &'static str) {
+        self.link_lookups.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     /// Sets the number of cached links.

@@ -36,10 +36,49 @@ pub struct LinkCache {
     map: RwLock<HashMap<String, Arc<CachedLink>>>,
     /// Codes known not to exist, so a flood of made-up codes does not reach the database.
     misses: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Database lookups of codes the table does not hold, rationed.
+    lookups: std::sync::Mutex<Ration>,
 }
 
 /// Most unknown codes remembered between reloads.
 const MAX_MISSES: usize = 50_000;
+
+/// Codes not in the table are looked up in the database at most this many times a
+/// second (and as many at once): a flood of distinct made-up codes costs the database
+/// nothing beyond that, and known codes, served from memory, never wait for it. A link
+/// created outside this daemon (the console) is in the table at the next reload anyway.
+pub const LOOKUPS_PER_SECOND: f64 = 20.0;
+
+/// A token bucket: `LOOKUPS_PER_SECOND` tokens a second, at most that many stored.
+#[derive(Debug)]
+struct Ration {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl Default for Ration {
+    fn default() -> Self {
+        Ration {
+            tokens: LOOKUPS_PER_SECOND,
+            at: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Ration {
+    /// Takes a token if one is there.
+    fn take(&mut self, now: std::time::Instant) -> bool {
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * LOOKUPS_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(LOOKUPS_PER_SECOND);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
 
 fn cached(link_id: LinkId, code: &str, ticket_url: &str) -> Option<CachedLink> {
     let mut base = Url::parse(ticket_url).ok()?;
@@ -62,13 +101,23 @@ fn cached(link_id: LinkId, code: &str, ticket_url: &str) -> Option<CachedLink> {
 }
 
 impl LinkCache {
-    /// Replaces the table with every live link of the database.
+    /// Replaces the table with every live link of the database. The new table (every
+    /// ticket page parsed as a URL) is built on a blocking thread, not on a thread that
+    /// serves redirects, and swapped in at once.
     pub async fn reload(&self, store: &Store, metrics: &Metrics) -> StoreResult<usize> {
         let targets = store.live_link_targets().await?;
-        let map: HashMap<String, Arc<CachedLink>> = targets
-            .into_iter()
-            .filter_map(|t| cached(t.link_id, &t.code, &t.ticket_url).map(|c| (t.code, Arc::new(c))))
-            .collect();
+        let build = move || -> HashMap<String, Arc<CachedLink>> {
+            targets
+                .into_iter()
+                .filter_map(|t| cached(t.link_id, &t.code, &t.ticket_url).map(|c| (t.code, Arc::new(c))))
+                .collect()
+        };
+        let map = match tokio::task::spawn_blocking(build).await {
+            Ok(map) => map,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down: the table there is keeps serving.
+            Err(_) => return Ok(self.map.read().expect("link cache lock").len()),
+        };
         let n = map.len();
         *self.map.write().expect("link cache lock") = map;
         self.misses.lock().expect("miss cache lock").clear();
@@ -76,15 +125,27 @@ impl LinkCache {
         Ok(n)
     }
 
-    /// The target of a code; a miss asks the database once (links created elsewhere).
-    pub async fn get(&self, code: &str, store: &Store) -> StoreResult<Option<Arc<CachedLink>>> {
+    /// The target of a code; a code the table does not hold asks the database once
+    /// (links created elsewhere), within [`LOOKUPS_PER_SECOND`].
+    pub async fn get(&self, code: &str, store: &Store, metrics: &Metrics) -> StoreResult<Option<Arc<CachedLink>>> {
         if let Some(hit) = self.map.read().expect("link cache lock").get(code) {
             return Ok(Some(hit.clone()));
         }
         if self.misses.lock().expect("miss cache lock").contains(code) {
             return Ok(None);
         }
+        if !self
+            .lookups
+            .lock()
+            .expect("lookup ration lock")
+            .take(std::time::Instant::now())
+        {
+            // Not remembered as a miss: it was not asked, so it may exist.
+            metrics.link_lookup("throttled");
+            return Ok(None);
+        }
         let Some(t) = store.live_link_target(code).await? else {
+            metrics.link_lookup("unknown");
             let mut misses = self.misses.lock().expect("miss cache lock");
             if misses.len() >= MAX_MISSES {
                 misses.clear();
@@ -92,6 +153,7 @@ impl LinkCache {
             misses.insert(code.to_string());
             return Ok(None);
         };
+        metrics.link_lookup("found");
         let Some(c) = cached(t.link_id, &t.code, &t.ticket_url).map(Arc::new) else {
             return Ok(None);
         };
@@ -254,7 +316,7 @@ fn code_of(path: &str) -> Cow<'_, str> {
 async fn follow(st: &HttpState, req: &Parts) -> Response {
     let code = code_of(req.uri.path());
     let found = if !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        match st.links.get(&code, &st.core.store).await {
+        match st.links.get(&code, &st.core.store, &st.core.metrics).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, "looking up a tracking link");

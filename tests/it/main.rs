@@ -16,6 +16,7 @@ mod fake_discord;
 mod fake_gateway;
 mod fake_telegram;
 mod http;
+mod link_flood;
 mod link_switch;
 mod mail_parts;
 mod names;
