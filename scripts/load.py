@@ -343,14 +343,14 @@ end
 
 
 def flood_bench(daemon, code, secs, config, solo_p99):
-    """Known-code redirects while ~10k/s distinct made-up codes arrive (10 connections,
+    """Known-code redirects while ~10k/s distinct made-up codes arrive (20 connections,
     1 ms apart each): the made-up ones must not reach the database beyond its ration,
     nor slow the known ones."""
     log(f"== redirects of a known code during a flood of distinct unknown codes, {secs}s")
     script = os.path.join(os.path.dirname(config), "flood.lua")
     with open(script, "w") as f:
         f.write(FLOOD_LUA)
-    flood = subprocess.Popen(pin(1) + ["wrk", "-t1", "-c10", f"-d{secs + 2}s", "-s", script,
+    flood = subprocess.Popen(pin(1) + ["wrk", "-t1", "-c20", f"-d{secs + 2}s", "-s", script,
                                        f"http://127.0.0.1:{daemon.port}"], stdout=subprocess.PIPE, text=True)
     time.sleep(1)  # the flood is under way before the measure starts
     d = wrk(f"http://127.0.0.1:{daemon.port}/t/{code}", secs, 64)

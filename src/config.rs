@@ -2,9 +2,11 @@
 //! refused by name, secrets also from environment variables.
 
 mod backup;
+mod checkout;
 mod secrets;
 
 pub use backup::{BackupConfig, parse_every};
+pub use checkout::{CheckoutConfig, KINDS as CHECKOUT_KINDS};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ pub struct Config {
     pub email: EmailConfig,
     pub webhook: WebhookConfig,
     pub backup: BackupConfig,
+    /// `[[checkout]]`: organizations' shop connections.
+    pub checkout: Vec<CheckoutConfig>,
     /// Directory of the config file; relative paths are resolved from it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -335,6 +339,7 @@ impl Config {
         if self.webhook_secrets().iter().any(|s| s.len() < 16) {
             return Err("PROMOTERD_WEBHOOK_SECRETS: each secret needs at least 16 characters".into());
         }
+        checkout::validate(&self.checkout, &self.webhook_secrets(), &self.webhook.source)?;
         if !self.email.allow_plaintext {
             self.refuse_plaintext_mail()?;
         }

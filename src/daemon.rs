@@ -23,8 +23,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _lock = crate::backup::DaemonLock::acquire(&config.database_path())?;
     let store = open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
-    if config.webhook_secrets().is_empty() {
-        tracing::info!("order webhook: off (no secrets in [webhook] and no PROMOTERD_WEBHOOK_SECRETS)");
+    if config.webhook_secrets().is_empty() && config.checkout.is_empty() {
+        tracing::info!(
+            "order webhook: off (no secrets in [webhook], no PROMOTERD_WEBHOOK_SECRETS, no [[checkout]] connection)"
+        );
+    }
+    for c in &config.checkout {
+        tracing::info!(organization = %c.organization, kind = %c.kind, source = %c.source(), "checkout connection");
     }
     let mut core = crate::commands::Core::new(store.clone(), crate::clock::Clock::system(), config.core_settings());
     let telegram = crate::telegram::TelegramFrontend::start(&core, &config).await?;

@@ -12,7 +12,7 @@ pub use rules::{MAX_QUANTITY, MAX_UNIT_PRICE, Problem, check, check_all};
 pub use webhook::{WebhookBuyer, WebhookLine, WebhookOrder, WebhookPayload};
 
 use crate::clock::Clock;
-use crate::domain::EventId;
+use crate::domain::{EventId, OrgId};
 pub use crate::domain::{LineInput, OrderInput, OrderStatus};
 use crate::store::{IngestOutcome, Store, StoreError};
 
@@ -59,21 +59,30 @@ pub enum OrderError {
     Conflict(String),
 }
 
-/// Checks a raw order against the rules and the event it names.
-pub async fn validate(store: &Store, source: &str, raw: &RawOrder) -> Result<OrderInput, ApplyError> {
+/// Checks a raw order against the rules and the event it names, among the events of
+/// `org` when the delivery came through an organization's connection.
+pub async fn validate(
+    store: &Store,
+    source: &str,
+    raw: &RawOrder,
+    org: Option<OrgId>,
+) -> Result<OrderInput, ApplyError> {
     check_id(raw)?;
-    let (id, currency) = find_event(store, &raw.event).await?;
+    let (id, currency) = find_event(store, &raw.event, org).await?;
     Ok(check(source, raw, id, &currency)?)
 }
 
 /// The event an order names (short name, `<organization>/<short name>` or numeric id):
-/// its id and currency.
-pub async fn find_event(store: &Store, name: &str) -> Result<(EventId, String), ApplyError> {
+/// its id and currency. With `org`, another organization's event is unknown (whether
+/// it exists is not told).
+pub async fn find_event(store: &Store, name: &str, org: Option<OrgId>) -> Result<(EventId, String), ApplyError> {
     let name = name.trim();
+    let ours = |e: &crate::store::EventRow| org.is_none_or(|o| e.org_id == o);
     let event = match name.parse::<EventId>() {
-        Ok(n) => store.event(n).await?,
+        Ok(n) => store.event(n).await?.filter(ours),
         Err(_) => {
             let mut named = store.events_named(name).await?;
+            named.retain(ours);
             if named.len() > 1 {
                 return Err(OrderError::AmbiguousEvent(name.chars().take(100).collect()).into());
             }
@@ -92,8 +101,12 @@ pub async fn find_event(store: &Store, name: &str) -> Result<(EventId, String), 
 /// refresher clears the cache on every pass and at once after `newevent`.
 #[derive(Debug, Default)]
 pub struct EventCache {
-    map: std::sync::RwLock<std::collections::HashMap<String, (EventId, String)>>,
+    /// Per connection's organization (`None`: any), name → id and currency.
+    map: std::sync::RwLock<std::collections::HashMap<Option<OrgId>, EventsByName>>,
 }
+
+/// Event names of one scope → id and currency.
+type EventsByName = std::collections::HashMap<String, (EventId, String)>;
 
 /// Most event names remembered; past it the cache starts over.
 const MAX_CACHED_EVENTS: usize = 10_000;
@@ -105,18 +118,32 @@ impl EventCache {
     }
 
     /// [`validate`], asking the database only for an event not seen before.
-    pub async fn validate(&self, store: &Store, source: &str, raw: &RawOrder) -> Result<OrderInput, ApplyError> {
+    pub async fn validate(
+        &self,
+        store: &Store,
+        source: &str,
+        raw: &RawOrder,
+        org: Option<OrgId>,
+    ) -> Result<OrderInput, ApplyError> {
         let name = raw.event.trim();
-        let hit = self.map.read().expect("event cache lock").get(name).cloned();
+        let hit = self
+            .map
+            .read()
+            .expect("event cache lock")
+            .get(&org)
+            .and_then(|m| m.get(name))
+            .cloned();
         if let Some((id, currency)) = hit {
             return Ok(check(source, raw, id, &currency)?);
         }
-        let order = validate(store, source, raw).await?;
+        let order = validate(store, source, raw, org).await?;
         let mut map = self.map.write().expect("event cache lock");
-        if map.len() >= MAX_CACHED_EVENTS {
+        if map.values().map(|m| m.len()).sum::<usize>() >= MAX_CACHED_EVENTS {
             map.clear();
         }
-        map.insert(name.to_string(), (order.event_id, order.currency.clone()));
+        map.entry(org)
+            .or_default()
+            .insert(name.to_string(), (order.event_id, order.currency.clone()));
         Ok(order)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::HttpState;
 use crate::config::Config;
+use crate::domain::OrgId;
 use crate::ingest::{ApplyError, DeliveryOutcome, OrderError, WebhookPayload};
 use crate::store::IngestOutcome;
 use axum::body::{Body, to_bytes};
@@ -19,21 +20,67 @@ pub const SIGNATURE_HEADER: &str = "promoterd-signature";
 
 #[derive(Debug, Clone)]
 pub(super) struct WebhookSettings {
-    secrets: Vec<String>,
-    source: String,
+    /// Who may sign: the operator-wide `[webhook]` secrets first, then each
+    /// organization's `[[checkout]]` connection of kind `webhook`.
+    signers: Vec<Signer>,
     tolerance: i64,
     max_body: usize,
 }
 
+/// Secrets that sign deliveries, and where those deliveries may go.
+#[derive(Debug, Clone)]
+struct Signer {
+    /// The organization's short name; `None`: every organization (the operator's).
+    org: Option<String>,
+    secrets: Vec<String>,
+    source: String,
+    /// The organization's id once looked up (a short name never changes).
+    org_id: std::sync::OnceLock<OrgId>,
+}
+
 impl WebhookSettings {
     pub(super) fn from_config(c: &Config) -> Self {
+        let mut signers = Vec::new();
+        let global = c.webhook_secrets();
+        if !global.is_empty() {
+            signers.push(Signer {
+                org: None,
+                secrets: global,
+                source: c.webhook.source.clone(),
+                org_id: Default::default(),
+            });
+        }
+        signers.extend(c.checkout.iter().filter(|k| k.kind == "webhook").map(|k| Signer {
+            org: Some(k.organization.clone()),
+            secrets: k.resolved_secrets(),
+            source: k.source(),
+            org_id: Default::default(),
+        }));
         WebhookSettings {
-            secrets: c.webhook_secrets(),
-            source: c.webhook.source.clone(),
+            signers,
             tolerance: c.webhook.tolerance_seconds as i64,
             max_body: c.webhook.max_body_bytes,
         }
     }
+}
+
+/// The signer whose secret signed `body`; a header problem (missing, malformed, stale)
+/// is the same for every signer and answered at once.
+fn signer_of<'a>(
+    signers: &'a [Signer],
+    header: Option<&str>,
+    body: &[u8],
+    now: i64,
+    tolerance: i64,
+) -> Result<&'a Signer, SignatureError> {
+    for s in signers {
+        match verify_signature(header, body, &s.secrets, now, tolerance) {
+            Ok(()) => return Ok(s),
+            Err(SignatureError::Mismatch) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(SignatureError::Mismatch)
 }
 
 /// Why a signature was refused; `Display` is the answer to the checkout developer.
@@ -125,29 +172,27 @@ pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap,
 
 async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
     let cfg = &st.webhook;
-    if cfg.secrets.is_empty() {
+    if cfg.signers.is_empty() {
         return reject(
             st,
             StatusCode::SERVICE_UNAVAILABLE,
             "not_configured",
-            "the order webhook has no secret configured ([webhook] secrets)",
+            "the order webhook has no secret configured ([webhook] secrets or a [[checkout]] connection)",
         );
     }
-    let too_large = || format!("the body is larger than {} bytes", cfg.max_body);
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > cfg.max_body) {
-        return reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
-    }
-    let Ok(raw) = to_bytes(body, cfg.max_body).await else {
-        return reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large());
+    let raw = match read_body(st, &headers, body).await {
+        Ok(raw) => raw,
+        Err(response) => return response,
     };
     let sig = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    if let Err(e) = verify_signature(sig, &raw, &cfg.secrets, st.core.clock.now().timestamp(), cfg.tolerance) {
-        return reject(st, StatusCode::UNAUTHORIZED, "signature", &e.to_string());
-    }
+    let signer = match signer_of(&cfg.signers, sig, &raw, st.core.clock.now().timestamp(), cfg.tolerance) {
+        Ok(s) => s,
+        Err(e) => return reject(st, StatusCode::UNAUTHORIZED, "signature", &e.to_string()),
+    };
+    let org = match org_of(st, signer).await {
+        Ok(org) => org,
+        Err(response) => return response,
+    };
     let payload: WebhookPayload = match serde_json::from_slice(&raw) {
         Ok(p) => p,
         Err(e) => {
@@ -172,7 +217,11 @@ async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
         Ok(r) => r,
         Err(e) => return order_error(st, &e),
     };
-    let order = match st.events.validate(&st.core.store, &cfg.source, &raw_order).await {
+    let order = match st
+        .events
+        .validate(&st.core.store, &signer.source, &raw_order, org)
+        .await
+    {
         Ok(o) => o,
         Err(ApplyError::Order(e)) => return order_error(st, &e),
         Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => return internal(st, &e),
@@ -194,6 +243,48 @@ async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
         }
         Err(ApplyError::Order(e)) => order_error(st, &e),
         Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => internal(st, &e),
+    }
+}
+
+/// The raw body, refused as too large from its declared length or while reading.
+async fn read_body(st: &HttpState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+    let cfg = &st.webhook;
+    let too_large = || format!("the body is larger than {} bytes", cfg.max_body);
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cfg.max_body) {
+        return Err(reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large()));
+    }
+    let Ok(raw) = to_bytes(body, cfg.max_body).await else {
+        return Err(reject(st, StatusCode::PAYLOAD_TOO_LARGE, "too_large", &too_large()));
+    };
+    Ok(raw)
+}
+
+/// The organization a signer's deliveries are bound to (`None`: any), or the answer
+/// when its connection names an organization that does not exist (yet): 503, so the
+/// shop retries while the operator fixes the configuration.
+async fn org_of(st: &HttpState, signer: &Signer) -> Result<Option<OrgId>, Response> {
+    let Some(slug) = &signer.org else {
+        return Ok(None);
+    };
+    if let Some(id) = signer.org_id.get() {
+        return Ok(Some(*id));
+    }
+    match st.core.store.org_by_slug(slug).await {
+        Ok(Some(org)) => Ok(Some(*signer.org_id.get_or_init(|| org.id))),
+        Ok(None) => {
+            tracing::error!(organization = %slug, "a [[checkout]] connection names an organization that does not exist");
+            Err(reject(
+                st,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_configured",
+                "this connection's organization does not exist on this server; the operator must fix [[checkout]]",
+            ))
+        }
+        Err(e) => Err(internal(st, &e)),
     }
 }
 

@@ -238,7 +238,7 @@ impl ImportFile {
             let event = match events.get(name) {
                 Some(e) => e.clone(),
                 None => {
-                    let e = match super::find_event(store, name).await {
+                    let e = match super::find_event(store, name, None).await {
                         Ok(found) => Ok(found),
                         Err(ApplyError::Order(e)) => Err(e),
                         Err(ApplyError::Store(e)) => return Err(ImportError::Store(e)),

@@ -43,7 +43,7 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
     let apply = |delivery: &str, r: RawOrder| {
         let (orders, store, delivery) = (orders.clone(), store.clone(), delivery.to_string());
         async move {
-            let order = ingest::validate(&store, "checkout", &r).await.unwrap();
+            let order = ingest::validate(&store, "checkout", &r, None).await.unwrap();
             orders.apply(Some(delivery), order).await
         }
     };
@@ -93,7 +93,7 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
     ];
     let mut valid = Vec::new();
     for (d, r) in jobs {
-        valid.push((d, ingest::validate(&store, "checkout", &r).await.unwrap()));
+        valid.push((d, ingest::validate(&store, "checkout", &r, None).await.unwrap()));
     }
     // Sent together, in this order, before the writer runs: one batch.
     let answers = futures::future::join_all(valid.into_iter().map(|(d, o)| orders.apply(Some(d.to_string()), o))).await;

@@ -39,7 +39,9 @@ fn order(id: &str, at: &str, r#ref: Option<&str>, quantity: i64, refunded: i64, 
 }
 
 async fn ingest(app: &TestApp, clock: &Clock, raw: RawOrder) {
-    let valid = promoterd::ingest::validate(&app.store, "checkout", &raw).await.unwrap();
+    let valid = promoterd::ingest::validate(&app.store, "checkout", &raw, None)
+        .await
+        .unwrap();
     promoterd::ingest::apply(&app.store, clock, &[valid]).await.unwrap();
 }
 

@@ -167,7 +167,7 @@ async fn promoter_digests_show_only_their_numbers_and_organizer_digests_everyone
         }],
         ..Default::default()
     };
-    let valid = promoterd::ingest::validate(&app.store, "checkout", &order)
+    let valid = promoterd::ingest::validate(&app.store, "checkout", &order, None)
         .await
         .unwrap();
     promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
@@ -229,7 +229,7 @@ async fn a_burst_of_orders_yields_a_few_coalesced_notifications_and_each_milesto
             let mut valid = Vec::new();
             for n in range {
                 valid.push(
-                    promoterd::ingest::validate(&store, "checkout", &order(n, &link))
+                    promoterd::ingest::validate(&store, "checkout", &order(n, &link), None)
                         .await
                         .unwrap(),
                 );
@@ -332,7 +332,7 @@ async fn stop_ends_notification_mail_and_asking_again_brings_it_back() {
     let sell = |n: usize| {
         let (store, clock, link) = (app.store.clone(), clock.clone(), link.clone());
         async move {
-            let valid = promoterd::ingest::validate(&store, "checkout", &order(n, &link))
+            let valid = promoterd::ingest::validate(&store, "checkout", &order(n, &link), None)
                 .await
                 .unwrap();
             promoterd::ingest::apply(&store, &clock, &[valid]).await.unwrap();
@@ -379,7 +379,7 @@ async fn discord_users_get_digests_as_dms_and_closed_dms_fall_back_to_email() {
     // DMs closed: the next message is marked and goes by email instead.
     fake.close_dms();
     clock.advance(Duration::minutes(30));
-    let valid = promoterd::ingest::validate(&app.store, "checkout", &order(1, &link))
+    let valid = promoterd::ingest::validate(&app.store, "checkout", &order(1, &link), None)
         .await
         .unwrap();
     promoterd::ingest::apply(&app.store, &clock, &[valid]).await.unwrap();
@@ -419,7 +419,9 @@ async fn a_refund_is_reported_once_and_later_updates_of_that_order_are_quiet() {
     let put = |raw: RawOrder| {
         let (store, clock) = (app.store.clone(), clock.clone());
         async move {
-            let valid = promoterd::ingest::validate(&store, "checkout", &raw).await.unwrap();
+            let valid = promoterd::ingest::validate(&store, "checkout", &raw, None)
+                .await
+                .unwrap();
             promoterd::ingest::apply(&store, &clock, &[valid]).await.unwrap();
         }
     };

@@ -6,6 +6,7 @@ mod bad_input;
 mod batches;
 mod catalogue;
 mod charts;
+mod checkout_connections;
 mod cli;
 mod digests;
 mod discord;
