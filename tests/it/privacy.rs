@@ -405,12 +405,9 @@ async fn audit_lists_a_buyer_export_and_only_the_owner_sees_it() {
     refused(&app, BEN, "retention never", "organizer").await;
 }
 
-/// Organizations that existed before retention came get a grace period (set by
-/// migration 0012) before anything kept until then is erased; choosing a retention
-/// ends it.
-#[tokio::test]
-async fn an_upgraded_organization_has_a_grace_period_until_its_owner_chooses() {
-    let clock = Clock::fixed(Utc.with_ymd_and_hms(2099, 12, 1, 12, 0, 0).unwrap());
+/// An organization as migration 0012 leaves one that existed before it (retention in
+/// its grace until 2099-12-31), with one order of an event long past.
+async fn upgraded(clock: &Clock) -> TestApp {
     let app = TestApp::with_clock(clock.clone()).await;
     app.world().await;
     let ben = link_code(&app.ok(BEN, "mylink").await);
@@ -420,7 +417,6 @@ async fn an_upgraded_organization_has_a_grace_period_until_its_owner_chooses() {
         &[order("G1", "summer-fest", &ben, ZOE, 1, "2099-05-01T10:00:00Z")],
     )
     .await;
-    // As migration 0012 leaves an organization that existed before it.
     let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", app.config().database_path().display()))
         .await
         .unwrap();
@@ -429,54 +425,37 @@ async fn an_upgraded_organization_has_a_grace_period_until_its_owner_chooses() {
         .await
         .unwrap();
     db.close().await;
+    app
+}
+
+async fn erased_now(app: &TestApp) -> u64 {
+    promoterd::housekeeping::run_once(&app.core)
+        .await
+        .unwrap()
+        .erased_orders
+}
+
+/// Organizations that existed before retention came get a grace period (set by
+/// migration 0012) before anything kept until then is erased; choosing a retention
+/// ends it.
+#[tokio::test]
+async fn an_upgraded_organization_has_a_grace_period_until_its_owner_chooses() {
+    let start = Utc.with_ymd_and_hms(2099, 12, 1, 12, 0, 0).unwrap();
+    let clock = Clock::fixed(start);
+    let app = upgraded(&clock).await;
     // summer-fest ended more than 90 days ago, but the grace runs until 2099-12-31.
-    assert_eq!(
-        promoterd::housekeeping::run_once(&app.core)
-            .await
-            .unwrap()
-            .erased_orders,
-        0
-    );
+    assert_eq!(erased_now(&app).await, 0);
     let shown = app.ok(OWNER, "retention").await;
     assert!(
         shown.contains("Nothing is erased before 2099-12-31 13:00 (Europe/Berlin)"),
         "{shown}"
     );
     clock.advance(chrono::Duration::days(31));
-    assert_eq!(
-        promoterd::housekeeping::run_once(&app.core)
-            .await
-            .unwrap()
-            .erased_orders,
-        1
-    );
+    assert_eq!(erased_now(&app).await, 1);
 
     // Another organization in its grace: the owner sets 90 days, and it applies at once.
-    let clock2 = Clock::fixed(Utc.with_ymd_and_hms(2099, 12, 1, 12, 0, 0).unwrap());
-    let app2 = TestApp::with_clock(clock2).await;
-    app2.world().await;
-    let ben = link_code(&app2.ok(BEN, "mylink").await);
-    import(
-        &app2,
-        "o.csv",
-        &[order("G2", "summer-fest", &ben, ZOE, 1, "2099-05-01T10:00:00Z")],
-    )
-    .await;
-    let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", app2.config().database_path().display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE organizations SET buyer_retention_from = '2099-12-31T12:00:00Z'")
-        .execute(&db)
-        .await
-        .unwrap();
-    db.close().await;
-    app2.ok(OWNER, "retention 90").await;
-    assert!(!app2.ok(OWNER, "retention").await.contains("Nothing is erased before"));
-    assert_eq!(
-        promoterd::housekeeping::run_once(&app2.core)
-            .await
-            .unwrap()
-            .erased_orders,
-        1
-    );
+    let app = upgraded(&Clock::fixed(start)).await;
+    app.ok(OWNER, "retention 90").await;
+    assert!(!app.ok(OWNER, "retention").await.contains("Nothing is erased before"));
+    assert_eq!(erased_now(&app).await, 1);
 }
