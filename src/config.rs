@@ -6,7 +6,7 @@ mod checkout;
 mod secrets;
 
 pub use backup::{BackupConfig, parse_every};
-pub use checkout::{CheckoutConfig, KINDS as CHECKOUT_KINDS};
+pub use checkout::{CheckoutConfig, KINDS as CHECKOUT_KINDS, secrets_ready as checkout_secrets_ready};
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

@@ -20,6 +20,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::install().context("installing signal handlers")?;
+    crate::config::checkout_secrets_ready(&config.checkout).map_err(anyhow::Error::msg)?;
     let _lock = crate::backup::DaemonLock::acquire(&config.database_path())?;
     let store = open_store(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");

@@ -159,6 +159,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/t/{code}", get(redirect::redirect))
         .route("/webhooks/orders", post(webhook::orders))
+        .route("/webhooks/orders/{organization}", post(webhook::orders_of))
         .route("/healthz", get(healthz))
         .with_state(state)
 }

@@ -27,7 +27,19 @@ pub(super) async fn import_orders(config: &Config, file: &Path, source: &str) ->
         );
         Ok(ExitCode::from(2))
     };
-    let checked = match read.check(&store, source).await {
+    // Orders under a connection's source belong to its organization: the import may
+    // not put them (or a refund waiting under that source) in another's events.
+    let org = match config.checkout.iter().find(|c| c.source() == source) {
+        Some(c) => match store.org_by_slug(&c.organization).await? {
+            Some(o) => Some(o.id),
+            None => anyhow::bail!(
+                "source `{source}` is the [[checkout]] connection of `{}`, which does not exist",
+                c.organization
+            ),
+        },
+        None => None,
+    };
+    let checked = match read.check(&store, source, org).await {
         Ok(c) => c,
         Err(ImportError::Problems(problems)) => return refused(problems),
         Err(ImportError::Store(e)) => return Err(anyhow::Error::new(e).context("checking the orders")),

@@ -62,6 +62,21 @@ impl CheckoutConfig {
     }
 }
 
+/// At the daemon's start: every connection has its secrets (`secrets_env` set).
+pub fn secrets_ready(checkouts: &[CheckoutConfig]) -> Result<(), String> {
+    for (i, c) in checkouts.iter().enumerate() {
+        if c.resolved_secrets().is_empty() {
+            let var = c.secrets_env.as_deref().unwrap_or("secrets_env");
+            return Err(format!(
+                "checkout #{} ({}): no secrets in the file and {var} is unset or empty",
+                i + 1,
+                c.organization
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the connections together with the operator-wide `[webhook]` secrets: each
 /// names an organization by a short name and a known kind, has secrets of 16 characters
 /// or more, and no secret or source is shared (a delivery must name one organization).
@@ -71,12 +86,7 @@ pub fn validate(checkouts: &[CheckoutConfig], global: &[String], global_source: 
     let mut resolved = Vec::new();
     for (i, c) in checkouts.iter().enumerate() {
         let at = format!("checkout #{} ({})", i + 1, c.organization);
-        let slug_ok = !c.organization.is_empty()
-            && c.organization.len() <= 40
-            && c.organization
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !slug_ok {
+        if !crate::commands::is_slug(&c.organization) {
             return Err(format!(
                 "checkout #{}: organization `{}` is not an organization's short name (a-z, 0-9, -)",
                 i + 1,
@@ -86,13 +96,12 @@ pub fn validate(checkouts: &[CheckoutConfig], global: &[String], global_source: 
         if !KINDS.contains(&c.kind.as_str()) {
             return Err(format!("{at}: kind `{}` is not one of: {}", c.kind, KINDS.join(", ")));
         }
-        let s = c.resolved_secrets();
-        if s.is_empty() {
-            return Err(match &c.secrets_env {
-                Some(var) => format!("{at}: no secrets in the file and {var} is unset or empty"),
-                None => format!("{at}: no secrets (set `secrets` or `secrets_env`)"),
-            });
+        if c.secrets.iter().all(|s| s.trim().is_empty()) && c.secrets_env.is_none() {
+            return Err(format!("{at}: no secrets (set `secrets` or `secrets_env`)"));
         }
+        // Secrets from the environment are checked when the daemon starts (`secrets_ready`):
+        // the command-line tools run without the daemon's environment.
+        let s = c.resolved_secrets();
         if s.iter().any(|x| x.len() < 16) {
             return Err(format!("{at}: each secret needs at least 16 characters"));
         }
@@ -114,4 +123,42 @@ pub fn validate(checkouts: &[CheckoutConfig], global: &[String], global_source: 
         secrets.extend(s.iter().map(String::as_str));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(env: &str) -> CheckoutConfig {
+        CheckoutConfig {
+            organization: "acme-events".into(),
+            kind: "webhook".into(),
+            secrets: vec![],
+            secrets_env: Some(env.into()),
+            source: None,
+        }
+    }
+
+    #[test]
+    fn secrets_from_an_unset_variable_are_refused_at_start_not_by_the_tools() {
+        let c = [conn("ACME_CHECKOUT_SECRETS_NEVER_SET_IN_TESTS")];
+        assert_eq!(validate(&c, &[], "checkout"), Ok(()), "the tools run without it");
+        let e = secrets_ready(&c).unwrap_err();
+        assert!(
+            e.contains("ACME_CHECKOUT_SECRETS_NEVER_SET_IN_TESTS is unset or empty"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn organization_names_follow_the_short_name_rule() {
+        for bad in ["123", "-a", "a-", "Acme", "a"] {
+            let c = CheckoutConfig {
+                organization: bad.into(),
+                secrets: vec!["a-secret-of-16-chars".into()],
+                ..conn("X")
+            };
+            assert!(validate(&[c], &[], "checkout").is_err(), "{bad}");
+        }
+    }
 }

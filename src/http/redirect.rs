@@ -114,9 +114,12 @@ impl LinkCache {
         };
         let map = match tokio::task::spawn_blocking(build).await {
             Ok(map) => map,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            // The runtime is shutting down: the table there is keeps serving.
-            Err(_) => return Ok(self.map.read().expect("link cache lock").len()),
+            // A panic while building (a bug) or the runtime shutting down: the table there
+            // is keeps serving, and the refresher lives on to try again.
+            Err(e) => {
+                tracing::error!(error = %e, "building the link table failed; serving the previous one");
+                return Ok(self.map.read().expect("link cache lock").len());
+            }
         };
         let n = map.len();
         *self.map.write().expect("link cache lock") = map;

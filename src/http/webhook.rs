@@ -67,13 +67,13 @@ impl WebhookSettings {
 /// The signer whose secret signed `body`; a header problem (missing, malformed, stale)
 /// is the same for every signer and answered at once.
 fn signer_of<'a>(
-    signers: &'a [Signer],
+    signers: &[&'a Signer],
     header: Option<&str>,
     body: &[u8],
     now: i64,
     tolerance: i64,
 ) -> Result<&'a Signer, SignatureError> {
-    for s in signers {
+    for &s in signers {
         match verify_signature(header, body, &s.secrets, now, tolerance) {
             Ok(()) => return Ok(s),
             Err(SignatureError::Mismatch) => continue,
@@ -167,25 +167,33 @@ fn reject(st: &HttpState, status: StatusCode, reason: &'static str, message: &st
 }
 
 pub(super) async fn orders(State(st): State<Arc<HttpState>>, headers: HeaderMap, body: Body) -> Response {
-    super::timed(&st, "webhook", receive(&st, headers, body)).await
+    super::timed(&st, "webhook", receive(&st, None, headers, body)).await
 }
 
-async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
+/// `POST /webhooks/orders/<organization>`: only that organization's connection signs,
+/// so a forged delivery costs one connection's HMACs, whatever the number of
+/// connections.
+pub(super) async fn orders_of(
+    State(st): State<Arc<HttpState>>,
+    axum::extract::Path(org): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    super::timed(&st, "webhook", receive(&st, Some(&org), headers, body)).await
+}
+
+async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: Body) -> Response {
     let cfg = &st.webhook;
-    if cfg.signers.is_empty() {
-        return reject(
-            st,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_configured",
-            "the order webhook has no secret configured ([webhook] secrets or a [[checkout]] connection)",
-        );
-    }
+    let signers = match signers_for(st, only) {
+        Ok(s) => s,
+        Err((status, reason, message)) => return reject(st, status, reason, message),
+    };
     let raw = match read_body(st, &headers, body).await {
         Ok(raw) => raw,
         Err(response) => return response,
     };
     let sig = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let signer = match signer_of(&cfg.signers, sig, &raw, st.core.clock.now().timestamp(), cfg.tolerance) {
+    let signer = match signer_of(&signers, sig, &raw, st.core.clock.now().timestamp(), cfg.tolerance) {
         Ok(s) => s,
         Err(e) => return reject(st, StatusCode::UNAUTHORIZED, "signature", &e.to_string()),
     };
@@ -244,6 +252,38 @@ async fn receive(st: &HttpState, headers: HeaderMap, body: Body) -> Response {
         Err(ApplyError::Order(e)) => order_error(st, &e),
         Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => internal(st, &e),
     }
+}
+
+/// Who may sign a delivery at this address: at `/webhooks/orders` every signer, at
+/// `/webhooks/orders/<organization>` that organization's connection only.
+fn signers_for<'a>(
+    st: &'a HttpState,
+    only: Option<&str>,
+) -> Result<Vec<&'a Signer>, (StatusCode, &'static str, &'static str)> {
+    let signers: Vec<&Signer> = match only {
+        None => st.webhook.signers.iter().collect(),
+        Some(org) => st
+            .webhook
+            .signers
+            .iter()
+            .filter(|s| s.org.as_deref() == Some(org))
+            .collect(),
+    };
+    if only.is_some() && signers.is_empty() {
+        return Err((
+            StatusCode::NOT_FOUND,
+            "unknown_connection",
+            "no [[checkout]] connection of that organization on this server",
+        ));
+    }
+    if signers.is_empty() {
+        return Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "the order webhook has no secret configured ([webhook] secrets or a [[checkout]] connection)",
+        ));
+    }
+    Ok(signers)
 }
 
 /// The raw body, refused as too large from its declared length or while reading.

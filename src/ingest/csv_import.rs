@@ -4,7 +4,7 @@ mod row;
 
 use super::{ApplyError, OrderError, OrderInput, RawOrder};
 use crate::clock::Clock;
-use crate::domain::EventId;
+use crate::domain::{EventId, OrgId};
 use crate::store::{IngestOutcome, Store, StoreError};
 use row::Row;
 use std::collections::HashMap;
@@ -226,7 +226,8 @@ pub enum ImportError {
 impl ImportFile {
     /// Checks every order against the rules and the event it names. Either every order
     /// is valid, or every problem of the file is listed, by line.
-    pub async fn check(self, store: &Store, source: &str) -> Result<CheckedImport, ImportError> {
+    /// With `org` (the source is an organization's connection), only its events.
+    pub async fn check(self, store: &Store, source: &str, org: Option<OrgId>) -> Result<CheckedImport, ImportError> {
         let mut problems = self.problems;
         let mut events: HashMap<String, Result<(EventId, String), OrderError>> = HashMap::new();
         let mut checked = CheckedImport {
@@ -238,7 +239,7 @@ impl ImportFile {
             let event = match events.get(name) {
                 Some(e) => e.clone(),
                 None => {
-                    let e = match super::find_event(store, name, None).await {
+                    let e = match super::find_event(store, name, org).await {
                         Ok(found) => Ok(found),
                         Err(ApplyError::Order(e)) => Err(e),
                         Err(ApplyError::Store(e)) => return Err(ImportError::Store(e)),

@@ -30,6 +30,19 @@ async fn post(base: &str, secret: &str, body: &str) -> (StatusCode, serde_json::
     post_order(base, body, Some(signature(secret, now(), body))).await
 }
 
+async fn post_at(url: &str, secret: &str, body: &str) -> (StatusCode, serde_json::Value) {
+    let res = super::http::client()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("Promoterd-Signature", signature(secret, now(), body))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// (source, external id, organization short name) of every stored order.
 async fn stored(app: &TestApp) -> Vec<(String, String, String)> {
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
@@ -118,6 +131,21 @@ async fn a_connections_secret_reaches_its_own_organizations_events_only() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
     assert_eq!(answer["error"], "not_configured");
     assert_eq!(before, app.dump().await);
+    // Each connection's own address checks that connection's secrets only (a forged
+    // delivery costs one connection's HMACs): Acme's secret works there, Rival's and the
+    // operator's do not, and an address without a connection is 404.
+    let at = |org: &str| format!("{base}/webhooks/orders/{org}");
+    let (status, answer) = post_at(&at("acme-events"), ACME, &body("P1", "summer-fest")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let before = app.dump().await;
+    for secret in [RIVAL, NEW_SECRET] {
+        let (status, _) = post_at(&at("acme-events"), secret, &body("P2", "summer-fest")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, answer) = post_at(&at("nobody-here"), ACME, &body("P3", "summer-fest")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(answer["error"], "unknown_connection");
+    assert_eq!(before, app.dump().await);
     // A forged signature is refused as before.
     let (status, _) = post(&base, "not-a-configured-secret-0123", &body("F1", "summer-fest")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -143,10 +171,6 @@ async fn bad_checkout_connections_are_refused_at_start_by_name() {
         (
             "organization = \"acme-events\"",
             "no secrets (set `secrets` or `secrets_env`)",
-        ),
-        (
-            "organization = \"acme-events\"\nsecrets_env = \"PROMOTERD_TEST_UNSET_SECRETS_VAR\"",
-            "PROMOTERD_TEST_UNSET_SECRETS_VAR is unset or empty",
         ),
         (
             &format!("organization = \"acme-events\"\nsecrets = [\"{NEW_SECRET}\"]"),
@@ -179,4 +203,65 @@ async fn bad_checkout_connections_are_refused_at_start_by_name() {
             out.stderr
         );
     }
+}
+
+/// A CSV import under a connection's source is that organization's: it may not put
+/// orders (or a refund waiting under that source) in another organization's events.
+#[tokio::test]
+async fn an_import_under_a_connections_source_stays_in_its_organization() {
+    let app = TestApp::custom(Clock::system(), |t| {
+        format!("{t}\n[[checkout]]\norganization = \"acme-events\"\nsecrets = [\"{ACME}\"]\n")
+    })
+    .await;
+    app.world().await;
+    let out = app.bin(&["org", "create", "Rival Shows", "--owner", "rival@rival.test"]);
+    assert!(out.ok, "{out:?}");
+    app.ok(
+        "rival@rival.test",
+        "newevent rival-gala \"2099-08-01 18:00\" https://tickets.rival.test/gala Rival Gala",
+    )
+    .await;
+    let header = "order_id,event,status,ordered_at,ticket_type,quantity,unit_price_minor,currency";
+    std::fs::write(
+        app.path("rival.csv"),
+        format!("{header}\nR1,rival-gala,paid,2099-05-01T10:00:00Z,General Admission,1,4900,EUR\n"),
+    )
+    .unwrap();
+    let before = app.dump().await;
+    let out = app.bin(&[
+        "import-orders",
+        app.path("rival.csv").to_str().unwrap(),
+        "--source",
+        "acme-events",
+    ]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("unknown event `rival-gala`"), "{}", out.stderr);
+    assert_eq!(before, app.dump().await);
+    // The same file under another source is the operator's, as before.
+    let out = app.bin(&[
+        "import-orders",
+        app.path("rival.csv").to_str().unwrap(),
+        "--source",
+        "box-office",
+    ]);
+    assert!(out.ok, "{out:?}");
+    std::fs::write(
+        app.path("acme.csv"),
+        format!("{header}\nA1,summer-fest,paid,2099-05-01T10:00:00Z,General Admission,1,4900,EUR\n"),
+    )
+    .unwrap();
+    let out = app.bin(&[
+        "import-orders",
+        app.path("acme.csv").to_str().unwrap(),
+        "--source",
+        "acme-events",
+    ]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(
+        stored(&app).await,
+        [
+            ("acme-events".into(), "A1".into(), "acme-events".into()),
+            ("box-office".into(), "R1".into(), "rival-shows".into()),
+        ]
+    );
 }
