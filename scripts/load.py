@@ -26,6 +26,7 @@ BIN = os.path.join(ROOT, "target", "release")
 PROMOTERD = os.path.join(BIN, "promoterd")
 LOADGEN = os.path.join(BIN, "examples", "loadgen")
 BASELINE = os.path.join(BIN, "examples", "redirect_baseline")
+WEBHOOK_BASELINE = os.path.join(BIN, "examples", "webhook_baseline")
 SECRET = "load-secret-0123456789abcdef"
 OWNER = "owner@load.test"
 EVENTS = 20
@@ -482,6 +483,27 @@ def webhook_bench(daemon, home, count, code, sync, judge=True):
                rate >= 20_000 and rate >= 2 * base and o["errors"] == "0")
         result("webhook p99", f"{float(o['p99_ms']):.1f} ms", f"{float(r['p99_ms']):.2f} ms (one commit)", "-", "-",
                True)
+        # The same deliveries against a server that only checks them (HMAC, JSON, rules)
+        # and answers 200: what our CPU per order costs next to the database's.
+        bport = free_port()
+        bare_server = subprocess.Popen(pin(0) + [WEBHOOK_BASELINE, f"127.0.0.1:{bport}", SECRET])
+        try:
+            for _ in range(500):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{bport}/", timeout=0.2)
+                except urllib.error.HTTPError:
+                    break
+                except Exception:
+                    time.sleep(0.01)
+            bare = kv(run(pin(1) + [LOADGEN, "orders", f"http://127.0.0.1:{bport}", "64", str(count), SECRET,
+                                    "ev01", code]))
+        finally:
+            bare_server.terminate()
+            bare_server.wait()
+        bare_rate = float(bare["rps"])
+        log(f"   bare signed handler (HMAC, JSON, rules, no database): {bare_rate:,.0f} orders/s")
+        result("webhook orders/s vs the bare signed handler", f"{rate:,.0f}", f"{bare_rate:,.0f}",
+               f"{rate / bare_rate:.2f}", ">= 0.3x", rate >= 0.3 * bare_rate and bare["errors"] == "0")
     return rate
 
 

@@ -16,5 +16,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-cargo build --release --quiet --locked --bin promoterd --example redirect_baseline --example loadgen
+cargo build --release --quiet --locked --bin promoterd --example redirect_baseline --example webhook_baseline --example loadgen
 exec python3 scripts/load.py "$@"
