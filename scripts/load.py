@@ -338,18 +338,24 @@ def wrk(url, secs, conns):
     return rps, ms("50%"), ms("99%"), total, int(bad.group(1)) if bad else 0
 
 
+def wait_listening(port):
+    """Until a baseline server on `port` answers HTTP at all (any status will do)."""
+    for _ in range(500):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except Exception:
+            time.sleep(0.01)
+
+
 def redirect_bench(daemon, code, secs, db):
     log(f"== redirects with click counting, wrk -t1 -c64 {secs}s (server on core 0, client on core 1)")
     bport = free_port()
     base = subprocess.Popen(pin(0) + [BASELINE, f"127.0.0.1:{bport}", code])
     try:
-        for _ in range(500):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{bport}/healthz", timeout=0.2)
-            except urllib.error.HTTPError:
-                break
-            except Exception:
-                time.sleep(0.01)
+        wait_listening(bport)
         clicks_before = clicks(db)
         b = wrk(f"http://127.0.0.1:{bport}/t/{code}", secs, 64)
         d = wrk(f"http://127.0.0.1:{daemon.port}/t/{code}", secs, 64)
@@ -488,13 +494,7 @@ def webhook_bench(daemon, home, count, code, sync, judge=True):
         bport = free_port()
         bare_server = subprocess.Popen(pin(0) + [WEBHOOK_BASELINE, f"127.0.0.1:{bport}", SECRET])
         try:
-            for _ in range(500):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{bport}/", timeout=0.2)
-                except urllib.error.HTTPError:
-                    break
-                except Exception:
-                    time.sleep(0.01)
+            wait_listening(bport)
             bare = kv(run(pin(1) + [LOADGEN, "orders", f"http://127.0.0.1:{bport}", "64", str(count), SECRET,
                                     "ev01", code]))
         finally:

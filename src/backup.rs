@@ -2,7 +2,7 @@
 //! `promoterd restore`. A copy is written beside its final name, checked, then renamed;
 //! only a checked copy lets older ones be deleted.
 
-use crate::store::{FileCheck, Store, check_file};
+use crate::store::{FileCheck, Store, check_file, new_private_file};
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::path::{Path, PathBuf};
@@ -14,15 +14,6 @@ pub struct Taken {
     pub path: PathBuf,
     pub check: FileCheck,
     pub bytes: u64,
-}
-
-/// Creates an empty file readable by its owner only (the copy holds buyer data).
-fn create_private(path: &Path) -> std::io::Result<()> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path).map(drop)
 }
 
 /// `path` with `suffix` added to its file name.
@@ -44,7 +35,9 @@ pub async fn take(store: &Store, target: &Path) -> anyhow::Result<Taken> {
     let partial = beside(target, ".partial");
     // A leftover of an interrupted backup is ours to replace.
     let _ = std::fs::remove_file(&partial);
-    create_private(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    new_private_file(&partial)
+        .map(drop)
+        .with_context(|| format!("creating {}", partial.display()))?;
     let result = async {
         store.vacuum_into(&partial).await.context("copying the database")?;
         let check = check_file(&partial).await.context("checking the copy")?;
@@ -254,13 +247,11 @@ pub async fn restore(database: &Path, backup: &Path, now: DateTime<Utc>) -> anyh
 
 /// Copies `backup` to `to` (a new 0600 file), on disk, and checks the copy.
 async fn copy_checked(backup: &Path, to: &Path) -> anyhow::Result<FileCheck> {
-    create_private(to).with_context(|| format!("creating {}", to.display()))?;
-    {
-        let mut from = std::fs::File::open(backup).with_context(|| format!("reading {}", backup.display()))?;
-        let mut out = std::fs::OpenOptions::new().write(true).open(to)?;
-        std::io::copy(&mut from, &mut out).context("copying the backup")?;
-        out.sync_all()?;
-    }
+    let mut out = new_private_file(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut from = std::fs::File::open(backup).with_context(|| format!("reading {}", backup.display()))?;
+    std::io::copy(&mut from, &mut out).context("copying the backup")?;
+    out.sync_all()?;
+    drop(out);
     let check = check_file(to)
         .await
         .with_context(|| format!("reading {} as a database", backup.display()))?;

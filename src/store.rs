@@ -64,15 +64,21 @@ pub enum StoreError {
     Encode(String),
 }
 
-/// Creates a missing database file readable and writable by its owner only: it holds
-/// buyers' names and addresses. SQLite gives the `-wal` and `-shm` files the database
-/// file's permissions. An existing file keeps the permissions its operator gave it.
-fn create_private(path: &Path) -> StoreResult<()> {
+/// Creates a new, empty file readable and writable by its owner only (mode 0600); fails
+/// when the path exists. Database files and backups hold buyer data.
+pub fn new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-    match file.open(path) {
+    file.open(path)
+}
+
+/// Creates a missing database file readable and writable by its owner only: it holds
+/// buyers' names and addresses. SQLite gives the `-wal` and `-shm` files the database
+/// file's permissions. An existing file keeps the permissions its operator gave it.
+fn create_private(path: &Path) -> StoreResult<()> {
+    match new_private_file(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(StoreError::File(e)),

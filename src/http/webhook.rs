@@ -67,13 +67,13 @@ impl WebhookSettings {
 /// The signer whose secret signed `body`; a header problem (missing, malformed, stale)
 /// is the same for every signer and answered at once.
 fn signer_of<'a>(
-    signers: &[&'a Signer],
+    signers: impl Iterator<Item = &'a Signer>,
     header: Option<&str>,
     body: &[u8],
     now: i64,
     tolerance: i64,
 ) -> Result<&'a Signer, SignatureError> {
-    for &s in signers {
+    for s in signers {
         match verify_signature(header, body, &s.secrets, now, tolerance) {
             Ok(()) => return Ok(s),
             Err(SignatureError::Mismatch) => continue,
@@ -184,16 +184,16 @@ pub(super) async fn orders_of(
 
 async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: Body) -> Response {
     let cfg = &st.webhook;
-    let signers = match signers_for(st, only) {
-        Ok(s) => s,
-        Err((status, reason, message)) => return reject(st, status, reason, message),
-    };
+    if !cfg.signers.iter().any(|s| signs_here(s, only)) {
+        return no_signer(st, only);
+    }
     let raw = match read_body(st, &headers, body).await {
         Ok(raw) => raw,
         Err(response) => return response,
     };
     let sig = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let signer = match signer_of(&signers, sig, &raw, st.core.clock.now().timestamp(), cfg.tolerance) {
+    let signers = cfg.signers.iter().filter(|s| signs_here(s, only));
+    let signer = match signer_of(signers, sig, &raw, st.core.clock.now().timestamp(), cfg.tolerance) {
         Ok(s) => s,
         Err(e) => return reject(st, StatusCode::UNAUTHORIZED, "signature", &e.to_string()),
     };
@@ -254,36 +254,28 @@ async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: B
     }
 }
 
-/// Who may sign a delivery at this address: at `/webhooks/orders` every signer, at
-/// `/webhooks/orders/<organization>` that organization's connection only.
-fn signers_for<'a>(
-    st: &'a HttpState,
-    only: Option<&str>,
-) -> Result<Vec<&'a Signer>, (StatusCode, &'static str, &'static str)> {
-    let signers: Vec<&Signer> = match only {
-        None => st.webhook.signers.iter().collect(),
-        Some(org) => st
-            .webhook
-            .signers
-            .iter()
-            .filter(|s| s.org.as_deref() == Some(org))
-            .collect(),
-    };
-    if only.is_some() && signers.is_empty() {
-        return Err((
+/// Whether `signer` may sign a delivery at this address: at `/webhooks/orders` every
+/// signer, at `/webhooks/orders/<organization>` that organization's connection only.
+fn signs_here(signer: &Signer, only: Option<&str>) -> bool {
+    only.is_none_or(|org| signer.org.as_deref() == Some(org))
+}
+
+/// The answer where nobody may sign: an address without a connection, or no secret at all.
+fn no_signer(st: &HttpState, only: Option<&str>) -> Response {
+    match only {
+        Some(_) => reject(
+            st,
             StatusCode::NOT_FOUND,
             "unknown_connection",
             "no [[checkout]] connection of that organization on this server",
-        ));
-    }
-    if signers.is_empty() {
-        return Err((
+        ),
+        None => reject(
+            st,
             StatusCode::SERVICE_UNAVAILABLE,
             "not_configured",
             "the order webhook has no secret configured ([webhook] secrets or a [[checkout]] connection)",
-        ));
+        ),
     }
-    Ok(signers)
 }
 
 /// The raw body, refused as too large from its declared length or while reading.

@@ -128,20 +128,20 @@ impl Store {
         .await?)
     }
 
-    /// Marks a message sent and drops its content (see [`super::privacy::SCRUB_SET`]), on the writer.
+    /// Marks a message sent and drops its content (see `privacy::scrub_set!`), on the writer.
     pub async fn mark_sent(&self, id: OutboxId, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
         // Nothing resends a sent message (a new invite or reply is a new message), so
         // what it carried (codes, reply tokens, exported buyers) goes now.
-        let sql = format!(
-            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, last_error = NULL, {} WHERE id = ?2",
-            super::privacy::SCRUB_SET
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ts(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(concat!(
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, last_error = NULL, ",
+            super::privacy::scrub_set!(),
+            " WHERE id = ?2"
+        ))
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,6 +6,14 @@ use crate::clock::ts;
 use crate::domain::{EventId, MembershipId, OrderId, OrgId};
 use chrono::{DateTime, Duration, Utc};
 
+/// What a scrub sets (`?1`: the time), as a literal for `concat!`.
+macro_rules! scrub_set {
+    () => {
+        "body = '', body_html = NULL, payload = NULL, attachment = NULL, reply_to = NULL, scrubbed_at = ?1"
+    };
+}
+pub(super) use scrub_set;
+
 /// Ids per erasing statement (SQLite's bound-parameter limit is far above).
 const CHUNK: usize = 500;
 
@@ -88,11 +96,27 @@ impl Store {
 
     /// Erases the buyer data of these orders; returns how many still held some.
     pub async fn erase_buyer_data(&self, tx: &mut WriteTx, ids: &[OrderId], now: DateTime<Utc>) -> StoreResult<u64> {
+        self.erase_ids(tx, ids, HOLDS_DATA, None, now).await
+    }
+
+    /// Erases the orders of `ids` that meet `filter` (`email` bound to its placeholder),
+    /// a statement per [`CHUNK`] ids; returns how many changed.
+    async fn erase_ids(
+        &self,
+        tx: &mut WriteTx,
+        ids: &[OrderId],
+        filter: &str,
+        email: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         let mut n = 0;
         for chunk in ids.chunks(CHUNK) {
             let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("UPDATE orders SET {ERASE_SET} WHERE {HOLDS_DATA} AND id IN ({marks})");
+            let sql = format!("UPDATE orders SET {ERASE_SET} WHERE {filter} AND id IN ({marks})");
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(now));
+            if let Some(e) = email {
+                q = q.bind(e);
+            }
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -101,8 +125,8 @@ impl Store {
         Ok(n)
     }
 
-    /// Orders of an organization bought with `email` (any case) that still hold buyer
-    /// data; read apart from the writer (a scan of the organization's orders).
+    /// Orders of an organization bought with `email` (any case); read apart from the
+    /// writer (a scan of the organization's orders).
     pub async fn orders_of_buyer(&self, org_id: OrgId, email: &str) -> StoreResult<Vec<OrderId>> {
         Ok(sqlx::query_scalar(
             "SELECT o.id FROM events e JOIN orders o ON o.event_id = e.id \
@@ -125,16 +149,9 @@ impl Store {
         email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let mut n = 0;
-        for chunk in ids.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = format!("UPDATE orders SET {ERASE_SET} WHERE lower(buyer_email) = lower(?) AND id IN ({marks})");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(now)).bind(email);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            n += q.execute(&mut **tx).await?.rows_affected();
-        }
+        let mut n = self
+            .erase_ids(tx, ids, "lower(buyer_email) = lower(?)", Some(email), now)
+            .await?;
         // Orders that arrived between the search and this transaction: a range of ids.
         let newest = ids.iter().max().map_or(0, |id| id.get());
         n += sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -157,10 +174,12 @@ impl Store {
     /// subject, Message-ID and times stay for threading, bounces and the operator's view.
     /// Returns how many were dropped.
     pub async fn scrub_outbox(&self, tx: &mut WriteTx, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE outbox SET {SCRUB_SET} WHERE id IN (SELECT id FROM outbox WHERE scrubbed_at IS NULL) \
+        Ok(sqlx::query(concat!(
+            "UPDATE outbox SET ",
+            scrub_set!(),
+            " WHERE id IN (SELECT id FROM outbox WHERE scrubbed_at IS NULL) \
              AND (sent_at IS NOT NULL OR failed_at < ?2)"
-        )))
+        ))
         .bind(ts(now))
         .bind(ts(before))
         .execute(&mut **tx)
@@ -191,7 +210,3 @@ impl Store {
         Ok(())
     }
 }
-
-/// What a scrub sets (`?1`: the time).
-pub(super) const SCRUB_SET: &str = "body = '', body_html = NULL, payload = NULL, attachment = NULL, \
-     reply_to = NULL, scrubbed_at = ?1";
