@@ -67,6 +67,8 @@ pub struct Sent {
     pub digests: usize,
     pub notifications: usize,
     pub milestones: usize,
+    /// Events whose commissions were announced as due to their organizers.
+    pub commission_notices: usize,
 }
 
 impl Core {
@@ -128,6 +130,11 @@ impl Core {
         if !any {
             return Ok(None);
         }
+        let money_line = match kind {
+            DigestKind::Organizer => self.payouts_line(org).await?,
+            DigestKind::Promoter => self.earnings_line(org, person.person_id).await?,
+        };
+        digest.blocks.extend(money_line.map(Block::Text));
         if kind == DigestKind::Organizer {
             digest.blocks.push(Block::Text(
                 "Reply `export <event>` to this mail for the referred buyers as CSV.".into(),
@@ -336,10 +343,12 @@ impl Core {
     pub async fn run_scheduled(&self) -> Result<Sent, StoreError> {
         let digests = self.run_digests().await?;
         let (notifications, milestones) = self.run_notifications().await?;
+        let commission_notices = self.run_commission_notices().await?;
         Ok(Sent {
             digests,
             notifications,
             milestones,
+            commission_notices,
         })
     }
 }
@@ -357,6 +366,7 @@ pub async fn scheduler(core: Core, mut stop: tokio::sync::watch::Receiver<bool>)
                 digests = s.digests,
                 notifications = s.notifications,
                 milestones = s.milestones,
+                commission_notices = s.commission_notices,
                 "scheduled messages queued"
             ),
             Ok(_) => {}

@@ -1,10 +1,13 @@
 //! The domain's types, apart from SQL: closed sets of words (statuses, kinds, roles,
 //! platforms) as enums stored by their word, row ids as newtypes, and validated orders.
 
+pub mod commission;
 mod ids;
 mod order;
 
-pub use ids::{EventId, InviteId, LinkId, MembershipId, OrderId, OrgId, OutboxId, PersonId, TicketTypeId};
+pub use ids::{
+    EventId, InviteId, LinkId, MembershipId, OrderId, OrgId, OutboxId, PayoutId, PersonId, RuleId, TicketTypeId,
+};
 pub use order::{LineInput, OrderInput};
 use std::fmt;
 use std::str::FromStr;
@@ -116,6 +119,20 @@ stored_words! {
     }
 }
 
+stored_words! {
+    /// Why a commission ledger entry was written.
+    EntryKind, "commission entry kind" {
+        /// An order (or more of it) started earning.
+        Earned = "earned",
+        /// A refund or cancellation took earnings back.
+        Reversed = "reversed",
+        /// `recompute` applied the rules of its moment to an earlier order.
+        Recomputed = "recomputed",
+        /// The event was cancelled: what was not paid is voided.
+        Voided = "voided",
+    }
+}
+
 impl OrderStatus {
     /// Parses a status as a checkout or an import file writes it: any case, surrounding
     /// blanks, and the American `canceled`.
@@ -224,6 +241,7 @@ mod tests {
         round_trips(InviteStatus::ALL, InviteStatus::as_str, InviteStatus::from_stored);
         round_trips(InviteKind::ALL, InviteKind::as_str, InviteKind::from_stored);
         round_trips(OrderStatus::ALL, OrderStatus::as_str, OrderStatus::from_stored);
+        round_trips(EntryKind::ALL, EntryKind::as_str, EntryKind::from_stored);
         round_trips(LinkKind::ALL, LinkKind::as_str, LinkKind::from_stored);
         round_trips(OrganizerRole::ALL, OrganizerRole::as_str, OrganizerRole::from_stored);
         round_trips(Platform::ALL, Platform::as_str, Platform::from_stored);

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod codes;
 pub mod commands;
+pub mod commission_notice;
 pub mod config;
 pub mod console;
 pub mod daemon;

@@ -51,4 +51,8 @@ ids!(
     OrderId,
     /// A message in the outbox (mail or chat).
     OutboxId,
+    /// A version of a commission rule.
+    RuleId,
+    /// A payout an organizer recorded.
+    PayoutId,
 );

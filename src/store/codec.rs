@@ -3,8 +3,9 @@
 //! id newtypes as integers.
 
 use crate::domain::{
-    Channel, DigestKind, EventId, InviteId, InviteKind, InviteStatus, LinkId, LinkKind, MembershipId, MembershipStatus,
-    OrderId, OrderStatus, OrgId, OrganizerRole, OutboxId, PersonId, Platform, TicketTypeId, UnknownWord,
+    Channel, DigestKind, EntryKind, EventId, InviteId, InviteKind, InviteStatus, LinkId, LinkKind, MembershipId,
+    MembershipStatus, OrderId, OrderStatus, OrgId, OrganizerRole, OutboxId, PayoutId, PersonId, Platform, RuleId,
+    TicketTypeId, UnknownWord,
 };
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -43,12 +44,12 @@ macro_rules! stored_as {
 
 // Words as text, read strictly.
 stored_as!(&str, |word| Self::from_stored(word)?, |v| v.as_str();
-    Channel, DigestKind, InviteKind, InviteStatus, LinkKind, MembershipStatus, OrderStatus, OrganizerRole, Platform
+    Channel, DigestKind, EntryKind, InviteKind, InviteStatus, LinkKind, MembershipStatus, OrderStatus, OrganizerRole, Platform
 );
 
 // Ids as integers.
 stored_as!(i64, |n| Self(n), |v| v.0;
-    EventId, InviteId, LinkId, OutboxId, MembershipId, OrderId, OrgId, PersonId, TicketTypeId
+    EventId, InviteId, LinkId, OutboxId, MembershipId, OrderId, OrgId, PayoutId, PersonId, RuleId, TicketTypeId
 );
 
 /// The unknown word behind a failed read, if that is why it failed.

@@ -127,6 +127,7 @@ impl Store {
             .collect::<StoreResult<_>>()?;
         let stored: Vec<(OrderId, &OrderInput)> = ids.iter().copied().zip(orders.iter().copied()).collect();
         self.insert_lines(tx, &stored, now).await?;
+        self.accrue_commissions(tx, &ids, now).await?;
         Ok(ids)
     }
 

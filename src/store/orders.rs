@@ -133,6 +133,7 @@ impl Store {
         };
         // No pending status to apply: one is kept only for an order not stored yet.
         self.insert_lines(tx, &[(order_id, order)], now).await?;
+        self.accrue_commissions(tx, &[order_id], now).await?;
         Ok(outcome)
     }
 
@@ -213,6 +214,7 @@ impl Store {
             .bind(order_id)
             .execute(&mut **tx)
             .await?;
+        self.accrue_commissions(tx, &[order_id], now).await?;
         Ok(())
     }
 

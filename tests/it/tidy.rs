@@ -31,6 +31,7 @@ const CORE: &[&str] = &[
     "src/export.rs",
     "src/reply.rs",
     "src/digest.rs",
+    "src/commission_notice.rs",
     "src/delivery.rs",
     "src/chat_outbox.rs",
     "src/error.rs",

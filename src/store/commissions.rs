@@ -1,0 +1,428 @@
+//! Commission rules and the ledger's writes: accrual in the transaction of every order
+//! change, `recompute` of an event, and the void of a cancelled event.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::clock::ts;
+use crate::domain::commission::{self, Delta, Rate, Rule, Sale};
+use crate::domain::{EntryKind, EventId, OrderId, OrderStatus, OrgId, PersonId, RuleId, TicketTypeId};
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+
+/// Orders per statement of the accrual (bound parameters stay well under the limit).
+const CHUNK: usize = 400;
+
+/// Where a rule applies: the organization's events or one, all ticket types or one,
+/// everyone or one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleSlot {
+    pub org_id: OrgId,
+    pub event_id: Option<EventId>,
+    pub ticket_type_id: Option<TicketTypeId>,
+    pub person_id: Option<PersonId>,
+}
+
+/// A live rule with the names it applies to, for `commissions`.
+#[derive(Debug, Clone)]
+pub struct RuleView {
+    pub rule: Rule,
+    pub event: Option<String>,
+    pub ticket_type: Option<String>,
+    pub person: Option<String>,
+    pub currency: Option<String>,
+}
+
+/// A rule version as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct RuleRow {
+    id: RuleId,
+    event_id: Option<EventId>,
+    ticket_type_id: Option<TicketTypeId>,
+    person_id: Option<PersonId>,
+    per_ticket_minor: i64,
+    percent_bp: i64,
+    valid_from: DateTime<Utc>,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+fn rule_of(r: RuleRow) -> Rule {
+    Rule {
+        id: r.id,
+        event_id: r.event_id,
+        ticket_type_id: r.ticket_type_id,
+        person_id: r.person_id,
+        rate: Rate {
+            per_ticket_minor: r.per_ticket_minor,
+            percent_bp: r.percent_bp,
+        },
+        valid_from: r.valid_from,
+        valid_until: r.valid_until,
+    }
+}
+
+/// A live rule with names.
+#[derive(Debug, sqlx::FromRow)]
+struct RuleViewRow {
+    #[sqlx(flatten)]
+    rule: RuleRow,
+    slug: Option<String>,
+    ticket_type: Option<String>,
+    email: Option<String>,
+    currency: Option<String>,
+}
+
+/// A rule version with its organization.
+#[derive(Debug, sqlx::FromRow)]
+struct OrgRuleRow {
+    org_id: OrgId,
+    #[sqlx(flatten)]
+    rule: RuleRow,
+}
+
+/// The columns of a rule version, as a literal for `concat!`.
+macro_rules! rule_columns {
+    () => {
+        "r.id, r.event_id, r.ticket_type_id, r.person_id, r.per_ticket_minor, r.percent_bp, r.valid_from, r.valid_until"
+    };
+}
+const RULE_COLUMNS: &str = rule_columns!();
+
+impl Store {
+    /// Every version of an organization's rules.
+    pub async fn commission_rules(&self, org_id: OrgId) -> StoreResult<Vec<Rule>> {
+        let rows: Vec<RuleRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            rule_columns!(),
+            " FROM commission_rules r WHERE r.org_id = ? ORDER BY r.id"
+        ))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(rule_of).collect())
+    }
+
+    /// The live rules of an organization (of one event and the organization-wide ones
+    /// when `event` is given), with names, most general first.
+    pub async fn live_commission_rules(&self, org_id: OrgId, event: Option<EventId>) -> StoreResult<Vec<RuleView>> {
+        let rows: Vec<RuleViewRow> =
+            sqlx::query_as(concat!(
+                "SELECT ",
+                rule_columns!(),
+                ", e.slug, t.name AS ticket_type, p.email, e.currency FROM commission_rules r \
+                 LEFT JOIN events e ON e.id = r.event_id LEFT JOIN ticket_types t ON t.id = r.ticket_type_id \
+                 LEFT JOIN people p ON p.id = r.person_id \
+                 WHERE r.org_id = ?1 AND r.valid_until IS NULL AND (?2 IS NULL OR r.event_id IS NULL OR r.event_id = ?2) \
+                 ORDER BY r.person_id IS NOT NULL, r.event_id IS NOT NULL, r.ticket_type_id IS NOT NULL, e.slug, t.name, p.email"
+            ))
+            .bind(org_id)
+            .bind(event)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RuleView {
+                rule: rule_of(r.rule),
+                event: r.slug,
+                ticket_type: r.ticket_type,
+                person: r.email,
+                currency: r.currency,
+            })
+            .collect())
+    }
+
+    /// Ends the live rule of `slot` and, with a rate, starts a new version at `now`.
+    /// Returns the rate the slot had.
+    pub async fn set_commission_rule(
+        &self,
+        tx: &mut WriteTx,
+        slot: RuleSlot,
+        rate: Option<Rate>,
+        by: PersonId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Rate>> {
+        let old: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE commission_rules SET valid_until = ?5 WHERE org_id = ?1 AND event_id IS ?2 \
+             AND ticket_type_id IS ?3 AND person_id IS ?4 AND valid_until IS NULL \
+             RETURNING per_ticket_minor, percent_bp",
+        )
+        .bind(slot.org_id)
+        .bind(slot.event_id)
+        .bind(slot.ticket_type_id)
+        .bind(slot.person_id)
+        .bind(ts(now))
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(rate) = rate {
+            sqlx::query(
+                "INSERT INTO commission_rules (org_id, event_id, ticket_type_id, person_id, per_ticket_minor, \
+                 percent_bp, valid_from, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(slot.org_id)
+            .bind(slot.event_id)
+            .bind(slot.ticket_type_id)
+            .bind(slot.person_id)
+            .bind(rate.per_ticket_minor)
+            .bind(rate.percent_bp)
+            .bind(ts(now))
+            .bind(by)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(old.map(|(per_ticket_minor, percent_bp)| Rate {
+            per_ticket_minor,
+            percent_bp,
+        }))
+    }
+
+    /// `(holding days, since when self-referrals earn)` of an organization.
+    pub async fn commission_policy(&self, org_id: OrgId) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+        Ok(
+            sqlx::query_as("SELECT commission_hold_days, commission_self_since FROM organizations WHERE id = ?")
+                .bind(org_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Sets the holding period and since when self-referrals earn (None: they do not).
+    pub async fn set_commission_policy(
+        &self,
+        tx: &mut WriteTx,
+        org_id: OrgId,
+        hold_days: i64,
+        self_since: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET commission_hold_days = ?, commission_self_since = ? WHERE id = ?")
+            .bind(hold_days)
+            .bind(self_since.map(ts))
+            .bind(org_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Brings the ledger of these orders to what they earn now (see
+    /// [`commission::deltas`]); called in the transaction of every order change, so a
+    /// refund before payout lowers what is owed and one after becomes a clawback.
+    /// Returns the entries written. Orders of organizations without rules cost one query.
+    pub async fn accrue_commissions(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[OrderId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        let mut written = 0;
+        for chunk in orders.chunks(CHUNK) {
+            written += self.accrue_chunk(tx, chunk, false, now).await?;
+        }
+        Ok(written)
+    }
+
+    async fn accrue_chunk(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[OrderId],
+        recompute: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        let rules = self.rules_of_orders(tx, orders).await?;
+        if rules.is_empty() {
+            return Ok(0); // no rule ever: no order of theirs has an entry either
+        }
+        let mut q = QueryBuilder::new(
+            "SELECT o.id, o.event_id, e.org_id, m.person_id, o.status, o.self_referral, g.commission_self_since, \
+               o.ordered_at, e.commission_basis_at, l.ticket_type_id, sum(l.quantity - l.refunded_quantity), \
+               sum((l.quantity - l.refunded_quantity) * l.unit_price_minor) \
+             FROM orders o JOIN events e ON e.id = o.event_id JOIN organizations g ON g.id = e.org_id \
+             JOIN memberships m ON m.id = o.membership_id LEFT JOIN order_lines l ON l.order_id = o.id \
+             WHERE e.cancelled_at IS NULL AND o.id IN (",
+        );
+        push_ids(&mut q, orders);
+        q.push(") GROUP BY o.id, l.ticket_type_id ORDER BY o.id");
+        #[allow(clippy::type_complexity)]
+        let lines: Vec<(
+            OrderId,
+            EventId,
+            OrgId,
+            PersonId,
+            OrderStatus,
+            bool,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<TicketTypeId>,
+            Option<i64>,
+            Option<i64>,
+        )> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let booked = self.booked(tx, orders).await?;
+        let mut sales: Vec<(OrgId, Sale)> = Vec::new();
+        for l in lines {
+            if sales.last().is_none_or(|(_, s)| s.order_id != l.0) {
+                let basis = l.8.map_or(l.7, |b| b.max(l.7));
+                // A self-referral earns when that was allowed at its time; one that
+                // earned keeps earning (what is left of it) after the setting changes.
+                let self_ok = !l.5 || booked.contains_key(&l.0) || l.6.is_some_and(|since| basis >= since);
+                sales.push((
+                    l.2,
+                    Sale {
+                        order_id: l.0,
+                        event_id: l.1,
+                        person_id: l.3,
+                        earns: l.4 != OrderStatus::Cancelled && self_ok,
+                        basis,
+                        types: Vec::new(),
+                    },
+                ));
+            }
+            if let (Some(tt), Some(n), Some(net)) = (l.9, l.10, l.11) {
+                sales.last_mut().expect("pushed above").1.types.push((tt, n, net));
+            }
+        }
+        let none = Vec::new();
+        let deltas: Vec<Delta> = sales
+            .iter()
+            .flat_map(|(org, s)| {
+                let r = rules.get(org).unwrap_or(&none);
+                commission::deltas(s, booked.get(&s.order_id).map_or(&[][..], |b| b), r, recompute)
+            })
+            .collect();
+        self.insert_entries(tx, &deltas, now).await?;
+        Ok(deltas.len())
+    }
+
+    /// Every rule version of the organizations of these orders.
+    async fn rules_of_orders(&self, tx: &mut WriteTx, orders: &[OrderId]) -> StoreResult<HashMap<OrgId, Vec<Rule>>> {
+        let mut q = QueryBuilder::new(format!(
+            "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN \
+             (SELECT DISTINCT e.org_id FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id IN ("
+        ));
+        push_ids(&mut q, orders);
+        q.push("))");
+        let rows: Vec<OrgRuleRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let mut rules: HashMap<OrgId, Vec<Rule>> = HashMap::new();
+        for r in rows {
+            rules.entry(r.org_id).or_default().push(rule_of(r.rule));
+        }
+        Ok(rules)
+    }
+
+    /// What the ledger holds per order and ticket type.
+    async fn booked(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[OrderId],
+    ) -> StoreResult<HashMap<OrderId, Vec<(TicketTypeId, i64)>>> {
+        let mut q = QueryBuilder::new(
+            "SELECT order_id, ticket_type_id, sum(amount_minor) FROM commission_entries WHERE order_id IN (",
+        );
+        push_ids(&mut q, orders);
+        q.push(") GROUP BY 1, 2");
+        let booked_rows: Vec<(OrderId, TicketTypeId, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let mut booked: HashMap<OrderId, Vec<(TicketTypeId, i64)>> = HashMap::new();
+        for (o, t, a) in booked_rows {
+            booked.entry(o).or_default().push((t, a));
+        }
+        Ok(booked)
+    }
+
+    async fn insert_entries(&self, tx: &mut WriteTx, deltas: &[Delta], now: DateTime<Utc>) -> StoreResult<()> {
+        let now = ts(now);
+        for chunk in deltas.chunks(CHUNK) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO commission_entries (event_id, person_id, order_id, ticket_type_id, rule_id, kind, tickets, \
+                 amount_minor, created_at) ",
+            );
+            q.push_values(chunk, |mut b, d| {
+                b.push_bind(d.event_id)
+                    .push_bind(d.person_id)
+                    .push_bind(d.order_id)
+                    .push_bind(d.ticket_type_id)
+                    .push_bind(d.rule_id)
+                    .push_bind(d.kind)
+                    .push_bind(d.tickets)
+                    .push_bind(d.amount_minor)
+                    .push_bind(&now);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies the rules of `now` to every order of the event placed before it (later
+    /// ones keep their own time's rules); the differences are written as `recomputed`
+    /// entries. Returns the entries written; None for a cancelled event.
+    pub async fn recompute_event(
+        &self,
+        tx: &mut WriteTx,
+        event: EventId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<usize>> {
+        let done = sqlx::query("UPDATE events SET commission_basis_at = ? WHERE id = ? AND cancelled_at IS NULL")
+            .bind(ts(now))
+            .bind(event)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None); // cancelled: its ledger is closed
+        }
+        let ids: Vec<OrderId> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE event_id = ? AND membership_id IS NOT NULL ORDER BY id")
+                .bind(event)
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut written = 0;
+        for chunk in ids.chunks(CHUNK) {
+            written += self.accrue_chunk(tx, chunk, true, now).await?;
+        }
+        Ok(Some(written))
+    }
+
+    /// Cancels an event: for each promoter, what was earned and not paid is voided by one
+    /// entry, and the event's ledger changes no more. Returns `(promoters, amount voided)`;
+    /// `None` when it was cancelled before.
+    pub async fn cancel_event(
+        &self,
+        tx: &mut WriteTx,
+        event: EventId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(usize, i64)>> {
+        let done = sqlx::query("UPDATE events SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL")
+            .bind(ts(now))
+            .bind(event)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let open: Vec<(PersonId, i64)> = sqlx::query_as(
+            "SELECT t.person_id, sum(t.amount_minor) - coalesce((SELECT sum(p.amount_minor) FROM payout_lines p \
+               WHERE p.event_id = t.event_id AND p.person_id = t.person_id), 0) AS open \
+             FROM commission_totals t WHERE t.event_id = ? GROUP BY t.person_id HAVING open > 0 ORDER BY t.person_id",
+        )
+        .bind(event)
+        .fetch_all(&mut **tx)
+        .await?;
+        let voids: Vec<Delta> = open
+            .iter()
+            .map(|&(person_id, open)| Delta {
+                order_id: None,
+                event_id: event,
+                person_id,
+                ticket_type_id: TicketTypeId(0),
+                rule_id: None,
+                kind: EntryKind::Voided,
+                tickets: 0,
+                amount_minor: -open,
+            })
+            .collect();
+        self.insert_entries(tx, &voids, now).await?;
+        Ok(Some((open.len(), open.iter().map(|o| o.1).sum())))
+    }
+}
+
+fn push_ids(q: &mut QueryBuilder<sqlx::Sqlite>, ids: &[OrderId]) {
+    let mut sep = q.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+}
