@@ -26,7 +26,7 @@ impl Command for MyEarnings {
         MyEarnings,
         "myearnings",
         [EVENT_OPT],
-        "Your commissions: pending, due, paid, by ticket type, and when the next ones are due",
+        "Your commissions: pending, due and paid, by ticket type",
         "myearnings summer-fest",
         private = true
     );

@@ -15,6 +15,8 @@ pub const COUNTED: &[&str] = &[
     "links",
     "orders",
     "order_lines",
+    "commission_entries",
+    "payouts",
     "outbox",
     "audit_log",
 ];

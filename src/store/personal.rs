@@ -46,6 +46,20 @@ const SECTIONS: &[(&str, &str)] = &[
          WHERE m.person_id = ?1 ORDER BY l.id",
     ),
     (
+        "commissions",
+        "SELECT json_object('organization', g.name, 'event', e.name, 'currency', e.currency, \
+           'earned', t.earned_minor, 'taken_back', -t.reversed_minor, 'net', t.amount_minor, \
+           'ticket_type', tt.name) \
+         FROM commission_totals t JOIN events e ON e.id = t.event_id JOIN organizations g ON g.id = e.org_id \
+         LEFT JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.person_id = ?1 ORDER BY e.id, t.ticket_type_id",
+    ),
+    (
+        "payouts_to_you",
+        "SELECT json_object('organization', g.name, 'amount', p.amount_minor, 'currency', p.currency, \
+           'reference', p.reference, 'at', p.created_at) \
+         FROM payouts p JOIN organizations g ON g.id = p.org_id WHERE p.person_id = ?1 ORDER BY p.id",
+    ),
+    (
         "invites_received",
         "SELECT json_object('organization', g.name, 'event', e.name, 'kind', i.kind, 'status', i.status, \
            'created_at', i.created_at, 'expires_at', i.expires_at, 'resolved_at', i.resolved_at) \

@@ -80,7 +80,7 @@ pub(super) async fn sell(app: &TestApp, sales: &[Sale<'_>]) {
     assert!(out.ok, "{out:?}");
 }
 
-async fn db(app: &TestApp) -> sqlx::SqlitePool {
+pub(super) async fn db(app: &TestApp) -> sqlx::SqlitePool {
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(app.config().database_path())
         .read_only(true);

@@ -8,6 +8,7 @@ mod catalogue;
 mod charts;
 mod checkout_connections;
 mod cli;
+mod commission_rules;
 mod commissions;
 mod digests;
 mod discord;
