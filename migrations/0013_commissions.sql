@@ -53,6 +53,7 @@ CREATE TABLE commission_entries (
 );
 CREATE INDEX commission_entries_order ON commission_entries(order_id);
 CREATE INDEX commission_entries_person ON commission_entries(person_id, event_id);
+CREATE INDEX commission_entries_event ON commission_entries(event_id, id);
 
 -- Running totals of the ledger per (event, person, ticket type), kept by a trigger.
 CREATE TABLE commission_totals (
@@ -100,3 +101,4 @@ CREATE TABLE payout_lines (
     PRIMARY KEY (payout_id, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX payout_lines_person ON payout_lines(person_id, event_id);
+CREATE INDEX payout_lines_event ON payout_lines(event_id, person_id);

@@ -17,6 +17,9 @@ use crate::store::RuleSlot;
 
 type Res = Result<Reply, CommandError>;
 
+/// Orders per transaction of `recompute`.
+const RECOMPUTE_BATCH: i64 = 2000;
+
 /// A rate as typed, or `off` (remove the rule of that scope).
 #[derive(Debug, Clone, Copy)]
 pub struct RateArg(pub Option<Rate>);
@@ -346,9 +349,25 @@ impl Command for Recompute {
         let now = core.clock.now();
         let before = core.store.commission_ledgers(org.id, None, Some(event.id)).await?;
         let mut tx = core.store.write().await?;
-        let Some(written) = core.store.recompute_event(&mut tx, event.id, now).await? else {
+        if !core.store.set_commission_basis(&mut tx, event.id, now).await? {
             return refuse!("{} is cancelled: its commissions are closed.", event.name);
-        };
+        }
+        tx.commit().await?;
+        // A batch per transaction: orders keep arriving meanwhile. Each batch is brought to
+        // what it earns, so a recompute cut short is finished by running it again.
+        let (mut written, mut after) = (0, crate::domain::OrderId(0));
+        loop {
+            let ids = core
+                .store
+                .promoter_orders_of_event(event.id, after, RECOMPUTE_BATCH)
+                .await?;
+            let Some(last) = ids.last() else { break };
+            after = *last;
+            let mut tx = core.store.write().await?;
+            written += core.store.recompute_orders(&mut tx, &ids, now).await?;
+            tx.commit().await?;
+        }
+        let mut tx = core.store.write().await?;
         core.store
             .audit(
                 &mut tx,

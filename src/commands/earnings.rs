@@ -36,7 +36,13 @@ impl Command for MyEarnings {
     }
 
     async fn run(self, core: &Core, ctx: Promoter) -> Res {
-        let Promoter { org, event, person, .. } = ctx;
+        let Promoter {
+            org,
+            event,
+            person,
+            actor,
+            ..
+        } = ctx;
         let now = core.clock.now();
         let rows = core.store.commission_ledgers(org.id, Some(person.id), None).await?;
         let this: Vec<_> = rows
@@ -53,11 +59,10 @@ impl Command for MyEarnings {
                 currency: event.currency.clone(),
                 ..Default::default()
             });
-        let due_at = rows
-            .iter()
-            .find(|r| r.event_id == event.id)
-            .map(|r| r.due_at())
-            .unwrap_or_else(|| event.starts_at);
+        let due_at = match rows.iter().find(|r| r.event_id == event.id) {
+            Some(r) => r.due_at(),
+            None => event.starts_at + chrono::Duration::days(core.store.commission_policy(org.id).await?.0),
+        };
         let when = if due_at <= now {
             format!("due since {}", local_time(&due_at, &org.time_zone))
         } else {
@@ -86,7 +91,10 @@ impl Command for MyEarnings {
             reply = reply.with(Block::Table(t));
         }
         reply = reply.line(rates_line(core, &org, &event, person.id, now).await?);
-        reply = totals_lines(core, &org, person.id, &rows, event.id, now, reply).await?;
+        if actor.grants.is_none() {
+            // Other events and payouts may come from memberships an invite-only account does not hold.
+            reply = totals_lines(core, &org, person.id, &rows, event.id, now, reply).await?;
+        }
         Ok(reply.line("Refunds before payout lower what is pending or due; after payout they are taken off your next payout. `why <order>` explains one order."))
     }
 }
@@ -184,10 +192,22 @@ impl Command for Why {
     }
 
     async fn run(self, core: &Core, ctx: Promoter) -> Res {
-        let Promoter { org, person, .. } = ctx;
-        let rows = core.store.why_order(org.id, person.id, &self.order).await?;
+        let Promoter {
+            org,
+            person,
+            membership,
+            actor,
+            ..
+        } = ctx;
+        // A chat account holding one invite's membership sees that membership's orders only.
+        let only = actor.grants.is_some().then_some(membership.id);
+        let rows = core.store.why_order(org.id, person.id, only, &self.order).await?;
         if rows.is_empty() {
-            if core.store.has_referred_order(org.id, person.id, &self.order).await? {
+            if core
+                .store
+                .has_referred_order(org.id, person.id, only, &self.order)
+                .await?
+            {
                 return Ok(Reply::text(format!(
                     "Order {} came through your links and earned no commission: no rule applied when it was placed, \
                      or it was bought with your own address, or it was cancelled.",
@@ -236,13 +256,18 @@ impl Command for Why {
             ]);
         }
         let total: i64 = rows.iter().map(|r| r.amount_minor).sum();
-        Ok(Reply::default()
+        let mut reply = Reply::default()
             .titled(format!("Order {} — {}", self.order, rows[0].event_slug))
             .with(Block::Table(t))
             .line(format!(
                 "It earns you {} now. Percentages are of the net price per ticket type, rounded half up to the cent.",
                 money(total, &rows[0].currency)
-            ))
-            .private())
+            ));
+        if rows[0].event_cancelled {
+            reply = reply.line(
+                "The event was cancelled: what it had earned you and was not paid yet was voided (`myearnings` shows it).",
+            );
+        }
+        Ok(reply.private())
     }
 }

@@ -110,6 +110,12 @@ impl Command for Payouts {
                 "Due now: past each event's holding period, refunds after payment (clawbacks) netted. \
                  Record a transfer with `markpaid <email>`; the file for your bank: `payoutfile transfers`.",
             )
+            .line(if event.is_some() {
+                "These figures are this event's; `markpaid` pays what a promoter is due across all events, \
+                 clawbacks of other events netted first: see `payouts` without an event."
+            } else {
+                "Figures per promoter across all events."
+            })
             .private())
     }
 }
@@ -358,7 +364,14 @@ impl Command for PayoutFile {
         let now = core.clock.now();
         let event_id = event.as_ref().map(|e| e.id);
         let (data, rows) = match self.part {
-            FilePart::Transfers => transfers(core, &org, event_id, now).await?,
+            FilePart::Transfers if event.is_some() => {
+                return refuse!(
+                    "The transfer file covers all of {}: `markpaid` pays each promoter across events, clawbacks \
+                     netted. Send `payoutfile transfers`.",
+                    org.name
+                );
+            }
+            FilePart::Transfers => transfers(core, &org, now).await?,
             FilePart::Detail => detail(core, org.id, event_id, &org.time_zone).await?,
         };
         if data.len() > core.settings.max_attachment_bytes {
@@ -399,17 +412,17 @@ fn csv_err(e: impl std::fmt::Display) -> CommandError {
 async fn transfers(
     core: &Core,
     org: &OrgRow,
-    event: Option<crate::domain::EventId>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Vec<u8>, usize), CommandError> {
-    let rows = core.store.commission_ledgers(org.id, None, event).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let rows = core.store.commission_ledgers(org.id, None, None).await?;
+    let mut w = crate::export::csv_writer(Vec::new());
     w.write_record(["name", "email", "amount", "currency", "reference"])
         .map_err(csv_err)?;
     let mut n = 0;
     let counts = core.store.payout_counts(org.id).await?;
     for person in by_person(&rows) {
-        let count = counts.get(&person[0].person_id).copied().unwrap_or(0);
+        // In the order `markpaid` pays them, each currency with the reference it records.
+        let mut count = counts.get(&person[0].person_id).copied().unwrap_or(0);
         for b in commission::balances(&ledgers(person), now)
             .iter()
             .filter(|b| b.approved > 0)
@@ -423,20 +436,22 @@ async fn transfers(
                 &default_reference(org, person[0].person_id, count),
             ])
             .map_err(csv_err)?;
+            count += 1;
+            count += 1;
             n += 1;
         }
     }
     Ok((w.into_inner().map_err(csv_err)?, n))
 }
 
-/// Every ledger entry, oldest first, a page at a time.
+/// Every ledger entry, event by event, oldest first, a page at a time.
 async fn detail(
     core: &Core,
     org: OrgId,
     event: Option<crate::domain::EventId>,
     tz: &str,
 ) -> Result<(Vec<u8>, usize), CommandError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::export::csv_writer(Vec::new());
     w.write_record([
         "entry",
         "email",
@@ -451,31 +466,42 @@ async fn detail(
         "at",
     ])
     .map_err(csv_err)?;
-    let (mut after, mut n) = (0, 0);
-    loop {
-        let page = core.store.commission_detail(org, event, after, DETAIL_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for r in &page {
-            w.write_record([
-                r.id.to_string().as_str(),
-                crate::export::neutralize(&r.email).as_ref(),
-                crate::export::neutralize(r.display_name.as_deref().unwrap_or("")).as_ref(),
-                &r.event_slug,
-                crate::export::neutralize(r.external_id.as_deref().unwrap_or("")).as_ref(),
-                crate::export::neutralize(r.ticket_type.as_deref().unwrap_or("")).as_ref(),
-                r.kind.as_str(),
-                &r.tickets.to_string(),
-                &decimal(r.amount_minor),
-                &r.currency,
-                &local_time(&r.created_at, tz),
-            ])
-            .map_err(csv_err)?;
-            n += 1;
-        }
-        if w.get_ref().len() > core.settings.max_attachment_bytes {
-            break; // refused by the caller
+    let events: Vec<crate::domain::EventId> = match event {
+        Some(e) => vec![e],
+        None => core.store.events_of_org(org).await?.iter().map(|e| e.id).collect(),
+    };
+    let mut n = 0;
+    for event in events {
+        let mut after = 0;
+        loop {
+            let page = core.store.commission_detail(event, after, DETAIL_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for r in &page {
+                write_detail(&mut w, r, tz)?;
+                n += 1;
+            }
+            if w.get_ref().len() > core.settings.max_attachment_bytes {
+                return Ok((w.into_inner().map_err(csv_err)?, n)); // refused by the caller
+            }
         }
     }
     Ok((w.into_inner().map_err(csv_err)?, n))
+}
+
+fn write_detail(w: &mut csv::Writer<Vec<u8>>, r: &crate::store::DetailRow, tz: &str) -> Result<(), CommandError> {
+    w.write_record([
+        r.id.to_string().as_str(),
+        crate::export::neutralize(&r.email).as_ref(),
+        crate::export::neutralize(r.display_name.as_deref().unwrap_or("")).as_ref(),
+        &r.event_slug,
+        crate::export::neutralize(r.external_id.as_deref().unwrap_or("")).as_ref(),
+        crate::export::neutralize(r.ticket_type.as_deref().unwrap_or("")).as_ref(),
+        r.kind.as_str(),
+        &r.tickets.to_string(),
+        &decimal(r.amount_minor),
+        &r.currency,
+        &local_time(&r.created_at, tz),
+    ])
+    .map_err(csv_err)
 }

@@ -348,33 +348,52 @@ impl Store {
         Ok(())
     }
 
-    /// Applies the rules of `now` to every order of the event placed before it (later
-    /// ones keep their own time's rules); the differences are written as `recomputed`
-    /// entries. Returns the entries written; None for a cancelled event.
-    pub async fn recompute_event(
+    /// Starts a `recompute` of an event: orders placed before `now` earn by the rules of
+    /// `now` from here on. False for a cancelled event (its ledger is closed).
+    pub async fn set_commission_basis(
         &self,
         tx: &mut WriteTx,
         event: EventId,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<usize>> {
+    ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE events SET commission_basis_at = ? WHERE id = ? AND cancelled_at IS NULL")
             .bind(ts(now))
             .bind(event)
             .execute(&mut **tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None); // cancelled: its ledger is closed
-        }
-        let ids: Vec<OrderId> =
-            sqlx::query_scalar("SELECT id FROM orders WHERE event_id = ? AND membership_id IS NOT NULL ORDER BY id")
-                .bind(event)
-                .fetch_all(&mut **tx)
-                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The event's orders through a promoter link after order `after`, up to `limit`, by id.
+    pub async fn promoter_orders_of_event(
+        &self,
+        event: EventId,
+        after: OrderId,
+        limit: i64,
+    ) -> StoreResult<Vec<OrderId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM orders WHERE event_id = ? AND id > ? AND membership_id IS NOT NULL ORDER BY id LIMIT ?",
+        )
+        .bind(event)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Brings these orders' ledgers to what they earn under the event's basis, as
+    /// `recomputed` entries. Returns the entries written.
+    pub async fn recompute_orders(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[OrderId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
         let mut written = 0;
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in orders.chunks(CHUNK) {
             written += self.accrue_chunk(tx, chunk, true, now).await?;
         }
-        Ok(Some(written))
+        Ok(written)
     }
 
     /// Cancels an event: for each promoter, what was earned and not paid is voided by one

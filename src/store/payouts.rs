@@ -4,7 +4,7 @@
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
 use crate::domain::commission::EventLedger;
-use crate::domain::{EntryKind, EventId, OrgId, PayoutId, PersonId};
+use crate::domain::{EntryKind, EventId, MembershipId, OrgId, PayoutId, PersonId};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::QueryBuilder;
 
@@ -79,6 +79,7 @@ pub struct WhyRow {
     pub rule_ticket_type: Option<String>,
     pub rule_for_person: Option<bool>,
     pub rule_from: Option<DateTime<Utc>>,
+    pub event_cancelled: bool,
 }
 
 /// One line of the payout file's detail.
@@ -97,45 +98,68 @@ pub struct DetailRow {
     pub created_at: DateTime<Utc>,
 }
 
-const LEDGER_SELECT: &str = "SELECT x.person_id, pe.email, pe.display_name, e.id AS event_id, e.slug, e.name, e.currency, e.starts_at, e.cancelled_at, \
-       g.commission_hold_days AS hold_days, sum(x.earned) AS earned, sum(x.paid) AS paid FROM (\
+/// Per person and event of an organization (one event when `?2` is set).
+const LEDGER_OF_ORG: &str = "SELECT x.person_id, pe.email, pe.display_name, e.id AS event_id, e.slug, e.name, \
+       e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days, sum(x.earned) AS earned, \
+       sum(x.paid) AS paid FROM (\
      SELECT t.person_id, t.event_id, t.amount_minor AS earned, 0 AS paid FROM commission_totals t \
-       WHERE t.event_id IN (SELECT id FROM events WHERE org_id = ?1) AND (?2 IS NULL OR t.person_id = ?2) \
-         AND (?3 IS NULL OR t.event_id = ?3) \
+       WHERE t.event_id IN (SELECT id FROM events WHERE org_id = ?1 AND (?2 IS NULL OR id = ?2)) \
      UNION ALL SELECT p.person_id, p.event_id, 0, p.amount_minor FROM payout_lines p \
-       WHERE p.event_id IN (SELECT id FROM events WHERE org_id = ?1) AND (?2 IS NULL OR p.person_id = ?2) \
-         AND (?3 IS NULL OR p.event_id = ?3)) x \
+       WHERE p.event_id IN (SELECT id FROM events WHERE org_id = ?1 AND (?2 IS NULL OR id = ?2))) x \
      JOIN events e ON e.id = x.event_id JOIN organizations g ON g.id = e.org_id JOIN people pe ON pe.id = x.person_id \
      GROUP BY x.person_id, e.id ORDER BY pe.email, e.starts_at, e.id";
 
+/// The same for one person, read through their own rows only.
+const LEDGER_OF_PERSON: &str = "SELECT x.person_id, pe.email, pe.display_name, e.id AS event_id, e.slug, e.name, \
+       e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days, sum(x.earned) AS earned, \
+       sum(x.paid) AS paid FROM (\
+     SELECT t.person_id, t.event_id, t.amount_minor AS earned, 0 AS paid FROM commission_totals t \
+       WHERE t.person_id = ?2 \
+     UNION ALL SELECT p.person_id, p.event_id, 0, p.amount_minor FROM payout_lines p WHERE p.person_id = ?2) x \
+     JOIN events e ON e.id = x.event_id JOIN organizations g ON g.id = e.org_id JOIN people pe ON pe.id = x.person_id \
+     WHERE e.org_id = ?1 GROUP BY x.person_id, e.id ORDER BY e.starts_at, e.id";
+
 impl Store {
-    /// Per person and event of an organization: earned and paid (one person, one event
-    /// when given).
+    /// Per person and event of an organization: earned and paid; one person's, or one
+    /// event's, when given.
     pub async fn commission_ledgers(
         &self,
         org_id: OrgId,
         person: Option<PersonId>,
         event: Option<EventId>,
     ) -> StoreResult<Vec<LedgerRow>> {
-        Ok(sqlx::query_as(LEDGER_SELECT)
-            .bind(org_id)
-            .bind(person)
-            .bind(event)
-            .fetch_all(self.pool())
-            .await?)
+        let rows: Vec<LedgerRow> = match person {
+            Some(p) => {
+                sqlx::query_as(LEDGER_OF_PERSON)
+                    .bind(org_id)
+                    .bind(p)
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query_as(LEDGER_OF_ORG)
+                    .bind(org_id)
+                    .bind(event)
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        Ok(match (person, event) {
+            (Some(_), Some(e)) => rows.into_iter().filter(|r| r.event_id == e).collect(),
+            _ => rows,
+        })
     }
 
-    /// The same inside a write transaction (a payout decides on what it reads).
+    /// One person's, inside a write transaction (a payout decides on what it reads).
     pub async fn commission_ledgers_tx(
         &self,
         tx: &mut WriteTx,
         org_id: OrgId,
         person: PersonId,
     ) -> StoreResult<Vec<LedgerRow>> {
-        Ok(sqlx::query_as(LEDGER_SELECT)
+        Ok(sqlx::query_as(LEDGER_OF_PERSON)
             .bind(org_id)
             .bind(person)
-            .bind(None::<EventId>)
             .fetch_all(&mut **tx)
             .await?)
     }
@@ -265,56 +289,65 @@ impl Store {
     }
 
     /// The ledger entries of a person's orders with this shop order id in an organization.
-    pub async fn why_order(&self, org_id: OrgId, person: PersonId, external_id: &str) -> StoreResult<Vec<WhyRow>> {
+    pub async fn why_order(
+        &self,
+        org_id: OrgId,
+        person: PersonId,
+        only: Option<MembershipId>,
+        external_id: &str,
+    ) -> StoreResult<Vec<WhyRow>> {
         Ok(sqlx::query_as(
             "SELECT o.external_id, e.slug AS event_slug, e.currency, tt.name AS ticket_type, c.kind, c.tickets, \
                c.amount_minor, c.created_at, r.per_ticket_minor, r.percent_bp, re.slug AS rule_event, \
-               rt.name AS rule_ticket_type, r.person_id IS NOT NULL AS rule_for_person, r.valid_from AS rule_from \
+               rt.name AS rule_ticket_type, r.person_id IS NOT NULL AS rule_for_person, r.valid_from AS rule_from, \
+               e.cancelled_at IS NOT NULL AS event_cancelled \
              FROM orders o JOIN events e ON e.id = o.event_id \
              JOIN commission_entries c ON c.order_id = o.id AND c.person_id = ?2 \
              LEFT JOIN ticket_types tt ON tt.id = c.ticket_type_id LEFT JOIN commission_rules r ON r.id = c.rule_id \
              LEFT JOIN events re ON re.id = r.event_id LEFT JOIN ticket_types rt ON rt.id = r.ticket_type_id \
-             WHERE e.org_id = ?1 AND o.external_id = ?3 ORDER BY o.id, c.id",
+             WHERE o.membership_id IN (SELECT id FROM memberships WHERE org_id = ?1 AND person_id = ?2) \
+               AND (?4 IS NULL OR o.membership_id = ?4) AND o.external_id = ?3 ORDER BY o.id, c.id",
         )
         .bind(org_id)
         .bind(person)
         .bind(external_id)
+        .bind(only)
         .fetch_all(self.pool())
         .await?)
     }
 
     /// Whether a person has an order with this shop order id through their links in an
     /// organization (earning or not).
-    pub async fn has_referred_order(&self, org_id: OrgId, person: PersonId, external_id: &str) -> StoreResult<bool> {
+    pub async fn has_referred_order(
+        &self,
+        org_id: OrgId,
+        person: PersonId,
+        only: Option<MembershipId>,
+        external_id: &str,
+    ) -> StoreResult<bool> {
         Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM orders o JOIN events e ON e.id = o.event_id JOIN memberships m ON m.id = o.membership_id \
-             WHERE e.org_id = ? AND m.person_id = ? AND o.external_id = ?",
+            "SELECT count(*) FROM orders o WHERE o.membership_id IN \
+               (SELECT id FROM memberships WHERE org_id = ?1 AND person_id = ?2) AND (?4 IS NULL OR o.membership_id = ?4) \
+               AND o.external_id = ?3",
         )
         .bind(org_id)
         .bind(person)
         .bind(external_id)
+        .bind(only)
         .fetch_one(self.pool())
         .await?
             > 0)
     }
 
-    /// A page of an organization's ledger entries (one event when given) after entry
-    /// `after`, for the payout file's detail.
-    pub async fn commission_detail(
-        &self,
-        org_id: OrgId,
-        event: Option<EventId>,
-        after: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<DetailRow>> {
+    /// A page of an event's ledger entries after entry `after`, for the payout file's detail.
+    pub async fn commission_detail(&self, event: EventId, after: i64, limit: i64) -> StoreResult<Vec<DetailRow>> {
         Ok(sqlx::query_as(
             "SELECT c.id, p.email, p.display_name, e.slug AS event_slug, o.external_id, tt.name AS ticket_type, c.kind, \
                c.tickets, c.amount_minor, e.currency, c.created_at \
              FROM commission_entries c JOIN events e ON e.id = c.event_id JOIN people p ON p.id = c.person_id \
              LEFT JOIN orders o ON o.id = c.order_id LEFT JOIN ticket_types tt ON tt.id = c.ticket_type_id \
-             WHERE e.org_id = ?1 AND (?2 IS NULL OR c.event_id = ?2) AND c.id > ?3 ORDER BY c.id LIMIT ?4",
+             WHERE c.event_id = ?1 AND c.id > ?2 ORDER BY c.id LIMIT ?3",
         )
-        .bind(org_id)
         .bind(event)
         .bind(after)
         .bind(limit)

@@ -94,7 +94,16 @@ impl Store {
 
     /// Removes a ticket type no order line uses; `false` (and nothing removed) when
     /// one does, decided in the same statement.
+    /// Commission rules of that type go with it (no sale of it ever earned by them).
     pub async fn remove_unused_ticket_type(&self, tx: &mut WriteTx, id: TicketTypeId) -> StoreResult<bool> {
+        sqlx::query(
+            "DELETE FROM commission_rules WHERE ticket_type_id = ? \
+             AND NOT EXISTS (SELECT 1 FROM order_lines WHERE ticket_type_id = ?)",
+        )
+        .bind(id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
         let done = sqlx::query(
             "DELETE FROM ticket_types WHERE id = ? \
              AND NOT EXISTS (SELECT 1 FROM order_lines WHERE ticket_type_id = ?)",

@@ -6,6 +6,7 @@ use super::http::{post_order, signature};
 use super::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use promoterd::clock::Clock;
+use promoterd::commands::Platform;
 use serde_json::json;
 
 const D2: &str = "2099-05-02T10:00:00Z";
@@ -108,6 +109,13 @@ async fn promoters_see_only_their_own_earnings_and_organizer_commands_are_refuse
     refused(&app, OWNER, "markpaid ana@promo.test 500 TX-9", "more than that").await;
     refused(&app, OWNER, "markpaid nobody@x.test", "has no commissions").await;
     refused(&app, OWNER, "cancelevent nope-fest", "no event `nope-fest`").await;
+    refused(
+        &app,
+        OWNER,
+        "payoutfile transfers summer-fest",
+        "covers all of Acme Events",
+    )
+    .await;
     books_balance(&app).await;
 }
 
@@ -187,9 +195,22 @@ async fn the_payout_files_hold_what_a_bulk_transfer_needs_and_every_entry() {
     // `markpaid` without a reference records the one the file suggested.
     let paid = app.ok(OWNER, "markpaid ana@promo.test").await;
     assert!(paid.contains(&format!("reference {}.", ana[4])), "{paid}");
+    // Ben's suggested reference typed by hand for part of it: the next default steps past it.
+    let ben = rows.iter().find(|r| r[1] == BEN).unwrap().clone();
+    app.ok(OWNER, &format!("markpaid ben@promo.test 1 {}", ben[4])).await;
+    let next = app.ok(OWNER, "markpaid ben@promo.test 1 TX-2").await;
+    assert!(next.contains("reference TX-2"), "{next}");
+    let rest = app.ok(OWNER, "markpaid ben@promo.test").await;
+    let stepped = ben[4].replace("-1", "-3");
+    assert!(
+        rest.contains(&format!(
+            "Recorded: 10.95 EUR paid to ben@promo.test, reference {stepped}."
+        )),
+        "{rest}"
+    );
     let out = app.ok(OWNER, "payoutfile transfers").await;
     let rows = csv::Reader::from_path(saved_file(&out)).unwrap().records().count();
-    assert_eq!(rows, 1, "only Ben is still due");
+    assert_eq!(rows, 0, "nobody is due any more");
     let out = app.ok(OWNER, "payoutfile detail summer-fest").await;
     let mut r = csv::Reader::from_path(saved_file(&out)).unwrap();
     let rows: Vec<Vec<String>> = r
@@ -267,4 +288,63 @@ async fn digests_show_earnings_next_to_sales() {
         "{}",
         owner.body
     );
+}
+
+#[tokio::test]
+async fn an_invite_only_chat_account_sees_the_earnings_of_its_own_membership_only() {
+    let (app, _, _, _) = sold().await;
+    app.ok(
+        OWNER,
+        "newevent winter-fest \"2099-12-01 18:00\" https://tickets.acme.test/w Winter Fest",
+    )
+    .await;
+    app.ok(OWNER, "setcommission 10%").await;
+    // Cara joins winter-fest from Telegram with the invite's code (the account holds that
+    // membership only), then summer-fest by mail.
+    app.ok(OWNER, "invite cara@promo.test winter-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    let r = app.chat(Platform::Telegram, "5151", &format!("accept {code}")).await;
+    assert!(!r.is_error, "{}", r.to_plain());
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    app.ok("cara@promo.test", &format!("accept {code}")).await;
+    let summer = link_code(&app.ok("cara@promo.test", "mylink summer-fest").await);
+    sell(&app, &[paid("K1", "summer-fest", D2, &summer, "VIP", 1, 12950)]).await;
+    let full = app.ok("cara@promo.test", "why K1 summer-fest").await;
+    assert!(full.contains("12.95 EUR"), "{full}");
+    // From the invite-only account: her summer-fest order and earnings stay out of sight.
+    let before = app.dump().await;
+    let r = app.chat(Platform::Telegram, "5151", "why K1").await;
+    assert!(
+        r.is_error && r.to_plain().contains("None of your orders is `K1`"),
+        "{}",
+        r.to_plain()
+    );
+    let r = app.chat(Platform::Telegram, "5151", "myearnings winter-fest").await;
+    let text = r.to_plain();
+    assert!(
+        !r.is_error && !text.contains("12.95") && !text.contains("All events"),
+        "{text}"
+    );
+    // No entries yet: the due date is the event's start plus the holding period (5 days).
+    assert!(
+        field(&text, "Pending").starts_with("0.00 EUR (due on 2099-12-06"),
+        "{text}"
+    );
+    assert_eq!(before, app.dump().await);
+}
+
+#[tokio::test]
+async fn a_ticket_type_with_a_rule_and_no_sales_can_still_be_removed() {
+    let (app, _, _, _) = sold().await;
+    app.ok(OWNER, "newtickettype summer-fest 15 Balcony").await;
+    app.ok(OWNER, "setcommission 1 summer-fest --type Balcony").await;
+    app.ok(OWNER, "setcommission 2 summer-fest --type Balcony").await;
+    let r = app.ok(OWNER, "removeticket summer-fest Balcony").await;
+    assert!(
+        !app.ok(OWNER, "commissions summer-fest").await.contains("Balcony"),
+        "{r}"
+    );
+    // A type with sales stays, and so do its rules.
+    refused(&app, OWNER, "removeticket summer-fest VIP", "VIP").await;
 }
