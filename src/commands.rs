@@ -30,6 +30,7 @@ pub mod names;
 mod org_create;
 pub(crate) use mail::MailOut;
 mod parse;
+mod payout_file;
 mod payouts;
 mod prefs;
 mod retention;

@@ -92,7 +92,7 @@ commands! {
     Recompute => commissions::Recompute,
     Payouts => payouts::Payouts,
     MarkPaid => payouts::MarkPaid,
-    PayoutFile => payouts::PayoutFile,
+    PayoutFile => payout_file::PayoutFile,
     OrgLink => links::OrgLink,
     OrgLinks => links::OrgLinks,
     SetLeaderboard => leaderboard::SetLeaderboard,

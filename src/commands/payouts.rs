@@ -1,5 +1,5 @@
-//! `payouts`, `markpaid` and `payoutfile` (organizers): what is owed to whom, recording a
-//! payout once per reference, and the files a bulk transfer needs.
+//! `payouts` and `markpaid` (organizers): what is owed to whom, and recording a payout
+//! once per reference.
 
 use super::Core;
 use super::args::{Args, Email, EventRef, Money};
@@ -8,30 +8,27 @@ use super::events::scope_name;
 use super::grants::Organizer;
 use super::local_time::local_time;
 use super::spec::{ArgKind, ArgSpec, CommandSpec, ORG_FLAG, opt, req};
+use crate::domain::PersonId;
 use crate::domain::commission::{self, Balance, EventLedger};
-use crate::domain::{OrgId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::money::{decimal, money};
 use crate::refuse;
-use crate::reply::{Attachment, Block, Reply, Table};
+use crate::reply::{Block, Reply, Table};
 use crate::store::{LedgerRow, OrgRow, Recorded};
 
 type Res = Result<Reply, CommandError>;
 
-/// Ledger entries read per page for the detail file.
-const DETAIL_PAGE: i64 = 5000;
-
 /// Rows of one person, in the order given.
-fn by_person(rows: &[LedgerRow]) -> Vec<&[LedgerRow]> {
+pub(super) fn by_person(rows: &[LedgerRow]) -> Vec<&[LedgerRow]> {
     rows.chunk_by(|a, b| a.person_id == b.person_id).collect()
 }
 
-fn ledgers(rows: &[LedgerRow]) -> Vec<EventLedger> {
+pub(super) fn ledgers(rows: &[LedgerRow]) -> Vec<EventLedger> {
     rows.iter().map(LedgerRow::ledger).collect()
 }
 
 /// The reference `markpaid` records when none is given, and the transfer file suggests.
-fn default_reference(org: &OrgRow, person: PersonId, count: i64) -> String {
+pub(super) fn default_reference(org: &OrgRow, person: PersonId, count: i64) -> String {
     format!("{}-{}-{}", org.slug, person, count + 1)
 }
 
@@ -309,199 +306,4 @@ fn nothing_due(email: &str, balances: &[Balance], org: &OrgRow) -> Reply {
         }
     }
     reply
-}
-
-crate::choice!(
-    /// Which payout file.
-    FilePart { Transfers = "transfers", Detail = "detail" }
-);
-
-impl FilePart {
-    fn word(self) -> &'static str {
-        match self {
-            FilePart::Transfers => "transfers",
-            FilePart::Detail => "detail",
-        }
-    }
-}
-
-/// `payoutfile <transfers|detail> [event] [--org]`.
-#[derive(Debug)]
-pub struct PayoutFile {
-    pub part: FilePart,
-}
-
-impl Command for PayoutFile {
-    type Grant = Organizer;
-    const SPEC: CommandSpec = declare!(
-        PayoutFile,
-        "payoutfile",
-        [
-            req(
-                "part",
-                ArgKind::Choice(FilePart::WORDS),
-                "transfers (for your bank) or detail (per order)"
-            ),
-            opt("event", ArgKind::Event, "one event; left out: every event"),
-            ORG_FLAG,
-        ],
-        "CSV for paying promoters: transfers due (name, email, amount, reference), or every entry",
-        "payoutfile transfers",
-        private = true,
-        new_mail_thread = true,
-        deferred = true
-    );
-
-    fn parse(args: Args<'_>) -> Result<Self, UserError> {
-        let _: Option<EventRef> = args.opt("event")?;
-        Ok(PayoutFile {
-            part: args.req("part")?,
-        })
-    }
-
-    async fn run(self, core: &Core, ctx: Organizer) -> Res {
-        let Organizer { org, event, person, .. } = ctx;
-        let now = core.clock.now();
-        let event_id = event.as_ref().map(|e| e.id);
-        let (data, rows) = match self.part {
-            FilePart::Transfers if event.is_some() => {
-                return refuse!(
-                    "The transfer file covers all of {}: `markpaid` pays each promoter across events, clawbacks \
-                     netted. Send `payoutfile transfers`.",
-                    org.name
-                );
-            }
-            FilePart::Transfers => transfers(core, &org, now).await?,
-            FilePart::Detail => detail(core, org.id, event_id, &org.time_zone).await?,
-        };
-        if data.len() > core.settings.max_attachment_bytes {
-            return refuse!(
-                "This file is larger than an attachment can carry. Ask for one event at a time (`payoutfile {} <event>`).",
-                self.part.word()
-            );
-        }
-        let name = event.as_ref().map(|e| e.slug.as_str()).unwrap_or(org.slug.as_str());
-        let filename = format!("payouts-{}-{name}-{}.csv", self.part.word(), now.format("%Y-%m-%d"));
-        let mut tx = core.store.write().await?;
-        let detail = format!("{} {name} {rows} rows", self.part.word());
-        core.store
-            .audit(&mut tx, Some(org.id), Some(person.id), "payoutfile", &detail, now)
-            .await?;
-        tx.commit().await?;
-        let caption = match self.part {
-            FilePart::Transfers => format!("{rows} transfer(s) due — {}", scope_name(&org, event.as_ref())),
-            FilePart::Detail => format!("{rows} commission entries — {}", scope_name(&org, event.as_ref())),
-        };
-        Ok(Reply::text(caption.clone())
-            .titled("Payout file")
-            .private()
-            .with_attachment(Attachment {
-                filename,
-                mime: "text/csv".into(),
-                data,
-                caption,
-            }))
-    }
-}
-
-fn csv_err(e: impl std::fmt::Display) -> CommandError {
-    CommandError::Invariant(format!("writing the payout file: {e}"))
-}
-
-/// One row per promoter and currency with an amount due: what a bank's bulk transfer takes.
-async fn transfers(
-    core: &Core,
-    org: &OrgRow,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Vec<u8>, usize), CommandError> {
-    let rows = core.store.commission_ledgers(org.id, None, None).await?;
-    let mut w = crate::export::csv_writer(Vec::new());
-    w.write_record(["name", "email", "amount", "currency", "reference"])
-        .map_err(csv_err)?;
-    let mut n = 0;
-    let counts = core.store.payout_counts(org.id).await?;
-    for person in by_person(&rows) {
-        // In the order `markpaid` pays them, each currency with the reference it records.
-        let mut count = counts.get(&person[0].person_id).copied().unwrap_or(0);
-        for b in commission::balances(&ledgers(person), now)
-            .iter()
-            .filter(|b| b.approved > 0)
-        {
-            let name = person[0].display_name.clone().unwrap_or_default();
-            w.write_record([
-                crate::export::neutralize(&name).as_ref(),
-                crate::export::neutralize(&person[0].email).as_ref(),
-                &decimal(b.approved),
-                &b.currency,
-                &default_reference(org, person[0].person_id, count),
-            ])
-            .map_err(csv_err)?;
-            count += 1;
-            count += 1;
-            n += 1;
-        }
-    }
-    Ok((w.into_inner().map_err(csv_err)?, n))
-}
-
-/// Every ledger entry, event by event, oldest first, a page at a time.
-async fn detail(
-    core: &Core,
-    org: OrgId,
-    event: Option<crate::domain::EventId>,
-    tz: &str,
-) -> Result<(Vec<u8>, usize), CommandError> {
-    let mut w = crate::export::csv_writer(Vec::new());
-    w.write_record([
-        "entry",
-        "email",
-        "name",
-        "event",
-        "order_id",
-        "ticket_type",
-        "kind",
-        "tickets",
-        "amount",
-        "currency",
-        "at",
-    ])
-    .map_err(csv_err)?;
-    let events: Vec<crate::domain::EventId> = match event {
-        Some(e) => vec![e],
-        None => core.store.events_of_org(org).await?.iter().map(|e| e.id).collect(),
-    };
-    let mut n = 0;
-    for event in events {
-        let mut after = 0;
-        loop {
-            let page = core.store.commission_detail(event, after, DETAIL_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            for r in &page {
-                write_detail(&mut w, r, tz)?;
-                n += 1;
-            }
-            if w.get_ref().len() > core.settings.max_attachment_bytes {
-                return Ok((w.into_inner().map_err(csv_err)?, n)); // refused by the caller
-            }
-        }
-    }
-    Ok((w.into_inner().map_err(csv_err)?, n))
-}
-
-fn write_detail(w: &mut csv::Writer<Vec<u8>>, r: &crate::store::DetailRow, tz: &str) -> Result<(), CommandError> {
-    w.write_record([
-        r.id.to_string().as_str(),
-        crate::export::neutralize(&r.email).as_ref(),
-        crate::export::neutralize(r.display_name.as_deref().unwrap_or("")).as_ref(),
-        &r.event_slug,
-        crate::export::neutralize(r.external_id.as_deref().unwrap_or("")).as_ref(),
-        crate::export::neutralize(r.ticket_type.as_deref().unwrap_or("")).as_ref(),
-        r.kind.as_str(),
-        &r.tickets.to_string(),
-        &decimal(r.amount_minor),
-        &r.currency,
-        &local_time(&r.created_at, tz),
-    ])
-    .map_err(csv_err)
 }
