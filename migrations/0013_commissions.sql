@@ -52,10 +52,10 @@ CREATE TABLE commission_entries (
     created_at     TEXT NOT NULL
 );
 CREATE INDEX commission_entries_order ON commission_entries(order_id);
-CREATE INDEX commission_entries_person ON commission_entries(person_id, event_id);
 CREATE INDEX commission_entries_event ON commission_entries(event_id, id);
 
--- Running totals of the ledger per (event, person, ticket type), kept by a trigger.
+-- Running totals of the ledger per (event, person, ticket type), written by the store in
+-- the statement after each insert of entries (one upsert per batch, same transaction).
 CREATE TABLE commission_totals (
     event_id       INTEGER NOT NULL,
     person_id      INTEGER NOT NULL,
@@ -67,16 +67,6 @@ CREATE TABLE commission_totals (
 ) WITHOUT ROWID;
 CREATE INDEX commission_totals_person ON commission_totals(person_id);
 
-CREATE TRIGGER commission_entries_totals AFTER INSERT ON commission_entries
-BEGIN
-    INSERT INTO commission_totals (event_id, person_id, ticket_type_id, amount_minor, earned_minor, reversed_minor)
-    VALUES (NEW.event_id, NEW.person_id, NEW.ticket_type_id, NEW.amount_minor,
-            max(NEW.amount_minor, 0), min(NEW.amount_minor, 0))
-    ON CONFLICT (event_id, person_id, ticket_type_id) DO UPDATE SET
-        amount_minor = amount_minor + excluded.amount_minor,
-        earned_minor = earned_minor + excluded.earned_minor,
-        reversed_minor = reversed_minor + excluded.reversed_minor;
-END;
 
 -- A payout an organizer recorded; `reference` (the transfer's) makes a repeated request
 -- find the payout already recorded instead of paying twice.

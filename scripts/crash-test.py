@@ -29,6 +29,8 @@ import hmac
 KILLS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 MAILS = int(sys.argv[2]) if len(sys.argv) > 2 else 1500
 INVITES = 200
+PAYOUT_MAILS = 300  # `markpaid <promoter> 0.01 <reference>` mails among the others: each pays once
+PAST_ORDERS = 400  # sales of an event whose commissions are due, 4.90 each
 IN_FLIGHT = 8  # outbox mails sent at once: the most a kill can make us resend
 CHAT_PEOPLE = 600  # promoters whose daily digest is due, half on Telegram, half on Discord
 TELEGRAM_BASE, DISCORD_BASE = 5_000_000, 6_000_000_000
@@ -165,6 +167,22 @@ def main():
                         "-c", f"accept {code.group(1)}"])
         ref = re.search(r"/t/([a-z0-9]+)", out).group(1)
         seed_chat_people(db, tag)
+        # Commissions due to promoter 0 on a past event; crash-fest accrues under the load.
+        load.console(config, owner, ['newevent done-fest "2020-06-01 18:00" https://tickets.example.com/d Done Fest',
+                                     f"invite {promoters[0]} done-fest", "commissionpolicy --hold 0",
+                                     "setcommission 10%"])
+        code2 = re.search(r"/accept ([a-z0-9]+)", q(db, "SELECT body FROM outbox WHERE recipient = ? ORDER BY id DESC",
+                                                    promoters[0])[0][0])
+        out = load.run([load.PROMOTERD, "--config", config, "console", "--as", promoters[0], "--out-dir", home,
+                        "-c", f"accept {code2.group(1)}"])
+        done_ref = re.search(r"/t/([a-z0-9]+)", out).group(1)
+        sales = os.path.join(home, "done.csv")
+        with open(sales, "w") as f:
+            f.write("order_id,event,status,ordered_at,ref,ticket_type,quantity,unit_price_minor,currency\n")
+            for i in range(PAST_ORDERS):
+                f.write(f"done-{i},done-fest,paid,2021-01-01T10:00:00Z,{done_ref},General Admission,1,4900,EUR\n")
+        load.run([load.PROMOTERD, "--config", config, "import-orders", sales])
+        load.console(config, owner, ["recompute done-fest"])
         # Organizer mails waiting in the bot's mailbox: each asks for stats, each gets a reply.
         m = imaplib.IMAP4("127.0.0.1", imap)
         m.login(bot, "pass")
@@ -178,6 +196,25 @@ def main():
 
         acked_file = os.path.join(home, "acked")
         daemon_log = open(os.path.join(home, "daemon.log"), "a")
+        # A command that changes things comes by mail as a reply to one of ours: the
+        # answer to the first `stats` mail is the thread the `markpaid` mails reply to.
+        daemon = load.Daemon(config, port, cpu=None, log=daemon_log)
+        deadline = time.time() + 120
+        while not (answer := q(db, "SELECT message_id FROM outbox WHERE in_reply_to = ?", sent_mail_ids[0])):
+            if time.time() > deadline:
+                sys.exit("no answer to the first mail")
+            time.sleep(0.05)
+        daemon.stop()
+        daemon = None
+        m = imaplib.IMAP4("127.0.0.1", imap)
+        m.login(bot, "pass")
+        for i in range(PAYOUT_MAILS):
+            mid = f"<crash-pay-{tag}-{i}@client.test>"
+            sent_mail_ids.append(mid)
+            m.append("INBOX", None, None, (f"From: {owner}\r\nTo: {bot}\r\nSubject: Re: numbers\r\nMessage-ID: {mid}\r\n"
+                                           f"In-Reply-To: {answer[0][0]}\r\nContent-Type: text/plain\r\n\r\n"
+                                           f"markpaid {promoters[0]} 0.01 crash-pay-{i}\r\n").encode())
+        m.logout()
         clicks_answered, refunds_acked = 0, set()
         print(f"{KILLS} kills:", end=" ", flush=True)
         for round_no in range(1, KILLS + 1):
@@ -207,7 +244,7 @@ def main():
         while time.time() < deadline:
             processed = q(db, "SELECT count(*) FROM mail_processed")[0][0]
             unsent = q(db, "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")[0][0]
-            if processed >= MAILS and unsent == 0:
+            if processed >= MAILS + PAYOUT_MAILS and unsent == 0:
                 break
             time.sleep(0.2)
         daemon.stop()
@@ -239,11 +276,33 @@ def main():
                         "WHERE lines > 0)")[0][0]
         check("running stats totals differing from a recount", recount, recount == 0)
         processed = q(db, "SELECT count(*), count(DISTINCT message_key) FROM mail_processed")[0]
-        check("mails in / processed (distinct)", f"{MAILS} / {processed[0]} ({processed[1]})",
-              processed[0] == MAILS and processed[1] == MAILS)
+        mails = MAILS + PAYOUT_MAILS
+        check("mails in / processed (distinct)", f"{mails} / {processed[0]} ({processed[1]})",
+              processed[0] == mails and processed[1] == mails)
         replies = q(db, "SELECT count(*), count(DISTINCT in_reply_to) FROM outbox WHERE in_reply_to IS NOT NULL")[0]
         check("replies queued (distinct mails answered)", f"{replies[0]} ({replies[1]})",
-              replies[0] == MAILS and replies[1] == MAILS)
+              replies[0] == mails and replies[1] == mails)
+        payouts = q(db, "SELECT count(*), count(DISTINCT reference), coalesce(sum(amount_minor), 0) FROM payouts")[0]
+        check("markpaid mails / payouts recorded (distinct references) / paid (minor units)",
+              f"{PAYOUT_MAILS} / {payouts[0]} ({payouts[1]}) / {payouts[2]}",
+              payouts[0] == payouts[1] == payouts[2] == PAYOUT_MAILS)
+        lines = q(db, "SELECT coalesce(sum(amount_minor), 0) FROM payout_lines")[0][0]
+        check("payout lines sum to the payouts", lines, lines == payouts[2])
+        # Every attributed order's ledger equals 10% of its net amount per ticket type,
+        # rounded half up, after refunds under load and kills at any moment.
+        off = q(db, "SELECT count(*) FROM (SELECT o.id, coalesce((SELECT sum(c.amount_minor) FROM commission_entries c "
+                    "WHERE c.order_id = o.id), 0) AS booked, CASE WHEN o.status = 'cancelled' OR o.self_referral = 1 "
+                    "THEN 0 ELSE (SELECT coalesce(sum(v), 0) FROM (SELECT (sum((l.quantity - l.refunded_quantity) "
+                    "* l.unit_price_minor) * 1000 + 5000) / 10000 AS v FROM order_lines l WHERE l.order_id = o.id "
+                    "GROUP BY l.ticket_type_id)) END AS want FROM orders o WHERE o.membership_id IS NOT NULL) "
+                    "WHERE booked <> want")[0][0]
+        accrued = q(db, "SELECT count(DISTINCT order_id) FROM commission_entries")[0][0]
+        check("orders whose commission differs from a recount (orders with entries)", f"{off} ({accrued})",
+              off == 0 and accrued >= PAST_ORDERS)
+        drift = q(db, "SELECT count(*) FROM (SELECT event_id, person_id, ticket_type_id, sum(amount_minor) FROM "
+                      "commission_entries GROUP BY 1, 2, 3 EXCEPT SELECT event_id, person_id, ticket_type_id, "
+                      "amount_minor FROM commission_totals)")[0][0]
+        check("commission totals differing from a recount", drift, drift == 0)
         written = {r[0]: r[1] for r in q(db, "SELECT message_id, recipient FROM outbox WHERE channel = 'email'")}
         delivered = []
         for user in set(written.values()):

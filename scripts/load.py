@@ -169,6 +169,8 @@ def build_dataset(config, db, orders):
         lines.append(f"newtickettype ev{e:02} 49 General Admission")
         lines.append(f"newtickettype ev{e:02} 129 VIP")
         lines.append(f"newtickettype ev{e:02} 29 Student")
+    # Commissions: 10% everywhere, VIP of ev01 at 2.00 + 5% (the orders below get theirs by recompute).
+    lines += ["setcommission 10%", "setcommission 2+5% ev01 --type VIP"]
     console(config, OWNER, lines)
     con = sqlite3.connect(db)
     rng = random.Random(7)
@@ -232,6 +234,16 @@ def build_dataset(config, db, orders):
             flush()
     flush()
     con.commit()
+    con.close()
+    # The orders were written around promoterd: `recompute` gives them their commissions,
+    # through the same code as the webhook's accrual.
+    t0 = time.perf_counter()
+    console(config, OWNER, [f"recompute ev{e:02}" for e in range(1, EVENTS + 1)])
+    took = time.perf_counter() - t0
+    con = sqlite3.connect(db)
+    entries = con.execute("SELECT count(*) FROM commission_entries").fetchone()[0]
+    log(f"   recompute of {EVENTS} events: {entries:,} ledger entries in {took:.1f}s")
+    result("recompute: ledger entries written, time", f"{entries:,} in {took:.1f} s", "-", "-", "-", entries > 0)
     con.execute("ANALYZE")
     con.close()
     # Measures start from a quiet disk, not behind the write-back of the data set.
@@ -264,6 +276,16 @@ def stats_bench(config):
     log("   stats " + out.strip())
     r = kv(out)
     result("organizer stats, 500 promoters, p50 / p99 (ms)", f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}",
+           "-", "-", "p99 <= 20 ms", float(r["p99_ms"]) <= 20.0 and r["errors"] == "0")
+    out = run([LOADGEN, "commands", config, "500", "myearnings ev01", *promoters])
+    log("   myearnings " + out.strip())
+    r = kv(out)
+    result("myearnings p50 / p99 (ms)", f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}", "-", "-",
+           "p99 <= 2 ms", float(r["p99_ms"]) <= 2.0 and r["errors"] == "0")
+    out = run([LOADGEN, "commands", config, "100", "payouts", OWNER])
+    log("   payouts " + out.strip())
+    r = kv(out)
+    result("payouts, 500 promoters, p50 / p99 (ms)", f"{float(r['p50_ms']):.2f} / {float(r['p99_ms']):.2f}",
            "-", "-", "p99 <= 20 ms", float(r["p99_ms"]) <= 20.0 and r["errors"] == "0")
 
 
@@ -437,6 +459,28 @@ def rollup_bench(daemon, home, db, count, code):
     with_rollup = webhook_bench(daemon, home, count, code, "full", judge=False)
     result("webhook orders/s with the chart rollup vs without", f"{with_rollup:,.0f}", f"{without:,.0f}",
            f"{with_rollup / without:.2f}", ">= 0.9x", with_rollup >= 0.9 * without)
+
+
+def commission_bench(daemon, home, db, count, code):
+    """The webhook with no commission rules (accrual stops at its first query), then with
+    them back (every order accrues): what commissions cost the webhook."""
+    log("== commissions' cost on the webhook (the rules taken out, then put back)")
+    con = sqlite3.connect(db)
+    rules = con.execute("SELECT * FROM commission_rules").fetchall()
+    con.execute("DELETE FROM commission_rules")
+    con.commit()
+    before = con.execute("SELECT count(*) FROM commission_entries").fetchone()[0]
+    without = webhook_bench(daemon, home, count, code, "full", judge=False)
+    written = con.execute("SELECT count(*) FROM commission_entries").fetchone()[0] - before
+    con.executemany(f"INSERT INTO commission_rules VALUES ({', '.join('?' * len(rules[0]))})", rules)
+    con.commit()
+    before = con.execute("SELECT count(*) FROM commission_entries").fetchone()[0]
+    with_rules = webhook_bench(daemon, home, count, code, "full", judge=False)
+    accrued = con.execute("SELECT count(*) FROM commission_entries").fetchone()[0] - before
+    con.close()
+    log(f"   ledger entries written: {written} without rules, {accrued} with")
+    result("webhook orders/s accruing commissions vs without", f"{with_rules:,.0f}", f"{without:,.0f}",
+           f"{with_rules / without:.2f}", ">= 0.9x", with_rules >= 0.9 * without and written == 0 and accrued >= count)
 
 
 def backup_bench(daemon, config, home, db, count, code, solo_rate):
@@ -645,6 +689,7 @@ def main():
             flood_bench(d, code, a.secs, config, solo_p99)
             solo = webhook_bench(d, home, a.webhook_orders, code, "full")
             rollup_bench(d, home, db, a.webhook_orders, code)
+            commission_bench(d, home, db, a.webhook_orders, code)
             backup_bench(d, config, home, db, a.webhook_orders, code, solo)
             hwm = rss_kb(d.proc.pid, "VmHWM")
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()

@@ -1,5 +1,6 @@
 //! The SQLite repository: every SQL statement of promoterd lives under this module.
 
+mod accrual;
 mod audit;
 mod backup;
 mod chat;

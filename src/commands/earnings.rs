@@ -44,7 +44,15 @@ impl Command for MyEarnings {
             ..
         } = ctx;
         let now = core.clock.now();
-        let rows = core.store.commission_ledgers(org.id, Some(person.id), None).await?;
+        // Independent reads, at once on the read pool.
+        let (rows, types, rules, ticket_types, last, (hold, _)) = futures::try_join!(
+            core.store.commission_ledgers(org.id, Some(person.id), None),
+            core.store.earnings_by_type(event.id, person.id),
+            core.store.commission_rules(org.id),
+            core.store.ticket_types(event.id),
+            core.store.payouts_of(org.id, person.id, 1),
+            core.store.commission_policy(org.id),
+        )?;
         let this: Vec<_> = rows
             .iter()
             .filter(|r| r.event_id == event.id)
@@ -61,7 +69,7 @@ impl Command for MyEarnings {
             });
         let due_at = match rows.iter().find(|r| r.event_id == event.id) {
             Some(r) => r.due_at(),
-            None => event.starts_at + chrono::Duration::days(core.store.commission_policy(org.id).await?.0),
+            None => event.starts_at + chrono::Duration::days(hold),
         };
         let when = if due_at <= now {
             format!("due since {}", local_time(&due_at, &org.time_zone))
@@ -74,7 +82,6 @@ impl Command for MyEarnings {
             ("Paid".into(), money(b.paid, &b.currency)),
             ("Owed back".into(), money(b.clawback, &b.currency)),
         ]));
-        let types = core.store.earnings_by_type(event.id, person.id).await?;
         if !types.is_empty() {
             let mut t = Table::new(
                 &["Ticket type", "Earned", "Taken back", "Net"],
@@ -90,77 +97,77 @@ impl Command for MyEarnings {
             }
             reply = reply.with(Block::Table(t));
         }
-        reply = reply.line(rates_line(core, &org, &event, person.id, now).await?);
+        reply = reply.line(rates_line(&rules, &ticket_types, &event, person.id, now));
         if actor.grants.is_none() {
             // Other events and payouts may come from memberships an invite-only account does not hold.
-            reply = totals_lines(core, &org, person.id, &rows, event.id, now, reply).await?;
+            for line in totals_lines(&org, &rows, event.id, now, last.first()) {
+                reply = reply.line(line);
+            }
         }
-        Ok(reply.line("Refunds before payout lower what is pending or due; after payout they are taken off your next payout. `why <order>` explains one order."))
+        Ok(reply.line(
+            "Refunds before payout lower what is pending or due; after payout they are taken off your next payout. \
+             `why <order>` explains one order.",
+        ))
     }
 }
 
 /// The organization-wide position when there are other events, and the last payout.
-async fn totals_lines(
-    core: &Core,
+fn totals_lines(
     org: &crate::store::OrgRow,
-    person: crate::domain::PersonId,
     rows: &[crate::store::LedgerRow],
     event: crate::domain::EventId,
     now: chrono::DateTime<chrono::Utc>,
-    mut reply: Reply,
-) -> Result<Reply, CommandError> {
-    let others: Vec<_> = rows
-        .iter()
-        .filter(|r| r.event_id != event)
-        .map(|r| r.ledger())
-        .collect();
-    if !others.is_empty() {
+    last: Option<&crate::store::PayoutRow>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if rows.iter().any(|r| r.event_id != event) {
         let all: Vec<_> = rows.iter().map(|r| r.ledger()).collect();
         for a in commission::balances(&all, now) {
-            reply = reply.line(format!(
-                "All events of {}: {} due, {} pending, {} paid{}.",
+            let back = if a.clawback > 0 {
+                format!(", {} owed back", money(a.clawback, &a.currency))
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "All events of {}: {} due, {} pending, {} paid{back}.",
                 org.name,
                 money(a.approved, &a.currency),
                 money(a.pending, &a.currency),
                 money(a.paid, &a.currency),
-                if a.clawback > 0 {
-                    format!(", {} owed back", money(a.clawback, &a.currency))
-                } else {
-                    String::new()
-                }
             ));
         }
     }
-    if let Some(p) = core.store.payouts_of(org.id, person, 1).await?.first() {
-        reply = reply.line(format!(
+    if let Some(p) = last {
+        lines.push(format!(
             "Last payout: {} on {} (reference {}).",
             money(p.amount_minor, &p.currency),
             local_time(&p.created_at, &org.time_zone),
             p.reference
         ));
     }
-    Ok(reply)
+    lines
 }
 
 /// "Your rate: …" for each ticket type of the event, as the rules stand now.
-async fn rates_line(
-    core: &Core,
-    org: &crate::store::OrgRow,
+fn rates_line(
+    rules: &[commission::Rule],
+    ticket_types: &[crate::store::TicketTypeRow],
     event: &crate::store::EventRow,
     person: crate::domain::PersonId,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, CommandError> {
-    let rules = core.store.commission_rules(org.id).await?;
-    let mut parts: Vec<String> = Vec::new();
-    for t in core.store.ticket_types(event.id).await? {
-        let rate = commission::pick(&rules, event.id, t.id, person, now).map_or(Rate::default(), |r| r.rate);
-        parts.push(format!("{}: {}", t.name, rate.describe(Some(&event.currency))));
-    }
-    Ok(if parts.is_empty() {
+) -> String {
+    let parts: Vec<String> = ticket_types
+        .iter()
+        .map(|t| {
+            let rate = commission::pick(rules, event.id, t.id, person, now).map_or(Rate::default(), |r| r.rate);
+            format!("{}: {}", t.name, rate.describe(Some(&event.currency)))
+        })
+        .collect();
+    if parts.is_empty() {
         "No ticket types yet.".into()
     } else {
         format!("Your rate for new orders — {}.", parts.join("; "))
-    })
+    }
 }
 
 /// `why <order> [event]`.

@@ -3,14 +3,11 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::commission::{self, Delta, Rate, Rule, Sale};
-use crate::domain::{EntryKind, EventId, OrderId, OrderStatus, OrgId, PersonId, RuleId, TicketTypeId};
+use crate::domain::commission::{Delta, Rate, Rule};
+use crate::domain::{EntryKind, EventId, OrderId, OrgId, PersonId, RuleId, TicketTypeId};
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
-use std::collections::HashMap;
 
-/// Orders per statement of the accrual (bound parameters stay well under the limit).
-const CHUNK: usize = 400;
+use super::accrual::CHUNK;
 
 /// Where a rule applies: the organization's events or one, all ticket types or one,
 /// everyone or one person.
@@ -34,7 +31,7 @@ pub struct RuleView {
 
 /// A rule version as stored.
 #[derive(Debug, sqlx::FromRow)]
-struct RuleRow {
+pub(super) struct RuleRow {
     id: RuleId,
     event_id: Option<EventId>,
     ticket_type_id: Option<TicketTypeId>,
@@ -45,7 +42,7 @@ struct RuleRow {
     valid_until: Option<DateTime<Utc>>,
 }
 
-fn rule_of(r: RuleRow) -> Rule {
+pub(super) fn rule_of(r: RuleRow) -> Rule {
     Rule {
         id: r.id,
         event_id: r.event_id,
@@ -73,10 +70,10 @@ struct RuleViewRow {
 
 /// A rule version with its organization.
 #[derive(Debug, sqlx::FromRow)]
-struct OrgRuleRow {
-    org_id: OrgId,
+pub(super) struct OrgRuleRow {
+    pub(super) org_id: OrgId,
     #[sqlx(flatten)]
-    rule: RuleRow,
+    pub(super) rule: RuleRow,
 }
 
 /// The columns of a rule version, as a literal for `concat!`.
@@ -85,7 +82,7 @@ macro_rules! rule_columns {
         "r.id, r.event_id, r.ticket_type_id, r.person_id, r.per_ticket_minor, r.percent_bp, r.valid_from, r.valid_until"
     };
 }
-const RULE_COLUMNS: &str = rule_columns!();
+pub(super) const RULE_COLUMNS: &str = rule_columns!();
 
 impl Store {
     /// Every version of an organization's rules.
@@ -201,153 +198,6 @@ impl Store {
         Ok(())
     }
 
-    /// Brings the ledger of these orders to what they earn now (see
-    /// [`commission::deltas`]); called in the transaction of every order change, so a
-    /// refund before payout lowers what is owed and one after becomes a clawback.
-    /// Returns the entries written. Orders of organizations without rules cost one query.
-    pub async fn accrue_commissions(
-        &self,
-        tx: &mut WriteTx,
-        orders: &[OrderId],
-        now: DateTime<Utc>,
-    ) -> StoreResult<usize> {
-        let mut written = 0;
-        for chunk in orders.chunks(CHUNK) {
-            written += self.accrue_chunk(tx, chunk, false, now).await?;
-        }
-        Ok(written)
-    }
-
-    async fn accrue_chunk(
-        &self,
-        tx: &mut WriteTx,
-        orders: &[OrderId],
-        recompute: bool,
-        now: DateTime<Utc>,
-    ) -> StoreResult<usize> {
-        let rules = self.rules_of_orders(tx, orders).await?;
-        if rules.is_empty() {
-            return Ok(0); // no rule ever: no order of theirs has an entry either
-        }
-        let mut q = QueryBuilder::new(
-            "SELECT o.id, o.event_id, e.org_id, m.person_id, o.status, o.self_referral, g.commission_self_since, \
-               o.ordered_at, e.commission_basis_at, l.ticket_type_id, sum(l.quantity - l.refunded_quantity), \
-               sum((l.quantity - l.refunded_quantity) * l.unit_price_minor) \
-             FROM orders o JOIN events e ON e.id = o.event_id JOIN organizations g ON g.id = e.org_id \
-             JOIN memberships m ON m.id = o.membership_id LEFT JOIN order_lines l ON l.order_id = o.id \
-             WHERE e.cancelled_at IS NULL AND o.id IN (",
-        );
-        push_ids(&mut q, orders);
-        q.push(") GROUP BY o.id, l.ticket_type_id ORDER BY o.id");
-        #[allow(clippy::type_complexity)]
-        let lines: Vec<(
-            OrderId,
-            EventId,
-            OrgId,
-            PersonId,
-            OrderStatus,
-            bool,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-            Option<DateTime<Utc>>,
-            Option<TicketTypeId>,
-            Option<i64>,
-            Option<i64>,
-        )> = q.build_query_as().fetch_all(&mut **tx).await?;
-        let booked = self.booked(tx, orders).await?;
-        let mut sales: Vec<(OrgId, Sale)> = Vec::new();
-        for l in lines {
-            if sales.last().is_none_or(|(_, s)| s.order_id != l.0) {
-                let basis = l.8.map_or(l.7, |b| b.max(l.7));
-                // A self-referral earns when that was allowed at its time; one that
-                // earned keeps earning (what is left of it) after the setting changes.
-                let self_ok = !l.5 || booked.contains_key(&l.0) || l.6.is_some_and(|since| basis >= since);
-                sales.push((
-                    l.2,
-                    Sale {
-                        order_id: l.0,
-                        event_id: l.1,
-                        person_id: l.3,
-                        earns: l.4 != OrderStatus::Cancelled && self_ok,
-                        basis,
-                        types: Vec::new(),
-                    },
-                ));
-            }
-            if let (Some(tt), Some(n), Some(net)) = (l.9, l.10, l.11) {
-                sales.last_mut().expect("pushed above").1.types.push((tt, n, net));
-            }
-        }
-        let none = Vec::new();
-        let deltas: Vec<Delta> = sales
-            .iter()
-            .flat_map(|(org, s)| {
-                let r = rules.get(org).unwrap_or(&none);
-                commission::deltas(s, booked.get(&s.order_id).map_or(&[][..], |b| b), r, recompute)
-            })
-            .collect();
-        self.insert_entries(tx, &deltas, now).await?;
-        Ok(deltas.len())
-    }
-
-    /// Every rule version of the organizations of these orders.
-    async fn rules_of_orders(&self, tx: &mut WriteTx, orders: &[OrderId]) -> StoreResult<HashMap<OrgId, Vec<Rule>>> {
-        let mut q = QueryBuilder::new(format!(
-            "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN \
-             (SELECT DISTINCT e.org_id FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id IN ("
-        ));
-        push_ids(&mut q, orders);
-        q.push("))");
-        let rows: Vec<OrgRuleRow> = q.build_query_as().fetch_all(&mut **tx).await?;
-        let mut rules: HashMap<OrgId, Vec<Rule>> = HashMap::new();
-        for r in rows {
-            rules.entry(r.org_id).or_default().push(rule_of(r.rule));
-        }
-        Ok(rules)
-    }
-
-    /// What the ledger holds per order and ticket type.
-    async fn booked(
-        &self,
-        tx: &mut WriteTx,
-        orders: &[OrderId],
-    ) -> StoreResult<HashMap<OrderId, Vec<(TicketTypeId, i64)>>> {
-        let mut q = QueryBuilder::new(
-            "SELECT order_id, ticket_type_id, sum(amount_minor) FROM commission_entries WHERE order_id IN (",
-        );
-        push_ids(&mut q, orders);
-        q.push(") GROUP BY 1, 2");
-        let booked_rows: Vec<(OrderId, TicketTypeId, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        let mut booked: HashMap<OrderId, Vec<(TicketTypeId, i64)>> = HashMap::new();
-        for (o, t, a) in booked_rows {
-            booked.entry(o).or_default().push((t, a));
-        }
-        Ok(booked)
-    }
-
-    async fn insert_entries(&self, tx: &mut WriteTx, deltas: &[Delta], now: DateTime<Utc>) -> StoreResult<()> {
-        let now = ts(now);
-        for chunk in deltas.chunks(CHUNK) {
-            let mut q = QueryBuilder::new(
-                "INSERT INTO commission_entries (event_id, person_id, order_id, ticket_type_id, rule_id, kind, tickets, \
-                 amount_minor, created_at) ",
-            );
-            q.push_values(chunk, |mut b, d| {
-                b.push_bind(d.event_id)
-                    .push_bind(d.person_id)
-                    .push_bind(d.order_id)
-                    .push_bind(d.ticket_type_id)
-                    .push_bind(d.rule_id)
-                    .push_bind(d.kind)
-                    .push_bind(d.tickets)
-                    .push_bind(d.amount_minor)
-                    .push_bind(&now);
-            });
-            q.build().execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
     /// Starts a `recompute` of an event: orders placed before `now` earn by the rules of
     /// `now` from here on. False for a cancelled event (its ledger is closed).
     pub async fn set_commission_basis(
@@ -436,12 +286,5 @@ impl Store {
             .collect();
         self.insert_entries(tx, &voids, now).await?;
         Ok(Some((open.len(), open.iter().map(|o| o.1).sum())))
-    }
-}
-
-fn push_ids(q: &mut QueryBuilder<sqlx::Sqlite>, ids: &[OrderId]) {
-    let mut sep = q.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
     }
 }

@@ -3,13 +3,47 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::{ts, ts_ms};
-use crate::domain::{EventId, OrderId, OrderInput, OrderStatus, TicketTypeId};
+use crate::domain::{EventId, MembershipId, OrderId, OrderInput, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row statement, well under SQLite's bound-parameter limit.
 const CHUNK: usize = 500;
+
+/// Ticket type ids by `(event, ASCII-lowercased name)`.
+pub(super) type TypeIds = HashMap<(EventId, String), TicketTypeId>;
+
+/// New orders through promoter links (they have no ledger yet: what they earn comes
+/// from what is in hand).
+fn new_sales<'a>(
+    stored: &[(OrderId, Option<MembershipId>, bool)],
+    orders: &[&'a OrderInput],
+    types: &'a TypeIds,
+) -> Vec<NewSale<'a>> {
+    stored
+        .iter()
+        .zip(orders.iter())
+        .filter_map(|(&(id, m, own), o)| {
+            m.map(|m| NewSale {
+                order_id: id,
+                membership: m,
+                self_referral: own,
+                order: o,
+                types,
+            })
+        })
+        .collect()
+}
+
+/// A new order through a promoter's link, as commissions need it.
+pub(super) struct NewSale<'a> {
+    pub order_id: OrderId,
+    pub membership: MembershipId,
+    pub self_referral: bool,
+    pub order: &'a OrderInput,
+    pub types: &'a TypeIds,
+}
 
 impl Store {
     /// Which of these `(source, external_id)` orders are stored, or have a refund or
@@ -81,7 +115,8 @@ impl Store {
             }
         };
         let days: Vec<String> = orders.iter().map(|o| day(o)).collect::<StoreResult<_>>()?;
-        let mut ids: HashMap<(String, String), OrderId> = HashMap::with_capacity(orders.len());
+        let mut ids: HashMap<(String, String), (OrderId, Option<MembershipId>, bool)> =
+            HashMap::with_capacity(orders.len());
         let dated: Vec<(&OrderInput, &String)> = orders.iter().copied().zip(&days).collect();
         for chunk in dated.chunks(CHUNK / 2) {
             let mut q = QueryBuilder::new(
@@ -112,12 +147,13 @@ impl Store {
             });
             q.push(
                 ") AS v LEFT JOIN links l ON l.code = v.column4 AND l.event_id = v.column3 AND l.revoked_at IS NULL \
-                 RETURNING source, external_id, id",
+                 RETURNING source, external_id, id, membership_id, self_referral",
             );
-            let rows: Vec<(String, String, OrderId)> = q.build_query_as().fetch_all(&mut **tx).await?;
-            ids.extend(rows.into_iter().map(|(s, e, id)| ((s, e), id)));
+            let rows: Vec<(String, String, OrderId, Option<MembershipId>, bool)> =
+                q.build_query_as().fetch_all(&mut **tx).await?;
+            ids.extend(rows.into_iter().map(|(s, e, id, m, own)| ((s, e), (id, m, own))));
         }
-        let ids: Vec<OrderId> = orders
+        let stored: Vec<(OrderId, Option<MembershipId>, bool)> = orders
             .iter()
             .map(|o| {
                 ids.get(&(o.source.clone(), o.external_id.clone()))
@@ -125,10 +161,11 @@ impl Store {
                     .ok_or_else(|| super::StoreError::Corrupt(format!("order `{}` was not stored", o.external_id)))
             })
             .collect::<StoreResult<_>>()?;
-        let stored: Vec<(OrderId, &OrderInput)> = ids.iter().copied().zip(orders.iter().copied()).collect();
-        self.insert_lines(tx, &stored, now).await?;
-        self.accrue_commissions(tx, &ids, now).await?;
-        Ok(ids)
+        let with_ids: Vec<(OrderId, &OrderInput)> = stored.iter().map(|s| s.0).zip(orders.iter().copied()).collect();
+        let types = self.insert_lines(tx, &with_ids, now).await?;
+        let sales = new_sales(&stored, orders, &types);
+        self.accrue_new_orders(tx, &sales, now).await?;
+        Ok(stored.into_iter().map(|s| s.0).collect())
     }
 
     /// Inserts the lines of stored orders `(id, order)` (which have none yet); a
@@ -138,7 +175,7 @@ impl Store {
         tx: &mut WriteTx,
         stored: &[(OrderId, &OrderInput)],
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<TypeIds> {
         let orders: Vec<&OrderInput> = stored.iter().map(|(_, o)| *o).collect();
         let types = self.ticket_type_ids(tx, &orders, now).await?;
         let lines: Vec<(OrderId, i64, EventId, &crate::domain::LineInput, bool)> = stored
@@ -166,7 +203,7 @@ impl Store {
             });
             q.build().execute(&mut **tx).await?;
         }
-        Ok(())
+        Ok(types)
     }
 
     /// Ticket type ids by `(event, ASCII-lowercased name)` for every line, creating
