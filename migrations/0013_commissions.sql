@@ -67,6 +67,15 @@ CREATE TABLE commission_totals (
 ) WITHOUT ROWID;
 CREATE INDEX commission_totals_person ON commission_totals(person_id);
 
+-- The same per (person, event), read in person order by `payouts`: what an
+-- organization owes each promoter without grouping every ticket type's row.
+CREATE TABLE commission_balances (
+    person_id    INTEGER NOT NULL,
+    event_id     INTEGER NOT NULL,
+    amount_minor INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (person_id, event_id)
+) WITHOUT ROWID;
+
 
 -- A payout an organizer recorded; `reference` (the transfer's) makes a repeated request
 -- find the payout already recorded instead of paying twice.
@@ -90,5 +99,5 @@ CREATE TABLE payout_lines (
     amount_minor INTEGER NOT NULL,
     PRIMARY KEY (payout_id, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX payout_lines_person ON payout_lines(person_id, event_id);
+CREATE INDEX payout_lines_person ON payout_lines(person_id, event_id, amount_minor);
 CREATE INDEX payout_lines_event ON payout_lines(event_id, person_id);

@@ -86,12 +86,11 @@ impl Core {
 
     /// One line for an organizer's digest: what is due to promoters now, when anything is.
     pub async fn payouts_line(&self, org: &crate::store::OrgRow) -> Result<Option<String>, StoreError> {
-        let rows = self.store.commission_ledgers(org.id, None, None).await?;
         let now = self.clock.now();
+        let rows = self.store.commission_summary(org.id, None, now).await?;
         let mut due: Vec<commission::Balance> = Vec::new();
-        for person in rows.chunk_by(|a, b| a.person_id == b.person_id) {
-            let ledgers: Vec<_> = person.iter().map(|r| r.ledger()).collect();
-            for b in commission::balances(&ledgers, now) {
+        for person in &rows {
+            for b in commission::balances(&person.ledgers, now) {
                 match due.iter_mut().find(|d| d.currency == b.currency) {
                     Some(d) => {
                         d.approved += b.approved;

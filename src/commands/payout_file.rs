@@ -7,7 +7,7 @@ use super::command::{Command, declare};
 use super::events::scope_name;
 use super::grants::Organizer;
 use super::local_time::local_time;
-use super::payouts::{by_person, default_reference, ledgers};
+use super::payouts::default_reference;
 use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
 use crate::domain::OrgId;
 use crate::domain::commission;
@@ -125,26 +125,26 @@ async fn transfers(
     org: &OrgRow,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Vec<u8>, usize), CommandError> {
-    let rows = core.store.commission_ledgers(org.id, None, None).await?;
+    let rows = core.store.commission_summary(org.id, None, now).await?;
     let mut w = crate::export::csv_writer(Vec::new());
     w.write_record(["name", "email", "amount", "currency", "reference"])
         .map_err(csv_err)?;
     let mut n = 0;
     let counts = core.store.payout_counts(org.id).await?;
-    for person in by_person(&rows) {
-        // In the order `markpaid` pays them, each currency with the reference it records.
-        let mut count = counts.get(&person[0].person_id).copied().unwrap_or(0);
-        for b in commission::balances(&ledgers(person), now)
-            .iter()
-            .filter(|b| b.approved > 0)
-        {
-            let name = person[0].display_name.clone().unwrap_or_default();
+    for person in &rows {
+        // In the order `markpaid` pays them (by currency code), each with the reference it records.
+        let mut count = counts.get(&person.person_id).copied().unwrap_or(0);
+        let mut due = commission::balances(&person.ledgers, now);
+        due.retain(|b| b.approved > 0);
+        due.sort_by(|a, b| a.currency.cmp(&b.currency));
+        for b in &due {
+            let name = person.display_name.clone().unwrap_or_default();
             w.write_record([
                 crate::export::neutralize(&name).as_ref(),
-                crate::export::neutralize(&person[0].email).as_ref(),
+                crate::export::neutralize(&person.email).as_ref(),
                 &decimal(b.approved),
                 &b.currency,
-                &default_reference(org, person[0].person_id, count),
+                &default_reference(org, person.person_id, count),
             ])
             .map_err(csv_err)?;
             count += 1;

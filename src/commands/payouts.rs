@@ -18,11 +18,6 @@ use crate::store::{LedgerRow, OrgRow, Recorded};
 
 type Res = Result<Reply, CommandError>;
 
-/// Rows of one person, in the order given.
-pub(super) fn by_person(rows: &[LedgerRow]) -> Vec<&[LedgerRow]> {
-    rows.chunk_by(|a, b| a.person_id == b.person_id).collect()
-}
-
 pub(super) fn ledgers(rows: &[LedgerRow]) -> Vec<EventLedger> {
     rows.iter().map(LedgerRow::ledger).collect()
 }
@@ -61,7 +56,7 @@ impl Command for Payouts {
         let now = core.clock.now();
         let rows = core
             .store
-            .commission_ledgers(org.id, None, event.as_ref().map(|e| e.id))
+            .commission_summary(org.id, event.as_ref().map(|e| e.id), now)
             .await?;
         let scope = scope_name(&org, event.as_ref());
         if rows.is_empty() {
@@ -75,10 +70,10 @@ impl Command for Payouts {
             &[false, true, true, false, true, true],
         );
         let mut sums: Vec<Balance> = Vec::new();
-        for person in by_person(&rows) {
-            for b in commission::balances(&ledgers(person), now) {
+        for person in &rows {
+            for b in commission::balances(&person.ledgers, now) {
                 table.row(vec![
-                    person[0].email.clone(),
+                    person.email.clone(),
                     money(b.approved, &b.currency),
                     money(b.pending, &b.currency),
                     b.next_due
@@ -202,7 +197,9 @@ impl Command for MarkPaid {
         }
         let rows = core.store.commission_ledgers_tx(&mut tx, org.id, payee.id).await?;
         let balances = commission::balances(&ledgers(&rows), now);
-        let due: Vec<&Balance> = balances.iter().filter(|b| b.approved > 0).collect();
+        // One currency at a time, in the order of the transfer file (by currency code).
+        let mut due: Vec<&Balance> = balances.iter().filter(|b| b.approved > 0).collect();
+        due.sort_by(|a, b| a.currency.cmp(&b.currency));
         let b = match (due.as_slice(), self.amount) {
             ([], _) => return Ok(nothing_due(email, &balances, &org)),
             ([one], _) => *one,

@@ -298,6 +298,21 @@ impl Store {
             );
             q.build().execute(&mut **tx).await?;
         }
+        let mut per_event: HashMap<(PersonId, EventId), i64> = HashMap::new();
+        for d in deltas {
+            *per_event.entry((d.person_id, d.event_id)).or_default() += d.amount_minor;
+        }
+        let per_event: Vec<_> = per_event.into_iter().collect();
+        for chunk in per_event.chunks(CHUNK) {
+            let mut q = QueryBuilder::new("INSERT INTO commission_balances (person_id, event_id, amount_minor) ");
+            q.push_values(chunk, |mut b, ((p, e), a)| {
+                b.push_bind(*p).push_bind(*e).push_bind(*a);
+            });
+            q.push(
+                " ON CONFLICT (person_id, event_id) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
+            );
+            q.build().execute(&mut **tx).await?;
+        }
         Ok(())
     }
 

@@ -56,6 +56,48 @@ async fn commands() {
             answer: "organizer",
         },
         CommandRow {
+            case: "commission rate with Unicode digits (issue 18)",
+            who: OWNER,
+            line: "setcommission ١٠% summer-fest".into(),
+            answer: "is not a rate",
+        },
+        CommandRow {
+            case: "commission rate past 100% (issue 18)",
+            who: OWNER,
+            line: "setcommission 100.01% summer-fest".into(),
+            answer: "more than 100%",
+        },
+        CommandRow {
+            case: "commission rate with three decimals (issue 18)",
+            who: OWNER,
+            line: "setcommission 2.505 summer-fest".into(),
+            answer: "is not a rate",
+        },
+        CommandRow {
+            case: "payout reference of 101 characters (issue 18)",
+            who: OWNER,
+            line: format!("markpaid ana@promo.test 1 {}", "r".repeat(101)),
+            answer: "longer than 100 characters",
+        },
+        CommandRow {
+            case: "negative payout amount (issue 18)",
+            who: OWNER,
+            line: "markpaid ana@promo.test -5 TX-1".into(),
+            answer: "amount",
+        },
+        CommandRow {
+            case: "an order id of 10 000 characters in `why` (issue 18)",
+            who: ANA,
+            line: format!("why {}", "x".repeat(10_000)),
+            answer: "longer than",
+        },
+        CommandRow {
+            case: "a promoter records a payout (issue 18)",
+            who: BEN,
+            line: "markpaid ben@promo.test".into(),
+            answer: "is for organizers",
+        },
+        CommandRow {
             case: "SQL injection in an event name",
             who: OWNER,
             line: "stats \"summer-fest' OR '1'='1\"".into(),

@@ -121,6 +121,14 @@ pub(super) async fn books_balance(app: &TestApp) {
     .await
     .unwrap();
     assert_eq!(drift, 0, "running totals differ from a recount");
+    let drift: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT person_id, event_id, sum(amount_minor) FROM commission_entries GROUP BY 1, 2 \
+         EXCEPT SELECT person_id, event_id, amount_minor FROM commission_balances)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(drift, 0, "per-event balances differ from a recount");
 }
 
 /// `payouts` row of a promoter: [due now, pending, due on, paid, clawback].

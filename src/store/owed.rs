@@ -1,0 +1,227 @@
+//! What an organization owes its promoters, read for `payouts`, the transfer file and
+//! digests: per promoter, from running totals, without crossing a row per event.
+
+use super::payouts::LedgerRow;
+use super::{Store, StoreResult};
+use crate::clock::ts;
+use crate::domain::commission::EventLedger;
+use crate::domain::{EventId, OrgId, PersonId};
+use chrono::{DateTime, Duration, Utc};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+
+/// An event with what decides when its commissions are due.
+#[derive(Debug, sqlx::FromRow)]
+struct EventTerms {
+    id: EventId,
+    slug: String,
+    name: String,
+    currency: String,
+    starts_at: DateTime<Utc>,
+    cancelled_at: Option<DateTime<Utc>>,
+    hold_days: i64,
+}
+
+impl EventTerms {
+    fn due_at(&self) -> DateTime<Utc> {
+        let due = self.starts_at + Duration::days(self.hold_days);
+        self.cancelled_at.map_or(due, |c| c.min(due))
+    }
+}
+
+/// One promoter's commissions of an organization, summed per currency and due state.
+#[derive(Debug, Clone)]
+pub struct PersonSummary {
+    pub person_id: PersonId,
+    pub email: String,
+    pub display_name: Option<String>,
+    /// Stand-in events whose balances are the promoter's (see `commission_summary`).
+    pub ledgers: Vec<EventLedger>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct SummaryRow {
+    person_id: PersonId,
+    email: String,
+    display_name: Option<String>,
+    due_earned: i64,
+    pending_earned: i64,
+    next_due: Option<String>,
+    paid: i64,
+}
+
+impl Store {
+    /// Every promoter's ledgers of an organization: sums read in index order per (event,
+    /// person), joined with events and people in memory (a few thousand rows, not a sort
+    /// of every totals row).
+    pub(super) async fn org_ledgers(&self, org_id: OrgId, event: Option<EventId>) -> StoreResult<Vec<LedgerRow>> {
+        let earned: Vec<(EventId, PersonId, i64)> = sqlx::query_as(
+            "SELECT t.event_id, t.person_id, sum(t.amount_minor) FROM commission_totals t \
+             WHERE t.event_id IN (SELECT id FROM events WHERE org_id = ?1 AND (?2 IS NULL OR id = ?2)) \
+             GROUP BY t.event_id, t.person_id",
+        )
+        .bind(org_id)
+        .bind(event)
+        .fetch_all(self.pool())
+        .await?;
+        let paid: Vec<(EventId, PersonId, i64)> = sqlx::query_as(
+            "SELECT p.event_id, p.person_id, sum(p.amount_minor) FROM payout_lines p \
+             WHERE p.event_id IN (SELECT id FROM events WHERE org_id = ?1 AND (?2 IS NULL OR id = ?2)) \
+             GROUP BY p.event_id, p.person_id",
+        )
+        .bind(org_id)
+        .bind(event)
+        .fetch_all(self.pool())
+        .await?;
+        let events: Vec<EventTerms> = sqlx::query_as(
+            "SELECT e.id, e.slug, e.name, e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days \
+             FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.org_id = ?",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        let people: Vec<(PersonId, String, Option<String>)> = sqlx::query_as(
+            "SELECT DISTINCT p.id, p.email, p.display_name FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.org_id = ?",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        let events: HashMap<EventId, EventTerms> = events.into_iter().map(|e| (e.id, e)).collect();
+        let people: HashMap<PersonId, _> = people.into_iter().map(|p| (p.0, p)).collect();
+        let mut sums: HashMap<(PersonId, EventId), (i64, i64)> = HashMap::new();
+        for (e, p, a) in earned {
+            sums.entry((p, e)).or_default().0 += a;
+        }
+        for (e, p, a) in paid {
+            sums.entry((p, e)).or_default().1 += a;
+        }
+        let mut rows = Vec::with_capacity(sums.len());
+        for ((person_id, event_id), (earned, paid)) in sums {
+            let (Some(e), Some(p)) = (events.get(&event_id), people.get(&person_id)) else {
+                return Err(super::StoreError::Corrupt(format!(
+                    "commissions of person {person_id} at event {event_id} without that event or membership"
+                )));
+            };
+            rows.push(LedgerRow {
+                person_id,
+                email: p.1.clone(),
+                display_name: p.2.clone(),
+                event_id,
+                slug: e.slug.clone(),
+                name: e.name.clone(),
+                currency: e.currency.clone(),
+                starts_at: e.starts_at,
+                cancelled_at: e.cancelled_at,
+                hold_days: e.hold_days,
+                earned,
+                paid,
+            });
+        }
+        rows.sort_by(|a, b| (&a.email, a.starts_at, a.event_id).cmp(&(&b.email, b.starts_at, b.event_id)));
+        Ok(rows)
+    }
+
+    /// What each promoter of an organization earned and was paid, per currency, split into
+    /// events past their holding period at `now` and events still in it: one row per
+    /// (promoter, currency, due or not) crosses from SQLite, not one per event.
+    pub async fn commission_summary(
+        &self,
+        org_id: OrgId,
+        event: Option<EventId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<PersonSummary>> {
+        let events: Vec<EventTerms> = sqlx::query_as(
+            "SELECT e.id, e.slug, e.name, e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days \
+             FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.org_id = ?1 AND (?2 IS NULL OR e.id = ?2)",
+        )
+        .bind(org_id)
+        .bind(event)
+        .fetch_all(self.pool())
+        .await?;
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut currencies: Vec<&str> = events.iter().map(|e| e.currency.as_str()).collect();
+        currencies.sort_unstable();
+        currencies.dedup();
+        let mut out: HashMap<PersonId, PersonSummary> = HashMap::new();
+        for currency in currencies {
+            let of: Vec<&EventTerms> = events.iter().filter(|e| e.currency == currency).collect();
+            for r in self.summary_rows(org_id, &of, now).await? {
+                let p = out.entry(r.person_id).or_insert_with(|| PersonSummary {
+                    person_id: r.person_id,
+                    email: r.email.clone(),
+                    display_name: r.display_name.clone(),
+                    ledgers: Vec::new(),
+                });
+                let next_due = match r.next_due {
+                    Some(d) => crate::clock::parse_stored(&d)
+                        .map_err(|e| super::StoreError::Corrupt(format!("a due date: {e}")))?,
+                    None => DateTime::<Utc>::MAX_UTC,
+                };
+                // Two stand-in events: the due ones, due now; the pending ones, due at the
+                // earliest of their dates.
+                for (due_at, earned, paid) in [(now, r.due_earned, r.paid), (next_due, r.pending_earned, 0)] {
+                    p.ledgers.push(EventLedger {
+                        event_id: EventId(0),
+                        due_at,
+                        currency: currency.to_string(),
+                        earned,
+                        paid,
+                    });
+                }
+            }
+        }
+        let mut out: Vec<PersonSummary> = out.into_values().collect();
+        out.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(out)
+    }
+
+    /// Per promoter of the organization with commissions at these events (one currency):
+    /// sums of the due and the pending ones, the next due date, what was paid. Read in
+    /// person order from `commission_balances`, no sort.
+    async fn summary_rows(
+        &self,
+        org_id: OrgId,
+        events: &[&EventTerms],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SummaryRow>> {
+        let (due, pending): (Vec<&&EventTerms>, Vec<&&EventTerms>) = events.iter().partition(|e| e.due_at() <= now);
+        let list = |q: &mut QueryBuilder<sqlx::Sqlite>, of: &[&&EventTerms]| {
+            let mut sep = q.separated(", ");
+            for e in of {
+                sep.push_bind(e.id);
+            }
+        };
+        let mut q = QueryBuilder::new(
+            "SELECT s.person_id, p.email, p.display_name, s.due_earned, s.pending_earned, s.next_due, \
+             coalesce((SELECT sum(l.amount_minor) FROM payout_lines l WHERE l.person_id = s.person_id AND l.event_id IN (",
+        );
+        let all: Vec<&&EventTerms> = events.iter().collect();
+        list(&mut q, &all);
+        q.push(")), 0) AS paid FROM (SELECT b.person_id, sum(CASE WHEN b.event_id IN (");
+        list(&mut q, &due);
+        q.push(") THEN b.amount_minor ELSE 0 END) AS due_earned, sum(CASE WHEN b.event_id IN (");
+        list(&mut q, &pending);
+        q.push(") THEN b.amount_minor ELSE 0 END) AS pending_earned, min(CASE WHEN b.amount_minor <> 0 THEN ");
+        if pending.is_empty() {
+            q.push("NULL");
+        } else {
+            q.push("CASE b.event_id");
+            for e in &pending {
+                q.push(" WHEN ")
+                    .push_bind(e.id)
+                    .push(" THEN ")
+                    .push_bind(ts(e.due_at()));
+            }
+            q.push(" END");
+        }
+        q.push(" END) AS next_due FROM commission_balances b WHERE b.person_id IN (SELECT person_id FROM memberships WHERE org_id = ");
+        q.push_bind(org_id);
+        q.push(") AND b.event_id IN (");
+        list(&mut q, &all);
+        q.push(") GROUP BY b.person_id) s JOIN people p ON p.id = s.person_id");
+        Ok(q.build_query_as().fetch_all(self.pool()).await?)
+    }
+}
