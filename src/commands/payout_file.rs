@@ -133,11 +133,11 @@ async fn transfers(
     let counts = core.store.payout_counts(org.id).await?;
     for person in &rows {
         // In the order `markpaid` pays them (by currency code), each with the reference it records.
-        let mut count = counts.get(&person.person_id).copied().unwrap_or(0);
+        let first = counts.get(&person.person_id).copied().unwrap_or(0);
         let mut due = commission::balances(&person.ledgers, now);
         due.retain(|b| b.approved > 0);
         due.sort_by(|a, b| a.currency.cmp(&b.currency));
-        for b in &due {
+        for (count, b) in (first..).zip(due.iter()) {
             let name = person.display_name.clone().unwrap_or_default();
             w.write_record([
                 crate::export::neutralize(&name).as_ref(),
@@ -147,8 +147,6 @@ async fn transfers(
                 &default_reference(org, person.person_id, count),
             ])
             .map_err(csv_err)?;
-            count += 1;
-            count += 1;
             n += 1;
         }
     }

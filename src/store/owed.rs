@@ -47,7 +47,10 @@ struct SummaryRow {
     due_earned: i64,
     pending_earned: i64,
     next_due: Option<String>,
-    paid: i64,
+    /// Paid of the events past their holding period, and of those in it (an event moved
+    /// later after a payout).
+    paid_due: i64,
+    paid_pending: i64,
 }
 
 impl Store {
@@ -81,8 +84,8 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let people: Vec<(PersonId, String, Option<String>)> = sqlx::query_as(
-            "SELECT DISTINCT p.id, p.email, p.display_name FROM memberships m JOIN people p ON p.id = m.person_id \
-             WHERE m.org_id = ?",
+            "SELECT p.id, p.email, p.display_name FROM people p WHERE p.id IN (SELECT DISTINCT t.person_id \
+             FROM commission_totals t WHERE t.event_id IN (SELECT id FROM events WHERE org_id = ?))",
         )
         .bind(org_id)
         .fetch_all(self.pool())
@@ -162,7 +165,10 @@ impl Store {
                 };
                 // Two stand-in events: the due ones, due now; the pending ones, due at the
                 // earliest of their dates.
-                for (due_at, earned, paid) in [(now, r.due_earned, r.paid), (next_due, r.pending_earned, 0)] {
+                for (due_at, earned, paid) in [
+                    (now, r.due_earned, r.paid_due),
+                    (next_due, r.pending_earned, r.paid_pending),
+                ] {
                     p.ledgers.push(EventLedger {
                         event_id: EventId(0),
                         due_at,
@@ -187,40 +193,24 @@ impl Store {
         events: &[&EventTerms],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<SummaryRow>> {
-        let (due, pending): (Vec<&&EventTerms>, Vec<&&EventTerms>) = events.iter().partition(|e| e.due_at() <= now);
-        let list = |q: &mut QueryBuilder<sqlx::Sqlite>, of: &[&&EventTerms]| {
-            let mut sep = q.separated(", ");
-            for e in of {
-                sep.push_bind(e.id);
-            }
-        };
-        let mut q = QueryBuilder::new(
-            "SELECT s.person_id, p.email, p.display_name, s.due_earned, s.pending_earned, s.next_due, \
-             coalesce((SELECT sum(l.amount_minor) FROM payout_lines l WHERE l.person_id = s.person_id AND l.event_id IN (",
+        let mut q = QueryBuilder::new("WITH ev(id, due, due_at) AS (");
+        q.push_values(events, |mut b, e| {
+            let due_at = e.due_at();
+            b.push_bind(e.id).push_bind(due_at <= now).push_bind(ts(due_at));
+        });
+        q.push(
+            ") SELECT s.person_id, p.email, p.display_name, s.due_earned, s.pending_earned, s.next_due, \
+               coalesce((SELECT sum(CASE WHEN ev.due THEN l.amount_minor ELSE 0 END) FROM payout_lines l \
+                 JOIN ev ON ev.id = l.event_id WHERE l.person_id = s.person_id), 0) AS paid_due, \
+               coalesce((SELECT sum(CASE WHEN ev.due THEN 0 ELSE l.amount_minor END) FROM payout_lines l \
+                 JOIN ev ON ev.id = l.event_id WHERE l.person_id = s.person_id), 0) AS paid_pending \
+             FROM (SELECT b.person_id, sum(CASE WHEN ev.due THEN b.amount_minor ELSE 0 END) AS due_earned, \
+                 sum(CASE WHEN ev.due THEN 0 ELSE b.amount_minor END) AS pending_earned, \
+                 min(CASE WHEN NOT ev.due AND b.amount_minor <> 0 THEN ev.due_at END) AS next_due \
+               FROM commission_balances b JOIN ev ON ev.id = b.event_id \
+               WHERE b.person_id IN (SELECT person_id FROM memberships WHERE org_id = ",
         );
-        let all: Vec<&&EventTerms> = events.iter().collect();
-        list(&mut q, &all);
-        q.push(")), 0) AS paid FROM (SELECT b.person_id, sum(CASE WHEN b.event_id IN (");
-        list(&mut q, &due);
-        q.push(") THEN b.amount_minor ELSE 0 END) AS due_earned, sum(CASE WHEN b.event_id IN (");
-        list(&mut q, &pending);
-        q.push(") THEN b.amount_minor ELSE 0 END) AS pending_earned, min(CASE WHEN b.amount_minor <> 0 THEN ");
-        if pending.is_empty() {
-            q.push("NULL");
-        } else {
-            q.push("CASE b.event_id");
-            for e in &pending {
-                q.push(" WHEN ")
-                    .push_bind(e.id)
-                    .push(" THEN ")
-                    .push_bind(ts(e.due_at()));
-            }
-            q.push(" END");
-        }
-        q.push(" END) AS next_due FROM commission_balances b WHERE b.person_id IN (SELECT person_id FROM memberships WHERE org_id = ");
         q.push_bind(org_id);
-        q.push(") AND b.event_id IN (");
-        list(&mut q, &all);
         q.push(") GROUP BY b.person_id) s JOIN people p ON p.id = s.person_id");
         Ok(q.build_query_as().fetch_all(self.pool()).await?)
     }

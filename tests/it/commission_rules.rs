@@ -223,6 +223,14 @@ async fn the_payout_files_hold_what_a_bulk_transfer_needs_and_every_entry() {
         .collect();
     assert_eq!(orders, [("A1", "earned", "9.80"), ("B1", "earned", "12.95")]);
     assert!(app.ok(OWNER, "audit").await.contains("payoutfile"));
+    // The event is postponed after Ana was paid: her paid 9.80 stays against its 9.80, not
+    // a clawback of one and a pending amount of the other.
+    app.ok(OWNER, "editevent summer-fest starts \"2099-09-01 18:00\"").await;
+    let ana = row(&app.ok(OWNER, "payouts").await, ANA);
+    assert_eq!(
+        [&ana[0], &ana[1], &ana[3], &ana[4]],
+        ["0.00 EUR", "0.00 EUR", "9.80 EUR", "0.00 EUR"]
+    );
 }
 
 fn delivery(id: &str, kind: &str, code: &str, updated: &str, quantity: i64) -> String {

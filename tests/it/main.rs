@@ -8,6 +8,7 @@ mod catalogue;
 mod charts;
 mod checkout_connections;
 mod cli;
+mod commission_property;
 mod commission_rules;
 mod commissions;
 mod digests;
