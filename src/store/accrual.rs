@@ -75,14 +75,25 @@ impl Store {
         orders: &[OrderId],
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
+        self.accrue_orders(tx, orders, false, now).await
+    }
+
+    /// [`Store::accrue_commissions`], the entries marked `recomputed` when `recompute`.
+    pub(super) async fn accrue_orders(
+        &self,
+        tx: &mut WriteTx,
+        orders: &[OrderId],
+        recompute: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
         let mut written = 0;
         for chunk in orders.chunks(CHUNK) {
-            written += self.accrue_chunk(tx, chunk, false, now).await?;
+            written += self.accrue_chunk(tx, chunk, recompute, now).await?;
         }
         Ok(written)
     }
 
-    pub(super) async fn accrue_chunk(
+    async fn accrue_chunk(
         &self,
         tx: &mut WriteTx,
         orders: &[OrderId],

@@ -7,8 +7,6 @@ use crate::domain::commission::{Delta, Rate, Rule};
 use crate::domain::{EntryKind, EventId, OrderId, OrgId, PersonId, RuleId, TicketTypeId};
 use chrono::{DateTime, Utc};
 
-use super::accrual::CHUNK;
-
 /// Where a rule applies: the organization's events or one, all ticket types or one,
 /// everyone or one person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,11 +237,7 @@ impl Store {
         orders: &[OrderId],
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
-        let mut written = 0;
-        for chunk in orders.chunks(CHUNK) {
-            written += self.accrue_chunk(tx, chunk, true, now).await?;
-        }
-        Ok(written)
+        self.accrue_orders(tx, orders, true, now).await
     }
 
     /// Cancels an event: for each promoter, what was earned and not paid is voided by one

@@ -176,6 +176,11 @@ async fn random_sales_refunds_and_payouts_keep_every_figure_right() {
             assert_eq!(recorded, paid_out, "seed {seed} step {step}");
             books_balance(&app).await;
         }
-        assert!(paid_out > 0, "seed {seed}: the sequence reached a payout (clock {}, {} orders)", clock.now(), orders.len());
+        assert!(
+            paid_out > 0,
+            "seed {seed}: the sequence reached a payout (clock {}, {} orders)",
+            clock.now(),
+            orders.len()
+        );
     }
 }
