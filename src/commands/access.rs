@@ -261,10 +261,9 @@ impl Core {
             (1, _) => Ok(events[0].clone()),
             (_, 1) => Ok(upcoming[0].clone()),
             _ => Err(no(format!(
-                "Which event? {} — e.g. `{} {}`.",
+                "Which event? {} — e.g. `{}`.",
                 events.iter().map(|e| e.slug.as_str()).collect::<Vec<_>>().join(", "),
-                spec.name,
-                events[0].slug
+                spec.with_event(&events[0].slug)
             ))),
         }
     }
@@ -379,10 +378,9 @@ impl Core {
             _ => {
                 let slugs: Vec<&str> = choices.iter().map(|(e, _)| e.slug.as_str()).collect();
                 return Err(no(format!(
-                    "Which event? {} — e.g. `{} {}`.",
+                    "Which event? {} — e.g. `{}`.",
                     slugs.join(", "),
-                    spec.name,
-                    slugs[0]
+                    spec.with_event(slugs[0])
                 )));
             }
         };

@@ -181,6 +181,21 @@ pub fn spec(cmd: Cmd) -> &'static CommandSpec {
 }
 
 impl CommandSpec {
+    /// The command with `slug` as its event and the other required arguments as
+    /// placeholders, for "which event?" hints: `why <order> summer-fest`.
+    pub fn with_event(&self, slug: &str) -> String {
+        let mut s = self.name.to_string();
+        for a in self.args.iter().filter(|a| !a.flag) {
+            if a.name == "event" {
+                s.push(' ');
+                s.push_str(slug);
+            } else if a.required {
+                s.push_str(&format!(" <{}>", a.name));
+            }
+        }
+        s
+    }
+
     /// `name <arg> [opt] [--flag <value>]`.
     pub fn usage(&self) -> String {
         let mut s = self.name.to_string();
@@ -235,6 +250,13 @@ mod tests {
             assert!(std::ptr::eq(spec(c.cmd), c), "{:?} finds its own declaration", c.cmd);
         }
         assert!(std::ptr::eq(spec(Cmd::Stats), find("STATS").unwrap()));
+    }
+
+    #[test]
+    fn which_event_hints_keep_the_other_required_arguments() {
+        assert_eq!(spec(Cmd::Why).with_event("summer-fest"), "why <order> summer-fest");
+        assert_eq!(spec(Cmd::MyStats).with_event("summer-fest"), "mystats summer-fest");
+        assert_eq!(spec(Cmd::Stats).with_event("summer-fest"), "stats summer-fest");
     }
 
     #[test]

@@ -318,6 +318,14 @@ async fn an_invite_only_chat_account_sees_the_earnings_of_its_own_membership_onl
     app.ok("cara@promo.test", &format!("accept {code}")).await;
     let summer = link_code(&app.ok("cara@promo.test", "mylink summer-fest").await);
     sell(&app, &[paid("K1", "summer-fest", D2, &summer, "VIP", 1, 12950)]).await;
+    // Two events: the hint keeps the order in its place.
+    refused(
+        &app,
+        "cara@promo.test",
+        "why K1",
+        "Which event? winter-fest, summer-fest — e.g. `why <order> winter-fest`",
+    )
+    .await;
     let full = app.ok("cara@promo.test", "why K1 summer-fest").await;
     assert!(full.contains("12.95 EUR"), "{full}");
     // From the invite-only account: her summer-fest order and earnings stay out of sight.
