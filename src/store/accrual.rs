@@ -112,7 +112,7 @@ impl Store {
              JOIN memberships m ON m.id = o.membership_id LEFT JOIN order_lines l ON l.order_id = o.id \
              WHERE e.cancelled_at IS NULL AND o.id IN (",
         );
-        push_ids(&mut q, orders);
+        push_ids(&mut q, orders.iter().copied());
         q.push(") GROUP BY o.id, l.ticket_type_id ORDER BY o.id");
         #[allow(clippy::type_complexity)]
         let lines: Vec<(
@@ -171,7 +171,7 @@ impl Store {
             "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN \
              (SELECT DISTINCT e.org_id FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id IN ("
         ));
-        push_ids(&mut q, orders);
+        push_ids(&mut q, orders.iter().copied());
         q.push("))");
         let rows: Vec<OrgRuleRow> = q.build_query_as().fetch_all(&mut **tx).await?;
         let mut rules: HashMap<OrgId, Vec<Rule>> = HashMap::new();
@@ -190,7 +190,7 @@ impl Store {
         let mut q = QueryBuilder::new(
             "SELECT order_id, ticket_type_id, sum(amount_minor) FROM commission_entries WHERE order_id IN (",
         );
-        push_ids(&mut q, orders);
+        push_ids(&mut q, orders.iter().copied());
         q.push(") GROUP BY 1, 2");
         let booked_rows: Vec<(OrderId, TicketTypeId, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
         let mut booked: HashMap<OrderId, Vec<(TicketTypeId, i64)>> = HashMap::new();
@@ -215,16 +215,10 @@ impl Store {
         let facts = self
             .commission_event_facts(tx, sales.iter().map(|s| s.order.event_id))
             .await?;
-        let mut orgs: Vec<OrgId> = facts.values().map(|f| f.org_id).collect();
-        orgs.sort_unstable();
-        orgs.dedup();
         let mut q = QueryBuilder::new(format!(
             "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN ("
         ));
-        let mut sep = q.separated(", ");
-        for o in &orgs {
-            sep.push_bind(*o);
-        }
+        push_ids(&mut q, facts.values().map(|f| f.org_id));
         q.push(")");
         let rows: Vec<OrgRuleRow> = q.build_query_as().fetch_all(&mut **tx).await?;
         if rows.is_empty() {
@@ -333,17 +327,11 @@ impl Store {
         tx: &mut WriteTx,
         events: impl Iterator<Item = EventId>,
     ) -> StoreResult<HashMap<EventId, EventFacts>> {
-        let mut events: Vec<EventId> = events.collect();
-        events.sort_unstable();
-        events.dedup();
         let mut q = QueryBuilder::new(
             "SELECT e.id AS event_id, e.org_id, e.cancelled_at IS NOT NULL AS cancelled, e.commission_basis_at AS basis_at, \
                g.commission_self_since AS self_since FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.id IN (",
         );
-        let mut sep = q.separated(", ");
-        for e in &events {
-            sep.push_bind(*e);
-        }
+        push_ids(&mut q, events);
         q.push(")");
         let rows: Vec<EventFacts> = q.build_query_as().fetch_all(&mut **tx).await?;
         Ok(rows.into_iter().map(|f| (f.event_id, f)).collect())
@@ -355,23 +343,24 @@ impl Store {
         tx: &mut WriteTx,
         memberships: impl Iterator<Item = MembershipId>,
     ) -> StoreResult<HashMap<MembershipId, PersonId>> {
-        let mut members: Vec<MembershipId> = memberships.collect();
-        members.sort_unstable();
-        members.dedup();
         let mut q = QueryBuilder::new("SELECT id, person_id FROM memberships WHERE id IN (");
-        let mut sep = q.separated(", ");
-        for m in &members {
-            sep.push_bind(*m);
-        }
+        push_ids(&mut q, memberships);
         q.push(")");
         let rows: Vec<(MembershipId, PersonId)> = q.build_query_as().fetch_all(&mut **tx).await?;
         Ok(rows.into_iter().collect())
     }
 }
 
-fn push_ids(q: &mut QueryBuilder<sqlx::Sqlite>, ids: &[OrderId]) {
+/// Pushes `ids` as a bound list (the inside of `IN (…)`), each distinct id once.
+fn push_ids<T>(q: &mut QueryBuilder<sqlx::Sqlite>, ids: impl IntoIterator<Item = T>)
+where
+    T: Ord + Copy + Send + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'static,
+{
+    let mut ids: Vec<T> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
     let mut sep = q.separated(", ");
     for id in ids {
-        sep.push_bind(*id);
+        sep.push_bind(id);
     }
 }
