@@ -121,6 +121,13 @@ impl Core {
             }
             Access::Organizer | Access::Owner => self.organizer_scope(actor, person, spec, inv).await,
             Access::Promoter => self.promoter_scope(actor, person, spec, inv).await,
+            Access::Earner => match self.promoter_scope(actor, person, spec, inv).await {
+                Err(CommandError::User(refusal)) => match self.former_promoter_scope(actor, person, inv).await? {
+                    Some(scope) => Ok(scope),
+                    None => Err(CommandError::User(refusal)),
+                },
+                other => other,
+            },
             Access::Member => match self.organizer_scope(actor, person, spec, inv).await {
                 Ok(s) => Ok(s),
                 Err(CommandError::User(_)) => self.promoter_scope(actor, person, spec, inv).await,
@@ -393,6 +400,52 @@ impl Core {
     }
 }
 
+impl Core {
+    /// For a promoter who left or was revoked: the event named (or their only event with
+    /// commissions) through an ended membership that covers it, one the account holds.
+    /// None when there is no such single event: the active-promoter refusal stands.
+    async fn former_promoter_scope(&self, actor: &Actor, person: &PersonRow, inv: &Invocation) -> Res<Option<Scope>> {
+        let mut ended = self.store.ended_memberships_of(person.id).await?;
+        if let Some(grants) = &actor.grants {
+            ended.retain(|m| grants.contains(&m.id));
+        }
+        if ended.is_empty() {
+            return Ok(None);
+        }
+        let events: Vec<EventRow> = match inv.get("event") {
+            Some(slug) => self.store.events_named(slug).await?,
+            None => {
+                let mut found = Vec::new();
+                for id in self.store.events_with_commissions_of(person.id).await? {
+                    found.extend(self.store.event(id).await?);
+                }
+                found
+            }
+        };
+        let covered: Vec<(EventRow, MembershipRow)> = events
+            .into_iter()
+            .filter_map(|e| {
+                let m = ended
+                    .iter()
+                    .find(|m| m.event_id == Some(e.id))
+                    .or_else(|| ended.iter().find(|m| m.org_id == e.org_id && m.event_id.is_none()))?;
+                Some((e, m.clone()))
+            })
+            .collect();
+        let [(event, membership)] = covered.as_slice() else {
+            return Ok(None);
+        };
+        let Some(org) = self.store.org(event.org_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Scope::Promoter {
+            org,
+            event: event.clone(),
+            membership: membership.clone(),
+        }))
+    }
+}
+
 /// Who may turn back on a link that was turned off on its own: an organizer of its
 /// organization any; a promoter only one they turned off themselves.
 pub(super) fn may_turn_link_back_on(
@@ -414,6 +467,6 @@ fn organizer_only(spec: &CommandSpec, org_name: &str) -> CommandError {
     no(format!(
         "`{}` is for organizers of {org_name}. As a promoter you can use: {}.",
         spec.name,
-        commands_for(&[Access::Promoter, Access::Member])
+        commands_for(&[Access::Promoter, Access::Earner, Access::Member])
     ))
 }

@@ -164,7 +164,7 @@ impl Core {
             Access::Anyone => true,
             Access::Person => actor.person.is_some() && actor.grants.is_none(),
             Access::Organizer | Access::Owner => organizer,
-            Access::Promoter => promoter,
+            Access::Promoter | Access::Earner => promoter,
             Access::Member => organizer || promoter,
         };
         let mut t = Table::new(&["Command", "What it does"], &[false, false]);

@@ -4,7 +4,7 @@
 use super::Core;
 use super::args::Args;
 use super::command::{Command, declare};
-use super::grants::Promoter;
+use super::grants::{Earner, Promoter};
 use super::local_time::local_time;
 use super::spec::{ArgKind, CommandSpec, EVENT_OPT, req};
 use crate::domain::EntryKind;
@@ -21,7 +21,7 @@ type Res = Result<Reply, CommandError>;
 pub struct MyEarnings;
 
 impl Command for MyEarnings {
-    type Grant = Promoter;
+    type Grant = Earner;
     const SPEC: CommandSpec = declare!(
         MyEarnings,
         "myearnings",
@@ -35,14 +35,14 @@ impl Command for MyEarnings {
         Ok(MyEarnings)
     }
 
-    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+    async fn run(self, core: &Core, ctx: Earner) -> Res {
         let Promoter {
             org,
             event,
             person,
             actor,
             ..
-        } = ctx;
+        } = ctx.0;
         let now = core.clock.now();
         // Independent reads, at once on the read pool.
         let (rows, types, rules, ticket_types, last, (hold, _)) = futures::try_join!(
@@ -177,7 +177,7 @@ pub struct Why {
 }
 
 impl Command for Why {
-    type Grant = Promoter;
+    type Grant = Earner;
     const SPEC: CommandSpec = declare!(
         Why,
         "why",
@@ -198,14 +198,14 @@ impl Command for Why {
         Ok(Why { order })
     }
 
-    async fn run(self, core: &Core, ctx: Promoter) -> Res {
+    async fn run(self, core: &Core, ctx: Earner) -> Res {
         let Promoter {
             org,
             person,
             membership,
             actor,
             ..
-        } = ctx;
+        } = ctx.0;
         // A chat account holding one invite's membership sees that membership's orders only.
         let only = actor.grants.is_some().then_some(membership.id);
         let rows = core.store.why_order(org.id, person.id, only, &self.order).await?;

@@ -157,6 +157,18 @@ impl Grant for Promoter {
     }
 }
 
+/// A promoter of the event in scope through `membership`, active or ended (left or
+/// revoked): for reading what they earned.
+#[derive(Debug)]
+pub struct Earner(pub Promoter);
+
+impl Grant for Earner {
+    const ACCESS: Access = Access::Earner;
+    fn grant(actor: Actor, scope: Scope) -> Result<Self, CommandError> {
+        Promoter::grant(actor, scope).map(Earner)
+    }
+}
+
 /// An organizer (context `O`) or an active promoter of the event in scope.
 #[derive(Debug)]
 pub enum Member<O> {

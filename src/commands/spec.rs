@@ -17,6 +17,9 @@ pub enum Access {
     Owner,
     /// An active promoter of the event in scope.
     Promoter,
+    /// A promoter of the event in scope, also one who left or was revoked: what they
+    /// earned stays theirs to see.
+    Earner,
     /// An organizer or an active promoter of the event in scope.
     Member,
 }
@@ -30,6 +33,7 @@ impl Access {
             Access::Organizer => "organizers",
             Access::Owner => "organization owner",
             Access::Promoter => "promoters",
+            Access::Earner => "promoters, also after leaving",
             Access::Member => "organizers and promoters",
         }
     }

@@ -219,6 +219,16 @@ impl Store {
         )
     }
 
+    /// The events a person has commissions at (any organization).
+    pub async fn events_with_commissions_of(&self, person: PersonId) -> StoreResult<Vec<EventId>> {
+        Ok(
+            sqlx::query_scalar("SELECT event_id FROM commission_balances WHERE person_id = ? ORDER BY event_id")
+                .bind(person)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
     /// Whether a person was ever invited to promote for an organization.
     pub async fn ever_promoted_for(&self, org_id: OrgId, person: PersonId) -> StoreResult<bool> {
         Ok(

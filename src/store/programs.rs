@@ -281,6 +281,17 @@ impl Store {
         .await?)
     }
 
+    /// A person's ended memberships (left, or revoked by an organizer), all organizations.
+    pub async fn ended_memberships_of(&self, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
+             WHERE m.person_id = ? AND m.status = 'revoked' ORDER BY m.id"
+        )))
+        .bind(person_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Memberships of an organization; with an event, those covering it (org-wide ones too).
     pub async fn memberships_of_org(
         &self,

@@ -364,3 +364,26 @@ async fn a_ticket_type_with_a_rule_and_no_sales_can_still_be_removed() {
     // A type with sales stays, and so do its rules.
     refused(&app, OWNER, "removeticket summer-fest VIP", "VIP").await;
 }
+
+#[tokio::test]
+async fn a_promoter_who_left_or_was_revoked_still_sees_what_they_earned() {
+    let (app, _, _, _) = sold().await;
+    app.ok(ANA, "leave").await;
+    app.ok(OWNER, "revoke ben@promo.test").await;
+    // No longer promoters: their numbers commands are refused …
+    refused(&app, ANA, "mystats summer-fest", "not a promoter").await;
+    // … and what they earned is still theirs to see, and nobody else's.
+    let ana = app.ok(ANA, "myearnings").await;
+    assert!(field(&ana, "Pending").starts_with("9.80 EUR"), "{ana}");
+    assert!(!ana.contains("12.95"), "{ana}");
+    assert!(app.ok(ANA, "why A1").await.contains("earns you 9.80 EUR now"));
+    refused(&app, ANA, "why B1", "None of your orders is `B1`").await;
+    let ben = app.ok(BEN, "myearnings summer-fest").await;
+    assert!(field(&ben, "Pending").starts_with("12.95 EUR"), "{ben}");
+    // Someone who never promoted learns nothing.
+    app.ok(OWNER, "invite cara@promo.test summer-fest").await;
+    let code = app.invite_code("cara@promo.test").await;
+    app.ok("cara@promo.test", &format!("ignore {code}")).await;
+    refused(&app, "cara@promo.test", "myearnings summer-fest", "not a promoter").await;
+    refused(&app, ADMIN, "myearnings summer-fest", "").await;
+}
