@@ -7,12 +7,6 @@
 ALTER TABLE organizations ADD COLUMN buyer_retention_days INTEGER DEFAULT 90
     CHECK (buyer_retention_days IS NULL OR buyer_retention_days BETWEEN 1 AND 3650);
 
--- Retention erases nothing before this time. Organizations that exist when this
--- migration runs get 30 days to choose (`retention`) before anything kept until now is
--- erased; new ones (NULL) and a retention set explicitly start at once.
-ALTER TABLE organizations ADD COLUMN buyer_retention_from TEXT;
-UPDATE organizations SET buyer_retention_from = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+30 days');
-
 -- When the buyer's personal data of an order was erased; a later delivery of the same
 -- order does not bring it back.
 ALTER TABLE orders ADD COLUMN buyer_erased_at TEXT;
@@ -22,6 +16,3 @@ ALTER TABLE memberships ADD COLUMN left_at TEXT;
 
 -- When a message's body, HTML, payload, attachment and Reply-To address were dropped.
 ALTER TABLE outbox ADD COLUMN scrubbed_at TEXT;
--- Messages whose content is still kept: pending ones, and any sent or given up on
--- before this migration (the hourly chores drop theirs).
-CREATE INDEX outbox_unscrubbed ON outbox(id) WHERE scrubbed_at IS NULL;

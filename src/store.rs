@@ -24,6 +24,7 @@ mod privacy;
 mod programs;
 mod stats;
 mod ticket_types;
+mod upgrade;
 
 pub use audit::{AuditEntry, NewReplyToken, OutboxRow, QueuedMail};
 pub use backup::{COUNTED, FileCheck, check_file};
@@ -216,6 +217,7 @@ impl Store {
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> StoreResult<usize> {
+        self.reconcile_released_migrations().await?;
         let before = self.applied_migrations().await.unwrap_or(0);
         MIGRATOR.run(&self.writer).await?;
         Ok(self.applied_migrations().await?.saturating_sub(before))

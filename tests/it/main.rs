@@ -36,3 +36,4 @@ mod support;
 mod telegram;
 mod ticket_types;
 mod tidy;
+mod upgrades;
