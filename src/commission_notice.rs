@@ -23,8 +23,17 @@ impl Core {
             let (Some(org), Some(event)) = (self.store.org(org_id).await?, self.store.event(event_id).await?) else {
                 continue;
             };
-            let rows = self.store.commission_ledgers(org.id, None, Some(event.id)).await?;
-            let due: Vec<i64> = rows.iter().map(|r| r.earned - r.paid).filter(|d| *d > 0).collect();
+            let owed = self.store.commission_summary(org.id, Some(event.id), now).await?;
+            let due: Vec<i64> = owed
+                .iter()
+                .map(|p| {
+                    commission::balances(&p.ledgers, now)
+                        .iter()
+                        .map(|b| b.approved)
+                        .sum::<i64>()
+                })
+                .filter(|d| *d > 0)
+                .collect();
             let total: i64 = due.iter().sum();
             let reply = Reply::text(format!(
                 "Commissions for {} are due: {} to {} promoter(s), refunds until now taken off.",
@@ -68,7 +77,7 @@ impl Core {
         org: &crate::store::OrgRow,
         person: crate::domain::PersonId,
     ) -> Result<Option<String>, StoreError> {
-        let rows = self.store.commission_ledgers(org.id, Some(person), None).await?;
+        let rows = self.store.commission_ledgers(org.id, person).await?;
         let ledgers: Vec<_> = rows.iter().map(|r| r.ledger()).collect();
         let parts: Vec<String> = commission::balances(&ledgers, self.clock.now())
             .iter()

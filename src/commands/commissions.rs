@@ -347,7 +347,7 @@ impl Command for Recompute {
     async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
         let OrganizerOfEvent { org, event, person, .. } = ctx;
         let now = core.clock.now();
-        let before = core.store.commission_ledgers(org.id, None, Some(event.id)).await?;
+        let before = core.store.commission_summary(org.id, Some(event.id), now).await?;
         let mut tx = core.store.write().await?;
         if !core.store.set_commission_basis(&mut tx, event.id, now).await? {
             return refuse!("{} is cancelled: its commissions are closed.", event.name);
@@ -379,8 +379,9 @@ impl Command for Recompute {
             )
             .await?;
         tx.commit().await?;
-        let after = core.store.commission_ledgers(org.id, None, Some(event.id)).await?;
-        let sum = |rows: &[crate::store::LedgerRow]| rows.iter().map(|r| r.earned).sum::<i64>();
+        let after = core.store.commission_summary(org.id, Some(event.id), now).await?;
+        let sum =
+            |owed: &[crate::store::PersonSummary]| owed.iter().flat_map(|p| &p.ledgers).map(|l| l.earned).sum::<i64>();
         Ok(Reply::text(format!(
             "{}: today's rules applied to every earlier order; {written} adjustment(s) written, earnings {} → {}.",
             event.name,

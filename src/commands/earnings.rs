@@ -46,7 +46,7 @@ impl Command for MyEarnings {
         let now = core.clock.now();
         // Independent reads, at once on the read pool.
         let (rows, types, rules, ticket_types, last, (hold, _)) = futures::try_join!(
-            core.store.commission_ledgers(org.id, Some(person.id), None),
+            core.store.commission_ledgers(org.id, person.id),
             core.store.earnings_by_type(event.id, person.id),
             core.store.commission_rules(org.id),
             core.store.ticket_types(event.id),

@@ -14,6 +14,16 @@ use std::collections::HashMap;
 /// Orders per statement of the accrual (bound parameters stay well under the limit).
 pub(super) const CHUNK: usize = 400;
 
+/// Rule versions by organization.
+type Rules = HashMap<OrgId, Vec<Rule>>;
+
+/// What `Store::rules_of` is given the ids of.
+#[derive(Debug, Clone, Copy)]
+enum RulesOf {
+    Orders,
+    Events,
+}
+
 /// What the accrual needs to know of an event.
 #[derive(Debug, sqlx::FromRow)]
 struct EventFacts {
@@ -100,7 +110,7 @@ impl Store {
         recompute: bool,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
-        let rules = self.rules_of_orders(tx, orders).await?;
+        let rules = self.rules_of(tx, RulesOf::Orders, orders.iter().copied()).await?;
         if rules.is_empty() {
             return Ok(0); // no rule ever: no order of theirs has an entry either
         }
@@ -165,16 +175,22 @@ impl Store {
         Ok(deltas.len())
     }
 
-    /// Every rule version of the organizations of these orders.
-    async fn rules_of_orders(&self, tx: &mut WriteTx, orders: &[OrderId]) -> StoreResult<HashMap<OrgId, Vec<Rule>>> {
+    /// Every rule version of the organizations of these orders (by order ids) or events.
+    async fn rules_of<T>(&self, tx: &mut WriteTx, of: RulesOf, ids: impl IntoIterator<Item = T>) -> StoreResult<Rules>
+    where
+        T: Ord + Copy + Send + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'static,
+    {
+        let orgs = match of {
+            RulesOf::Orders => "SELECT e.org_id FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id IN (",
+            RulesOf::Events => "SELECT org_id FROM events WHERE id IN (",
+        };
         let mut q = QueryBuilder::new(format!(
-            "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN \
-             (SELECT DISTINCT e.org_id FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id IN ("
+            "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN ({orgs}"
         ));
-        push_ids(&mut q, orders.iter().copied());
+        push_ids(&mut q, ids);
         q.push("))");
         let rows: Vec<OrgRuleRow> = q.build_query_as().fetch_all(&mut **tx).await?;
-        let mut rules: HashMap<OrgId, Vec<Rule>> = HashMap::new();
+        let mut rules: Rules = HashMap::new();
         for r in rows {
             rules.entry(r.org_id).or_default().push(rule_of(r.rule));
         }
@@ -201,8 +217,9 @@ impl Store {
     }
 
     /// The accrual of orders just inserted (a group-commit batch): what they earn comes
-    /// from the orders in hand, with three small reads per batch (their events, the
-    /// organizations' rules, the promoters) and nothing per order but its entries.
+    /// from the orders in hand, with three small reads per batch (the organizations'
+    /// rules, their events, the promoters; only the first when there is no rule) and
+    /// nothing per order but its entries.
     pub(super) async fn accrue_new_orders(
         &self,
         tx: &mut WriteTx,
@@ -212,22 +229,16 @@ impl Store {
         if sales.is_empty() {
             return Ok(0);
         }
+        // Rules first: an organization without any costs the batch this one query.
+        let rules = self
+            .rules_of(tx, RulesOf::Events, sales.iter().map(|s| s.order.event_id))
+            .await?;
+        if rules.is_empty() {
+            return Ok(0);
+        }
         let facts = self
             .commission_event_facts(tx, sales.iter().map(|s| s.order.event_id))
             .await?;
-        let mut q = QueryBuilder::new(format!(
-            "SELECT r.org_id, {RULE_COLUMNS} FROM commission_rules r WHERE r.org_id IN ("
-        ));
-        push_ids(&mut q, facts.values().map(|f| f.org_id));
-        q.push(")");
-        let rows: Vec<OrgRuleRow> = q.build_query_as().fetch_all(&mut **tx).await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let mut rules: HashMap<OrgId, Vec<Rule>> = HashMap::new();
-        for r in rows {
-            rules.entry(r.org_id).or_default().push(rule_of(r.rule));
-        }
         let persons = self.persons_of(tx, sales.iter().map(|s| s.membership)).await?;
         let mut deltas = Vec::new();
         for s in sales {

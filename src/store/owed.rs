@@ -1,7 +1,7 @@
 //! What an organization owes its promoters, read for `payouts`, the transfer file and
-//! digests: per promoter, from running totals, without crossing a row per event.
+//! digests and due notices: per promoter, from running totals, without crossing a row
+//! per event.
 
-use super::payouts::LedgerRow;
 use super::{Store, StoreResult};
 use crate::clock::ts;
 use crate::domain::commission::EventLedger;
@@ -14,8 +14,6 @@ use std::collections::HashMap;
 #[derive(Debug, sqlx::FromRow)]
 struct EventTerms {
     id: EventId,
-    slug: String,
-    name: String,
     currency: String,
     starts_at: DateTime<Utc>,
     cancelled_at: Option<DateTime<Utc>>,
@@ -54,77 +52,6 @@ struct SummaryRow {
 }
 
 impl Store {
-    /// Every promoter's ledgers of an organization: sums read in index order per (event,
-    /// person), joined with events and people in memory (a few thousand rows, not a sort
-    /// of every totals row).
-    pub(super) async fn org_ledgers(&self, org_id: OrgId, event: Option<EventId>) -> StoreResult<Vec<LedgerRow>> {
-        let earned: Vec<(EventId, PersonId, i64)> = sqlx::query_as(
-            "SELECT t.event_id, t.person_id, sum(t.amount_minor) FROM commission_totals t \
-             WHERE t.event_id IN (SELECT id FROM events WHERE org_id = ?1 AND (?2 IS NULL OR id = ?2)) \
-             GROUP BY t.event_id, t.person_id",
-        )
-        .bind(org_id)
-        .bind(event)
-        .fetch_all(self.pool())
-        .await?;
-        let paid: Vec<(EventId, PersonId, i64)> = sqlx::query_as(
-            "SELECT p.event_id, p.person_id, sum(p.amount_minor) FROM payout_lines p \
-             WHERE p.event_id IN (SELECT id FROM events WHERE org_id = ?1 AND (?2 IS NULL OR id = ?2)) \
-             GROUP BY p.event_id, p.person_id",
-        )
-        .bind(org_id)
-        .bind(event)
-        .fetch_all(self.pool())
-        .await?;
-        let events: Vec<EventTerms> = sqlx::query_as(
-            "SELECT e.id, e.slug, e.name, e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days \
-             FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.org_id = ?",
-        )
-        .bind(org_id)
-        .fetch_all(self.pool())
-        .await?;
-        let people: Vec<(PersonId, String, Option<String>)> = sqlx::query_as(
-            "SELECT p.id, p.email, p.display_name FROM people p WHERE p.id IN (SELECT DISTINCT t.person_id \
-             FROM commission_totals t WHERE t.event_id IN (SELECT id FROM events WHERE org_id = ?))",
-        )
-        .bind(org_id)
-        .fetch_all(self.pool())
-        .await?;
-        let events: HashMap<EventId, EventTerms> = events.into_iter().map(|e| (e.id, e)).collect();
-        let people: HashMap<PersonId, _> = people.into_iter().map(|p| (p.0, p)).collect();
-        let mut sums: HashMap<(PersonId, EventId), (i64, i64)> = HashMap::new();
-        for (e, p, a) in earned {
-            sums.entry((p, e)).or_default().0 += a;
-        }
-        for (e, p, a) in paid {
-            sums.entry((p, e)).or_default().1 += a;
-        }
-        let mut rows = Vec::with_capacity(sums.len());
-        for ((person_id, event_id), (earned, paid)) in sums {
-            let (Some(e), Some(p)) = (events.get(&event_id), people.get(&person_id)) else {
-                return Err(super::StoreError::Corrupt(format!(
-                    "commissions of person {person_id} at event {event_id} without that event or membership"
-                )));
-            };
-            rows.push(LedgerRow {
-                person_id,
-                email: p.1.clone(),
-                display_name: p.2.clone(),
-                event_id,
-                slug: e.slug.clone(),
-                name: e.name.clone(),
-                currency: e.currency.clone(),
-                starts_at: e.starts_at,
-                cancelled_at: e.cancelled_at,
-                hold_days: e.hold_days,
-                earned,
-                paid,
-            });
-        }
-        rows.sort_by(|a, b| (&a.email, a.starts_at, a.event_id).cmp(&(&b.email, b.starts_at, b.event_id)));
-        Ok(rows)
-    }
-
     /// What each promoter of an organization earned and was paid, per currency, split into
     /// events past their holding period at `now` and events still in it: one row per
     /// (promoter, currency, due or not) crosses from SQLite, not one per event.
@@ -135,7 +62,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<PersonSummary>> {
         let events: Vec<EventTerms> = sqlx::query_as(
-            "SELECT e.id, e.slug, e.name, e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days \
+            "SELECT e.id, e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days \
              FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.org_id = ?1 AND (?2 IS NULL OR e.id = ?2)",
         )
         .bind(org_id)

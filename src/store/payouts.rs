@@ -98,7 +98,7 @@ pub struct DetailRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The same for one person, read through their own rows only.
+/// One person's ledger per event of an organization (`?1`), read through their rows only.
 const LEDGER_OF_PERSON: &str = "SELECT x.person_id, pe.email, pe.display_name, e.id AS event_id, e.slug, e.name, \
        e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days, sum(x.earned) AS earned, \
        sum(x.paid) AS paid FROM (\
@@ -109,28 +109,14 @@ const LEDGER_OF_PERSON: &str = "SELECT x.person_id, pe.email, pe.display_name, e
      WHERE e.org_id = ?1 GROUP BY x.person_id, e.id ORDER BY e.starts_at, e.id";
 
 impl Store {
-    /// Per person and event of an organization: earned and paid; one person's, or one
-    /// event's, when given.
-    pub async fn commission_ledgers(
-        &self,
-        org_id: OrgId,
-        person: Option<PersonId>,
-        event: Option<EventId>,
-    ) -> StoreResult<Vec<LedgerRow>> {
-        let rows: Vec<LedgerRow> = match person {
-            Some(p) => {
-                sqlx::query_as(LEDGER_OF_PERSON)
-                    .bind(org_id)
-                    .bind(p)
-                    .fetch_all(self.pool())
-                    .await?
-            }
-            None => self.org_ledgers(org_id, event).await?,
-        };
-        Ok(match (person, event) {
-            (Some(_), Some(e)) => rows.into_iter().filter(|r| r.event_id == e).collect(),
-            _ => rows,
-        })
+    /// One person's ledger per event of an organization: earned and paid, read through
+    /// their own rows only.
+    pub async fn commission_ledgers(&self, org_id: OrgId, person: PersonId) -> StoreResult<Vec<LedgerRow>> {
+        Ok(sqlx::query_as(LEDGER_OF_PERSON)
+            .bind(org_id)
+            .bind(person)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// One person's, inside a write transaction (a payout decides on what it reads).

@@ -272,22 +272,25 @@ impl Store {
 
     /// A person's active memberships (all organizations).
     pub async fn active_memberships_of(&self, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
-             WHERE m.person_id = ? AND m.status = 'active' ORDER BY m.id"
-        )))
-        .bind(person_id)
-        .fetch_all(self.pool())
-        .await?)
+        self.memberships_of_person(person_id, MembershipStatus::Active).await
     }
 
     /// A person's ended memberships (left, or revoked by an organizer), all organizations.
     pub async fn ended_memberships_of(&self, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
+        self.memberships_of_person(person_id, MembershipStatus::Revoked).await
+    }
+
+    async fn memberships_of_person(
+        &self,
+        person_id: PersonId,
+        status: MembershipStatus,
+    ) -> StoreResult<Vec<MembershipRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
-             WHERE m.person_id = ? AND m.status = 'revoked' ORDER BY m.id"
+             WHERE m.person_id = ? AND m.status = ? ORDER BY m.id"
         )))
         .bind(person_id)
+        .bind(status)
         .fetch_all(self.pool())
         .await?)
     }

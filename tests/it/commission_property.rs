@@ -46,7 +46,7 @@ impl Sold {
 async fn due(app: &TestApp, who: &str) -> i64 {
     let org = app.store.org_ids().await.unwrap()[0];
     let person = app.store.person_by_email(who).await.unwrap().unwrap();
-    let rows = app.store.commission_ledgers(org, Some(person.id), None).await.unwrap();
+    let rows = app.store.commission_ledgers(org, person.id).await.unwrap();
     let ledgers: Vec<_> = rows.iter().map(|r| r.ledger()).collect();
     commission::balances(&ledgers, app.core.clock.now())
         .iter()
