@@ -97,6 +97,8 @@ pub struct CoreSettings {
     pub bot_address: Option<String>,
     /// Most commands one chat account or email sender may run per minute (0: no limit).
     pub commands_per_minute: u32,
+    /// The shops each organization (by short name) has a `[[checkout]]` connection to.
+    pub shop_connections: Vec<(String, crate::domain::Shop)>,
 }
 
 impl Default for CoreSettings {
@@ -110,6 +112,7 @@ impl Default for CoreSettings {
             telegram_bot: None,
             bot_address: None,
             commands_per_minute: 30,
+            shop_connections: Vec::new(),
         }
     }
 }

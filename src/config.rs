@@ -422,6 +422,11 @@ impl Config {
             telegram_bot: self.telegram.bot_username.clone(),
             bot_address: self.email.from.clone(),
             commands_per_minute: self.programs.commands_per_minute,
+            shop_connections: self
+                .checkout
+                .iter()
+                .filter_map(|c| Some((c.organization.clone(), crate::domain::Shop::from_stored(&c.kind).ok()?)))
+                .collect(),
         }
     }
 }

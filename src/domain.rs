@@ -212,6 +212,10 @@ impl Platform {
     }
 }
 
+// After `stored_words!`, which it uses.
+mod shop;
+pub use shop::{RefStyle, Shop};
+
 #[cfg(test)]
 mod tests {
     use super::*;

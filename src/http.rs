@@ -4,6 +4,7 @@
 
 mod clicks;
 mod redirect;
+mod shops;
 mod webhook;
 
 pub use clicks::{Click, VisitorKey};
@@ -36,6 +37,8 @@ pub struct HttpState {
     webhook: webhook::WebhookSettings,
     orders: crate::ingest::GroupCommit,
     events: Arc<crate::ingest::EventCache>,
+    /// The organizations' shop connections.
+    shops: crate::checkout::Connections,
 }
 
 /// A running HTTP server; [`HttpServer::stop`] shuts it down gracefully.
@@ -101,6 +104,7 @@ impl HttpServer {
             webhook: webhook::WebhookSettings::from_config(config),
             orders,
             events,
+            shops: crate::checkout::Connections::from_config(&config.checkout).context("[[checkout]] connections")?,
         });
         let (metrics_addr, metrics) = match config.http.metrics_listen.as_str() {
             "" => (None, None),
@@ -160,6 +164,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/t/{code}", get(redirect::redirect))
         .route("/webhooks/orders", post(webhook::orders))
         .route("/webhooks/orders/{organization}", post(webhook::orders_of))
+        .route("/webhooks/{shop}", post(shops::signed))
+        .route("/webhooks/{shop}/{secret}", post(shops::with_secret))
         .route("/healthz", get(healthz))
         .with_state(state)
 }

@@ -40,6 +40,8 @@ pub struct RawLine {
     pub quantity: i64,
     pub refunded_quantity: i64,
     pub unit_price_minor: i64,
+    /// Money refunded beyond the refunded tickets (a refund by amount), minor units.
+    pub refunded_minor: i64,
     pub currency: String,
 }
 
@@ -201,6 +203,7 @@ mod tests {
                 quantity: 2,
                 refunded_quantity: 0,
                 unit_price_minor: 2500,
+                refunded_minor: 0,
                 currency: "EUR".into(),
             }],
             ..Default::default()

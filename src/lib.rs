@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod chart;
 pub mod chat_outbox;
+pub mod checkout;
 pub mod cli;
 pub mod clock;
 pub mod codes;

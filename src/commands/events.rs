@@ -6,7 +6,7 @@ use super::command::{Command, declare};
 use super::grants::{Organizer, OrganizerOfEvent};
 use super::local_time::local_time;
 use super::spec::{ArgKind, CommandSpec, ORG_FLAG, flag, req, rest};
-use crate::domain::EventId;
+use crate::domain::{EventId, Shop};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
@@ -133,7 +133,7 @@ impl Command for NewEvent {
 
 crate::choice!(
     /// What `editevent` changes.
-    EventPart { Name = "name", Starts = "starts", Url = "url" }
+    EventPart { Name = "name", Starts = "starts", Url = "url", Checkout = "checkout" }
 );
 
 /// The new value of an event's part, checked for that part.
@@ -142,9 +142,11 @@ pub enum EventValue {
     Name(String),
     Starts(Starts),
     Url(WebUrl),
+    /// The shop, and the shop's ids for the event (none for `webhook`).
+    Checkout(Shop, Vec<String>),
 }
 
-/// `editevent <event> name|starts|url <value…>`.
+/// `editevent <event> name|starts|url|checkout <value…>`.
 #[derive(Debug)]
 pub struct EditEvent {
     pub field: EventPart,
@@ -161,7 +163,7 @@ impl Command for EditEvent {
             req("field", ArgKind::Choice(EventPart::WORDS), "what to change"),
             rest("value", "the new value"),
         ],
-        "Change an event's name, start time or ticket page",
+        "Change an event's name, start time, ticket page or shop (`checkout stripe plink_…`)",
         "editevent summer-fest url https://tickets.example.com/summer-2027"
     );
 
@@ -178,6 +180,7 @@ impl Command for EditEvent {
                 }
                 _ => return Err(UserError::new(format!("`{raw}` is not an http(s):// address."))),
             },
+            EventPart::Checkout => read_checkout(&raw)?,
         };
         Ok(EditEvent { field, value })
     }
@@ -185,6 +188,7 @@ impl Command for EditEvent {
     async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
         let OrganizerOfEvent { org, person, event, .. } = ctx;
         let (field, value) = match self.value {
+            EventValue::Checkout(shop, key) => return set_checkout(core, &org, person.id, &event, shop, key).await,
             EventValue::Name(name) => (EventField::Name, name),
             EventValue::Starts(s) => (EventField::StartsAt, crate::clock::ts(s.resolve(&org.time_zone)?)),
             EventValue::Url(u) => (EventField::TicketUrl, u.0),
@@ -204,6 +208,113 @@ impl Command for EditEvent {
         }
         Ok(Reply::text(format!("Updated the {word} of {}.", event.name)))
     }
+}
+
+/// Most shop ids one event may have (products or Payment Links, one per ticket type).
+const MAX_SHOP_KEYS: usize = 20;
+
+/// `checkout <shop> [<the shop's id for the event> …]`, checked.
+fn read_checkout(raw: &str) -> Result<EventValue, UserError> {
+    let mut words = raw
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty());
+    let word = words.next().unwrap_or("");
+    let Ok(shop) = Shop::from_stored(&word.to_ascii_lowercase()) else {
+        let all: Vec<&str> = Shop::ALL.iter().map(|s| s.as_str()).collect();
+        return Err(UserError::new(format!(
+            "`{word}` is not a shop. Choose one of: {}.",
+            all.join(", ")
+        )));
+    };
+    let mut keys: Vec<String> = Vec::new();
+    for k in words {
+        if !shop.valid_event_key(k) {
+            let what = if shop == Shop::Webhook {
+                "The promoterd webhook names the event in each order: give no id.".to_string()
+            } else {
+                format!(
+                    "`{k}` is not {}'s id for an event: give {}.",
+                    shop.label(),
+                    shop.event_key()
+                )
+            };
+            return Err(UserError::new(what));
+        }
+        if !keys.iter().any(|x| x == k) {
+            keys.push(k.to_string());
+        }
+    }
+    if keys.len() > MAX_SHOP_KEYS {
+        return Err(UserError::new(format!(
+            "An event has at most {MAX_SHOP_KEYS} shop ids."
+        )));
+    }
+    if shop != Shop::Webhook && keys.is_empty() {
+        return Err(UserError::new(format!(
+            "Give {}'s id for the event: {} (several, separated by spaces, when each ticket type has its own).",
+            shop.label(),
+            shop.event_key()
+        )));
+    }
+    Ok(EventValue::Checkout(shop, keys))
+}
+
+/// Sets the event's shop, refusing an id another event of the organization has there.
+async fn set_checkout(
+    core: &Core,
+    org: &OrgRow,
+    person: crate::domain::PersonId,
+    event: &EventRow,
+    shop: Shop,
+    keys: Vec<String>,
+) -> Res {
+    let now = core.clock.now();
+    let mut tx = core.store.write().await?;
+    if let Err((key, other)) = core.store.set_event_checkout(&mut tx, event.id, shop, &keys).await? {
+        return Err(UserError::new(format!(
+            "{key} already names event `{other}` at {}: an order there can count for one event only.",
+            shop.label()
+        ))
+        .into());
+    }
+    let detail = format!("{} checkout={shop} {}", event.slug, keys.join(" "))
+        .trim_end()
+        .to_string();
+    core.store
+        .audit(&mut tx, Some(org.id), Some(person), "event.edited", &detail, now)
+        .await?;
+    tx.commit().await?;
+    core.links_changed.notify_one(); // the links carry the code the new shop's way
+    let mut reply = Reply::text(if keys.is_empty() {
+        format!("Orders of {} now come through the promoterd webhook.", event.name)
+    } else {
+        format!(
+            "Orders of {} now come from {} ({}).",
+            event.name,
+            shop.label(),
+            keys.join(", ")
+        )
+    });
+    reply = reply.line(match shop.ref_style() {
+        crate::domain::RefStyle::Param(p) => format!("Tracking links now send `{p}=<code>` to the ticket page."),
+        crate::domain::RefStyle::Voucher => {
+            "Tracking links now open the event's voucher page with the promoter's voucher.".to_string()
+        }
+    });
+    let connected = shop == Shop::Webhook
+        || core
+            .settings
+            .shop_connections
+            .iter()
+            .any(|(o, s)| *o == org.slug && *s == shop);
+    if !connected {
+        reply = reply.line(format!(
+            "This server has no {} connection for {} yet: ask its operator to add a [[checkout]] with kind = \"{shop}\".",
+            shop.label(),
+            org.name
+        ));
+    }
+    Ok(reply)
 }
 
 /// `events [--org]`.

@@ -4,7 +4,21 @@
 use serde::Deserialize;
 
 /// The shops promoterd can take orders from, by `kind`.
-pub const KINDS: &[&str] = &["webhook"];
+pub const KINDS: &[&str] = &[
+    "webhook",
+    "stripe",
+    "shopify",
+    "woocommerce",
+    "pretix",
+    "tickettailor",
+    "eventbrite",
+    "hievents",
+];
+
+/// The shops whose deliveries promoterd completes from the shop's API: it needs a token.
+const NEEDS_TOKEN: &[&str] = &["stripe", "pretix", "eventbrite"];
+/// The shops with a self-hosted or per-shop API address: it needs `api_base`.
+const NEEDS_BASE: &[&str] = &["pretix"];
 
 /// One `[[checkout]]` table.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,9 +35,21 @@ pub struct CheckoutConfig {
     /// An environment variable holding the secrets instead (comma-separated).
     #[serde(default)]
     pub secrets_env: Option<String>,
-    /// The name order ids are unique within; default: the organization's short name.
+    /// The name order ids are unique within; default: the organization's short name
+    /// (`<organization>-<kind>` for a shop other than `webhook`).
     #[serde(default)]
     pub source: Option<String>,
+    /// The shop's API token (Stripe secret key, pretix token, Eventbrite OAuth token,
+    /// Shopify Admin API access token); prefer `api_token_env`.
+    #[serde(default)]
+    pub api_token: Option<String>,
+    /// An environment variable holding the API token.
+    #[serde(default)]
+    pub api_token_env: Option<String>,
+    /// The shop's API address: `https://pretix.eu/api/v1` or your pretix's,
+    /// `https://<shop>.myshopify.com/admin/api/2025-01`; the others have a default.
+    #[serde(default)]
+    pub api_base: Option<String>,
 }
 
 fn default_kind() -> String {
@@ -58,13 +84,40 @@ impl CheckoutConfig {
 
     /// The source its orders are stored under.
     pub fn source(&self) -> String {
-        self.source.clone().unwrap_or_else(|| self.organization.clone())
+        match (&self.source, self.kind.as_str()) {
+            (Some(s), _) => s.clone(),
+            (None, "webhook") => self.organization.clone(),
+            (None, kind) => format!("{}-{kind}", self.organization),
+        }
+    }
+
+    /// The API token from the file, else from `api_token_env`.
+    pub fn resolved_api_token(&self) -> Option<String> {
+        let from_file = self.api_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        match from_file {
+            Some(t) => Some(t.to_string()),
+            None => self
+                .api_token_env
+                .as_deref()
+                .and_then(|var| std::env::var(var).ok())
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+        }
     }
 }
 
 /// At the daemon's start: every connection has its secrets (`secrets_env` set).
 pub fn secrets_ready(checkouts: &[CheckoutConfig]) -> Result<(), String> {
     for (i, c) in checkouts.iter().enumerate() {
+        if NEEDS_TOKEN.contains(&c.kind.as_str()) && c.resolved_api_token().is_none() {
+            let var = c.api_token_env.as_deref().unwrap_or("api_token_env");
+            return Err(format!(
+                "checkout #{} ({}): a {} connection needs its API token: set api_token, or {var} in the environment",
+                i + 1,
+                c.organization,
+                c.kind
+            ));
+        }
         if c.resolved_secrets().is_empty() {
             let var = c.secrets_env.as_deref().unwrap_or("secrets_env");
             return Err(format!(
@@ -96,6 +149,22 @@ pub fn validate(checkouts: &[CheckoutConfig], global: &[String], global_source: 
         if !KINDS.contains(&c.kind.as_str()) {
             return Err(format!("{at}: kind `{}` is not one of: {}", c.kind, KINDS.join(", ")));
         }
+        if NEEDS_BASE.contains(&c.kind.as_str()) && c.api_base.is_none() {
+            return Err(format!(
+                "{at}: set api_base, your pretix's API address (https://pretix.eu/api/v1)"
+            ));
+        }
+        if let Some(base) = &c.api_base
+            && !url::Url::parse(base).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        {
+            return Err(format!("{at}: api_base `{base}` is not an http(s) address"));
+        }
+        if NEEDS_TOKEN.contains(&c.kind.as_str()) && c.api_token.is_none() && c.api_token_env.is_none() {
+            return Err(format!(
+                "{at}: a {} connection needs an API token (set api_token or api_token_env)",
+                c.kind
+            ));
+        }
         if c.secrets.iter().all(|s| s.trim().is_empty()) && c.secrets_env.is_none() {
             return Err(format!("{at}: no secrets (set `secrets` or `secrets_env`)"));
         }
@@ -104,6 +173,15 @@ pub fn validate(checkouts: &[CheckoutConfig], global: &[String], global_source: 
         let s = c.resolved_secrets();
         if s.iter().any(|x| x.len() < 16) {
             return Err(format!("{at}: each secret needs at least 16 characters"));
+        }
+        let in_path = matches!(c.kind.as_str(), "pretix" | "eventbrite");
+        if in_path
+            && s.iter()
+                .any(|x| !x.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return Err(format!(
+                "{at}: the secret is part of the webhook's address: use letters, digits, - and _ only"
+            ));
         }
         let source = c.source();
         if source.trim().is_empty() || sources.contains(&source) {
@@ -136,6 +214,9 @@ mod tests {
             secrets: vec![],
             secrets_env: Some(env.into()),
             source: None,
+            api_token: None,
+            api_token_env: None,
+            api_base: None,
         }
     }
 

@@ -37,6 +37,10 @@ impl OrderInput {
         for l in &self.lines {
             h.update(l.ticket_type.to_lowercase().as_bytes());
             h.update(format!("\0{}\0{}\0{}\0", l.quantity, l.refunded_quantity, l.unit_price_minor).as_bytes());
+            // Only when set, so the states stored before refunds by amount keep their digest.
+            if l.refunded_minor != 0 {
+                h.update(format!("r{}\0", l.refunded_minor).as_bytes());
+            }
         }
         hex::encode(&h.finalize()[..16])
     }
@@ -49,4 +53,14 @@ pub struct LineInput {
     pub quantity: i64,
     pub refunded_quantity: i64,
     pub unit_price_minor: i64,
+    /// Money refunded for this line beyond its refunded tickets (a shop's refund by
+    /// amount): net = (quantity - refunded_quantity) * unit_price_minor - refunded_minor.
+    pub refunded_minor: i64,
+}
+
+impl LineInput {
+    /// The line's net revenue in minor units.
+    pub fn net_minor(&self) -> i64 {
+        (self.quantity - self.refunded_quantity) * self.unit_price_minor - self.refunded_minor
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::HttpState;
 use super::clicks::Click;
-use crate::domain::LinkId;
+use crate::domain::{LinkId, RefStyle, Shop};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreResult};
 use crate::text::StackText;
@@ -28,6 +28,8 @@ pub struct CachedLink {
     pub base: Url,
     /// The redirect target when the visitor's request has no query string.
     pub plain_target: HeaderValue,
+    /// The query parameter that carries the code to the event's shop.
+    pub param: &'static str,
 }
 
 /// Live codes → targets, reloaded periodically and when links change.
@@ -80,11 +82,20 @@ impl Ration {
     }
 }
 
-fn cached(link_id: LinkId, code: &str, ticket_url: &str) -> Option<CachedLink> {
+fn cached(link_id: LinkId, code: &str, ticket_url: &str, shop: Shop) -> Option<CachedLink> {
     let mut base = Url::parse(ticket_url).ok()?;
+    let param = match shop.ref_style() {
+        RefStyle::Param(p) => p,
+        RefStyle::Voucher => {
+            // pretix: `<event page>/redeem?voucher=<code>`.
+            let path = format!("{}/redeem", base.path().trim_end_matches('/'));
+            base.set_path(&path);
+            "voucher"
+        }
+    };
     let pairs: Vec<(String, String)> = base
         .query_pairs()
-        .filter(|(k, _)| k != "ref")
+        .filter(|(k, _)| k != "ref" && k != param)
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
     if pairs.is_empty() {
@@ -92,11 +103,12 @@ fn cached(link_id: LinkId, code: &str, ticket_url: &str) -> Option<CachedLink> {
     } else {
         base.query_pairs_mut().clear().extend_pairs(pairs);
     }
-    let plain_target = HeaderValue::try_from(target_url(&base, None, code)).ok()?;
+    let plain_target = HeaderValue::try_from(target_url_with(&base, None, code, param)).ok()?;
     Some(CachedLink {
         link_id,
         base,
         plain_target,
+        param,
     })
 }
 
@@ -109,7 +121,7 @@ impl LinkCache {
         let build = move || -> HashMap<String, Arc<CachedLink>> {
             targets
                 .into_iter()
-                .filter_map(|t| cached(t.link_id, &t.code, &t.ticket_url).map(|c| (t.code, Arc::new(c))))
+                .filter_map(|t| cached(t.link_id, &t.code, &t.ticket_url, t.checkout).map(|c| (t.code, Arc::new(c))))
                 .collect()
         };
         let map = match tokio::task::spawn_blocking(build).await {
@@ -157,7 +169,7 @@ impl LinkCache {
             return Ok(None);
         };
         metrics.link_lookup("found");
-        let Some(c) = cached(t.link_id, &t.code, &t.ticket_url).map(Arc::new) else {
+        let Some(c) = cached(t.link_id, &t.code, &t.ticket_url, t.checkout).map(Arc::new) else {
             return Ok(None);
         };
         self.map.write().expect("link cache lock").insert(t.code, c.clone());
@@ -191,29 +203,37 @@ pub(super) async fn refresher(
 /// The redirect target: the ticket page, the visitor's query (utm tags…) passed on,
 /// and `ref=<code>` set (never doubled, never taken from the visitor).
 pub fn target_url(base: &Url, incoming_query: Option<&str>, code: &str) -> String {
+    target_url_with(base, incoming_query, code, "ref")
+}
+
+/// [`target_url`] with the shop's parameter (`client_reference_id`, `aff`, `voucher`)
+/// in place of `ref`; a `ref` of the visitor's is dropped as well.
+pub fn target_url_with(base: &Url, incoming_query: Option<&str>, code: &str, param: &str) -> String {
     // The common case, without parsing: a ticket page without a query of its own and a
     // visitor's query that cannot name `ref` (no `ref`, nothing percent-encoded).
     if let Some(q) = incoming_query
         && base.query().is_none()
         && base.fragment().is_none()
         && !q.contains("ref")
+        && !q.contains(param)
         && q.bytes().all(|b| b.is_ascii_graphic() && b != b'%' && b != b'#')
     {
-        let mut s = String::with_capacity(base.as_str().len() + q.len() + code.len() + 6);
+        let mut s = String::with_capacity(base.as_str().len() + q.len() + code.len() + param.len() + 2);
         s.push_str(base.as_str());
         s.push('?');
         if !q.is_empty() {
             s.push_str(q);
             s.push('&');
         }
-        s.push_str("ref=");
+        s.push_str(param);
+        s.push('=');
         s.push_str(code);
         return s;
     }
     let incoming: Vec<(String, String)> = incoming_query
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
-                .filter(|(k, _)| k != "ref")
+                .filter(|(k, _)| k != "ref" && k != param)
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect()
         })
@@ -229,7 +249,7 @@ pub fn target_url(base: &Url, incoming_query: Option<&str>, code: &str) -> Strin
         q.clear();
         q.extend_pairs(kept);
         q.extend_pairs(incoming);
-        q.append_pair("ref", code);
+        q.append_pair(param, code);
     }
     url.into()
 }
@@ -367,7 +387,7 @@ async fn follow(st: &HttpState, req: &Parts) -> Response {
     }
     let location = match req.uri.query() {
         None | Some("") => link.plain_target.clone(),
-        Some(q) => match HeaderValue::try_from(target_url(&link.base, Some(q), &code)) {
+        Some(q) => match HeaderValue::try_from(target_url_with(&link.base, Some(q), &code, link.param)) {
             Ok(v) => v,
             Err(_) => link.plain_target.clone(),
         },
@@ -389,7 +409,7 @@ mod tests {
     use super::*;
 
     fn base(u: &str) -> Url {
-        cached(LinkId(1), "abc", u).unwrap().base
+        cached(LinkId(1), "abc", u, Shop::Webhook).unwrap().base
     }
 
     #[test]

@@ -157,11 +157,11 @@ pub fn verify_signature(
     Err(SignatureError::Mismatch)
 }
 
-fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+pub(super) fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }
 
-fn reject(st: &HttpState, status: StatusCode, reason: &'static str, message: &str) -> Response {
+pub(super) fn reject(st: &HttpState, status: StatusCode, reason: &'static str, message: &str) -> Response {
     st.core.metrics.order_rejected(reason);
     answer(status, json!({ "error": reason, "message": message }))
 }
@@ -279,7 +279,7 @@ fn no_signer(st: &HttpState, only: Option<&str>) -> Response {
 }
 
 /// The raw body, refused as too large from its declared length or while reading.
-async fn read_body(st: &HttpState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+pub(super) async fn read_body(st: &HttpState, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
     let cfg = &st.webhook;
     let too_large = || format!("the body is larger than {} bytes", cfg.max_body);
     let declared = headers
@@ -299,14 +299,19 @@ async fn read_body(st: &HttpState, headers: &HeaderMap, body: Body) -> Result<ax
 /// when its connection names an organization that does not exist (yet): 503, so the
 /// shop retries while the operator fixes the configuration.
 async fn org_of(st: &HttpState, signer: &Signer) -> Result<Option<OrgId>, Response> {
-    let Some(slug) = &signer.org else {
-        return Ok(None);
-    };
-    if let Some(id) = signer.org_id.get() {
-        return Ok(Some(*id));
+    match &signer.org {
+        None => Ok(None),
+        Some(slug) => org_id(st, slug, &signer.org_id).await.map(Some),
+    }
+}
+
+/// The id of a connection's organization, looked up once; 503 while it does not exist.
+pub(super) async fn org_id(st: &HttpState, slug: &str, once: &std::sync::OnceLock<OrgId>) -> Result<OrgId, Response> {
+    if let Some(id) = once.get() {
+        return Ok(*id);
     }
     match st.core.store.org_by_slug(slug).await {
-        Ok(Some(org)) => Ok(Some(*signer.org_id.get_or_init(|| org.id))),
+        Ok(Some(org)) => Ok(*once.get_or_init(|| org.id)),
         Ok(None) => {
             tracing::error!(organization = %slug, "a [[checkout]] connection names an organization that does not exist");
             Err(reject(
@@ -320,7 +325,7 @@ async fn org_of(st: &HttpState, signer: &Signer) -> Result<Option<OrgId>, Respon
     }
 }
 
-fn order_error(st: &HttpState, e: &OrderError) -> Response {
+pub(super) fn order_error(st: &HttpState, e: &OrderError) -> Response {
     match e {
         OrderError::Malformed(_) => reject(st, StatusCode::BAD_REQUEST, "malformed", &e.to_string()),
         OrderError::UnknownEvent(_) => reject(st, StatusCode::UNPROCESSABLE_ENTITY, "unknown_event", &e.to_string()),
@@ -331,7 +336,7 @@ fn order_error(st: &HttpState, e: &OrderError) -> Response {
     }
 }
 
-fn internal(st: &HttpState, e: &dyn std::fmt::Display) -> Response {
+pub(super) fn internal(st: &HttpState, e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "storing an order failed");
     reject(
         st,

@@ -24,6 +24,7 @@ pub const IMPORT_COLUMNS: &[&str] = &[
     "quantity",
     "refunded_quantity",
     "unit_price_minor",
+    "refunded_minor",
     "currency",
 ];
 

@@ -210,6 +210,17 @@ fn check_line(i: usize, l: &RawLine, currency: &str, problems: &mut Vec<Problem>
             ),
         ));
     }
+    let kept = (l.quantity - l.refunded_quantity).clamp(0, MAX_QUANTITY) * l.unit_price_minor.clamp(0, MAX_UNIT_PRICE);
+    if !(0..=kept).contains(&l.refunded_minor) {
+        problems.push(Problem::malformed(
+            at,
+            "refunded_amount",
+            format!(
+                "refunded amount {} is not between 0 and the price of the tickets kept ({kept} minor units)",
+                l.refunded_minor
+            ),
+        ));
+    }
     if !l.currency.trim().eq_ignore_ascii_case(currency) {
         problems.push(Problem {
             line: at,
@@ -225,6 +236,7 @@ fn check_line(i: usize, l: &RawLine, currency: &str, problems: &mut Vec<Problem>
         quantity: l.quantity,
         refunded_quantity: l.refunded_quantity,
         unit_price_minor: l.unit_price_minor,
+        refunded_minor: l.refunded_minor,
     }
 }
 
@@ -280,7 +292,9 @@ fn settled_status(status: OrderStatus, lines: &[LineInput]) -> OrderStatus {
     }
     let refunded: i64 = lines.iter().map(|l| l.refunded_quantity).sum();
     let total: i64 = lines.iter().map(|l| l.quantity).sum();
+    let money_back = lines.iter().any(|l| l.refunded_minor > 0);
     match refunded {
+        0 if money_back => OrderStatus::PartiallyRefunded,
         0 => OrderStatus::Paid,
         r if r == total => OrderStatus::Refunded,
         _ => OrderStatus::PartiallyRefunded,

@@ -53,6 +53,9 @@ pub struct WebhookLine {
     #[serde(default)]
     pub refunded_quantity: i64,
     pub unit_price: i64,
+    /// Money refunded beyond `refunded_quantity` tickets (a refund by amount).
+    #[serde(default)]
+    pub refunded_amount: i64,
     pub currency: String,
 }
 
@@ -98,6 +101,7 @@ impl WebhookPayload {
                     quantity: l.quantity,
                     refunded_quantity: l.refunded_quantity,
                     unit_price_minor: l.unit_price,
+                    refunded_minor: l.refunded_amount,
                     currency: l.currency,
                 })
                 .collect(),

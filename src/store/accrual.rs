@@ -50,17 +50,17 @@ fn new_sale(s: &NewSale<'_>, f: &EventFacts, person_id: PersonId) -> StoreResult
                 o.external_id
             )));
         };
-        let net = if refund_all {
-            0
+        let (net, amount) = if refund_all {
+            (0, 0)
         } else {
-            l.quantity - l.refunded_quantity
+            (l.quantity - l.refunded_quantity, l.net_minor())
         };
         match types.iter_mut().find(|t| t.0 == tt) {
             Some(t) => {
                 t.1 += net;
-                t.2 += net * l.unit_price_minor;
+                t.2 += amount;
             }
-            None => types.push((tt, net, net * l.unit_price_minor)),
+            None => types.push((tt, net, amount)),
         }
     }
     Ok(Sale {
@@ -117,7 +117,7 @@ impl Store {
         let mut q = QueryBuilder::new(
             "SELECT o.id, o.event_id, e.org_id, m.person_id, o.status, o.self_referral, g.commission_self_since, \
                o.ordered_at, e.commission_basis_at, l.ticket_type_id, sum(l.quantity - l.refunded_quantity), \
-               sum((l.quantity - l.refunded_quantity) * l.unit_price_minor) \
+               sum((l.quantity - l.refunded_quantity) * l.unit_price_minor - l.refunded_minor) \
              FROM orders o JOIN events e ON e.id = o.event_id JOIN organizations g ON g.id = e.org_id \
              JOIN memberships m ON m.id = o.membership_id LEFT JOIN order_lines l ON l.order_id = o.id \
              WHERE e.cancelled_at IS NULL AND o.id IN (",

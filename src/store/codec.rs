@@ -4,7 +4,7 @@
 
 use crate::domain::{
     Channel, DigestKind, EntryKind, EventId, InviteId, InviteKind, InviteStatus, LinkId, LinkKind, MembershipId,
-    MembershipStatus, OrderId, OrderStatus, OrgId, OrganizerRole, OutboxId, PayoutId, PersonId, Platform, RuleId,
+    MembershipStatus, OrderId, OrderStatus, OrgId, OrganizerRole, OutboxId, PayoutId, PersonId, Platform, RuleId, Shop,
     TicketTypeId, UnknownWord,
 };
 use sqlx::encode::IsNull;
@@ -44,7 +44,7 @@ macro_rules! stored_as {
 
 // Words as text, read strictly.
 stored_as!(&str, |word| Self::from_stored(word)?, |v| v.as_str();
-    Channel, DigestKind, EntryKind, InviteKind, InviteStatus, LinkKind, MembershipStatus, OrderStatus, OrganizerRole, Platform
+    Channel, DigestKind, EntryKind, InviteKind, InviteStatus, LinkKind, MembershipStatus, OrderStatus, OrganizerRole, Platform, Shop
 );
 
 // Ids as integers.

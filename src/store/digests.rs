@@ -219,7 +219,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT o.event_id, coalesce(l.label, '') AS link_label, l.sub_promoter AS link_sub_promoter, t.name AS ticket_type, \
                sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS tickets, \
-               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor ELSE 0 END) AS net_minor \
+               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor ELSE 0 END) AS net_minor \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
              LEFT JOIN links l ON l.id = o.link_id \
              WHERE o.membership_id = ?1 AND o.updated_at > ?2 AND o.updated_at <= ?3 \

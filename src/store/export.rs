@@ -26,6 +26,8 @@ pub struct ExportRow {
     pub quantity: i64,
     pub refunded_quantity: i64,
     pub unit_price_minor: i64,
+    /// Refunded by amount beyond the refunded tickets.
+    pub refunded_minor: i64,
     pub currency: String,
     pub status: OrderStatus,
     pub buyer_name: Option<String>,
@@ -61,7 +63,7 @@ const PAGE_SQL: &str = "WITH page AS MATERIALIZED ( \
        (SELECT id FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
        (SELECT json_group_array(json_array(p.external_id, p.ordered_at, p.event_id, ol.ticket_type_id, \
           ol.quantity, ol.refunded_quantity, ol.unit_price_minor, p.currency, p.status, p.buyer_name, \
-          p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, p.self_referral, p.id, ol.line_no)) \
+          p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, p.self_referral, p.id, ol.line_no, ol.refunded_minor)) \
         FROM page p CROSS JOIN order_lines ol ON ol.order_id = p.id)";
 
 /// A line as a page carries it: ids where the export shows names.
@@ -79,6 +81,7 @@ struct PageRow(
     Option<String>,
     Option<String>,
     Option<String>,
+    i64,
     i64,
     i64,
     i64,
@@ -131,6 +134,7 @@ impl Lookups {
             quantity: p.4,
             refunded_quantity: p.5,
             unit_price_minor: p.6,
+            refunded_minor: p.17,
             currency: p.7,
             status: p.8,
             buyer_name: p.9,

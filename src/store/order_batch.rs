@@ -190,7 +190,8 @@ impl Store {
             .collect();
         for chunk in lines.chunks(CHUNK) {
             let mut q = QueryBuilder::new(
-                "INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, refunded_quantity, unit_price_minor) ",
+                "INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, refunded_quantity, unit_price_minor, \
+                 refunded_minor) ",
             );
             q.push_values(chunk, |mut b, (order_id, line_no, event_id, l, refund_all)| {
                 let type_id = types[&(*event_id, l.ticket_type.to_ascii_lowercase())];
@@ -199,7 +200,8 @@ impl Store {
                     .push_bind(type_id)
                     .push_bind(l.quantity)
                     .push_bind(if *refund_all { l.quantity } else { l.refunded_quantity })
-                    .push_bind(l.unit_price_minor);
+                    .push_bind(l.unit_price_minor)
+                    .push_bind(if *refund_all { 0 } else { l.refunded_minor });
             });
             q.build().execute(&mut **tx).await?;
         }

@@ -210,7 +210,7 @@ impl Store {
         .bind(order_id)
         .execute(&mut **tx)
         .await?;
-        sqlx::query("UPDATE order_lines SET refunded_quantity = quantity WHERE order_id = ?")
+        sqlx::query("UPDATE order_lines SET refunded_quantity = quantity, refunded_minor = 0 WHERE order_id = ?")
             .bind(order_id)
             .execute(&mut **tx)
             .await?;
@@ -279,7 +279,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT o.external_id, o.ordered_at, o.status, l.label AS link_label, l.sub_promoter AS link_sub_promoter, \
                sum(ol.quantity - ol.refunded_quantity) AS tickets, \
-               sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor) AS net_minor, o.currency, \
+               sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor) AS net_minor, o.currency, \
                group_concat(ol.quantity || ' × ' || t.name, ', ') AS summary \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
              LEFT JOIN links l ON l.id = o.link_id \

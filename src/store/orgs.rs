@@ -2,7 +2,7 @@
 
 use super::{Store, StoreResult, WriteTx};
 use crate::clock::ts;
-use crate::domain::{EventId, OrgId, OrganizerRole, PersonId, TicketTypeId};
+use crate::domain::{EventId, OrgId, OrganizerRole, PersonId, Shop, TicketTypeId};
 use chrono::{DateTime, Utc};
 
 /// An organization running promoter programs.
@@ -26,6 +26,8 @@ pub struct EventRow {
     pub starts_at: DateTime<Utc>,
     pub ticket_url: String,
     pub currency: String,
+    /// The shop that sells its tickets.
+    pub checkout: Shop,
 }
 
 /// A ticket type of an event.
@@ -37,7 +39,7 @@ pub struct TicketTypeRow {
     pub price_minor: Option<i64>,
 }
 
-const EVENT_COLS: &str = "id, org_id, slug, name, starts_at, ticket_url, currency";
+const EVENT_COLS: &str = "id, org_id, slug, name, starts_at, ticket_url, currency, checkout";
 
 impl Store {
     /// Creates an organization with its owner (the person must exist).

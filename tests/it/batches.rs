@@ -24,6 +24,7 @@ fn raw(id: &str, updated_at: &str, status: &str, r#ref: Option<&str>, lines: &[(
                 quantity: *q,
                 refunded_quantity: 0,
                 unit_price_minor: 4900,
+                refunded_minor: 0,
                 currency: "EUR".into(),
             })
             .collect(),
@@ -180,7 +181,7 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
     // The running totals that stats read agree with a count from scratch.
     let recount = "SELECT o.event_id, coalesce(o.membership_id, 0), coalesce(o.link_id, 0), l.ticket_type_id, count(*), \
          sum(l.quantity), sum(l.quantity - l.refunded_quantity), sum(l.quantity * l.unit_price_minor), \
-         sum((l.quantity - l.refunded_quantity) * l.unit_price_minor), \
+         sum((l.quantity - l.refunded_quantity) * l.unit_price_minor - l.refunded_minor), \
          sum(CASE WHEN o.self_referral = 1 THEN l.quantity - l.refunded_quantity ELSE 0 END) \
          FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.status <> 'cancelled' GROUP BY 1, 2, 3, 4";
     let kept = "SELECT event_id, membership_id, link_id, ticket_type_id, lines, sold, tickets, gross_minor, net_minor, \

@@ -32,6 +32,7 @@ fn order(id: &str, at: &str, r#ref: Option<&str>, quantity: i64, refunded: i64, 
             quantity,
             refunded_quantity: refunded,
             unit_price_minor: 4900,
+            refunded_minor: 0,
             currency: "EUR".into(),
         }],
         ..Default::default()

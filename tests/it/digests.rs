@@ -163,6 +163,7 @@ async fn promoter_digests_show_only_their_numbers_and_organizer_digests_everyone
             quantity: 3,
             refunded_quantity: 0,
             unit_price_minor: 12950,
+            refunded_minor: 0,
             currency: "EUR".into(),
         }],
         ..Default::default()
@@ -210,6 +211,7 @@ fn order(n: usize, link: &str) -> RawOrder {
             quantity: 1,
             refunded_quantity: 0,
             unit_price_minor: if n.is_multiple_of(4) { 12950 } else { 4900 },
+            refunded_minor: 0,
             currency: "EUR".into(),
         }],
         ..Default::default()

@@ -63,6 +63,13 @@ async fn upgrade(db: &Path) -> (Option<String>, i64) {
     (from, applied)
 }
 
+/// The number of migrations in `migrations/`.
+fn migrations() -> i64 {
+    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .unwrap()
+        .count() as i64
+}
+
 #[tokio::test]
 async fn a_database_of_either_released_0012_reaches_the_current_schema() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,7 +80,7 @@ async fn a_database_of_either_released_0012_reaches_the_current_schema() {
     let db = released(&short, &m12).await;
     let (from, applied) = upgrade(&db).await;
     assert!(from.is_some(), "0013 gives an existing organization its grace period");
-    assert_eq!(applied, 14);
+    assert_eq!(applied, migrations());
 
     let long = dir.path().join("long");
     std::fs::create_dir_all(&long).unwrap();
@@ -83,5 +90,5 @@ async fn a_database_of_either_released_0012_reaches_the_current_schema() {
     // Created after the long 0012 ran, the organization has no grace: 0013's update was
     // not run a second time (and its column not added twice, which would fail).
     assert!(from.is_none(), "0013 ran again on a database that had it");
-    assert_eq!(applied, 14);
+    assert_eq!(applied, migrations());
 }

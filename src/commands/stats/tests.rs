@@ -77,6 +77,7 @@ fn event() -> EventRow {
         starts_at: "2027-06-01T16:00:00Z".parse().unwrap(),
         ticket_url: "https://tickets.example/fest".into(),
         currency: "EUR".into(),
+        checkout: crate::domain::Shop::Webhook,
     }
 }
 

@@ -53,6 +53,7 @@ impl Row<'_> {
             quantity: self.int("quantity", None, problems, &mut unparsed),
             refunded_quantity: self.int("refunded_quantity", Some(0), problems, &mut unparsed),
             unit_price_minor: self.int("unit_price_minor", None, problems, &mut unparsed),
+            refunded_minor: self.int("refunded_minor", Some(0), problems, &mut unparsed),
             currency: self.text("currency", problems),
         };
         ParsedRow {

@@ -1,0 +1,410 @@
+//! Ticket shops: each connector reads its shop's deliveries into [`ShopOrder`]s, and
+//! one mapping turns those into the raw orders every other path validates and stores.
+
+pub mod api;
+mod connection;
+pub mod eventbrite;
+pub mod hievents;
+pub mod pretix;
+pub mod shopify;
+mod sign;
+pub mod stripe;
+pub mod tickettailor;
+pub mod woocommerce;
+
+pub use connection::{Connection, Connections};
+pub use sign::{ShopSignatureError, decode_entities, hmac_base64, hmac_hex, secret_matches};
+
+use crate::domain::Shop;
+use crate::ingest::{OrderError, RawLine, RawOrder};
+use chrono::{DateTime, Utc};
+
+/// A delivery's headers, by lowercase name.
+pub trait Headers {
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+/// What a delivery asks of promoterd once read (and completed from the shop's API).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Orders in their current state; `id` is the shop's id of the delivery, if any.
+    Orders { id: Option<String>, orders: Vec<ShopOrder> },
+    /// Nothing to store (a ping, an event type not about orders, an unpaid order);
+    /// answered 200 so the shop neither retries nor gives up on the address.
+    Ignored(String),
+}
+
+/// Why a delivery was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The body is not what the shop sends: 400.
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// The shop's API could not complete it: 502/503, the shop retries.
+    #[error(transparent)]
+    Api(#[from] api::ApiError),
+}
+
+/// Checks a delivery's signature with one connection's secrets (shops that sign).
+pub fn verify(
+    shop: Shop,
+    headers: &(dyn Headers + Sync),
+    body: &[u8],
+    secrets: &[String],
+    now: i64,
+) -> Result<(), ShopSignatureError> {
+    match shop {
+        Shop::Stripe => stripe::verify(headers, body, secrets, now),
+        Shop::Shopify => shopify::verify(headers, body, secrets),
+        Shop::WooCommerce => woocommerce::verify(headers, body, secrets),
+        Shop::TicketTailor => tickettailor::verify(headers, body, secrets, now),
+        Shop::HiEvents => hievents::verify(headers, body, secrets),
+        // No signature: the secret is in the address (`signs_in_path`).
+        Shop::Pretix | Shop::Eventbrite | Shop::Webhook => Err(ShopSignatureError::UnknownConnection),
+    }
+}
+
+/// Whether the shop's deliveries carry no signature, only the secret in the address.
+pub fn signs_in_path(shop: Shop) -> bool {
+    matches!(shop, Shop::Pretix | Shop::Eventbrite)
+}
+
+/// Reads an authenticated delivery, completing it from the shop's API where the
+/// delivery is only a notification.
+pub async fn read(
+    shop: Shop,
+    api: Option<&api::ShopApi>,
+    headers: &(dyn Headers + Sync),
+    body: &[u8],
+) -> Result<Delivery, ConnectorError> {
+    match shop {
+        Shop::Stripe => stripe::read(api, body).await,
+        Shop::Shopify => shopify::read(api, headers, body).await,
+        Shop::WooCommerce => Ok(woocommerce::read(headers, body)?),
+        Shop::Pretix => pretix::read(api, body).await,
+        Shop::TicketTailor => Ok(tickettailor::read(body)?),
+        Shop::Eventbrite => eventbrite::read(api, body).await,
+        Shop::HiEvents => Ok(hievents::read(body)?),
+        Shop::Webhook => Ok(Delivery::Ignored("not a shop".into())),
+    }
+}
+
+/// The JSON body as `T`, or a malformed-order error naming the shop.
+pub(crate) fn json<T: serde::de::DeserializeOwned>(shop: Shop, body: &[u8]) -> Result<T, OrderError> {
+    serde_json::from_slice(body)
+        .map_err(|e| OrderError::Malformed(format!("the body is not a {} delivery: {e}", shop.label())))
+}
+
+/// What an order is at the shop, as far as counting goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShopStatus {
+    /// Paid (refunds, if any, are in the lines and `refunded_minor`).
+    Paid,
+    /// Every ticket refunded.
+    Refunded,
+    Cancelled,
+    /// Not paid yet (pending, on hold, awaiting payment): not counted until it is.
+    Unpaid,
+}
+
+/// One order as a shop reports it, before it is tied to an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopOrder {
+    /// The shop's order id.
+    pub id: String,
+    /// The shop's id of the order's event, where the order names one.
+    pub event_key: Option<String>,
+    pub status: ShopStatus,
+    pub ordered_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The tracking link's code as the shop kept it.
+    pub ref_code: Option<String>,
+    /// Discount or voucher codes the buyer entered.
+    pub promo_codes: Vec<String>,
+    pub buyer_name: Option<String>,
+    pub buyer_email: Option<String>,
+    pub buyer_phone: Option<String>,
+    pub currency: String,
+    pub lines: Vec<ShopLine>,
+    /// Money refunded that no refunded ticket accounts for (a refund by amount).
+    pub refunded_minor: i64,
+}
+
+/// One ticket line of a [`ShopOrder`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopLine {
+    /// The shop's id of the line's event (a product), where lines name one.
+    pub event_key: Option<String>,
+    pub ticket_type: String,
+    pub quantity: i64,
+    pub refunded_quantity: i64,
+    /// What the buyer paid for all `quantity` tickets of the line, after discounts.
+    pub total_minor: i64,
+}
+
+/// A shop order's share for one of our events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventShare {
+    /// The shop's id of the event.
+    pub key: String,
+    pub raw: RawOrder,
+}
+
+impl ShopOrder {
+    /// Every shop id the order may be counted under: its lines' (products) and its own
+    /// (a Payment Link, an event), first seen first.
+    pub fn event_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        let all = self
+            .lines
+            .iter()
+            .filter_map(|l| l.event_key.as_ref())
+            .chain(self.event_key.as_ref());
+        for k in all {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+        keys
+    }
+
+    /// The key a line counts under: its own when it names one of our events, else the
+    /// order's.
+    fn key_of<'a>(&'a self, l: &'a ShopLine, known: &impl Fn(&str) -> Option<String>) -> Option<&'a String> {
+        [l.event_key.as_ref(), self.event_key.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| known(k).is_some())
+    }
+
+    /// The order's share for each event `event_of` knows (by the shop's key, as the
+    /// event's short name or id): lines of other products are left out. An order of
+    /// several of our events keeps one order per event, `<id>:<key>`.
+    pub fn shares(&self, event_of: impl Fn(&str) -> Option<String>) -> Result<Vec<EventShare>, OrderError> {
+        // (first key, event), one per event: several products can sell one event.
+        let mut ours: Vec<(String, String)> = Vec::new();
+        for l in &self.lines {
+            if let Some(k) = self.key_of(l, &event_of)
+                && let Some(e) = event_of(k)
+                && !ours.iter().any(|(_, x)| *x == e)
+            {
+                ours.push((k.clone(), e));
+            }
+        }
+        if self.lines.is_empty()
+            && let Some(k) = &self.event_key
+            && let Some(e) = event_of(k)
+        {
+            ours.push((k.clone(), e)); // a cancellation may carry no lines
+        }
+        let several = ours.len() > 1;
+        ours.into_iter()
+            .map(|(key, event)| {
+                let lines: Vec<&ShopLine> = self
+                    .lines
+                    .iter()
+                    .filter(|l| self.key_of(l, &event_of).and_then(|k| event_of(k)).as_ref() == Some(&event))
+                    .collect();
+                let id = if several {
+                    format!("{}:{key}", self.id)
+                } else {
+                    self.id.clone()
+                };
+                let raw = self.raw(id, event, &lines)?;
+                Ok(EventShare { key, raw })
+            })
+            .collect()
+    }
+
+    /// The raw order of `lines` for `event`, with this order's refund by amount spread
+    /// over them (its part for other events' lines is theirs, in proportion).
+    fn raw(&self, id: String, event: String, lines: &[&ShopLine]) -> Result<RawOrder, OrderError> {
+        let kept_all: i64 = self.lines.iter().map(kept_minor).sum();
+        let kept_here: i64 = lines.iter().map(|l| kept_minor(l)).sum();
+        let refund_here = share(self.refunded_minor, kept_here, kept_all);
+        let mut raw_lines: Vec<RawLine> = lines.iter().flat_map(|l| exact_lines(l, &self.currency)).collect();
+        let whole_refund = kept_here > 0 && refund_here >= kept_here;
+        if !whole_refund {
+            spread(&mut raw_lines, refund_here);
+        }
+        let status = match self.status {
+            ShopStatus::Refunded => "refunded",
+            ShopStatus::Cancelled => "cancelled",
+            ShopStatus::Paid if whole_refund => "refunded",
+            ShopStatus::Paid => "paid",
+            ShopStatus::Unpaid => {
+                return Err(OrderError::Malformed("the order is not paid yet".into()));
+            }
+        };
+        Ok(RawOrder {
+            order_id: id,
+            event,
+            status: status.into(),
+            ordered_at: self.ordered_at.to_rfc3339(),
+            updated_at: Some(self.updated_at.to_rfc3339()),
+            ref_code: self.ref_code.clone(),
+            buyer_name: self.buyer_name.clone(),
+            buyer_email: self.buyer_email.clone(),
+            buyer_phone: self.buyer_phone.clone(),
+            lines: raw_lines,
+        })
+    }
+}
+
+/// What the buyer keeps of a line: the paid price of its tickets not refunded.
+fn kept_minor(l: &ShopLine) -> i64 {
+    if l.quantity <= 0 {
+        return 0;
+    }
+    let kept = (l.quantity - l.refunded_quantity).clamp(0, l.quantity);
+    // Exact: the whole line's total, less the refunded tickets' share of it.
+    l.total_minor - share(l.total_minor, l.quantity - kept, l.quantity)
+}
+
+/// `amount * part / whole`, rounded half up, in 128 bits; 0 when `whole` is 0.
+fn share(amount: i64, part: i64, whole: i64) -> i64 {
+    if whole <= 0 || part <= 0 {
+        return 0;
+    }
+    let n = i128::from(amount) * i128::from(part);
+    let w = i128::from(whole);
+    i64::try_from((2 * n + w) / (2 * w)).unwrap_or(i64::MAX)
+}
+
+/// A line as stored lines with whole unit prices that add up to exactly what was paid:
+/// `total = q × unit + r` becomes `q - r` tickets at `unit` and `r` at `unit + 1`.
+/// Refunded tickets are taken from the dearer part first.
+fn exact_lines(l: &ShopLine, currency: &str) -> Vec<RawLine> {
+    let q = l.quantity;
+    let line = |quantity: i64, refunded: i64, unit: i64| RawLine {
+        ticket_type: l.ticket_type.clone(),
+        quantity,
+        refunded_quantity: refunded,
+        unit_price_minor: unit,
+        refunded_minor: 0,
+        currency: currency.to_string(),
+    };
+    if q <= 0 || l.total_minor < 0 {
+        // Refused by the rules with the shop's own figures.
+        return vec![line(q, l.refunded_quantity, l.total_minor)];
+    }
+    let (unit, rest) = (l.total_minor / q, l.total_minor % q);
+    if rest == 0 {
+        return vec![line(q, l.refunded_quantity, unit)];
+    }
+    let refunded_dear = l.refunded_quantity.clamp(0, rest);
+    let refunded_cheap = (l.refunded_quantity - refunded_dear).clamp(0, q - rest);
+    vec![
+        line(q - rest, refunded_cheap, unit),
+        line(rest, refunded_dear, unit + 1),
+    ]
+}
+
+/// Spreads `amount` over the lines in proportion to what each keeps, by largest
+/// remainder (ties to the earlier line), never more than a line keeps.
+fn spread(lines: &mut [RawLine], amount: i64) {
+    let kept: Vec<i64> = lines
+        .iter()
+        .map(|l| (l.quantity - l.refunded_quantity) * l.unit_price_minor)
+        .collect();
+    let total: i64 = kept.iter().sum();
+    if amount <= 0 || total <= 0 {
+        return;
+    }
+    let amount = amount.min(total);
+    let mut given = 0;
+    let mut rests: Vec<(i128, usize)> = Vec::with_capacity(lines.len());
+    for (i, (l, k)) in lines.iter_mut().zip(&kept).enumerate() {
+        let n = i128::from(amount) * i128::from(*k);
+        let part = i64::try_from(n / i128::from(total)).unwrap_or(0);
+        l.refunded_minor = part;
+        given += part;
+        rests.push((n % i128::from(total), i));
+    }
+    rests.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in rests.into_iter().take(usize::try_from(amount - given).unwrap_or(0)) {
+        lines[i].refunded_minor += 1;
+    }
+}
+
+/// A decimal amount as the shops write it (`"25.00"`, `25`, `"-10.5"`) in minor units
+/// of a currency with `decimals` places; refused when it has more places or is absurd.
+pub fn minor_units(text: &str, decimals: u32) -> Result<i64, OrderError> {
+    let bad = || {
+        OrderError::Malformed(format!(
+            "amount `{}` is not a decimal number",
+            text.chars().take(40).collect::<String>()
+        ))
+    };
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() || whole.len() > 12 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > decimals as usize {
+        return Err(bad());
+    }
+    let scale = 10_i64.pow(decimals);
+    let mut f: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
+    f *= 10_i64.pow(decimals - frac.len() as u32);
+    let v = whole.parse::<i64>().map_err(|_| bad())? * scale + f;
+    Ok(if neg { -v } else { v })
+}
+
+/// Decimal places of a currency's minor unit (ISO 4217), for the shops that send
+/// decimal amounts.
+pub fn currency_decimals(code: &str) -> u32 {
+    match code.to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// The `ref` parameter of a URL or of a path with a query (`/?ref=CODE`).
+pub fn ref_of_url(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or("");
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "ref")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A Unix time as the shops send it.
+pub fn unix_time(secs: i64) -> Result<DateTime<Utc>, OrderError> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| OrderError::Malformed(format!("time {secs} is out of range")))
+}
+
+/// An RFC 3339 time, or one without an offset taken as UTC (WooCommerce's `*_gmt`).
+pub fn shop_time(text: &str) -> Result<DateTime<Utc>, OrderError> {
+    let t = text.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(d.with_timezone(&Utc));
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, f) {
+            return Ok(d.and_utc());
+        }
+    }
+    Err(OrderError::Malformed(format!(
+        "time `{}` is not a date and time",
+        t.chars().take(40).collect::<String>()
+    )))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! Eventbrite: an unsigned notification `{api_url, config: {action}}` behind a secret
+//! address; fetching `api_url` (only on the connection's API, with its token) is the
+//! authentication. The ref is the attendees' `affiliate`.
+
+use super::api::ShopApi;
+use super::{ConnectorError, Delivery, ShopLine, ShopOrder, ShopStatus, shop_time};
+use crate::domain::Shop;
+use crate::ingest::OrderError;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct Notification {
+    api_url: String,
+    config: Config,
+}
+
+#[derive(Debug, Deserialize)]
+struct Config {
+    action: String,
+}
+
+/// An Eventbrite order with `expand=attendees`.
+#[derive(Debug, Deserialize)]
+pub struct Order {
+    id: String,
+    created: String,
+    #[serde(default)]
+    changed: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    event_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    attendees: Vec<Attendee>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Attendee {
+    ticket_class_name: String,
+    #[serde(default)]
+    quantity: Option<i64>,
+    costs: Costs,
+    #[serde(default)]
+    affiliate: Option<String>,
+    #[serde(default)]
+    refunded: bool,
+    #[serde(default)]
+    cancelled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Costs {
+    base_price: Money,
+    #[serde(default)]
+    tax: Option<Money>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Money {
+    currency: String,
+    value: i64,
+}
+
+/// Reads a notification and fetches the order it names.
+pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, ConnectorError> {
+    let n: Notification = super::json(Shop::Eventbrite, body)?;
+    if !n.config.action.starts_with("order.") {
+        let shown: String = n.config.action.chars().take(60).collect();
+        return Ok(Delivery::Ignored(format!("action `{shown}` is not about orders")));
+    }
+    let api = api.ok_or_else(|| OrderError::Malformed("the Eventbrite connection has no API token".into()))?;
+    let mut url = api.within(&n.api_url)?;
+    url.query_pairs_mut().clear().append_pair("expand", "attendees");
+    let order: Order = match api.get(url).await {
+        Ok(o) => o,
+        Err(e) if e.is_not_found() => return Ok(Delivery::Ignored("Eventbrite no longer has this order".into())),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Delivery::Orders {
+        id: None,
+        orders: vec![order_of(order)?],
+    })
+}
+
+/// The order as promoterd counts it: attendees grouped by ticket class, refunded or
+/// cancelled attendees as refunded tickets.
+pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
+    let mut lines: Vec<ShopLine> = Vec::new();
+    let mut currency = String::new();
+    for a in &o.attendees {
+        let q = a.quantity.unwrap_or(1).max(1);
+        let price = a.costs.base_price.value + a.costs.tax.as_ref().map_or(0, |t| t.value);
+        currency.clone_from(&a.costs.base_price.currency);
+        let back = if a.refunded || a.cancelled { q } else { 0 };
+        match lines.iter_mut().find(|l| l.ticket_type == a.ticket_class_name) {
+            Some(l) => {
+                l.quantity += q;
+                l.refunded_quantity += back;
+                l.total_minor += price;
+            }
+            None => lines.push(ShopLine {
+                event_key: None,
+                ticket_type: a.ticket_class_name.clone(),
+                quantity: q,
+                refunded_quantity: back,
+                total_minor: price,
+            }),
+        }
+    }
+    let status = match o.status.as_deref() {
+        Some("refunded") => ShopStatus::Refunded,
+        Some("deleted" | "cancelled") => ShopStatus::Cancelled,
+        Some("started" | "pending" | "abandoned") => ShopStatus::Unpaid,
+        _ => ShopStatus::Paid,
+    };
+    let ordered_at = shop_time(&o.created)?;
+    Ok(ShopOrder {
+        id: o.id,
+        event_key: Some(o.event_id),
+        status,
+        ordered_at,
+        updated_at: match &o.changed {
+            Some(c) => shop_time(c)?.max(ordered_at),
+            None => ordered_at,
+        },
+        ref_code: o
+            .attendees
+            .iter()
+            .find_map(|a| a.affiliate.clone().filter(|x| !x.trim().is_empty())),
+        promo_codes: Vec::new(),
+        buyer_name: o.name,
+        buyer_email: o.email,
+        buyer_phone: None,
+        currency: currency.to_ascii_uppercase(),
+        lines,
+        refunded_minor: 0,
+    })
+}

@@ -1,0 +1,239 @@
+//! pretix: an unsigned notification (`{notification_id, organizer, event, code,
+//! action}`) behind a secret address; the order is fetched from pretix's REST API and
+//! attributed by the voucher of its positions, one voucher per promoter link.
+
+use super::api::ShopApi;
+use super::{ConnectorError, Delivery, ShopLine, ShopOrder, ShopStatus, currency_decimals, minor_units, shop_time};
+use crate::domain::Shop;
+use crate::ingest::OrderError;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+struct Notification {
+    notification_id: Value,
+    organizer: String,
+    event: String,
+    #[serde(default)]
+    code: Option<String>,
+    action: String,
+}
+
+/// A pretix order (`GET …/orders/<code>/?include_canceled_positions=true`).
+#[derive(Debug, Deserialize)]
+pub struct Order {
+    code: String,
+    status: String,
+    datetime: String,
+    #[serde(default)]
+    last_modified: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    invoice_address: Option<InvoiceAddress>,
+    #[serde(default)]
+    positions: Vec<Position>,
+    #[serde(default)]
+    refunds: Vec<Refund>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InvoiceAddress {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Position {
+    item: i64,
+    price: String,
+    #[serde(default)]
+    voucher: Option<i64>,
+    #[serde(default)]
+    canceled: bool,
+    #[serde(default)]
+    addon_to: Option<i64>,
+    #[serde(default)]
+    attendee_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Refund {
+    state: String,
+    amount: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Item {
+    name: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Voucher {
+    code: String,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// The event's settings promoterd needs: its currency.
+#[derive(Debug, Deserialize)]
+struct Event {
+    currency: String,
+}
+
+/// Whether a pretix short name (organizer, event) or order code is safe in a path.
+fn slug(s: &str) -> Result<&str, OrderError> {
+    if !s.is_empty()
+        && s.len() <= 100
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !s.starts_with('.')
+    {
+        Ok(s)
+    } else {
+        Err(OrderError::Malformed(
+            "organizer, event and code are pretix short names".into(),
+        ))
+    }
+}
+
+/// The `<organizer>/<event>` a notification names, if it is one.
+pub fn event_key(body: &[u8]) -> Option<String> {
+    let n: Notification = serde_json::from_slice(body).ok()?;
+    Some(format!("{}/{}", n.organizer, n.event))
+}
+
+/// Reads a notification and fetches the order it names.
+pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, ConnectorError> {
+    let n: Notification = super::json(Shop::Pretix, body)?;
+    let order_action = n.action.starts_with("pretix.event.order.")
+        && !n.action.contains("checkin")
+        && !n.action.ends_with(".email.sent");
+    let Some(code) = n.code.as_deref().filter(|_| order_action) else {
+        let shown: String = n.action.chars().take(60).collect();
+        return Ok(Delivery::Ignored(format!("action `{shown}` is not about orders")));
+    };
+    let api = api.ok_or_else(|| OrderError::Malformed("the pretix connection has no API token".into()))?;
+    let base = format!("organizers/{}/events/{}/", slug(&n.organizer)?, slug(&n.event)?);
+    let order: Order = match api
+        .get(api.url(&format!(
+            "{base}orders/{}/?include_canceled_positions=true",
+            slug(code)?
+        ))?)
+        .await
+    {
+        Ok(o) => o,
+        Err(e) if e.is_not_found() => return Ok(Delivery::Ignored("pretix no longer has this order".into())),
+        Err(e) => return Err(e.into()),
+    };
+    let order = order_of(api, &base, &format!("{}/{}", n.organizer, n.event), order).await?;
+    Ok(Delivery::Orders {
+        id: Some(format!("{}", n.notification_id).chars().take(200).collect()),
+        orders: vec![order],
+    })
+}
+
+/// The order as promoterd counts it: positions grouped by product, cancelled ones as
+/// refunded tickets, the voucher's tag (or code) as the ref.
+pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> Result<ShopOrder, ConnectorError> {
+    let event: Event = api.get(api.url(base)?).await?;
+    let dec = currency_decimals(&event.currency);
+    let mut lines: Vec<(i64, ShopLine)> = Vec::new();
+    let mut voucher = None;
+    let mut tickets_back = 0;
+    for p in o.positions.iter().filter(|p| p.addon_to.is_none()) {
+        let price = minor_units(&p.price, dec)?;
+        voucher = voucher.or(p.voucher);
+        if p.canceled {
+            tickets_back += price;
+        }
+        match lines.iter_mut().find(|(item, _)| *item == p.item) {
+            Some((_, l)) => {
+                l.quantity += 1;
+                l.refunded_quantity += i64::from(p.canceled);
+                l.total_minor += price;
+            }
+            None => lines.push((
+                p.item,
+                ShopLine {
+                    event_key: None,
+                    ticket_type: String::new(),
+                    quantity: 1,
+                    refunded_quantity: i64::from(p.canceled),
+                    total_minor: price,
+                },
+            )),
+        }
+    }
+    for (item, line) in &mut lines {
+        line.ticket_type = item_name(api, base, *item).await?;
+    }
+    let ref_code = match voucher {
+        Some(id) => {
+            let v: Voucher = api.get(api.url(&format!("{base}vouchers/{id}/"))?).await?;
+            Some(v.tag.filter(|t| !t.trim().is_empty()).unwrap_or(v.code))
+        }
+        None => None,
+    };
+    let mut refunded = 0;
+    for r in o.refunds.iter().filter(|r| r.state == "done") {
+        refunded += minor_units(&r.amount, dec)?;
+    }
+    let status = match o.status.as_str() {
+        "p" => ShopStatus::Paid,
+        "c" => ShopStatus::Cancelled,
+        _ => ShopStatus::Unpaid, // n: pending, e: expired
+    };
+    let ordered_at = shop_time(&o.datetime)?;
+    let name = o
+        .invoice_address
+        .and_then(|a| a.name)
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| o.positions.iter().find_map(|p| p.attendee_name.clone()));
+    Ok(ShopOrder {
+        id: o.code,
+        event_key: Some(event_key.to_string()),
+        status,
+        ordered_at,
+        updated_at: match &o.last_modified {
+            Some(t) => shop_time(t)?.max(ordered_at),
+            None => ordered_at,
+        },
+        ref_code,
+        promo_codes: Vec::new(),
+        buyer_name: name,
+        buyer_email: o.email,
+        buyer_phone: o.phone,
+        currency: event.currency.to_ascii_uppercase(),
+        lines: lines.into_iter().map(|(_, l)| l).collect(),
+        refunded_minor: (refunded - tickets_back).max(0),
+    })
+}
+
+/// A product's name in English, else in the first language pretix gives.
+async fn item_name(api: &ShopApi, base: &str, item: i64) -> Result<String, ConnectorError> {
+    let key = format!("{base}items/{item}/");
+    if let Some(name) = api.remembered(&key) {
+        return Ok(name);
+    }
+    let i: Item = api.get(api.url(&key)?).await?;
+    let name = match &i.name {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m
+            .get("en")
+            .or_else(|| m.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    };
+    let name = if name.trim().is_empty() {
+        format!("item {item}")
+    } else {
+        name
+    };
+    api.remember(&key, &name);
+    Ok(name)
+}

@@ -1,0 +1,122 @@
+//! Which shop sells an event's tickets, the shop's ids for it, and the event a shop's
+//! id names within an organization.
+
+use super::{Store, StoreResult, WriteTx};
+use crate::domain::{EventId, OrgId, Shop};
+
+/// An event as a shop's delivery reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ShopEvent {
+    pub id: EventId,
+    pub slug: String,
+    pub currency: String,
+}
+
+impl Store {
+    /// Sets the shop of an event and the shop's ids for it (replacing the ones it had);
+    /// `Ok(Err((id, slug)))` when another event of the organization already has one of
+    /// them at that shop (nothing changed).
+    pub async fn set_event_checkout(
+        &self,
+        tx: &mut WriteTx,
+        event: EventId,
+        shop: Shop,
+        keys: &[String],
+    ) -> StoreResult<Result<(), (String, String)>> {
+        for key in keys {
+            let taken: Option<String> = sqlx::query_scalar(
+                "SELECT o.slug FROM event_checkout_keys k JOIN events o ON o.id = k.event_id \
+                 JOIN events e ON e.id = ?1 \
+                 WHERE k.org_id = e.org_id AND k.checkout = ?2 AND k.key = ?3 AND k.event_id <> ?1",
+            )
+            .bind(event)
+            .bind(shop)
+            .bind(key)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(slug) = taken {
+                return Ok(Err((key.clone(), slug)));
+            }
+        }
+        sqlx::query("DELETE FROM event_checkout_keys WHERE event_id = ?")
+            .bind(event)
+            .execute(&mut **tx)
+            .await?;
+        for key in keys {
+            sqlx::query(
+                "INSERT INTO event_checkout_keys (org_id, checkout, key, event_id) \
+                 SELECT org_id, ?, ?, id FROM events WHERE id = ? ON CONFLICT DO NOTHING",
+            )
+            .bind(shop)
+            .bind(key)
+            .bind(event)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query("UPDATE events SET checkout = ? WHERE id = ?")
+            .bind(shop)
+            .bind(event)
+            .execute(&mut **tx)
+            .await?;
+        Ok(Ok(()))
+    }
+
+    /// The shop's ids for an event.
+    pub async fn event_checkout_keys(&self, event: EventId) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT key FROM event_checkout_keys WHERE event_id = ? ORDER BY key")
+                .bind(event)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// The organization's event that `key` names at `shop`.
+    pub async fn event_for_shop(&self, org: OrgId, shop: Shop, key: &str) -> StoreResult<Option<ShopEvent>> {
+        Ok(sqlx::query_as(
+            "SELECT e.id, e.slug, e.currency FROM event_checkout_keys k JOIN events e ON e.id = k.event_id \
+             WHERE k.org_id = ? AND k.checkout = ? AND k.key = ? AND e.checkout = k.checkout",
+        )
+        .bind(org)
+        .bind(shop)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The organization's events sold at `shop`, with the shop's ids for each.
+    pub async fn events_at_shop(&self, org: OrgId, shop: Shop) -> StoreResult<Vec<(ShopEvent, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            event: ShopEvent,
+            key: String,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT e.id, e.slug, e.currency, k.key FROM event_checkout_keys k JOIN events e ON e.id = k.event_id \
+             WHERE k.org_id = ? AND k.checkout = ? AND e.checkout = k.checkout ORDER BY e.id, k.key",
+        )
+        .bind(org)
+        .bind(shop)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.event, r.key)).collect())
+    }
+
+    /// The code of the link a promo code stands for at `event`: a promoter's promo code,
+    /// or a code equal to one of the event's link codes.
+    pub async fn link_code_for_promo(&self, event: EventId, code: &str) -> StoreResult<Option<String>> {
+        let code = code.trim().to_lowercase();
+        if code.is_empty() || code.len() > 100 {
+            return Ok(None);
+        }
+        Ok(sqlx::query_scalar(
+            "SELECT l.code FROM promo_codes p JOIN links l ON l.id = p.link_id WHERE p.event_id = ?1 AND p.code = ?2 \
+             UNION ALL SELECT code FROM links WHERE event_id = ?1 AND code = ?2 LIMIT 1",
+        )
+        .bind(event)
+        .bind(&code)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}

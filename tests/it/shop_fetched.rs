@@ -1,0 +1,177 @@
+//! pretix and Eventbrite (issue 16): unsigned notifications behind a secret address,
+//! completed from the shop's API (a local stand-in speaking the documented JSON).
+//! Samples and their sources: `tests/fixtures/shops/SOURCES-2.md`.
+
+use super::shops::*;
+use reqwest::StatusCode;
+
+const PRETIX: &str = "/api/v1/organizers/democon/events/summer27/";
+
+async fn pretix() -> ShopTest {
+    let t = open("pretix", "democon/summer27", "/api/v1").await;
+    t.api.get(PRETIX, sample_json(&fixture("pretix/event.json")));
+    t.api.get(
+        &format!("{PRETIX}items/1/"),
+        sample_json(&fixture("pretix/item_1.json")),
+    );
+    t.api.get(
+        &format!("{PRETIX}items/2/"),
+        sample_json(&fixture("pretix/item_2.json")),
+    );
+    t.api.get(
+        &format!("{PRETIX}vouchers/15/"),
+        sample_json(&t.sample("pretix/voucher.json")),
+    );
+    t
+}
+
+fn pretix_order(t: &ShopTest, sample: &str) {
+    t.api.get(
+        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true"),
+        sample_json(&t.sample(sample)),
+    );
+}
+
+fn stored(t: &ShopTest, id: &str, status: &str, tickets: i64, net_minor: i64) -> Vec<Stored> {
+    vec![Stored {
+        external_id: id.into(),
+        status: status.into(),
+        tickets,
+        net_minor,
+        link: Some(t.ana.clone()),
+        buyer_email: Some("maria.rossi@example.org".into()),
+    }]
+}
+
+#[tokio::test]
+async fn pretix_orders_are_fetched_and_attributed_by_voucher() {
+    let t = pretix().await;
+    let at = format!("pretix/{SECRET}");
+    pretix_order(&t, "pretix/order.json");
+    let placed = fixture("pretix/webhook_placed.json");
+    let (status, answer) = t.post(&at, &[], &placed).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Early bird 25.00 + VIP 80.00, both positions on Ana's voucher (tag = her link code).
+    assert_eq!(t.orders().await, stored(&t, "ABC12", "paid", 2, 10500));
+    assert!(
+        t.api
+            .calls()
+            .iter()
+            .all(|c| c.auth.as_deref() == Some(&format!("Token {TOKEN}")))
+    );
+    // pretix repeats notifications: the same notification id changes nothing.
+    changes_nothing(&t, &at, &[], &placed, StatusCode::OK).await;
+
+    // The Early bird position cancelled with its 25.00 refunded: a refunded ticket.
+    pretix_order(&t, "pretix/order_partial_refund_include_canceled.json");
+    let refund = fixture("pretix/webhook_refund_done.json");
+    let (status, answer) = t.post(&at, &[], &refund).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, stored(&t, "ABC12", "partially_refunded", 1, 8000));
+    changes_nothing(&t, &at, &[], &refund, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn a_pretix_cancellation_counts_nothing() {
+    let t = pretix().await;
+    let at = format!("pretix/{SECRET}");
+    pretix_order(&t, "pretix/order.json");
+    let (status, answer) = t.post(&at, &[], &fixture("pretix/webhook_placed.json")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    pretix_order(&t, "pretix/order_canceled.json");
+    let canceled = fixture("pretix/webhook_canceled.json");
+    let (status, answer) = t.post(&at, &[], &canceled).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, stored(&t, "ABC12", "cancelled", 0, 0));
+}
+
+#[tokio::test]
+async fn pretix_refuses_a_wrong_address_and_leaves_other_events_alone() {
+    let t = pretix().await;
+    pretix_order(&t, "pretix/order.json");
+    let placed = fixture("pretix/webhook_placed.json");
+    let wrong = changes_nothing(
+        &t,
+        "pretix/not-the-secret-0123456789",
+        &[],
+        &placed,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(wrong["error"], "signature", "{wrong}");
+    changes_nothing(&t, "pretix", &[], &placed, StatusCode::NOT_FOUND).await;
+    // Another pretix event of the organizer: acknowledged, its order never fetched.
+    let other = placed.replace("summer27", "winter27");
+    let answer = changes_nothing(&t, &format!("pretix/{SECRET}"), &[], &other, StatusCode::OK).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    assert!(t.api.calls().is_empty(), "{:?}", t.api.calls());
+}
+
+async fn eventbrite() -> ShopTest {
+    let t = open("eventbrite", "987654321", "/v3").await;
+    t.api.get(
+        "/v3/orders/1234567890/?expand=attendees",
+        sample_json(&t.sample("eventbrite/order.json")),
+    );
+    t
+}
+
+fn notification(t: &ShopTest, name: &str) -> String {
+    fixture(name).replace("https://www.eventbriteapi.com", &t.api.url)
+}
+
+#[tokio::test]
+async fn eventbrite_orders_are_fetched_and_attributed_by_affiliate() {
+    let t = eventbrite().await;
+    let at = format!("eventbrite/{SECRET}");
+    let placed = notification(&t, "eventbrite/webhook_order_placed.json");
+    let (status, answer) = t.post(&at, &[], &placed).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, stored(&t, "1234567890", "paid", 2, 10500));
+    assert!(
+        t.api
+            .calls()
+            .iter()
+            .all(|c| c.auth.as_deref() == Some(&format!("Bearer {TOKEN}")))
+    );
+    changes_nothing(&t, &at, &[], &placed, StatusCode::OK).await;
+
+    t.api.get(
+        "/v3/orders/1234567890/?expand=attendees",
+        sample_json(&t.sample("eventbrite/order_refunded.json")),
+    );
+    let refunded = notification(&t, "eventbrite/webhook_order_refunded.json");
+    let (status, answer) = t.post(&at, &[], &refunded).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, stored(&t, "1234567890", "refunded", 0, 0));
+    changes_nothing(&t, &at, &[], &refunded, StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn eventbrite_never_sends_the_token_outside_its_api() {
+    let t = eventbrite().await;
+    let at = format!("eventbrite/{SECRET}");
+    // Unsigned: anyone knowing the address could name any URL. Only the API's is fetched.
+    let elsewhere =
+        fixture("eventbrite/webhook_order_placed.json").replace("https://www.eventbriteapi.com", "http://127.0.0.1:9");
+    let answer = changes_nothing(&t, &at, &[], &elsewhere, StatusCode::BAD_REQUEST).await;
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("not on the connection's API"),
+        "{answer}"
+    );
+    let sideways = notification(&t, "eventbrite/webhook_order_placed.json").replace("/v3/orders/", "/admin/orders/");
+    changes_nothing(&t, &at, &[], &sideways, StatusCode::BAD_REQUEST).await;
+    assert!(t.api.calls().is_empty(), "{:?}", t.api.calls());
+    let placed = notification(&t, "eventbrite/webhook_order_placed.json");
+    changes_nothing(
+        &t,
+        "eventbrite/not-the-secret-0123456789",
+        &[],
+        &placed,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}

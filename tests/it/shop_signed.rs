@@ -1,0 +1,271 @@
+//! Shopify, WooCommerce, Ticket Tailor and Hi.Events (issue 16): the shops that send
+//! the whole order, signed. For each: a sale through Ana's link is attributed, a
+//! refund and a cancellation change the numbers once, a repeat changes nothing, a
+//! forged or unsigned delivery is refused, another product is acknowledged and left
+//! alone. Samples and their sources: `tests/fixtures/shops/SOURCES*.md`.
+
+use super::shops::*;
+use reqwest::StatusCode;
+
+fn stored(t: &ShopTest, id: &str, status: &str, tickets: i64, net_minor: i64, email: &str) -> Vec<Stored> {
+    vec![Stored {
+        external_id: id.into(),
+        status: status.into(),
+        tickets,
+        net_minor,
+        link: Some(t.ana.clone()),
+        buyer_email: Some(email.into()),
+    }]
+}
+
+/// Posts a delivery that must be stored, then the same again, which changes nothing.
+async fn twice(t: &ShopTest, path: &str, headers: &[(&'static str, String)], body: &str) {
+    let (status, answer) = t.post(path, headers, body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "stored", "{answer}");
+    changes_nothing(t, path, headers, body, StatusCode::OK).await;
+}
+
+fn shopify_headers(body: &str, topic: &str, id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-Shopify-Hmac-Sha256", base64_mac(SECRET, &[body.as_bytes()])),
+        ("X-Shopify-Topic", topic.into()),
+        ("X-Shopify-Webhook-Id", id.into()),
+    ]
+}
+
+#[tokio::test]
+async fn shopify_orders_refunds_and_cancellations() {
+    const ORDER: &str = "820982911946154508";
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    let sale = t.sample("shopify/orders_create.json");
+    twice(&t, "shopify", &shopify_headers(&sale, "orders/create", "w-1"), &sale).await;
+    // The id passes 2^53 and is kept exactly; Early bird ×2 + VIP, for Ana by landing_site_ref.
+    assert_eq!(t.orders().await, stored(&t, ORDER, "paid", 3, 13000, "jon@example.com"));
+
+    // refunds/create is completed from the Admin API with the connection's token.
+    t.api.get(
+        &format!("/admin/api/2025-01/orders/{ORDER}.json"),
+        serde_json::json!({ "order": sample_json(&t.sample("shopify/orders_updated_refund.json")) }),
+    );
+    let refund = t.sample("shopify/refunds_create.json");
+    twice(
+        &t,
+        "shopify",
+        &shopify_headers(&refund, "refunds/create", "w-2"),
+        &refund,
+    )
+    .await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+    );
+    let calls = t.api.calls();
+    assert!(
+        !calls.is_empty() && calls.iter().all(|c| c.auth.as_deref() == Some(TOKEN)),
+        "{calls:?}"
+    );
+    // The same refund inside orders/updated (another delivery) counts once.
+    let updated = t.sample("shopify/orders_updated_refund.json");
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-3"), &updated)
+        .await;
+    assert_eq!(
+        (status, &answer["orders"][0]["status"]),
+        (StatusCode::OK, &"unchanged".into()),
+        "{answer}"
+    );
+    assert_eq!(
+        t.orders().await,
+        stored(&t, ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+    );
+
+    let cancelled = t.sample("shopify/orders_cancelled.json");
+    twice(
+        &t,
+        "shopify",
+        &shopify_headers(&cancelled, "orders/cancelled", "w-4"),
+        &cancelled,
+    )
+    .await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, ORDER, "cancelled", 0, 0, "jon@example.com")
+    );
+
+    // Forged, unsigned, or another shop's product.
+    let before = t.app.dump().await;
+    let mut forged = shopify_headers(&sale, "orders/create", "w-5");
+    forged[0].1 = base64_mac("not-the-shop-secret-0123", &[sale.as_bytes()]);
+    let (status, _) = t.post("shopify", &forged, &sale).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = t.post("shopify", &forged[1..], &sale).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let other = sale
+        .replace("788032119674292922", "788032119674290000")
+        .replace(ORDER, "820982911946150000");
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&other, "orders/create", "w-6"), &other)
+        .await;
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &"ignored".into()),
+        "{answer}"
+    );
+    assert_eq!(t.app.dump().await, before);
+}
+
+fn woo_headers(body: &str, topic: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-WC-Webhook-Signature", base64_mac(SECRET, &[body.as_bytes()])),
+        ("X-WC-Webhook-Topic", topic.into()),
+    ]
+}
+
+#[tokio::test]
+async fn woocommerce_orders_refunds_by_amount_and_the_ping() {
+    // Two products, one per ticket type, both Summer Fest.
+    let t = open("woocommerce", "93 94", "").await;
+    // Saving the webhook in WooCommerce sends an unsigned form ping that must get 200.
+    let (status, answer) = t.post("woocommerce", &[], "webhook_id=17").await;
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &"ping".into()),
+        "{answer}"
+    );
+
+    let sale = t.sample("woocommerce/order_created.json");
+    twice(&t, "woocommerce", &woo_headers(&sale, "order.created"), &sale).await;
+    // The ref survives in the order attribution's entry URL.
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "727", "paid", 3, 13000, "john.doe@example.com")
+    );
+
+    // WooCommerce refunds by amount: 25.00 back, the tickets stay.
+    let refund = t.sample("woocommerce/order_updated_refund.json");
+    twice(&t, "woocommerce", &woo_headers(&refund, "order.updated"), &refund).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "727", "partially_refunded", 3, 10500, "john.doe@example.com")
+    );
+    let full = t.sample("woocommerce/order_updated_refunded.json");
+    twice(&t, "woocommerce", &woo_headers(&full, "order.updated"), &full).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "727", "refunded", 0, 0, "john.doe@example.com")
+    );
+
+    let mut forged = woo_headers(&sale, "order.created");
+    forged[0].1 = base64_mac("not-the-shop-secret-0123", &[sale.as_bytes()]);
+    changes_nothing(&t, "woocommerce", &forged, &sale, StatusCode::UNAUTHORIZED).await;
+    changes_nothing(&t, "woocommerce", &forged[1..], &sale, StatusCode::UNAUTHORIZED).await;
+}
+
+fn tt_headers(body: &str, t: i64, secret: &str) -> Vec<(&'static str, String)> {
+    let sig = hex_mac(secret, &[t.to_string().as_bytes(), body.as_bytes()]);
+    vec![("Tickettailor-Webhook-Signature", format!("t={t},v1={sig}"))]
+}
+
+#[tokio::test]
+async fn ticket_tailor_orders_and_cancellations() {
+    let t = open("tickettailor", "ev_5120034", "").await;
+    let sale = t.sample("tickettailor/order_created.json");
+    twice(&t, "tickettailor", &tt_headers(&sale, now(), SECRET), &sale).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "or_52718304", "paid", 2, 10500, "maria.rossi@example.org")
+    );
+    let cancelled = t.sample("tickettailor/order_updated_cancelled.json");
+    twice(&t, "tickettailor", &tt_headers(&cancelled, now(), SECRET), &cancelled).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "or_52718304", "cancelled", 0, 0, "maria.rossi@example.org")
+    );
+
+    changes_nothing(
+        &t,
+        "tickettailor",
+        &tt_headers(&sale, now() - 301, SECRET),
+        &sale,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    changes_nothing(
+        &t,
+        "tickettailor",
+        &tt_headers(&sale, now(), "not-the-shop-secret-0123"),
+        &sale,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    changes_nothing(&t, "tickettailor", &[], &sale, StatusCode::UNAUTHORIZED).await;
+    let other = sale
+        .replace("ev_5120034", "ev_9999999")
+        .replace("or_52718304", "or_52718399");
+    let answer = changes_nothing(
+        &t,
+        "tickettailor",
+        &tt_headers(&other, now(), SECRET),
+        &other,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+}
+
+fn hi_headers(body: &str, secret: &str) -> Vec<(&'static str, String)> {
+    vec![("Signature", hex_mac(secret, &[body.as_bytes()]))]
+}
+
+#[tokio::test]
+async fn hi_events_attributes_by_promo_code_and_counts_refunds_and_cancellations() {
+    let t = open("hievents", "42", "").await;
+    // Hi.Events' payload carries no affiliate: the promo code equal to Ana's link code counts.
+    let with_code = |name: &str| t.sample(name).replace("ANASUMMER", &t.ana.to_uppercase());
+    let sale = with_code("hievents/order_created.json");
+    twice(&t, "hievents", &hi_headers(&sale, SECRET), &sale).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "1001", "paid", 2, 10500, "maria.rossi@example.org")
+    );
+    let refunded = with_code("hievents/order_refunded.json");
+    twice(&t, "hievents", &hi_headers(&refunded, SECRET), &refunded).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "1001", "refunded", 0, 0, "maria.rossi@example.org")
+    );
+
+    changes_nothing(
+        &t,
+        "hievents",
+        &hi_headers(&sale, "not-the-shop-secret-0123"),
+        &sale,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    changes_nothing(&t, "hievents", &[], &sale, StatusCode::UNAUTHORIZED).await;
+    let garbage = "{\"event_type\":\"order.created\",\"payload\":{\"id\":1}}";
+    changes_nothing(
+        &t,
+        "hievents",
+        &hi_headers(garbage, SECRET),
+        garbage,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn hi_events_cancellation_counts_nothing() {
+    let t = open("hievents", "42", "").await;
+    let with_code = |name: &str| t.sample(name).replace("ANASUMMER", &t.ana.to_uppercase());
+    let sale = with_code("hievents/order_created.json");
+    twice(&t, "hievents", &hi_headers(&sale, SECRET), &sale).await;
+    let cancelled = with_code("hievents/order_cancelled.json");
+    twice(&t, "hievents", &hi_headers(&cancelled, SECRET), &cancelled).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "1001", "cancelled", 0, 0, "maria.rossi@example.org")
+    );
+}

@@ -1,0 +1,197 @@
+//! Stripe (issue 16): a Payment Link sale attributed by `client_reference_id`, line
+//! items read from the stand-in API, refunds by amount matched by payment intent,
+//! `Stripe-Signature` with its 300 s tolerance. Samples: Stripe's OpenAPI fixtures
+//! (`tests/fixtures/shops/SOURCES.md`).
+
+use super::shops::*;
+use reqwest::StatusCode;
+
+const LINK: &str = "plink_1Pgc78B7WZ01zgkWC75kX0jg";
+const SESSION: &str = "cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY";
+const INTENT: &str = "pi_1PgafyB7WZ01zgkWSjxsAJo3";
+
+fn signed(body: &str, t: i64, secret: &str) -> Vec<(&'static str, String)> {
+    let v1 = hex_mac(secret, &[format!("{t}.").as_bytes(), body.as_bytes()]);
+    vec![("Stripe-Signature", format!("t={t},v1=00ff,v1={v1}"))]
+}
+
+async fn stripe() -> ShopTest {
+    let t = open("stripe", LINK, "").await;
+    t.api.get(
+        &format!("/v1/checkout/sessions/{SESSION}/line_items?limit=100"),
+        sample_json(&t.sample("stripe/line_items.json")),
+    );
+    t.api.get(
+        &format!("/v1/checkout/sessions?payment_intent={INTENT}&limit=1"),
+        sample_json(&t.sample("stripe/checkout_sessions_list.json")),
+    );
+    t
+}
+
+fn order(t: &ShopTest, status: &str, tickets: i64, net_minor: i64) -> Vec<Stored> {
+    vec![Stored {
+        external_id: SESSION.into(),
+        status: status.into(),
+        tickets,
+        net_minor,
+        link: Some(t.ana.clone()),
+        buyer_email: Some("jenny.rosen@example.com".into()),
+    }]
+}
+
+#[tokio::test]
+async fn a_payment_link_sale_is_attributed_and_refunds_change_it_once() {
+    let t = stripe().await;
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // 2 × Early bird 25.00 + VIP 80.00, counted for Ana by `client_reference_id`.
+    assert_eq!(t.orders().await, order(&t, "paid", 3, 13000));
+    let calls = t.api.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.auth.as_deref() == Some(&format!("Bearer {TOKEN}"))),
+        "{calls:?}"
+    );
+    assert!(
+        calls.iter().any(|c| c.target.contains("/line_items")),
+        "line items come from the API"
+    );
+
+    // Stripe delivers again: nothing changes.
+    let again = changes_nothing(&t, "stripe", &signed(&sale, now(), SECRET), &sale, StatusCode::OK).await;
+    assert_eq!(again["orders"][0]["status"], "duplicate", "{again}");
+
+    // A refund of 25.00 lowers revenue by exactly that; the tickets stay (by amount).
+    let refund = t.sample("stripe/charge_refunded.json");
+    let (status, answer) = t.post("stripe", &signed(&refund, now(), SECRET), &refund).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, order(&t, "partially_refunded", 3, 10500));
+    changes_nothing(&t, "stripe", &signed(&refund, now(), SECRET), &refund, StatusCode::OK).await;
+
+    // The rest refunded: the whole order is refunded.
+    let full = t.sample("stripe/charge_refunded_full.json");
+    let (status, answer) = t.post("stripe", &signed(&full, now(), SECRET), &full).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, order(&t, "refunded", 0, 0));
+
+    // A late copy of the sale (another event id) is older than the refund: the order
+    // stays refunded.
+    let late = sale.replace("evt_1Pgc76B7WZ01zgkWwyRHS12y", "evt_late_redelivery");
+    let (status, answer) = t.post("stripe", &signed(&late, now(), SECRET), &late).await;
+    assert_eq!(
+        (status, &answer["orders"][0]["status"]),
+        (StatusCode::OK, &"unchanged".into()),
+        "{answer}"
+    );
+    assert_eq!(t.orders().await, order(&t, "refunded", 0, 0));
+}
+
+#[tokio::test]
+async fn forged_stale_and_unsigned_deliveries_are_refused_with_nothing_stored() {
+    let t = stripe().await;
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    let forged = changes_nothing(
+        &t,
+        "stripe",
+        &signed(&sale, now(), "whsec_not-the-secret-0123"),
+        &sale,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(forged["error"], "signature", "{forged}");
+    let stale = changes_nothing(
+        &t,
+        "stripe",
+        &signed(&sale, now() - 301, SECRET),
+        &sale,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert!(
+        stale["message"]
+            .as_str()
+            .unwrap()
+            .contains("in the past (at most 300 s allowed)"),
+        "{stale}"
+    );
+    let unsigned = changes_nothing(&t, "stripe", &[], &sale, StatusCode::UNAUTHORIZED).await;
+    assert!(
+        unsigned["message"].as_str().unwrap().contains("Stripe-Signature"),
+        "{unsigned}"
+    );
+    // The body changed after signing.
+    let headers = signed(&sale, now(), SECRET);
+    let tampered = sale.replace(&t.ana, "someone-else");
+    changes_nothing(&t, "stripe", &headers, &tampered, StatusCode::UNAUTHORIZED).await;
+    assert!(
+        t.api.calls().is_empty(),
+        "nothing unauthenticated reaches the shop's API"
+    );
+    assert!(t.orders().await.is_empty());
+}
+
+#[tokio::test]
+async fn another_payment_link_and_other_event_types_are_acknowledged_and_ignored() {
+    let t = stripe().await;
+    let other = t
+        .sample("stripe/checkout_session_completed.json")
+        .replace(LINK, "plink_OtherEventOfTheShop");
+    let answer = changes_nothing(&t, "stripe", &signed(&other, now(), SECRET), &other, StatusCode::OK).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("editevent"), "{answer}");
+    let unrelated =
+        r#"{"id":"evt_1","object":"event","type":"customer.created","created":1805015742,"data":{"object":{}}}"#;
+    let answer = changes_nothing(
+        &t,
+        "stripe",
+        &signed(unrelated, now(), SECRET),
+        unrelated,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    // A body that is no Stripe event at all: 400, which Stripe shows in its dashboard.
+    let junk = r#"{"hello":"world"}"#;
+    changes_nothing(
+        &t,
+        "stripe",
+        &signed(junk, now(), SECRET),
+        junk,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_link_hands_stripe_a_valid_client_reference_id() {
+    let t = stripe().await;
+    let res = super::http::client()
+        .get(format!(
+            "http://{}/t/{}?utm_source=ig&ref=evil&client_reference_id=evil",
+            t.http.addr, t.ana
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let url = url::Url::parse(&location).unwrap();
+    let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("lang".to_string(), "en".to_string()),
+            ("utm_source".into(), "ig".into()),
+            ("client_reference_id".into(), t.ana.clone())
+        ],
+        "{location}"
+    );
+    // Stripe takes letters, digits, `-` and `_`, at most 200 characters.
+    assert!(
+        t.ana.len() <= 200
+            && t.ana
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+}
