@@ -5,6 +5,7 @@ pub mod api;
 mod connection;
 pub mod eventbrite;
 pub mod hievents;
+pub mod intake;
 pub mod pretix;
 pub mod shopify;
 mod sign;
@@ -18,6 +19,9 @@ pub use sign::{ShopSignatureError, decode_entities, hmac_base64, hmac_hex, secre
 use crate::domain::Shop;
 use crate::ingest::{OrderError, RawLine, RawOrder};
 use chrono::{DateTime, Utc};
+
+/// Most pages a backfill reads from a shop's API.
+pub const MAX_PAGES: usize = 1000;
 
 /// A delivery's headers, by lowercase name.
 pub trait Headers {

@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod org;
 mod outbox;
+mod sync;
 
 use crate::clock::Clock;
 use crate::commands::{Core, parse_email};
@@ -59,6 +60,12 @@ pub enum Command {
         /// The checkout the orders come from; order ids are unique per source.
         #[arg(long, default_value = "checkout")]
         source: String,
+    },
+    /// Pull an event's past orders from its shop (Stripe, Shopify, pretix, Eventbrite);
+    /// running it again changes nothing.
+    Sync {
+        /// The event's short name, or <organization>/<event>.
+        event: String,
     },
     /// What waits in the outbox to be sent, per channel, and the codes of pending invites.
     Outbox {
@@ -217,6 +224,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => org::create(&config, &name, &owner, slug, time_zone, currency).await,
         Command::ImportOrders { file, source } => import::import_orders(&config, &file, &source).await,
+        Command::Sync { event } => sync::sync(&config, &event).await,
         Command::Outbox { channel, show } => {
             outbox::run(&config, channel.as_deref().map(Channel::from_stored).transpose()?, show).await
         }

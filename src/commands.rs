@@ -33,6 +33,7 @@ mod parse;
 mod payout_file;
 mod payouts;
 mod prefs;
+mod promo_codes;
 mod retention;
 pub mod spec;
 mod stats;

@@ -85,6 +85,45 @@ pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, Connec
     })
 }
 
+#[derive(Debug, Deserialize)]
+struct Page {
+    pagination: Pagination,
+    orders: Vec<Order>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Pagination {
+    #[serde(default)]
+    has_more_items: bool,
+    #[serde(default)]
+    continuation: Option<String>,
+}
+
+/// Every order of an Eventbrite event (for `sync`).
+pub async fn list(api: &ShopApi, event_id: &str) -> Result<Vec<ShopOrder>, ConnectorError> {
+    if !event_id.bytes().all(|b| b.is_ascii_digit()) || event_id.is_empty() {
+        return Err(OrderError::Malformed(format!("`{event_id}` is not an Eventbrite event id")).into());
+    }
+    let mut orders = Vec::new();
+    let mut continuation: Option<String> = None;
+    for _page in 0..super::MAX_PAGES {
+        let mut url = api.url(&format!("events/{event_id}/orders/"))?;
+        url.query_pairs_mut().append_pair("expand", "attendees");
+        if let Some(c) = &continuation {
+            url.query_pairs_mut().append_pair("continuation", c);
+        }
+        let page: Page = api.get(url).await?;
+        for o in page.orders {
+            orders.push(order_of(o)?);
+        }
+        match page.pagination.continuation.filter(|_| page.pagination.has_more_items) {
+            Some(c) => continuation = Some(c),
+            None => break,
+        }
+    }
+    Ok(orders)
+}
+
 /// The order as promoterd counts it: attendees grouped by ticket class, refunded or
 /// cancelled attendees as refunded tickets.
 pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {

@@ -135,11 +135,46 @@ pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, Connec
     })
 }
 
+#[derive(Debug, Deserialize)]
+struct Page {
+    #[serde(default)]
+    next: Option<String>,
+    results: Vec<Order>,
+}
+
+/// Every order of a pretix event, `<organizer>/<event>` (for `sync`).
+pub async fn list(api: &ShopApi, key: &str) -> Result<Vec<ShopOrder>, ConnectorError> {
+    let Some((organizer, event)) = key.split_once('/') else {
+        return Err(OrderError::Malformed(format!("`{key}` is not <organizer>/<event>")).into());
+    };
+    let base = format!("organizers/{}/events/{}/", slug(organizer)?, slug(event)?);
+    let mut url = api.url(&format!("{base}orders/?include_canceled_positions=true"))?;
+    let mut orders = Vec::new();
+    for _page in 0..super::MAX_PAGES {
+        let page: Page = api.get(url).await?;
+        for o in page.results {
+            orders.push(order_of(api, &base, key, o).await?);
+        }
+        match page.next {
+            Some(next) => url = api.within(&next)?,
+            None => break,
+        }
+    }
+    Ok(orders)
+}
+
 /// The order as promoterd counts it: positions grouped by product, cancelled ones as
 /// refunded tickets, the voucher's tag (or code) as the ref.
 pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> Result<ShopOrder, ConnectorError> {
-    let event: Event = api.get(api.url(base)?).await?;
-    let dec = currency_decimals(&event.currency);
+    let currency = match api.remembered(base) {
+        Some(c) => c,
+        None => {
+            let event: Event = api.get(api.url(base)?).await?;
+            api.remember(base, &event.currency);
+            event.currency
+        }
+    };
+    let dec = currency_decimals(&currency);
     let mut lines: Vec<(i64, ShopLine)> = Vec::new();
     let mut voucher = None;
     let mut tickets_back = 0;
@@ -206,7 +241,7 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         buyer_name: name,
         buyer_email: o.email,
         buyer_phone: o.phone,
-        currency: event.currency.to_ascii_uppercase(),
+        currency: currency.to_ascii_uppercase(),
         lines: lines.into_iter().map(|(_, l)| l).collect(),
         refunded_minor: (refunded - tickets_back).max(0),
     })

@@ -143,6 +143,40 @@ struct RefundNotice {
     order_id: Value,
 }
 
+#[derive(Debug, Deserialize)]
+struct OrderPage {
+    orders: Vec<Order>,
+}
+
+/// Every order of the shop with a line of `product` (for `sync`), newest first, a
+/// page of 250 at a time by `since_id` (ids only grow).
+pub async fn list(api: &ShopApi, product: &str) -> Result<Vec<ShopOrder>, ConnectorError> {
+    let mut orders = Vec::new();
+    let mut since = String::from("0");
+    for _page in 0..super::MAX_PAGES {
+        let url = api.url(&format!("orders.json?status=any&limit=250&since_id={since}"))?;
+        let page: OrderPage = api.get(url).await?;
+        let Some(last) = page
+            .orders
+            .iter()
+            .filter_map(|o| id_text(&o.id))
+            .max_by_key(|id| id.parse::<u64>().unwrap_or(0))
+        else {
+            break;
+        };
+        since = last;
+        for o in page.orders {
+            if o.line_items
+                .iter()
+                .any(|l| id_text(&l.product_id).as_deref() == Some(product))
+            {
+                orders.push(order_of(o)?);
+            }
+        }
+    }
+    Ok(orders)
+}
+
 /// A Shopify id (an integer that may pass 2^53, or a string) as text.
 fn id_text(v: &Value) -> Option<String> {
     match v {

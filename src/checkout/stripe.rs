@@ -229,10 +229,13 @@ pub enum Refunds {
 /// Stripe reported it (the event's `created`).
 pub async fn order_of(api: &ShopApi, session: Session, at: i64, refunds: Refunds) -> Result<ShopOrder, ConnectorError> {
     let items = line_items(api, &session.id).await?;
-    let (refunded, paid) = match (refunds, id_of(&session.payment_intent)) {
-        (Refunds::Known(r, p), _) => (r, p),
-        (Refunds::Fetch, Some(pi)) => refunds_of(api, &pi).await?,
-        (Refunds::None | Refunds::Fetch, _) => (0, None),
+    let (refunded, paid, at) = match (refunds, id_of(&session.payment_intent)) {
+        (Refunds::Known(r, p), _) => (r, p, at),
+        (Refunds::Fetch, Some(pi)) => {
+            let (r, last) = refunds_of(api, &pi).await?;
+            (r, None, last.unwrap_or(session.created))
+        }
+        (Refunds::None | Refunds::Fetch, _) => (0, None, at),
     };
     let currency = session.currency.clone().unwrap_or_default().to_ascii_uppercase();
     let lines: Vec<ShopLine> = items
@@ -297,11 +300,55 @@ async fn line_items(api: &ShopApi, session: &str) -> Result<Vec<Item>, Connector
     }
 }
 
-/// Refunded so far and the amount paid, from the payment intent's latest charge.
+#[derive(Debug, Deserialize)]
+struct RefundRow {
+    amount: i64,
+    created: i64,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// Refunded so far (refunds that succeeded or are on their way) and when the last
+/// one was made, so a backfill states the order as of that time.
 async fn refunds_of(api: &ShopApi, intent: &str) -> Result<(i64, Option<i64>), ConnectorError> {
-    let url = api.url(&format!("v1/charges?payment_intent={}&limit=10", path_id(intent)?))?;
-    let charges: List<Charge> = api.get(url).await?;
-    let refunded = charges.data.iter().map(|c| c.amount_refunded.max(0)).sum();
-    let paid = charges.data.iter().map(|c| c.amount.max(0)).sum();
-    Ok((refunded, (!charges.data.is_empty()).then_some(paid)))
+    let url = api.url(&format!("v1/refunds?payment_intent={}&limit=100", path_id(intent)?))?;
+    let list: List<RefundRow> = api.get(url).await?;
+    let counted = list.data.iter().filter(|r| {
+        matches!(
+            r.status.as_deref(),
+            None | Some("succeeded" | "pending" | "requires_action")
+        )
+    });
+    let refunded = counted.clone().map(|r| r.amount.max(0)).sum();
+    Ok((refunded, counted.map(|r| r.created).max()))
+}
+
+/// Every completed session of a Payment Link, with its refunds (for `sync`).
+pub async fn list(api: &ShopApi, payment_link: &str) -> Result<Vec<ShopOrder>, ConnectorError> {
+    let mut orders = Vec::new();
+    let mut after: Option<String> = None;
+    for _page in 0..super::MAX_PAGES {
+        let from = after
+            .as_deref()
+            .map(|a| format!("&starting_after={a}"))
+            .unwrap_or_default();
+        let url = api.url(&format!(
+            "v1/checkout/sessions?payment_link={}&status=complete&limit=100{from}",
+            path_id(payment_link)?
+        ))?;
+        let page: List<Session> = api.get(url).await?;
+        let more = page.has_more && !page.data.is_empty();
+        for s in page.data {
+            after = Some(path_id(&s.id)?.to_string());
+            if s.payment_status.as_deref() == Some("unpaid") {
+                continue;
+            }
+            let created = s.created;
+            orders.push(order_of(api, s, created, Refunds::Fetch).await?);
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(orders)
 }

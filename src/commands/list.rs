@@ -105,6 +105,8 @@ commands! {
     MyOrders => stats::MyOrders,
     MyEarnings => earnings::MyEarnings,
     Why => earnings::Why,
+    MyCode => promo_codes::MyCode,
+    PromoCode => promo_codes::PromoCode,
     Leaderboard => leaderboard::Leaderboard,
     Leave => leave::Leave,
     Chart => chart::Chart,

@@ -50,6 +50,12 @@ impl Command for MyStats {
             .titled(format!("Your sales — {}", event.name))
             .private();
         reply = core.promoter_report(&event, &m, reply).await?;
+        if let Some(code) = core.store.promo_code_of(m.id, event.id).await? {
+            reply = reply.line(format!(
+                "Your promo code: {} (orders with it count for you).",
+                code.to_ascii_uppercase()
+            ));
+        }
         if org.leaderboard
             && let Some((rank, of)) = core.rank_of(&event, m.id).await?
         {

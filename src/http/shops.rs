@@ -4,16 +4,15 @@
 
 use super::HttpState;
 use super::webhook::{answer, internal, order_error, read_body, reject};
-use crate::checkout::{self, Connection, ConnectorError, Delivery, Headers, ShopOrder, ShopSignatureError, ShopStatus};
+use crate::checkout::intake::{self, Intake, IntakeError};
+use crate::checkout::{self, Connection, ConnectorError, Delivery, Headers, ShopOrder, ShopSignatureError};
 use crate::domain::{OrgId, Shop};
 use crate::ingest::{ApplyError, DeliveryOutcome};
-use crate::store::ShopEvent;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Headers for HeaderMap {
@@ -151,41 +150,17 @@ async fn store_orders(
     let mut stored = Vec::new();
     let mut reasons = Vec::new();
     for order in orders {
-        if order.status == ShopStatus::Unpaid {
-            reasons.push(format!("order {} is not paid yet", order.id));
-            continue;
-        }
-        let events = match events_of(st, org, conn.shop, &order).await {
-            Ok(e) => e,
-            Err(e) => return internal(st, &e),
+        let shares = match intake::prepare(&st.core.store, org, conn.shop, &conn.source, &order).await {
+            Ok(Intake::Ready(shares)) => shares,
+            Ok(Intake::Skipped(why)) => {
+                reasons.push(why);
+                continue;
+            }
+            Err(IntakeError::Order(e)) => return order_error(st, &e),
+            Err(IntakeError::Store(e)) => return internal(st, &e),
         };
-        let shares = match order.shares(|k| events.get(k).map(|e| e.id.0.to_string())) {
-            Ok(s) => s,
-            Err(e) => return order_error(st, &e),
-        };
-        if shares.is_empty() {
-            reasons.push(format!(
-                "order {} is for no event of this organization sold at {} (set it with `editevent <event> checkout {} <id>`)",
-                order.id,
-                conn.shop.label(),
-                conn.shop
-            ));
-            continue;
-        }
         let several = shares.len() > 1;
         for share in shares {
-            let event = &events[&share.key];
-            let mut raw = share.raw;
-            if raw.ref_code.is_none() {
-                raw.ref_code = match promo_ref(st, event, &order.promo_codes).await {
-                    Ok(r) => r,
-                    Err(e) => return internal(st, &e),
-                };
-            }
-            let input = match crate::ingest::check(&conn.source, &raw, event.id, &event.currency) {
-                Ok(i) => i,
-                Err(e) => return order_error(st, &e),
-            };
             let id = delivery.as_ref().map(|d| {
                 if several {
                     format!("{d}:{}", share.key)
@@ -193,14 +168,15 @@ async fn store_orders(
                     d.clone()
                 }
             });
-            match st.orders.apply(id, input).await {
+            let order_id = share.input.external_id.clone();
+            match st.orders.apply(id, share.input).await {
                 Ok(DeliveryOutcome::Duplicate) => {
                     st.core.metrics.order("duplicate");
-                    stored.push(json!({ "order": raw.order_id, "status": "duplicate" }));
+                    stored.push(json!({ "order": order_id, "status": "duplicate" }));
                 }
                 Ok(DeliveryOutcome::Applied(outcome)) => {
                     st.core.metrics.order(outcome.as_str());
-                    stored.push(json!({ "order": raw.order_id, "status": outcome.as_str(), "event": event.slug }));
+                    stored.push(json!({ "order": order_id, "status": outcome.as_str(), "event": share.event.slug }));
                 }
                 Err(ApplyError::Order(e)) => return order_error(st, &e),
                 Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => return internal(st, &e),
@@ -214,34 +190,4 @@ async fn store_orders(
         StatusCode::OK,
         json!({ "status": "stored", "orders": stored, "ignored": reasons }),
     )
-}
-
-/// The organization's events this order's keys name at the shop.
-async fn events_of(
-    st: &HttpState,
-    org: OrgId,
-    shop: Shop,
-    order: &ShopOrder,
-) -> Result<HashMap<String, ShopEvent>, crate::store::StoreError> {
-    let mut events = HashMap::new();
-    for key in order.event_keys() {
-        if let Some(e) = st.core.store.event_for_shop(org, shop, &key).await? {
-            events.insert(key, e);
-        }
-    }
-    Ok(events)
-}
-
-/// The link code a promo code of the order stands for, first match first.
-async fn promo_ref(
-    st: &HttpState,
-    event: &ShopEvent,
-    codes: &[String],
-) -> Result<Option<String>, crate::store::StoreError> {
-    for code in codes.iter().take(10) {
-        if let Some(link) = st.core.store.link_code_for_promo(event.id, code).await? {
-            return Ok(Some(link));
-        }
-    }
-    Ok(None)
 }

@@ -221,11 +221,12 @@ async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: B
             "id is longer than 200 characters",
         );
     }
+    let promo = payload.order.promo_code.clone();
     let raw_order = match payload.into_raw() {
         Ok(r) => r,
         Err(e) => return order_error(st, &e),
     };
-    let order = match st
+    let mut order = match st
         .events
         .validate(&st.core.store, &signer.source, &raw_order, org)
         .await
@@ -234,6 +235,15 @@ async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: B
         Err(ApplyError::Order(e)) => return order_error(st, &e),
         Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => return internal(st, &e),
     };
+    if order.ref_code.is_none()
+        && let Some(code) = promo.as_deref().filter(|c| !c.trim().is_empty())
+    {
+        // A promoter's promo code stands for their link; a link the buyer came through wins.
+        match st.core.store.link_code_for_promo(order.event_id, code).await {
+            Ok(link) => order.ref_code = link,
+            Err(e) => return internal(st, &e),
+        }
+    }
     let order_id = order.external_id.clone();
     match st.orders.apply(delivery_id, order).await {
         Ok(DeliveryOutcome::Duplicate) => {

@@ -27,6 +27,10 @@ pub struct WebhookOrder {
     pub status: Option<String>,
     #[serde(rename = "ref")]
     pub ref_code: Option<String>,
+    /// The discount or voucher code the buyer entered: a promoter's promo code counts
+    /// for them when `ref` is absent.
+    #[serde(default)]
+    pub promo_code: Option<String>,
     pub created_at: String,
     pub updated_at: Option<String>,
     #[serde(default)]

@@ -120,3 +120,67 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// Gives the link `link` the promo code `code` at `event` (replacing the link's
+    /// code); `Ok(Err(()))` when the event already has that code for another link or a
+    /// link of that code (nothing changed).
+    pub async fn set_promo_code(
+        &self,
+        tx: &mut WriteTx,
+        event: EventId,
+        link: crate::domain::LinkId,
+        code: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Result<(), ()>> {
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM promo_codes WHERE event_id = ?1 AND code = ?2 AND link_id <> ?3 \
+             UNION ALL SELECT 1 FROM links WHERE event_id = ?1 AND code = ?2 AND id <> ?3 LIMIT 1",
+        )
+        .bind(event)
+        .bind(code)
+        .bind(link)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if taken.is_some() {
+            return Ok(Err(()));
+        }
+        sqlx::query("DELETE FROM promo_codes WHERE link_id = ?")
+            .bind(link)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("INSERT INTO promo_codes (event_id, code, link_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(event)
+            .bind(code)
+            .bind(link)
+            .bind(crate::clock::ts(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(Ok(()))
+    }
+
+    /// Takes a link's promo code away; whether it had one.
+    pub async fn remove_promo_code(&self, tx: &mut WriteTx, link: crate::domain::LinkId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM promo_codes WHERE link_id = ?")
+            .bind(link)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The promo code of a membership's main link for an event.
+    pub async fn promo_code_of(
+        &self,
+        membership: crate::domain::MembershipId,
+        event: EventId,
+    ) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT p.code FROM promo_codes p JOIN links l ON l.id = p.link_id \
+             WHERE l.membership_id = ? AND l.event_id = ? AND l.kind = 'main'",
+        )
+        .bind(membership)
+        .bind(event)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}

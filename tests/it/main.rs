@@ -35,6 +35,7 @@ mod security;
 mod shop_fetched;
 mod shop_signed;
 mod shop_stripe;
+mod shop_sync;
 mod shops;
 mod snapshots;
 mod support;

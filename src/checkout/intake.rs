@@ -1,0 +1,89 @@
+//! A shop order's way in: tied to the organization's events at that shop, its promo
+//! codes read as refs, and checked by the rules every order meets; shared by the
+//! webhook routes and `promoterd sync`.
+
+use super::{ShopOrder, ShopStatus};
+use crate::domain::{OrgId, Shop};
+use crate::ingest::{OrderError, OrderInput};
+use crate::store::{ShopEvent, Store, StoreError};
+use std::collections::HashMap;
+
+/// One event's share of a shop order, ready for the store.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The shop's id the share counts under.
+    pub key: String,
+    pub event: ShopEvent,
+    pub input: OrderInput,
+}
+
+/// What became of a shop order.
+#[derive(Debug, Clone)]
+pub enum Intake {
+    /// One share per event of ours (one, mostly).
+    Ready(Vec<Prepared>),
+    /// Nothing to store, and why (not paid yet, not one of our events).
+    Skipped(String),
+}
+
+/// Why a shop order could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Prepares `order` from `org`'s connection to `shop`, stored under `source`.
+pub async fn prepare(
+    store: &Store,
+    org: OrgId,
+    shop: Shop,
+    source: &str,
+    order: &ShopOrder,
+) -> Result<Intake, IntakeError> {
+    if order.status == ShopStatus::Unpaid {
+        return Ok(Intake::Skipped(format!("order {} is not paid yet", order.id)));
+    }
+    let mut events: HashMap<String, ShopEvent> = HashMap::new();
+    for key in order.event_keys() {
+        if let Some(e) = store.event_for_shop(org, shop, &key).await? {
+            events.insert(key, e);
+        }
+    }
+    let shares = order.shares(|k| events.get(k).map(|e| e.id.0.to_string()))?;
+    if shares.is_empty() {
+        return Ok(Intake::Skipped(format!(
+            "order {} is for no event of this organization sold at {} (set it with `editevent <event> checkout {shop} <id>`)",
+            order.id,
+            shop.label()
+        )));
+    }
+    let mut ready = Vec::with_capacity(shares.len());
+    for share in shares {
+        let event = events[&share.key].clone();
+        let mut raw = share.raw;
+        if raw.ref_code.is_none() {
+            raw.ref_code = promo_ref(store, &event, &order.promo_codes).await?;
+        }
+        let input = crate::ingest::check(source, &raw, event.id, &event.currency)?;
+        ready.push(Prepared {
+            key: share.key,
+            event,
+            input,
+        });
+    }
+    Ok(Intake::Ready(ready))
+}
+
+/// The link code a promo code of the order stands for, first match first (a link
+/// the buyer came through wins over any code: this is called only without one).
+async fn promo_ref(store: &Store, event: &ShopEvent, codes: &[String]) -> Result<Option<String>, StoreError> {
+    for code in codes.iter().take(10) {
+        if let Some(link) = store.link_code_for_promo(event.id, code).await? {
+            return Ok(Some(link));
+        }
+    }
+    Ok(None)
+}
