@@ -188,6 +188,17 @@ CREATE TABLE event_checkout_keys (
 ) WITHOUT ROWID;
 CREATE INDEX event_checkout_keys_event ON event_checkout_keys(event_id);
 
+-- pretix vouchers promoterd made for tracking links: one per link and pretix event,
+-- live while the link is, disabled (valid until the moment) when it is revoked.
+CREATE TABLE shop_vouchers (
+    link_id    INTEGER NOT NULL REFERENCES links(id),
+    event_key  TEXT NOT NULL, -- <organizer>/<event>
+    voucher_id INTEGER NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('live', 'disabled')),
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (link_id, event_key)
+) WITHOUT ROWID;
+
 -- A promoter's promo code for an event: an order whose discount or voucher code matches
 -- is attributed to that promoter's link `link_id` when it carries no ref of its own.
 CREATE TABLE promo_codes (

@@ -11,6 +11,7 @@ pub mod shopify;
 mod sign;
 pub mod stripe;
 pub mod tickettailor;
+pub mod vouchers;
 pub mod woocommerce;
 
 pub use connection::{Connection, Connections};

@@ -38,7 +38,7 @@ pub struct HttpState {
     orders: crate::ingest::GroupCommit,
     events: Arc<crate::ingest::EventCache>,
     /// The organizations' shop connections.
-    shops: crate::checkout::Connections,
+    shops: Arc<crate::checkout::Connections>,
 }
 
 /// A running HTTP server; [`HttpServer::stop`] shuts it down gracefully.
@@ -53,6 +53,8 @@ pub struct HttpServer {
     writer: JoinHandle<()>,
     order_writer: JoinHandle<()>,
     refresher: JoinHandle<()>,
+    /// Keeps pretix vouchers in step with the links, when a pretix connection exists.
+    vouchers: Option<JoinHandle<()>>,
     /// The operators' `/metrics` listener, when `[http] metrics_listen` is set.
     pub metrics_addr: Option<SocketAddr>,
     metrics: Option<JoinHandle<std::io::Result<()>>>,
@@ -87,6 +89,17 @@ impl HttpServer {
         let (orders, order_writer) = crate::ingest::GroupCommit::start(store.clone(), core.clock.clone());
         let writer = tokio::spawn(clicks::writer(store.clone(), rx, core.metrics.clone()));
         let events = Arc::new(crate::ingest::EventCache::default());
+        let shops =
+            Arc::new(crate::checkout::Connections::from_config(&config.checkout).context("[[checkout]] connections")?);
+        let links_reloaded = Arc::new(tokio::sync::Notify::new());
+        let vouchers = shops.of(crate::domain::Shop::Pretix).any(|c| c.api.is_some()).then(|| {
+            tokio::spawn(crate::checkout::vouchers::run(
+                store.clone(),
+                core.clock.clone(),
+                shops.clone(),
+                links_reloaded.clone(),
+            ))
+        });
         let refresher = tokio::spawn(redirect::refresher(
             links.clone(),
             events.clone(),
@@ -94,6 +107,7 @@ impl HttpServer {
             core.metrics.clone(),
             core.links_changed.clone(),
             Duration::from_secs(config.http.link_refresh_seconds.max(1)),
+            links_reloaded,
         ));
         let state = Arc::new(HttpState {
             core,
@@ -104,7 +118,7 @@ impl HttpServer {
             webhook: webhook::WebhookSettings::from_config(config),
             orders,
             events,
-            shops: crate::checkout::Connections::from_config(&config.checkout).context("[[checkout]] connections")?,
+            shops,
         });
         let (metrics_addr, metrics) = match config.http.metrics_listen.as_str() {
             "" => (None, None),
@@ -134,6 +148,7 @@ impl HttpServer {
             writer,
             order_writer,
             refresher,
+            vouchers,
             metrics_addr,
             metrics,
         })
@@ -153,6 +168,9 @@ impl HttpServer {
         self.writer.await.context("the click writer task")?;
         self.order_writer.await.context("the order writer task")?;
         self.refresher.abort();
+        if let Some(v) = self.vouchers {
+            v.abort();
+        }
         Ok(())
     }
 }

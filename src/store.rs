@@ -26,6 +26,7 @@ mod programs;
 mod stats;
 mod ticket_types;
 mod upgrade;
+mod vouchers;
 
 pub use audit::{AuditEntry, NewReplyToken, OutboxRow, QueuedMail};
 pub use backup::{COUNTED, FileCheck, check_file};
@@ -47,6 +48,7 @@ pub use privacy::{FAILED_KEEP, PastEvent};
 pub use programs::{InviteRow, MembershipRow, NewInvite};
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
 pub use ticket_types::TicketTypeUse;
+pub use vouchers::{VoucherRow, VoucherWanted};
 
 /// Kept here too: callers name them as store types.
 pub use crate::domain::{InviteKind, OrganizerRole};

@@ -185,6 +185,7 @@ pub(super) async fn refresher(
     metrics: Arc<Metrics>,
     changed: Arc<Notify>,
     every: Duration,
+    after: Arc<Notify>,
 ) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
@@ -197,6 +198,7 @@ pub(super) async fn refresher(
         if let Err(e) = cache.reload(&store, &metrics).await {
             tracing::warn!(error = %e, "reloading tracking links failed; serving the previous table");
         }
+        after.notify_one(); // the shops' vouchers follow the links
     }
 }
 

@@ -3,6 +3,8 @@
 //! Samples and their sources: `tests/fixtures/shops/SOURCES-2.md`.
 
 use super::shops::*;
+use super::support::ANA;
+use super::support::OWNER;
 use reqwest::StatusCode;
 
 const PRETIX: &str = "/api/v1/organizers/democon/events/summer27/";
@@ -104,7 +106,11 @@ async fn pretix_refuses_a_wrong_address_and_leaves_other_events_alone() {
     let other = placed.replace("summer27", "winter27");
     let answer = changes_nothing(&t, &format!("pretix/{SECRET}"), &[], &other, StatusCode::OK).await;
     assert_eq!(answer["status"], "ignored", "{answer}");
-    assert!(t.api.calls().is_empty(), "{:?}", t.api.calls());
+    assert!(
+        !t.api.calls().iter().any(|c| c.target.contains("/orders/")),
+        "{:?}",
+        t.api.calls()
+    );
 }
 
 async fn eventbrite() -> ShopTest {
@@ -174,4 +180,67 @@ async fn eventbrite_never_sends_the_token_outside_its_api() {
         StatusCode::UNAUTHORIZED,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_pretix_link_is_a_working_voucher_until_it_is_revoked() {
+    let t = pretix().await;
+    let vouchers = format!("{PRETIX}vouchers/");
+    let created = sample_json(&t.sample("pretix/voucher_create_response.json"));
+    t.api.answer("POST", &vouchers, 201, created);
+    t.api.answer(
+        "PATCH",
+        &format!("{vouchers}15/"),
+        200,
+        sample_json(&t.sample("pretix/voucher_disable_response.json")),
+    );
+    t.app
+        .ok(OWNER, "editevent summer-fest url https://pretix.eu/democon/summer27/")
+        .await;
+    // The link's voucher is created through pretix's API, its code the link's code.
+    let call = super::support::wait_until("the voucher is created", std::time::Duration::from_secs(10), || async {
+        t.api
+            .calls()
+            .into_iter()
+            .find(|c| c.method == "POST" && c.target == vouchers && c.body["code"] == t.ana.as_str())
+    })
+    .await;
+    assert_eq!(call.body["code"], t.ana.as_str(), "{:?}", call.body);
+    assert_eq!(call.body["tag"], t.ana.as_str());
+    assert_eq!(
+        call.body["price_mode"], "none",
+        "a voucher for attribution, no discount"
+    );
+    assert_eq!(call.auth.as_deref(), Some(&*format!("Token {TOKEN}")));
+    // The redirect opens pretix's voucher page with it.
+    let res = super::http::client()
+        .get(format!("http://{}/t/{}", t.http.addr, t.ana))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["location"],
+        format!("https://pretix.eu/democon/summer27/redeem?voucher={}", t.ana).as_str()
+    );
+    // Revoking Ana ends the voucher's validity; orders already made keep it.
+    t.app.ok(OWNER, &format!("revoke {ANA}")).await;
+    let patch = super::support::wait_until(
+        "the voucher is disabled",
+        std::time::Duration::from_secs(10),
+        || async { t.api.calls().into_iter().find(|c| c.method == "PATCH") },
+    )
+    .await;
+    assert_eq!(patch.target, format!("{vouchers}15/"));
+    assert!(
+        patch.body["valid_until"].as_str().is_some_and(|v| v.ends_with('Z')),
+        "{:?}",
+        patch.body
+    );
+    let posts = t
+        .api
+        .calls()
+        .iter()
+        .filter(|c| c.method == "POST" && c.body["code"] == t.ana.as_str())
+        .count();
+    assert_eq!(posts, 1, "one voucher per link");
 }

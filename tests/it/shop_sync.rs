@@ -52,7 +52,10 @@ async fn stripe_sessions_of_the_payment_link_are_pulled_with_their_refunds() {
     );
     let out = sync_twice(&t).await;
     assert!(out.contains("1 order(s) read from Stripe: 1 new"), "{out}");
-    assert_eq!(t.orders().await, ana(&t, session, "partially_refunded", 3, 10500, "jenny.rosen@example.com"));
+    assert_eq!(
+        t.orders().await,
+        ana(&t, session, "partially_refunded", 3, 10500, "jenny.rosen@example.com")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,21 +73,36 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
     sync_twice(&t).await;
     assert_eq!(
         t.orders().await,
-        ana(&t, "820982911946154508", "partially_refunded", 2, 10500, "jon@example.com")
+        ana(
+            &t,
+            "820982911946154508",
+            "partially_refunded",
+            2,
+            10500,
+            "jon@example.com"
+        )
     );
 
     let t = open("pretix", "democon/summer27", "/api/v1").await;
     let base = "/api/v1/organizers/democon/events/summer27/";
     t.api.get(base, sample_json(&fixture("pretix/event.json")));
-    t.api.get(&format!("{base}items/1/"), sample_json(&fixture("pretix/item_1.json")));
-    t.api.get(&format!("{base}items/2/"), sample_json(&fixture("pretix/item_2.json")));
-    t.api.get(&format!("{base}vouchers/15/"), sample_json(&t.sample("pretix/voucher.json")));
+    t.api
+        .get(&format!("{base}items/1/"), sample_json(&fixture("pretix/item_1.json")));
+    t.api
+        .get(&format!("{base}items/2/"), sample_json(&fixture("pretix/item_2.json")));
+    t.api.get(
+        &format!("{base}vouchers/15/"),
+        sample_json(&t.sample("pretix/voucher.json")),
+    );
     t.api.get(
         &format!("{base}orders/?include_canceled_positions=true"),
         sample_json(&t.sample("pretix/orders_list.json")),
     );
     sync_twice(&t).await;
-    assert_eq!(t.orders().await, ana(&t, "ABC12", "paid", 2, 10500, "maria.rossi@example.org"));
+    assert_eq!(
+        t.orders().await,
+        ana(&t, "ABC12", "paid", 2, 10500, "maria.rossi@example.org")
+    );
 
     let t = open("eventbrite", "987654321", "/v3").await;
     t.api.get(
@@ -92,7 +110,10 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
         sample_json(&t.sample("eventbrite/orders_list.json")),
     );
     sync_twice(&t).await;
-    assert_eq!(t.orders().await, ana(&t, "1234567890", "paid", 2, 10500, "maria.rossi@example.org"));
+    assert_eq!(
+        t.orders().await,
+        ana(&t, "1234567890", "paid", 2, 10500, "maria.rossi@example.org")
+    );
 }
 
 #[tokio::test]
@@ -138,7 +159,10 @@ async fn a_promo_code_counts_like_the_link_and_a_link_wins() {
     let (status, answer) = t.post("woocommerce", &woo(&both), &both).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let links: Vec<_> = t.orders().await.into_iter().map(|o| (o.external_id, o.link)).collect();
-    assert_eq!(links, [("727".to_string(), Some(t.ana.clone())), ("728".into(), Some(ben))]);
+    assert_eq!(
+        links,
+        [("727".to_string(), Some(t.ana.clone())), ("728".into(), Some(ben))]
+    );
 }
 
 #[tokio::test]
@@ -151,7 +175,13 @@ async fn promo_codes_are_refused_where_they_would_reach_another_person() {
     refused(&t.app, BEN, "mycode a! summer-fest", "not a promo code").await;
     // A promoter cannot set someone's code; an organizer can, for a promoter only.
     refused(&t.app, BEN, &format!("promocode {ANA} ben5 summer-fest"), "").await;
-    refused(&t.app, OWNER, "promocode nobody@example.com x123 summer-fest", "not an active promoter").await;
+    refused(
+        &t.app,
+        OWNER,
+        "promocode nobody@example.com x123 summer-fest",
+        "not an active promoter",
+    )
+    .await;
     let set = t.app.ok(OWNER, &format!("promocode {BEN} ben5 summer-fest")).await;
     assert!(set.contains("BEN5"), "{set}");
     let stats = t.app.ok(BEN, "mystats summer-fest").await;
