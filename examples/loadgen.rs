@@ -8,6 +8,10 @@
 //! the core as each person in turn (the console front-end's path), timing each answer.
 //! `loadgen commits <database file> <count> <full|normal>`: the raw SQLite rate of
 //! single-row transactions (WAL), the baseline for durable order ingestion.
+//! `loadgen stripe <base url> <concurrency> <count> <secret> <ref> <payment link>`:
+//! Stripe `checkout.session.completed` events signed with `Stripe-Signature`.
+//! `loadgen stripe-api <address>`: a stand-in for Stripe's line-items endpoint,
+//! answering every session with the documented list shape.
 //!
 //! With `ACK_LOG=<file>`, `orders` appends the id of every order answered 2xx to the
 //! file and stops at the first refused connection (crash tests).
@@ -193,6 +197,8 @@ async fn main() {
             }
             report("commands", lat, errors, start.elapsed());
         }
+        Some("stripe") => stripe_orders(client, &args).await,
+        Some("stripe-api") => stripe_api(&args[2]).await,
         Some("commits") => {
             use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
             use sqlx::{ConnectOptions, Connection};
@@ -230,9 +236,91 @@ async fn main() {
         _ => {
             eprintln!(
                 "usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>\n       \
-                 loadgen commands <config> <count> <line> <email>...\n       loadgen commits <db> <count> <full|normal>"
+                 loadgen commands <config> <count> <line> <email>...\n       loadgen commits <db> <count> <full|normal>\n       \
+                 loadgen stripe <base> <concurrency> <count> <secret> <ref> <payment link>\n       loadgen stripe-api <address>"
             );
             std::process::exit(2);
         }
     }
+}
+
+/// Posts `count` signed `checkout.session.completed` events from `concurrency` clients.
+async fn stripe_orders(client: reqwest::Client, args: &[String]) {
+    let base = args[2].clone();
+    let conc: usize = args[3].parse().expect("concurrency");
+    let count: usize = args[4].parse().expect("count");
+    let (secret, r#ref, link) = (args[5].clone(), args[6].clone(), args[7].clone());
+    let run = std::env::var("RUN_ID").unwrap_or_else(|_| format!("{}", std::process::id()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..conc)
+        .map(|_| {
+            let (client, base, secret, r#ref, link, next, run) =
+                (client.clone(), base.clone(), secret.clone(), r#ref.clone(), link.clone(), next.clone(), run.clone());
+            tokio::spawn(async move {
+                let (mut lat, mut errors) = (Vec::new(), 0usize);
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= count {
+                        break;
+                    }
+                    // The fields promoterd reads, in the shape of Stripe's fixtures.
+                    let body = serde_json::json!({
+                        "id": format!("evt_load_{run}_{n}"), "object": "event", "type": "checkout.session.completed",
+                        "api_version": "2022-08-01", "created": 4_070_000_000i64, "livemode": false,
+                        "data": {"object": {
+                            "id": format!("cs_load_{run}_{n}"), "object": "checkout.session", "created": 4_070_000_000i64,
+                            "client_reference_id": r#ref, "payment_intent": format!("pi_load_{run}_{n}"),
+                            "payment_link": link, "payment_status": "paid", "status": "complete", "currency": "eur",
+                            "amount_total": 9800, "metadata": {},
+                            "customer_details": {"name": "Load Buyer", "email": format!("buyer{n}@load.test"), "phone": null}
+                        }}
+                    })
+                    .to_string();
+                    let t = chrono::Utc::now().timestamp();
+                    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+                    mac.update(format!("{t}.{body}").as_bytes());
+                    let sig = format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()));
+                    let sent = Instant::now();
+                    match client
+                        .post(format!("{base}/webhooks/stripe"))
+                        .header("content-type", "application/json")
+                        .header("stripe-signature", sig)
+                        .body(body)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => lat.push(sent.elapsed()),
+                        _ => errors += 1,
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let (all, errors) = collect(tasks).await;
+    report("stripe", all, errors, start.elapsed());
+}
+
+/// Answers `GET /v1/checkout/sessions/<id>/line_items` with two General Admission
+/// tickets (the list shape of Stripe's fixtures), until killed.
+async fn stripe_api(addr: &str) {
+    use axum::routing::get;
+    let items = serde_json::json!({
+        "object": "list", "has_more": false, "url": "/v1/checkout/sessions/x/line_items",
+        "data": [{"id": "li_load", "object": "item", "description": "General Admission", "quantity": 2,
+                  "amount_subtotal": 9800, "amount_total": 9800, "amount_discount": 0, "amount_tax": 0,
+                  "currency": "eur", "price": {"id": "price_load", "object": "price", "product": "prod_load",
+                  "unit_amount": 4900, "currency": "eur", "type": "one_time"}}]
+    })
+    .to_string();
+    let app = axum::Router::new().route(
+        "/v1/checkout/sessions/{id}/line_items",
+        get(move || {
+            let items = items.clone();
+            async move { ([("content-type", "application/json")], items) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("listen");
+    axum::serve(listener, app).await.expect("serve");
 }

@@ -28,6 +28,10 @@ LOADGEN = os.path.join(BIN, "examples", "loadgen")
 BASELINE = os.path.join(BIN, "examples", "redirect_baseline")
 WEBHOOK_BASELINE = os.path.join(BIN, "examples", "webhook_baseline")
 SECRET = "load-secret-0123456789abcdef"
+STRIPE_SECRET = "whsec_load-0123456789abcdef"
+STRIPE_LINK = "plink_load"
+# The organization's Stripe connection; its API is loadgen's stand-in (`stripe-api`).
+STRIPE_API_PORT = None
 OWNER = "owner@load.test"
 EVENTS = 20
 PROMOTERS = 500
@@ -100,7 +104,20 @@ METRICS_PORT = {}
 
 
 def write_config(home, port, extra=""):
+    global STRIPE_API_PORT
+    if STRIPE_API_PORT is None:
+        STRIPE_API_PORT = free_port()
     text = open(os.path.join(ROOT, "config.example.toml")).read()
+    text = text.replace("\n[programs]\n", f"""
+[[checkout]]
+organization = "load-test-org"
+kind = "stripe"
+secrets = ["{STRIPE_SECRET}"]
+api_token = "sk_test_load"
+api_base = "http://127.0.0.1:{STRIPE_API_PORT}"
+
+[programs]
+""")
     text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"')
     metrics_port = free_port()
     text = text.replace('metrics_listen = "127.0.0.1:9464"', f'metrics_listen = "127.0.0.1:{metrics_port}"')
@@ -171,6 +188,8 @@ def build_dataset(config, db, orders):
         lines.append(f"newtickettype ev{e:02} 29 Student")
     # Commissions: 10% everywhere, VIP of ev01 at 2.00 + 5% (the orders below get theirs by recompute).
     lines += ["setcommission 10%", "setcommission 2+5% ev01 --type VIP"]
+    # ev02 sells through Stripe (a Payment Link): the Stripe connector's benchmark.
+    lines += [f"editevent ev02 checkout stripe {STRIPE_LINK}"]
     console(config, OWNER, lines)
     con = sqlite3.connect(db)
     rng = random.Random(7)
@@ -544,6 +563,30 @@ def webhook_bench(daemon, home, count, code, sync, judge=True):
     return rate
 
 
+def stripe_bench(daemon, db, count, solo_rate):
+    """Signed Stripe deliveries (each completed from the stand-in line-items API) next to
+    the generic webhook's rate from the same round."""
+    log(f"== Stripe checkout.session.completed, 64 connections, {count} orders (line items from a stand-in API)")
+    con = sqlite3.connect(db)
+    code = con.execute("SELECT l.code FROM links l JOIN events e ON e.id = l.event_id WHERE e.slug = 'ev02' "
+                       "ORDER BY l.id LIMIT 1").fetchone()[0]
+    before = con.execute("SELECT count(*) FROM orders WHERE source = 'load-test-org-stripe'").fetchone()[0]
+    api = subprocess.Popen(pin(1) + [LOADGEN, "stripe-api", f"127.0.0.1:{STRIPE_API_PORT}"])
+    try:
+        wait_listening(STRIPE_API_PORT)
+        out = kv(run(pin(1) + [LOADGEN, "stripe", f"http://127.0.0.1:{daemon.port}", "64", str(count),
+                               STRIPE_SECRET, code, STRIPE_LINK]))
+    finally:
+        api.terminate()
+        api.wait()
+    stored = con.execute("SELECT count(*) FROM orders WHERE source = 'load-test-org-stripe'").fetchone()[0] - before
+    con.close()
+    rate = float(out["rps"])
+    log(f"   Stripe: {rate:,.0f} orders/s, p99 {float(out['p99_ms']):.1f} ms, {stored} stored, {out['errors']} errors")
+    result("Stripe deliveries/s vs the generic webhook", f"{rate:,.0f}", f"{solo_rate:,.0f}",
+           f"{rate / solo_rate:.2f}", ">= 0.8x", rate >= 0.8 * solo_rate and out["errors"] == "0" and stored == count)
+
+
 def email_bench(count):
     """`count` promoters answer `accept` to their invite mails, delivered to Dovecot."""
     log(f"== email: {count} replies processed end to end (Dovecot IMAP in, SMTP out)")
@@ -681,6 +724,7 @@ def main():
             before, answered, solo_p99 = redirect_bench(d, code, a.secs, db)
             flood_bench(d, code, a.secs, config, solo_p99)
             solo = webhook_bench(d, home, a.webhook_orders, code, "full")
+            stripe_bench(d, db, a.webhook_orders, solo)
             rollup_bench(d, home, db, a.webhook_orders, code)
             commission_bench(d, home, db, a.webhook_orders, code)
             backup_bench(d, config, home, db, a.webhook_orders, code, solo)

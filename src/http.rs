@@ -92,14 +92,7 @@ impl HttpServer {
         let shops =
             Arc::new(crate::checkout::Connections::from_config(&config.checkout).context("[[checkout]] connections")?);
         let links_reloaded = Arc::new(tokio::sync::Notify::new());
-        let vouchers = shops.of(crate::domain::Shop::Pretix).any(|c| c.api.is_some()).then(|| {
-            tokio::spawn(crate::checkout::vouchers::run(
-                store.clone(),
-                core.clock.clone(),
-                shops.clone(),
-                links_reloaded.clone(),
-            ))
-        });
+        let vouchers = vouchers(&core, &shops, &links_reloaded);
         let refresher = tokio::spawn(redirect::refresher(
             links.clone(),
             events.clone(),
@@ -173,6 +166,22 @@ impl HttpServer {
         }
         Ok(())
     }
+}
+
+/// The pretix voucher keeper, when a pretix connection has an API token.
+fn vouchers(
+    core: &Core,
+    shops: &Arc<crate::checkout::Connections>,
+    links_reloaded: &Arc<tokio::sync::Notify>,
+) -> Option<JoinHandle<()>> {
+    shops.of(crate::domain::Shop::Pretix).any(|c| c.api.is_some()).then(|| {
+        tokio::spawn(crate::checkout::vouchers::run(
+            core.store.clone(),
+            core.clock.clone(),
+            shops.clone(),
+            links_reloaded.clone(),
+        ))
+    })
 }
 
 /// The routes. Each handler records its own latency: a middleware around every route

@@ -222,11 +222,7 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         _ => ShopStatus::Unpaid, // n: pending, e: expired
     };
     let ordered_at = shop_time(&o.datetime)?;
-    let name = o
-        .invoice_address
-        .and_then(|a| a.name)
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| o.positions.iter().find_map(|p| p.attendee_name.clone()));
+    let name = buyer_name(&o);
     Ok(ShopOrder {
         id: o.code,
         event_key: Some(event_key.to_string()),
@@ -245,6 +241,15 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         lines: lines.into_iter().map(|(_, l)| l).collect(),
         refunded_minor: (refunded - tickets_back).max(0),
     })
+}
+
+/// The invoice name, else the first attendee's.
+fn buyer_name(o: &Order) -> Option<String> {
+    o.invoice_address
+        .as_ref()
+        .and_then(|a| a.name.clone())
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| o.positions.iter().find_map(|p| p.attendee_name.clone()))
 }
 
 /// A product's name in English, else in the first language pretix gives.

@@ -5,7 +5,7 @@
 use crate::checkout::intake::{self, Intake, IntakeError};
 use crate::checkout::{ShopOrder, api::ShopApi};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{CheckoutConfig, Config};
 use crate::daemon::open_store;
 use crate::domain::Shop;
 use crate::store::IngestOutcome;
@@ -45,24 +45,7 @@ pub(super) async fn sync(config: &Config, name: &str) -> anyhow::Result<ExitCode
             shop.label()
         );
     }
-    let Some(conn) = config
-        .checkout
-        .iter()
-        .find(|c| c.organization == org.slug && c.kind == shop.as_str())
-    else {
-        anyhow::bail!(
-            "no [[checkout]] connection of {} to {} in the configuration",
-            org.slug,
-            shop.label()
-        );
-    };
-    let token = conn.resolved_api_token().with_context(|| {
-        format!(
-            "the {} connection has no API token (api_token or api_token_env)",
-            shop.label()
-        )
-    })?;
-    let api = ShopApi::new(shop, conn.api_base.as_deref(), token)?;
+    let (conn, api) = connection(config, &org.slug, shop)?;
     let keys = store.event_checkout_keys(event.id).await?;
     let mut orders: Vec<ShopOrder> = Vec::new();
     for key in &keys {
@@ -75,44 +58,7 @@ pub(super) async fn sync(config: &Config, name: &str) -> anyhow::Result<ExitCode
         };
         orders.extend(listed.with_context(|| format!("listing the orders of {key} at {}", shop.label()))?);
     }
-    let source = conn.source();
-    let clock = Clock::system();
-    let mut tally = Tally {
-        read: orders.len(),
-        ..Tally::default()
-    };
-    for order in &orders {
-        let shares = match intake::prepare(&store, org.id, shop, &source, order).await {
-            Ok(Intake::Ready(shares)) => shares,
-            Ok(Intake::Skipped(_)) => {
-                tally.skipped += 1;
-                continue;
-            }
-            Err(IntakeError::Order(e)) => {
-                eprintln!("order {}: {e}", order.id);
-                tally.refused += 1;
-                continue;
-            }
-            Err(IntakeError::Store(e)) => return Err(anyhow::Error::new(e).context("reading the events")),
-        };
-        let inputs: Vec<_> = shares.into_iter().map(|s| s.input).collect();
-        match crate::ingest::apply(&store, &clock, &inputs).await {
-            Ok(outcomes) => {
-                for o in outcomes {
-                    match o {
-                        IngestOutcome::Created(_) => tally.created += 1,
-                        IngestOutcome::Updated(_) => tally.updated += 1,
-                        _ => tally.unchanged += 1,
-                    }
-                }
-            }
-            Err(crate::ingest::ApplyError::Order(e)) => {
-                eprintln!("order {}: {e}", order.id);
-                tally.refused += 1;
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context("storing the orders")),
-        }
-    }
+    let tally = store_all(&store, org.id, shop, &conn.source(), &orders).await?;
     println!(
         "{}: {} order(s) read from {}: {} new, {} updated, {} unchanged, {} not counted (unpaid or another event's), {} refused",
         event.slug,
@@ -129,4 +75,73 @@ pub(super) async fn sync(config: &Config, name: &str) -> anyhow::Result<ExitCode
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The organization's connection to `shop` and its API.
+fn connection<'a>(config: &'a Config, org: &str, shop: Shop) -> anyhow::Result<(&'a CheckoutConfig, ShopApi)> {
+    let Some(conn) = config
+        .checkout
+        .iter()
+        .find(|c| c.organization == org && c.kind == shop.as_str())
+    else {
+        anyhow::bail!(
+            "no [[checkout]] connection of {org} to {} in the configuration",
+            shop.label()
+        );
+    };
+    let token = conn.resolved_api_token().with_context(|| {
+        format!(
+            "the {} connection has no API token (api_token or api_token_env)",
+            shop.label()
+        )
+    })?;
+    Ok((conn, ShopApi::new(shop, conn.api_base.as_deref(), token)?))
+}
+
+/// Stores every order through the intake, one transaction each.
+async fn store_all(
+    store: &crate::store::Store,
+    org: crate::domain::OrgId,
+    shop: Shop,
+    source: &str,
+    orders: &[ShopOrder],
+) -> anyhow::Result<Tally> {
+    let clock = Clock::system();
+    let mut tally = Tally {
+        read: orders.len(),
+        ..Tally::default()
+    };
+    for order in orders {
+        let shares = match intake::prepare(store, org, shop, source, order).await {
+            Ok(Intake::Ready(shares)) => shares,
+            Ok(Intake::Skipped(_)) => {
+                tally.skipped += 1;
+                continue;
+            }
+            Err(IntakeError::Order(e)) => {
+                eprintln!("order {}: {e}", order.id);
+                tally.refused += 1;
+                continue;
+            }
+            Err(IntakeError::Store(e)) => return Err(anyhow::Error::new(e).context("reading the events")),
+        };
+        let inputs: Vec<_> = shares.into_iter().map(|s| s.input).collect();
+        match crate::ingest::apply(store, &clock, &inputs).await {
+            Ok(outcomes) => {
+                for o in outcomes {
+                    match o {
+                        IngestOutcome::Created(_) => tally.created += 1,
+                        IngestOutcome::Updated(_) => tally.updated += 1,
+                        _ => tally.unchanged += 1,
+                    }
+                }
+            }
+            Err(crate::ingest::ApplyError::Order(e)) => {
+                eprintln!("order {}: {e}", order.id);
+                tally.refused += 1;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("storing the orders")),
+        }
+    }
+    Ok(tally)
 }

@@ -344,13 +344,25 @@ impl Command for Events {
                 org.name
             )));
         }
-        let mut t = Table::new(&["Event", "Name", "Starts", "Currency"], &[false, false, false, false]);
+        let mut t = Table::new(
+            &["Event", "Name", "Starts", "Currency", "Sold at"],
+            &[false, false, false, false, false],
+        );
         for e in &events {
+            let shop = match e.checkout {
+                Shop::Webhook => "promoterd webhook".to_string(),
+                s => format!(
+                    "{} {}",
+                    s.label(),
+                    core.store.event_checkout_keys(e.id).await?.join(", ")
+                ),
+            };
             t.row(vec![
                 e.slug.clone(),
                 e.name.clone(),
                 local_time(&e.starts_at, &org.time_zone),
                 e.currency.clone(),
+                shop,
             ]);
         }
         Ok(Reply::default()

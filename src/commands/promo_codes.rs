@@ -111,7 +111,7 @@ impl Command for MyCode {
         MyCode,
         "mycode",
         [req("code", ArgKind::Text, "your promo code, or off"), EVENT_OPT],
-        "Your promo code for an event, for buyers who type a code instead of following a link",
+        "Your promo code for an event, for buyers who type a code",
         "mycode ANA10 summer-fest",
         private = true
     );

@@ -235,14 +235,8 @@ async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: B
         Err(ApplyError::Order(e)) => return order_error(st, &e),
         Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => return internal(st, &e),
     };
-    if order.ref_code.is_none()
-        && let Some(code) = promo.as_deref().filter(|c| !c.trim().is_empty())
-    {
-        // A promoter's promo code stands for their link; a link the buyer came through wins.
-        match st.core.store.link_code_for_promo(order.event_id, code).await {
-            Ok(link) => order.ref_code = link,
-            Err(e) => return internal(st, &e),
-        }
+    if let Err(e) = promo_ref(st, &mut order, promo.as_deref()).await {
+        return internal(st, &e);
     }
     let order_id = order.external_id.clone();
     match st.orders.apply(delivery_id, order).await {
@@ -262,6 +256,20 @@ async fn receive(st: &HttpState, only: Option<&str>, headers: HeaderMap, body: B
         Err(ApplyError::Order(e)) => order_error(st, &e),
         Err(e @ (ApplyError::Store(_) | ApplyError::Unavailable(_))) => internal(st, &e),
     }
+}
+
+/// A promoter's promo code stands for their link; a link the buyer came through wins.
+async fn promo_ref(
+    st: &HttpState,
+    order: &mut crate::ingest::OrderInput,
+    promo: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    if order.ref_code.is_none()
+        && let Some(code) = promo.filter(|c| !c.trim().is_empty())
+    {
+        order.ref_code = st.core.store.link_code_for_promo(order.event_id, code).await?;
+    }
+    Ok(())
 }
 
 /// Whether `signer` may sign a delivery at this address: at `/webhooks/orders` every
