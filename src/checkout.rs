@@ -159,18 +159,13 @@ impl ShopOrder {
     /// Every shop id the order may be counted under: its lines' (products) and its own
     /// (a Payment Link, an event), first seen first.
     pub fn event_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let all = self
             .lines
             .iter()
             .filter_map(|l| l.event_key.as_ref())
             .chain(self.event_key.as_ref());
-        for k in all {
-            if !keys.contains(k) {
-                keys.push(k.clone());
-            }
-        }
-        keys
+        all.filter(|k| seen.insert(k.as_str())).cloned().collect()
     }
 
     /// The key a line counts under: its own when it names one of our events, else the
@@ -183,54 +178,63 @@ impl ShopOrder {
     }
 
     /// The order's share for each event `event_of` knows (by the shop's key, as the
-    /// event's short name or id): lines of other products are left out. An order of
-    /// several of our events keeps one order per event, `<id>:<key>`.
+    /// event's short name or id), in the order the lines name them: lines of other
+    /// products are left out, and a refund by amount is split between the shares by
+    /// largest remainder. Each share's raw order carries the shop's order id; naming
+    /// the shares of an order of several events is the caller's (see `intake`).
     pub fn shares(&self, event_of: impl Fn(&str) -> Option<String>) -> Result<Vec<EventShare>, OrderError> {
-        // (first key, event), one per event: several products can sell one event.
-        let mut ours: Vec<(String, String)> = Vec::new();
+        // (first key, event, lines), one per event: several products can sell one event.
+        let mut ours: Vec<(String, String, Vec<&ShopLine>)> = Vec::new();
         for l in &self.lines {
-            if let Some(k) = self.key_of(l, &event_of)
-                && let Some(e) = event_of(k)
-                && !ours.iter().any(|(_, x)| *x == e)
-            {
-                ours.push((k.clone(), e));
+            let Some(k) = self.key_of(l, &event_of) else { continue };
+            let Some(e) = event_of(k) else { continue };
+            match ours.iter_mut().find(|(_, x, _)| *x == e) {
+                Some((_, _, lines)) => lines.push(l),
+                None => ours.push((k.clone(), e, vec![l])),
             }
         }
         if self.lines.is_empty()
             && let Some(k) = &self.event_key
             && let Some(e) = event_of(k)
         {
-            ours.push((k.clone(), e)); // a cancellation may carry no lines
+            ours.push((k.clone(), e, Vec::new())); // a cancellation may carry no lines
         }
-        let several = ours.len() > 1;
+        let exact: Vec<Vec<RawLine>> = ours
+            .iter()
+            .map(|(_, _, lines)| lines.iter().flat_map(|l| exact_lines(l, &self.currency)).collect())
+            .collect();
+        // The refund by amount is the whole order's: the lines of other products take
+        // their part of it, in proportion to what each keeps.
+        let others: i64 = self
+            .lines
+            .iter()
+            .filter(|l| self.key_of(l, &event_of).is_none())
+            .flat_map(|l| exact_lines(l, &self.currency))
+            .map(|l| kept(&l))
+            .sum();
+        let mut weights: Vec<i64> = exact.iter().map(|ls| ls.iter().map(kept).sum()).collect();
+        weights.push(others);
+        let parts = allocate(self.refunded_minor, &weights);
         ours.into_iter()
-            .map(|(key, event)| {
-                let lines: Vec<&ShopLine> = self
-                    .lines
-                    .iter()
-                    .filter(|l| self.key_of(l, &event_of).and_then(|k| event_of(k)).as_ref() == Some(&event))
-                    .collect();
-                let id = if several {
-                    format!("{}:{key}", self.id)
-                } else {
-                    self.id.clone()
-                };
-                let raw = self.raw(id, event, &lines)?;
+            .zip(exact)
+            .zip(parts)
+            .map(|(((key, event, _), lines), refund)| {
+                let raw = self.raw(event, lines, refund)?;
                 Ok(EventShare { key, raw })
             })
             .collect()
     }
 
-    /// The raw order of `lines` for `event`, with this order's refund by amount spread
-    /// over them (its part for other events' lines is theirs, in proportion).
-    fn raw(&self, id: String, event: String, lines: &[&ShopLine]) -> Result<RawOrder, OrderError> {
-        let kept_all: i64 = self.lines.iter().map(kept_minor).sum();
-        let kept_here: i64 = lines.iter().map(|l| kept_minor(l)).sum();
-        let refund_here = share(self.refunded_minor, kept_here, kept_all);
-        let mut raw_lines: Vec<RawLine> = lines.iter().flat_map(|l| exact_lines(l, &self.currency)).collect();
-        let whole_refund = kept_here > 0 && refund_here >= kept_here;
+    /// The raw order of exact `lines` for `event`, with `refund` (money back beyond
+    /// refunded tickets) spread over them.
+    fn raw(&self, event: String, mut lines: Vec<RawLine>, refund: i64) -> Result<RawOrder, OrderError> {
+        let kept_here: i64 = lines.iter().map(kept).sum();
+        let whole_refund = kept_here > 0 && refund >= kept_here;
         if !whole_refund {
-            spread(&mut raw_lines, refund_here);
+            let weights: Vec<i64> = lines.iter().map(kept).collect();
+            for (l, part) in lines.iter_mut().zip(allocate(refund.min(kept_here), &weights)) {
+                l.refunded_minor = part;
+            }
         }
         let status = match self.status {
             ShopStatus::Refunded => "refunded",
@@ -242,7 +246,7 @@ impl ShopOrder {
             }
         };
         Ok(RawOrder {
-            order_id: id,
+            order_id: self.id.clone(),
             event,
             status: status.into(),
             ordered_at: self.ordered_at.to_rfc3339(),
@@ -251,29 +255,25 @@ impl ShopOrder {
             buyer_name: self.buyer_name.clone(),
             buyer_email: self.buyer_email.clone(),
             buyer_phone: self.buyer_phone.clone(),
-            lines: raw_lines,
+            lines,
         })
     }
 }
 
-/// What the buyer keeps of a line: the paid price of its tickets not refunded.
-fn kept_minor(l: &ShopLine) -> i64 {
-    if l.quantity <= 0 {
-        return 0;
-    }
-    let kept = (l.quantity - l.refunded_quantity).clamp(0, l.quantity);
-    // Exact: the whole line's total, less the refunded tickets' share of it.
-    l.total_minor - share(l.total_minor, l.quantity - kept, l.quantity)
+/// What the buyer keeps of a stored line: its tickets not refunded, at their price.
+fn kept(l: &RawLine) -> i64 {
+    (l.quantity - l.refunded_quantity).max(0) * l.unit_price_minor.max(0)
 }
 
-/// `amount * part / whole`, rounded half up, in 128 bits; 0 when `whole` is 0.
-fn share(amount: i64, part: i64, whole: i64) -> i64 {
-    if whole <= 0 || part <= 0 {
+/// The value of `count` refunded tickets of a line of `quantity` tickets paid `total`
+/// as [`exact_lines`] stores it (the dearer tickets first).
+pub fn tickets_value(total: i64, quantity: i64, count: i64) -> i64 {
+    if quantity <= 0 || total < 0 {
         return 0;
     }
-    let n = i128::from(amount) * i128::from(part);
-    let w = i128::from(whole);
-    i64::try_from((2 * n + w) / (2 * w)).unwrap_or(i64::MAX)
+    let count = count.clamp(0, quantity);
+    let (unit, rest) = (total / quantity, total % quantity);
+    count * unit + count.min(rest)
 }
 
 /// A line as stored lines with whole unit prices that add up to exactly what was paid:
@@ -305,31 +305,28 @@ fn exact_lines(l: &ShopLine, currency: &str) -> Vec<RawLine> {
     ]
 }
 
-/// Spreads `amount` over the lines in proportion to what each keeps, by largest
-/// remainder (ties to the earlier line), never more than a line keeps.
-fn spread(lines: &mut [RawLine], amount: i64) {
-    let kept: Vec<i64> = lines
-        .iter()
-        .map(|l| (l.quantity - l.refunded_quantity) * l.unit_price_minor)
-        .collect();
-    let total: i64 = kept.iter().sum();
+/// Splits `amount` in proportion to `weights` by largest remainder (ties to the
+/// earlier), never giving a part more than its weight; the parts add up to `amount`
+/// capped at the weights' sum.
+fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i64 = weights.iter().map(|w| (*w).max(0)).sum();
     if amount <= 0 || total <= 0 {
-        return;
+        return vec![0; weights.len()];
     }
     let amount = amount.min(total);
-    let mut given = 0;
-    let mut rests: Vec<(i128, usize)> = Vec::with_capacity(lines.len());
-    for (i, (l, k)) in lines.iter_mut().zip(&kept).enumerate() {
-        let n = i128::from(amount) * i128::from(*k);
-        let part = i64::try_from(n / i128::from(total)).unwrap_or(0);
-        l.refunded_minor = part;
-        given += part;
+    let mut parts = Vec::with_capacity(weights.len());
+    let mut rests: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let n = i128::from(amount) * i128::from((*w).max(0));
+        parts.push(i64::try_from(n / i128::from(total)).unwrap_or(0));
         rests.push((n % i128::from(total), i));
     }
+    let given: i64 = parts.iter().sum();
     rests.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (_, i) in rests.into_iter().take(usize::try_from(amount - given).unwrap_or(0)) {
-        lines[i].refunded_minor += 1;
+        parts[i] += 1;
     }
+    parts
 }
 
 /// A decimal amount as the shops write it (`"25.00"`, `25`, `"-10.5"`) in minor units

@@ -214,7 +214,7 @@ impl Platform {
 
 // After `stored_words!`, which it uses.
 mod shop;
-pub use shop::{RefStyle, Shop};
+pub use shop::{RefStyle, Shop, pretix_short_name};
 
 #[cfg(test)]
 mod tests {

@@ -180,6 +180,7 @@ fn vouchers(
             core.clock.clone(),
             shops.clone(),
             links_reloaded.clone(),
+            core.links_changed.clone(),
         ))
     })
 }
@@ -192,7 +193,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/webhooks/orders", post(webhook::orders))
         .route("/webhooks/orders/{organization}", post(webhook::orders_of))
         .route("/webhooks/{shop}", post(shops::signed))
-        .route("/webhooks/{shop}/{secret}", post(shops::with_secret))
+        .route("/webhooks/{shop}/{segment}", post(shops::with_segment))
         .route("/healthz", get(healthz))
         .with_state(state)
 }

@@ -12,9 +12,9 @@ pub use rules::{MAX_QUANTITY, MAX_UNIT_PRICE, Problem, check, check_all};
 pub use webhook::{WebhookBuyer, WebhookLine, WebhookOrder, WebhookPayload};
 
 use crate::clock::Clock;
-use crate::domain::{EventId, OrgId};
+use crate::domain::{EventId, OrgId, Shop};
 pub use crate::domain::{LineInput, OrderInput, OrderStatus};
-use crate::store::{IngestOutcome, Store, StoreError};
+use crate::store::{IngestOutcome, ShopEvent, Store, StoreError};
 
 /// An order as the checkout describes it, before validation.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -105,6 +105,8 @@ pub async fn find_event(store: &Store, name: &str, org: Option<OrgId>) -> Result
 pub struct EventCache {
     /// Per connection's organization (`None`: any), name → id and currency.
     map: std::sync::RwLock<std::collections::HashMap<Option<OrgId>, EventsByName>>,
+    /// A shop's ids for events (an organization's, at a shop) → the event, or none.
+    shops: std::sync::RwLock<std::collections::HashMap<(OrgId, Shop, String), Option<ShopEvent>>>,
 }
 
 /// Event names of one scope → id and currency.
@@ -117,6 +119,30 @@ impl EventCache {
     /// Forgets every entry (names are looked up again on their next order).
     pub fn clear(&self) {
         self.map.write().expect("event cache lock").clear();
+        self.shops.write().expect("event cache lock").clear();
+    }
+
+    /// The organization's event that `key` names at `shop`, asking the database only
+    /// for a key not seen since the last [`EventCache::clear`] (which `editevent`
+    /// causes at once, through the link refresher).
+    pub async fn shop_event(
+        &self,
+        store: &Store,
+        org: OrgId,
+        shop: Shop,
+        key: &str,
+    ) -> Result<Option<ShopEvent>, StoreError> {
+        let k = (org, shop, key.to_string());
+        if let Some(hit) = self.shops.read().expect("event cache lock").get(&k) {
+            return Ok(hit.clone());
+        }
+        let found = store.event_for_shop(org, shop, key).await?;
+        let mut shops = self.shops.write().expect("event cache lock");
+        if shops.len() >= MAX_CACHED_EVENTS {
+            shops.clear();
+        }
+        shops.insert(k, found.clone());
+        Ok(found)
     }
 
     /// [`validate`], asking the database only for an event not seen before.

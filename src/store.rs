@@ -31,7 +31,7 @@ mod vouchers;
 pub use audit::{AuditEntry, NewReplyToken, OutboxRow, QueuedMail};
 pub use backup::{COUNTED, FileCheck, check_file};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
-pub use checkouts::ShopEvent;
+pub use checkouts::{PromoCodeRow, ShopEvent};
 pub use commissions::{RuleSlot, RuleView};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};

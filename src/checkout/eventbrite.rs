@@ -108,7 +108,10 @@ pub async fn list(api: &ShopApi, event_id: &str) -> Result<Vec<ShopOrder>, Conne
     let mut continuation: Option<String> = None;
     for _page in 0..super::MAX_PAGES {
         let mut url = api.url(&format!("events/{event_id}/orders/"))?;
-        url.query_pairs_mut().append_pair("expand", "attendees");
+        // Every order but deleted ones: refunded and cancelled ones too.
+        url.query_pairs_mut()
+            .append_pair("status", "all_not_deleted")
+            .append_pair("expand", "attendees");
         if let Some(c) = &continuation {
             url.query_pairs_mut().append_pair("continuation", c);
         }
@@ -127,27 +130,28 @@ pub async fn list(api: &ShopApi, event_id: &str) -> Result<Vec<ShopOrder>, Conne
 /// The order as promoterd counts it: attendees grouped by ticket class, refunded or
 /// cancelled attendees as refunded tickets.
 pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
+    // One line per ticket class and price.
     let mut lines: Vec<ShopLine> = Vec::new();
+    let mut at: std::collections::HashMap<(&str, i64), usize> = Default::default();
     let mut currency = String::new();
     for a in &o.attendees {
         let q = a.quantity.unwrap_or(1).max(1);
         let price = a.costs.base_price.value + a.costs.tax.as_ref().map_or(0, |t| t.value);
         currency.clone_from(&a.costs.base_price.currency);
         let back = if a.refunded || a.cancelled { q } else { 0 };
-        match lines.iter_mut().find(|l| l.ticket_type == a.ticket_class_name) {
-            Some(l) => {
-                l.quantity += q;
-                l.refunded_quantity += back;
-                l.total_minor += price;
-            }
-            None => lines.push(ShopLine {
+        let i = *at.entry((a.ticket_class_name.as_str(), price)).or_insert_with(|| {
+            lines.push(ShopLine {
                 event_key: None,
                 ticket_type: a.ticket_class_name.clone(),
-                quantity: q,
-                refunded_quantity: back,
-                total_minor: price,
-            }),
-        }
+                quantity: 0,
+                refunded_quantity: 0,
+                total_minor: 0,
+            });
+            lines.len() - 1
+        });
+        lines[i].quantity += q;
+        lines[i].refunded_quantity += back;
+        lines[i].total_minor += price;
     }
     let status = match o.status.as_deref() {
         Some("refunded") => ShopStatus::Refunded,

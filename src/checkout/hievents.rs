@@ -46,6 +46,8 @@ struct Order {
     #[serde(default)]
     total_refunded: Option<Value>,
     #[serde(default)]
+    total_gross: Option<Value>,
+    #[serde(default)]
     is_fully_refunded: bool,
     #[serde(default)]
     first_name: Option<String>,
@@ -88,6 +90,38 @@ fn number_text(v: &Value) -> Option<String> {
     }
 }
 
+/// The order items as lines, cancelled attendees as refunded tickets; and the value
+/// of those tickets.
+fn lines_of(o: &Order, dec: u32) -> Result<(Vec<ShopLine>, i64), OrderError> {
+    let amount = |v: &Value| number_text(v).map_or(Ok(0), |t| minor_units(&t, dec));
+    let mut cancelled: std::collections::HashMap<String, i64> = Default::default();
+    for a in o.attendees.iter().filter(|a| a.status == "CANCELLED") {
+        if let Some(p) = number_text(&a.product_id) {
+            *cancelled.entry(p).or_default() += 1;
+        }
+    }
+    let cancelled = |product: &Value| {
+        number_text(product)
+            .and_then(|p| cancelled.get(&p).copied())
+            .unwrap_or(0)
+    };
+    let mut lines = Vec::with_capacity(o.order_items.len());
+    let mut tickets_back = 0;
+    for i in &o.order_items {
+        let total = amount(&i.total_before_additions)?;
+        let back = cancelled(&i.product_id).min(i.quantity);
+        tickets_back += super::tickets_value(total, i.quantity, back);
+        lines.push(ShopLine {
+            event_key: None,
+            ticket_type: i.item_name.clone(),
+            quantity: i.quantity,
+            refunded_quantity: back,
+            total_minor: total,
+        });
+    }
+    Ok((lines, tickets_back))
+}
+
 /// Reads a delivery.
 pub fn read(body: &[u8]) -> Result<Delivery, OrderError> {
     let env: Envelope = super::json(Shop::HiEvents, body)?;
@@ -108,35 +142,23 @@ pub fn read(body: &[u8]) -> Result<Delivery, OrderError> {
     for t in times.into_iter().flatten() {
         updated_at = updated_at.max(shop_time(t)?);
     }
-    let cancelled = |product: &Value| {
-        o.attendees
-            .iter()
-            .filter(|a| a.status == "CANCELLED" && number_text(&a.product_id) == number_text(product))
-            .count() as i64
-    };
-    let mut lines = Vec::with_capacity(o.order_items.len());
-    let mut tickets_back = 0;
-    for i in &o.order_items {
-        let total = amount(&i.total_before_additions)?;
-        let back = cancelled(&i.product_id).min(i.quantity);
-        if i.quantity > 0 {
-            tickets_back += total * back / i.quantity;
-        }
-        lines.push(ShopLine {
-            event_key: None,
-            ticket_type: i.item_name.clone(),
-            quantity: i.quantity,
-            refunded_quantity: back,
-            total_minor: total,
-        });
-    }
+    let (lines, tickets_back) = lines_of(&o, dec)?;
     let status = match o.status.as_str() {
         "CANCELLED" => ShopStatus::Cancelled,
         "COMPLETED" if o.is_fully_refunded => ShopStatus::Refunded,
         "COMPLETED" => ShopStatus::Paid,
         _ => ShopStatus::Unpaid,
     };
+    // Refunds are of the gross total (taxes and fees included); the lines are counted
+    // before additions: the refund is taken on the lines' share of the total.
     let refunded = o.total_refunded.as_ref().map_or(Ok(0), amount)?;
+    let gross = o.total_gross.as_ref().map_or(Ok(0), amount)?;
+    let lines_total: i64 = lines.iter().map(|l| l.total_minor).sum();
+    let refunded = if gross > lines_total && gross > 0 {
+        i64::try_from(i128::from(refunded) * i128::from(lines_total) / i128::from(gross)).unwrap_or(refunded)
+    } else {
+        refunded
+    };
     let name = [o.first_name.as_deref(), o.last_name.as_deref()]
         .into_iter()
         .flatten()

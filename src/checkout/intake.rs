@@ -4,7 +4,7 @@
 
 use super::{ShopOrder, ShopStatus};
 use crate::domain::{OrgId, Shop};
-use crate::ingest::{OrderError, OrderInput};
+use crate::ingest::{EventCache, OrderError, OrderInput};
 use crate::store::{ShopEvent, Store, StoreError};
 use std::collections::HashMap;
 
@@ -35,9 +35,11 @@ pub enum IntakeError {
     Store(#[from] StoreError),
 }
 
-/// Prepares `order` from `org`'s connection to `shop`, stored under `source`.
+/// Prepares `order` from `org`'s connection to `shop`, stored under `source`; the
+/// shop's ids are looked up through `cache` when one is given (the daemon's).
 pub async fn prepare(
     store: &Store,
+    cache: Option<&EventCache>,
     org: OrgId,
     shop: Shop,
     source: &str,
@@ -48,7 +50,11 @@ pub async fn prepare(
     }
     let mut events: HashMap<String, ShopEvent> = HashMap::new();
     for key in order.event_keys() {
-        if let Some(e) = store.event_for_shop(org, shop, &key).await? {
+        let found = match cache {
+            Some(c) => c.shop_event(store, org, shop, &key).await?,
+            None => store.event_for_shop(org, shop, &key).await?,
+        };
+        if let Some(e) = found {
             events.insert(key, e);
         }
     }
@@ -60,12 +66,29 @@ pub async fn prepare(
             shop.label()
         )));
     }
+    // The shop's order id stays with the event it was first stored for (or the first
+    // share); another event's share of the same order is `<id>:<event id>`, so adding
+    // or removing a product of ours never renames a stored order.
+    let stored = store.order_event(source, &order.id).await?;
+    let keeper = shares
+        .iter()
+        .position(|s| Some(events[&s.key].id) == stored)
+        .or(stored.is_none().then_some(0));
     let mut ready = Vec::with_capacity(shares.len());
-    for share in shares {
+    for (i, share) in shares.into_iter().enumerate() {
         let event = events[&share.key].clone();
         let mut raw = share.raw;
-        if raw.ref_code.is_none() {
-            raw.ref_code = promo_ref(store, &event, &order.promo_codes).await?;
+        if keeper != Some(i) {
+            raw.order_id = format!("{}:{}", order.id, event.id.0);
+        }
+        // A link the buyer came through wins; a ref that is no link of the event leaves
+        // the order to its promo codes.
+        let linked = match &raw.ref_code {
+            Some(r) => store.is_link_of_event(event.id, r).await?,
+            None => false,
+        };
+        if !linked && let Some(code) = promo_ref(store, &event, &order.promo_codes).await? {
+            raw.ref_code = Some(code);
         }
         let input = crate::ingest::check(source, &raw, event.id, &event.currency)?;
         ready.push(Prepared {

@@ -37,6 +37,8 @@ pub struct Order {
     positions: Vec<Position>,
     #[serde(default)]
     refunds: Vec<Refund>,
+    #[serde(default)]
+    payments: Vec<Payment>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +65,15 @@ struct Position {
 struct Refund {
     state: String,
     amount: String,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    execution_date: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Payment {
+    state: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,14 +94,9 @@ struct Event {
     currency: String,
 }
 
-/// Whether a pretix short name (organizer, event) or order code is safe in a path.
+/// A pretix short name or order code, checked before it goes into an API path.
 fn slug(s: &str) -> Result<&str, OrderError> {
-    if !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        && !s.starts_with('.')
-    {
+    if crate::domain::pretix_short_name(s) {
         Ok(s)
     } else {
         Err(OrderError::Malformed(
@@ -175,65 +181,44 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         }
     };
     let dec = currency_decimals(&currency);
-    let mut lines: Vec<(i64, ShopLine)> = Vec::new();
-    let mut voucher = None;
-    let mut tickets_back = 0;
-    for p in o.positions.iter().filter(|p| p.addon_to.is_none()) {
-        let price = minor_units(&p.price, dec)?;
-        voucher = voucher.or(p.voucher);
-        if p.canceled {
-            tickets_back += price;
-        }
-        match lines.iter_mut().find(|(item, _)| *item == p.item) {
-            Some((_, l)) => {
-                l.quantity += 1;
-                l.refunded_quantity += i64::from(p.canceled);
-                l.total_minor += price;
-            }
-            None => lines.push((
-                p.item,
-                ShopLine {
-                    event_key: None,
-                    ticket_type: String::new(),
-                    quantity: 1,
-                    refunded_quantity: i64::from(p.canceled),
-                    total_minor: price,
-                },
-            )),
-        }
-    }
-    for (item, line) in &mut lines {
+    let (mut lines, voucher, tickets_back) = lines_of(&o, dec)?;
+    for ((item, _), line) in &mut lines {
         line.ticket_type = item_name(api, base, *item).await?;
     }
-    let ref_code = match voucher {
-        Some(id) => {
-            let v: Voucher = api.get(api.url(&format!("{base}vouchers/{id}/"))?).await?;
-            Some(v.tag.filter(|t| !t.trim().is_empty()).unwrap_or(v.code))
-        }
-        None => None,
+    let (ref_code, promo_codes) = match voucher {
+        Some(id) => voucher_ref(api, base, id).await?,
+        None => (None, Vec::new()),
     };
     let mut refunded = 0;
+    // A refund changes only the refund's own record: its time counts as the order's.
+    let mut changed = vec![o.last_modified.clone()];
     for r in o.refunds.iter().filter(|r| r.state == "done") {
         refunded += minor_units(&r.amount, dec)?;
+        changed.push(r.execution_date.clone().or(r.created.clone()));
     }
+    let paid = o
+        .payments
+        .iter()
+        .any(|p| matches!(p.state.as_str(), "confirmed" | "refunded"));
     let status = match o.status.as_str() {
         "p" => ShopStatus::Paid,
-        "c" => ShopStatus::Cancelled,
-        _ => ShopStatus::Unpaid, // n: pending, e: expired
+        "c" if paid => ShopStatus::Cancelled,
+        _ => ShopStatus::Unpaid, // n: pending, e: expired, c: cancelled before payment
     };
     let ordered_at = shop_time(&o.datetime)?;
+    let mut updated_at = ordered_at;
+    for t in changed.iter().flatten() {
+        updated_at = updated_at.max(shop_time(t)?);
+    }
     let name = buyer_name(&o);
     Ok(ShopOrder {
         id: o.code,
         event_key: Some(event_key.to_string()),
         status,
         ordered_at,
-        updated_at: match &o.last_modified {
-            Some(t) => shop_time(t)?.max(ordered_at),
-            None => ordered_at,
-        },
+        updated_at,
         ref_code,
-        promo_codes: Vec::new(),
+        promo_codes,
         buyer_name: name,
         buyer_email: o.email,
         buyer_phone: o.phone,
@@ -241,6 +226,61 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         lines: lines.into_iter().map(|(_, l)| l).collect(),
         refunded_minor: (refunded - tickets_back).max(0),
     })
+}
+
+/// The positions (add-ons aside) as lines, one per product and price (a voucher may
+/// lower one ticket's price), without their names yet; the first voucher; the value of
+/// the cancelled positions.
+#[allow(clippy::type_complexity)]
+fn lines_of(o: &Order, dec: u32) -> Result<(Vec<((i64, i64), ShopLine)>, Option<i64>, i64), OrderError> {
+    let mut lines: Vec<((i64, i64), ShopLine)> = Vec::new();
+    let mut at: std::collections::HashMap<(i64, i64), usize> = Default::default();
+    let (mut voucher, mut tickets_back) = (None, 0);
+    for p in o.positions.iter().filter(|p| p.addon_to.is_none()) {
+        let price = minor_units(&p.price, dec)?;
+        voucher = voucher.or(p.voucher);
+        if p.canceled {
+            tickets_back += price;
+        }
+        let i = *at.entry((p.item, price)).or_insert_with(|| {
+            lines.push((
+                (p.item, price),
+                ShopLine {
+                    event_key: None,
+                    ticket_type: String::new(),
+                    quantity: 0,
+                    refunded_quantity: 0,
+                    total_minor: 0,
+                },
+            ));
+            lines.len() - 1
+        });
+        let l = &mut lines[i].1;
+        l.quantity += 1;
+        l.refunded_quantity += i64::from(p.canceled);
+        l.total_minor += price;
+    }
+    Ok((lines, voucher, tickets_back))
+}
+
+/// A voucher as a ref (its tag: a promoterd link's code) and as a promo code (its
+/// code: an organizer's own voucher counts for the promoter whose promo code it is).
+async fn voucher_ref(api: &ShopApi, base: &str, id: i64) -> Result<(Option<String>, Vec<String>), ConnectorError> {
+    let key = format!("{base}vouchers/{id}/");
+    let (code, tag) = match api.remembered(&key) {
+        Some(both) => {
+            let (c, t) = both.split_once('\n').unwrap_or((both.as_str(), ""));
+            (c.to_string(), t.to_string())
+        }
+        None => {
+            let v: Voucher = api.get(api.url(&key)?).await?;
+            let tag = v.tag.unwrap_or_default();
+            api.remember(&key, &format!("{}\n{tag}", v.code));
+            (v.code, tag)
+        }
+    };
+    let tag = tag.trim();
+    Ok(((!tag.is_empty()).then(|| tag.to_string()), vec![code]))
 }
 
 /// The invoice name, else the first attendee's.

@@ -43,6 +43,8 @@ pub struct Order {
     #[serde(default)]
     landing_site_ref: Option<String>,
     #[serde(default)]
+    taxes_included: bool,
+    #[serde(default)]
     note_attributes: Vec<NoteAttribute>,
     #[serde(default)]
     discount_codes: Vec<DiscountCode>,
@@ -106,6 +108,13 @@ struct LineItem {
     total_discount: Option<String>,
     #[serde(default)]
     discount_allocations: Vec<Amount>,
+    #[serde(default)]
+    tax_lines: Vec<TaxLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TaxLine {
+    price: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +128,8 @@ struct Refund {
     refund_line_items: Vec<RefundLine>,
     #[serde(default)]
     transactions: Vec<Transaction>,
+    #[serde(default)]
+    order_adjustments: Vec<Adjustment>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +138,16 @@ struct RefundLine {
     quantity: i64,
     #[serde(default)]
     subtotal: Option<Value>,
+    #[serde(default)]
+    total_tax: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Adjustment {
+    #[serde(default)]
+    amount: Option<Value>,
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,13 +270,24 @@ fn refunds_of(o: &Order, dec: u32) -> Result<Refunds, OrderError> {
             if let Some(k) = id_text(&rl.line_item_id) {
                 *refunded_qty.entry(k).or_default() += rl.quantity.max(0);
             }
-            if let Some(s) = &rl.subtotal {
-                tickets_back += money(s, dec)?;
+            // The refunded tickets' value as paid: subtotal and its tax.
+            for v in [&rl.subtotal, &rl.total_tax].into_iter().flatten() {
+                tickets_back += money(v, dec)?;
             }
         }
         for t in &r.transactions {
             if t.kind.as_deref() == Some("refund") && t.status.as_deref().is_none_or(|s| s == "success") {
                 money_back += minor_units(&t.amount, dec)?;
+            }
+        }
+        // Shipping refunded is not the tickets' money (Shopify's adjustments are negative).
+        for a in r
+            .order_adjustments
+            .iter()
+            .filter(|a| a.kind.as_deref() == Some("shipping_refund"))
+        {
+            if let Some(v) = &a.amount {
+                money_back -= money(v, dec)?.abs();
             }
         }
     }
@@ -279,6 +311,15 @@ fn lines_of(
                 .sum::<Result<i64, _>>()?
         };
         let unit = minor_units(&l.price, dec)?;
+        // What the buyer paid: taxes added where prices exclude them.
+        let tax = if o.taxes_included {
+            0
+        } else {
+            l.tax_lines
+                .iter()
+                .map(|t| money(&t.price, dec))
+                .sum::<Result<i64, _>>()?
+        };
         lines.push(ShopLine {
             event_key: id_text(&l.product_id),
             ticket_type: l
@@ -291,7 +332,10 @@ fn lines_of(
                 .and_then(|k| refunded_qty.get(&k).copied())
                 .unwrap_or(0)
                 .min(l.quantity),
-            total_minor: unit.saturating_mul(l.quantity).saturating_sub(discount),
+            total_minor: unit
+                .saturating_mul(l.quantity)
+                .saturating_sub(discount)
+                .saturating_add(tax),
         });
     }
     Ok(lines)
@@ -303,11 +347,15 @@ pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
     let id = id_text(&o.id).ok_or_else(|| OrderError::Malformed("id is not a Shopify id".into()))?;
     let (refunded_qty, money_back, tickets_back) = refunds_of(&o, dec)?;
     let lines = lines_of(&o, dec, &refunded_qty)?;
+    // Never paid (voided: authorized, never captured), cancelled or not: no sale.
+    let unpaid = matches!(
+        o.financial_status.as_deref(),
+        Some("pending" | "authorized" | "partially_paid" | "expired" | "voided")
+    );
     let status = match (o.cancelled_at.as_deref(), o.financial_status.as_deref()) {
+        _ if unpaid => ShopStatus::Unpaid,
         (Some(c), _) if !c.is_empty() => ShopStatus::Cancelled,
-        (_, Some("voided")) => ShopStatus::Cancelled,
         (_, Some("refunded")) => ShopStatus::Refunded,
-        (_, Some("pending" | "authorized" | "partially_paid" | "expired")) => ShopStatus::Unpaid,
         _ => ShopStatus::Paid,
     };
     let note = |name: &str| {
@@ -323,11 +371,16 @@ pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
             })
     };
     let ref_code = o
-        .landing_site_ref
-        .clone()
-        .filter(|r| !r.trim().is_empty())
-        .or_else(|| o.landing_site.as_deref().and_then(ref_of_url))
-        .or_else(|| note("ref"));
+        .landing_site
+        .as_deref()
+        .and_then(ref_of_url)
+        .or_else(|| note("ref"))
+        // Shopify's own parse of `ref` (or `source`, `r`): only when the page is gone.
+        .or_else(|| {
+            o.landing_site_ref
+                .clone()
+                .filter(|r| !r.trim().is_empty() && o.landing_site.is_none())
+        });
     let customer = o.customer.as_ref();
     let full_name = customer.and_then(|c| {
         let n = [c.first_name.as_deref(), c.last_name.as_deref()]

@@ -33,18 +33,23 @@ pub fn verify(
     )
 }
 
+/// An event's type, read first (the object's shape depends on it).
 #[derive(Debug, Deserialize)]
-struct Event {
-    id: String,
+struct Kind {
     #[serde(rename = "type")]
     kind: String,
-    created: i64,
-    data: EventData,
 }
 
 #[derive(Debug, Deserialize)]
-struct EventData {
-    object: serde_json::Value,
+struct Event<T> {
+    id: String,
+    created: i64,
+    data: EventData<T>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventData<T> {
+    object: T,
 }
 
 /// A Checkout Session, as far as promoterd reads it.
@@ -130,8 +135,9 @@ fn id_of(v: &Option<serde_json::Value>) -> Option<String> {
     }
 }
 
-fn object<T: serde::de::DeserializeOwned>(v: serde_json::Value, what: &str) -> Result<T, OrderError> {
-    serde_json::from_value(v).map_err(|e| OrderError::Malformed(format!("data.object is not a {what}: {e}")))
+/// The event with its `data.object` read as `T`.
+fn event<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<Event<T>, OrderError> {
+    serde_json::from_slice(body).map_err(|e| OrderError::Malformed(format!("not a Stripe event with a {what}: {e}")))
 }
 
 fn api(api: Option<&ShopApi>) -> Result<&ShopApi, ConnectorError> {
@@ -145,46 +151,56 @@ fn api(api: Option<&ShopApi>) -> Result<&ShopApi, ConnectorError> {
 
 /// Reads an event; the sessions it is about come from the API with their line items.
 pub async fn read(shop_api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, ConnectorError> {
-    let event: Event = super::json(Shop::Stripe, body)?;
+    let kind: Kind = super::json(Shop::Stripe, body)?;
     // A completed session has no refund yet: one sent late is older than any refund
     // stored since, and its state is ignored as stale.
-    let (session, refunds) = match event.kind.as_str() {
+    let (id, created, session, refunds) = match kind.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            let s: Session = object(event.data.object, "Checkout Session")?;
-            if s.payment_status.as_deref() == Some("unpaid") {
+            let e: Event<Session> = event(body, "Checkout Session")?;
+            if e.data.object.payment_status.as_deref() == Some("unpaid") {
                 return Ok(Delivery::Ignored("the session is not paid yet".into()));
             }
-            (s, Refunds::None)
+            (e.id, e.created, e.data.object, Refunds::None)
         }
         "charge.refunded" | "charge.refund.updated" => {
-            let c: Charge = if event.kind == "charge.refunded" {
-                object(event.data.object, "Charge")?
+            let (id, created, c): (String, i64, Charge) = if kind.kind == "charge.refunded" {
+                let e: Event<Charge> = event(body, "Charge")?;
+                (e.id, e.created, e.data.object)
             } else {
-                let r: Refund = object(event.data.object, "Refund")?;
-                let Some(charge) = id_of(&r.charge) else {
+                let e: Event<Refund> = event(body, "Refund")?;
+                let Some(charge) = id_of(&e.data.object.charge) else {
                     return Ok(Delivery::Ignored("a refund without a charge".into()));
                 };
                 let api = api(shop_api)?;
-                api.get(api.url(&format!("v1/charges/{}", path_id(&charge)?))?).await?
+                (
+                    e.id,
+                    e.created,
+                    api.get(api.url(&format!("v1/charges/{}", path_id(&charge)?))?).await?,
+                )
             };
             let Some(intent) = id_of(&c.payment_intent) else {
                 return Ok(Delivery::Ignored("a charge without a payment intent".into()));
             };
             match session_of_intent(api(shop_api)?, &intent).await? {
-                Some(s) => (s, Refunds::Known(c.amount_refunded.max(0), Some(c.amount.max(0)))),
+                Some(s) => (
+                    id,
+                    created,
+                    s,
+                    Refunds::Known(c.amount_refunded.max(0), Some(c.amount.max(0))),
+                ),
                 None => return Ok(Delivery::Ignored("no Checkout Session made this payment".into())),
             }
         }
-        _ => {
+        other => {
             return Ok(Delivery::Ignored(format!(
                 "event type {} is not about orders",
-                short(&event.kind)
+                short(other)
             )));
         }
     };
-    let order = order_of(api(shop_api)?, session, event.created, refunds).await?;
+    let order = order_of(api(shop_api)?, session, created, refunds).await?;
     Ok(Delivery::Orders {
-        id: Some(event.id),
+        id: Some(id),
         orders: vec![order],
     })
 }

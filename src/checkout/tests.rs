@@ -115,13 +115,13 @@ fn lines_of_other_products_are_left_out_and_one_event_has_one_order() {
     let shares = o.shares(two).unwrap();
     let ids: Vec<_> = shares
         .iter()
-        .map(|s| (s.raw.order_id.clone(), s.raw.event.clone()))
+        .map(|s| (s.key.clone(), s.raw.event.clone(), net(&s.raw)))
         .collect();
     assert_eq!(
         ids,
         [
-            ("1001:93".to_string(), "fest".to_string()),
-            ("1001:500".into(), "gala".into())
+            ("93".to_string(), "fest".to_string(), 13000),
+            ("500".into(), "gala".into(), 2000)
         ]
     );
     assert!(o.shares(|_| None).unwrap().is_empty());
@@ -136,6 +136,41 @@ fn a_line_counts_under_its_product_else_the_orders_link() {
     assert_eq!(o.shares(by_link).unwrap().len(), 1);
     let by_product = |k: &str| (k == "prod_A").then(|| "fest".to_string());
     assert_eq!(o.shares(by_product).unwrap()[0].key, "prod_A");
+}
+
+#[test]
+fn a_refund_by_amount_is_split_exactly_between_events_and_other_products() {
+    // 3 cents back on an order of two of our events and a T-shirt, 1.00 each.
+    let mut o = order(
+        vec![
+            line(Some("a"), "GA", 1, 0, 100),
+            line(Some("b"), "GA", 1, 0, 100),
+            line(Some("shirt"), "T-shirt", 1, 0, 100),
+        ],
+        3,
+    );
+    let ours = |k: &str| match k {
+        "a" => Some("fest".to_string()),
+        "b" => Some("gala".to_string()),
+        _ => None,
+    };
+    let back: Vec<i64> = o.shares(ours).unwrap().iter().map(|s| 100 - net(&s.raw)).collect();
+    assert_eq!(back, [1, 1], "the T-shirt's cent is not ours");
+    // 2 cents over three equal lines: one each to the first two, none lost or added.
+    o.refunded_minor = 2;
+    let back: Vec<i64> = o.shares(ours).unwrap().iter().map(|s| 100 - net(&s.raw)).collect();
+    assert_eq!(back, [1, 1]);
+}
+
+#[test]
+fn refunded_tickets_are_valued_as_they_are_stored() {
+    // 3 tickets for 1.00 (0.33, 0.33, 0.34): one refunded is the dearer, 0.34.
+    assert_eq!(tickets_value(100, 3, 1), 34);
+    assert_eq!(tickets_value(100, 3, 3), 100);
+    // What is left (0.66) given back as well: the whole order is refunded.
+    let o = order(vec![line(Some("p"), "GA", 3, 1, 100)], 66);
+    let raw = &o.shares(|_| Some("fest".into())).unwrap()[0].raw;
+    assert_eq!(raw.status, "refunded");
 }
 
 #[test]

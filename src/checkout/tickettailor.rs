@@ -135,12 +135,13 @@ pub fn read(body: &[u8]) -> Result<Delivery, OrderError> {
         .flatten()
         .max()
         .unwrap_or(ordered_at);
-    let voided = |item: &Option<String>| {
-        o.issued_tickets
-            .iter()
-            .filter(|t| t.status == "voided" && t.ticket_type_id.is_some() && &t.ticket_type_id == item)
-            .count() as i64
-    };
+    let mut voided: std::collections::HashMap<&str, i64> = Default::default();
+    for t in o.issued_tickets.iter().filter(|t| t.status == "voided") {
+        if let Some(tt) = t.ticket_type_id.as_deref() {
+            *voided.entry(tt).or_default() += 1;
+        }
+    }
+    let voided = |item: &Option<String>| item.as_deref().and_then(|i| voided.get(i)).copied().unwrap_or(0);
     let lines: Vec<ShopLine> = o
         .line_items
         .iter()
@@ -155,13 +156,7 @@ pub fn read(body: &[u8]) -> Result<Delivery, OrderError> {
         .collect();
     let voided_value: i64 = lines
         .iter()
-        .map(|l| {
-            if l.quantity > 0 {
-                l.total_minor * l.refunded_quantity / l.quantity
-            } else {
-                0
-            }
-        })
+        .map(|l| super::tickets_value(l.total_minor, l.quantity, l.refunded_quantity))
         .sum();
     let status = match o.status.as_str() {
         "cancelled" => ShopStatus::Cancelled,

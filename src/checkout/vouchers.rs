@@ -21,6 +21,8 @@ const EVERY: Duration = Duration::from_secs(300);
 #[derive(Debug, Deserialize)]
 struct Voucher {
     id: i64,
+    #[serde(default)]
+    tag: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,21 +30,27 @@ struct VoucherList {
     results: Vec<Voucher>,
 }
 
-/// Keeps every pretix connection's vouchers in step with the links, until aborted.
-pub async fn run(store: Store, clock: Clock, shops: Arc<Connections>, wake: Arc<Notify>) {
+/// Keeps every pretix connection's vouchers in step with the links, until aborted;
+/// signals `links_changed` after a pass that changed a voucher (the redirect opens the
+/// voucher page only once its voucher exists).
+pub async fn run(store: Store, clock: Clock, shops: Arc<Connections>, wake: Arc<Notify>, links_changed: Arc<Notify>) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = wake.notified() => {}
         }
-        if let Err(e) = pass(&store, &clock, &shops).await {
-            tracing::warn!(error = %e, "updating pretix vouchers failed; trying again later");
+        match pass(&store, &clock, &shops).await {
+            Ok(0) => {}
+            Ok(_) => links_changed.notify_one(),
+            Err(e) => tracing::warn!(error = %e, "reading the links for pretix vouchers failed; trying again later"),
         }
     }
 }
 
 /// One pass over every pretix connection; the number of vouchers created or disabled.
+/// A voucher pretix refuses is logged and tried again on the next pass; it never
+/// holds up the others.
 pub async fn pass(store: &Store, clock: &Clock, shops: &Connections) -> anyhow::Result<usize> {
     let mut changed = 0;
     for conn in shops.of(Shop::Pretix) {
@@ -60,11 +68,19 @@ pub async fn pass(store: &Store, clock: &Clock, shops: &Connections) -> anyhow::
                 continue;
             }
             let id = match row {
-                Some(r) => {
-                    reopen(api, w, r.voucher_id).await?;
-                    r.voucher_id
+                Some(r) => match reopen(api, w, r.voucher_id).await {
+                    Ok(()) => Ok(r.voucher_id),
+                    Err(e) if e.is_not_found() => create(api, w).await, // deleted in pretix
+                    Err(e) => Err(e),
+                },
+                None => create(api, w).await,
+            };
+            let id = match id {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::warn!(organization = %conn.org, link = %w.code, event = %w.event_key, error = %e, "pretix voucher not made; trying again later");
+                    continue;
                 }
-                None => create(api, w).await?,
             };
             let live = VoucherRow {
                 link_id: w.link_id,
@@ -82,7 +98,14 @@ pub async fn pass(store: &Store, clock: &Clock, shops: &Connections) -> anyhow::
             {
                 continue;
             }
-            close(api, m, clock).await?;
+            match close(api, m, clock).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {} // deleted in pretix: nothing left to close
+                Err(e) => {
+                    tracing::warn!(organization = %conn.org, voucher = m.voucher_id, error = %e, "pretix voucher not disabled; trying again later");
+                    continue;
+                }
+            }
             let closed = VoucherRow {
                 state: "disabled".into(),
                 ..m.clone()
@@ -94,19 +117,19 @@ pub async fn pass(store: &Store, clock: &Clock, shops: &Connections) -> anyhow::
     Ok(changed)
 }
 
-fn vouchers_path(event_key: &str) -> Option<String> {
-    let (organizer, event) = event_key.split_once('/')?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    };
-    (ok(organizer) && ok(event)).then(|| format!("organizers/{organizer}/events/{event}/vouchers/"))
+fn vouchers_path(event_key: &str) -> Result<String, ApiError> {
+    let foreign = || ApiError::Foreign(event_key.chars().take(100).collect());
+    let (organizer, event) = event_key.split_once('/').ok_or_else(foreign)?;
+    if !crate::domain::pretix_short_name(organizer) || !crate::domain::pretix_short_name(event) {
+        return Err(foreign());
+    }
+    Ok(format!("organizers/{organizer}/events/{event}/vouchers/"))
 }
 
-/// Creates the link's voucher (or finds the one a lost earlier pass created).
+/// Creates the link's voucher, or finds the one a pass whose answer was lost created
+/// (a voucher of that code promoterd did not make is left alone: an error).
 async fn create(api: &ShopApi, w: &VoucherWanted) -> Result<i64, ApiError> {
-    let path = vouchers_path(&w.event_key).ok_or_else(|| ApiError::Foreign(w.event_key.clone()))?;
+    let path = vouchers_path(&w.event_key)?;
     let body = serde_json::json!({
         "code": w.code,
         "tag": w.code,
@@ -121,14 +144,16 @@ async fn create(api: &ShopApi, w: &VoucherWanted) -> Result<i64, ApiError> {
     });
     match api.post::<Voucher>(api.url(&path)?, &body).await {
         Ok(v) => Ok(v.id),
-        // The code exists: made by a pass whose answer was lost.
-        Err(ApiError::Status { status: 400, .. }) => {
-            let found: VoucherList = api.get(api.url(&format!("{path}?code={}", w.code))?).await?;
-            found.results.first().map(|v| v.id).ok_or(ApiError::Status {
-                shop: "pretix",
-                status: 400,
-                path,
-            })
+        Err(e @ ApiError::Status { status: 400, .. }) => {
+            let mut url = api.url(&path)?;
+            url.query_pairs_mut().append_pair("code", &w.code);
+            let found: VoucherList = api.get(url).await?;
+            found
+                .results
+                .into_iter()
+                .find(|v| v.tag.as_deref() == Some(w.code.as_str()))
+                .map(|v| v.id)
+                .ok_or(e)
         }
         Err(e) => Err(e),
     }
@@ -136,7 +161,7 @@ async fn create(api: &ShopApi, w: &VoucherWanted) -> Result<i64, ApiError> {
 
 /// Makes a disabled voucher valid again (its link was enabled again).
 async fn reopen(api: &ShopApi, w: &VoucherWanted, id: i64) -> Result<(), ApiError> {
-    let path = vouchers_path(&w.event_key).ok_or_else(|| ApiError::Foreign(w.event_key.clone()))?;
+    let path = vouchers_path(&w.event_key)?;
     api.patch::<serde_json::Value>(
         api.url(&format!("{path}{id}/"))?,
         &serde_json::json!({ "valid_until": null }),
@@ -147,7 +172,7 @@ async fn reopen(api: &ShopApi, w: &VoucherWanted, id: i64) -> Result<(), ApiErro
 
 /// Ends a voucher's validity now; orders already made with it keep it.
 async fn close(api: &ShopApi, m: &VoucherRow, clock: &Clock) -> Result<(), ApiError> {
-    let path = vouchers_path(&m.event_key).ok_or_else(|| ApiError::Foreign(m.event_key.clone()))?;
+    let path = vouchers_path(&m.event_key)?;
     let until = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     api.patch::<serde_json::Value>(
         api.url(&format!("{path}{}/", m.voucher_id))?,

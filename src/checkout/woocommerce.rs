@@ -49,6 +49,8 @@ struct Order {
     #[serde(default)]
     date_modified_gmt: Option<String>,
     #[serde(default)]
+    date_paid_gmt: Option<String>,
+    #[serde(default)]
     billing: Option<Billing>,
     #[serde(default)]
     line_items: Vec<LineItem>,
@@ -107,11 +109,10 @@ pub fn read(headers: &(dyn Headers + Sync), body: &[u8]) -> Result<Delivery, Ord
         return Ok(Delivery::Ignored(format!("topic `{shown}` is not about orders")));
     }
     let o: Order = super::json(Shop::WooCommerce, body)?;
-    let delivery = headers
-        .header("x-wc-webhook-delivery-id")
-        .map(|d| d.chars().take(200).collect());
+    // No delivery id: WooCommerce's (a hash of the webhook and the second) is the same
+    // for every delivery of one second. The order's modification time orders its states.
     Ok(Delivery::Orders {
-        id: delivery,
+        id: None,
         orders: vec![order_of(o)?],
     })
 }
@@ -162,8 +163,9 @@ fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
     let status = match o.status.as_str() {
         "processing" | "completed" => ShopStatus::Paid,
         "refunded" => ShopStatus::Refunded,
-        "cancelled" | "failed" | "trash" => ShopStatus::Cancelled,
-        _ => ShopStatus::Unpaid, // pending, on-hold, checkout-draft
+        // Cancelled after payment; one never paid was never a sale (nor kept).
+        "cancelled" | "trash" if o.date_paid_gmt.as_deref().is_some_and(|d| !d.is_empty()) => ShopStatus::Cancelled,
+        _ => ShopStatus::Unpaid, // pending, on-hold, failed, checkout-draft, cancelled unpaid
     };
     let ordered_at = shop_time(&o.date_created_gmt)?;
     let billing = o.billing.unwrap_or(Billing {

@@ -112,7 +112,7 @@ async fn store_all(
         ..Tally::default()
     };
     for order in orders {
-        let shares = match intake::prepare(store, org, shop, source, order).await {
+        let shares = match intake::prepare(store, None, org, shop, source, order).await {
             Ok(Intake::Ready(shares)) => shares,
             Ok(Intake::Skipped(_)) => {
                 tally.skipped += 1;

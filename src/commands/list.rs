@@ -107,6 +107,7 @@ commands! {
     Why => earnings::Why,
     MyCode => promo_codes::MyCode,
     PromoCode => promo_codes::PromoCode,
+    PromoCodes => promo_codes::PromoCodes,
     Leaderboard => leaderboard::Leaderboard,
     Leave => leave::Leave,
     Chart => chart::Chart,

@@ -1,6 +1,8 @@
-//! Promo codes (issue 16): `mycode` and `promocode`. People say codes out loud; an
-//! order whose discount or voucher code is a promoter's counts for that promoter's
-//! main link, unless the buyer came through a link, which wins.
+//! Promo codes (issue 16): `mycode`, `promocode` and `promocodes`. People say codes out
+//! loud; an order whose discount or voucher code is a promoter's counts for that
+//! promoter's main link, unless the buyer came through a link, which wins. A code a
+//! promoter asks for counts once an organizer approves it: a shop's public code must
+//! not become one promoter's.
 
 use super::Core;
 use super::args::{Args, Email, EventRef};
@@ -10,7 +12,7 @@ use super::spec::{ArgKind, CommandSpec, EVENT_OPT, req};
 use crate::domain::{EventId, MembershipId, OrgId, PersonId};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
-use crate::reply::Reply;
+use crate::reply::{Block, Reply, Table};
 
 /// A promo code as said: 3 to 30 letters, digits, `-` or `_`; compared lowercased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +50,16 @@ struct Holder {
 }
 
 impl Core {
-    /// Sets or removes the promo code of a holder's main link; `who` is `Your` or a name.
-    async fn set_code(&self, h: Holder, code: CodeWord, actor: PersonId, who: &str) -> Result<Reply, CommandError> {
+    /// Sets (approved, or asked for) or removes the promo code of a holder's main link;
+    /// `who` is `Your` or a name.
+    async fn set_code(
+        &self,
+        h: Holder,
+        code: CodeWord,
+        approved: bool,
+        actor: PersonId,
+        who: &str,
+    ) -> Result<Reply, CommandError> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let link_code = self
@@ -71,19 +81,27 @@ impl Core {
                 format!("{who} promo code for {} is removed.", h.event_name)
             }
             CodeWord::Code(c) => {
-                if self
+                let had = self.store.promo_code_of(h.membership, h.event).await?;
+                let approved = approved || had.as_ref().is_some_and(|(old, ok)| old == c && *ok);
+                let set = self
                     .store
-                    .set_promo_code(&mut tx, h.event, link.id, c, now)
-                    .await?
-                    .is_err()
-                {
+                    .set_promo_code(&mut tx, h.event, link.id, c, approved, now)
+                    .await?;
+                if set.is_err() {
                     return refuse!("The code `{c}` is taken for {}: choose another.", h.event_name);
                 }
-                format!(
-                    "{who} promo code for {} is {}. An order with this discount or voucher code counts like a sale through the link (a link the buyer came through wins).",
-                    h.event_name,
-                    c.to_ascii_uppercase()
-                )
+                let shown = c.to_ascii_uppercase();
+                if approved {
+                    format!(
+                        "{who} promo code for {} is {shown}. An order with this discount or voucher code counts like a sale through the link (a link the buyer came through wins).",
+                        h.event_name
+                    )
+                } else {
+                    format!(
+                        "{who} promo code for {} will be {shown} once an organizer approves it (they see it in `promocodes`).",
+                        h.event_name
+                    )
+                }
             }
         };
         let detail = match &code {
@@ -138,7 +156,7 @@ impl Command for MyCode {
             membership: membership.id,
             person: person.id,
         };
-        core.set_code(h, self.code, person.id, "Your").await
+        core.set_code(h, self.code, false, person.id, "Your").await
     }
 }
 
@@ -201,7 +219,56 @@ impl Command for PromoCode {
             person: p.id,
         };
         let who = format!("{}'s", p.email);
-        core.set_code(h, self.code, person.id, &who).await
+        core.set_code(h, self.code, true, person.id, &who).await
+    }
+}
+
+/// `promocodes <event>`: the event's promo codes, asked-for ones first.
+#[derive(Debug)]
+pub struct PromoCodes;
+
+impl Command for PromoCodes {
+    type Grant = OrganizerOfEvent;
+    const SPEC: CommandSpec = declare!(
+        PromoCodes,
+        "promocodes",
+        [req("event", ArgKind::Event, "the event")],
+        "List an event's promo codes, and those waiting for your approval",
+        "promocodes summer-fest"
+    );
+
+    fn parse(args: Args<'_>) -> Result<Self, UserError> {
+        let _: EventRef = args.req("event")?;
+        Ok(PromoCodes)
+    }
+
+    async fn run(self, core: &Core, ctx: OrganizerOfEvent) -> Res {
+        let event = ctx.event;
+        let codes = core.store.promo_codes_of_event(event.id).await?;
+        if codes.is_empty() {
+            return Ok(Reply::text(format!(
+                "{} has no promo codes. Give a promoter one with `promocode <email> <code> {}`.",
+                event.name, event.slug
+            )));
+        }
+        let mut t = Table::new(&["Code", "Promoter", "Counts"], &[false, false, false]);
+        for c in &codes {
+            let state = if c.approved {
+                "yes".to_string()
+            } else {
+                format!(
+                    "asked for: approve with `promocode {} {} {}`",
+                    c.email,
+                    c.code.to_ascii_uppercase(),
+                    event.slug
+                )
+            };
+            t.row(vec![c.code.to_ascii_uppercase(), c.email.clone(), state]);
+        }
+        Ok(Reply::default()
+            .titled(format!("Promo codes — {}", event.name))
+            .with(Block::Table(t))
+            .line("Create each code in your ticket shop too, as a discount or voucher code."))
     }
 }
 

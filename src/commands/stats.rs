@@ -50,11 +50,16 @@ impl Command for MyStats {
             .titled(format!("Your sales — {}", event.name))
             .private();
         reply = core.promoter_report(&event, &m, reply).await?;
-        if let Some(code) = core.store.promo_code_of(m.id, event.id).await? {
-            reply = reply.line(format!(
-                "Your promo code: {} (orders with it count for you).",
-                code.to_ascii_uppercase()
-            ));
+        match core.store.promo_code_of(m.id, event.id).await? {
+            Some((code, true)) => {
+                let code = code.to_ascii_uppercase();
+                reply = reply.line(format!("Your promo code: {code} (orders with it count for you)."));
+            }
+            Some((code, false)) => {
+                let code = code.to_ascii_uppercase();
+                reply = reply.line(format!("Your promo code {code} waits for an organizer's approval."));
+            }
+            None => {}
         }
         if org.leaderboard
             && let Some((rank, of)) = core.rank_of(&event, m.id).await?

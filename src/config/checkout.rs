@@ -149,6 +149,15 @@ pub fn validate(checkouts: &[CheckoutConfig], global: &[String], global_source: 
         if !KINDS.contains(&c.kind.as_str()) {
             return Err(format!("{at}: kind `{}` is not one of: {}", c.kind, KINDS.join(", ")));
         }
+        let has_token = c.api_token.is_some() || c.api_token_env.is_some();
+        if has_token && !matches!(c.kind.as_str(), "stripe" | "pretix" | "eventbrite" | "shopify") {
+            return Err(format!("{at}: a {} connection takes no API token", c.kind));
+        }
+        if has_token && c.kind == "shopify" && c.api_base.is_none() {
+            return Err(format!(
+                "{at}: with an Admin API token, set api_base = \"https://<shop>.myshopify.com/admin/api/2025-01\""
+            ));
+        }
         if NEEDS_BASE.contains(&c.kind.as_str()) && c.api_base.is_none() {
             return Err(format!(
                 "{at}: set api_base, your pretix's API address (https://pretix.eu/api/v1)"
@@ -229,6 +238,40 @@ mod tests {
             e.contains("ACME_CHECKOUT_SECRETS_NEVER_SET_IN_TESTS is unset or empty"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn shop_connections_are_checked_for_what_their_shop_needs() {
+        let shop = |kind: &str, token: bool, base: Option<&str>| CheckoutConfig {
+            kind: kind.into(),
+            secrets: vec!["a-secret-of-16-chars".into()],
+            secrets_env: None,
+            api_token: token.then(|| "tok".to_string()),
+            api_base: base.map(String::from),
+            ..conn("X")
+        };
+        let check = |c: CheckoutConfig| validate(&[c], &[], "checkout");
+        assert!(check(shop("stripe", true, None)).is_ok());
+        assert!(check(shop("stripe", false, None)).unwrap_err().contains("API token"));
+        assert!(check(shop("pretix", true, None)).unwrap_err().contains("api_base"));
+        assert!(check(shop("pretix", true, Some("https://pretix.eu/api/v1"))).is_ok());
+        assert!(check(shop("shopify", true, None)).unwrap_err().contains("myshopify"));
+        assert!(check(shop("shopify", false, None)).is_ok());
+        assert!(
+            check(shop("woocommerce", true, None))
+                .unwrap_err()
+                .contains("takes no API token")
+        );
+        assert!(
+            check(shop("pretix", true, Some("ftp://x")))
+                .unwrap_err()
+                .contains("not an http(s)")
+        );
+        assert!(check(shop("paypal", false, None)).unwrap_err().contains("not one of"));
+        let mut in_path = shop("eventbrite", true, None);
+        in_path.secrets = vec!["has/slash-0123456789".into()];
+        assert!(check(in_path).unwrap_err().contains("address"));
+        assert_eq!(shop("stripe", true, None).source(), "acme-events-stripe");
     }
 
     #[test]

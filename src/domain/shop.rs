@@ -82,10 +82,20 @@ impl Shop {
                 }
                 Shop::Pretix => key
                     .split_once('/')
-                    .is_some_and(|(o, e)| !o.is_empty() && !e.is_empty() && !e.contains('/')),
+                    .is_some_and(|(o, e)| pretix_short_name(o) && pretix_short_name(e)),
                 Shop::TicketTailor => key.starts_with("ev_"),
             }
     }
+}
+
+/// Whether a pretix short name (organizer, event) or order code is safe in an API
+/// path: letters, digits, `-`, `_`, `.`, not starting with a dot (so never `..`).
+pub fn pretix_short_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 #[cfg(test)]
@@ -101,6 +111,7 @@ mod tests {
         assert!(!Shop::Stripe.valid_event_key("1234"));
         assert!(Shop::Pretix.valid_event_key("democon/summer27"));
         assert!(!Shop::Pretix.valid_event_key("democon/summer27/x"));
+        assert!(!Shop::Pretix.valid_event_key("democon/.."));
         assert!(!Shop::Shopify.valid_event_key("12 34"));
         assert!(Shop::Shopify.valid_event_key("632910392"));
         assert!(!Shop::Webhook.valid_event_key("x"));

@@ -82,9 +82,14 @@ impl Ration {
     }
 }
 
-fn cached(link_id: LinkId, code: &str, ticket_url: &str, shop: Shop) -> Option<CachedLink> {
+fn cached(link_id: LinkId, code: &str, ticket_url: &str, shop: Shop, voucher_live: bool) -> Option<CachedLink> {
     let mut base = Url::parse(ticket_url).ok()?;
-    let param = match shop.ref_style() {
+    // A pretix link opens the voucher page once its voucher exists, the event page before.
+    let style = match shop.ref_style() {
+        RefStyle::Voucher if !voucher_live => RefStyle::Param("ref"),
+        style => style,
+    };
+    let param = match style {
         RefStyle::Param(p) => p,
         RefStyle::Voucher => {
             // pretix: `<event page>/redeem?voucher=<code>`.
@@ -121,7 +126,9 @@ impl LinkCache {
         let build = move || -> HashMap<String, Arc<CachedLink>> {
             targets
                 .into_iter()
-                .filter_map(|t| cached(t.link_id, &t.code, &t.ticket_url, t.checkout).map(|c| (t.code, Arc::new(c))))
+                .filter_map(|t| {
+                    cached(t.link_id, &t.code, &t.ticket_url, t.checkout, t.voucher_live).map(|c| (t.code, Arc::new(c)))
+                })
                 .collect()
         };
         let map = match tokio::task::spawn_blocking(build).await {
@@ -169,7 +176,7 @@ impl LinkCache {
             return Ok(None);
         };
         metrics.link_lookup("found");
-        let Some(c) = cached(t.link_id, &t.code, &t.ticket_url, t.checkout).map(Arc::new) else {
+        let Some(c) = cached(t.link_id, &t.code, &t.ticket_url, t.checkout, t.voucher_live).map(Arc::new) else {
             return Ok(None);
         };
         self.map.write().expect("link cache lock").insert(t.code, c.clone());
@@ -411,7 +418,7 @@ mod tests {
     use super::*;
 
     fn base(u: &str) -> Url {
-        cached(LinkId(1), "abc", u, Shop::Webhook).unwrap().base
+        cached(LinkId(1), "abc", u, Shop::Webhook, false).unwrap().base
     }
 
     #[test]

@@ -30,13 +30,13 @@ pub(super) async fn signed(
     super::timed(&st, "shop", receive(&st, &shop, None, headers, body)).await
 }
 
-pub(super) async fn with_secret(
+pub(super) async fn with_segment(
     State(st): State<Arc<HttpState>>,
-    Path((shop, secret)): Path<(String, String)>,
+    Path((shop, segment)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    super::timed(&st, "shop", receive(&st, &shop, Some(&secret), headers, body)).await
+    super::timed(&st, "shop", receive(&st, &shop, Some(&segment), headers, body)).await
 }
 
 fn unknown(st: &HttpState) -> Response {
@@ -48,13 +48,20 @@ fn unknown(st: &HttpState) -> Response {
     )
 }
 
-async fn receive(st: &HttpState, word: &str, secret: Option<&str>, headers: HeaderMap, body: Body) -> Response {
+/// `segment` is the secret in the address of a shop that does not sign, and for one
+/// that does the organization whose connection alone is tried (`/webhooks/<shop>/<org>`:
+/// a forged delivery then costs one connection's HMACs, however many there are).
+async fn receive(st: &HttpState, word: &str, segment: Option<&str>, headers: HeaderMap, body: Body) -> Response {
     let Some(shop) = Shop::from_stored(word).ok().filter(|s| *s != Shop::Webhook) else {
         return unknown(st);
     };
-    if st.shops.of(shop).next().is_none() || checkout::signs_in_path(shop) != secret.is_some() {
+    let in_path = checkout::signs_in_path(shop);
+    let only = segment.filter(|_| !in_path);
+    let here = |c: &&Connection| only.is_none_or(|org| c.org == org);
+    if st.shops.of(shop).find(here).is_none() || (in_path && segment.is_none()) {
         return unknown(st);
     }
+    let secret = segment.filter(|_| in_path);
     let raw = match read_body(st, &headers, body).await {
         Ok(raw) => raw,
         Err(response) => return response,
@@ -62,17 +69,40 @@ async fn receive(st: &HttpState, word: &str, secret: Option<&str>, headers: Head
     if shop == Shop::WooCommerce && checkout::woocommerce::is_ping(&headers, &raw) {
         return answer(StatusCode::OK, json!({ "status": "ping" }));
     }
-    let conn = match authenticate(st, shop, secret, &headers, &raw) {
+    let conn = match authenticate(st, shop, secret, only, &headers, &raw) {
         Ok(c) => c,
         Err(e) => return reject(st, StatusCode::UNAUTHORIZED, "signature", &e.to_string()),
     };
+    let response = handle(st, shop, conn, &headers, &raw).await;
+    if shop == Shop::WooCommerce && response.status().is_client_error() {
+        return refused_kindly(response).await;
+    }
+    response
+}
+
+/// WooCommerce disables a webhook after 5 failed deliveries in a row, every order
+/// after it lost: a signed delivery promoterd refuses (its reason logged and counted)
+/// is answered 200 with the refusal in the body.
+async fn refused_kindly(response: Response) -> Response {
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let mut refusal: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    tracing::warn!(status = status.as_u16(), answer = %refusal, "a WooCommerce delivery was refused; answered 200 so WooCommerce keeps the webhook");
+    refusal["status"] = json!("refused");
+    answer(StatusCode::OK, refusal)
+}
+
+/// An authenticated delivery: read, completed from the shop's API, stored.
+async fn handle(st: &HttpState, shop: Shop, conn: &Connection, headers: &HeaderMap, raw: &[u8]) -> Response {
     let org = match super::webhook::org_id(st, &conn.org, &conn.org_id).await {
         Ok(org) => org,
         Err(response) => return response,
     };
     // pretix names the event in the notification: another event's order is not fetched.
-    if let Some(key) = checkout::pretix::event_key(&raw).filter(|_| shop == Shop::Pretix) {
-        match st.core.store.event_for_shop(org, shop, &key).await {
+    if let Some(key) = checkout::pretix::event_key(raw).filter(|_| shop == Shop::Pretix) {
+        match st.events.shop_event(&st.core.store, org, shop, &key).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 return ignored(
@@ -83,7 +113,7 @@ async fn receive(st: &HttpState, word: &str, secret: Option<&str>, headers: Head
             Err(e) => return internal(st, &e),
         }
     }
-    let delivery = match checkout::read(shop, conn.api.as_ref(), &headers, &raw).await {
+    let delivery = match checkout::read(shop, conn.api.as_ref(), headers, raw).await {
         Ok(d) => d,
         Err(ConnectorError::Order(e)) => return order_error(st, &e),
         Err(ConnectorError::Api(e @ checkout::api::ApiError::Foreign(_))) => {
@@ -110,6 +140,7 @@ fn authenticate<'a>(
     st: &'a HttpState,
     shop: Shop,
     secret: Option<&str>,
+    only: Option<&str>,
     headers: &HeaderMap,
     raw: &[u8],
 ) -> Result<&'a Connection, ShopSignatureError> {
@@ -122,7 +153,7 @@ fn authenticate<'a>(
     }
     let now = st.core.clock.now().timestamp();
     let mut first_error = None;
-    for c in st.shops.of(shop) {
+    for c in st.shops.of(shop).filter(|c| only.is_none_or(|org| c.org == org)) {
         match checkout::verify(shop, headers, raw, &c.secrets, now) {
             Ok(()) => return Ok(c),
             Err(ShopSignatureError::Mismatch) => {}
@@ -150,7 +181,8 @@ async fn store_orders(
     let mut stored = Vec::new();
     let mut reasons = Vec::new();
     for order in orders {
-        let shares = match intake::prepare(&st.core.store, org, conn.shop, &conn.source, &order).await {
+        let shares = match intake::prepare(&st.core.store, Some(&st.events), org, conn.shop, &conn.source, &order).await
+        {
             Ok(Intake::Ready(shares)) => shares,
             Ok(Intake::Skipped(why)) => {
                 reasons.push(why);
@@ -161,14 +193,10 @@ async fn store_orders(
         };
         let several = shares.len() > 1;
         for share in shares {
-            let id = delivery.as_ref().map(|d| {
-                if several {
-                    format!("{d}:{}", share.key)
-                } else {
-                    d.clone()
-                }
-            });
             let order_id = share.input.external_id.clone();
+            let id = delivery
+                .as_ref()
+                .map(|d| if several { format!("{d}:{order_id}") } else { d.clone() });
             match st.orders.apply(id, share.input).await {
                 Ok(DeliveryOutcome::Duplicate) => {
                     st.core.metrics.order("duplicate");

@@ -264,10 +264,15 @@ async fn promo_ref(
     order: &mut crate::ingest::OrderInput,
     promo: Option<&str>,
 ) -> Result<(), crate::store::StoreError> {
-    if order.ref_code.is_none()
-        && let Some(code) = promo.filter(|c| !c.trim().is_empty())
-    {
-        order.ref_code = st.core.store.link_code_for_promo(order.event_id, code).await?;
+    let Some(code) = promo.filter(|c| !c.trim().is_empty()) else {
+        return Ok(());
+    };
+    let linked = match &order.ref_code {
+        Some(r) => st.core.store.is_link_of_event(order.event_id, r).await?,
+        None => false,
+    };
+    if !linked && let Some(link) = st.core.store.link_code_for_promo(order.event_id, code).await? {
+        order.ref_code = Some(link);
     }
     Ok(())
 }

@@ -111,7 +111,8 @@ impl Store {
             return Ok(None);
         }
         Ok(sqlx::query_scalar(
-            "SELECT l.code FROM promo_codes p JOIN links l ON l.id = p.link_id WHERE p.event_id = ?1 AND p.code = ?2 \
+            "SELECT l.code FROM promo_codes p JOIN links l ON l.id = p.link_id \
+             WHERE p.event_id = ?1 AND p.code = ?2 AND p.approved_at IS NOT NULL \
              UNION ALL SELECT code FROM links WHERE event_id = ?1 AND code = ?2 LIMIT 1",
         )
         .bind(event)
@@ -123,14 +124,15 @@ impl Store {
 
 impl Store {
     /// Gives the link `link` the promo code `code` at `event` (replacing the link's
-    /// code); `Ok(Err(()))` when the event already has that code for another link or a
-    /// link of that code (nothing changed).
+    /// code), approved or asked for; `Ok(Err(()))` when the event already has that code
+    /// for another link or a link of that code (nothing changed).
     pub async fn set_promo_code(
         &self,
         tx: &mut WriteTx,
         event: EventId,
         link: crate::domain::LinkId,
         code: &str,
+        approved: bool,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<Result<(), ()>> {
         let taken: Option<i64> = sqlx::query_scalar(
@@ -149,13 +151,17 @@ impl Store {
             .bind(link)
             .execute(&mut **tx)
             .await?;
-        sqlx::query("INSERT INTO promo_codes (event_id, code, link_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(event)
-            .bind(code)
-            .bind(link)
-            .bind(crate::clock::ts(now))
-            .execute(&mut **tx)
-            .await?;
+        let at = crate::clock::ts(now);
+        sqlx::query(
+            "INSERT INTO promo_codes (event_id, code, link_id, created_at, approved_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(event)
+        .bind(code)
+        .bind(link)
+        .bind(&at)
+        .bind(approved.then_some(&at))
+        .execute(&mut **tx)
+        .await?;
         Ok(Ok(()))
     }
 
@@ -173,14 +179,65 @@ impl Store {
         &self,
         membership: crate::domain::MembershipId,
         event: EventId,
-    ) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT p.code FROM promo_codes p JOIN links l ON l.id = p.link_id \
+    ) -> StoreResult<Option<(String, bool)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.code, p.approved_at IS NOT NULL FROM promo_codes p JOIN links l ON l.id = p.link_id \
              WHERE l.membership_id = ? AND l.event_id = ? AND l.kind = 'main'",
         )
         .bind(membership)
         .bind(event)
         .fetch_optional(self.pool())
         .await?)
+    }
+}
+
+impl Store {
+    /// The event an order of `source` was stored for.
+    pub async fn order_event(&self, source: &str, external_id: &str) -> StoreResult<Option<EventId>> {
+        Ok(
+            sqlx::query_scalar("SELECT event_id FROM orders WHERE source = ? AND external_id = ?")
+                .bind(source)
+                .bind(external_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+}
+
+/// A promo code of an event as organizers list it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PromoCodeRow {
+    pub code: String,
+    /// The promoter's address.
+    pub email: String,
+    pub approved: bool,
+}
+
+impl Store {
+    /// An event's promo codes with their promoters, asked-for ones first.
+    pub async fn promo_codes_of_event(&self, event: EventId) -> StoreResult<Vec<PromoCodeRow>> {
+        Ok(sqlx::query_as(
+            "SELECT p.code, pe.email, p.approved_at IS NOT NULL AS approved FROM promo_codes p \
+             JOIN links l ON l.id = p.link_id JOIN memberships m ON m.id = l.membership_id \
+             JOIN people pe ON pe.id = m.person_id WHERE p.event_id = ? ORDER BY approved, p.code",
+        )
+        .bind(event)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
+impl Store {
+    /// Whether `code` is one of the event's link codes (any state).
+    pub async fn is_link_of_event(&self, event: EventId, code: &str) -> StoreResult<bool> {
+        let code = code.trim().to_lowercase();
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM links WHERE event_id = ? AND code = ?")
+                .bind(event)
+                .bind(&code)
+                .fetch_optional(self.pool())
+                .await?
+                .is_some(),
+        )
     }
 }

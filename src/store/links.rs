@@ -46,6 +46,8 @@ pub struct LinkTarget {
     pub ticket_url: String,
     /// The shop of the link's event, which decides how the code travels.
     pub checkout: crate::domain::Shop,
+    /// pretix: whether the link's voucher exists (until then the link opens the page).
+    pub voucher_live: bool,
 }
 
 /// Clicks to add, aggregated per link and day by the caller.
@@ -212,7 +214,8 @@ impl Store {
     /// Every live link with its redirect target (loaded into memory by the HTTP server).
     pub async fn live_link_targets(&self) -> StoreResult<Vec<LinkTarget>> {
         Ok(sqlx::query_as(
-            "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout FROM links l JOIN events e ON e.id = l.event_id \
+            "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout, \
+             EXISTS (SELECT 1 FROM shop_vouchers v WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
              WHERE l.revoked_at IS NULL \
              AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
         )
@@ -223,7 +226,8 @@ impl Store {
     /// The redirect target of one live code.
     pub async fn live_link_target(&self, code: &str) -> StoreResult<Option<LinkTarget>> {
         Ok(sqlx::query_as(
-            "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout FROM links l JOIN events e ON e.id = l.event_id \
+            "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout, \
+             EXISTS (SELECT 1 FROM shop_vouchers v WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
              WHERE l.code = ? AND l.revoked_at IS NULL \
              AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
         )

@@ -212,16 +212,21 @@ async fn a_pretix_link_is_a_working_voucher_until_it_is_revoked() {
         "a voucher for attribution, no discount"
     );
     assert_eq!(call.auth.as_deref(), Some(&*format!("Token {TOKEN}")));
-    // The redirect opens pretix's voucher page with it.
-    let res = super::http::client()
-        .get(format!("http://{}/t/{}", t.http.addr, t.ana))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.headers()["location"],
-        format!("https://pretix.eu/democon/summer27/redeem?voucher={}", t.ana).as_str()
-    );
+    // Once the voucher exists, the redirect opens pretix's voucher page with it.
+    let want = format!("https://pretix.eu/democon/summer27/redeem?voucher={}", t.ana);
+    super::support::wait_until(
+        "the link opens the voucher page",
+        std::time::Duration::from_secs(10),
+        || async {
+            let res = super::http::client()
+                .get(format!("http://{}/t/{}", t.http.addr, t.ana))
+                .send()
+                .await
+                .unwrap();
+            res.headers()["location"] == want.as_str()
+        },
+    )
+    .await;
     // Revoking Ana ends the voucher's validity; orders already made keep it.
     t.app.ok(OWNER, &format!("revoke {ANA}")).await;
     let patch = super::support::wait_until(
@@ -243,4 +248,24 @@ async fn a_pretix_link_is_a_working_voucher_until_it_is_revoked() {
         .filter(|c| c.method == "POST" && c.body["code"] == t.ana.as_str())
         .count();
     assert_eq!(posts, 1, "one voucher per link");
+}
+
+#[tokio::test]
+async fn eventbrite_links_send_aff_and_other_events_are_left_alone() {
+    let t = eventbrite().await;
+    let res = super::http::client()
+        .get(format!("http://{}/t/{}?ref=evil", t.http.addr, t.ana))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["location"],
+        format!("https://tickets.acme.test/summer?lang=en&aff={}", t.ana).as_str()
+    );
+    let other = t.sample("eventbrite/order.json").replace("987654321", "111111111");
+    t.api
+        .get("/v3/orders/1234567890/?expand=attendees", sample_json(&other));
+    let placed = notification(&t, "eventbrite/webhook_order_placed.json");
+    let answer = changes_nothing(&t, &format!("eventbrite/{SECRET}"), &[], &placed, StatusCode::OK).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
 }

@@ -269,3 +269,156 @@ async fn hi_events_cancellation_counts_nothing() {
         stored(&t, "1001", "cancelled", 0, 0, "maria.rossi@example.org")
     );
 }
+
+#[tokio::test]
+async fn woocommerce_cancellations_and_other_products() {
+    let t = open("woocommerce", "93 94", "").await;
+    let sale = t.sample("woocommerce/order_created.json");
+    twice(&t, "woocommerce", &woo_headers(&sale, "order.created"), &sale).await;
+    // The same order, cancelled in the shop an hour later.
+    let cancelled = sale
+        .replace("\"status\": \"processing\"", "\"status\": \"cancelled\"")
+        .replace(
+            "\"date_modified_gmt\": \"2027-03-14T09:15:44\"",
+            "\"date_modified_gmt\": \"2027-03-14T10:15:44\"",
+        );
+    twice(&t, "woocommerce", &woo_headers(&cancelled, "order.updated"), &cancelled).await;
+    assert_eq!(
+        t.orders().await,
+        stored(&t, "727", "cancelled", 0, 0, "john.doe@example.com")
+    );
+    // Products of another event (or merchandise): acknowledged, nothing stored, so
+    // WooCommerce does not disable the webhook.
+    let other = sale
+        .replace("\"product_id\": 93", "\"product_id\": 501")
+        .replace("\"product_id\": 94", "\"product_id\": 502")
+        .replace("\"id\": 727", "\"id\": 900");
+    let answer = changes_nothing(
+        &t,
+        "woocommerce",
+        &woo_headers(&other, "order.created"),
+        &other,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    // An unpaid order waits.
+    let pending = sale
+        .replace("\"status\": \"processing\"", "\"status\": \"pending\"")
+        .replace("\"id\": 727", "\"id\": 901");
+    let answer = changes_nothing(
+        &t,
+        "woocommerce",
+        &woo_headers(&pending, "order.created"),
+        &pending,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(answer["reason"].as_str().unwrap().contains("not paid yet"), "{answer}");
+}
+
+#[tokio::test]
+async fn ticket_tailor_refunds_by_amount() {
+    let t = open("tickettailor", "ev_5120034", "").await;
+    let sale = t.sample("tickettailor/order_created.json");
+    twice(&t, "tickettailor", &tt_headers(&sale, now(), SECRET), &sale).await;
+    // 25.00 given back without voiding a ticket, delivered a day later.
+    let refund = sale
+        .replace("\"refund_amount\": 0", "\"refund_amount\": 2500")
+        .replace("\"event\": \"ORDER.CREATED\"", "\"event\": \"ORDER.UPDATED\"")
+        .replace(
+            "\"created_at\": \"2027-05-10 14:03:15\"",
+            "\"created_at\": \"2027-05-11 09:00:00\"",
+        )
+        .replace("\"id\": \"wh_1310001\"", "\"id\": \"wh_1310002\"");
+    twice(&t, "tickettailor", &tt_headers(&refund, now(), SECRET), &refund).await;
+    assert_eq!(
+        t.orders().await,
+        stored(
+            &t,
+            "or_52718304",
+            "partially_refunded",
+            2,
+            8000,
+            "maria.rossi@example.org"
+        )
+    );
+}
+
+#[tokio::test]
+async fn hi_events_of_another_event_are_left_alone() {
+    let t = open("hievents", "42", "").await;
+    let other = t
+        .sample("hievents/order_created.json")
+        .replace("\"event_id\": 42", "\"event_id\": 43");
+    let answer = changes_nothing(&t, "hievents", &hi_headers(&other, SECRET), &other, StatusCode::OK).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+}
+
+#[tokio::test]
+async fn only_an_organizer_sets_an_events_shop() {
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    super::support::refused(
+        &t.app,
+        super::support::ANA,
+        "editevent summer-fest checkout stripe plink_X",
+        "",
+    )
+    .await;
+    super::support::refused(
+        &t.app,
+        super::support::OWNER,
+        "editevent summer-fest checkout stripe 12345",
+        "not Stripe's id",
+    )
+    .await;
+    super::support::refused(
+        &t.app,
+        super::support::OWNER,
+        "editevent summer-fest checkout paypal x",
+        "not a shop",
+    )
+    .await;
+    // Another event may not take a product that already names summer-fest.
+    t.app
+        .ok(
+            super::support::OWNER,
+            "newevent gala \"2099-08-01 18:00\" https://tickets.acme.test/gala Gala",
+        )
+        .await;
+    super::support::refused(
+        &t.app,
+        super::support::OWNER,
+        "editevent gala checkout shopify 788032119674292922",
+        "already names",
+    )
+    .await;
+    let list = t.app.ok(super::support::OWNER, "events").await;
+    assert!(list.contains("Shopify 788032119674292922"), "{list}");
+}
+
+#[tokio::test]
+async fn woocommerce_gets_200_for_what_promoterd_refuses_so_the_webhook_stays_on() {
+    let t = open("woocommerce", "93 94", "").await;
+    // The event is in EUR; an order in USD is refused, and told so with a 200.
+    let usd = t
+        .sample("woocommerce/order_created.json")
+        .replace("\"currency\": \"EUR\"", "\"currency\": \"USD\"");
+    let answer = changes_nothing(
+        &t,
+        "woocommerce",
+        &woo_headers(&usd, "order.created"),
+        &usd,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (answer["status"].as_str(), answer["error"].as_str()),
+        (Some("refused"), Some("conflict")),
+        "{answer}"
+    );
+    // A forged one still gets its 401.
+    let mut forged = woo_headers(&usd, "order.created");
+    forged[0].1 = base64_mac("not-the-shop-secret-0123", &[usd.as_bytes()]);
+    changes_nothing(&t, "woocommerce", &forged, &usd, StatusCode::UNAUTHORIZED).await;
+}

@@ -195,3 +195,21 @@ async fn the_link_hands_stripe_a_valid_client_reference_id() {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     );
 }
+
+#[tokio::test]
+async fn a_connection_can_be_addressed_by_its_organization() {
+    let t = stripe().await;
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    // Another organization's address: no connection there, nothing tried or stored.
+    changes_nothing(
+        &t,
+        "stripe/rival-shows",
+        &signed(&sale, now(), SECRET),
+        &sale,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let (status, answer) = t.post("stripe/acme-events", &signed(&sale, now(), SECRET), &sale).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, order(&t, "paid", 3, 13000));
+}

@@ -106,7 +106,7 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
 
     let t = open("eventbrite", "987654321", "/v3").await;
     t.api.get(
-        "/v3/events/987654321/orders/?expand=attendees",
+        "/v3/events/987654321/orders/?status=all_not_deleted&expand=attendees",
         sample_json(&t.sample("eventbrite/orders_list.json")),
     );
     sync_twice(&t).await;
@@ -136,19 +136,36 @@ fn woo(body: &str) -> Vec<(&'static str, String)> {
 #[tokio::test]
 async fn a_promo_code_counts_like_the_link_and_a_link_wins() {
     let t = open("woocommerce", "93 94", "").await;
+    // Ana asks for a code; it counts once an organizer approves it.
     let set = t.app.ok(ANA, "mycode ana10 summer-fest").await;
-    assert!(set.contains("ANA10"), "{set}");
+    assert!(set.contains("once an organizer approves"), "{set}");
     let stats = t.app.ok(ANA, "mystats summer-fest").await;
-    assert!(stats.contains("Your promo code: ANA10"), "{stats}");
+    assert!(stats.contains("ANA10 waits for an organizer's approval"), "{stats}");
     // An order without a ref, with Ana's code typed at checkout (WooCommerce coupon_lines).
     let coupon = r#"[{"id":401,"code":"ANA10","discount":"0.00","discount_tax":"0.00","meta_data":[]}]"#;
     let by_code = fixture("woocommerce/order_created.json")
         .replace("?ref=ana-summer", "")
         .replace("\"coupon_lines\": []", &format!("\"coupon_lines\": {coupon}"));
     assert!(by_code.contains("ANA10"), "the sample has coupon_lines");
+    let waiting = by_code.replace("\"id\": 727", "\"id\": 726");
+    let (status, answer) = t.post("woocommerce", &woo(&waiting), &waiting).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        t.orders().await[0].link,
+        None,
+        "a code not approved yet counts for nobody"
+    );
+    let list = t.app.ok(OWNER, "promocodes summer-fest").await;
+    assert!(
+        list.contains(&format!("approve with `promocode {ANA} ANA10 summer-fest`")),
+        "{list}"
+    );
+    t.app.ok(OWNER, &format!("promocode {ANA} ANA10 summer-fest")).await;
+    let stats = t.app.ok(ANA, "mystats summer-fest").await;
+    assert!(stats.contains("Your promo code: ANA10"), "{stats}");
     let (status, answer) = t.post("woocommerce", &woo(&by_code), &by_code).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(t.orders().await[0].link.as_deref(), Some(t.ana.as_str()));
+    assert_eq!(t.orders().await[1].link.as_deref(), Some(t.ana.as_str()));
 
     // Ben's link and Ana's code on one order: the link wins.
     let ben = link_code(&t.app.ok(BEN, "mylink summer-fest").await);
@@ -161,7 +178,11 @@ async fn a_promo_code_counts_like_the_link_and_a_link_wins() {
     let links: Vec<_> = t.orders().await.into_iter().map(|o| (o.external_id, o.link)).collect();
     assert_eq!(
         links,
-        [("727".to_string(), Some(t.ana.clone())), ("728".into(), Some(ben))]
+        [
+            ("726".to_string(), None),
+            ("727".into(), Some(t.ana.clone())),
+            ("728".into(), Some(ben))
+        ]
     );
 }
 
@@ -189,4 +210,28 @@ async fn promo_codes_are_refused_where_they_would_reach_another_person() {
     let off = t.app.ok(BEN, "mycode off summer-fest").await;
     assert!(off.contains("removed"), "{off}");
     refused(&t.app, OWNER, "mycode own1 summer-fest", "").await;
+}
+
+#[tokio::test]
+async fn the_order_webhook_reads_promo_codes_and_a_made_up_ref_does_not_block_them() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let ana = link_code(&app.ok(ANA, "mylink summer-fest").await);
+    app.ok(OWNER, &format!("promocode {ANA} ana10 summer-fest")).await;
+    let http = app.serve().await;
+    let base = format!("http://{}", http.addr);
+    for (id, r#ref) in [("P1", serde_json::Value::Null), ("P2", "not-a-link".into())] {
+        let body = serde_json::json!({
+            "id": format!("dlv-{id}"), "type": "order.created",
+            "order": {"id": id, "event": "summer-fest", "ref": r#ref, "promo_code": "Ana10",
+                      "created_at": "2099-05-01T10:00:00Z",
+                      "lines": [{"ticket_type": "VIP", "quantity": 1, "unit_price": 12950, "currency": "EUR"}]}
+        })
+        .to_string();
+        let sig = super::http::signature(NEW_SECRET, now(), &body);
+        let (status, answer) = super::http::post_order(&base, &body, Some(sig)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let links: Vec<_> = stored(&app, "checkout").await.into_iter().map(|o| o.link).collect();
+    assert_eq!(links, [Some(ana.clone()), Some(ana)]);
 }
