@@ -152,6 +152,8 @@ pub struct ShopLine {
 pub struct EventShare {
     /// The shop's id of the event.
     pub key: String,
+    /// How many of the shop order's lines are in it.
+    pub lines: usize,
     pub raw: RawOrder,
 }
 
@@ -218,9 +220,13 @@ impl ShopOrder {
         ours.into_iter()
             .zip(exact)
             .zip(parts)
-            .map(|(((key, event, _), lines), refund)| {
+            .map(|(((key, event, shop_lines), lines), refund)| {
                 let raw = self.raw(event, lines, refund)?;
-                Ok(EventShare { key, raw })
+                Ok(EventShare {
+                    key,
+                    lines: shop_lines.len(),
+                    raw,
+                })
             })
             .collect()
     }

@@ -82,6 +82,12 @@ impl ShopApi {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none())
+            // One HTTP/1.1 connection per request in flight, kept: the shop's API is
+            // called once per delivery.
+            .no_proxy()
+            .http1_only()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(256)
             .user_agent(concat!("promoterd/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(ShopApi {
@@ -173,11 +179,22 @@ impl ShopApi {
                 path: url.path().to_string(),
             });
         }
-        if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
-            return Err(ApiError::Unexpected {
-                shop,
-                detail: "the answer is too large".into(),
-            });
+        match resp.content_length() {
+            Some(n) if n > MAX_ANSWER as u64 => {
+                return Err(ApiError::Unexpected {
+                    shop,
+                    detail: "the answer is too large".into(),
+                });
+            }
+            // Its size known and within bounds: read at once.
+            Some(_) => {
+                let body = resp.bytes().await.map_err(unreachable)?;
+                return serde_json::from_slice(&body).map_err(|e| ApiError::Unexpected {
+                    shop,
+                    detail: e.to_string(),
+                });
+            }
+            None => {}
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {

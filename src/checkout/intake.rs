@@ -69,11 +69,18 @@ pub async fn prepare(
     // The shop's order id stays with the event it was first stored for (or the first
     // share); another event's share of the same order is `<id>:<event id>`, so adding
     // or removing a product of ours never renames a stored order.
-    let stored = store.order_event(source, &order.id).await?;
-    let keeper = shares
-        .iter()
-        .position(|s| Some(events[&s.key].id) == stored)
-        .or(stored.is_none().then_some(0));
+    // An order all of whose lines are one event's (nearly every order) is that event's
+    // `<id>`, and no lookup is needed.
+    let whole: usize = shares.iter().map(|s| s.lines).sum();
+    let keeper = if shares.len() == 1 && whole == order.lines.len() {
+        Some(0)
+    } else {
+        let stored = store.order_event(source, &order.id).await?;
+        shares
+            .iter()
+            .position(|s| Some(events[&s.key].id) == stored)
+            .or(stored.is_none().then_some(0))
+    };
     let mut ready = Vec::with_capacity(shares.len());
     for (i, share) in shares.into_iter().enumerate() {
         let event = events[&share.key].clone();
@@ -84,6 +91,7 @@ pub async fn prepare(
         // A link the buyer came through wins; a ref that is no link of the event leaves
         // the order to its promo codes.
         let linked = match &raw.ref_code {
+            _ if order.promo_codes.is_empty() => true, // nothing to look at
             Some(r) => store.is_link_of_event(event.id, r).await?,
             None => false,
         };

@@ -7,17 +7,6 @@
 use super::shops::*;
 use reqwest::StatusCode;
 
-fn stored(t: &ShopTest, id: &str, status: &str, tickets: i64, net_minor: i64, email: &str) -> Vec<Stored> {
-    vec![Stored {
-        external_id: id.into(),
-        status: status.into(),
-        tickets,
-        net_minor,
-        link: Some(t.ana.clone()),
-        buyer_email: Some(email.into()),
-    }]
-}
-
 /// Posts a delivery that must be stored, then the same again, which changes nothing.
 async fn twice(t: &ShopTest, path: &str, headers: &[(&'static str, String)], body: &str) {
     let (status, answer) = t.post(path, headers, body).await;
@@ -41,7 +30,7 @@ async fn shopify_orders_refunds_and_cancellations() {
     let sale = t.sample("shopify/orders_create.json");
     twice(&t, "shopify", &shopify_headers(&sale, "orders/create", "w-1"), &sale).await;
     // The id passes 2^53 and is kept exactly; Early bird ×2 + VIP, for Ana by landing_site_ref.
-    assert_eq!(t.orders().await, stored(&t, ORDER, "paid", 3, 13000, "jon@example.com"));
+    assert_eq!(t.orders().await, t.ana(ORDER, "paid", 3, 13000, "jon@example.com"));
 
     // refunds/create is completed from the Admin API with the connection's token.
     t.api.get(
@@ -58,7 +47,7 @@ async fn shopify_orders_refunds_and_cancellations() {
     .await;
     assert_eq!(
         t.orders().await,
-        stored(&t, ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
     );
     let calls = t.api.calls();
     assert!(
@@ -77,7 +66,7 @@ async fn shopify_orders_refunds_and_cancellations() {
     );
     assert_eq!(
         t.orders().await,
-        stored(&t, ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
     );
 
     let cancelled = t.sample("shopify/orders_cancelled.json");
@@ -88,10 +77,7 @@ async fn shopify_orders_refunds_and_cancellations() {
         &cancelled,
     )
     .await;
-    assert_eq!(
-        t.orders().await,
-        stored(&t, ORDER, "cancelled", 0, 0, "jon@example.com")
-    );
+    assert_eq!(t.orders().await, t.ana(ORDER, "cancelled", 0, 0, "jon@example.com"));
 
     // Forged, unsigned, or another shop's product.
     let before = t.app.dump().await;
@@ -137,24 +123,18 @@ async fn woocommerce_orders_refunds_by_amount_and_the_ping() {
     let sale = t.sample("woocommerce/order_created.json");
     twice(&t, "woocommerce", &woo_headers(&sale, "order.created"), &sale).await;
     // The ref survives in the order attribution's entry URL.
-    assert_eq!(
-        t.orders().await,
-        stored(&t, "727", "paid", 3, 13000, "john.doe@example.com")
-    );
+    assert_eq!(t.orders().await, t.ana("727", "paid", 3, 13000, "john.doe@example.com"));
 
     // WooCommerce refunds by amount: 25.00 back, the tickets stay.
     let refund = t.sample("woocommerce/order_updated_refund.json");
     twice(&t, "woocommerce", &woo_headers(&refund, "order.updated"), &refund).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "727", "partially_refunded", 3, 10500, "john.doe@example.com")
+        t.ana("727", "partially_refunded", 3, 10500, "john.doe@example.com")
     );
     let full = t.sample("woocommerce/order_updated_refunded.json");
     twice(&t, "woocommerce", &woo_headers(&full, "order.updated"), &full).await;
-    assert_eq!(
-        t.orders().await,
-        stored(&t, "727", "refunded", 0, 0, "john.doe@example.com")
-    );
+    assert_eq!(t.orders().await, t.ana("727", "refunded", 0, 0, "john.doe@example.com"));
 
     let mut forged = woo_headers(&sale, "order.created");
     forged[0].1 = base64_mac("not-the-shop-secret-0123", &[sale.as_bytes()]);
@@ -174,13 +154,13 @@ async fn ticket_tailor_orders_and_cancellations() {
     twice(&t, "tickettailor", &tt_headers(&sale, now(), SECRET), &sale).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "or_52718304", "paid", 2, 10500, "maria.rossi@example.org")
+        t.ana("or_52718304", "paid", 2, 10500, "maria.rossi@example.org")
     );
     let cancelled = t.sample("tickettailor/order_updated_cancelled.json");
     twice(&t, "tickettailor", &tt_headers(&cancelled, now(), SECRET), &cancelled).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "or_52718304", "cancelled", 0, 0, "maria.rossi@example.org")
+        t.ana("or_52718304", "cancelled", 0, 0, "maria.rossi@example.org")
     );
 
     changes_nothing(
@@ -227,13 +207,13 @@ async fn hi_events_attributes_by_promo_code_and_counts_refunds_and_cancellations
     twice(&t, "hievents", &hi_headers(&sale, SECRET), &sale).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "1001", "paid", 2, 10500, "maria.rossi@example.org")
+        t.ana("1001", "paid", 2, 10500, "maria.rossi@example.org")
     );
     let refunded = with_code("hievents/order_refunded.json");
     twice(&t, "hievents", &hi_headers(&refunded, SECRET), &refunded).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "1001", "refunded", 0, 0, "maria.rossi@example.org")
+        t.ana("1001", "refunded", 0, 0, "maria.rossi@example.org")
     );
 
     changes_nothing(
@@ -266,7 +246,7 @@ async fn hi_events_cancellation_counts_nothing() {
     twice(&t, "hievents", &hi_headers(&cancelled, SECRET), &cancelled).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "1001", "cancelled", 0, 0, "maria.rossi@example.org")
+        t.ana("1001", "cancelled", 0, 0, "maria.rossi@example.org")
     );
 }
 
@@ -285,7 +265,7 @@ async fn woocommerce_cancellations_and_other_products() {
     twice(&t, "woocommerce", &woo_headers(&cancelled, "order.updated"), &cancelled).await;
     assert_eq!(
         t.orders().await,
-        stored(&t, "727", "cancelled", 0, 0, "john.doe@example.com")
+        t.ana("727", "cancelled", 0, 0, "john.doe@example.com")
     );
     // Products of another event (or merchandise): acknowledged, nothing stored, so
     // WooCommerce does not disable the webhook.
@@ -334,14 +314,7 @@ async fn ticket_tailor_refunds_by_amount() {
     twice(&t, "tickettailor", &tt_headers(&refund, now(), SECRET), &refund).await;
     assert_eq!(
         t.orders().await,
-        stored(
-            &t,
-            "or_52718304",
-            "partially_refunded",
-            2,
-            8000,
-            "maria.rossi@example.org"
-        )
+        t.ana("or_52718304", "partially_refunded", 2, 8000, "maria.rossi@example.org")
     );
 }
 

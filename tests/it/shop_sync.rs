@@ -19,17 +19,6 @@ async fn sync_twice(t: &ShopTest) -> String {
     out.stdout
 }
 
-fn ana(t: &ShopTest, id: &str, status: &str, tickets: i64, net_minor: i64, email: &str) -> Vec<Stored> {
-    vec![Stored {
-        external_id: id.into(),
-        status: status.into(),
-        tickets,
-        net_minor,
-        link: Some(t.ana.clone()),
-        buyer_email: Some(email.into()),
-    }]
-}
-
 // The binary runs while this test's runtime serves the stand-in API: two threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stripe_sessions_of_the_payment_link_are_pulled_with_their_refunds() {
@@ -54,7 +43,7 @@ async fn stripe_sessions_of_the_payment_link_are_pulled_with_their_refunds() {
     assert!(out.contains("1 order(s) read from Stripe: 1 new"), "{out}");
     assert_eq!(
         t.orders().await,
-        ana(&t, session, "partially_refunded", 3, 10500, "jenny.rosen@example.com")
+        t.ana(session, "partially_refunded", 3, 10500, "jenny.rosen@example.com")
     );
 }
 
@@ -73,14 +62,7 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
     sync_twice(&t).await;
     assert_eq!(
         t.orders().await,
-        ana(
-            &t,
-            "820982911946154508",
-            "partially_refunded",
-            2,
-            10500,
-            "jon@example.com"
-        )
+        t.ana("820982911946154508", "partially_refunded", 2, 10500, "jon@example.com")
     );
 
     let t = open("pretix", "democon/summer27", "/api/v1").await;
@@ -101,7 +83,7 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
     sync_twice(&t).await;
     assert_eq!(
         t.orders().await,
-        ana(&t, "ABC12", "paid", 2, 10500, "maria.rossi@example.org")
+        t.ana("ABC12", "paid", 2, 10500, "maria.rossi@example.org")
     );
 
     let t = open("eventbrite", "987654321", "/v3").await;
@@ -112,7 +94,7 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
     sync_twice(&t).await;
     assert_eq!(
         t.orders().await,
-        ana(&t, "1234567890", "paid", 2, 10500, "maria.rossi@example.org")
+        t.ana("1234567890", "paid", 2, 10500, "maria.rossi@example.org")
     );
 }
 

@@ -109,6 +109,20 @@ pub struct Stored {
     pub buyer_email: Option<String>,
 }
 
+impl ShopTest {
+    /// The one order Ana's link sold, as it should be stored.
+    pub fn ana(&self, id: &str, status: &str, tickets: i64, net_minor: i64, email: &str) -> Vec<Stored> {
+        vec![Stored {
+            external_id: id.into(),
+            status: status.into(),
+            tickets,
+            net_minor,
+            link: Some(self.ana.clone()),
+            buyer_email: Some(email.into()),
+        }]
+    }
+}
+
 /// The orders of `source` with their figures as the stats count them.
 pub async fn stored(app: &TestApp, source: &str) -> Vec<Stored> {
     let opts = sqlx::sqlite::SqliteConnectOptions::new()
