@@ -25,9 +25,8 @@ pub struct ExportRow {
     pub ticket_type: Arc<str>,
     pub quantity: i64,
     pub refunded_quantity: i64,
-    pub unit_price_minor: i64,
-    /// Refunded by amount beyond the refunded tickets.
-    pub refunded_minor: i64,
+    /// What the line's tickets not refunded bring, less money refunded beyond them.
+    pub amount_minor: i64,
     pub currency: String,
     pub status: OrderStatus,
     pub buyer_name: Option<String>,
@@ -62,8 +61,9 @@ const PAGE_SQL: &str = "WITH page AS MATERIALIZED ( \
        (SELECT ordered_at FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
        (SELECT id FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
        (SELECT json_group_array(json_array(p.external_id, p.ordered_at, p.event_id, ol.ticket_type_id, \
-          ol.quantity, ol.refunded_quantity, ol.unit_price_minor, p.currency, p.status, p.buyer_name, \
-          p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, p.self_referral, p.id, ol.line_no, ol.refunded_minor)) \
+          ol.quantity, ol.refunded_quantity, \
+          (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor, p.currency, p.status, p.buyer_name, \
+          p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, p.self_referral, p.id, ol.line_no)) \
         FROM page p CROSS JOIN order_lines ol ON ol.order_id = p.id)";
 
 /// A line as a page carries it: ids where the export shows names.
@@ -81,7 +81,6 @@ struct PageRow(
     Option<String>,
     Option<String>,
     Option<String>,
-    i64,
     i64,
     i64,
     i64,
@@ -133,8 +132,7 @@ impl Lookups {
             ticket_type: ticket_type.clone(),
             quantity: p.4,
             refunded_quantity: p.5,
-            unit_price_minor: p.6,
-            refunded_minor: p.17,
+            amount_minor: p.6,
             currency: p.7,
             status: p.8,
             buyer_name: p.9,

@@ -273,3 +273,50 @@ async fn eventbrite_links_send_aff_and_other_events_are_left_alone() {
     let answer = changes_nothing(&t, &format!("eventbrite/{SECRET}"), &[], &placed, StatusCode::OK).await;
     assert_eq!(answer["status"], "ignored", "{answer}");
 }
+
+#[tokio::test]
+async fn a_voucher_pretix_refuses_holds_up_no_other_and_another_makers_voucher_is_never_taken() {
+    let t = pretix().await;
+    let ben = super::support::link_code(&t.app.ok(super::support::BEN, "mylink summer-fest").await);
+    let vouchers = format!("{PRETIX}vouchers/");
+    // pretix refuses both codes as taken: Ana's by a voucher the organizer made (another
+    // tag), Ben's by the one an earlier pass made and whose answer was lost.
+    t.api.answer(
+        "POST",
+        &vouchers,
+        400,
+        serde_json::json!({"code": ["A voucher with this code already exists."]}),
+    );
+    let theirs = serde_json::json!({"count": 1, "next": null, "previous": null,
+        "results": [{"id": 77, "code": t.ana, "tag": "organizers-own"}]});
+    t.api.get(&format!("{vouchers}?code={}", t.ana), theirs);
+    let ours = serde_json::json!({"count": 1, "next": null, "previous": null,
+        "results": [{"id": 78, "code": ben, "tag": ben}]});
+    t.api.get(&format!("{vouchers}?code={ben}"), ours);
+    // The server's voucher keeper takes it from here: Ben's voucher is found again,
+    // Ana's refusal holds up nothing, and the organizer's voucher is not taken.
+    let rows = super::support::wait_until(
+        "Ben's voucher is adopted",
+        std::time::Duration::from_secs(10),
+        || async {
+            let dump = t.app.dump().await;
+            let rows = super::support::TestApp::dump_section(&dump, "shop_vouchers");
+            rows.contains("|78|'live'|").then_some(rows)
+        },
+    )
+    .await;
+    assert!(!rows.contains("|77|"), "{rows}");
+    assert!(
+        t.api
+            .calls()
+            .iter()
+            .any(|c| c.target == format!("{vouchers}?code={}", t.ana))
+    );
+    // Ana's link keeps opening the event page, without a voucher that is not hers.
+    let res = super::http::client()
+        .get(format!("http://{}/t/{}", t.http.addr, t.ana))
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.headers()["location"].to_str().unwrap().contains("voucher="));
+}
