@@ -395,3 +395,54 @@ async fn woocommerce_gets_200_for_what_promoterd_refuses_so_the_webhook_stays_on
     forged[0].1 = base64_mac("not-the-shop-secret-0123", &[usd.as_bytes()]);
     changes_nothing(&t, "woocommerce", &forged, &usd, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn an_order_of_two_events_keeps_its_id_with_the_first_when_the_second_is_connected() {
+    const ORDER: &str = "820982911946154508";
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    // The VIP line is another product: a gala sold in the same shop, not connected yet.
+    let sample = t.sample("shopify/orders_create.json");
+    let second = sample.rfind("788032119674292922").unwrap();
+    let two = format!("{}788032119674299999{}", &sample[..second], &sample[second + 18..]);
+    twice(&t, "shopify", &shopify_headers(&two, "orders/create", "w-1"), &two).await;
+    assert_eq!(t.orders().await, t.ana(ORDER, "paid", 2, 5000, "jon@example.com"));
+    // The gala is connected; the order comes again, changed later.
+    t.app
+        .ok(
+            super::support::OWNER,
+            "newevent gala \"2099-08-01 18:00\" https://tickets.acme.test/gala Gala",
+        )
+        .await;
+    t.app
+        .ok(
+            super::support::OWNER,
+            "editevent gala checkout shopify 788032119674299999",
+        )
+        .await;
+    let later = two.replace(
+        "\"updated_at\": \"2027-03-14T10:15:44+01:00\"",
+        "\"updated_at\": \"2027-03-15T10:00:00+01:00\"",
+    );
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&later, "orders/updated", "w-2"), &later)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let ids: Vec<(String, i64)> = t
+        .orders()
+        .await
+        .into_iter()
+        .map(|o| (o.external_id, o.net_minor))
+        .collect();
+    let gala = ids
+        .iter()
+        .find(|(id, _)| id != ORDER)
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    assert!(gala.starts_with(&format!("{ORDER}:")), "{ids:?}");
+    assert_eq!(
+        ids.iter().find(|(id, _)| id == ORDER).map(|(_, n)| *n),
+        Some(5000),
+        "{ids:?}"
+    );
+    assert_eq!(ids.len(), 2, "{ids:?}");
+}
