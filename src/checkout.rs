@@ -100,6 +100,31 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(shop: Shop, body: &[u8]) -> R
         .map_err(|e| OrderError::Malformed(format!("the body is not a {} delivery: {e}", shop.label())))
 }
 
+/// A buyer as several shops write one (Shopify's customer, WooCommerce's billing).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Contact {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// First and last name, when either is given.
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let n = [first, last]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!n.is_empty()).then_some(n)
+}
+
 /// What an order is at the shop, as far as counting goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShopStatus {

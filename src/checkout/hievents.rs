@@ -159,11 +159,7 @@ pub fn read(body: &[u8]) -> Result<Delivery, OrderError> {
     } else {
         refunded
     };
-    let name = [o.first_name.as_deref(), o.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let name = super::full_name(o.first_name.as_deref(), o.last_name.as_deref());
     let id = number_text(&o.id).ok_or_else(|| OrderError::Malformed("payload.id is missing".into()))?;
     Ok(Delivery::Orders {
         id: None,
@@ -175,7 +171,7 @@ pub fn read(body: &[u8]) -> Result<Delivery, OrderError> {
             updated_at,
             ref_code: o.affiliate_code.filter(|c| !c.trim().is_empty()),
             promo_codes: o.promo_code.into_iter().filter(|c| !c.trim().is_empty()).collect(),
-            buyer_name: (!name.trim().is_empty()).then_some(name),
+            buyer_name: name,
             buyer_email: o.email,
             buyer_phone: None,
             currency: o.currency.to_ascii_uppercase(),

@@ -53,7 +53,7 @@ pub struct Order {
     #[serde(default)]
     phone: Option<String>,
     #[serde(default)]
-    customer: Option<Customer>,
+    customer: Option<super::Contact>,
     #[serde(default)]
     billing_address: Option<Address>,
     #[serde(default)]
@@ -72,18 +72,6 @@ struct NoteAttribute {
 #[derive(Debug, Deserialize)]
 struct DiscountCode {
     code: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Customer {
-    #[serde(default)]
-    first_name: Option<String>,
-    #[serde(default)]
-    last_name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,14 +370,7 @@ pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
                 .filter(|r| !r.trim().is_empty() && o.landing_site.is_none())
         });
     let customer = o.customer.as_ref();
-    let full_name = customer.and_then(|c| {
-        let n = [c.first_name.as_deref(), c.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        (!n.trim().is_empty()).then_some(n)
-    });
+    let full_name = customer.and_then(|c| super::full_name(c.first_name.as_deref(), c.last_name.as_deref()));
     let ordered_at = shop_time(&o.created_at)?;
     Ok(ShopOrder {
         id,

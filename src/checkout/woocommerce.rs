@@ -51,7 +51,7 @@ struct Order {
     #[serde(default)]
     date_paid_gmt: Option<String>,
     #[serde(default)]
-    billing: Option<Billing>,
+    billing: Option<super::Contact>,
     #[serde(default)]
     line_items: Vec<LineItem>,
     #[serde(default)]
@@ -60,18 +60,6 @@ struct Order {
     refunds: Vec<Refund>,
     #[serde(default)]
     meta_data: Vec<Meta>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Billing {
-    #[serde(default)]
-    first_name: Option<String>,
-    #[serde(default)]
-    last_name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,17 +156,8 @@ fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
         _ => ShopStatus::Unpaid, // pending, on-hold, failed, checkout-draft, cancelled unpaid
     };
     let ordered_at = shop_time(&o.date_created_gmt)?;
-    let billing = o.billing.unwrap_or(Billing {
-        first_name: None,
-        last_name: None,
-        email: None,
-        phone: None,
-    });
-    let name = [billing.first_name.as_deref(), billing.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let billing = o.billing.unwrap_or_default();
+    let name = super::full_name(billing.first_name.as_deref(), billing.last_name.as_deref());
     Ok(ShopOrder {
         id,
         event_key: None,
@@ -190,7 +169,7 @@ fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
         },
         ref_code,
         promo_codes: o.coupon_lines.iter().map(|c| c.code.clone()).collect(),
-        buyer_name: (!name.trim().is_empty()).then_some(name),
+        buyer_name: name,
         buyer_email: billing.email.filter(|e| !e.is_empty()),
         buyer_phone: billing.phone.filter(|p| !p.is_empty()),
         currency: o.currency.to_ascii_uppercase(),
