@@ -72,7 +72,9 @@ pub async fn prepare(
     // An order all of whose lines are one event's (nearly every order) is that event's
     // `<id>`, and no lookup is needed.
     let whole: usize = shares.iter().map(|s| s.lines).sum();
-    let keeper = if shares.len() == 1 && whole == order.lines.len() {
+    // (The daemon takes the shortcut and, should `<id>` belong to another event,
+    // stores the share again as `<id>:<event id>`: see `renamed`.)
+    let keeper = if cache.is_some() && shares.len() == 1 && whole == order.lines.len() {
         Some(0)
     } else {
         let stored = store.order_event(source, &order.id).await?;
@@ -117,4 +119,19 @@ async fn promo_ref(store: &Store, event: &ShopEvent, codes: &[String]) -> Result
         }
     }
     Ok(None)
+}
+
+/// The id a share takes when its shop order's plain id was stored for another event
+/// (the daemon's shortcut met an order whose other lines are gone): `<id>:<event id>`,
+/// or `None` when the plain id is free or this event's.
+pub async fn renamed(
+    store: &Store,
+    source: &str,
+    shop_id: &str,
+    event: &ShopEvent,
+) -> Result<Option<String>, StoreError> {
+    Ok(match store.order_event(source, shop_id).await? {
+        Some(e) if e != event.id => Some(format!("{shop_id}:{}", event.id.0)),
+        _ => None,
+    })
 }

@@ -197,15 +197,17 @@ pub(super) async fn refresher(
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = changed.notified() => {}
-        }
+        let was_changed = tokio::select! {
+            _ = tick.tick() => false,
+            _ = changed.notified() => true,
+        };
         events.clear();
         if let Err(e) = cache.reload(&store, &metrics).await {
             tracing::warn!(error = %e, "reloading tracking links failed; serving the previous table");
         }
-        after.notify_one(); // the shops' vouchers follow the links
+        if was_changed {
+            after.notify_one(); // the shops' vouchers follow a change of the links
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use super::webhook::{answer, internal, order_error, read_body, reject};
 use crate::checkout::intake::{self, Intake, IntakeError};
 use crate::checkout::{self, Connection, ConnectorError, Delivery, Headers, ShopOrder, ShopSignatureError};
 use crate::domain::{OrgId, Shop};
-use crate::ingest::{ApplyError, DeliveryOutcome};
+use crate::ingest::{ApplyError, DeliveryOutcome, OrderError};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -197,7 +197,22 @@ async fn store_orders(
             let id = delivery
                 .as_ref()
                 .map(|d| if several { format!("{d}:{order_id}") } else { d.clone() });
-            match st.orders.apply(id, share.input).await {
+            let event = share.event.clone();
+            let retry = (!several).then(|| share.input.clone());
+            let mut result = st.orders.apply(id.clone(), share.input).await;
+            // The plain id was stored for another event (its lines are gone from the
+            // order): this event's share is `<id>:<event id>`, as `intake` names it.
+            if let (Err(ApplyError::Order(OrderError::Conflict(_))), Some(mut input)) = (&result, retry) {
+                match intake::renamed(&st.core.store, &conn.source, &order.id, &event).await {
+                    Ok(Some(name)) => {
+                        input.external_id = name;
+                        result = st.orders.apply(id, input).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return internal(st, &e),
+                }
+            }
+            match result {
                 Ok(DeliveryOutcome::Duplicate) => {
                     st.core.metrics.order("duplicate");
                     stored.push(json!({ "order": order_id, "status": "duplicate" }));

@@ -228,11 +228,12 @@ impl Store {
 }
 
 impl Store {
-    /// Whether `code` is one of the event's link codes (any state).
+    /// Whether `code` is one of the event's links that orders are attributed to (not
+    /// revoked), as ingestion reads a ref.
     pub async fn is_link_of_event(&self, event: EventId, code: &str) -> StoreResult<bool> {
         let code = code.trim().to_lowercase();
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT 1 FROM links WHERE event_id = ? AND code = ?")
+            sqlx::query_scalar::<_, i64>("SELECT 1 FROM links WHERE event_id = ? AND code = ? AND revoked_at IS NULL")
                 .bind(event)
                 .bind(&code)
                 .fetch_optional(self.pool())

@@ -215,7 +215,8 @@ impl Store {
     pub async fn live_link_targets(&self) -> StoreResult<Vec<LinkTarget>> {
         Ok(sqlx::query_as(
             "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout, \
-             EXISTS (SELECT 1 FROM shop_vouchers v WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
+             EXISTS (SELECT 1 FROM shop_vouchers v JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
+               AND k.key = v.event_key WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
              WHERE l.revoked_at IS NULL \
              AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
         )
@@ -227,7 +228,8 @@ impl Store {
     pub async fn live_link_target(&self, code: &str) -> StoreResult<Option<LinkTarget>> {
         Ok(sqlx::query_as(
             "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout, \
-             EXISTS (SELECT 1 FROM shop_vouchers v WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
+             EXISTS (SELECT 1 FROM shop_vouchers v JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
+               AND k.key = v.event_key WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
              WHERE l.code = ? AND l.revoked_at IS NULL \
              AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
         )

@@ -446,3 +446,45 @@ async fn an_order_of_two_events_keeps_its_id_with_the_first_when_the_second_is_c
     );
     assert_eq!(ids.len(), 2, "{ids:?}");
 }
+
+#[tokio::test]
+async fn an_order_whose_lines_all_move_to_another_event_keeps_both_stored_states_apart() {
+    const ORDER: &str = "820982911946154508";
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    let sample = t.sample("shopify/orders_create.json");
+    twice(
+        &t,
+        "shopify",
+        &shopify_headers(&sample, "orders/create", "w-1"),
+        &sample,
+    )
+    .await;
+    // Later both lines are a gala's product (re-keyed in the shop): the plain id is
+    // summer-fest's, so the gala's share is stored under `<id>:<gala>`, not refused.
+    t.app
+        .ok(
+            super::support::OWNER,
+            "newevent gala \"2099-08-01 18:00\" https://tickets.acme.test/gala Gala",
+        )
+        .await;
+    t.app
+        .ok(
+            super::support::OWNER,
+            "editevent gala checkout shopify 788032119674299999",
+        )
+        .await;
+    let moved = sample.replace("788032119674292922", "788032119674299999").replace(
+        "\"updated_at\": \"2027-03-14T10:15:44+01:00\"",
+        "\"updated_at\": \"2027-03-15T10:00:00+01:00\"",
+    );
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&moved, "orders/updated", "w-2"), &moved)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let ids: Vec<String> = t.orders().await.into_iter().map(|o| o.external_id).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(
+        ids.contains(&ORDER.to_string()) && ids.iter().any(|i| i.starts_with(&format!("{ORDER}:"))),
+        "{ids:?}"
+    );
+}

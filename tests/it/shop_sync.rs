@@ -200,9 +200,16 @@ async fn the_order_webhook_reads_promo_codes_and_a_made_up_ref_does_not_block_th
     app.world().await;
     let ana = link_code(&app.ok(ANA, "mylink summer-fest").await);
     app.ok(OWNER, &format!("promocode {ANA} ana10 summer-fest")).await;
+    // Ben's flyer link, turned off: a ref orders are no longer attributed to.
+    let flyers = link_code(&app.ok(BEN, "newlink flyers summer-fest").await);
+    app.ok(BEN, &format!("disablelink {flyers}")).await;
     let http = app.serve().await;
     let base = format!("http://{}", http.addr);
-    for (id, r#ref) in [("P1", serde_json::Value::Null), ("P2", "not-a-link".into())] {
+    for (id, r#ref) in [
+        ("P1", serde_json::Value::Null),
+        ("P2", "not-a-link".into()),
+        ("P3", flyers.as_str().into()),
+    ] {
         let body = serde_json::json!({
             "id": format!("dlv-{id}"), "type": "order.created",
             "order": {"id": id, "event": "summer-fest", "ref": r#ref, "promo_code": "Ana10",
@@ -215,5 +222,5 @@ async fn the_order_webhook_reads_promo_codes_and_a_made_up_ref_does_not_block_th
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
     let links: Vec<_> = stored(&app, "checkout").await.into_iter().map(|o| o.link).collect();
-    assert_eq!(links, [Some(ana.clone()), Some(ana)]);
+    assert_eq!(links, [Some(ana.clone()), Some(ana.clone()), Some(ana)]);
 }
