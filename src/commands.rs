@@ -125,8 +125,6 @@ pub struct Core {
     pub clock: Clock,
     pub settings: CoreSettings,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// Signalled when links are created or revoked (the redirect cache reloads).
-    pub links_changed: std::sync::Arc<tokio::sync::Notify>,
     /// Signalled when mail is queued (the sender wakes up).
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
     /// Signalled when chat messages are queued (the chat senders wake up).
@@ -142,7 +140,6 @@ impl Core {
             clock,
             settings,
             metrics: crate::metrics::Metrics::shared(),
-            links_changed: Default::default(),
             mail_queued: Default::default(),
             chat_queued: Default::default(),
             limiter: Default::default(),

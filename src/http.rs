@@ -3,12 +3,14 @@
 //! the other way round.
 
 mod clicks;
+mod link_table;
 mod redirect;
 mod shops;
 mod webhook;
 
 pub use clicks::{Click, VisitorKey};
-pub use redirect::{LOOKUPS_PER_SECOND, LinkCache, is_preview_bot, target_url};
+pub use link_table::{LOOKUPS_PER_SECOND, LinkCache};
+pub use redirect::{is_preview_bot, target_url};
 pub use webhook::{SignatureError, sign, verify_signature};
 
 use crate::commands::Core;
@@ -93,12 +95,11 @@ impl HttpServer {
             Arc::new(crate::checkout::Connections::from_config(&config.checkout).context("[[checkout]] connections")?);
         let links_reloaded = Arc::new(tokio::sync::Notify::new());
         let vouchers = vouchers(&core, &shops, &links_reloaded);
-        let refresher = tokio::spawn(redirect::refresher(
+        let refresher = tokio::spawn(link_table::refresher(
             links.clone(),
             events.clone(),
             store.clone(),
             core.metrics.clone(),
-            core.links_changed.clone(),
             Duration::from_secs(config.http.link_refresh_seconds.max(1)),
             links_reloaded,
         ));
@@ -180,7 +181,6 @@ fn vouchers(
             core.clock.clone(),
             shops.clone(),
             links_reloaded.clone(),
-            core.links_changed.clone(),
         ))
     })
 }

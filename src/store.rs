@@ -3,6 +3,7 @@
 mod accrual;
 mod audit;
 mod backup;
+mod changes;
 mod chat;
 mod chat_links;
 mod checkouts;
@@ -30,13 +31,14 @@ mod vouchers;
 
 pub use audit::{AuditEntry, NewReplyToken, OutboxRow, QueuedMail};
 pub use backup::{COUNTED, FileCheck, check_file};
+pub use changes::{LinkChange, LinkChanges, Pending as PendingLinkChanges};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
 pub use checkouts::{PromoCodeRow, ShopEvent};
 pub use commissions::{RuleSlot, RuleView};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
-pub use links::{ClickBatch, LinkRow, LinkTarget, NewLink, shown_link_label};
+pub use links::{ClickBatch, LinkRow, LinkState, LinkTarget, NewLink, shown_link_label};
 pub use mail::{OutboxMail, OutboxStatus, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
 pub use orgs::{EventField, EventRow, OrgRow, TicketTypeRow};
@@ -57,6 +59,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A failure of the database layer.
@@ -125,26 +128,40 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// type: code outside `store/` holds and commits it without naming sqlx. Dropped
 /// without [`WriteTx::commit`], it rolls back.
 #[derive(Debug)]
-pub struct WriteTx(Transaction<'static, Sqlite>);
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    /// Links the transaction may have changed, announced once it commits.
+    links: Vec<LinkChange>,
+    changes: Arc<LinkChanges>,
+}
 
 impl WriteTx {
-    /// Makes every write of the transaction durable (per `[database] synchronous`).
+    /// Makes every write of the transaction durable (per `[database] synchronous`), then
+    /// announces the links it changed.
     pub async fn commit(self) -> StoreResult<()> {
-        self.0.commit().await?;
+        self.tx.commit().await?;
+        self.changes.announce(self.links);
         Ok(())
+    }
+
+    /// Notes links this transaction changes (store functions that change them call it).
+    fn links_changed(&mut self, scope: LinkChange) {
+        if !self.links.contains(&scope) {
+            self.links.push(scope);
+        }
     }
 }
 
 impl std::ops::Deref for WriteTx {
     type Target = sqlx::SqliteConnection;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.tx
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+        &mut self.tx
     }
 }
 
@@ -163,6 +180,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Store {
     pool: SqlitePool,
     writer: SqlitePool,
+    /// Link changes committed through this handle (and its clones).
+    changes: Arc<LinkChanges>,
 }
 
 impl Store {
@@ -216,7 +235,11 @@ impl Store {
             )
             .await?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            changes: Default::default(),
+        })
     }
 
     /// Applies pending migrations; returns how many were applied.
@@ -236,7 +259,16 @@ impl Store {
 
     /// Starts a write transaction that takes the write lock at once.
     pub async fn write(&self) -> StoreResult<WriteTx> {
-        Ok(WriteTx(self.writer.begin_with("BEGIN IMMEDIATE").await?))
+        Ok(WriteTx {
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            links: Vec::new(),
+            changes: self.changes.clone(),
+        })
+    }
+
+    /// The link changes committed through this store, for the redirect's table.
+    pub fn link_changes(&self) -> &Arc<LinkChanges> {
+        &self.changes
     }
 
     /// Sizes the writer's page cache: [`WRITER_CACHE_BUSY_KIB`] while orders pour in,

@@ -30,20 +30,18 @@ struct VoucherList {
     results: Vec<Voucher>,
 }
 
-/// Keeps every pretix connection's vouchers in step with the links, until aborted;
-/// signals `links_changed` after a pass that changed a voucher (the redirect opens the
-/// voucher page only once its voucher exists).
-pub async fn run(store: Store, clock: Clock, shops: Arc<Connections>, wake: Arc<Notify>, links_changed: Arc<Notify>) {
+/// Keeps every pretix connection's vouchers in step with the links, until aborted. A
+/// voucher saved is a link change the store announces (the redirect opens the voucher
+/// page only once its voucher exists).
+pub async fn run(store: Store, clock: Clock, shops: Arc<Connections>, wake: Arc<Notify>) {
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = wake.notified() => {}
         }
-        match pass(&store, &clock, &shops).await {
-            Ok(0) => {}
-            Ok(_) => links_changed.notify_one(),
-            Err(e) => tracing::warn!(error = %e, "reading the links for pretix vouchers failed; trying again later"),
+        if let Err(e) = pass(&store, &clock, &shops).await {
+            tracing::warn!(error = %e, "reading the links for pretix vouchers failed; trying again later");
         }
     }
 }

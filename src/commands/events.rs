@@ -122,9 +122,6 @@ impl Command for NewEvent {
             .audit(&mut tx, Some(org.id), Some(person.id), "event.created", slug, now)
             .await?;
         tx.commit().await?;
-        // Another organization's event of the same short name makes that name ambiguous
-        // for the order webhook: the refresher forgets the names it resolved.
-        core.links_changed.notify_one();
         let starting = local_time(&starts, &org.time_zone);
         Ok(Reply::text(format!("Created {name} (`{slug}`), starting {starting}."))
             .line(format!("Add ticket types with `newtickettype {slug} <price> <name>`, then invite promoters with `invite <email> {slug}`.")))
@@ -202,10 +199,6 @@ impl Command for EditEvent {
             .audit(&mut tx, Some(org.id), Some(person.id), "event.edited", &detail, now)
             .await?;
         tx.commit().await?;
-        if field == EventField::TicketUrl {
-            // Redirect targets are built from the ticket page.
-            core.links_changed.notify_one();
-        }
         Ok(Reply::text(format!("Updated the {word} of {}.", event.name)))
     }
 }
@@ -284,7 +277,6 @@ async fn set_checkout(
         .audit(&mut tx, Some(org.id), Some(person), "event.edited", &detail, now)
         .await?;
     tx.commit().await?;
-    core.links_changed.notify_one(); // the links carry the code the new shop's way
     let mut reply = Reply::text(if keys.is_empty() {
         format!("Orders of {} now come through the promoterd webhook.", event.name)
     } else {

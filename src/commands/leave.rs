@@ -68,7 +68,6 @@ impl Command for Leave {
             .audit(&mut tx, Some(org.id), Some(person.id), "promoter.left", &what, now)
             .await?;
         tx.commit().await?;
-        core.links_changed.notify_one();
         Ok(Reply::text(format!(
             "You no longer promote {what}. Your links stop working; the sales you brought stay in {}'s numbers \
              under your name. To promote again, ask them for a new invite.",

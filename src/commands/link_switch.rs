@@ -128,7 +128,6 @@ impl Core {
             )
             .await?;
         tx.commit().await?;
-        self.links_changed.notify_one();
         let url = self.link_url(&link.code);
         Ok(if on {
             Reply::text(format!("The link `{name}` of {} is on again: {url}", event.name))

@@ -143,7 +143,6 @@ impl Command for Revoke {
             )
             .await?;
         tx.commit().await?;
-        core.links_changed.notify_one();
         let mut reply = Reply::text(format!(
             "{email} is no longer a promoter of {}. Their links stop working; their past sales stay in the numbers.",
             scope_name(&org, event.as_ref())

@@ -3,9 +3,6 @@
 
 use super::HttpState;
 use super::clicks::Click;
-use crate::domain::{LinkId, RefStyle, Shop};
-use crate::metrics::Metrics;
-use crate::store::{Store, StoreResult};
 use crate::text::StackText;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -13,203 +10,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-use tokio::sync::Notify;
+use std::sync::Arc;
 use url::Url;
-
-/// A live link as the redirect needs it.
-#[derive(Debug)]
-pub struct CachedLink {
-    pub link_id: LinkId,
-    /// The event's ticket page without any `ref` parameter.
-    pub base: Url,
-    /// The redirect target when the visitor's request has no query string.
-    pub plain_target: HeaderValue,
-    /// The query parameter that carries the code to the event's shop.
-    pub param: &'static str,
-}
-
-/// Live codes → targets, reloaded periodically and when links change.
-#[derive(Debug, Default)]
-pub struct LinkCache {
-    map: RwLock<HashMap<String, Arc<CachedLink>>>,
-    /// Codes known not to exist, so a flood of made-up codes does not reach the database.
-    misses: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// Database lookups of codes the table does not hold, rationed.
-    lookups: std::sync::Mutex<Ration>,
-}
-
-/// Most unknown codes remembered between reloads.
-const MAX_MISSES: usize = 50_000;
-
-/// Codes not in the table are looked up in the database at most this many times a
-/// second (and as many at once): a flood of distinct made-up codes costs the database
-/// nothing beyond that, and known codes, served from memory, never wait for it. A link
-/// created outside this daemon (the console) is in the table at the next reload anyway.
-pub const LOOKUPS_PER_SECOND: f64 = 20.0;
-
-/// A token bucket: `LOOKUPS_PER_SECOND` tokens a second, at most that many stored.
-#[derive(Debug)]
-struct Ration {
-    tokens: f64,
-    at: std::time::Instant,
-}
-
-impl Default for Ration {
-    fn default() -> Self {
-        Ration {
-            tokens: LOOKUPS_PER_SECOND,
-            at: std::time::Instant::now(),
-        }
-    }
-}
-
-impl Ration {
-    /// Takes a token if one is there.
-    fn take(&mut self, now: std::time::Instant) -> bool {
-        let refill = now.saturating_duration_since(self.at).as_secs_f64() * LOOKUPS_PER_SECOND;
-        self.tokens = (self.tokens + refill).min(LOOKUPS_PER_SECOND);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-fn cached(link_id: LinkId, code: &str, ticket_url: &str, shop: Shop, voucher_live: bool) -> Option<CachedLink> {
-    let mut base = Url::parse(ticket_url).ok()?;
-    // A pretix link opens the voucher page once its voucher exists, the event page before.
-    let style = match shop.ref_style() {
-        RefStyle::Voucher if !voucher_live => RefStyle::Param("ref"),
-        style => style,
-    };
-    let param = match style {
-        RefStyle::Param(p) => p,
-        RefStyle::Voucher => {
-            // pretix: `<event page>/redeem?voucher=<code>`.
-            let path = format!("{}/redeem", base.path().trim_end_matches('/'));
-            base.set_path(&path);
-            "voucher"
-        }
-    };
-    let pairs: Vec<(String, String)> = base
-        .query_pairs()
-        .filter(|(k, _)| k != "ref" && k != param)
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-    if pairs.is_empty() {
-        base.set_query(None);
-    } else {
-        base.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    let plain_target = HeaderValue::try_from(target_url_with(&base, None, code, param)).ok()?;
-    Some(CachedLink {
-        link_id,
-        base,
-        plain_target,
-        param,
-    })
-}
-
-impl LinkCache {
-    /// Replaces the table with every live link of the database. The new table (every
-    /// ticket page parsed as a URL) is built on a blocking thread, not on a thread that
-    /// serves redirects, and swapped in at once.
-    pub async fn reload(&self, store: &Store, metrics: &Metrics) -> StoreResult<usize> {
-        let targets = store.live_link_targets().await?;
-        let build = move || -> HashMap<String, Arc<CachedLink>> {
-            targets
-                .into_iter()
-                .filter_map(|t| {
-                    cached(t.link_id, &t.code, &t.ticket_url, t.checkout, t.voucher_live).map(|c| (t.code, Arc::new(c)))
-                })
-                .collect()
-        };
-        let map = match tokio::task::spawn_blocking(build).await {
-            Ok(map) => map,
-            // A panic while building (a bug) or the runtime shutting down: the table there
-            // is keeps serving, and the refresher lives on to try again.
-            Err(e) => {
-                tracing::error!(error = %e, "building the link table failed; serving the previous one");
-                return Ok(self.map.read().expect("link cache lock").len());
-            }
-        };
-        let n = map.len();
-        *self.map.write().expect("link cache lock") = map;
-        self.misses.lock().expect("miss cache lock").clear();
-        metrics.set_links_cached(n);
-        Ok(n)
-    }
-
-    /// The target of a code; a code the table does not hold asks the database once
-    /// (links created elsewhere), within [`LOOKUPS_PER_SECOND`].
-    pub async fn get(&self, code: &str, store: &Store, metrics: &Metrics) -> StoreResult<Option<Arc<CachedLink>>> {
-        if let Some(hit) = self.map.read().expect("link cache lock").get(code) {
-            return Ok(Some(hit.clone()));
-        }
-        if self.misses.lock().expect("miss cache lock").contains(code) {
-            return Ok(None);
-        }
-        if !self
-            .lookups
-            .lock()
-            .expect("lookup ration lock")
-            .take(std::time::Instant::now())
-        {
-            // Not remembered as a miss: it was not asked, so it may exist.
-            metrics.link_lookup("throttled");
-            return Ok(None);
-        }
-        let Some(t) = store.live_link_target(code).await? else {
-            metrics.link_lookup("unknown");
-            let mut misses = self.misses.lock().expect("miss cache lock");
-            if misses.len() >= MAX_MISSES {
-                misses.clear();
-            }
-            misses.insert(code.to_string());
-            return Ok(None);
-        };
-        metrics.link_lookup("found");
-        let Some(c) = cached(t.link_id, &t.code, &t.ticket_url, t.checkout, t.voucher_live).map(Arc::new) else {
-            return Ok(None);
-        };
-        self.map.write().expect("link cache lock").insert(t.code, c.clone());
-        Ok(Some(c))
-    }
-}
-
-/// Reloads the cache every `every`, and at once when the core signals a change.
-pub(super) async fn refresher(
-    cache: Arc<LinkCache>,
-    events: Arc<crate::ingest::EventCache>,
-    store: Store,
-    metrics: Arc<Metrics>,
-    changed: Arc<Notify>,
-    every: Duration,
-    after: Arc<Notify>,
-) {
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await;
-    loop {
-        let was_changed = tokio::select! {
-            _ = tick.tick() => false,
-            _ = changed.notified() => true,
-        };
-        events.clear();
-        if let Err(e) = cache.reload(&store, &metrics).await {
-            tracing::warn!(error = %e, "reloading tracking links failed; serving the previous table");
-        }
-        if was_changed {
-            after.notify_one(); // the shops' vouchers follow a change of the links
-        }
-    }
-}
 
 /// The redirect target: the ticket page, the visitor's query (utm tags…) passed on,
 /// and `ref=<code>` set (never doubled, never taken from the visitor).
@@ -418,6 +221,8 @@ async fn follow(st: &HttpState, req: &Parts) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{LinkId, Shop};
+    use crate::http::link_table::cached;
 
     fn base(u: &str) -> Url {
         cached(LinkId(1), "abc", u, Shop::Webhook, false).unwrap().base

@@ -1,6 +1,6 @@
 //! Tracking links and their click counters.
 
-use super::{Store, StoreResult, WriteTx};
+use super::{LinkChange, Store, StoreResult, WriteTx};
 use crate::clock::ts;
 use crate::domain::{EventId, LinkId, LinkKind, MembershipId, OrgId, PersonId};
 use chrono::{DateTime, Utc};
@@ -50,6 +50,14 @@ pub struct LinkTarget {
     pub voucher_live: bool,
 }
 
+/// A link a change may have touched: its target, and whether it redirects.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkState {
+    #[sqlx(flatten)]
+    pub target: LinkTarget,
+    pub live: bool,
+}
+
 /// Clicks to add, aggregated per link and day by the caller.
 #[derive(Debug, Clone, Default)]
 pub struct ClickBatch {
@@ -73,6 +81,18 @@ impl LinkRow {
     }
 }
 
+/// A link's redirect target, from `links l` joined to its event `e`.
+const TARGET_COLS: &str = "l.id AS link_id, l.code, e.ticket_url, e.checkout, \
+    EXISTS (SELECT 1 FROM shop_vouchers v JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
+    AND k.key = v.event_key WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live";
+
+/// The tables [`TARGET_COLS`] reads.
+const TARGET_FROM: &str = "FROM links l JOIN events e ON e.id = l.event_id";
+
+/// Whether link `l` redirects: not revoked, and its promoter (if any) still active.
+const LIVE: &str = "l.revoked_at IS NULL AND (l.membership_id IS NULL OR \
+    EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))";
+
 const LINK_COLS: &str = "id, code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, revoked_at IS NOT NULL AS revoked, disabled_by";
 
 impl Store {
@@ -83,6 +103,7 @@ impl Store {
         link: &NewLink<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<LinkId>> {
+        tx.links_changed(LinkChange::Created);
         Ok(sqlx::query_scalar(
             "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -167,6 +188,7 @@ impl Store {
         membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        tx.links_changed(LinkChange::Membership(membership_id));
         // A link turned off on its own before goes with its promoter now: nobody turns it back on.
         sqlx::query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
             .bind(membership_id)
@@ -188,6 +210,7 @@ impl Store {
         by: PersonId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        tx.links_changed(LinkChange::Link(id));
         let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(by)
@@ -200,6 +223,7 @@ impl Store {
     /// Turns a link that was turned off on its own back on, while its promoter is
     /// active; `false` (nothing changed) otherwise.
     pub async fn enable_link(&self, tx: &mut WriteTx, id: LinkId) -> StoreResult<bool> {
+        tx.links_changed(LinkChange::Link(id));
         let done = sqlx::query(
             "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
              WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
@@ -213,28 +237,37 @@ impl Store {
 
     /// Every live link with its redirect target (loaded into memory by the HTTP server).
     pub async fn live_link_targets(&self) -> StoreResult<Vec<LinkTarget>> {
-        Ok(sqlx::query_as(
-            "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout, \
-             EXISTS (SELECT 1 FROM shop_vouchers v JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
-               AND k.key = v.event_key WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
-             WHERE l.revoked_at IS NULL \
-             AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TARGET_COLS} {TARGET_FROM} WHERE {LIVE}"
+        )))
         .fetch_all(self.pool())
         .await?)
     }
 
     /// The redirect target of one live code.
     pub async fn live_link_target(&self, code: &str) -> StoreResult<Option<LinkTarget>> {
-        Ok(sqlx::query_as(
-            "SELECT l.id AS link_id, l.code, e.ticket_url, e.checkout, \
-             EXISTS (SELECT 1 FROM shop_vouchers v JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
-               AND k.key = v.event_key WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live FROM links l JOIN events e ON e.id = l.event_id \
-             WHERE l.code = ? AND l.revoked_at IS NULL \
-             AND (l.membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = l.membership_id AND m.status = 'active'))",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TARGET_COLS} {TARGET_FROM} WHERE l.code = ? AND {LIVE}"
+        )))
         .bind(code)
         .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The links a change may have touched, live or not, with their targets; for
+    /// [`LinkChange::Created`], every link past `after`.
+    pub async fn link_states(&self, change: LinkChange, after: LinkId) -> StoreResult<Vec<LinkState>> {
+        let (filter, id) = match change {
+            LinkChange::Link(id) => ("l.id = ?", id.0),
+            LinkChange::Membership(m) => ("l.membership_id = ?", m.0),
+            LinkChange::Event(e) => ("l.event_id = ?", e.0),
+            LinkChange::Created => ("l.id > ?", after.0),
+        };
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TARGET_COLS}, {LIVE} AS live {TARGET_FROM} WHERE {filter} ORDER BY l.id"
+        )))
+        .bind(id)
+        .fetch_all(self.pool())
         .await?)
     }
 

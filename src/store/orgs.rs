@@ -160,7 +160,7 @@ impl Store {
         currency: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<EventId>> {
-        Ok(sqlx::query_scalar(
+        let id: Option<EventId> = sqlx::query_scalar(
             "INSERT INTO events (org_id, slug, name, starts_at, ticket_url, currency, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, slug) DO NOTHING RETURNING id",
         )
@@ -172,7 +172,12 @@ impl Store {
         .bind(currency)
         .bind(ts(now))
         .fetch_optional(&mut **tx)
-        .await?)
+        .await?;
+        if let Some(id) = id {
+            // No links yet, but the name is new to whoever resolves event names.
+            tx.links_changed(super::LinkChange::Event(id));
+        }
+        Ok(id)
     }
 
     /// Changes one editable field of an event (`name`, `starts_at`, `ticket_url`).
@@ -183,6 +188,7 @@ impl Store {
         field: EventField,
         value: &str,
     ) -> StoreResult<()> {
+        tx.links_changed(super::LinkChange::Event(event_id));
         let sql = match field {
             EventField::Name => "UPDATE events SET name = ? WHERE id = ?",
             EventField::StartsAt => "UPDATE events SET starts_at = ? WHERE id = ?",

@@ -23,6 +23,7 @@ mod fake_telegram;
 mod http;
 mod link_flood;
 mod link_switch;
+mod link_table;
 mod mail_parts;
 mod names;
 mod newcomer;

@@ -1,0 +1,111 @@
+//! The redirect's link table follows each change as it is committed (issue 22): with
+//! the periodic rebuild an hour away, links made, turned off and on, moved to a new
+//! ticket page or ended with their promoter redirect accordingly, without the table
+//! asking the database for any code.
+
+use super::http::client;
+use super::support::*;
+use promoterd::clock::Clock;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+/// `promoterd_<name>` (with labels as given) from the metrics text, 0 when absent.
+fn metric(app: &TestApp, name: &str) -> u64 {
+    let key = format!("promoterd_{name} ");
+    app.core
+        .metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .map_or(0, |v| v.trim().parse::<f64>().unwrap() as u64)
+}
+
+/// Status and `Location` of `GET /t/<code>`.
+async fn follow(base: &str, code: &str) -> (StatusCode, String) {
+    let res = client().get(format!("{base}/t/{code}")).send().await.unwrap();
+    let to = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (res.status(), to)
+}
+
+async fn until(base: &str, code: &str, what: &str, want: impl Fn(StatusCode, &str) -> bool) {
+    wait_until(what, Duration::from_secs(10), || async {
+        let (status, to) = follow(base, code).await;
+        want(status, &to)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_committed_link_change_reaches_the_table_without_a_rebuild() {
+    let app = TestApp::custom(Clock::system(), |t| {
+        t.edit("link_refresh_seconds = 60", "link_refresh_seconds = 3600")
+    })
+    .await;
+    app.world().await;
+    // Accepting their invites made Ana's and Ben's main links.
+    let ana = link_code(&app.ok(ANA, "mylink summer-fest").await);
+    let main = link_code(&app.ok(BEN, "mylink summer-fest").await);
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    assert_eq!(
+        metric(&app, "links_cached"),
+        2,
+        "the table starts with the two main links"
+    );
+
+    // Made after the table was built: in it before anyone follows them.
+    let flyers = link_code(&app.ok(BEN, "newlink flyers summer-fest").await);
+    let door = link_code(&app.ok(BEN, "newlink door summer-fest").await);
+    wait_until("both new links in the table", Duration::from_secs(10), || async {
+        metric(&app, "links_cached") == 4
+    })
+    .await;
+    for code in [&flyers, &door] {
+        let (status, to) = follow(&base, code).await;
+        assert_eq!(status, StatusCode::FOUND, "{code}");
+        assert_eq!(to, format!("https://tickets.acme.test/summer?lang=en&ref={code}"));
+    }
+    let found = "link_lookups_total{outcome=\"found\"}";
+    assert_eq!(metric(&app, found), 0, "the table asked the database for a new link");
+
+    // One link off and on again.
+    app.ok(BEN, "disablelink flyers summer-fest").await;
+    until(&base, &flyers, "the link turned off stops", |s, _| {
+        s == StatusCode::NOT_FOUND
+    })
+    .await;
+    assert_eq!(follow(&base, &main).await.0, StatusCode::FOUND, "Ben's other link");
+    app.ok(BEN, "enablelink flyers summer-fest").await;
+    until(&base, &flyers, "the link turned on leads again", |s, _| {
+        s == StatusCode::FOUND
+    })
+    .await;
+
+    // A new ticket page: every link of the event leads there.
+    app.ok(OWNER, "editevent summer-fest url https://shop.acme.test/summer-2099")
+        .await;
+    for code in [&ana, &main, &flyers] {
+        let want = format!("https://shop.acme.test/summer-2099?ref={code}");
+        until(&base, code, "the link follows the new ticket page", |s, to| {
+            s == StatusCode::FOUND && to == want
+        })
+        .await;
+    }
+
+    // The promoter is revoked: all of Ben's links stop, Ana's goes on.
+    app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
+    for code in [&main, &flyers, &door] {
+        until(&base, code, "a revoked promoter's link stops", |s, _| {
+            s == StatusCode::NOT_FOUND
+        })
+        .await;
+    }
+    assert_eq!(follow(&base, &ana).await.0, StatusCode::FOUND);
+    assert_eq!(metric(&app, "links_cached"), 1);
+    assert_eq!(metric(&app, found), 0, "every link came to the table with its change");
+    server.stop().await.unwrap();
+}
