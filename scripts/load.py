@@ -3,7 +3,7 @@
 
 Run through scripts/load.sh (which installs the tools and builds release binaries).
 Builds a realistic data set (one organization, 20 events, 500 promoters, 10k links,
-N orders, default 1M) and measures redirects, signed durable order webhooks, stats,
+N orders, default 1M; a second organization's 90k links, so the redirect serves 100k) and measures redirects, signed durable order webhooks, stats,
 CSV export, footprint and email replies; prints one table with the ratios and targets.
 """
 
@@ -35,6 +35,10 @@ STRIPE_API_PORT = None
 OWNER = "owner@load.test"
 EVENTS = 20
 PROMOTERS = 500
+# A second organization on the same daemon: promoters and live links only, so that the
+# redirect's table holds 100k links while the first organization's figures stay as they are.
+OTHER_OWNER = "owner@other.test"
+OTHER_PROMOTERS = 4500
 EVENT_DAYS = 60  # days the chart benchmark draws
 RESULTS = {}  # measure -> [(measure, promoterd, baseline, ratio, target, ok)], one per round
 ROUNDS = 2  # every measure runs this often; the table keeps the better, and shows the other
@@ -263,10 +267,44 @@ def build_dataset(config, db, orders):
     entries = con.execute("SELECT count(*) FROM commission_entries").fetchone()[0]
     log(f"   recompute of {EVENTS} events: {entries:,} ledger entries in {took:.1f}s")
     result("recompute: ledger entries written, time", f"{entries:,} in {took:.1f} s", "-", "-", "-", entries > 0)
+    con.close()
+    other_org(config, db)
+    con = sqlite3.connect(db)
     con.execute("ANALYZE")
     con.close()
     # Measures start from a quiet disk, not behind the write-back of the data set.
     os.sync()
+
+
+def other_org(config, db):
+    """The second organization: 20 events, OTHER_PROMOTERS promoters, a main link each per event."""
+    run([PROMOTERD, "--config", config, "org", "create", "Other Org", "--owner", OTHER_OWNER])
+    console(config, OTHER_OWNER, [f'newevent oev{e:02} "2099-07-{e:02} 18:00" https://tickets.example.net/oev{e:02} '
+                                  f'Other {e}' for e in range(1, EVENTS + 1)])
+    con = sqlite3.connect(db)
+    rng = random.Random(11)
+    now = "2026-11-01T00:00:00Z"
+    org = con.execute("SELECT id FROM organizations WHERE slug = 'other-org'").fetchone()[0]
+    con.executemany(
+        "INSERT INTO people (email, display_name, verified_at, created_at) VALUES (?, ?, ?, ?)",
+        [(f"q{i}@other.test", f"Other Promoter {i}", now, now) for i in range(1, OTHER_PROMOTERS + 1)],
+    )
+    con.execute(
+        "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) "
+        "SELECT ?, NULL, id, 'active', ?, ? FROM people WHERE email LIKE 'q%@other.test' ORDER BY id",
+        (org, now, now),
+    )
+    events = [r[0] for r in con.execute("SELECT id FROM events WHERE org_id = ? ORDER BY id", (org,))]
+    members = con.execute("SELECT id, person_id FROM memberships WHERE org_id = ? ORDER BY id", (org,)).fetchall()
+    con.executemany(
+        "INSERT INTO links (code, org_id, event_id, membership_id, kind, label, created_by, created_at) "
+        "VALUES (?, ?, ?, ?, 'main', 'Main link', ?, ?)",
+        ((f"o{m:05x}{e:03x}{rng.randrange(16**6):06x}", org, e, m, p, now) for m, p in members for e in events),
+    )
+    con.commit()
+    n = con.execute("SELECT count(*) FROM links").fetchone()[0]
+    con.close()
+    log(f"   {OTHER_PROMOTERS * EVENTS:,} more links of a second organization: {n:,} links in all")
 
 
 def settle(db):
@@ -697,7 +735,8 @@ def main():
         t0 = time.perf_counter()
         build_dataset(config, db, a.orders)
         size = os.path.getsize(db) / 2**20
-        log(f"== data set: {EVENTS} events, {PROMOTERS} promoters, {PROMOTERS * EVENTS} links, {a.orders:,} orders "
+        log(f"== data set: {EVENTS} events, {PROMOTERS} promoters, "
+            f"{PROMOTERS * EVENTS + OTHER_PROMOTERS * EVENTS:,} links, {a.orders:,} orders "
             f"({size:.0f} MB) built in {time.perf_counter() - t0:.0f}s")
         for rnd in range(1, ROUNDS + 1):
             log(f"== round {rnd} of {ROUNDS}")

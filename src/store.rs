@@ -38,7 +38,7 @@ pub use commissions::{RuleSlot, RuleView};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
-pub use links::{ClickBatch, LinkRow, LinkState, LinkTarget, NewLink, shown_link_label};
+pub use links::{ClickBatch, EventPage, LinkRow, LinkState, LinkTarget, LiveLink, NewLink, shown_link_label};
 pub use mail::{OutboxMail, OutboxStatus, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
 pub use orgs::{EventField, EventRow, OrgRow, TicketTypeRow};

@@ -43,11 +43,29 @@ pub struct NewLink<'a> {
 pub struct LinkTarget {
     pub link_id: LinkId,
     pub code: String,
+    pub event_id: EventId,
     pub ticket_url: String,
     /// The shop of the link's event, which decides how the code travels.
     pub checkout: crate::domain::Shop,
     /// pretix: whether the link's voucher exists (until then the link opens the page).
     pub voucher_live: bool,
+}
+
+/// A live link as the full rebuild reads it: its event's page is read once per event
+/// ([`EventPage`]), its voucher from [`Store::live_vouchers`].
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveLink {
+    pub link_id: LinkId,
+    pub code: String,
+    pub event_id: EventId,
+}
+
+/// An event's ticket page and shop, which decide where its links lead.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventPage {
+    pub event_id: EventId,
+    pub ticket_url: String,
+    pub checkout: crate::domain::Shop,
 }
 
 /// A link a change may have touched: its target, and whether it redirects.
@@ -82,7 +100,7 @@ impl LinkRow {
 }
 
 /// A link's redirect target, from `links l` joined to its event `e`.
-const TARGET_COLS: &str = "l.id AS link_id, l.code, e.ticket_url, e.checkout, \
+const TARGET_COLS: &str = "l.id AS link_id, l.code, l.event_id, e.ticket_url, e.checkout, \
     EXISTS (SELECT 1 FROM shop_vouchers v JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
     AND k.key = v.event_key WHERE v.link_id = l.id AND v.state = 'live') AS voucher_live";
 
@@ -235,11 +253,39 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Every live link with its redirect target (loaded into memory by the HTTP server).
-    pub async fn live_link_targets(&self) -> StoreResult<Vec<LinkTarget>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {TARGET_COLS} {TARGET_FROM} WHERE {LIVE}"
-        )))
+    /// Hands every live link to `each` (the HTTP server's table) as the rows come: the
+    /// whole set is never held at once. Gives the runtime a turn every 1024 rows.
+    pub async fn each_live_link(&self, mut each: impl FnMut(LiveLink)) -> StoreResult<usize> {
+        use futures::TryStreamExt;
+        let sql = format!("SELECT l.id AS link_id, l.code, l.event_id FROM links l WHERE {LIVE}");
+        let mut rows = sqlx::query_as::<_, LiveLink>(sqlx::AssertSqlSafe(sql)).fetch(self.pool());
+        let mut n = 0;
+        while let Some(t) = rows.try_next().await? {
+            each(t);
+            n += 1;
+            if n % 1024 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Every event's ticket page and shop.
+    pub async fn event_pages(&self) -> StoreResult<Vec<EventPage>> {
+        Ok(
+            sqlx::query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// The links whose pretix voucher exists for their event's current pretix event.
+    pub async fn live_vouchers(&self) -> StoreResult<Vec<LinkId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT v.link_id FROM shop_vouchers v JOIN links l ON l.id = v.link_id JOIN events e ON e.id = l.event_id \
+             JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout AND k.key = v.event_key \
+             WHERE v.state = 'live'",
+        )
         .fetch_all(self.pool())
         .await?)
     }
