@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -438,7 +439,7 @@ def redirect_bench(daemon, code, secs, db):
     log(f"   promoterd: {d[0]:,.0f} req/s p50 {d[1]:.2f} ms p99 {d[2]:.2f} ms, {d[3]} requests, {d[4]} non-3xx")
     result("redirects/s", f"{d[0]:,.0f}", f"{b[0]:,.0f}", f"{d[0] / b[0]:.2f}", ">= 0.9x", d[0] >= 0.9 * b[0])
     result("redirect p99", f"{d[2]:.2f} ms", f"{b[2]:.2f} ms", f"{d[2] / b[2]:.2f}", "<= 1.5x", d[2] <= 1.5 * b[2])
-    return clicks_before, d[3] - d[4], d[2]
+    return clicks_before, d[3] - d[4], d[2], d[0]
 
 
 FLOOD_LUA = """
@@ -479,6 +480,55 @@ def flood_bench(daemon, code, secs, config, solo_p99):
            f"{solo_p99:.2f} ms", f"{d[2] / solo_p99:.2f}", "<= 2x", d[2] <= 2 * solo_p99)
     result("database lookups of unknown codes (asked / not)", f"{asked:,} / {throttled:,}", "-", "-",
            "<= 20/s", asked <= 20 * (secs + 4) + 20)
+
+
+def rebuild_bench(config, port, code, secs, solo, db):
+    """Redirects while another process changes a link every second (as the console
+    would), so that the daemon, checking every second, rebuilds its whole 100k-link
+    table each time: the rebuild must not stall the redirect. `solo` is (req/s, p99) of
+    the same round's redirect measure."""
+    log(f"== redirects while another process changes a link every second (a full rebuild each), {secs}s")
+    fast = os.path.join(os.path.dirname(config), "rebuild.toml")
+    text = open(config).read()
+    assert "link_refresh_seconds = 5" in text
+    open(fast, "w").write(text.replace("link_refresh_seconds = 5", "link_refresh_seconds = 1"))
+    con = sqlite3.connect(db, isolation_level=None, timeout=10)
+    other = con.execute("SELECT id FROM links WHERE code LIKE 'o%' ORDER BY id DESC LIMIT 1").fetchone()[0]
+    d = Daemon(fast, port)
+    stop = threading.Event()
+    toggles = []
+
+    def churn():
+        while not stop.wait(1.0):
+            con.execute("UPDATE links SET revoked_at = CASE WHEN revoked_at IS NULL THEN '2026-11-02T00:00:00Z' END "
+                        "WHERE id = ?", (other,))
+            toggles.append(time.time())
+    t = threading.Thread(target=churn)
+    try:
+        cpu0 = cpu_seconds(d.proc.pid)
+        t.start()
+        r = wrk(f"http://127.0.0.1:{port}/t/{code}", secs, 64)
+        stop.set()
+        t.join()
+        cpu = cpu_seconds(d.proc.pid) - cpu0
+    finally:
+        stop.set()
+        d.stop()
+    if len(toggles) % 2:
+        con.execute("UPDATE links SET revoked_at = NULL WHERE id = ?", (other,))
+    con.close()
+    log(f"   {r[0]:,.0f} req/s p50 {r[1]:.2f} ms p99 {r[2]:.2f} ms with {len(toggles)} changes "
+        f"(solo {solo[0]:,.0f} req/s p99 {solo[1]:.2f} ms); daemon CPU {cpu:.1f} s in {secs} s")
+    result("redirects/s, a change elsewhere and a 100k-link rebuild every second, vs solo", f"{r[0]:,.0f}",
+           f"{solo[0]:,.0f}", f"{r[0] / solo[0]:.2f}", ">= 0.9x", r[0] >= 0.9 * solo[0] and r[4] == 0)
+    result("redirect p99, a 100k-link rebuild every second, vs solo", f"{r[2]:.2f} ms", f"{solo[1]:.2f} ms",
+           f"{r[2] / solo[1]:.2f}", "<= 1.5x", r[2] <= 1.5 * solo[1])
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def clicks(db):
@@ -760,7 +810,7 @@ def main():
             con = sqlite3.connect(db)
             code = con.execute("SELECT code FROM links ORDER BY id LIMIT 1").fetchone()[0]
             con.close()
-            before, answered, solo_p99 = redirect_bench(d, code, a.secs, db)
+            before, answered, solo_p99, solo_rps = redirect_bench(d, code, a.secs, db)
             flood_bench(d, code, a.secs, config, solo_p99)
             solo = webhook_bench(d, home, a.webhook_orders, code, "full")
             stripe_bench(d, db, a.webhook_orders, solo)
@@ -778,6 +828,7 @@ def main():
             result("clicks stored = counted (0 lost)", f"{stored}", f"{counted}", "-", "equal, >= answered",
                    stored == counted and dropped == 0 and counted >= answered)
             result("RSS under load (peak)", f"{hwm / 1024:.1f} MB", "-", "-", "-", True)
+            rebuild_bench(config, port, code, a.secs, (solo_rps, solo_p99), db)
             if a.emails:
                 email_bench(a.emails)
     finally:

@@ -77,7 +77,7 @@ impl Default for HttpConfig {
             public_url: "http://127.0.0.1:8080".into(),
             trust_forwarded_for: false,
             click_buffer: 65_536,
-            link_refresh_seconds: 60,
+            link_refresh_seconds: 5,
             metrics_listen: "127.0.0.1:9464".into(),
             metrics_token: None,
         }

@@ -26,6 +26,7 @@ pub struct Metrics {
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     links_cached: Gauge,
     link_lookups: Family<Labels, Counter>,
+    link_table_updates: Family<Labels, Counter>,
     /// Handles resolved once for the redirect's hot path (no map lookup per click).
     hot_clicks: [(&'static str, Counter); 3],
     hot_redirect_latency: Histogram,
@@ -80,6 +81,14 @@ impl Metrics {
              throttled (not asked: over the lookup rate)",
             link_lookups.clone(),
         );
+        let link_table_updates = Family::<Labels, Counter>::default();
+        registry.register(
+            "link_table_updates",
+            "Updates of the in-memory link table, by kind: change (the links a committed change \
+             touched), rebuild (the whole table, after a change made by another process), \
+             unchanged (a periodic check that found nothing to rebuild)",
+            link_table_updates.clone(),
+        );
         let hot_clicks =
             ["counted", "filtered", "dropped"].map(|o| (o, clicks.get_or_create(&[("outcome", o)]).clone()));
         let hot_redirect_latency = latency.get_or_create(&[("route", "redirect")]).clone();
@@ -92,6 +101,7 @@ impl Metrics {
             latency,
             links_cached,
             link_lookups,
+            link_table_updates,
             hot_clicks,
             hot_redirect_latency,
         }
@@ -141,6 +151,11 @@ impl Metrics {
     /// Counts a code looked for beyond the link table: `found`, `unknown`, `throttled`.
     pub fn link_lookup(&self, outcome: &'static str) {
         self.link_lookups.get_or_create(&[("outcome", outcome)]).inc();
+    }
+
+    /// Counts an update of the link table (`change`, `rebuild`, `unchanged`).
+    pub fn link_table_update(&self, kind: &'static str) {
+        self.link_table_updates.get_or_create(&[("kind", kind)]).inc();
     }
 
     /// Sets the number of cached links.

@@ -270,6 +270,14 @@ impl Store {
         Ok(n)
     }
 
+    /// The counter every change to links, their promoters' memberships, events' pages
+    /// and vouchers moves (migration 0016's triggers), in whichever process it is made.
+    pub async fn link_generation(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT n FROM link_generation WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
     /// Every event's ticket page and shop.
     pub async fn event_pages(&self) -> StoreResult<Vec<EventPage>> {
         Ok(

@@ -22,7 +22,7 @@ fn lookups(metrics: &str, outcome: &str) -> u64 {
 async fn a_flood_of_unknown_codes_reaches_the_database_at_a_bounded_rate() {
     // Reloads an hour apart: only the database lookup can find a link made elsewhere.
     let app = TestApp::custom(Clock::system(), |t| {
-        t.edit("link_refresh_seconds = 60", "link_refresh_seconds = 3600")
+        t.edit("link_refresh_seconds = 5", "link_refresh_seconds = 3600")
     })
     .await;
     app.world().await;

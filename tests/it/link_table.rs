@@ -42,7 +42,7 @@ async fn until(base: &str, code: &str, what: &str, want: impl Fn(StatusCode, &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_committed_link_change_reaches_the_table_without_a_rebuild() {
     let app = TestApp::custom(Clock::system(), |t| {
-        t.edit("link_refresh_seconds = 60", "link_refresh_seconds = 3600")
+        t.edit("link_refresh_seconds = 5", "link_refresh_seconds = 3600")
     })
     .await;
     app.world().await;
@@ -107,5 +107,45 @@ async fn each_committed_link_change_reaches_the_table_without_a_rebuild() {
     assert_eq!(follow(&base, &ana).await.0, StatusCode::FOUND);
     assert_eq!(metric(&app, "links_cached"), 1);
     assert_eq!(metric(&app, found), 0, "every link came to the table with its change");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_by_another_process_brings_one_rebuild_and_an_idle_daemon_none() {
+    // The daemon checks for changes made elsewhere every second.
+    let app = TestApp::custom(Clock::system(), |t| {
+        t.edit("link_refresh_seconds = 5", "link_refresh_seconds = 1")
+    })
+    .await;
+    app.world().await;
+    let flyers = link_code(&app.ok(BEN, "newlink flyers summer-fest").await);
+    let server = app.serve().await;
+    let base = format!("http://{}", server.addr);
+    let count = |kind: &str| metric(&app, &format!("link_table_updates_total{{kind=\"{kind}\"}}"));
+    assert_eq!(count("rebuild"), 1, "the table is built once at start");
+
+    // Idle: checks come and go, nothing is rebuilt.
+    let checks = count("unchanged");
+    wait_until("three idle checks", Duration::from_secs(10), || async {
+        count("unchanged") >= checks + 3
+    })
+    .await;
+    assert_eq!(count("rebuild"), 1, "an idle daemon rebuilt its table");
+
+    // The console binary, another process, turns the link off: the next check rebuilds.
+    let out = app.console(BEN, "disablelink flyers summer-fest");
+    assert!(out.ok, "{out:?}");
+    until(&base, &flyers, "the link turned off elsewhere stops", |s, _| {
+        s == StatusCode::NOT_FOUND
+    })
+    .await;
+    let rebuilt = count("rebuild");
+    assert!(rebuilt >= 2, "no rebuild picked the change up");
+    let checks = count("unchanged");
+    wait_until("two more idle checks", Duration::from_secs(10), || async {
+        count("unchanged") >= checks + 2
+    })
+    .await;
+    assert_eq!(count("rebuild"), rebuilt, "one change, one rebuild");
     server.stop().await.unwrap();
 }
