@@ -3,6 +3,8 @@
 -- kept by triggers in the same transaction as the change. A daemon rebuilds its table
 -- in full only when the counter moved since its last rebuild: changes made by another
 -- process (the console) are picked up without rebuilding 100k links on every tick.
+-- A later migration that rebuilds one of these tables (create, copy, drop, rename)
+-- drops its triggers with it and must create them again.
 
 CREATE TABLE link_generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -492,13 +492,14 @@ def rebuild_bench(config, port, code, secs, solo, db):
     text = open(config).read()
     assert "link_refresh_seconds = 5" in text
     open(fast, "w").write(text.replace("link_refresh_seconds = 5", "link_refresh_seconds = 1"))
-    con = sqlite3.connect(db, isolation_level=None, timeout=10)
+    con = sqlite3.connect(db, isolation_level=None, timeout=10, check_same_thread=False)
     other = con.execute("SELECT id FROM links WHERE code LIKE 'o%' ORDER BY id DESC LIMIT 1").fetchone()[0]
     d = Daemon(fast, port)
     stop = threading.Event()
     toggles = []
 
     def churn():
+        # Used by this thread only while it runs; the main thread takes it back after join().
         while not stop.wait(1.0):
             con.execute("UPDATE links SET revoked_at = CASE WHEN revoked_at IS NULL THEN '2026-11-02T00:00:00Z' END "
                         "WHERE id = ?", (other,))
@@ -517,6 +518,8 @@ def rebuild_bench(config, port, code, secs, solo, db):
     if len(toggles) % 2:
         con.execute("UPDATE links SET revoked_at = NULL WHERE id = ?", (other,))
     con.close()
+    if len(toggles) < secs - 1:
+        sys.exit(f"the link changed only {len(toggles)} times in {secs} s")
     log(f"   {r[0]:,.0f} req/s p50 {r[1]:.2f} ms p99 {r[2]:.2f} ms with {len(toggles)} changes "
         f"(solo {solo[0]:,.0f} req/s p99 {solo[1]:.2f} ms); daemon CPU {cpu:.1f} s in {secs} s")
     result("redirects/s, a change elsewhere and a 100k-link rebuild every second, vs solo", f"{r[0]:,.0f}",

@@ -38,7 +38,9 @@ pub use commissions::{RuleSlot, RuleView};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
-pub use links::{ClickBatch, EventPage, LinkRow, LinkState, LinkTarget, LiveLink, NewLink, shown_link_label};
+pub use links::{
+    ClickBatch, EventPage, LinkRow, LinkState, LinkTableHead, LinkTarget, LiveLink, NewLink, shown_link_label,
+};
 pub use mail::{OutboxMail, OutboxStatus, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
 pub use orgs::{EventField, EventRow, OrgRow, TicketTypeRow};
@@ -132,23 +134,41 @@ pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     /// Links the transaction may have changed, announced once it commits.
     links: Vec<LinkChange>,
+    /// The link generation (migration 0016) before the first of those changes.
+    generation_before: Option<i64>,
     changes: Arc<LinkChanges>,
 }
 
+/// The link generation as the connection sees it.
+const LINK_GENERATION: &str = "SELECT n FROM link_generation WHERE id = 1";
+
 impl WriteTx {
     /// Makes every write of the transaction durable (per `[database] synchronous`), then
-    /// announces the links it changed.
-    pub async fn commit(self) -> StoreResult<()> {
+    /// announces the links it changed with the link generations before and after them
+    /// (the write lock is held throughout, so no other writer's change is in between).
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let range = match self.generation_before {
+            Some(before) => {
+                let after: i64 = sqlx::query_scalar(LINK_GENERATION).fetch_one(&mut *self.tx).await?;
+                Some((before, after))
+            }
+            None => None,
+        };
         self.tx.commit().await?;
-        self.changes.announce(self.links);
+        self.changes.announce(self.links, range);
         Ok(())
     }
 
-    /// Notes links this transaction changes (store functions that change them call it).
-    fn links_changed(&mut self, scope: LinkChange) {
+    /// Notes links this transaction changes; store functions that change them call it
+    /// before their first write.
+    async fn links_changed(&mut self, scope: LinkChange) -> StoreResult<()> {
+        if self.generation_before.is_none() {
+            self.generation_before = Some(sqlx::query_scalar(LINK_GENERATION).fetch_one(&mut *self.tx).await?);
+        }
         if !self.links.contains(&scope) {
             self.links.push(scope);
         }
+        Ok(())
     }
 }
 
@@ -262,6 +282,7 @@ impl Store {
         Ok(WriteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             links: Vec::new(),
+            generation_before: None,
             changes: self.changes.clone(),
         })
     }

@@ -9,7 +9,7 @@ pub(super) use table::target;
 
 use crate::domain::{EventId, LinkId};
 use crate::metrics::Metrics;
-use crate::store::{EventPage, LinkChange, LiveLink, Store, StoreResult};
+use crate::store::{EventPage, LinkChange, LinkTableHead, LiveLink, PendingLinkChanges, Store, StoreResult};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -88,8 +88,9 @@ impl Default for LinkCache {
 }
 
 impl LinkCache {
-    /// Rebuilds the table when the database's link generation moved since the last
-    /// rebuild (a change by any process, this one included); `None` when it did not.
+    /// Rebuilds the table when the database's link generation moved past what the
+    /// table accounts for (a change made by another process, or one this process
+    /// announced but could not apply); `None` when it did not.
     pub async fn reload_if_changed(&self, store: &Store, metrics: &Metrics) -> StoreResult<Option<usize>> {
         if store.link_generation().await? == self.built_from.load(Ordering::Acquire) {
             metrics.link_table_update("unchanged");
@@ -102,28 +103,37 @@ impl LinkCache {
     /// built beside the one serving, from the rows as they come, and swapped in at
     /// once; the old one is dropped on a blocking thread.
     pub async fn reload(&self, store: &Store, metrics: &Metrics) -> StoreResult<usize> {
-        // Read first: a change committed while the rows are read moves it past this.
-        let generation = store.link_generation().await?;
-        let mut fresh = Table::with_capacity(self.table.read().expect("link table lock").len());
-        let pages: HashMap<EventId, EventPage> = store
-            .event_pages()
-            .await?
-            .into_iter()
-            .map(|p| (p.event_id, p))
-            .collect();
-        let vouchers: std::collections::HashSet<LinkId> = store.live_vouchers().await?.into_iter().collect();
-        let mut seen = 0;
-        store
-            .each_live_link(|l: LiveLink| {
-                seen = seen.max(l.link_id.0);
-                let voucher_live = vouchers.contains(&l.link_id);
-                let page = || {
-                    let p = pages.get(&l.event_id)?;
-                    target(&p.ticket_url, p.checkout, voucher_live)
-                };
-                fresh.put_with(l.link_id, &l.code, l.event_id, voucher_live, page);
-            })
-            .await?;
+        struct Build {
+            table: Table,
+            pages: HashMap<EventId, EventPage>,
+            vouchers: std::collections::HashSet<LinkId>,
+            seen: i64,
+            generation: i64,
+        }
+        let capacity = self.table.read().expect("link table lock").len();
+        let start = |head: LinkTableHead| Build {
+            table: Table::with_capacity(capacity),
+            pages: head.pages.into_iter().map(|p| (p.event_id, p)).collect(),
+            vouchers: head.vouchers.into_iter().collect(),
+            seen: 0,
+            generation: head.generation,
+        };
+        let each = |b: &mut Build, l: LiveLink| {
+            b.seen = b.seen.max(l.link_id.0);
+            let voucher_live = b.vouchers.contains(&l.link_id);
+            let pages = &b.pages;
+            let page = || {
+                let p = pages.get(&l.event_id)?;
+                target(&p.ticket_url, p.checkout, voucher_live)
+            };
+            b.table.put_with(l.link_id, &l.code, l.event_id, voucher_live, page);
+        };
+        let Build {
+            table: fresh,
+            seen,
+            generation,
+            ..
+        } = store.read_live_links(start, each).await?;
         let n = fresh.len();
         let old = {
             let mut table = self.table.write().expect("link table lock");
@@ -192,6 +202,25 @@ impl LinkCache {
         Ok(states.len())
     }
 
+    /// Applies announced changes; when that works and their transactions account for
+    /// every move of the link generation since the table was built, the next periodic
+    /// check has nothing to rebuild (a change made here costs no rebuild).
+    pub async fn apply(&self, store: &Store, metrics: &Metrics, pending: &PendingLinkChanges) -> StoreResult<()> {
+        self.update(store, metrics, &pending.scopes).await?;
+        if !pending.ranges_lost {
+            let from = self.built_from.load(Ordering::Acquire);
+            // Only forward, and only if no rebuild moved it meanwhile (there is none:
+            // rebuilds and updates run one after the other on the refresher).
+            let _ = self.built_from.compare_exchange(
+                from,
+                pending.accounted_from(from),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        Ok(())
+    }
+
     /// The target of a code; a code the table does not hold asks the database once
     /// (links created elsewhere), within [`LOOKUPS_PER_SECOND`].
     pub async fn get(&self, code: &str, store: &Store, metrics: &Metrics) -> StoreResult<Option<CachedLink>> {
@@ -223,16 +252,15 @@ impl LinkCache {
         };
         metrics.link_lookup("found");
         let mut table = self.table.write().expect("link table lock");
-        // An update since the read knows better (the link may be revoked by now).
+        // An update since the read knows better (the link may be revoked by now, or its
+        // event moved to another page): this answer is served once and nothing is kept.
         if self.generation.load(Ordering::Acquire) == generation {
             Ok(table.put(&t))
         } else {
-            let target = table.target(t.event_id, t.voucher_live, || {
-                target(&t.ticket_url, t.checkout, t.voucher_live)
-            });
-            Ok(target.map(|i| CachedLink {
+            let target = target(&t.ticket_url, t.checkout, t.voucher_live);
+            Ok(target.map(|target| CachedLink {
                 link_id: t.link_id,
-                target: table.targets[i as usize].clone(),
+                target: Arc::new(target),
             }))
         }
     }
@@ -261,7 +289,7 @@ pub(super) async fn refresher(
         // Event names and shops may have changed too: the webhook resolves them again.
         events.clear();
         let done = match &pending {
-            Some(p) if !p.everything => cache.update(&store, &metrics, &p.scopes).await.map(|_| ()),
+            Some(p) if !p.everything => cache.apply(&store, &metrics, p).await,
             Some(_) => cache.reload(&store, &metrics).await.map(|_| ()),
             None => cache.reload_if_changed(&store, &metrics).await.map(|_| ()),
         };

@@ -52,7 +52,7 @@ pub struct LinkTarget {
 }
 
 /// A live link as the full rebuild reads it: its event's page is read once per event
-/// ([`EventPage`]), its voucher from [`Store::live_vouchers`].
+/// ([`EventPage`]), its voucher state once for all ([`LinkTableHead`]).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LiveLink {
     pub link_id: LinkId,
@@ -66,6 +66,15 @@ pub struct EventPage {
     pub event_id: EventId,
     pub ticket_url: String,
     pub checkout: crate::domain::Shop,
+}
+
+/// What a full rebuild of the link table reads before the links, in their snapshot.
+#[derive(Debug)]
+pub struct LinkTableHead {
+    pub generation: i64,
+    pub pages: Vec<EventPage>,
+    /// Links whose pretix voucher exists for their event's current pretix event.
+    pub vouchers: Vec<LinkId>,
 }
 
 /// A link a change may have touched: its target, and whether it redirects.
@@ -121,7 +130,7 @@ impl Store {
         link: &NewLink<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<LinkId>> {
-        tx.links_changed(LinkChange::Created);
+        tx.links_changed(LinkChange::Created).await?;
         Ok(sqlx::query_scalar(
             "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -206,7 +215,7 @@ impl Store {
         membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        tx.links_changed(LinkChange::Membership(membership_id));
+        tx.links_changed(LinkChange::Membership(membership_id)).await?;
         // A link turned off on its own before goes with its promoter now: nobody turns it back on.
         sqlx::query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
             .bind(membership_id)
@@ -228,7 +237,7 @@ impl Store {
         by: PersonId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        tx.links_changed(LinkChange::Link(id));
+        tx.links_changed(LinkChange::Link(id)).await?;
         let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(by)
@@ -241,7 +250,7 @@ impl Store {
     /// Turns a link that was turned off on its own back on, while its promoter is
     /// active; `false` (nothing changed) otherwise.
     pub async fn enable_link(&self, tx: &mut WriteTx, id: LinkId) -> StoreResult<bool> {
-        tx.links_changed(LinkChange::Link(id));
+        tx.links_changed(LinkChange::Link(id)).await?;
         let done = sqlx::query(
             "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
              WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
@@ -253,49 +262,56 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Hands every live link to `each` (the HTTP server's table) as the rows come: the
-    /// whole set is never held at once. Gives the runtime a turn every 1024 rows.
-    pub async fn each_live_link(&self, mut each: impl FnMut(LiveLink)) -> StoreResult<usize> {
-        use futures::TryStreamExt;
-        let sql = format!("SELECT l.id AS link_id, l.code, l.event_id FROM links l WHERE {LIVE}");
-        let mut rows = sqlx::query_as::<_, LiveLink>(sqlx::AssertSqlSafe(sql)).fetch(self.pool());
-        let mut n = 0;
-        while let Some(t) = rows.try_next().await? {
-            each(t);
-            n += 1;
-            if n % 1024 == 0 {
-                tokio::task::yield_now().await;
-            }
-        }
-        Ok(n)
-    }
-
     /// The counter every change to links, their promoters' memberships, events' pages
     /// and vouchers moves (migration 0016's triggers), in whichever process it is made.
     pub async fn link_generation(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT n FROM link_generation WHERE id = 1")
+        Ok(sqlx::query_scalar(super::LINK_GENERATION)
             .fetch_one(self.pool())
             .await?)
     }
 
-    /// Every event's ticket page and shop.
-    pub async fn event_pages(&self) -> StoreResult<Vec<EventPage>> {
-        Ok(
-            sqlx::query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
-                .fetch_all(self.pool())
-                .await?,
-        )
-    }
-
-    /// The links whose pretix voucher exists for their event's current pretix event.
-    pub async fn live_vouchers(&self) -> StoreResult<Vec<LinkId>> {
-        Ok(sqlx::query_scalar(
+    /// Reads what the redirect's table is built from in one snapshot: the link
+    /// generation, every event's page, the links whose voucher is live (handed to
+    /// `start`), then every live link, handed to `each` as the rows come (the whole set
+    /// is never held at once; the runtime gets a turn every 1024 rows).
+    pub async fn read_live_links<S>(
+        &self,
+        start: impl FnOnce(LinkTableHead) -> S,
+        mut each: impl FnMut(&mut S, LiveLink),
+    ) -> StoreResult<S> {
+        use futures::TryStreamExt;
+        // A deferred transaction: one snapshot from its first read to its end.
+        let mut tx = self.pool().begin().await?;
+        let generation: i64 = sqlx::query_scalar(super::LINK_GENERATION).fetch_one(&mut *tx).await?;
+        let pages = sqlx::query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
+            .fetch_all(&mut *tx)
+            .await?;
+        let vouchers = sqlx::query_scalar(
             "SELECT v.link_id FROM shop_vouchers v JOIN links l ON l.id = v.link_id JOIN events e ON e.id = l.event_id \
              JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout AND k.key = v.event_key \
              WHERE v.state = 'live'",
         )
-        .fetch_all(self.pool())
-        .await?)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut state = start(LinkTableHead {
+            generation,
+            pages,
+            vouchers,
+        });
+        {
+            let sql = format!("SELECT l.id AS link_id, l.code, l.event_id FROM links l WHERE {LIVE}");
+            let mut rows = sqlx::query_as::<_, LiveLink>(sqlx::AssertSqlSafe(sql)).fetch(&mut *tx);
+            let mut n = 0u32;
+            while let Some(l) = rows.try_next().await? {
+                each(&mut state, l);
+                n += 1;
+                if n.is_multiple_of(1024) {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        tx.rollback().await?;
+        Ok(state)
     }
 
     /// The redirect target of one live code.

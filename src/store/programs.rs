@@ -321,7 +321,7 @@ impl Store {
         status: MembershipStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        tx.links_changed(super::LinkChange::Membership(id));
+        tx.links_changed(super::LinkChange::Membership(id)).await?;
         sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status)
             .bind(ts(now))

@@ -89,6 +89,9 @@ struct Short([u8; 16]);
 
 impl Short {
     fn of(code: &str) -> Option<Short> {
+        if !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
         let mut key = [0; 16];
         key.get_mut(..code.len())?.copy_from_slice(code.as_bytes());
         Some(Short(key))
