@@ -160,7 +160,9 @@ impl WriteTx {
     }
 
     /// Notes links this transaction changes; store functions that change them call it
-    /// before their first write.
+    /// before their first write. Every write that moves the link generation (0016's
+    /// triggers) must note its scope: the transaction's range accounts for all of them,
+    /// and a change in it that no scope names would never reach the redirect's table.
     async fn links_changed(&mut self, scope: LinkChange) -> StoreResult<()> {
         if self.generation_before.is_none() {
             self.generation_before = Some(sqlx::query_scalar(LINK_GENERATION).fetch_one(&mut *self.tx).await?);

@@ -282,17 +282,22 @@ pub(super) async fn refresher(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
-        let pending = tokio::select! {
-            _ = tick.tick() => None,
-            p = changes.next() => Some(p),
+        let (pending, check) = tokio::select! {
+            // What this process committed is applied before the counter is compared: a
+            // change made here, not yet applied, would look like another process's.
+            _ = tick.tick() => (Some(changes.take()).filter(|p| !p.is_empty()), true),
+            p = changes.next() => (Some(p), false),
         };
         // Event names and shops may have changed too: the webhook resolves them again.
         events.clear();
-        let done = match &pending {
+        let mut done = match &pending {
             Some(p) if !p.everything => cache.apply(&store, &metrics, p).await,
             Some(_) => cache.reload(&store, &metrics).await.map(|_| ()),
-            None => cache.reload_if_changed(&store, &metrics).await.map(|_| ()),
+            None => Ok(()),
         };
+        if check && done.is_ok() {
+            done = cache.reload_if_changed(&store, &metrics).await.map(|_| ());
+        }
         if let Err(e) = done {
             tracing::warn!(error = %e, "reading tracking links failed; serving the previous table");
         }

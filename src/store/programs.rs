@@ -196,6 +196,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         if let Some(mid) = invite.membership_id {
+            tx.links_changed(super::LinkChange::Membership(mid)).await?;
             sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ? AND status = 'invited'")
                 .bind(membership_status)
                 .bind(ts(now))

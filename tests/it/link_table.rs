@@ -107,6 +107,11 @@ async fn each_committed_link_change_reaches_the_table_without_a_rebuild() {
     assert_eq!(follow(&base, &ana).await.0, StatusCode::FOUND);
     assert_eq!(metric(&app, "links_cached"), 1);
     assert_eq!(metric(&app, found), 0, "every link came to the table with its change");
+    assert_eq!(
+        metric(&app, "link_table_updates_total{kind=\"rebuild\"}"),
+        1,
+        "only the table built at start was built whole"
+    );
     server.stop().await.unwrap();
 }
 

@@ -258,6 +258,10 @@ mod tests {
         }
         assert_eq!(table.len(), 1);
         assert_eq!(table.get("bbb").unwrap().link_id, LinkId(2));
+        // A code with other than letters and digits never shares a key with one without.
+        assert!(Short::of("abc\0").is_none());
+        assert!(table.put(&row(7, "bbb\0", 1, page)).is_none());
+        assert_eq!(table.get("bbb").unwrap().link_id, LinkId(2));
         // Codes past 16 bytes live in their own map.
         let long = "L".repeat(40);
         table.put(&row(6, &long, 3, page)).unwrap();
