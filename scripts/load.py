@@ -200,15 +200,7 @@ def build_dataset(config, db, orders):
     rng = random.Random(7)
     now = "2026-11-01T00:00:00Z"
     org = con.execute("SELECT id FROM organizations").fetchone()[0]
-    con.executemany(
-        "INSERT INTO people (email, display_name, verified_at, created_at) VALUES (?, ?, ?, ?)",
-        [(f"p{i}@load.test", f"Promoter {i}", now, now) for i in range(1, PROMOTERS + 1)],
-    )
-    con.execute(
-        "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) "
-        "SELECT ?, NULL, id, 'active', ?, ? FROM people WHERE email LIKE 'p%@load.test' ORDER BY id",
-        (org, now, now),
-    )
+    add_promoters(con, org, "p", "load.test", "Promoter", PROMOTERS, now)
     events = [r[0] for r in con.execute("SELECT id FROM events ORDER BY id")]
     members = [r for r in con.execute("SELECT id, person_id FROM memberships WHERE event_id IS NULL ORDER BY id")]
     links = []
@@ -277,6 +269,20 @@ def build_dataset(config, db, orders):
     os.sync()
 
 
+def add_promoters(con, org, prefix, domain, name, count, now):
+    """`count` verified people `<prefix><i>@<domain>`, each an active promoter of every
+    event of `org`."""
+    con.executemany(
+        "INSERT INTO people (email, display_name, verified_at, created_at) VALUES (?, ?, ?, ?)",
+        [(f"{prefix}{i}@{domain}", f"{name} {i}", now, now) for i in range(1, count + 1)],
+    )
+    con.execute(
+        "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) "
+        "SELECT ?, NULL, id, 'active', ?, ? FROM people WHERE email LIKE ? ORDER BY id",
+        (org, now, now, f"{prefix}%@{domain}"),
+    )
+
+
 def other_org(config, db):
     """The second organization: 20 events, OTHER_PROMOTERS promoters, a main link each per event."""
     run([PROMOTERD, "--config", config, "org", "create", "Other Org", "--owner", OTHER_OWNER])
@@ -286,15 +292,7 @@ def other_org(config, db):
     rng = random.Random(11)
     now = "2026-11-01T00:00:00Z"
     org = con.execute("SELECT id FROM organizations WHERE slug = 'other-org'").fetchone()[0]
-    con.executemany(
-        "INSERT INTO people (email, display_name, verified_at, created_at) VALUES (?, ?, ?, ?)",
-        [(f"q{i}@other.test", f"Other Promoter {i}", now, now) for i in range(1, OTHER_PROMOTERS + 1)],
-    )
-    con.execute(
-        "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) "
-        "SELECT ?, NULL, id, 'active', ?, ? FROM people WHERE email LIKE 'q%@other.test' ORDER BY id",
-        (org, now, now),
-    )
+    add_promoters(con, org, "q", "other.test", "Other Promoter", OTHER_PROMOTERS, now)
     events = [r[0] for r in con.execute("SELECT id FROM events WHERE org_id = ? ORDER BY id", (org,))]
     members = con.execute("SELECT id, person_id FROM memberships WHERE org_id = ? ORDER BY id", (org,)).fetchall()
     con.executemany(
