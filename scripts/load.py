@@ -482,10 +482,10 @@ def flood_bench(daemon, code, secs, config, solo_p99):
 
 def rebuild_bench(config, port, code, secs, solo, db):
     """Redirects while another process changes a link every second (as the console
-    would), so that the daemon, checking every second, rebuilds its whole 100k-link
-    table each time: the rebuild must not stall the redirect. `solo` is (req/s, p99) of
-    the same round's redirect measure."""
-    log(f"== redirects while another process changes a link every second (a full rebuild each), {secs}s")
+    would), which the daemon, looking every second, applies from the link log to the
+    100k-link table: following changes must not stall the redirect. `solo` is
+    (req/s, p99) of the same round's redirect measure."""
+    log(f"== redirects while another process changes a link every second (applied from the link log), {secs}s")
     fast = os.path.join(os.path.dirname(config), "rebuild.toml")
     text = open(config).read()
     assert "link_refresh_seconds = 5" in text
@@ -510,6 +510,15 @@ def rebuild_bench(config, port, code, secs, solo, db):
         stop.set()
         t.join()
         cpu = cpu_seconds(d.proc.pid) - cpu0
+        # The last change is applied at the daemon's next look at the log.
+        deadline = time.time() + 5
+        while True:
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()
+            updates = {k: int(float(v)) for k, v in
+                       re.findall(r'promoterd_link_table_updates_total\{kind="(\w+)"\} (\S+)', metrics)}
+            if updates.get("log", 0) >= len(toggles) or time.time() > deadline:
+                break
+            time.sleep(0.05)
     finally:
         stop.set()
         d.stop()
@@ -518,11 +527,14 @@ def rebuild_bench(config, port, code, secs, solo, db):
     con.close()
     if len(toggles) < secs - 1:
         sys.exit(f"the link changed only {len(toggles)} times in {secs} s")
+    applied = updates.get("log", 0) >= len(toggles) and updates.get("rebuild", 0) == 1
+    log(f"   link table: {updates}")
     log(f"   {r[0]:,.0f} req/s p50 {r[1]:.2f} ms p99 {r[2]:.2f} ms with {len(toggles)} changes "
         f"(solo {solo[0]:,.0f} req/s p99 {solo[1]:.2f} ms); daemon CPU {cpu:.1f} s in {secs} s")
-    result("redirects/s, a change elsewhere and a 100k-link rebuild every second, vs solo", f"{r[0]:,.0f}",
-           f"{solo[0]:,.0f}", f"{r[0] / solo[0]:.2f}", ">= 0.9x", r[0] >= 0.9 * solo[0] and r[4] == 0)
-    result("redirect p99, a 100k-link rebuild every second, vs solo", f"{r[2]:.2f} ms", f"{solo[1]:.2f} ms",
+    result("redirects/s, a link changed elsewhere every second, vs solo", f"{r[0]:,.0f}",
+           f"{solo[0]:,.0f}", f"{r[0] / solo[0]:.2f}", ">= 0.9x, each change applied, no rebuild",
+           r[0] >= 0.9 * solo[0] and r[4] == 0 and applied)
+    result("redirect p99, a link changed elsewhere every second, vs solo", f"{r[2]:.2f} ms", f"{solo[1]:.2f} ms",
            f"{r[2] / solo[1]:.2f}", "<= 1.5x", r[2] <= 1.5 * solo[1])
 
 

@@ -62,8 +62,8 @@ pub struct HttpConfig {
     pub trust_forwarded_for: bool,
     /// Clicks buffered for the writer; beyond this, clicks are dropped and counted.
     pub click_buffer: usize,
-    /// Seconds between checks for link changes made by another process (the console); the
-    /// table is rebuilt only when there was one.
+    /// Seconds between looks at the link log for changes made by another process (the
+    /// console).
     pub link_refresh_seconds: u64,
     /// Address `/metrics` is served on, apart from the public listener; empty: off.
     pub metrics_listen: String,

@@ -84,9 +84,10 @@ impl Metrics {
         let link_table_updates = Family::<Labels, Counter>::default();
         registry.register(
             "link_table_updates",
-            "Updates of the in-memory link table, by kind: change (the links a committed change \
-             touched), rebuild (the whole table, after a change made by another process), \
-             unchanged (a periodic check that found nothing to rebuild)",
+            "Updates of the in-memory link table, by kind: change (the links a change committed \
+             here touched), log (the links the link log's new rows name: changes made by another \
+             process), rebuild (the whole table: at start, or when the log had been pruned past \
+             this daemon), unchanged (a look at the log that found nothing new)",
             link_table_updates.clone(),
         );
         let hot_clicks =
@@ -153,7 +154,7 @@ impl Metrics {
         self.link_lookups.get_or_create(&[("outcome", outcome)]).inc();
     }
 
-    /// Counts an update of the link table (`change`, `rebuild`, `unchanged`).
+    /// Counts an update of the link table (`change`, `log`, `rebuild`, `unchanged`).
     pub fn link_table_update(&self, kind: &'static str) {
         self.link_table_updates.get_or_create(&[("kind", kind)]).inc();
     }

@@ -39,7 +39,8 @@ pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use export::{ExportFilter, ExportRow};
 pub use links::{
-    ClickBatch, EventPage, LinkRow, LinkState, LinkTableHead, LinkTarget, LiveLink, NewLink, shown_link_label,
+    ClickBatch, EventPage, LinkLogRow, LinkRow, LinkState, LinkTableHead, LinkTarget, LiveLink, NewLink,
+    shown_link_label,
 };
 pub use mail::{OutboxMail, OutboxStatus, ReplyToken};
 pub use orders::{IngestOutcome, OrderRow};
@@ -134,43 +135,24 @@ pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     /// Links the transaction may have changed, announced once it commits.
     links: Vec<LinkChange>,
-    /// The link generation (migration 0016) before the first of those changes.
-    generation_before: Option<i64>,
     changes: Arc<LinkChanges>,
 }
 
-/// The link generation as the connection sees it.
-const LINK_GENERATION: &str = "SELECT n FROM link_generation WHERE id = 1";
-
 impl WriteTx {
     /// Makes every write of the transaction durable (per `[database] synchronous`), then
-    /// announces the links it changed with the link generations before and after them
-    /// (the write lock is held throughout, so no other writer's change is in between).
-    pub async fn commit(mut self) -> StoreResult<()> {
-        let range = match self.generation_before {
-            Some(before) => {
-                let after: i64 = sqlx::query_scalar(LINK_GENERATION).fetch_one(&mut *self.tx).await?;
-                Some((before, after))
-            }
-            None => None,
-        };
+    /// announces the links it changed. (Migration 0016's log records the same changes
+    /// for any process; the announcement only makes this process's own immediate.)
+    pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
-        self.changes.announce(self.links, range);
+        self.changes.announce(self.links);
         Ok(())
     }
 
-    /// Notes links this transaction changes; store functions that change them call it
-    /// before their first write. Every write that moves the link generation (0016's
-    /// triggers) must note its scope: the transaction's range accounts for all of them,
-    /// and a change in it that no scope names would never reach the redirect's table.
-    async fn links_changed(&mut self, scope: LinkChange) -> StoreResult<()> {
-        if self.generation_before.is_none() {
-            self.generation_before = Some(sqlx::query_scalar(LINK_GENERATION).fetch_one(&mut *self.tx).await?);
-        }
+    /// Notes links this transaction changes (store functions that change them call it).
+    fn links_changed(&mut self, scope: LinkChange) {
         if !self.links.contains(&scope) {
             self.links.push(scope);
         }
-        Ok(())
     }
 }
 
@@ -284,7 +266,6 @@ impl Store {
         Ok(WriteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             links: Vec::new(),
-            generation_before: None,
             changes: self.changes.clone(),
         })
     }

@@ -9,7 +9,7 @@ pub(super) use table::target;
 
 use crate::domain::{EventId, LinkId};
 use crate::metrics::Metrics;
-use crate::store::{EventPage, LinkChange, LinkTableHead, LiveLink, PendingLinkChanges, Store, StoreResult};
+use crate::store::{EventPage, LinkChange, LinkTableHead, LiveLink, Store, StoreResult};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -30,9 +30,15 @@ pub struct LinkCache {
     /// Counts the table's updates: a lookup that raced one does not put back what the
     /// update just took out.
     generation: AtomicU64,
-    /// The database's link generation the last rebuild started from (-1: none yet).
-    built_from: AtomicI64,
+    /// The link log's last row the table has applied (-1: not built yet).
+    log_at: AtomicI64,
 }
+
+/// Link log rows applied one scope at a time in one look; a look that finds this
+/// many rebuilds the table instead (a bulk change elsewhere).
+const LOG_BATCH: i64 = 2048;
+/// Link log rows kept for daemons that are behind; past twice this many, the oldest go.
+const LOG_KEEP: i64 = 10_000;
 
 /// Most unknown codes remembered between reloads.
 const MAX_MISSES: usize = 50_000;
@@ -82,21 +88,38 @@ impl Default for LinkCache {
             lookups: Default::default(),
             seen: AtomicI64::new(0),
             generation: AtomicU64::new(0),
-            built_from: AtomicI64::new(-1),
+            log_at: AtomicI64::new(-1),
         }
     }
 }
 
 impl LinkCache {
-    /// Rebuilds the table when the database's link generation moved past what the
-    /// table accounts for (a change made by another process, or one this process
-    /// announced but could not apply); `None` when it did not.
-    pub async fn reload_if_changed(&self, store: &Store, metrics: &Metrics) -> StoreResult<Option<usize>> {
-        if store.link_generation().await? == self.built_from.load(Ordering::Acquire) {
+    /// Applies the link log's rows past the last one applied (changes made by any
+    /// process) to just the links they name. Rebuilds the whole table instead when the
+    /// rows it would need were pruned or are too many to apply one by one.
+    pub async fn follow_log(&self, store: &Store, metrics: &Metrics) -> StoreResult<()> {
+        let at = self.log_at.load(Ordering::Acquire);
+        let rows = store.link_log_after(at, LOG_BATCH).await?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
             metrics.link_table_update("unchanged");
-            return Ok(None);
+            return Ok(());
+        };
+        let start = store.link_log_start().await?.unwrap_or(last);
+        if start > at + 1 || rows.len() as i64 >= LOG_BATCH {
+            return self.reload(store, metrics).await.map(|_| ());
         }
-        self.reload(store, metrics).await.map(Some)
+        let mut scopes: Vec<LinkChange> = Vec::new();
+        for change in rows.iter().filter_map(|r| r.change()) {
+            if !scopes.contains(&change) {
+                scopes.push(change);
+            }
+        }
+        self.update(store, metrics, &scopes, "log").await?;
+        self.log_at.fetch_max(last, Ordering::AcqRel);
+        if last - start >= 2 * LOG_KEEP {
+            store.prune_link_log(LOG_KEEP).await?;
+        }
+        Ok(())
     }
 
     /// Replaces the table with every live link of the database. The new table is
@@ -108,7 +131,7 @@ impl LinkCache {
             pages: HashMap<EventId, EventPage>,
             vouchers: std::collections::HashSet<LinkId>,
             seen: i64,
-            generation: i64,
+            log_at: i64,
         }
         let capacity = self.table.read().expect("link table lock").len();
         let start = |head: LinkTableHead| Build {
@@ -116,7 +139,7 @@ impl LinkCache {
             pages: head.pages.into_iter().map(|p| (p.event_id, p)).collect(),
             vouchers: head.vouchers.into_iter().collect(),
             seen: 0,
-            generation: head.generation,
+            log_at: head.log_at,
         };
         let each = |b: &mut Build, l: LiveLink| {
             b.seen = b.seen.max(l.link_id.0);
@@ -131,7 +154,7 @@ impl LinkCache {
         let Build {
             table: fresh,
             seen,
-            generation,
+            log_at,
             ..
         } = store.read_live_links(start, each).await?;
         let n = fresh.len();
@@ -140,7 +163,7 @@ impl LinkCache {
             let old = std::mem::replace(&mut *table, fresh);
             self.generation.fetch_add(1, Ordering::AcqRel);
             self.seen.fetch_max(seen, Ordering::AcqRel);
-            self.built_from.store(generation, Ordering::Release);
+            self.log_at.store(log_at, Ordering::Release);
             old
         };
         self.misses.lock().expect("miss cache lock").clear();
@@ -155,7 +178,13 @@ impl LinkCache {
 
     /// Applies announced changes: reads just the links they may have touched (and the
     /// links created since the last look) and puts each in or takes it out.
-    pub async fn update(&self, store: &Store, metrics: &Metrics, changes: &[LinkChange]) -> StoreResult<usize> {
+    pub async fn update(
+        &self,
+        store: &Store,
+        metrics: &Metrics,
+        changes: &[LinkChange],
+        kind: &'static str,
+    ) -> StoreResult<usize> {
         let after = LinkId(self.seen.load(Ordering::Acquire));
         let mut states = Vec::new();
         let mut created_up_to = None;
@@ -198,27 +227,8 @@ impl LinkCache {
             table.len()
         };
         metrics.set_links_cached(size);
-        metrics.link_table_update("change");
+        metrics.link_table_update(kind);
         Ok(states.len())
-    }
-
-    /// Applies announced changes; when that works and their transactions account for
-    /// every move of the link generation since the table was built, the next periodic
-    /// check has nothing to rebuild (a change made here costs no rebuild).
-    pub async fn apply(&self, store: &Store, metrics: &Metrics, pending: &PendingLinkChanges) -> StoreResult<()> {
-        self.update(store, metrics, &pending.scopes).await?;
-        if !pending.ranges_lost {
-            let from = self.built_from.load(Ordering::Acquire);
-            // Only forward, and only if no rebuild moved it meanwhile (there is none:
-            // rebuilds and updates run one after the other on the refresher).
-            let _ = self.built_from.compare_exchange(
-                from,
-                pending.accounted_from(from),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
-        }
-        Ok(())
     }
 
     /// The target of a code; a code the table does not hold asks the database once
@@ -266,9 +276,8 @@ impl LinkCache {
     }
 }
 
-/// Applies the store's link changes as they are committed, and every `every` rebuilds
-/// the whole table if the database's link generation moved (a change made by another
-/// process, the console, or one applied here already).
+/// Applies the store's link changes as they are committed, and every `every` the
+/// link log's new rows (changes made by another process: the console).
 pub(super) async fn refresher(
     cache: Arc<LinkCache>,
     events: Arc<crate::ingest::EventCache>,
@@ -283,20 +292,20 @@ pub(super) async fn refresher(
     tick.tick().await;
     loop {
         let (pending, check) = tokio::select! {
-            // What this process committed is applied before the counter is compared: a
-            // change made here, not yet applied, would look like another process's.
+            // What this process committed is applied first (the log then names it again:
+            // applied twice, it changes nothing).
             _ = tick.tick() => (Some(changes.take()).filter(|p| !p.is_empty()), true),
             p = changes.next() => (Some(p), false),
         };
         // Event names and shops may have changed too: the webhook resolves them again.
         events.clear();
         let mut done = match &pending {
-            Some(p) if !p.everything => cache.apply(&store, &metrics, p).await,
+            Some(p) if !p.everything => cache.update(&store, &metrics, &p.scopes, "change").await.map(|_| ()),
             Some(_) => cache.reload(&store, &metrics).await.map(|_| ()),
             None => Ok(()),
         };
         if check && done.is_ok() {
-            done = cache.reload_if_changed(&store, &metrics).await.map(|_| ());
+            done = cache.follow_log(&store, &metrics).await;
         }
         if let Err(e) = done {
             tracing::warn!(error = %e, "reading tracking links failed; serving the previous table");

@@ -29,11 +29,6 @@ pub struct Pending {
     pub scopes: Vec<LinkChange>,
     /// Too many to keep apart: reload every link.
     pub everything: bool,
-    /// The link generations each announced transaction moved the counter between:
-    /// applied in full, they account for the counter's moves (none by another process).
-    pub ranges: Vec<(i64, i64)>,
-    /// A transaction's range was not kept (too many): the counter is not accounted for.
-    pub ranges_lost: bool,
 }
 
 impl Pending {
@@ -49,40 +44,15 @@ impl Pending {
         self.scopes.push(scope);
     }
 
-    fn add_range(&mut self, range: (i64, i64)) {
-        if self.ranges.len() >= MAX_SCOPES {
-            self.ranges_lost = true;
-        } else {
-            self.ranges.push(range);
-        }
-    }
-
     /// Nothing to apply.
     pub fn is_empty(&self) -> bool {
         !self.everything && self.scopes.is_empty()
-    }
-
-    /// The link generation these changes bring a table built at `from` to, when they
-    /// follow one another from there; a gap (a change announced by nobody: another
-    /// process) stops the walk there.
-    pub fn accounted_from(&self, from: i64) -> i64 {
-        let mut ranges = self.ranges.clone();
-        ranges.sort_unstable();
-        let mut at = from;
-        for (before, after) in ranges {
-            if before == at {
-                at = after;
-            } else if before > at {
-                break;
-            }
-        }
-        at
     }
 }
 
 /// The store's announcements of link changes, shared by every handle of one database
 /// in this process. Changes made by another process (the console) reach the redirect
-/// by its periodic rebuild instead.
+/// through migration 0016's log instead, at its next look.
 #[derive(Debug, Default)]
 pub struct LinkChanges {
     pending: Mutex<Pending>,
@@ -90,18 +60,14 @@ pub struct LinkChanges {
 }
 
 impl LinkChanges {
-    /// Announces committed changes, with the link generations before and after them,
-    /// and wakes whoever applies them.
-    pub fn announce(&self, scopes: impl IntoIterator<Item = LinkChange>, range: Option<(i64, i64)>) {
+    /// Announces committed changes and wakes whoever applies them.
+    pub fn announce(&self, scopes: impl IntoIterator<Item = LinkChange>) {
         let mut any = false;
         {
             let mut pending = self.pending.lock().expect("link changes lock");
             for s in scopes {
                 pending.add(s);
                 any = true;
-            }
-            if any && let Some(r) = range {
-                pending.add_range(r);
             }
         }
         if any {
@@ -133,51 +99,32 @@ mod tests {
     #[test]
     fn repeats_merge_and_too_many_scopes_become_a_full_reload() {
         let c = LinkChanges::default();
-        c.announce(
-            [LinkChange::Created, LinkChange::Event(EventId(1)), LinkChange::Created],
-            Some((4, 6)),
-        );
+        c.announce([LinkChange::Created, LinkChange::Event(EventId(1)), LinkChange::Created]);
         assert_eq!(
             c.take(),
             Pending {
                 scopes: vec![LinkChange::Created, LinkChange::Event(EventId(1))],
-                everything: false,
-                ranges: vec![(4, 6)],
-                ranges_lost: false,
+                everything: false
             }
         );
         assert!(c.take().is_empty());
-        c.announce((0..=MAX_SCOPES as i64).map(|i| LinkChange::Link(LinkId(i))), None);
+        c.announce((0..=MAX_SCOPES as i64).map(|i| LinkChange::Link(LinkId(i))));
         let p = c.take();
         assert!(p.everything && p.scopes.is_empty());
-        c.announce([], Some((1, 2)));
+        c.announce([]);
         assert!(c.take().is_empty());
     }
 
     #[tokio::test]
     async fn next_returns_what_was_announced_before_it_waited() {
         let c = std::sync::Arc::new(LinkChanges::default());
-        c.announce([LinkChange::Membership(MembershipId(7))], None);
+        c.announce([LinkChange::Membership(MembershipId(7))]);
         assert_eq!(c.next().await.scopes, vec![LinkChange::Membership(MembershipId(7))]);
         let waiter = tokio::spawn({
             let c = c.clone();
             async move { c.next().await }
         });
-        c.announce([LinkChange::Link(LinkId(3))], None);
+        c.announce([LinkChange::Link(LinkId(3))]);
         assert_eq!(waiter.await.unwrap().scopes, vec![LinkChange::Link(LinkId(3))]);
-    }
-
-    #[test]
-    fn ranges_that_follow_one_another_account_for_the_counter_and_a_gap_stops_them() {
-        let p = |ranges: Vec<(i64, i64)>| Pending {
-            ranges,
-            ..Pending::default()
-        };
-        assert_eq!(p(vec![(12, 15), (10, 12)]).accounted_from(10), 15);
-        // Another process moved it from 12 to 13: 13..15 is not reached from 10.
-        assert_eq!(p(vec![(10, 12), (13, 15)]).accounted_from(10), 12);
-        // Ranges from before the table was built are skipped.
-        assert_eq!(p(vec![(3, 5), (10, 11)]).accounted_from(10), 11);
-        assert_eq!(p(vec![]).accounted_from(10), 10);
     }
 }

@@ -68,10 +68,32 @@ pub struct EventPage {
     pub checkout: crate::domain::Shop,
 }
 
+/// A row of the link log: the one scope a change touched.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkLogRow {
+    pub seq: i64,
+    pub link_id: Option<LinkId>,
+    pub membership_id: Option<MembershipId>,
+    pub event_id: Option<EventId>,
+}
+
+impl LinkLogRow {
+    /// The links the change may have touched.
+    pub fn change(&self) -> Option<LinkChange> {
+        match (self.link_id, self.membership_id, self.event_id) {
+            (Some(l), _, _) => Some(LinkChange::Link(l)),
+            (_, Some(m), _) => Some(LinkChange::Membership(m)),
+            (_, _, Some(e)) => Some(LinkChange::Event(e)),
+            _ => None,
+        }
+    }
+}
+
 /// What a full rebuild of the link table reads before the links, in their snapshot.
 #[derive(Debug)]
 pub struct LinkTableHead {
-    pub generation: i64,
+    /// The link log's newest row in the snapshot: the table follows the log from there.
+    pub log_at: i64,
     pub pages: Vec<EventPage>,
     /// Links whose pretix voucher exists for their event's current pretix event.
     pub vouchers: Vec<LinkId>,
@@ -130,7 +152,7 @@ impl Store {
         link: &NewLink<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<LinkId>> {
-        tx.links_changed(LinkChange::Created).await?;
+        tx.links_changed(LinkChange::Created);
         Ok(sqlx::query_scalar(
             "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -215,7 +237,7 @@ impl Store {
         membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        tx.links_changed(LinkChange::Membership(membership_id)).await?;
+        tx.links_changed(LinkChange::Membership(membership_id));
         // A link turned off on its own before goes with its promoter now: nobody turns it back on.
         sqlx::query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
             .bind(membership_id)
@@ -237,7 +259,7 @@ impl Store {
         by: PersonId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        tx.links_changed(LinkChange::Link(id)).await?;
+        tx.links_changed(LinkChange::Link(id));
         let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(by)
@@ -250,7 +272,7 @@ impl Store {
     /// Turns a link that was turned off on its own back on, while its promoter is
     /// active; `false` (nothing changed) otherwise.
     pub async fn enable_link(&self, tx: &mut WriteTx, id: LinkId) -> StoreResult<bool> {
-        tx.links_changed(LinkChange::Link(id)).await?;
+        tx.links_changed(LinkChange::Link(id));
         let done = sqlx::query(
             "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
              WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
@@ -262,16 +284,37 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The counter every change to links, their promoters' memberships, events' pages
-    /// and vouchers moves (migration 0016's triggers), in whichever process it is made.
-    pub async fn link_generation(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(super::LINK_GENERATION)
+    /// The link log's rows past `after` (migration 0016: every change to links, their
+    /// promoters' memberships, events' pages and vouchers, by any process), at most
+    /// `limit`, in order.
+    pub async fn link_log_after(&self, after: i64, limit: i64) -> StoreResult<Vec<LinkLogRow>> {
+        Ok(sqlx::query_as(
+            "SELECT seq, link_id, membership_id, event_id FROM link_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The oldest row the link log still holds.
+    pub async fn link_log_start(&self) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT min(seq) FROM link_log")
             .fetch_one(self.pool())
             .await?)
     }
 
-    /// Reads what the redirect's table is built from in one snapshot: the link
-    /// generation, every event's page, the links whose voucher is live (handed to
+    /// Forgets all but the newest `keep` rows of the link log.
+    pub async fn prune_link_log(&self, keep: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM link_log WHERE seq <= (SELECT max(seq) FROM link_log) - ?")
+            .bind(keep)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Reads what the redirect's table is built from in one snapshot: the link log's
+    /// newest row, every event's page, the links whose voucher is live (handed to
     /// `start`), then every live link, handed to `each` as the rows come (the whole set
     /// is never held at once; the runtime gets a turn every 1024 rows).
     pub async fn read_live_links<S>(
@@ -282,7 +325,9 @@ impl Store {
         use futures::TryStreamExt;
         // A deferred transaction: one snapshot from its first read to its end.
         let mut tx = self.pool().begin().await?;
-        let generation: i64 = sqlx::query_scalar(super::LINK_GENERATION).fetch_one(&mut *tx).await?;
+        let log_at: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM link_log")
+            .fetch_one(&mut *tx)
+            .await?;
         let pages = sqlx::query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
             .fetch_all(&mut *tx)
             .await?;
@@ -294,7 +339,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let mut state = start(LinkTableHead {
-            generation,
+            log_at,
             pages,
             vouchers,
         });

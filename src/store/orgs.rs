@@ -175,7 +175,7 @@ impl Store {
         .await?;
         if let Some(id) = id {
             // No links yet, but the name is new to whoever resolves event names.
-            tx.links_changed(super::LinkChange::Event(id)).await?;
+            tx.links_changed(super::LinkChange::Event(id));
         }
         Ok(id)
     }
@@ -188,7 +188,7 @@ impl Store {
         field: EventField,
         value: &str,
     ) -> StoreResult<()> {
-        tx.links_changed(super::LinkChange::Event(event_id)).await?;
+        tx.links_changed(super::LinkChange::Event(event_id));
         let sql = match field {
             EventField::Name => "UPDATE events SET name = ? WHERE id = ?",
             EventField::StartsAt => "UPDATE events SET starts_at = ? WHERE id = ?",
