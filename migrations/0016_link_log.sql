@@ -8,19 +8,25 @@
 -- A later migration that rebuilds one of these tables (create, copy, drop, rename)
 -- drops its triggers with it and must create them again.
 
+-- `gone_code`: a code that no longer leads anywhere (its link deleted or recoded),
+-- which reading the link by id cannot show.
 CREATE TABLE link_log (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
     link_id       INTEGER,
     membership_id INTEGER,
-    event_id      INTEGER
+    event_id      INTEGER,
+    gone_code     TEXT
 );
 
 CREATE TRIGGER links_insert_log AFTER INSERT ON links
 BEGIN INSERT INTO link_log (link_id) VALUES (NEW.id); END;
 CREATE TRIGGER links_update_log AFTER UPDATE OF code, event_id, membership_id, revoked_at ON links
-BEGIN INSERT INTO link_log (link_id) VALUES (NEW.id); END;
+BEGIN
+    INSERT INTO link_log (link_id, gone_code)
+    VALUES (NEW.id, CASE WHEN OLD.code IS NOT NEW.code THEN OLD.code END);
+END;
 CREATE TRIGGER links_delete_log AFTER DELETE ON links
-BEGIN INSERT INTO link_log (link_id) VALUES (OLD.id); END;
+BEGIN INSERT INTO link_log (link_id, gone_code) VALUES (OLD.id, OLD.code); END;
 
 CREATE TRIGGER memberships_status_log AFTER UPDATE OF status ON memberships
 BEGIN INSERT INTO link_log (membership_id) VALUES (NEW.id); END;

@@ -37,8 +37,10 @@ pub struct LinkCache {
 /// Link log rows applied one scope at a time in one look; a look that finds this
 /// many rebuilds the table instead (a bulk change elsewhere).
 const LOG_BATCH: i64 = 2048;
-/// Link log rows kept for daemons that are behind; past twice this many, the oldest go.
+/// Link log rows kept for daemons that are behind; past twice this many, the oldest
+/// go, a chunk at each look that applies rows.
 const LOG_KEEP: i64 = 10_000;
+const LOG_PRUNE_CHUNK: i64 = 5_000;
 
 /// Most unknown codes remembered between reloads.
 const MAX_MISSES: usize = 50_000;
@@ -108,6 +110,14 @@ impl LinkCache {
         if start > at + 1 || rows.len() as i64 >= LOG_BATCH {
             return self.reload(store, metrics).await.map(|_| ());
         }
+        let gone: Vec<&str> = rows.iter().filter_map(|r| r.gone_code.as_deref()).collect();
+        if !gone.is_empty() {
+            let mut table = self.table.write().expect("link table lock");
+            for code in gone {
+                table.remove(code);
+            }
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
         let mut scopes: Vec<LinkChange> = Vec::new();
         for change in rows.iter().filter_map(|r| r.change()) {
             if !scopes.contains(&change) {
@@ -117,7 +127,7 @@ impl LinkCache {
         self.update(store, metrics, &scopes, "log").await?;
         self.log_at.fetch_max(last, Ordering::AcqRel);
         if last - start >= 2 * LOG_KEEP {
-            store.prune_link_log(LOG_KEEP).await?;
+            store.prune_link_log(LOG_KEEP, LOG_PRUNE_CHUNK).await?;
         }
         Ok(())
     }

@@ -75,6 +75,8 @@ pub struct LinkLogRow {
     pub link_id: Option<LinkId>,
     pub membership_id: Option<MembershipId>,
     pub event_id: Option<EventId>,
+    /// A code that no longer leads anywhere (its link deleted or given another code).
+    pub gone_code: Option<String>,
 }
 
 impl LinkLogRow {
@@ -289,7 +291,7 @@ impl Store {
     /// `limit`, in order.
     pub async fn link_log_after(&self, after: i64, limit: i64) -> StoreResult<Vec<LinkLogRow>> {
         Ok(sqlx::query_as(
-            "SELECT seq, link_id, membership_id, event_id FROM link_log WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, link_id, membership_id, event_id, gone_code FROM link_log WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(after)
         .bind(limit)
@@ -304,12 +306,17 @@ impl Store {
             .await?)
     }
 
-    /// Forgets all but the newest `keep` rows of the link log.
-    pub async fn prune_link_log(&self, keep: i64) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM link_log WHERE seq <= (SELECT max(seq) FROM link_log) - ?")
-            .bind(keep)
-            .execute(&self.writer)
-            .await?;
+    /// Forgets the oldest rows of the link log past the newest `keep`, at most `chunk`
+    /// of them (one short write at a time); how many went.
+    pub async fn prune_link_log(&self, keep: i64, chunk: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM link_log WHERE seq IN (SELECT seq FROM link_log \
+             WHERE seq <= (SELECT max(seq) FROM link_log) - ? ORDER BY seq LIMIT ?)",
+        )
+        .bind(keep)
+        .bind(chunk)
+        .execute(&self.writer)
+        .await?;
         Ok(done.rows_affected())
     }
 

@@ -1,7 +1,7 @@
-//! The redirect's link table follows each change as it is committed (issue 22): with
-//! the periodic rebuild an hour away, links made, turned off and on, moved to a new
-//! ticket page or ended with their promoter redirect accordingly, without the table
-//! asking the database for any code.
+//! The redirect's link table follows each change (issue 22): a change made here as it
+//! is committed, with the daemon's look at the link log an hour away; a change made by
+//! another process from the link log. Neither rebuilds the table nor asks the database
+//! for a code.
 
 use super::http::client;
 use super::support::*;
