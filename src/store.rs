@@ -12,6 +12,8 @@ mod commissions;
 mod daily;
 mod digests;
 mod export;
+#[cfg(test)]
+mod link_log_tests;
 mod links;
 mod mail;
 mod order_batch;

@@ -1,0 +1,85 @@
+//! The link log's triggers (migration 0016) name every change the redirect's table
+//! must follow, including a code that went away, and pruning keeps the newest rows.
+
+use super::{LinkChange, NewLink, Store};
+use crate::domain::LinkKind;
+use chrono::Utc;
+
+#[tokio::test]
+async fn the_log_names_each_change_and_the_codes_that_went_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
+    store.migrate().await.unwrap();
+    let now = Utc::now();
+    let mut tx = store.write().await.unwrap();
+    let person = store
+        .upsert_person(&mut tx, "owner@example.com", true, now)
+        .await
+        .unwrap();
+    let org = store
+        .create_org(&mut tx, "fest", "Fest", "UTC", "EUR", person, now)
+        .await
+        .unwrap();
+    let event = store
+        .create_event(&mut tx, org, "summer", "Summer", now, "https://t.example/s", "EUR", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let link = NewLink {
+        code: "abc123",
+        org_id: org,
+        event_id: event,
+        membership_id: None,
+        parent_id: None,
+        kind: LinkKind::Org,
+        label: "door",
+        sub_promoter: None,
+        created_by: Some(person),
+    };
+    let id = store.create_link(&mut tx, &link, now).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    let rows = store.link_log_after(0, 100).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].change(), Some(LinkChange::Link(id)));
+    assert_eq!(rows[0].gone_code, None);
+
+    // A new ticket page names the event; a recoded, then deleted link names its old code.
+    let mut tx = store.write().await.unwrap();
+    store
+        .update_event_field(&mut tx, event, super::EventField::TicketUrl, "https://t.example/new")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE links SET code = 'xyz789' WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM links WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows = store.link_log_after(rows[0].seq, 100).await.unwrap();
+    let seen: Vec<_> = rows.iter().map(|r| (r.change(), r.gone_code.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [
+            (Some(LinkChange::Event(event)), None),
+            (Some(LinkChange::Link(id)), Some("abc123")),
+            (Some(LinkChange::Link(id)), Some("xyz789")),
+        ]
+    );
+    assert!(
+        rows.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+        "contiguous: {rows:?}"
+    );
+
+    // Pruning keeps the newest rows, a chunk at a time.
+    let last = rows.last().unwrap().seq;
+    assert_eq!(store.prune_link_log(2, 1).await.unwrap(), 1);
+    assert_eq!(store.prune_link_log(2, 10).await.unwrap(), 1);
+    assert_eq!(store.prune_link_log(2, 10).await.unwrap(), 0);
+    assert_eq!(store.link_log_start().await.unwrap(), Some(last - 1));
+    assert_eq!(store.link_log_after(0, 100).await.unwrap().len(), 2);
+}
