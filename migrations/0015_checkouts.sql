@@ -201,14 +201,11 @@ CREATE TABLE shop_vouchers (
 
 -- A promoter's promo code for an event: an order whose discount or voucher code matches
 -- is attributed to that promoter's link `link_id` when it carries no ref of its own.
--- A code a promoter asked for counts once an organizer approved it (a shop's public
--- code must not become one promoter's).
 CREATE TABLE promo_codes (
-    event_id    INTEGER NOT NULL REFERENCES events(id),
-    code        TEXT NOT NULL, -- as said, compared lowercased
-    link_id     INTEGER NOT NULL REFERENCES links(id),
-    created_at  TEXT NOT NULL,
-    approved_at TEXT,
+    event_id   INTEGER NOT NULL REFERENCES events(id),
+    code       TEXT NOT NULL, -- as said, compared lowercased
+    link_id    INTEGER NOT NULL REFERENCES links(id),
+    created_at TEXT NOT NULL,
     PRIMARY KEY (event_id, code)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX promo_codes_link ON promo_codes(link_id);

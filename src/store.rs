@@ -142,7 +142,7 @@ pub struct WriteTx {
 
 impl WriteTx {
     /// Makes every write of the transaction durable (per `[database] synchronous`), then
-    /// announces the links it changed. (Migration 0016's log records the same changes
+    /// announces the links it changed. (Migration 0017's log records the same changes
     /// for any process; the announcement only makes this process's own immediate.)
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;

@@ -52,7 +52,7 @@ impl Pending {
 
 /// The store's announcements of link changes, shared by every handle of one database
 /// in this process. Changes made by another process (the console) reach the redirect
-/// through migration 0016's log instead, at its next look.
+/// through migration 0017's log instead, at its next look.
 #[derive(Debug, Default)]
 pub struct LinkChanges {
     pending: Mutex<Pending>,

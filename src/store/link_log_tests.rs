@@ -1,4 +1,4 @@
-//! The link log's triggers (migration 0016) name every change the redirect's table
+//! The link log's triggers (migration 0017) name every change the redirect's table
 //! must follow, including a code that went away, and pruning keeps the newest rows.
 
 use super::{LinkChange, NewLink, Store};

@@ -286,7 +286,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The link log's rows past `after` (migration 0016: every change to links, their
+    /// The link log's rows past `after` (migration 0017: every change to links, their
     /// promoters' memberships, events' pages and vouchers, by any process), at most
     /// `limit`, in order.
     pub async fn link_log_after(&self, after: i64, limit: i64) -> StoreResult<Vec<LinkLogRow>> {
