@@ -82,4 +82,13 @@ async fn the_log_names_each_change_and_the_codes_that_went_away() {
     assert_eq!(store.prune_link_log(2, 10).await.unwrap(), 0);
     assert_eq!(store.link_log_start().await.unwrap(), Some(last - 1));
     assert_eq!(store.link_log_after(0, 100).await.unwrap().len(), 2);
+
+    // With every row gone, a rebuild still starts from the last number handed out
+    // (the next row is not taken for a gap left by pruning).
+    sqlx::query("DELETE FROM link_log")
+        .execute(&store.writer)
+        .await
+        .unwrap();
+    let at = store.read_live_links(|head| head.log_at, |_, _| {}).await.unwrap();
+    assert_eq!(at, last);
 }

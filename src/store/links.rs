@@ -332,9 +332,11 @@ impl Store {
         use futures::TryStreamExt;
         // A deferred transaction: one snapshot from its first read to its end.
         let mut tx = self.pool().begin().await?;
-        let log_at: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM link_log")
-            .fetch_one(&mut *tx)
-            .await?;
+        // The last number handed out, also when every row was deleted since.
+        let log_at: i64 =
+            sqlx::query_scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'link_log'), 0)")
+                .fetch_one(&mut *tx)
+                .await?;
         let pages = sqlx::query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
             .fetch_all(&mut *tx)
             .await?;
