@@ -2,11 +2,11 @@
 //! must follow, including a code that went away, and pruning keeps the newest rows.
 
 use super::{LinkChange, NewLink, Store};
-use crate::domain::LinkKind;
+use crate::domain::{EventId, LinkId, LinkKind};
 use chrono::Utc;
 
-#[tokio::test]
-async fn the_log_names_each_change_and_the_codes_that_went_away() {
+/// A migrated store with one organization link `abc123` of one event.
+async fn store_with_a_link() -> (tempfile::TempDir, Store, EventId, LinkId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
     store.migrate().await.unwrap();
@@ -38,6 +38,12 @@ async fn the_log_names_each_change_and_the_codes_that_went_away() {
     };
     let id = store.create_link(&mut tx, &link, now).await.unwrap().unwrap();
     tx.commit().await.unwrap();
+    (dir, store, event, id)
+}
+
+#[tokio::test]
+async fn the_log_names_each_change_and_the_codes_that_went_away() {
+    let (_dir, store, event, id) = store_with_a_link().await;
     let rows = store.link_log_after(0, 100).await.unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].change(), Some(LinkChange::Link(id)));
@@ -74,9 +80,22 @@ async fn the_log_names_each_change_and_the_codes_that_went_away() {
         rows.windows(2).all(|w| w[1].seq == w[0].seq + 1),
         "contiguous: {rows:?}"
     );
+}
 
+#[tokio::test]
+async fn pruning_keeps_the_newest_rows_and_an_emptied_log_keeps_its_position() {
+    let (_dir, store, event, _) = store_with_a_link().await;
+    for url in ["https://t.example/2", "https://t.example/3", "https://t.example/4"] {
+        let mut tx = store.write().await.unwrap();
+        store
+            .update_event_field(&mut tx, event, super::EventField::TicketUrl, url)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
     // Pruning keeps the newest rows, a chunk at a time.
-    let last = rows.last().unwrap().seq;
+    let last = store.link_log_after(0, 100).await.unwrap().last().unwrap().seq;
+    assert_eq!(last, 4);
     assert_eq!(store.prune_link_log(2, 1).await.unwrap(), 1);
     assert_eq!(store.prune_link_log(2, 10).await.unwrap(), 1);
     assert_eq!(store.prune_link_log(2, 10).await.unwrap(), 0);
