@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 import imaplib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +42,11 @@ PROMOTERS = 500
 OTHER_OWNER = "owner@other.test"
 OTHER_PROMOTERS = 4500
 EVENT_DAYS = 60  # days the chart benchmark draws
+# The on-sale rush: Telegram in webhook mode against loadgen's Bot API stand-in.
+TG_SECRET = "rush-secret_0123456789"
+TG_ID = 5_000_000  # a person's Telegram user id is TG_ID + their id
+CO_ORGANIZERS = 9  # organizers besides the owner, each on Telegram: `stats` from 10 accounts
+RUSH_DIGESTS = 1000
 RESULTS = {}  # measure -> [(measure, promoterd, baseline, ratio, target, ok)], one per round
 ROUNDS = 2  # every measure runs this often; the table keeps the better, and shows the other
 
@@ -262,6 +268,7 @@ def build_dataset(config, db, orders):
     result("recompute: ledger entries written, time", f"{entries:,} in {took:.1f} s", "-", "-", "-", entries > 0)
     con.close()
     other_org(config, db)
+    telegram_accounts(db)
     con = sqlite3.connect(db)
     # The links were written around promoterd, and the link log's triggers logged each
     # one: a daemon that had run meanwhile would have pruned them, so the data set
@@ -309,6 +316,24 @@ def other_org(config, db):
     n = con.execute("SELECT count(*) FROM links").fetchone()[0]
     con.close()
     log(f"   {OTHER_PROMOTERS * EVENTS:,} more links of a second organization: {n:,} links in all")
+
+
+def telegram_accounts(db):
+    """Co-organizers of the first organization, and a Telegram account for each of its
+    organizers and promoters and for 500 of the second's (the rush's chat side)."""
+    con = sqlite3.connect(db)
+    now = "2026-11-01T00:00:00Z"
+    org = con.execute("SELECT id FROM organizations WHERE slug = 'load-test-org'").fetchone()[0]
+    con.executemany("INSERT INTO people (email, display_name, verified_at, created_at) VALUES (?, ?, ?, ?)",
+                    [(f"org{i}@load.test", f"Organizer {i}", now, now) for i in range(1, CO_ORGANIZERS + 1)])
+    con.execute("INSERT INTO organizers (org_id, person_id, role, created_at) "
+                "SELECT ?, id, 'admin', ? FROM people WHERE email LIKE 'org%@load.test'", (org, now))
+    con.execute("INSERT INTO chat_accounts (platform, external_id, person_id, username, linked_at) "
+                "SELECT 'telegram', ? + id, id, 'load' || id, ? FROM people WHERE email LIKE '%@load.test' "
+                "OR email IN (SELECT email FROM people WHERE email LIKE 'q%@other.test' ORDER BY id LIMIT 500)",
+                (TG_ID, now))
+    con.commit()
+    con.close()
 
 
 def settle(db):
@@ -541,6 +566,138 @@ def rebuild_bench(config, port, code, secs, solo, db):
            r[0] >= 0.9 * solo[0] and r[4] == 0 and applied)
     result("redirect p99, a link changed elsewhere every second, vs solo", f"{r[2]:.2f} ms", f"{solo[1]:.2f} ms",
            f"{r[2] / solo[1]:.2f}", "<= 1.5x", r[2] <= 1.5 * solo[1])
+
+
+def rush_config(config, tg_port):
+    """The config with Telegram on in webhook mode, its Bot API being loadgen's stand-in."""
+    text = open(config).read()
+    for old, new in [('# bot_token = "123456:ABC..."', 'bot_token = "123456:load"'),
+                     ('mode = "polling"', 'mode = "webhook"'),
+                     ('# webhook_secret = "..."', f'webhook_secret = "{TG_SECRET}"'),
+                     ('# api_url = "https://api.telegram.org"', f'api_url = "http://127.0.0.1:{tg_port}"')]:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = os.path.join(os.path.dirname(config), "rush.toml")
+    open(path, "w").write(text)
+    METRICS_PORT[path] = METRICS_PORT[config]
+    return path
+
+
+def digests_due(db, people):
+    """Takes back the digests `people` were sent this period, so that the next daemon's
+    first scheduler pass sends them again; returns the outbox's last id."""
+    con = sqlite3.connect(db)
+    con.executemany("DELETE FROM digest_runs WHERE person_id = ?", [(p,) for p in people])
+    con.commit()
+    last = con.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()[0]
+    con.close()
+    return last
+
+
+def digests_sent(db, after, count, timeout):
+    """Until `count` digests queued after outbox id `after` are sent."""
+    wait_for(db, f"SELECT count(*) FROM outbox WHERE id > {int(after)} AND kind = 'digest' AND sent_at IS NOT NULL",
+             count, timeout, at_least=True)
+
+
+def rush_plan(home, port, secs, streams, run_id, first_update):
+    plan = {"base": f"http://127.0.0.1:{port}", "secs": secs, "run": run_id, "first_update_id": first_update}
+    tg = [s for s in streams.values() if "line" in s]
+    plan.update({k: v for k, v in streams.items() if "line" not in v})
+    if tg:
+        plan["telegram"] = {"secret": TG_SECRET, "streams": tg}
+    path = os.path.join(home, f"rush-{run_id}.json")
+    with open(path, "w") as f:
+        json.dump(plan, f)
+    return path
+
+
+def rush_bench(config, port, db, code, redirect_rps, order_rps, secs):
+    """The on-sale rush: redirects at half their solo rate, signed orders at half theirs,
+    50 `mystats` and 5 organizer `stats` a second through Telegram, and the digest run
+    of 1,000 people, all at once; each next to itself alone on the same path."""
+    log(f"== on-sale rush: every stream alone, then all at once with a digest run for {RUSH_DIGESTS} people, {secs}s")
+    home = os.path.dirname(config)
+    con = sqlite3.connect(db)
+    promoters = [int(r[0]) for r in con.execute(
+        "SELECT c.external_id FROM chat_accounts c JOIN people p ON p.id = c.person_id "
+        "WHERE p.email LIKE 'p%@load.test' ORDER BY p.id")]
+    organizers = [int(r[0]) for r in con.execute(
+        "SELECT c.external_id FROM chat_accounts c JOIN organizers o ON o.person_id = c.person_id "
+        "ORDER BY o.person_id")]
+    people = [r[0] for r in con.execute(
+        "SELECT c.person_id FROM chat_accounts c JOIN memberships m ON m.person_id = c.person_id "
+        "WHERE m.status = 'active' ORDER BY c.person_id LIMIT ?", (RUSH_DIGESTS,))]
+    orders_before = con.execute("SELECT count(*) FROM orders").fetchone()[0]
+    con.close()
+    assert len(people) == RUSH_DIGESTS and len(organizers) == CO_ORGANIZERS + 1, (len(people), len(organizers))
+    streams = {
+        "redirect": {"rate": redirect_rps / 2, "code": code},
+        "orders": {"rate": order_rps / 2, "secret": SECRET, "event": "ev01", "ref": code},
+        "mystats": {"name": "mystats", "rate": 50, "line": "/mystats ev01", "users": promoters},
+        "stats": {"name": "stats", "rate": 5, "line": "/stats ev01", "users": organizers},
+    }
+    tg_port = free_port()
+    api = subprocess.Popen(pin(1) + [LOADGEN, "telegram-api", f"127.0.0.1:{tg_port}"])
+    wait_listening(tg_port)
+    rconfig = rush_config(config, tg_port)
+    tag = f"{os.getpid()}-{int(time.time())}"
+    update = int(time.time()) % 1000 * 1_000_000
+    acked = 0
+    try:
+        # Alone: the digest run from the daemon's start, then each stream on its own.
+        after = digests_due(db, people)
+        t0 = time.perf_counter()
+        d = Daemon(rconfig, port)
+        digests_sent(db, after, RUSH_DIGESTS, 600)
+        solo_digest = time.perf_counter() - t0
+        solo = {}
+        for name, s in streams.items():
+            update += 1_000_000
+            out = run(pin(1) + [LOADGEN, "rush", rush_plan(home, port, secs, {name: s}, f"{tag}-{name}", update)])
+            solo[name] = kv(out)
+            acked += int(solo[name]["requests"]) if name == "orders" else 0
+        d.stop()
+        # All at once, from the start of a daemon with the same digests due again.
+        after = digests_due(db, people)
+        clicks_before = clicks(db)
+        t0 = time.perf_counter()
+        d = Daemon(rconfig, port)
+        update += 1_000_000
+        out = run(pin(1) + [LOADGEN, "rush", rush_plan(home, port, secs, streams, f"{tag}-all", update)])
+        rushed = {line.split(":", 1)[0]: kv(line) for line in out.strip().splitlines()}
+        digests_sent(db, after, RUSH_DIGESTS, 600)
+        rush_digest = time.perf_counter() - t0
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[rconfig]}/metrics").read().decode()
+        counted = int(float(re.search(r'promoterd_clicks_total\{outcome="counted"\} (\S+)', metrics).group(1)))
+        dropped = int(float(re.search(r'promoterd_clicks_total\{outcome="dropped"\} (\S+)', metrics).group(1)))
+        d.stop()
+        acked += int(rushed["orders"]["requests"])
+    finally:
+        api.terminate()
+        api.wait()
+    stored_clicks = clicks(db) - clicks_before
+    con = sqlite3.connect(db)
+    stored_orders = con.execute("SELECT count(*) FROM orders").fetchone()[0] - orders_before
+    con.close()
+    for name in streams:
+        a, r = solo[name], rushed[name]
+        log(f"   {name}: alone {float(a['rps']):,.0f}/s p99 {float(a['p99_ms']):.2f} ms, {a['errors']} errors; "
+            f"in the rush {float(r['rps']):,.0f}/s p99 {float(r['p99_ms']):.2f} ms, {r['errors']} errors")
+        ratio = float(r["p99_ms"]) / max(float(a["p99_ms"]), 0.001)
+        result(f"rush: {name} at {streams[name]['rate']:,.0f}/s, p99 vs alone", f"{float(r['p99_ms']):.2f} ms",
+               f"{float(a['p99_ms']):.2f} ms", f"{ratio:.2f}", "<= 2x, no errors",
+               ratio <= 2 and r["errors"] == "0" and a["errors"] == "0")
+    log(f"   digest run of {RUSH_DIGESTS} people (start to last sent): alone {solo_digest:.1f} s, "
+        f"in the rush {rush_digest:.1f} s")
+    result(f"rush: digest run of {RUSH_DIGESTS} people, start to last sent, vs alone", f"{rush_digest:.1f} s",
+           f"{solo_digest:.1f} s", f"{rush_digest / solo_digest:.2f}", "-", True)
+    int_rush = int(rushed["redirect"]["requests"])
+    log(f"   rush clicks: {int_rush} redirects answered, {counted} counted, {dropped} dropped, {stored_clicks} stored; "
+        f"orders: {acked} acknowledged (alone and in the rush), {stored_orders} stored")
+    result("rush: clicks stored = counted (0 lost), orders stored = acknowledged", f"{stored_clicks}, {stored_orders}",
+           f"{counted}, {acked}", "-", "equal", stored_clicks == counted and dropped == 0 and counted >= int_rush
+           and stored_orders == acked)
 
 
 def redirect_status(port, code):
@@ -857,6 +1014,7 @@ def main():
                    stored == counted and dropped == 0 and counted >= answered)
             result("RSS under load (peak)", f"{hwm / 1024:.1f} MB", "-", "-", "-", True)
             rebuild_bench(config, port, code, a.secs, (solo_rps, solo_p99), db)
+            rush_bench(config, port, db, code, solo_rps, solo, a.secs)
             if a.emails:
                 email_bench(a.emails)
     finally:

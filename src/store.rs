@@ -188,6 +188,8 @@ pub struct Store {
     writer: SqlitePool,
     /// Link changes committed through this handle (and its clones).
     changes: Arc<LinkChanges>,
+    /// How the connections were opened: a backup opens one of its own.
+    options: Arc<SqliteConnectOptions>,
 }
 
 impl Store {
@@ -240,11 +242,18 @@ impl Store {
                     .pragma("secure_delete", "on"),
             )
             .await?;
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        // Readers are read-only (SQLite refuses a write on them): every write waits its
+        // turn in the writer's queue, never in SQLite's busy loop, where a steady stream
+        // of order batches could keep it waiting for seconds.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts.clone().pragma("query_only", "on"))
+            .await?;
         Ok(Self {
             pool,
             writer,
             changes: Default::default(),
+            options: Arc::new(opts),
         })
     }
 
@@ -321,6 +330,17 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The writer connection, for one statement in its own transaction (queued behind
+    /// any open [`WriteTx`]; never call it while holding one).
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// How this store's connections are opened.
+    pub(crate) fn options(&self) -> &SqliteConnectOptions {
+        &self.options
     }
 }
 

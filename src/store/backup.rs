@@ -38,12 +38,16 @@ impl FileCheck {
 
 impl Store {
     /// Writes a consistent copy of the database into `target` (which must not exist, or
-    /// be empty) from one read snapshot; writes go on meanwhile.
+    /// be empty) from one read snapshot; writes go on meanwhile. It runs on a connection
+    /// of its own: the readers are read-only, and the writer must stay free.
     pub async fn vacuum_into(&self, target: &Path) -> StoreResult<()> {
         let target = target
             .to_str()
             .ok_or_else(|| StoreError::Encode(format!("the path {} is not UTF-8", target.display())))?;
-        sqlx::query("VACUUM INTO ?").bind(target).execute(self.pool()).await?;
+        let mut conn = SqliteConnection::connect_with(self.options()).await?;
+        let done = sqlx::query("VACUUM INTO ?").bind(target).execute(&mut conn).await;
+        conn.close().await?;
+        done?;
         Ok(())
     }
 }

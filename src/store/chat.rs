@@ -26,7 +26,7 @@ impl Store {
         .bind(platform)
         .bind(id)
         .bind(ts(now))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -44,20 +44,24 @@ impl Store {
             .bind(reason)
             .bind(platform)
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
 
-    /// Clears the unreachable mark of a chat account (it wrote to us again).
+    /// Clears the unreachable mark of a chat account (it wrote to us again). Called for
+    /// every message and every send: it writes only when the mark is there.
     pub async fn clear_chat_unreachable(&self, platform: Platform, id: &str) -> StoreResult<()> {
+        if !self.chat_unreachable(platform, id).await? {
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE chat_accounts SET unreachable_at = NULL, unreachable_reason = NULL \
              WHERE platform = ? AND external_id = ? AND unreachable_at IS NOT NULL",
         )
         .bind(platform)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -83,5 +87,51 @@ impl Store {
         .bind(platform)
         .fetch_all(self.pool())
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The readers refuse writes: a write on one would wait in SQLite's busy loop behind
+    /// the writer's batches instead of in the writer's queue. Chat bookkeeping writes
+    /// through the writer, and a chat update waits for an open transaction to end.
+    #[tokio::test]
+    async fn readers_refuse_writes_and_chat_bookkeeping_goes_through_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
+        store.migrate().await.unwrap();
+        let refused = sqlx::query("INSERT INTO settings (key, value) VALUES ('k', x'00')")
+            .execute(store.pool())
+            .await;
+        assert!(refused.is_err(), "a reader accepted a write");
+        let now = Utc::now();
+        let tx = store.write().await.unwrap();
+        let waiting = tokio::spawn({
+            let store = store.clone();
+            async move { store.record_chat_update(Platform::Telegram, "41", now).await }
+        });
+        tx.commit().await.unwrap();
+        assert!(waiting.await.unwrap().unwrap(), "the first record of an update");
+        assert!(!store.record_chat_update(Platform::Telegram, "41", now).await.unwrap());
+        let mut tx = store.write().await.unwrap();
+        let person = store.upsert_person(&mut tx, "p@example.com", true, now).await.unwrap();
+        sqlx::query(
+            "INSERT INTO chat_accounts (platform, external_id, person_id, linked_at) VALUES ('telegram', '41', ?, ?)",
+        )
+        .bind(person)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        store
+            .mark_chat_unreachable(Platform::Telegram, "41", "blocked", now)
+            .await
+            .unwrap();
+        assert!(store.chat_unreachable(Platform::Telegram, "41").await.unwrap());
+        store.clear_chat_unreachable(Platform::Telegram, "41").await.unwrap();
+        assert!(!store.chat_unreachable(Platform::Telegram, "41").await.unwrap());
     }
 }

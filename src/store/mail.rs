@@ -160,7 +160,7 @@ impl Store {
                     .bind(error)
                     .bind(ts(t))
                     .bind(id)
-                    .execute(self.pool())
+                    .execute(self.writer())
                     .await?
             }
             None => {
@@ -168,7 +168,7 @@ impl Store {
                     .bind(error)
                     .bind(ts(now))
                     .bind(id)
-                    .execute(self.pool())
+                    .execute(self.writer())
                     .await?
             }
         };
@@ -194,7 +194,7 @@ impl Store {
     pub async fn unsuppress(&self, email: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM mail_suppressed WHERE email = ?")
             .bind(email.to_lowercase())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected() > 0)
     }

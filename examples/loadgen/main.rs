@@ -12,9 +12,15 @@
 //! Stripe `checkout.session.completed` events signed with `Stripe-Signature`.
 //! `loadgen stripe-api <address>`: a stand-in for Stripe's line-items endpoint,
 //! answering every session with the documented list shape.
+//! `loadgen rush <plan.json>`: redirects, signed orders and Telegram commands at fixed
+//! rates, all at once (`rush.rs`).
+//! `loadgen telegram-api <address>`: a stand-in for the Telegram Bot API (`telegram_api.rs`).
 //!
 //! With `ACK_LOG=<file>`, `orders` appends the id of every order answered 2xx to the
 //! file and stops at the first refused connection (crash tests).
+
+mod rush;
+mod telegram_api;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -199,6 +205,8 @@ async fn main() {
         }
         Some("stripe") => stripe_orders(client, &args).await,
         Some("stripe-api") => stripe_api(&args[2]).await,
+        Some("rush") => rush::run(client, &args[2]).await,
+        Some("telegram-api") => telegram_api::serve(&args[2]).await,
         Some("commits") => {
             use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
             use sqlx::{ConnectOptions, Connection};
@@ -237,7 +245,7 @@ async fn main() {
             eprintln!(
                 "usage: loadgen redirect <url> <concurrency> <seconds>\n       loadgen orders <base> <concurrency> <count> <secret> <event> <ref>\n       \
                  loadgen commands <config> <count> <line> <email>...\n       loadgen commits <db> <count> <full|normal>\n       \
-                 loadgen stripe <base> <concurrency> <count> <secret> <ref> <payment link>\n       loadgen stripe-api <address>"
+                 loadgen stripe <base> <concurrency> <count> <secret> <ref> <payment link>\n       loadgen stripe-api <address>\n       loadgen rush <plan.json>\n       loadgen telegram-api <address>"
             );
             std::process::exit(2);
         }
