@@ -33,7 +33,7 @@ mod vouchers;
 
 pub use audit::{AuditEntry, NewReplyToken, OutboxRow, QueuedMail};
 pub use backup::{COUNTED, FileCheck, check_file};
-pub use changes::{LinkChange, LinkChanges, Pending as PendingLinkChanges};
+pub use changes::{LinkChange, LinkChanges};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
 pub use checkouts::{PromoCodeRow, ShopEvent};
 pub use commissions::{RuleSlot, RuleView};
@@ -135,26 +135,27 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
-    /// Links the transaction may have changed, announced once it commits.
-    links: Vec<LinkChange>,
+    /// Whether the transaction changed tracking links: announced once it commits.
+    links: bool,
     changes: Arc<LinkChanges>,
 }
 
 impl WriteTx {
     /// Makes every write of the transaction durable (per `[database] synchronous`), then
-    /// announces the links it changed. (Migration 0017's log records the same changes
-    /// for any process; the announcement only makes this process's own immediate.)
+    /// announces that it changed links, if it did: migration 0017's log names what
+    /// changed (for any process); the announcement makes the redirect read it at once.
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
-        self.changes.announce(self.links);
+        if self.links {
+            self.changes.announce();
+        }
         Ok(())
     }
 
-    /// Notes links this transaction changes (store functions that change them call it).
-    fn links_changed(&mut self, scope: LinkChange) {
-        if !self.links.contains(&scope) {
-            self.links.push(scope);
-        }
+    /// Notes that this transaction changes tracking links (their liveness or target):
+    /// the store functions that do call it.
+    fn links_changed(&mut self) {
+        self.links = true;
     }
 }
 
@@ -276,7 +277,7 @@ impl Store {
     pub async fn write(&self) -> StoreResult<WriteTx> {
         Ok(WriteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            links: Vec::new(),
+            links: false,
             changes: self.changes.clone(),
         })
     }

@@ -1,5 +1,6 @@
-//! The tracking links in memory: rebuilt in full now and then off to the side and
-//! swapped in, and updated link by link from the changes the store announces.
+//! The tracking links in memory: built in full at start off to the side and swapped
+//! in, then updated link by link from the link log, as soon as this process commits a
+//! change and every few seconds for the changes of other processes.
 
 mod table;
 
@@ -24,9 +25,6 @@ pub struct LinkCache {
     misses: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Database lookups of codes the table does not hold, rationed.
     lookups: std::sync::Mutex<Ration>,
-    /// The highest link id read by a rebuild or a scan for new links: links past it
-    /// are the ones created since.
-    seen: AtomicI64,
     /// Counts the table's updates: a lookup that raced one does not put back what the
     /// update just took out.
     generation: AtomicU64,
@@ -88,7 +86,6 @@ impl Default for LinkCache {
             table: Default::default(),
             misses: Default::default(),
             lookups: Default::default(),
-            seen: AtomicI64::new(0),
             generation: AtomicU64::new(0),
             log_at: AtomicI64::new(-1),
         }
@@ -97,18 +94,20 @@ impl Default for LinkCache {
 
 impl LinkCache {
     /// Applies the link log's rows past the last one applied (changes made by any
-    /// process) to just the links they name. Rebuilds the whole table instead when the
-    /// rows it would need were pruned or are too many to apply one by one.
-    pub async fn follow_log(&self, store: &Store, metrics: &Metrics) -> StoreResult<()> {
+    /// process) to just the links they name; returns how many rows it applied. Rebuilds
+    /// the whole table instead when the rows it would need were pruned or are too many
+    /// to apply one by one. `kind` names why it looked, for the metric.
+    pub async fn follow_log(&self, store: &Store, metrics: &Metrics, kind: &'static str) -> StoreResult<usize> {
         let at = self.log_at.load(Ordering::Acquire);
         let rows = store.link_log_after(at, LOG_BATCH).await?;
         let Some(last) = rows.last().map(|r| r.seq) else {
             metrics.link_table_update("unchanged");
-            return Ok(());
+            return Ok(0);
         };
         let start = store.link_log_start().await?.unwrap_or(last);
         if start > at + 1 || rows.len() as i64 >= LOG_BATCH {
-            return self.reload(store, metrics).await.map(|_| ());
+            self.reload(store, metrics).await?;
+            return Ok(rows.len());
         }
         let gone: Vec<&str> = rows.iter().filter_map(|r| r.gone_code.as_deref()).collect();
         if !gone.is_empty() {
@@ -124,12 +123,12 @@ impl LinkCache {
                 scopes.push(change);
             }
         }
-        self.update(store, metrics, &scopes, "log").await?;
+        self.update(store, metrics, &scopes, kind).await?;
         self.log_at.fetch_max(last, Ordering::AcqRel);
         if last - start >= 2 * LOG_KEEP {
             store.prune_link_log(LOG_KEEP, LOG_PRUNE_CHUNK).await?;
         }
-        Ok(())
+        Ok(rows.len())
     }
 
     /// Replaces the table with every live link of the database. The new table is
@@ -140,7 +139,6 @@ impl LinkCache {
             table: Table,
             pages: HashMap<EventId, EventPage>,
             vouchers: std::collections::HashSet<LinkId>,
-            seen: i64,
             log_at: i64,
         }
         let capacity = self.table.read().expect("link table lock").len();
@@ -148,11 +146,9 @@ impl LinkCache {
             table: Table::with_capacity(capacity),
             pages: head.pages.into_iter().map(|p| (p.event_id, p)).collect(),
             vouchers: head.vouchers.into_iter().collect(),
-            seen: 0,
             log_at: head.log_at,
         };
         let each = |b: &mut Build, l: LiveLink| {
-            b.seen = b.seen.max(l.link_id.0);
             let voucher_live = b.vouchers.contains(&l.link_id);
             let pages = &b.pages;
             let page = || {
@@ -162,17 +158,13 @@ impl LinkCache {
             b.table.put_with(l.link_id, &l.code, l.event_id, voucher_live, page);
         };
         let Build {
-            table: fresh,
-            seen,
-            log_at,
-            ..
+            table: fresh, log_at, ..
         } = store.read_live_links(start, each).await?;
         let n = fresh.len();
         let old = {
             let mut table = self.table.write().expect("link table lock");
             let old = std::mem::replace(&mut *table, fresh);
             self.generation.fetch_add(1, Ordering::AcqRel);
-            self.seen.fetch_max(seen, Ordering::AcqRel);
             self.log_at.store(log_at, Ordering::Release);
             old
         };
@@ -186,24 +178,18 @@ impl LinkCache {
         Ok(n)
     }
 
-    /// Applies announced changes: reads just the links they may have touched (and the
-    /// links created since the last look) and puts each in or takes it out.
-    pub async fn update(
+    /// Applies changes: reads just the links they may have touched and puts each in or
+    /// takes it out.
+    async fn update(
         &self,
         store: &Store,
         metrics: &Metrics,
         changes: &[LinkChange],
         kind: &'static str,
     ) -> StoreResult<usize> {
-        let after = LinkId(self.seen.load(Ordering::Acquire));
         let mut states = Vec::new();
-        let mut created_up_to = None;
         for &change in changes {
-            let read = store.link_states(change, after).await?;
-            if change == LinkChange::Created {
-                created_up_to = read.iter().map(|s| s.target.link_id.0).max();
-            }
-            states.extend(read);
+            states.extend(store.link_states(change).await?);
         }
         let live: Vec<&str> = states
             .iter()
@@ -231,9 +217,6 @@ impl LinkCache {
                 }
             }
             self.generation.fetch_add(1, Ordering::AcqRel);
-            if let Some(id) = created_up_to {
-                self.seen.fetch_max(id, Ordering::AcqRel);
-            }
             table.len()
         };
         metrics.set_links_cached(size);
@@ -286,8 +269,8 @@ impl LinkCache {
     }
 }
 
-/// Applies the store's link changes as they are committed, and every `every` the
-/// link log's new rows (changes made by another process: the console).
+/// Follows the link log: at once when this process commits a link change, and every
+/// `every` for the changes of other processes (the console).
 pub(super) async fn refresher(
     cache: Arc<LinkCache>,
     events: Arc<crate::ingest::EventCache>,
@@ -301,27 +284,17 @@ pub(super) async fn refresher(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
-        let (pending, check) = tokio::select! {
-            // What this process committed is applied first (the log then names it again:
-            // applied twice, it changes nothing).
-            _ = tick.tick() => (Some(changes.take()).filter(|p| !p.is_empty()), true),
-            p = changes.next() => (Some(p), false),
+        let kind = tokio::select! {
+            _ = tick.tick() => "log",
+            _ = changes.next() => "change",
         };
         // Event names and shops may have changed too: the webhook resolves them again.
         events.clear();
-        let mut done = match &pending {
-            Some(p) if !p.everything => cache.update(&store, &metrics, &p.scopes, "change").await.map(|_| ()),
-            Some(_) => cache.reload(&store, &metrics).await.map(|_| ()),
-            None => Ok(()),
-        };
-        if check && done.is_ok() {
-            done = cache.follow_log(&store, &metrics).await;
-        }
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "reading tracking links failed; serving the previous table");
-        }
-        if pending.is_some() {
-            after.notify_one(); // the shops' vouchers follow a change of the links
+        match cache.follow_log(&store, &metrics, kind).await {
+            // The shops' vouchers follow a change of the links, whoever made it.
+            Ok(rows) if rows > 0 || kind == "change" => after.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading tracking links failed; serving the previous table"),
         }
     }
 }

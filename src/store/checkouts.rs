@@ -23,7 +23,7 @@ impl Store {
         shop: Shop,
         keys: &[String],
     ) -> StoreResult<Result<(), (String, String)>> {
-        tx.links_changed(super::LinkChange::Event(event));
+        tx.links_changed();
         for key in keys {
             let taken: Option<String> = sqlx::query_scalar(
                 "SELECT o.slug FROM event_checkout_keys k JOIN events o ON o.id = k.event_id \

@@ -154,7 +154,7 @@ impl Store {
         link: &NewLink<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<LinkId>> {
-        tx.links_changed(LinkChange::Created);
+        tx.links_changed();
         Ok(sqlx::query_scalar(
             "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -239,7 +239,7 @@ impl Store {
         membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        tx.links_changed(LinkChange::Membership(membership_id));
+        tx.links_changed();
         // A link turned off on its own before goes with its promoter now: nobody turns it back on.
         sqlx::query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
             .bind(membership_id)
@@ -261,7 +261,7 @@ impl Store {
         by: PersonId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        tx.links_changed(LinkChange::Link(id));
+        tx.links_changed();
         let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(by)
@@ -274,7 +274,7 @@ impl Store {
     /// Turns a link that was turned off on its own back on, while its promoter is
     /// active; `false` (nothing changed) otherwise.
     pub async fn enable_link(&self, tx: &mut WriteTx, id: LinkId) -> StoreResult<bool> {
-        tx.links_changed(LinkChange::Link(id));
+        tx.links_changed();
         let done = sqlx::query(
             "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
              WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
@@ -378,14 +378,12 @@ impl Store {
         .await?)
     }
 
-    /// The links a change may have touched, live or not, with their targets; for
-    /// [`LinkChange::Created`], every link past `after`.
-    pub async fn link_states(&self, change: LinkChange, after: LinkId) -> StoreResult<Vec<LinkState>> {
+    /// The links a change may have touched, live or not, with their targets.
+    pub async fn link_states(&self, change: LinkChange) -> StoreResult<Vec<LinkState>> {
         let (filter, id) = match change {
             LinkChange::Link(id) => ("l.id = ?", id.0),
             LinkChange::Membership(m) => ("l.membership_id = ?", m.0),
             LinkChange::Event(e) => ("l.event_id = ?", e.0),
-            LinkChange::Created => ("l.id > ?", after.0),
         };
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TARGET_COLS}, {LIVE} AS live {TARGET_FROM} WHERE {filter} ORDER BY l.id"

@@ -173,9 +173,9 @@ impl Store {
         .bind(ts(now))
         .fetch_optional(&mut **tx)
         .await?;
-        if let Some(id) = id {
+        if id.is_some() {
             // No links yet, but the name is new to whoever resolves event names.
-            tx.links_changed(super::LinkChange::Event(id));
+            tx.links_changed();
         }
         Ok(id)
     }
@@ -188,7 +188,7 @@ impl Store {
         field: EventField,
         value: &str,
     ) -> StoreResult<()> {
-        tx.links_changed(super::LinkChange::Event(event_id));
+        tx.links_changed();
         let sql = match field {
             EventField::Name => "UPDATE events SET name = ? WHERE id = ?",
             EventField::StartsAt => "UPDATE events SET starts_at = ? WHERE id = ?",

@@ -202,7 +202,7 @@ impl Store {
 
     /// Ends a membership because its promoter left: status `revoked` with `left_at`.
     pub async fn leave_membership(&self, tx: &mut WriteTx, id: MembershipId, now: DateTime<Utc>) -> StoreResult<()> {
-        tx.links_changed(super::LinkChange::Membership(id));
+        tx.links_changed();
         sqlx::query("UPDATE memberships SET status = 'revoked', left_at = ?1, updated_at = ?1 WHERE id = ?2")
             .bind(ts(now))
             .bind(id)

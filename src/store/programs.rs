@@ -196,7 +196,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         if let Some(mid) = invite.membership_id {
-            tx.links_changed(super::LinkChange::Membership(mid));
+            tx.links_changed();
             sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ? AND status = 'invited'")
                 .bind(membership_status)
                 .bind(ts(now))
@@ -322,7 +322,7 @@ impl Store {
         status: MembershipStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        tx.links_changed(super::LinkChange::Membership(id));
+        tx.links_changed();
         sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status)
             .bind(ts(now))

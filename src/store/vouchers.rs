@@ -52,7 +52,7 @@ impl Store {
     /// Records a voucher's state.
     pub async fn save_voucher(&self, row: &VoucherRow, now: chrono::DateTime<chrono::Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        tx.links_changed(super::LinkChange::Link(row.link_id));
+        tx.links_changed();
         sqlx::query(
             "INSERT INTO shop_vouchers (link_id, event_key, voucher_id, state, updated_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (link_id, event_key) DO UPDATE SET voucher_id = excluded.voucher_id, state = excluded.state, \
