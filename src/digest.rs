@@ -226,11 +226,14 @@ impl Core {
     pub async fn run_notifications(&self) -> Result<(usize, usize), StoreError> {
         let now = self.clock.now();
         let (mut notes, mut milestones) = (0, 0);
-        for (membership_id, person_id, since) in self.store.memberships_with_new_sales(now).await? {
+        for (membership_id, person_id, since, followed) in self.store.memberships_with_new_sales(now).await? {
             if now - since < Duration::minutes(NOTIFY_WINDOW_MINUTES) {
                 continue; // within the quiet window: coalesce with what follows
             }
-            let (n, m) = self.notify_membership(membership_id, person_id, since, now).await?;
+            let after = followed.then_some(since);
+            let (n, m) = self
+                .notify_membership(membership_id, person_id, (since, after), now)
+                .await?;
             notes += n;
             milestones += m;
         }
@@ -238,12 +241,13 @@ impl Core {
     }
 
     /// One promoter's sale notifications (per event) and milestones since `since`, in
-    /// one commit; nothing when another pass claimed them first.
+    /// one commit; nothing when another pass claimed them first. `after` is the previous
+    /// pass's time, when there was one: the orders up to it are recorded as told.
     async fn notify_membership(
         &self,
         membership_id: MembershipId,
         person_id: PersonId,
-        since: DateTime<Utc>,
+        (since, after): (DateTime<Utc>, Option<DateTime<Utc>>),
         now: DateTime<Utc>,
     ) -> Result<(usize, usize), StoreError> {
         let Some(person) = self.store.person(person_id).await? else {
@@ -273,7 +277,9 @@ impl Core {
         {
             return Ok((0, 0));
         }
-        self.store.mark_orders_notified(&mut tx, membership_id, now).await?;
+        self.store
+            .mark_orders_notified(&mut tx, membership_id, after, now)
+            .await?;
         let (mut notes, mut milestones) = (0, 0);
         for (event_id, rows) in by_event {
             let Some(event) = self.store.event(event_id).await? else {

@@ -16,6 +16,8 @@ mod export;
 mod link_log_tests;
 mod links;
 mod mail;
+#[cfg(test)]
+mod notify_tests;
 mod order_batch;
 mod orders;
 mod orgs;

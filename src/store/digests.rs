@@ -256,32 +256,39 @@ impl Store {
         .await?)
     }
 
-    /// Records each order's net tickets as told to the promoter, up to `until`.
+    /// Records each order's net tickets as told to the promoter, for the orders changed
+    /// after `after` (the previous pass, which recorded every order up to its own time)
+    /// up to `until`; every order up to `until` on a membership's first pass (`None`).
+    /// Returns how many orders it recorded: a pass costs what changed, not the history.
     pub async fn mark_orders_notified(
         &self,
         tx: &mut WriteTx,
         membership_id: MembershipId,
+        after: Option<DateTime<Utc>>,
         until: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<u64> {
+        Ok(sqlx::query(
             "UPDATE orders SET notified_tickets = coalesce((SELECT sum(CASE WHEN orders.status = 'cancelled' THEN 0 \
                ELSE ol.quantity - ol.refunded_quantity END) FROM order_lines ol WHERE ol.order_id = orders.id), 0) \
-             WHERE membership_id = ? AND updated_at <= ?",
+             WHERE membership_id = ?1 AND updated_at > coalesce(?2, '') AND updated_at <= ?3",
         )
         .bind(membership_id)
+        .bind(after.map(crate::clock::ts_ms))
         .bind(crate::clock::ts_ms(until))
         .execute(&mut **tx)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected())
     }
 
-    /// Active memberships with orders changed after their last notification.
+    /// Active memberships with orders changed after their last notification: (id,
+    /// person, since when, whether a pass notified them before).
     pub async fn memberships_with_new_sales(
         &self,
         until: DateTime<Utc>,
-    ) -> StoreResult<Vec<(MembershipId, PersonId, DateTime<Utc>)>> {
+    ) -> StoreResult<Vec<(MembershipId, PersonId, DateTime<Utc>, bool)>> {
         Ok(sqlx::query_as(
-            "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since FROM memberships m \
+            "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since, n.last_at IS NOT NULL AS followed \
+             FROM memberships m \
              LEFT JOIN notify_state n ON n.membership_id = m.id \
              WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM orders o WHERE o.membership_id = m.id \
                AND o.updated_at > coalesce(n.last_at, m.updated_at) AND o.updated_at <= ?)",

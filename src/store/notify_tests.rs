@@ -1,0 +1,117 @@
+//! A sale-notification pass records as told only the orders changed since the previous
+//! pass (every order on a membership's first): its cost follows what changed.
+
+use super::Store;
+use crate::domain::MembershipId;
+use chrono::{Duration, Utc};
+
+/// A migrated store with one promoter's membership of one event, and `orders` orders
+/// of one ticket each, stored an hour ago.
+async fn store_with_orders(orders: i64) -> (tempfile::TempDir, Store, MembershipId) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
+    store.migrate().await.unwrap();
+    let now = Utc::now();
+    let mut tx = store.write().await.unwrap();
+    let owner = store
+        .upsert_person(&mut tx, "owner@example.com", true, now)
+        .await
+        .unwrap();
+    let org = store
+        .create_org(&mut tx, "fest", "Fest", "UTC", "EUR", owner, now)
+        .await
+        .unwrap();
+    let event = store
+        .create_event(&mut tx, org, "summer", "Summer", now, "https://t.example/s", "EUR", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let promoter = store
+        .upsert_person(&mut tx, "ana@example.com", true, now)
+        .await
+        .unwrap();
+    let hour_ago = crate::clock::ts_ms(now - Duration::hours(1));
+    let day_ago = crate::clock::ts_ms(now - Duration::days(1));
+    sqlx::query(
+        "INSERT INTO memberships (id, org_id, event_id, person_id, status, created_at, updated_at) \
+         VALUES (1, ?, NULL, ?, 'active', ?3, ?3)",
+    )
+    .bind(org)
+    .bind(promoter)
+    .bind(&day_ago)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO ticket_types (id, event_id, name, price_minor, created_at) VALUES (1, ?, 'GA', 1000, ?)")
+        .bind(event)
+        .bind(&day_ago)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for n in 1..=orders {
+        add_order(&mut tx, n, &hour_ago).await;
+    }
+    tx.commit().await.unwrap();
+    (dir, store, MembershipId(1))
+}
+
+/// Order `n` of one General Admission ticket, stored at `at`.
+async fn add_order(tx: &mut super::WriteTx, n: i64, at: &str) {
+    sqlx::query(
+        "INSERT INTO orders (id, source, external_id, event_id, membership_id, buyer_name, status, currency, \
+         self_referral, ordered_at, source_updated_at, created_at, updated_at) \
+         VALUES (?1, 'checkout', ?1, 1, 1, 'Buyer', 'paid', 'EUR', 0, ?2, ?2, ?2, ?2)",
+    )
+    .bind(n)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, unit_price_minor) VALUES (?, 0, 1, 1, 1000)")
+        .bind(n)
+        .execute(&mut **tx)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_pass_records_only_the_orders_changed_since_the_previous_one() {
+    let (_dir, store, membership) = store_with_orders(50).await;
+    let first = Utc::now() - Duration::minutes(30);
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(
+        store
+            .mark_orders_notified(&mut tx, membership, None, first)
+            .await
+            .unwrap(),
+        50
+    );
+    // One order more, and one earlier order refunded, after the first pass.
+    let later = crate::clock::ts_ms(Utc::now() - Duration::minutes(10));
+    add_order(&mut tx, 51, &later).await;
+    sqlx::query("UPDATE order_lines SET refunded_quantity = 1 WHERE order_id = 7")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE orders SET status = 'refunded', updated_at = ? WHERE id = 7")
+        .bind(&later)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The refund is told as one ticket less: order 7 was recorded as told by the first pass.
+    let now = Utc::now();
+    let deltas = store.order_deltas(membership, first, now).await.unwrap();
+    assert_eq!(deltas.iter().map(|(_, d)| d).sum::<i64>(), -1, "{deltas:?}");
+    let mut tx = store.write().await.unwrap();
+    let second = store
+        .mark_orders_notified(&mut tx, membership, Some(first), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        second, 2,
+        "the second pass recorded the new and the refunded order only"
+    );
+    assert!(store.order_deltas(membership, first, now).await.unwrap().is_empty());
+}
