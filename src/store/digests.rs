@@ -169,17 +169,50 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Whether a digest period was claimed already.
-    pub async fn digest_claimed(&self, person_id: PersonId, kind: DigestKind, period: &str) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM digest_runs WHERE person_id = ? AND kind = ? AND period = ?",
-        )
-        .bind(person_id)
-        .bind(kind)
-        .bind(period)
-        .fetch_one(self.pool())
-        .await?
-            > 0)
+    /// The preferences of everyone who may get an organization's digest of `kind`, in
+    /// one read (those never set are not listed: they have the defaults).
+    pub async fn digest_preferences(
+        &self,
+        org_id: OrgId,
+        kind: DigestKind,
+    ) -> StoreResult<std::collections::HashMap<PersonId, Preferences>> {
+        let who = if kind == DigestKind::Organizer {
+            "SELECT person_id FROM organizers WHERE org_id = ?"
+        } else {
+            "SELECT person_id FROM memberships WHERE org_id = ? AND status = 'active'"
+        };
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            person_id: PersonId,
+            #[sqlx(flatten)]
+            prefs: Preferences,
+        }
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT person_id, channel, digest, digest_hour, notify FROM preferences WHERE person_id IN ({who})"
+        )))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.person_id, r.prefs)).collect())
+    }
+
+    /// Who has a digest of `kind` claimed for any of `periods`, in one read.
+    pub async fn digests_claimed(
+        &self,
+        kind: DigestKind,
+        periods: &[String],
+    ) -> StoreResult<std::collections::HashSet<(PersonId, String)>> {
+        if periods.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks = vec!["?"; periods.len()].join(", ");
+        let sql = format!("SELECT person_id, period FROM digest_runs WHERE kind = ? AND period IN ({marks})");
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(kind);
+        for p in periods {
+            q = q.bind(p);
+        }
+        let rows: Vec<(PersonId, String)> = q.fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// When the person's previous digest of this kind for an organization went out.
