@@ -29,6 +29,8 @@ mod personal;
 mod privacy;
 mod programs;
 mod stats;
+#[cfg(test)]
+mod test_fixture;
 mod ticket_types;
 mod upgrade;
 mod vouchers;

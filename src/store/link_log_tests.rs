@@ -7,24 +7,8 @@ use chrono::Utc;
 
 /// A migrated store with one organization link `abc123` of one event.
 async fn store_with_a_link() -> (tempfile::TempDir, Store, EventId, LinkId) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
-    store.migrate().await.unwrap();
-    let now = Utc::now();
-    let mut tx = store.write().await.unwrap();
-    let person = store
-        .upsert_person(&mut tx, "owner@example.com", true, now)
-        .await
-        .unwrap();
-    let org = store
-        .create_org(&mut tx, "fest", "Fest", "UTC", "EUR", person, now)
-        .await
-        .unwrap();
-    let event = store
-        .create_event(&mut tx, org, "summer", "Summer", now, "https://t.example/s", "EUR", now)
-        .await
-        .unwrap()
-        .unwrap();
+    let (f, mut tx) = super::test_fixture::store_with_an_event().await;
+    let (store, org, event, person, now) = (f.store, f.org, f.event, f.owner, Utc::now());
     let link = NewLink {
         code: "abc123",
         org_id: org,
@@ -38,7 +22,7 @@ async fn store_with_a_link() -> (tempfile::TempDir, Store, EventId, LinkId) {
     };
     let id = store.create_link(&mut tx, &link, now).await.unwrap().unwrap();
     tx.commit().await.unwrap();
-    (dir, store, event, id)
+    (f.dir, store, event, id)
 }
 
 #[tokio::test]

@@ -8,24 +8,8 @@ use chrono::{Duration, Utc};
 /// A migrated store with one promoter's membership of one event, and `orders` orders
 /// of one ticket each, stored an hour ago.
 async fn store_with_orders(orders: i64) -> (tempfile::TempDir, Store, MembershipId) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
-    store.migrate().await.unwrap();
-    let now = Utc::now();
-    let mut tx = store.write().await.unwrap();
-    let owner = store
-        .upsert_person(&mut tx, "owner@example.com", true, now)
-        .await
-        .unwrap();
-    let org = store
-        .create_org(&mut tx, "fest", "Fest", "UTC", "EUR", owner, now)
-        .await
-        .unwrap();
-    let event = store
-        .create_event(&mut tx, org, "summer", "Summer", now, "https://t.example/s", "EUR", now)
-        .await
-        .unwrap()
-        .unwrap();
+    let (f, mut tx) = super::test_fixture::store_with_an_event().await;
+    let (store, org, event, now) = (f.store, f.org, f.event, Utc::now());
     let promoter = store
         .upsert_person(&mut tx, "ana@example.com", true, now)
         .await
@@ -52,7 +36,7 @@ async fn store_with_orders(orders: i64) -> (tempfile::TempDir, Store, Membership
         add_order(&mut tx, n, &hour_ago).await;
     }
     tx.commit().await.unwrap();
-    (dir, store, MembershipId(1))
+    (f.dir, store, MembershipId(1))
 }
 
 /// Order `n` of one General Admission ticket, stored at `at`.
