@@ -99,9 +99,9 @@ mod tests {
     /// through the writer, and a chat update waits for an open transaction to end.
     #[tokio::test]
     async fn readers_refuse_writes_and_chat_bookkeeping_goes_through_the_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
-        store.migrate().await.unwrap();
+        let (f, tx) = crate::store::test_fixture::store_with_an_event().await;
+        tx.commit().await.unwrap();
+        let (store, person) = (f.store, f.owner);
         let refused = sqlx::query("INSERT INTO settings (key, value) VALUES ('k', x'00')")
             .execute(store.pool())
             .await;
@@ -116,7 +116,6 @@ mod tests {
         assert!(waiting.await.unwrap().unwrap(), "the first record of an update");
         assert!(!store.record_chat_update(Platform::Telegram, "41", now).await.unwrap());
         let mut tx = store.write().await.unwrap();
-        let person = store.upsert_person(&mut tx, "p@example.com", true, now).await.unwrap();
         sqlx::query(
             "INSERT INTO chat_accounts (platform, external_id, person_id, linked_at) VALUES ('telegram', '41', ?, ?)",
         )

@@ -131,14 +131,13 @@ impl Store {
     /// People with an active promoter membership (`promoter`) or an organizer role
     /// (`organizer`) in an organization.
     pub async fn digest_recipients(&self, org_id: OrgId, kind: DigestKind) -> StoreResult<Vec<Recipient>> {
-        let sql = if kind == DigestKind::Organizer {
-            "SELECT DISTINCT p.id AS person_id, p.email, p.mail_opt_out, p.created_at FROM organizers o \
-             JOIN people p ON p.id = o.person_id WHERE o.org_id = ? ORDER BY p.id"
-        } else {
-            "SELECT DISTINCT p.id AS person_id, p.email, p.mail_opt_out, p.created_at FROM memberships m \
-             JOIN people p ON p.id = m.person_id WHERE m.org_id = ? AND m.status = 'active' ORDER BY p.id"
-        };
-        Ok(sqlx::query_as(sql).bind(org_id).fetch_all(self.pool()).await?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id AS person_id, email, mail_opt_out, created_at FROM people WHERE id IN ({}) ORDER BY id",
+            recipients_of(kind)
+        )))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Every organization id.
@@ -176,11 +175,6 @@ impl Store {
         org_id: OrgId,
         kind: DigestKind,
     ) -> StoreResult<std::collections::HashMap<PersonId, Preferences>> {
-        let who = if kind == DigestKind::Organizer {
-            "SELECT person_id FROM organizers WHERE org_id = ?"
-        } else {
-            "SELECT person_id FROM memberships WHERE org_id = ? AND status = 'active'"
-        };
         #[derive(sqlx::FromRow)]
         struct Row {
             person_id: PersonId,
@@ -188,7 +182,8 @@ impl Store {
             prefs: Preferences,
         }
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT person_id, channel, digest, digest_hour, notify FROM preferences WHERE person_id IN ({who})"
+            "SELECT person_id, channel, digest, digest_hour, notify FROM preferences WHERE person_id IN ({})",
+            recipients_of(kind)
         )))
         .bind(org_id)
         .fetch_all(self.pool())
@@ -426,5 +421,13 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?,
         )
+    }
+}
+
+/// The ids of the people who may get an organization's (`?`) digest of `kind`.
+fn recipients_of(kind: DigestKind) -> &'static str {
+    match kind {
+        DigestKind::Organizer => "SELECT person_id FROM organizers WHERE org_id = ?",
+        DigestKind::Promoter => "SELECT person_id FROM memberships WHERE org_id = ? AND status = 'active'",
     }
 }

@@ -89,7 +89,7 @@ async fn pruning_keeps_the_newest_rows_and_an_emptied_log_keeps_its_position() {
     // With every row gone, a rebuild still starts from the last number handed out
     // (the next row is not taken for a gap left by pruning).
     sqlx::query("DELETE FROM link_log")
-        .execute(&store.writer)
+        .execute(store.writer())
         .await
         .unwrap();
     let at = store.read_live_links(|head| head.log_at, |_, _| {}).await.unwrap();
