@@ -13,7 +13,7 @@ use crate::commands::{Core, parse_email};
 use crate::config::Config;
 use crate::daemon::open_store;
 use crate::domain::{Channel, OutboxId};
-use crate::store::Store;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -273,12 +273,12 @@ fn inspect_mail(action: &EmailAction) -> anyhow::Result<ExitCode> {
 
 /// `promoterd migrate`.
 async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
-    let path = config.database_path();
-    let store = Store::open_with(&path, config.database.synchronous == "full")
-        .await
-        .with_context(|| format!("opening {}", path.display()))?;
+    let store = crate::daemon::open_database(config).await?;
     let n = store.migrate().await.context("applying migrations")?;
-    println!("{}: {n} migration(s) applied, schema up to date", path.display());
+    println!(
+        "{}: {n} migration(s) applied, schema up to date",
+        config.database_name()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,10 +3,12 @@
 
 mod backup;
 mod checkout;
+mod database;
 mod secrets;
 
 pub use backup::{BackupConfig, parse_every};
 pub use checkout::{CheckoutConfig, KINDS as CHECKOUT_KINDS, secrets_ready as checkout_secrets_ready};
+pub use database::DatabaseConfig;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -28,26 +30,6 @@ pub struct Config {
     /// Directory of the config file; relative paths are resolved from it.
     #[serde(skip)]
     pub base_dir: PathBuf,
-}
-
-/// `[database]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DatabaseConfig {
-    /// The SQLite file.
-    pub path: PathBuf,
-    /// `full`: every commit is on disk before it is acknowledged (survives power loss);
-    /// `normal`: survives any crash of the process, may lose the last commits on power loss.
-    pub synchronous: String,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        DatabaseConfig {
-            path: "promoterd.db".into(),
-            synchronous: "full".into(),
-        }
-    }
 }
 
 /// `[http]`
@@ -309,6 +291,23 @@ impl Config {
                 self.database.synchronous
             ));
         }
+        if let Some(url) = self.database_url()
+            && !crate::store::is_postgres_url(&url)
+        {
+            return Err(
+                "database.url must be a postgres:// URL (leave it out for the SQLite file in database.path)".into(),
+            );
+        }
+        if self.database_url().is_some() && !self.backup.dir.as_os_str().is_empty() {
+            return Err(
+                "backup.dir: scheduled backups copy the SQLite file; on PostgreSQL back up with \
+                        its own tools (pg_dump or base backups) and leave backup.dir empty"
+                    .into(),
+            );
+        }
+        if self.database.pool_size == 0 {
+            return Err("database.pool_size must be at least 1".into());
+        }
         if !matches!(self.discord.mode.as_str(), "gateway" | "endpoint") {
             return Err(format!(
                 "discord.mode `{}` must be \"gateway\" or \"endpoint\"",
@@ -390,15 +389,6 @@ impl Config {
             ));
         }
         Ok(())
-    }
-
-    /// The database file, resolved against the config's directory.
-    pub fn database_path(&self) -> PathBuf {
-        if self.database.path.is_absolute() {
-            self.database.path.clone()
-        } else {
-            self.base_dir.join(&self.database.path)
-        }
     }
 
     /// The directory of scheduled backups, resolved like the database; `None`: off.

@@ -3,27 +3,78 @@
 use crate::config::Config;
 use anyhow::Context;
 
+/// Opens the database named by the configuration (PostgreSQL when `[database] url` is
+/// set, else the SQLite file), without migrating.
+pub async fn open_database(config: &Config) -> anyhow::Result<crate::store::Store> {
+    let store = match config.database_url() {
+        Some(url) => crate::store::Store::open_postgres(&url, config.database.pool_size).await,
+        None => crate::store::Store::open_with(&config.database_path(), config.database.synchronous == "full").await,
+    };
+    store.with_context(|| format!("opening the database {}", config.database_name()))
+}
+
 /// Opens and migrates the database named by the configuration.
 pub async fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
-    let path = config.database_path();
-    let store = crate::store::Store::open_with(&path, config.database.synchronous == "full")
-        .await
-        .with_context(|| format!("opening the database {}", path.display()))?;
+    let store = open_database(config).await?;
+    prepare(&store).await?;
+    Ok(store)
+}
+
+/// Applies migrations and dates orders stored before sale days existed.
+async fn prepare(store: &crate::store::Store) -> anyhow::Result<()> {
     store.migrate().await.context("applying migrations")?;
     let dated = store.fill_sale_days().await.context("dating orders for charts")?;
     if dated > 0 {
         tracing::info!(orders = dated, "orders stored before charts existed got their sale day");
     }
-    Ok(store)
+    Ok(())
+}
+
+/// Takes the PostgreSQL database for this daemon (None on SQLite, whose file lock does
+/// it): one daemon per database in this release, as per SQLite file, since the jobs that
+/// must run once (mail polling, digests, the outbox) do not take leases yet.
+async fn hold_database(
+    store: &crate::store::Store,
+    config: &Config,
+) -> anyhow::Result<Option<crate::store::DatabaseHold>> {
+    match store
+        .hold_database()
+        .await
+        .context("taking the database's daemon lock")?
+    {
+        crate::store::Hold::Held(h) => Ok(Some(h)),
+        crate::store::Hold::NotNeeded => Ok(None),
+        crate::store::Hold::Taken => anyhow::bail!(
+            "another promoterd daemon runs on {}; stop it first (one daemon per database in this release)",
+            config.database_name()
+        ),
+    }
+}
+
+/// Opens the database for this daemon alone: on SQLite the file's lock is taken before
+/// migrating; on PostgreSQL the database's advisory lock once it is open.
+async fn open_held(
+    config: &Config,
+) -> anyhow::Result<(
+    crate::store::Store,
+    (Option<crate::backup::DaemonLock>, Option<crate::store::DatabaseHold>),
+)> {
+    let lock = (config.database_url().is_none())
+        .then(|| crate::backup::DaemonLock::acquire(&config.database_path()))
+        .transpose()?;
+    let store = open_database(config).await?;
+    // Before migrating: a second daemon (a newer release, say) changes nothing under the first.
+    let hold = hold_database(&store, config).await?;
+    prepare(&store).await?;
+    Ok((store, (lock, hold)))
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::install().context("installing signal handlers")?;
     crate::config::checkout_secrets_ready(&config.checkout).map_err(anyhow::Error::msg)?;
-    let _lock = crate::backup::DaemonLock::acquire(&config.database_path())?;
-    let store = open_store(&config).await?;
-    tracing::info!(database = %config.database_path().display(), "database ready");
+    let (store, _held) = open_held(&config).await?;
+    tracing::info!(database = %config.database_name(), "database ready");
     if config.webhook_secrets().is_empty() && config.checkout.is_empty() {
         tracing::info!(
             "order webhook: off (no secrets in [webhook], no PROMOTERD_WEBHOOK_SECRETS, no [[checkout]] connection)"

@@ -11,7 +11,9 @@ mod codec;
 mod commissions;
 mod daily;
 mod digests;
+mod dump;
 mod export;
+mod hold;
 #[cfg(test)]
 mod link_log_tests;
 mod links;
@@ -28,10 +30,12 @@ mod people;
 mod personal;
 mod privacy;
 mod programs;
+mod sql;
 mod stats;
 #[cfg(test)]
 mod test_fixture;
 mod ticket_types;
+mod tx;
 mod upgrade;
 mod vouchers;
 
@@ -43,7 +47,9 @@ pub use checkouts::{PromoCodeRow, ShopEvent};
 pub use commissions::{RuleSlot, RuleView};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
+pub use dump::dump;
 pub use export::{ExportFilter, ExportRow};
+pub use hold::{DatabaseHold, Hold};
 pub use links::{
     ClickBatch, EventPage, LinkLogRow, LinkRow, LinkState, LinkTableHead, LinkTarget, LiveLink, NewLink,
     shown_link_label,
@@ -59,13 +65,17 @@ pub use privacy::{FAILED_KEEP, PastEvent};
 pub use programs::{InviteRow, MembershipRow, NewInvite};
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
 pub use ticket_types::TicketTypeUse;
+use tx::TxInner;
+pub use tx::{TxConn, WriteTx};
 pub use vouchers::{VoucherRow, VoucherWanted};
 
 /// Kept here too: callers name them as store types.
 pub use crate::domain::{InviteKind, OrganizerRole};
 
+use sql::{On, query_scalar};
+use sqlx::SqlitePool;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -83,6 +93,9 @@ pub enum StoreError {
     /// The database file could not be created.
     #[error("database file: {0}")]
     File(#[from] std::io::Error),
+    /// What this database does not do (a file backup of PostgreSQL): the text says what to do instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// A value to be stored could not be encoded (a bug: nothing was written).
     #[error("encoding a value to store: {0}")]
     Encode(String),
@@ -133,49 +146,6 @@ impl From<crate::domain::UnknownWord> for StoreError {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A write transaction (`BEGIN IMMEDIATE`) on the writer connection. The store's own
-/// type: code outside `store/` holds and commits it without naming sqlx. Dropped
-/// without [`WriteTx::commit`], it rolls back.
-#[derive(Debug)]
-pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
-    /// Whether the transaction changed tracking links: announced once it commits.
-    links: bool,
-    changes: Arc<LinkChanges>,
-}
-
-impl WriteTx {
-    /// Makes every write of the transaction durable (per `[database] synchronous`), then
-    /// announces that it changed links, if it did: migration 0017's log names what
-    /// changed (for any process); the announcement makes the redirect read it at once.
-    pub async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await?;
-        if self.links {
-            self.changes.announce();
-        }
-        Ok(())
-    }
-
-    /// Notes that this transaction changes tracking links (their liveness or target):
-    /// the store functions that do call it.
-    fn links_changed(&mut self) {
-        self.links = true;
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::SqliteConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
-    }
-}
-
 /// The writer's page cache at rest: SQLite's default.
 pub const WRITER_CACHE_IDLE_KIB: u32 = 2000;
 /// The writer's page cache during an order rush: it holds the index pages that inserts
@@ -183,19 +153,40 @@ pub const WRITER_CACHE_IDLE_KIB: u32 = 2000;
 pub const WRITER_CACHE_BUSY_KIB: u32 = 16384;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// The database handle, cheap to clone. Transactions run on a single writer connection
-/// (queued in the pool, not in SQLite's busy loop); reads use their own connections, so
-/// a writer that reads on the side can never wait for itself.
+/// The key of PostgreSQL's write lock (`pg_advisory_xact_lock`): "promoter" in ASCII.
+const PG_WRITE_LOCK: i64 = 0x70726f6d6f746572;
+
+/// The database handle, cheap to clone. On SQLite, transactions run on a single writer
+/// connection (queued in the pool, not in SQLite's busy loop); reads use their own
+/// connections, so a writer that reads on the side can never wait for itself.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
-    writer: SqlitePool,
+    db: Db,
     /// Link changes committed through this handle (and its clones).
     changes: Arc<LinkChanges>,
-    /// How the connections were opened: a backup opens one of its own.
-    options: Arc<SqliteConnectOptions>,
 }
+
+#[derive(Clone, Debug)]
+enum Db {
+    Sqlite {
+        pool: SqlitePool,
+        writer: SqlitePool,
+        /// How the connections were opened: a backup opens one of its own.
+        options: Arc<SqliteConnectOptions>,
+    },
+    Postgres {
+        pool: PgPool,
+        /// One connection for this process's writes, as on SQLite: transactions queue
+        /// here, so only one connection at a time waits for the database's write lock
+        /// (a full pool of waiting writers would starve the holder's own reads).
+        writer: PgPool,
+    },
+}
+
+/// Connections a daemon opens to PostgreSQL when `[database] pool_size` leaves it unset.
+pub const PG_POOL_DEFAULT: u32 = 10;
 
 impl Store {
     /// Opens (creating if missing) the SQLite file in WAL mode. Does not migrate.
@@ -224,13 +215,40 @@ impl Store {
         Self::with_options(opts).await
     }
 
-    /// Opens a database from a `sqlite:` URL (used by tools and tests).
+    /// Opens a database from a URL: `postgres://…` (or `postgresql://…`), else a
+    /// `sqlite:` URL (used by tools and tests).
     pub async fn open_url(url: &str) -> StoreResult<Self> {
+        if is_postgres_url(url) {
+            return Self::open_postgres(url, PG_POOL_DEFAULT).await;
+        }
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
         Self::with_options(opts).await
+    }
+
+    /// Opens a PostgreSQL database with at most `pool_size` connections. Does not migrate.
+    pub async fn open_postgres(url: &str, pool_size: u32) -> StoreResult<Self> {
+        // A transaction left open (its task dropped it and the runtime has not run the
+        // rollback yet) holds the write lock: PostgreSQL ends it after a minute at most.
+        let opts = PgConnectOptions::from_str(url)?
+            .application_name("promoterd")
+            .options([("idle_in_transaction_session_timeout", "60s")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.clone())
+            .await?;
+        let writer = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await?;
+        Ok(Self {
+            db: Db::Postgres { pool, writer },
+            changes: Default::default(),
+        })
     }
 
     async fn with_options(opts: SqliteConnectOptions) -> StoreResult<Self> {
@@ -255,32 +273,60 @@ impl Store {
             .connect_with(opts.clone().pragma("query_only", "on"))
             .await?;
         Ok(Self {
-            pool,
-            writer,
+            db: Db::Sqlite {
+                pool,
+                writer,
+                options: Arc::new(opts),
+            },
             changes: Default::default(),
-            options: Arc::new(opts),
         })
+    }
+
+    /// Whether this store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db, Db::Postgres { .. })
     }
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> StoreResult<usize> {
-        self.reconcile_released_migrations().await?;
-        let before = self.applied_migrations().await.unwrap_or(0);
-        MIGRATOR.run(&self.writer).await?;
+        let before = match &self.db {
+            Db::Sqlite { writer, .. } => {
+                self.reconcile_released_migrations().await?;
+                let before = self.applied_migrations().await.unwrap_or(0);
+                MIGRATOR.run(writer).await?;
+                before
+            }
+            Db::Postgres { writer, .. } => {
+                let before = self.applied_migrations().await.unwrap_or(0);
+                PG_MIGRATOR.run(writer).await?;
+                before
+            }
+        };
         Ok(self.applied_migrations().await?.saturating_sub(before))
     }
 
     async fn applied_migrations(&self) -> StoreResult<usize> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success = 1")
-            .fetch_one(&self.pool)
+        let n: i64 = query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(self.pool())
             .await?;
         Ok(n as usize)
     }
 
     /// Starts a write transaction that takes the write lock at once.
     pub async fn write(&self) -> StoreResult<WriteTx> {
+        let tx = match &self.db {
+            Db::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres { writer, .. } => {
+                let mut tx = writer.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                TxInner::Postgres(tx)
+            }
+        };
         Ok(WriteTx {
-            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            tx: TxConn(tx),
             links: false,
             changes: self.changes.clone(),
         })
@@ -291,94 +337,78 @@ impl Store {
         &self.changes
     }
 
-    /// Sizes the writer's page cache: [`WRITER_CACHE_BUSY_KIB`] while orders pour in,
-    /// [`WRITER_CACHE_IDLE_KIB`] otherwise (a smaller cache frees the pages beyond it).
-    pub async fn set_writer_cache(&self, tx: &mut WriteTx, kib: u32) -> StoreResult<()> {
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}")))
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    /// Opens a savepoint inside a write transaction.
-    pub async fn savepoint(&self, tx: &mut WriteTx) -> StoreResult<()> {
-        sqlx::query("SAVEPOINT item").execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    /// Keeps what was done since the savepoint.
-    pub async fn release_savepoint(&self, tx: &mut WriteTx) -> StoreResult<()> {
-        sqlx::query("RELEASE item").execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    /// Undoes what was done since the savepoint.
-    pub async fn rollback_savepoint(&self, tx: &mut WriteTx) -> StoreResult<()> {
-        sqlx::query("ROLLBACK TO item").execute(&mut **tx).await?;
-        sqlx::query("RELEASE item").execute(&mut **tx).await?;
-        Ok(())
-    }
-
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query_scalar::<_, i64>("SELECT 1")
-            .fetch_one(&self.pool)
+        query_scalar::<i64>("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(self.pool())
             .await
             .is_ok()
     }
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
-        self.pool.close().await;
-        self.writer.close().await;
+        match &self.db {
+            Db::Sqlite { pool, writer, .. } => {
+                pool.close().await;
+                writer.close().await;
+            }
+            Db::Postgres { pool, writer } => {
+                pool.close().await;
+                writer.close().await;
+            }
+        }
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Connections for reading (on SQLite read-only ones).
+    pub(crate) fn pool(&self) -> On<'_> {
+        match &self.db {
+            Db::Sqlite { pool, .. } => On::SqlitePool(pool),
+            Db::Postgres { pool, .. } => On::PgPool(pool),
+        }
     }
 
     /// The writer connection, for one statement in its own transaction (queued behind
     /// any open [`WriteTx`]; never call it while holding one).
-    pub(crate) fn writer(&self) -> &SqlitePool {
-        &self.writer
+    pub(crate) fn writer(&self) -> On<'_> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => On::SqlitePool(writer),
+            Db::Postgres { writer, .. } => On::PgPool(writer),
+        }
     }
 
-    /// How this store's connections are opened.
-    pub(crate) fn options(&self) -> &SqliteConnectOptions {
-        &self.options
+    /// SQLite's writer pool (None on PostgreSQL), for what only SQLite has.
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqlitePool> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => Some(writer),
+            Db::Postgres { .. } => None,
+        }
+    }
+
+    /// A read-only transaction that sees one snapshot from its first read to its end
+    /// (SQLite's deferred transaction; PostgreSQL's repeatable read).
+    pub(crate) async fn snapshot(&self) -> StoreResult<TxConn> {
+        Ok(TxConn(match &self.db {
+            Db::Sqlite { pool, .. } => TxInner::Sqlite(pool.begin().await?),
+            Db::Postgres { pool, .. } => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                TxInner::Postgres(tx)
+            }
+        }))
+    }
+
+    /// How this store's SQLite connections are opened (None on PostgreSQL).
+    pub(crate) fn sqlite_options(&self) -> Option<&SqliteConnectOptions> {
+        match &self.db {
+            Db::Sqlite { options, .. } => Some(options),
+            Db::Postgres { .. } => None,
+        }
     }
 }
 
-/// Every row of every table as text, in a stable order: tests compare two dumps to
-/// prove that a refused request changed nothing.
-pub async fn dump(store: &Store) -> StoreResult<String> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name NOT LIKE '\\_sqlx%' ESCAPE '\\' ORDER BY name",
-    )
-    .fetch_all(store.pool())
-    .await?;
-    let mut out = String::new();
-    for name in names {
-        let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-            .bind(&name)
-            .fetch_all(store.pool())
-            .await?;
-        let row = cols
-            .iter()
-            .map(|c| format!("quote(\"{c}\")"))
-            .collect::<Vec<_>>()
-            .join(" || '|' || ");
-        // Table and column names come from sqlite_master, not from input.
-        let rows: Vec<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {row} FROM \"{name}\" ORDER BY 1")))
-                .fetch_all(store.pool())
-                .await?;
-        out.push_str(&format!("## {name}\n"));
-        for r in rows {
-            out.push_str(&r);
-            out.push('\n');
-        }
-    }
-    Ok(out)
+/// Whether a `[database] url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

@@ -19,6 +19,7 @@ fn counts(check: &FileCheck) -> String {
 
 /// `promoterd backup <file>`.
 pub async fn backup(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    sqlite_only(config)?;
     let path = config.database_path();
     if !path.is_file() {
         bail!("there is no database at {} to back up", path.display());
@@ -45,6 +46,7 @@ pub async fn backup(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
 
 /// `promoterd restore <file>`.
 pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    sqlite_only(config)?;
     let path = config.database_path();
     let done = put_back(&path, file, chrono::Utc::now()).await?;
     println!(
@@ -58,4 +60,16 @@ pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     }
     println!("Start the daemon; it applies any newer migrations to the restored copy.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Backups here are copies of the SQLite file; a PostgreSQL database has its own tools.
+fn sqlite_only(config: &Config) -> anyhow::Result<()> {
+    if config.database_url().is_some() {
+        bail!(
+            "this configuration uses PostgreSQL ({}): back it up and restore it with PostgreSQL's own tools \
+             (pg_dump / pg_restore, or base backups); promoterd backup and restore copy a SQLite file",
+            config.database_name()
+        );
+    }
+    Ok(())
 }

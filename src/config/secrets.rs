@@ -11,6 +11,11 @@ fn env_or(value: &Option<String>, var: &str) -> Option<String> {
 }
 
 impl Config {
+    /// The PostgreSQL database, from the file or the environment (None: the SQLite file).
+    pub fn database_url(&self) -> Option<String> {
+        env_or(&self.database.url, "PROMOTERD_DATABASE_URL")
+    }
+
     /// The Telegram bot token, from the file or the environment.
     pub fn telegram_token(&self) -> Option<String> {
         env_or(&self.telegram.bot_token, "PROMOTERD_TELEGRAM_TOKEN")

@@ -3,12 +3,12 @@
 
 use super::commissions::{OrgRuleRow, RULE_COLUMNS, rule_of};
 use super::order_batch::NewSale;
+use super::sql::{Bind, QueryBuilder, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::commission::{self, Delta, Rule, Sale};
 use crate::domain::{EventId, MembershipId, OrderId, OrderStatus, OrgId, PersonId, TicketTypeId};
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
+
 use std::collections::HashMap;
 
 /// Orders per statement of the accrual (bound parameters stay well under the limit).
@@ -116,14 +116,15 @@ impl Store {
         }
         let mut q = QueryBuilder::new(
             "SELECT o.id, o.event_id, e.org_id, m.person_id, o.status, o.self_referral, g.commission_self_since, \
-               o.ordered_at, e.commission_basis_at, l.ticket_type_id, sum(l.quantity - l.refunded_quantity), \
-               sum((l.quantity - l.refunded_quantity) * l.unit_price_minor - l.refunded_minor) \
+               o.ordered_at, e.commission_basis_at, l.ticket_type_id, \
+               CAST(sum(l.quantity - l.refunded_quantity) AS BIGINT), \
+               CAST(sum((l.quantity - l.refunded_quantity) * l.unit_price_minor - l.refunded_minor) AS BIGINT) \
              FROM orders o JOIN events e ON e.id = o.event_id JOIN organizations g ON g.id = e.org_id \
              JOIN memberships m ON m.id = o.membership_id LEFT JOIN order_lines l ON l.order_id = o.id \
              WHERE e.cancelled_at IS NULL AND o.id IN (",
         );
         push_ids(&mut q, orders.iter().copied());
-        q.push(") GROUP BY o.id, l.ticket_type_id ORDER BY o.id");
+        q.push(") GROUP BY o.id, e.id, g.id, m.id, l.ticket_type_id ORDER BY o.id");
         #[allow(clippy::type_complexity)]
         let lines: Vec<(
             OrderId,
@@ -178,7 +179,7 @@ impl Store {
     /// Every rule version of the organizations of these orders (by order ids) or events.
     async fn rules_of<T>(&self, tx: &mut WriteTx, of: RulesOf, ids: impl IntoIterator<Item = T>) -> StoreResult<Rules>
     where
-        T: Ord + Copy + Send + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'static,
+        T: Ord + Copy + Bind,
     {
         let orgs = match of {
             RulesOf::Orders => "SELECT e.org_id FROM orders o JOIN events e ON e.id = o.event_id WHERE o.id IN (",
@@ -204,7 +205,8 @@ impl Store {
         orders: &[OrderId],
     ) -> StoreResult<HashMap<OrderId, Vec<(TicketTypeId, i64)>>> {
         let mut q = QueryBuilder::new(
-            "SELECT order_id, ticket_type_id, sum(amount_minor) FROM commission_entries WHERE order_id IN (",
+            "SELECT order_id, ticket_type_id, CAST(sum(amount_minor) AS BIGINT) FROM commission_entries \
+             WHERE order_id IN (",
         );
         push_ids(&mut q, orders.iter().copied());
         q.push(") GROUP BY 1, 2");
@@ -278,7 +280,7 @@ impl Store {
                     .push_bind(d.kind)
                     .push_bind(d.tickets)
                     .push_bind(d.amount_minor)
-                    .push_bind(&now);
+                    .push_bind(now);
             });
             q.build().execute(&mut **tx).await?;
         }
@@ -308,9 +310,9 @@ impl Store {
             });
             q.push(
                 " ON CONFLICT (event_id, person_id, ticket_type_id) DO UPDATE SET \
-                 amount_minor = amount_minor + excluded.amount_minor, \
-                 earned_minor = earned_minor + excluded.earned_minor, \
-                 reversed_minor = reversed_minor + excluded.reversed_minor",
+                 amount_minor = commission_totals.amount_minor + excluded.amount_minor, \
+                 earned_minor = commission_totals.earned_minor + excluded.earned_minor, \
+                 reversed_minor = commission_totals.reversed_minor + excluded.reversed_minor",
             );
             q.build().execute(&mut **tx).await?;
         }
@@ -325,7 +327,8 @@ impl Store {
                 b.push_bind(*p).push_bind(*e).push_bind(*a);
             });
             q.push(
-                " ON CONFLICT (person_id, event_id) DO UPDATE SET amount_minor = amount_minor + excluded.amount_minor",
+                " ON CONFLICT (person_id, event_id) DO UPDATE SET \
+                 amount_minor = commission_balances.amount_minor + excluded.amount_minor",
             );
             q.build().execute(&mut **tx).await?;
         }
@@ -363,9 +366,9 @@ impl Store {
 }
 
 /// Pushes `ids` as a bound list (the inside of `IN (…)`), each distinct id once.
-fn push_ids<T>(q: &mut QueryBuilder<sqlx::Sqlite>, ids: impl IntoIterator<Item = T>)
+fn push_ids<T>(q: &mut QueryBuilder, ids: impl IntoIterator<Item = T>)
 where
-    T: Ord + Copy + Send + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'static,
+    T: Ord + Copy + Bind,
 {
     let mut ids: Vec<T> = ids.into_iter().collect();
     ids.sort_unstable();

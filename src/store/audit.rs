@@ -1,7 +1,7 @@
 //! The audit log (who did what) and the outbound message queue.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{InviteId, OrgId, OutboxId, PersonId};
 use chrono::{DateTime, Utc};
 
@@ -72,7 +72,7 @@ impl Store {
         detail: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_log (at, org_id, actor_id, action, detail) VALUES (?, ?, ?, ?, ?)")
+        query("INSERT INTO audit_log (at, org_id, actor_id, action, detail) VALUES (?, ?, ?, ?, ?)")
             .bind(ts(now))
             .bind(org_id)
             .bind(actor_id)
@@ -91,7 +91,7 @@ impl Store {
         since: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<(Vec<AuditEntry>, i64)> {
-        let rows = sqlx::query_as(
+        let rows = query_as(
             "SELECT a.at, p.email AS actor, a.action, a.detail FROM audit_log a LEFT JOIN people p ON p.id = a.actor_id \
              WHERE a.org_id = ? AND a.at >= ? ORDER BY a.id DESC LIMIT ?",
         )
@@ -100,7 +100,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        let total = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE org_id = ? AND at >= ?")
+        let total = query_scalar("SELECT count(*) FROM audit_log WHERE org_id = ? AND at >= ?")
             .bind(org_id)
             .bind(ts(since))
             .fetch_one(self.pool())
@@ -116,7 +116,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<OutboxId> {
         if let Some(t) = &mail.token {
-            sqlx::query(
+            query(
                 "INSERT INTO reply_tokens (token_hash, email, purpose, invite_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(&t.hash)
@@ -132,7 +132,7 @@ impl Store {
             Some((n, m, d)) => (Some(n), Some(m), Some(d)),
             None => (None, None, None),
         };
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, message_id, reply_to, \
              in_reply_to, attachment_name, attachment_mime, attachment, token_hash, from_name, body_html, references_chain) \
              VALUES ('email', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -154,17 +154,17 @@ impl Store {
         .bind(mail.body_html)
         .bind(mail.references_chain)
         .fetch_one(&mut **tx)
-        .await?)
+        .await
     }
 
     /// Unsent messages for a recipient, oldest first.
     pub async fn pending_messages_to(&self, recipient: &str) -> StoreResult<Vec<OutboxRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT id, channel, recipient, kind, subject, body, reply_to, message_id FROM outbox \
              WHERE recipient = ? AND sent_at IS NULL AND failed_at IS NULL ORDER BY id",
         )
         .bind(recipient)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }

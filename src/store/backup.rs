@@ -44,7 +44,10 @@ impl Store {
         let target = target
             .to_str()
             .ok_or_else(|| StoreError::Encode(format!("the path {} is not UTF-8", target.display())))?;
-        let mut conn = SqliteConnection::connect_with(self.options()).await?;
+        let options = self.sqlite_options().ok_or(StoreError::Unsupported(
+            "promoterd backs up SQLite databases; back up PostgreSQL with its own tools (pg_dump)",
+        ))?;
+        let mut conn = SqliteConnection::connect_with(options).await?;
         let done = sqlx::query("VACUUM INTO ?").bind(target).execute(&mut conn).await;
         conn.close().await?;
         done?;
@@ -72,4 +75,21 @@ pub async fn check_file(path: &Path) -> StoreResult<FileCheck> {
         integrity: problems.join("; "),
         counts,
     })
+}
+
+impl Store {
+    /// Empties SQLite's write-ahead log into the database file (see
+    /// [`Store::checkpoint_truncate`]); nothing to do on PostgreSQL.
+    pub(super) async fn sqlite_checkpoint_truncate(&self) -> StoreResult<()> {
+        let Some(writer) = self.sqlite_writer() else {
+            return Ok(());
+        };
+        let mut conn = writer.acquire().await?;
+        // Without waiting for readers: a long one (a backup) would hold every write up.
+        sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
+        let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await;
+        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+        done?;
+        Ok(())
+    }
 }

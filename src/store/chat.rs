@@ -1,7 +1,7 @@
 //! Chat front-end bookkeeping: applied updates and unreachable accounts.
 
+use super::sql::{query, query_scalar, ts};
 use super::{Store, StoreResult};
-use crate::clock::ts;
 use crate::domain::Platform;
 use chrono::{DateTime, Utc};
 
@@ -9,7 +9,7 @@ impl Store {
     /// Whether an update (Telegram `update_id`, Discord interaction id) was applied.
     pub async fn chat_update_seen(&self, platform: Platform, id: &str) -> StoreResult<bool> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM chat_updates WHERE platform = ? AND update_id = ?")
+            query_scalar::<i64>("SELECT count(*) FROM chat_updates WHERE platform = ? AND update_id = ?")
                 .bind(platform)
                 .bind(id)
                 .fetch_one(self.pool())
@@ -20,7 +20,7 @@ impl Store {
 
     /// Records an applied update; false when it was recorded before.
     pub async fn record_chat_update(&self, platform: Platform, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO chat_updates (platform, update_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(platform)
@@ -39,7 +39,7 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE chat_accounts SET unreachable_at = ?, unreachable_reason = ? WHERE platform = ? AND external_id = ?")
+        query("UPDATE chat_accounts SET unreachable_at = ?, unreachable_reason = ? WHERE platform = ? AND external_id = ?")
             .bind(ts(now))
             .bind(reason)
             .bind(platform)
@@ -55,7 +55,7 @@ impl Store {
         if !self.chat_unreachable(platform, id).await? {
             return Ok(());
         }
-        sqlx::query(
+        query(
             "UPDATE chat_accounts SET unreachable_at = NULL, unreachable_reason = NULL \
              WHERE platform = ? AND external_id = ? AND unreachable_at IS NOT NULL",
         )
@@ -68,7 +68,7 @@ impl Store {
 
     /// Whether a chat account was marked unreachable.
     pub async fn chat_unreachable(&self, platform: Platform, id: &str) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
+        Ok(query_scalar::<i64>(
             "SELECT count(*) FROM chat_accounts WHERE platform = ? AND external_id = ? AND unreachable_at IS NOT NULL",
         )
         .bind(platform)
@@ -80,13 +80,13 @@ impl Store {
 
     /// Chat accounts of people who organize at least one organization.
     pub async fn organizer_chat_accounts(&self, platform: Platform) -> StoreResult<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "SELECT DISTINCT c.external_id FROM chat_accounts c JOIN organizers o ON o.person_id = c.person_id \
              WHERE c.platform = ? AND c.scope = 'full' ORDER BY c.external_id",
         )
         .bind(platform)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }
 
@@ -102,7 +102,7 @@ mod tests {
         let (f, tx) = crate::store::test_fixture::store_with_an_event().await;
         tx.commit().await.unwrap();
         let (store, person) = (f.store, f.owner);
-        let refused = sqlx::query("INSERT INTO settings (key, value) VALUES ('k', x'00')")
+        let refused = query("INSERT INTO settings (key, value) VALUES ('k', x'00')")
             .execute(store.pool())
             .await;
         assert!(refused.is_err(), "a reader accepted a write");
@@ -116,7 +116,7 @@ mod tests {
         assert!(waiting.await.unwrap().unwrap(), "the first record of an update");
         assert!(!store.record_chat_update(Platform::Telegram, "41", now).await.unwrap());
         let mut tx = store.write().await.unwrap();
-        sqlx::query(
+        query(
             "INSERT INTO chat_accounts (platform, external_id, person_id, linked_at) VALUES ('telegram', '41', ?, ?)",
         )
         .bind(person)

@@ -2,6 +2,7 @@
 //! or only for the memberships it redeemed with an invite code.
 
 use super::people::{ChatAccount, PersonRow};
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreError, StoreResult, WriteTx};
 use crate::domain::{MembershipId, PersonId, Platform};
 
@@ -65,7 +66,7 @@ impl Store {
     /// The person a chat account is linked to, with the account's scope.
     pub async fn chat_link(&self, platform: Platform, external_id: &str) -> StoreResult<Option<ChatLink>> {
         let scope: Option<(PersonId, String)> =
-            sqlx::query_as("SELECT person_id, scope FROM chat_accounts WHERE platform = ? AND external_id = ?")
+            query_as("SELECT person_id, scope FROM chat_accounts WHERE platform = ? AND external_id = ?")
                 .bind(platform)
                 .bind(external_id)
                 .fetch_optional(self.pool())
@@ -85,18 +86,18 @@ impl Store {
     }
 
     async fn chat_grants(&self, platform: Platform, external_id: &str) -> StoreResult<Vec<MembershipId>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "SELECT membership_id FROM chat_account_grants WHERE platform = ? AND external_id = ? ORDER BY membership_id",
         )
         .bind(platform)
         .bind(external_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Every chat account linked to a person, with its scope and grants.
     pub async fn linked_accounts(&self, person_id: PersonId) -> StoreResult<Vec<LinkedAccount>> {
-        let rows: Vec<(Platform, String, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<(Platform, String, Option<String>, String)> = query_as(
             "SELECT platform, external_id, username, scope FROM chat_accounts WHERE person_id = ? ORDER BY platform",
         )
         .bind(person_id)
@@ -131,13 +132,13 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<()> {
         if scope == LinkScope::Full {
-            sqlx::query("DELETE FROM chat_account_grants WHERE platform = ? AND external_id = ?")
+            query("DELETE FROM chat_account_grants WHERE platform = ? AND external_id = ?")
                 .bind(account.platform)
                 .bind(&account.external_id)
                 .execute(&mut **tx)
                 .await?;
         }
-        sqlx::query(
+        query(
             "INSERT INTO chat_accounts (platform, external_id, person_id, username, linked_at, scope) \
              VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (platform, external_id) DO UPDATE SET person_id = excluded.person_id, \
@@ -149,7 +150,7 @@ impl Store {
         .bind(&account.external_id)
         .bind(person_id)
         .bind(&account.username)
-        .bind(crate::clock::ts(now))
+        .bind(ts(now))
         .bind(scope.as_str())
         .execute(&mut **tx)
         .await?;
@@ -163,7 +164,7 @@ impl Store {
         account: &ChatAccount,
         membership_id: MembershipId,
     ) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO chat_account_grants (platform, external_id, membership_id) VALUES (?, ?, ?) \
              ON CONFLICT DO NOTHING",
         )

@@ -1,6 +1,7 @@
 //! Which shop sells an event's tickets, the shop's ids for it, and the event a shop's
 //! id names within an organization.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
 use crate::domain::{EventId, OrgId, Shop};
 
@@ -25,7 +26,7 @@ impl Store {
     ) -> StoreResult<Result<(), (String, String)>> {
         tx.links_changed();
         for key in keys {
-            let taken: Option<String> = sqlx::query_scalar(
+            let taken: Option<String> = query_scalar(
                 "SELECT o.slug FROM event_checkout_keys k JOIN events o ON o.id = k.event_id \
                  JOIN events e ON e.id = ?1 \
                  WHERE k.org_id = e.org_id AND k.checkout = ?2 AND k.key = ?3 AND k.event_id <> ?1",
@@ -39,12 +40,12 @@ impl Store {
                 return Ok(Err((key.clone(), slug)));
             }
         }
-        sqlx::query("DELETE FROM event_checkout_keys WHERE event_id = ?")
+        query("DELETE FROM event_checkout_keys WHERE event_id = ?")
             .bind(event)
             .execute(&mut **tx)
             .await?;
         for key in keys {
-            sqlx::query(
+            query(
                 "INSERT INTO event_checkout_keys (org_id, checkout, key, event_id) \
                  SELECT org_id, ?, ?, id FROM events WHERE id = ? ON CONFLICT DO NOTHING",
             )
@@ -54,7 +55,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        sqlx::query("UPDATE events SET checkout = ? WHERE id = ?")
+        query("UPDATE events SET checkout = ? WHERE id = ?")
             .bind(shop)
             .bind(event)
             .execute(&mut **tx)
@@ -64,17 +65,15 @@ impl Store {
 
     /// The shop's ids for an event.
     pub async fn event_checkout_keys(&self, event: EventId) -> StoreResult<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT key FROM event_checkout_keys WHERE event_id = ? ORDER BY key")
-                .bind(event)
-                .fetch_all(self.pool())
-                .await?,
-        )
+        query_scalar("SELECT key FROM event_checkout_keys WHERE event_id = ? ORDER BY key")
+            .bind(event)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// The organization's event that `key` names at `shop`.
     pub async fn event_for_shop(&self, org: OrgId, shop: Shop, key: &str) -> StoreResult<Option<ShopEvent>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT e.id, e.slug, e.currency FROM event_checkout_keys k JOIN events e ON e.id = k.event_id \
              WHERE k.org_id = ? AND k.checkout = ? AND k.key = ? AND e.checkout = k.checkout",
         )
@@ -82,7 +81,7 @@ impl Store {
         .bind(shop)
         .bind(key)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// The organization's events sold at `shop`, with the shop's ids for each.
@@ -93,7 +92,7 @@ impl Store {
             event: ShopEvent,
             key: String,
         }
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = query_as(
             "SELECT e.id, e.slug, e.currency, k.key FROM event_checkout_keys k JOIN events e ON e.id = k.event_id \
              WHERE k.org_id = ? AND k.checkout = ? AND e.checkout = k.checkout ORDER BY e.id, k.key",
         )
@@ -111,7 +110,7 @@ impl Store {
         if code.is_empty() || code.len() > 100 {
             return Ok(None);
         }
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "SELECT l.code FROM promo_codes p JOIN links l ON l.id = p.link_id \
              WHERE p.event_id = ?1 AND p.code = ?2 AND p.approved_at IS NOT NULL \
              UNION ALL SELECT code FROM links WHERE event_id = ?1 AND code = ?2 LIMIT 1",
@@ -119,7 +118,7 @@ impl Store {
         .bind(event)
         .bind(&code)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 }
 
@@ -136,9 +135,9 @@ impl Store {
         approved: bool,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<Result<(), ()>> {
-        let taken: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM promo_codes WHERE event_id = ?1 AND code = ?2 AND link_id <> ?3 \
-             UNION ALL SELECT 1 FROM links WHERE event_id = ?1 AND code = ?2 AND id <> ?3 LIMIT 1",
+        let taken: Option<i64> = query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM promo_codes WHERE event_id = ?1 AND code = ?2 AND link_id <> ?3 \
+             UNION ALL SELECT CAST(1 AS BIGINT) FROM links WHERE event_id = ?1 AND code = ?2 AND id <> ?3 LIMIT 1",
         )
         .bind(event)
         .bind(code)
@@ -148,27 +147,25 @@ impl Store {
         if taken.is_some() {
             return Ok(Err(()));
         }
-        sqlx::query("DELETE FROM promo_codes WHERE link_id = ?")
+        query("DELETE FROM promo_codes WHERE link_id = ?")
             .bind(link)
             .execute(&mut **tx)
             .await?;
-        let at = crate::clock::ts(now);
-        sqlx::query(
-            "INSERT INTO promo_codes (event_id, code, link_id, created_at, approved_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(event)
-        .bind(code)
-        .bind(link)
-        .bind(&at)
-        .bind(approved.then_some(&at))
-        .execute(&mut **tx)
-        .await?;
+        let at = ts(now);
+        query("INSERT INTO promo_codes (event_id, code, link_id, created_at, approved_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(event)
+            .bind(code)
+            .bind(link)
+            .bind(at)
+            .bind(approved.then_some(&at))
+            .execute(&mut **tx)
+            .await?;
         Ok(Ok(()))
     }
 
     /// Takes a link's promo code away; whether it had one.
     pub async fn remove_promo_code(&self, tx: &mut WriteTx, link: crate::domain::LinkId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM promo_codes WHERE link_id = ?")
+        let done = query("DELETE FROM promo_codes WHERE link_id = ?")
             .bind(link)
             .execute(&mut **tx)
             .await?;
@@ -181,27 +178,25 @@ impl Store {
         membership: crate::domain::MembershipId,
         event: EventId,
     ) -> StoreResult<Option<(String, bool)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT p.code, p.approved_at IS NOT NULL FROM promo_codes p JOIN links l ON l.id = p.link_id \
              WHERE l.membership_id = ? AND l.event_id = ? AND l.kind = 'main'",
         )
         .bind(membership)
         .bind(event)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 }
 
 impl Store {
     /// The event an order of `source` was stored for.
     pub async fn order_event(&self, source: &str, external_id: &str) -> StoreResult<Option<EventId>> {
-        Ok(
-            sqlx::query_scalar("SELECT event_id FROM orders WHERE source = ? AND external_id = ?")
-                .bind(source)
-                .bind(external_id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        query_scalar("SELECT event_id FROM orders WHERE source = ? AND external_id = ?")
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(self.pool())
+            .await
     }
 }
 
@@ -217,14 +212,14 @@ pub struct PromoCodeRow {
 impl Store {
     /// An event's promo codes with their promoters, asked-for ones first.
     pub async fn promo_codes_of_event(&self, event: EventId) -> StoreResult<Vec<PromoCodeRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT p.code, pe.email, p.approved_at IS NOT NULL AS approved FROM promo_codes p \
              JOIN links l ON l.id = p.link_id JOIN memberships m ON m.id = l.membership_id \
              JOIN people pe ON pe.id = m.person_id WHERE p.event_id = ? ORDER BY approved, p.code",
         )
         .bind(event)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }
 
@@ -233,13 +228,13 @@ impl Store {
     /// revoked), as ingestion reads a ref.
     pub async fn is_link_of_event(&self, event: EventId, code: &str) -> StoreResult<bool> {
         let code = code.trim().to_lowercase();
-        Ok(
-            sqlx::query_scalar::<_, i64>("SELECT 1 FROM links WHERE event_id = ? AND code = ? AND revoked_at IS NULL")
-                .bind(event)
-                .bind(&code)
-                .fetch_optional(self.pool())
-                .await?
-                .is_some(),
+        Ok(query_scalar::<i64>(
+            "SELECT CAST(1 AS BIGINT) FROM links WHERE event_id = ? AND code = ? AND revoked_at IS NULL",
         )
+        .bind(event)
+        .bind(&code)
+        .fetch_optional(self.pool())
+        .await?
+        .is_some())
     }
 }

@@ -1,7 +1,8 @@
-//! The domain's types in SQLite: word enums as text, bound by their stored word and read
-//! back strictly (an unknown word fails the read as [`StoreError::Corrupt`](super::StoreError));
-//! id newtypes as integers.
+//! The domain's types in both databases: word enums as text, bound by their stored word
+//! and read back strictly (an unknown word fails the read as
+//! [`StoreError::Corrupt`](super::StoreError)); id newtypes as integers.
 
+use super::sql::{Arg, Bind};
 use crate::domain::{
     Channel, DigestKind, EntryKind, EventId, InviteId, InviteKind, InviteStatus, LinkId, LinkKind, MembershipId,
     MembershipStatus, OrderId, OrderStatus, OrgId, OrganizerRole, OutboxId, PayoutId, PersonId, Platform, RuleId, Shop,
@@ -9,10 +10,12 @@ use crate::domain::{
 };
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgTypeInfo, PgValueRef, Postgres};
 use sqlx::sqlite::{Sqlite, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Database, Decode, Encode, Type};
 
-/// Implements sqlx's `Type`, `Decode` and `Encode` for SQLite by way of a stored form:
+/// Implements sqlx's `Type` and `Decode` for both databases, `Encode` for SQLite and our
+/// [`Bind`] by way of a stored form:
 /// `$stored` is the column's Rust type, `$read` makes the value from it (`?` allowed),
 /// `$write` gives the stored form of `self`.
 macro_rules! stored_as {
@@ -30,6 +33,42 @@ macro_rules! stored_as {
             fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
                 let $r = <$stored as Decode<'r, Sqlite>>::decode(value)?;
                 Ok($read)
+            }
+        }
+
+        impl Type<Postgres> for $t {
+            fn type_info() -> PgTypeInfo {
+                <$stored as Type<Postgres>>::type_info()
+            }
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <$stored as Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $t {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let $r = <$stored as Decode<'r, Postgres>>::decode(value)?;
+                Ok($read)
+            }
+        }
+
+        impl Bind for $t {
+            fn arg(self) -> Arg {
+                let $w = &self;
+                <$stored as Bind>::arg($write)
+            }
+            fn null() -> Arg {
+                <$stored as Bind>::null()
+            }
+        }
+
+        impl Bind for &$t {
+            fn arg(self) -> Arg {
+                let $w = self;
+                <$stored as Bind>::arg($write)
+            }
+            fn null() -> Arg {
+                <$stored as Bind>::null()
             }
         }
 

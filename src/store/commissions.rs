@@ -1,8 +1,8 @@
 //! Commission rules and the ledger's writes: accrual in the transaction of every order
 //! change, `recompute` of an event, and the void of a cancelled event.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::commission::{Delta, Rate, Rule};
 use crate::domain::{EntryKind, EventId, OrderId, OrgId, PersonId, RuleId, TicketTypeId};
 use chrono::{DateTime, Utc};
@@ -85,7 +85,7 @@ pub(super) const RULE_COLUMNS: &str = rule_columns!();
 impl Store {
     /// Every version of an organization's rules.
     pub async fn commission_rules(&self, org_id: OrgId) -> StoreResult<Vec<Rule>> {
-        let rows: Vec<RuleRow> = sqlx::query_as(concat!(
+        let rows: Vec<RuleRow> = query_as(concat!(
             "SELECT ",
             rule_columns!(),
             " FROM commission_rules r WHERE r.org_id = ? ORDER BY r.id"
@@ -100,7 +100,7 @@ impl Store {
     /// when `event` is given), with names, most general first.
     pub async fn live_commission_rules(&self, org_id: OrgId, event: Option<EventId>) -> StoreResult<Vec<RuleView>> {
         let rows: Vec<RuleViewRow> =
-            sqlx::query_as(concat!(
+            query_as(concat!(
                 "SELECT ",
                 rule_columns!(),
                 ", e.slug, t.name AS ticket_type, p.email, e.currency FROM commission_rules r \
@@ -135,10 +135,10 @@ impl Store {
         by: PersonId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Rate>> {
-        let old: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE commission_rules SET valid_until = ?5 WHERE org_id = ?1 AND event_id IS ?2 \
-             AND ticket_type_id IS ?3 AND person_id IS ?4 AND valid_until IS NULL \
-             RETURNING per_ticket_minor, percent_bp",
+        let old: Option<(i64, i64)> = query_as(
+            "UPDATE commission_rules SET valid_until = ?5 WHERE org_id = ?1 AND event_id IS NOT DISTINCT FROM ?2 \
+             AND ticket_type_id IS NOT DISTINCT FROM ?3 AND person_id IS NOT DISTINCT FROM ?4 \
+             AND valid_until IS NULL RETURNING per_ticket_minor, percent_bp",
         )
         .bind(slot.org_id)
         .bind(slot.event_id)
@@ -148,7 +148,7 @@ impl Store {
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(rate) = rate {
-            sqlx::query(
+            query(
                 "INSERT INTO commission_rules (org_id, event_id, ticket_type_id, person_id, per_ticket_minor, \
                  percent_bp, valid_from, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
@@ -171,12 +171,10 @@ impl Store {
 
     /// `(holding days, since when self-referrals earn)` of an organization.
     pub async fn commission_policy(&self, org_id: OrgId) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
-        Ok(
-            sqlx::query_as("SELECT commission_hold_days, commission_self_since FROM organizations WHERE id = ?")
-                .bind(org_id)
-                .fetch_one(self.pool())
-                .await?,
-        )
+        query_as("SELECT commission_hold_days, commission_self_since FROM organizations WHERE id = ?")
+            .bind(org_id)
+            .fetch_one(self.pool())
+            .await
     }
 
     /// Sets the holding period and since when self-referrals earn (None: they do not).
@@ -187,7 +185,7 @@ impl Store {
         hold_days: i64,
         self_since: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE organizations SET commission_hold_days = ?, commission_self_since = ? WHERE id = ?")
+        query("UPDATE organizations SET commission_hold_days = ?, commission_self_since = ? WHERE id = ?")
             .bind(hold_days)
             .bind(self_since.map(ts))
             .bind(org_id)
@@ -204,7 +202,7 @@ impl Store {
         event: EventId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE events SET commission_basis_at = ? WHERE id = ? AND cancelled_at IS NULL")
+        let done = query("UPDATE events SET commission_basis_at = ? WHERE id = ? AND cancelled_at IS NULL")
             .bind(ts(now))
             .bind(event)
             .execute(&mut **tx)
@@ -219,14 +217,14 @@ impl Store {
         after: OrderId,
         limit: i64,
     ) -> StoreResult<Vec<OrderId>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "SELECT id FROM orders WHERE event_id = ? AND id > ? AND membership_id IS NOT NULL ORDER BY id LIMIT ?",
         )
         .bind(event)
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Brings these orders' ledgers to what they earn under the event's basis, as
@@ -249,7 +247,7 @@ impl Store {
         event: EventId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(usize, i64)>> {
-        let done = sqlx::query("UPDATE events SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL")
+        let done = query("UPDATE events SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL")
             .bind(ts(now))
             .bind(event)
             .execute(&mut **tx)
@@ -257,10 +255,12 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        let open: Vec<(PersonId, i64)> = sqlx::query_as(
-            "SELECT t.person_id, sum(t.amount_minor) - coalesce((SELECT sum(p.amount_minor) FROM payout_lines p \
-               WHERE p.event_id = t.event_id AND p.person_id = t.person_id), 0) AS open \
-             FROM commission_totals t WHERE t.event_id = ? GROUP BY t.person_id HAVING open > 0 ORDER BY t.person_id",
+        let open: Vec<(PersonId, i64)> = query_as(
+            "SELECT person_id, open FROM (SELECT t.person_id, \
+               CAST(sum(t.amount_minor) - coalesce((SELECT sum(p.amount_minor) FROM payout_lines p \
+               WHERE p.event_id = t.event_id AND p.person_id = t.person_id), 0) AS BIGINT) AS open \
+             FROM commission_totals t WHERE t.event_id = ? GROUP BY t.event_id, t.person_id) AS o \
+             WHERE open > 0 ORDER BY person_id",
         )
         .bind(event)
         .fetch_all(&mut **tx)

@@ -1,10 +1,11 @@
 //! Sales per day for charts: each order's sale day on its organization's clock, and the
 //! per-day rollup (`daily_sales`, kept by the triggers of migration 0011) read back.
 
+use super::sql::{QueryBuilder, query_as, query_scalar};
 use super::{Store, StoreError, StoreResult, WriteTx};
 use crate::domain::{EventId, LinkId, MembershipId, OrderId, OrgId};
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::QueryBuilder;
+
 use std::collections::HashMap;
 
 /// Orders given their sale day per statement.
@@ -86,7 +87,7 @@ impl Store {
         let mut done = 0;
         loop {
             let mut tx = self.write().await?;
-            let rows: Vec<(OrderId, String, String)> = sqlx::query_as(
+            let rows: Vec<(OrderId, DateTime<Utc>, String)> = query_as(
                 "SELECT o.id, o.ordered_at, g.time_zone FROM orders o JOIN events e ON e.id = o.event_id \
                  JOIN organizations g ON g.id = e.org_id WHERE o.sale_day IS NULL ORDER BY o.id LIMIT ?",
             )
@@ -94,13 +95,12 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             if rows.is_empty() {
+                tx.rollback().await?;
                 return Ok(done);
             }
             let mut days = Vec::with_capacity(rows.len());
             for (id, at, tz) in &rows {
-                let at = crate::clock::parse_stored(at)
-                    .map_err(|e| StoreError::Corrupt(format!("order {id} ordered_at `{at}`: {e}")))?;
-                days.push((*id, sale_day(at, zone(tz)?)));
+                days.push((*id, sale_day(*at, zone(tz)?)));
             }
             self.set_sale_days(&mut tx, &days).await?;
             tx.commit().await?;
@@ -111,12 +111,11 @@ impl Store {
     /// Moves every order of an organization to its sale day in `tz` (after a change of
     /// the organization's time zone), in the caller's transaction.
     pub(super) async fn redate_orders_of(&self, tx: &mut WriteTx, org_id: OrgId, tz: chrono_tz::Tz) -> StoreResult<()> {
-        let rows: Vec<(OrderId, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT o.id, o.ordered_at FROM orders o JOIN events e ON e.id = o.event_id WHERE e.org_id = ?",
-        )
-        .bind(org_id)
-        .fetch_all(&mut **tx)
-        .await?;
+        let rows: Vec<(OrderId, DateTime<Utc>)> =
+            query_as("SELECT o.id, o.ordered_at FROM orders o JOIN events e ON e.id = o.event_id WHERE e.org_id = ?")
+                .bind(org_id)
+                .fetch_all(&mut **tx)
+                .await?;
         let days: Vec<(OrderId, String)> = rows.into_iter().map(|(id, at)| (id, sale_day(at, tz))).collect();
         self.set_sale_days(tx, &days).await
     }
@@ -127,7 +126,7 @@ impl Store {
             q.push_values(chunk, |mut b, (id, day)| {
                 b.push_bind(*id).push_bind(day);
             });
-            q.push(") AS v WHERE orders.id = v.column1 AND orders.sale_day IS NOT v.column2");
+            q.push(") AS v WHERE orders.id = v.column1 AND orders.sale_day IS DISTINCT FROM v.column2");
             q.build().execute(&mut **tx).await?;
         }
         Ok(())
@@ -148,14 +147,15 @@ impl Store {
             first.format("%Y-%m-%d").to_string(),
             last.format("%Y-%m-%d").to_string(),
         );
-        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(String, i64, i64, i64)> = query_as(
             "WITH span AS (SELECT day, membership_id, link_id, tickets FROM daily_sales \
                WHERE event_id = ?1 AND day >= ?2 AND day <= ?3 AND tickets <> 0), \
              top AS (SELECT membership_id FROM span WHERE membership_id <> 0 GROUP BY membership_id \
                ORDER BY sum(tickets) DESC, membership_id LIMIT ?4) \
              SELECT day, CASE WHEN membership_id = 0 OR membership_id IN (SELECT membership_id FROM top) \
                          THEN membership_id ELSE -1 END AS who, \
-                    CASE WHEN membership_id = 0 AND link_id <> 0 THEN 1 ELSE 0 END AS via_link, sum(tickets) \
+                    CAST(CASE WHEN membership_id = 0 AND link_id <> 0 THEN 1 ELSE 0 END AS BIGINT) AS via_link, \
+                    CAST(sum(tickets) AS BIGINT) \
              FROM span GROUP BY day, who, via_link ORDER BY day, who, via_link",
         )
         .bind(event_id)
@@ -164,7 +164,7 @@ impl Store {
         .bind(top as i64)
         .fetch_all(self.pool())
         .await?;
-        let promoters: i64 = sqlx::query_scalar(
+        let promoters: i64 = query_scalar(
             "SELECT count(DISTINCT membership_id) FROM daily_sales \
              WHERE event_id = ?1 AND day >= ?2 AND day <= ?3 AND tickets <> 0 AND membership_id <> 0",
         )
@@ -200,7 +200,7 @@ impl Store {
         first: NaiveDate,
         last: NaiveDate,
     ) -> StoreResult<Vec<DailyRow>> {
-        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(String, i64, i64, i64)> = query_as(
             "SELECT day, membership_id, link_id, tickets FROM daily_sales \
              WHERE event_id = ?1 AND day >= ?2 AND day <= ?3 AND (?4 IS NULL OR membership_id = ?4) AND tickets <> 0 \
              ORDER BY day, membership_id, link_id",

@@ -1,8 +1,8 @@
 //! Digests and notifications: preferences, digest periods sent, notification and
 //! milestone state, and chat messages in the outbox.
 
+use super::sql::{query, query_as, query_scalar, ts, ts_ms};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{Channel, DigestKind, EventId, MembershipId, OrgId, OutboxId, PersonId, Platform};
 use chrono::{DateTime, Utc};
 
@@ -65,7 +65,7 @@ impl Store {
     /// A person's preferences.
     pub async fn preferences(&self, person_id: PersonId) -> StoreResult<Preferences> {
         Ok(
-            sqlx::query_as("SELECT channel, digest, digest_hour, notify FROM preferences WHERE person_id = ?")
+            query_as("SELECT channel, digest, digest_hour, notify FROM preferences WHERE person_id = ?")
                 .bind(person_id)
                 .fetch_optional(self.pool())
                 .await?
@@ -75,7 +75,7 @@ impl Store {
 
     /// Saves a person's preferences.
     pub async fn set_preferences(&self, tx: &mut WriteTx, person_id: PersonId, p: &Preferences) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO preferences (person_id, channel, digest, digest_hour, notify) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (person_id) DO UPDATE SET channel = excluded.channel, digest = excluded.digest, \
              digest_hour = excluded.digest_hour, notify = excluded.notify",
@@ -92,12 +92,10 @@ impl Store {
 
     /// An organization's digest defaults: (weekday 1 = Monday, hour).
     pub async fn org_digest_defaults(&self, org_id: OrgId) -> StoreResult<(i64, i64)> {
-        Ok(
-            sqlx::query_as("SELECT digest_weekday, digest_hour FROM organizations WHERE id = ?")
-                .bind(org_id)
-                .fetch_one(self.pool())
-                .await?,
-        )
+        query_as("SELECT digest_weekday, digest_hour FROM organizations WHERE id = ?")
+            .bind(org_id)
+            .fetch_one(self.pool())
+            .await
     }
 
     /// Sets an organization's digest defaults.
@@ -108,7 +106,7 @@ impl Store {
         weekday: i64,
         hour: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE organizations SET digest_weekday = ?, digest_hour = ? WHERE id = ?")
+        query("UPDATE organizations SET digest_weekday = ?, digest_hour = ? WHERE id = ?")
             .bind(weekday)
             .bind(hour)
             .bind(org_id)
@@ -119,7 +117,7 @@ impl Store {
 
     /// Sets an organization's time zone.
     pub async fn set_org_time_zone(&self, tx: &mut WriteTx, org_id: OrgId, tz: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE organizations SET time_zone = ? WHERE id = ?")
+        query("UPDATE organizations SET time_zone = ? WHERE id = ?")
             .bind(tz)
             .bind(org_id)
             .execute(&mut **tx)
@@ -131,20 +129,20 @@ impl Store {
     /// People with an active promoter membership (`promoter`) or an organizer role
     /// (`organizer`) in an organization.
     pub async fn digest_recipients(&self, org_id: OrgId, kind: DigestKind) -> StoreResult<Vec<Recipient>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT id AS person_id, email, mail_opt_out, created_at FROM people WHERE id IN ({}) ORDER BY id",
             recipients_of(kind)
-        )))
+        ))
         .bind(org_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Every organization id.
     pub async fn org_ids(&self) -> StoreResult<Vec<OrgId>> {
-        Ok(sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
+        query_scalar("SELECT id FROM organizations ORDER BY id")
             .fetch_all(self.pool())
-            .await?)
+            .await
     }
 
     /// Claims a digest period; false when it was claimed before (by anyone).
@@ -156,7 +154,7 @@ impl Store {
         period: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO digest_runs (person_id, kind, period, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(person_id)
@@ -181,10 +179,10 @@ impl Store {
             #[sqlx(flatten)]
             prefs: Preferences,
         }
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<Row> = query_as(format!(
             "SELECT person_id, channel, digest, digest_hour, notify FROM preferences WHERE person_id IN ({})",
             recipients_of(kind)
-        )))
+        ))
         .bind(org_id)
         .fetch_all(self.pool())
         .await?;
@@ -202,7 +200,7 @@ impl Store {
         }
         let marks = vec!["?"; periods.len()].join(", ");
         let sql = format!("SELECT person_id, period FROM digest_runs WHERE kind = ? AND period IN ({marks})");
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(kind);
+        let mut q = query_as(sql).bind(kind);
         for p in periods {
             q = q.bind(p);
         }
@@ -217,7 +215,7 @@ impl Store {
         kind: DigestKind,
         org_slug: &str,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "SELECT max(created_at) FROM digest_runs WHERE person_id = ?1 AND kind = ?2 \
              AND substr(period, 1, length(?3) + 1) = ?3 || ':'",
         )
@@ -225,16 +223,16 @@ impl Store {
         .bind(kind)
         .bind(org_slug)
         .fetch_one(self.pool())
-        .await?)
+        .await
     }
 
     /// Digests claimed so far: (person email, kind, period), for operators and tests.
     pub async fn digest_runs(&self) -> StoreResult<Vec<(String, String, String)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT p.email, d.kind, d.period FROM digest_runs d JOIN people p ON p.id = d.person_id ORDER BY d.created_at, p.email",
         )
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Sales of a membership attributed or refunded after `since`.
@@ -244,20 +242,23 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<SaleChange>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT o.event_id, coalesce(l.label, '') AS link_label, l.sub_promoter AS link_sub_promoter, t.name AS ticket_type, \
-               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS tickets, \
-               sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor ELSE 0 END) AS net_minor \
+               CAST(sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' \
+                 THEN ol.quantity - ol.refunded_quantity ELSE 0 END) AS BIGINT) AS tickets, \
+               CAST(sum(CASE WHEN o.created_at > ?2 AND o.status <> 'cancelled' \
+                 THEN (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor \
+                 ELSE 0 END) AS BIGINT) AS net_minor \
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
              LEFT JOIN links l ON l.id = o.link_id \
              WHERE o.membership_id = ?1 AND o.updated_at > ?2 AND o.updated_at <= ?3 \
-             GROUP BY o.event_id, l.id, t.id ORDER BY o.event_id, l.id, t.id",
+             GROUP BY o.event_id, l.id, t.id ORDER BY o.event_id, l.id NULLS FIRST, t.id",
         )
         .bind(membership_id)
-        .bind(crate::clock::ts_ms(since))
-        .bind(crate::clock::ts_ms(until))
+        .bind(ts_ms(since))
+        .bind(ts_ms(until))
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Changes of net tickets on a promoter's earlier orders (refunds, more tickets) since
@@ -268,8 +269,8 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<(EventId, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT event_id, sum(net - notified_tickets) FROM ( \
+        query_as(
+            "SELECT event_id, CAST(sum(net - notified_tickets) AS BIGINT) FROM ( \
                SELECT o.event_id, o.notified_tickets, \
                  sum(CASE WHEN o.status = 'cancelled' THEN 0 ELSE ol.quantity - ol.refunded_quantity END) AS net \
                FROM orders o JOIN order_lines ol ON ol.order_id = o.id \
@@ -278,10 +279,10 @@ impl Store {
              GROUP BY event_id HAVING sum(net - notified_tickets) <> 0",
         )
         .bind(membership_id)
-        .bind(crate::clock::ts_ms(since))
-        .bind(crate::clock::ts_ms(until))
+        .bind(ts_ms(since))
+        .bind(ts_ms(until))
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Records each order's net tickets as told to the promoter, for the orders changed
@@ -295,14 +296,19 @@ impl Store {
         after: Option<DateTime<Utc>>,
         until: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        Ok(sqlx::query(
+        Ok(query(
             "UPDATE orders SET notified_tickets = coalesce((SELECT sum(CASE WHEN orders.status = 'cancelled' THEN 0 \
                ELSE ol.quantity - ol.refunded_quantity END) FROM order_lines ol WHERE ol.order_id = orders.id), 0) \
              WHERE membership_id = ?1 AND updated_at > coalesce(?2, '') AND updated_at <= ?3",
         )
+        .pg(
+            "UPDATE orders SET notified_tickets = coalesce((SELECT sum(CASE WHEN orders.status = 'cancelled' THEN 0 \
+               ELSE ol.quantity - ol.refunded_quantity END) FROM order_lines ol WHERE ol.order_id = orders.id), 0) \
+             WHERE membership_id = ?1 AND updated_at > coalesce(?2, '-infinity') AND updated_at <= ?3",
+        )
         .bind(membership_id)
-        .bind(after.map(crate::clock::ts_ms))
-        .bind(crate::clock::ts_ms(until))
+        .bind(after.map(ts_ms))
+        .bind(ts_ms(until))
         .execute(&mut **tx)
         .await?
         .rows_affected())
@@ -314,16 +320,16 @@ impl Store {
         &self,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<(MembershipId, PersonId, DateTime<Utc>, bool)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT m.id, m.person_id, coalesce(n.last_at, m.updated_at) AS since, n.last_at IS NOT NULL AS followed \
              FROM memberships m \
              LEFT JOIN notify_state n ON n.membership_id = m.id \
              WHERE m.status = 'active' AND EXISTS (SELECT 1 FROM orders o WHERE o.membership_id = m.id \
                AND o.updated_at > coalesce(n.last_at, m.updated_at) AND o.updated_at <= ?)",
         )
-        .bind(crate::clock::ts_ms(until))
+        .bind(ts_ms(until))
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Moves a membership's notification mark from `since` to `at`; false when another
@@ -335,13 +341,13 @@ impl Store {
         since: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO notify_state (membership_id, last_at) VALUES (?1, ?3) \
              ON CONFLICT (membership_id) DO UPDATE SET last_at = excluded.last_at WHERE notify_state.last_at = ?2",
         )
         .bind(membership_id)
-        .bind(crate::clock::ts_ms(since))
-        .bind(crate::clock::ts_ms(at))
+        .bind(ts_ms(since))
+        .bind(ts_ms(at))
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -356,7 +362,7 @@ impl Store {
         threshold: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO milestones_sent (membership_id, event_id, threshold, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(membership_id)
@@ -383,7 +389,7 @@ impl Store {
         from_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<OutboxId> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "INSERT INTO outbox (channel, recipient, kind, subject, body, created_at, next_try_at, payload, fallback_email, \
                from_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
@@ -398,12 +404,12 @@ impl Store {
         .bind(fallback_email)
         .bind(from_name)
         .fetch_one(&mut **tx)
-        .await?)
+        .await
     }
 
     /// Chat messages due on a channel, oldest first.
     pub async fn due_chat(&self, channel: Platform, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ChatMail>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT id, recipient, payload, body, subject, kind, attempts, fallback_email, from_name FROM outbox \
              WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
         )
@@ -411,16 +417,14 @@ impl Store {
         .bind(ts(now))
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Outbox messages by channel and kind: (channel, recipient, kind, sent), for tests and operators.
     pub async fn outbox_summary(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
-        Ok(
-            sqlx::query_as("SELECT channel, recipient, kind, sent_at IS NOT NULL FROM outbox ORDER BY id")
-                .fetch_all(self.pool())
-                .await?,
-        )
+        query_as("SELECT channel, recipient, kind, sent_at IS NOT NULL FROM outbox ORDER BY id")
+            .fetch_all(self.pool())
+            .await
     }
 }
 

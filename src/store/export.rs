@@ -1,5 +1,6 @@
 //! Streaming read of referred orders for the buyers CSV export.
 
+use super::sql::{query_as, ts};
 use super::{Store, StoreError, shown_link_label};
 use crate::domain::{EventId, OrderStatus, OrgId};
 use crate::text::FastHash;
@@ -65,6 +66,31 @@ const PAGE_SQL: &str = "WITH page AS MATERIALIZED ( \
           (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor, p.currency, p.status, p.buyer_name, \
           p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, p.self_referral, p.id, ol.line_no)) \
         FROM page p CROSS JOIN order_lines ol ON ol.order_id = p.id)";
+
+/// [`PAGE_SQL`] for PostgreSQL: its JSON functions (the array as text), the erasure
+/// date from the time, the self-referral flag as 0/1 and a plain join (`CROSS JOIN`
+/// takes no `ON` there).
+const PAGE_SQL_PG: &str = "WITH page AS MATERIALIZED ( \
+       SELECT o.id, o.ordered_at, o.external_id, o.event_id, o.link_id, o.membership_id, o.currency, o.status, \
+         CASE WHEN o.buyer_erased_at IS NULL THEN o.buyer_name \
+           ELSE '(erased ' || to_char(o.buyer_erased_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ')' END AS buyer_name, \
+         o.buyer_email, o.buyer_phone, o.self_referral FROM {orders} \
+       AND o.link_id IS NOT NULL AND o.membership_id IS NOT NULL AND (o.ordered_at, o.id) > (?3, ?4) \
+       ORDER BY o.ordered_at, o.id LIMIT ?5) \
+     SELECT (SELECT count(*) FROM page), \
+       (SELECT ordered_at FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
+       (SELECT id FROM page ORDER BY ordered_at DESC, id DESC LIMIT 1), \
+       (SELECT CAST(json_agg(json_build_array(p.external_id, p.ordered_at, p.event_id, ol.ticket_type_id, \
+          ol.quantity, ol.refunded_quantity, \
+          (ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor, p.currency, p.status, \
+          p.buyer_name, p.buyer_email, p.buyer_phone, p.membership_id, p.link_id, CAST(p.self_referral AS INT), p.id, \
+          ol.line_no)) AS TEXT) \
+        FROM page p JOIN order_lines ol ON ol.order_id = p.id)";
+
+/// The key before every order's: `(?3, ?4)` of the first page (stored times sort after it).
+fn first_key() -> (DateTime<Utc>, i64) {
+    (DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or_default(), 0) // 0001-01-01T00:00:00Z
+}
 
 /// A line as a page carries it: ids where the export shows names.
 #[derive(serde::Deserialize)]
@@ -160,13 +186,16 @@ impl Store {
             Some(_) => "orders o WHERE o.event_id = ?2 AND ?1 IS NOT NULL",
             None => "orders o JOIN events e ON e.id = o.event_id WHERE e.org_id = ?1 AND ?2 IS NULL",
         };
-        let sql = PAGE_SQL.replace("{orders}", orders);
+        let sql = (
+            PAGE_SQL.replace("{orders}", orders),
+            PAGE_SQL_PG.replace("{orders}", orders),
+        );
         let (json_tx, mut json_rx) = tokio::sync::mpsc::channel::<Result<String, StoreError>>(2);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<ExportRow>, StoreError>>(2);
         // Reading: the next page's key comes with the page, so the next read starts at once.
         let (store, f) = (self.clone(), filter.clone());
         tokio::spawn(async move {
-            let mut after = (String::new(), 0i64);
+            let mut after = first_key();
             loop {
                 match store.export_page(&sql, &f, &after).await {
                     Ok((json, next)) => {
@@ -213,20 +242,19 @@ impl Store {
 
     async fn export_lookups(&self, org_id: OrgId) -> Result<Lookups, StoreError> {
         let mut l = Lookups::default();
-        let events: Vec<(i64, String)> = sqlx::query_as("SELECT id, slug FROM events WHERE org_id = ?")
+        let events: Vec<(i64, String)> = query_as("SELECT id, slug FROM events WHERE org_id = ?")
             .bind(org_id)
             .fetch_all(self.pool())
             .await?;
         l.events.extend(events.into_iter().map(|(id, slug)| (id, slug.into())));
-        let types: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT t.id, t.name FROM ticket_types t JOIN events e ON e.id = t.event_id WHERE e.org_id = ?",
-        )
-        .bind(org_id)
-        .fetch_all(self.pool())
-        .await?;
+        let types: Vec<(i64, String)> =
+            query_as("SELECT t.id, t.name FROM ticket_types t JOIN events e ON e.id = t.event_id WHERE e.org_id = ?")
+                .bind(org_id)
+                .fetch_all(self.pool())
+                .await?;
         l.types.extend(types.into_iter().map(|(id, name)| (id, name.into())));
         let links: Vec<(i64, String, String, Option<String>)> =
-            sqlx::query_as("SELECT id, code, label, sub_promoter FROM links WHERE org_id = ?")
+            query_as("SELECT id, code, label, sub_promoter FROM links WHERE org_id = ?")
                 .bind(org_id)
                 .fetch_all(self.pool())
                 .await?;
@@ -235,7 +263,7 @@ impl Store {
                 .into_iter()
                 .map(|(id, code, label, sub)| (id, (code.into(), shown_link_label(&label, sub.as_deref()).into()))),
         );
-        let promoters: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        let promoters: Vec<(i64, String, Option<String>)> = query_as(
             "SELECT m.id, p.email, p.display_name FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ?",
         )
@@ -256,15 +284,16 @@ impl Store {
     /// to go on from (none after the last page).
     async fn export_page(
         &self,
-        sql: &str,
+        sql: &(String, String),
         filter: &ExportFilter,
-        after: &(String, i64),
-    ) -> Result<(String, Option<(String, i64)>), StoreError> {
-        let (n, last_at, last_id, json): (i64, Option<String>, Option<i64>, Option<String>) =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
+        after: &(DateTime<Utc>, i64),
+    ) -> Result<(String, Option<(DateTime<Utc>, i64)>), StoreError> {
+        let (n, last_at, last_id, json): (i64, Option<DateTime<Utc>>, Option<i64>, Option<String>) =
+            query_as(sql.0.clone())
+                .pg(sql.1.clone())
                 .bind(filter.org_id)
                 .bind(filter.event_id)
-                .bind(&after.0)
+                .bind(ts(after.0))
                 .bind(after.1)
                 .bind(PAGE)
                 .fetch_one(self.pool())

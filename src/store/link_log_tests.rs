@@ -1,6 +1,7 @@
 //! The link log's triggers (migration 0017) name every change the redirect's table
 //! must follow, including a code that went away, and pruning keeps the newest rows.
 
+use super::sql::query;
 use super::{LinkChange, NewLink, Store};
 use crate::domain::{EventId, LinkId, LinkKind};
 use chrono::Utc;
@@ -39,12 +40,12 @@ async fn the_log_names_each_change_and_the_codes_that_went_away() {
         .update_event_field(&mut tx, event, super::EventField::TicketUrl, "https://t.example/new")
         .await
         .unwrap();
-    sqlx::query("UPDATE links SET code = 'xyz789' WHERE id = ?")
+    query("UPDATE links SET code = 'xyz789' WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM links WHERE id = ?")
+    query("DELETE FROM links WHERE id = ?")
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -88,10 +89,7 @@ async fn pruning_keeps_the_newest_rows_and_an_emptied_log_keeps_its_position() {
 
     // With every row gone, a rebuild still starts from the last number handed out
     // (the next row is not taken for a gap left by pruning).
-    sqlx::query("DELETE FROM link_log")
-        .execute(store.writer())
-        .await
-        .unwrap();
+    query("DELETE FROM link_log").execute(store.writer()).await.unwrap();
     let at = store.read_live_links(|head| head.log_at, |_, _| {}).await.unwrap();
     assert_eq!(at, last);
 }

@@ -1,10 +1,9 @@
 //! Tracking links and their click counters.
 
+use super::sql::{QueryBuilder, query, query_as, query_scalar, ts};
 use super::{LinkChange, Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{EventId, LinkId, LinkKind, MembershipId, OrgId, PersonId};
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
 
 /// A tracking link.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -155,7 +154,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<LinkId>> {
         tx.links_changed();
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "INSERT INTO links (code, org_id, event_id, membership_id, parent_id, kind, label, sub_promoter, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         )
@@ -170,7 +169,7 @@ impl Store {
         .bind(link.created_by)
         .bind(ts(now))
         .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 
     /// The main link of a membership for an event, if created.
@@ -180,13 +179,13 @@ impl Store {
         membership_id: MembershipId,
         event_id: EventId,
     ) -> StoreResult<Option<LinkRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? AND kind = 'main'"
-        )))
+        ))
         .bind(membership_id)
         .bind(event_id)
         .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 
     /// Links of a membership for an event.
@@ -195,41 +194,37 @@ impl Store {
         membership_id: MembershipId,
         event_id: EventId,
     ) -> StoreResult<Vec<LinkRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {LINK_COLS} FROM links WHERE membership_id = ? AND event_id = ? ORDER BY id"
-        )))
+        ))
         .bind(membership_id)
         .bind(event_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// How many links a membership has (all events).
     pub async fn count_links_of_membership(&self, membership_id: MembershipId) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM links WHERE membership_id = ?")
+        query_scalar("SELECT count(*) FROM links WHERE membership_id = ?")
             .bind(membership_id)
             .fetch_one(self.pool())
-            .await?)
+            .await
     }
 
     /// Links of an event (all owners).
     pub async fn links_of_event(&self, event_id: EventId) -> StoreResult<Vec<LinkRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {LINK_COLS} FROM links WHERE event_id = ? ORDER BY id"
-        )))
-        .bind(event_id)
-        .fetch_all(self.pool())
-        .await?)
+        query_as(format!("SELECT {LINK_COLS} FROM links WHERE event_id = ? ORDER BY id"))
+            .bind(event_id)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// A link by its code (live or revoked).
     pub async fn link_by_code(&self, code: &str) -> StoreResult<Option<LinkRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {LINK_COLS} FROM links WHERE code = ?"
-        )))
-        .bind(code)
-        .fetch_optional(self.pool())
-        .await?)
+        query_as(format!("SELECT {LINK_COLS} FROM links WHERE code = ?"))
+            .bind(code)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Revokes every link of a membership (the promoter was revoked).
@@ -241,11 +236,11 @@ impl Store {
     ) -> StoreResult<()> {
         tx.links_changed();
         // A link turned off on its own before goes with its promoter now: nobody turns it back on.
-        sqlx::query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
+        query("UPDATE links SET disabled_by = NULL WHERE membership_id = ? AND disabled_by IS NOT NULL")
             .bind(membership_id)
             .execute(&mut **tx)
             .await?;
-        sqlx::query("UPDATE links SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL")
+        query("UPDATE links SET revoked_at = ? WHERE membership_id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(membership_id)
             .execute(&mut **tx)
@@ -262,7 +257,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         tx.links_changed();
-        let done = sqlx::query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
+        let done = query("UPDATE links SET revoked_at = ?, disabled_by = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(by)
             .bind(id)
@@ -275,7 +270,7 @@ impl Store {
     /// active; `false` (nothing changed) otherwise.
     pub async fn enable_link(&self, tx: &mut WriteTx, id: LinkId) -> StoreResult<bool> {
         tx.links_changed();
-        let done = sqlx::query(
+        let done = query(
             "UPDATE links SET revoked_at = NULL, disabled_by = NULL \
              WHERE id = ? AND revoked_at IS NOT NULL AND disabled_by IS NOT NULL \
              AND (membership_id IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.id = links.membership_id AND m.status = 'active'))",
@@ -290,32 +285,32 @@ impl Store {
     /// promoters' memberships, events' pages and vouchers, by any process), at most
     /// `limit`, in order.
     pub async fn link_log_after(&self, after: i64, limit: i64) -> StoreResult<Vec<LinkLogRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT seq, link_id, membership_id, event_id, gone_code FROM link_log WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// The oldest row the link log still holds.
     pub async fn link_log_start(&self) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT min(seq) FROM link_log")
+        query_scalar("SELECT min(seq) FROM link_log")
             .fetch_one(self.pool())
-            .await?)
+            .await
     }
 
     /// Forgets the oldest rows of the link log past the newest `keep`, at most `chunk`
     /// of them (one short write at a time); how many went.
     pub async fn prune_link_log(&self, keep: i64, chunk: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let done = query(
             "DELETE FROM link_log WHERE seq IN (SELECT seq FROM link_log \
              WHERE seq <= (SELECT max(seq) FROM link_log) - ? ORDER BY seq LIMIT ?)",
         )
         .bind(keep)
         .bind(chunk)
-        .execute(&self.writer)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected())
     }
@@ -331,21 +326,24 @@ impl Store {
     ) -> StoreResult<S> {
         use futures::TryStreamExt;
         // A deferred transaction: one snapshot from its first read to its end.
-        let mut tx = self.pool().begin().await?;
-        // The last number handed out, also when every row was deleted since.
-        let log_at: i64 =
-            sqlx::query_scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'link_log'), 0)")
-                .fetch_one(&mut *tx)
-                .await?;
-        let pages = sqlx::query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
-            .fetch_all(&mut *tx)
+        let mut tx = self.snapshot().await?;
+        // The last number handed out, also when every row was deleted since. (PostgreSQL
+        // numbers the log under the write lock every transaction that touches links
+        // takes, so the newest committed row is the last number; the sequence itself
+        // could name a number not committed yet. Pruning always keeps the newest rows.)
+        let log_at: i64 = query_scalar("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'link_log'), 0)")
+            .pg("SELECT coalesce(max(seq), 0) FROM link_log")
+            .fetch_one(&mut tx)
             .await?;
-        let vouchers = sqlx::query_scalar(
+        let pages = query_as("SELECT id AS event_id, ticket_url, checkout FROM events")
+            .fetch_all(&mut tx)
+            .await?;
+        let vouchers = query_scalar(
             "SELECT v.link_id FROM shop_vouchers v JOIN links l ON l.id = v.link_id JOIN events e ON e.id = l.event_id \
              JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout AND k.key = v.event_key \
              WHERE v.state = 'live'",
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut tx)
         .await?;
         let mut state = start(LinkTableHead {
             log_at,
@@ -354,7 +352,7 @@ impl Store {
         });
         {
             let sql = format!("SELECT l.id AS link_id, l.code, l.event_id FROM links l WHERE {LIVE}");
-            let mut rows = sqlx::query_as::<_, LiveLink>(sqlx::AssertSqlSafe(sql)).fetch(&mut *tx);
+            let mut rows = query_as::<LiveLink>(sql).fetch(&mut tx);
             let mut n = 0u32;
             while let Some(l) = rows.try_next().await? {
                 each(&mut state, l);
@@ -370,12 +368,12 @@ impl Store {
 
     /// The redirect target of one live code.
     pub async fn live_link_target(&self, code: &str) -> StoreResult<Option<LinkTarget>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {TARGET_COLS} {TARGET_FROM} WHERE l.code = ? AND {LIVE}"
-        )))
+        ))
         .bind(code)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// The links a change may have touched, live or not, with their targets.
@@ -385,26 +383,26 @@ impl Store {
             LinkChange::Membership(m) => ("l.membership_id = ?", m.0),
             LinkChange::Event(e) => ("l.event_id = ?", e.0),
         };
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {TARGET_COLS}, {LIVE} AS live {TARGET_FROM} WHERE {filter} ORDER BY l.id"
-        )))
+        ))
         .bind(id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// A daemon-wide secret setting, created with `init` on first use.
     pub async fn setting_or_init(&self, key: &str, init: impl FnOnce() -> Vec<u8>) -> StoreResult<Vec<u8>> {
         let value = init();
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+        query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
             .bind(key)
             .bind(&value)
             .execute(self.writer())
             .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+        query_scalar("SELECT value FROM settings WHERE key = ?")
             .bind(key)
             .fetch_one(self.pool())
-            .await?)
+            .await
     }
 
     /// Adds a batch of clicks in one transaction with multi-row statements.
@@ -440,7 +438,8 @@ impl Store {
                 b.push_bind(*link).push_bind(day.as_str()).push_bind(*n).push_bind(u);
             });
             q.push(
-                " ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks + excluded.clicks, uniques = uniques + excluded.uniques",
+                " ON CONFLICT (link_id, day) DO UPDATE SET clicks = clicks.clicks + excluded.clicks, \
+                 uniques = clicks.uniques + excluded.uniques",
             );
             q.build().execute(&mut *tx).await?;
         }

@@ -1,8 +1,8 @@
 //! Email bookkeeping: the outbox as the SMTP sender sees it, reply tokens, the IMAP
 //! cursor, processed inbound messages, and suppressed addresses.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{InviteId, OrgId, OutboxId, PersonId};
 use chrono::{DateTime, Utc};
 
@@ -55,7 +55,7 @@ pub struct ReplyToken {
 impl Store {
     /// Emails due for sending, oldest first.
     pub async fn due_mails(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMail>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT id, recipient, kind, subject, body, attempts, message_id, reply_to, in_reply_to, \
                attachment_name, attachment_mime, attachment, from_name, body_html, references_chain \
              FROM outbox WHERE channel = 'email' AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? \
@@ -64,7 +64,7 @@ impl Store {
         .bind(ts(now))
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Drops invite mails not sent yet whose invite no longer waits for an answer
@@ -73,7 +73,7 @@ impl Store {
     /// how many.
     pub async fn drop_stale_invite_mails(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(
+        let done = query(
             "UPDATE outbox SET failed_at = ?, last_error = 'dropped before sending: ' || \
                (SELECT CASE WHEN t.purpose = 'replaced' THEN 'a newer invite mail replaced it' \
                             ELSE 'the invite is ' || i.status END \
@@ -95,7 +95,7 @@ impl Store {
         &self,
         org_id: OrgId,
     ) -> StoreResult<Vec<(InviteId, Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<String>)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT t.invite_id, o.sent_at, o.failed_at, o.last_error FROM outbox o \
              JOIN reply_tokens t ON t.token_hash = o.token_hash JOIN invites i ON i.id = t.invite_id \
              WHERE i.org_id = ? AND o.kind = 'invite' \
@@ -104,28 +104,28 @@ impl Store {
         )
         .bind(org_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Every message to a recipient, sent or not, oldest first.
     pub async fn outbox_of(&self, recipient: &str) -> StoreResult<Vec<OutboxStatus>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT id, kind, attempts, sent_at, failed_at, last_error FROM outbox WHERE recipient = ? ORDER BY id",
         )
         .bind(recipient)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// For an invite mail: (inviter's person id, the invited address, organization id).
     pub async fn inviter_of_mail(&self, outbox_id: OutboxId) -> StoreResult<Option<(PersonId, String, OrgId)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT i.invited_by, i.email, i.org_id FROM outbox o JOIN reply_tokens t ON t.token_hash = o.token_hash \
              JOIN invites i ON i.id = t.invite_id WHERE o.id = ? AND o.kind = 'invite'",
         )
         .bind(outbox_id)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// Marks a message sent and drops its content (see `privacy::scrub_set!`), on the writer.
@@ -133,7 +133,7 @@ impl Store {
         let mut tx = self.write().await?;
         // Nothing resends a sent message (a new invite or reply is a new message), so
         // what it carried (codes, reply tokens, exported buyers) goes now.
-        sqlx::query(concat!(
+        query(concat!(
             "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, last_error = NULL, ",
             super::privacy::scrub_set!(),
             " WHERE id = ?2"
@@ -156,7 +156,7 @@ impl Store {
     ) -> StoreResult<()> {
         match next_try {
             Some(t) => {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?")
+                query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?")
                     .bind(error)
                     .bind(ts(t))
                     .bind(id)
@@ -164,7 +164,7 @@ impl Store {
                     .await?
             }
             None => {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
+                query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
                     .bind(error)
                     .bind(ts(now))
                     .bind(id)
@@ -183,16 +183,16 @@ impl Store {
         }
         let marks = vec!["?"; message_ids.len()].join(", ");
         let sql = format!("SELECT DISTINCT lower(recipient) FROM outbox WHERE message_id IN ({marks})");
-        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        let mut q = query_scalar(sql);
         for id in message_ids {
             q = q.bind(id);
         }
-        Ok(q.fetch_all(self.pool()).await?)
+        q.fetch_all(self.pool()).await
     }
 
     /// Lifts a suppression; true when the address was suppressed.
     pub async fn unsuppress(&self, email: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM mail_suppressed WHERE email = ?")
+        let done = query("DELETE FROM mail_suppressed WHERE email = ?")
             .bind(email.to_lowercase())
             .execute(self.writer())
             .await?;
@@ -202,7 +202,7 @@ impl Store {
     /// Whether an address must not be mailed (hard bounce or complaint).
     pub async fn is_suppressed(&self, email: &str) -> StoreResult<bool> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM mail_suppressed WHERE email = ?")
+            query_scalar::<i64>("SELECT count(*) FROM mail_suppressed WHERE email = ?")
                 .bind(email.to_lowercase())
                 .fetch_one(self.pool())
                 .await?
@@ -212,7 +212,7 @@ impl Store {
 
     /// Stops mailing an address.
     pub async fn suppress(&self, tx: &mut WriteTx, email: &str, reason: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO mail_suppressed (email, reason, at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING")
+        query("INSERT INTO mail_suppressed (email, reason, at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING")
             .bind(email.to_lowercase())
             .bind(reason)
             .bind(ts(now))
@@ -223,46 +223,40 @@ impl Store {
 
     /// The reply token with this hash.
     pub async fn reply_token(&self, hash: &str) -> StoreResult<Option<ReplyToken>> {
-        Ok(
-            sqlx::query_as(
+        query_as(
                 "SELECT t.email, t.purpose, t.invite_id, t.expires_at, \
                    (SELECT o.from_name FROM outbox o WHERE o.token_hash = t.token_hash ORDER BY o.id DESC LIMIT 1) AS from_name \
                  FROM reply_tokens t WHERE t.token_hash = ?",
             )
             .bind(hash)
             .fetch_optional(self.pool())
-            .await?,
-        )
+            .await
     }
 
     /// The reply token of a mail we sent, by its Message-ID (with or without `<>`).
     pub async fn reply_token_of_message(&self, message_id: &str) -> StoreResult<Option<ReplyToken>> {
         let id = format!("<{}>", message_id.trim().trim_matches(|c| c == '<' || c == '>'));
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT t.email, t.purpose, t.invite_id, t.expires_at, o.from_name FROM outbox o \
              JOIN reply_tokens t ON t.token_hash = o.token_hash WHERE o.message_id = ?",
         )
         .bind(id)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// How many error replies went to `email` since `since`.
     pub async fn error_replies_since(&self, email: &str, since: DateTime<Utc>) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT count(*) FROM outbox WHERE recipient = ? AND kind = 'error' AND created_at >= ?",
-            )
+        query_scalar("SELECT count(*) FROM outbox WHERE recipient = ? AND kind = 'error' AND created_at >= ?")
             .bind(email)
             .bind(ts(since))
             .fetch_one(self.pool())
-            .await?,
-        )
+            .await
     }
 
     /// The IMAP cursor of a mailbox: (UIDVALIDITY, last processed UID).
     pub async fn imap_state(&self, mailbox: &str) -> StoreResult<Option<(u32, u32)>> {
-        let row: Option<(i64, i64)> = sqlx::query_as("SELECT uid_validity, last_uid FROM imap_state WHERE mailbox = ?")
+        let row: Option<(i64, i64)> = query_as("SELECT uid_validity, last_uid FROM imap_state WHERE mailbox = ?")
             .bind(mailbox)
             .fetch_optional(self.pool())
             .await?;
@@ -277,7 +271,7 @@ impl Store {
         uid_validity: u32,
         last_uid: u32,
     ) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO imap_state (mailbox, uid_validity, last_uid) VALUES (?, ?, ?) \
              ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
         )
@@ -292,7 +286,7 @@ impl Store {
     /// Whether a message was processed already.
     pub async fn mail_processed(&self, key: &str) -> StoreResult<bool> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM mail_processed WHERE message_key = ?")
+            query_scalar::<i64>("SELECT count(*) FROM mail_processed WHERE message_key = ?")
                 .bind(key)
                 .fetch_one(self.pool())
                 .await?
@@ -314,7 +308,7 @@ impl Store {
         outcome: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO mail_processed (message_key, mailbox, uid_validity, uid, kind, sender, outcome, processed_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING",
         )
@@ -333,17 +327,15 @@ impl Store {
 
     /// Processed inbound messages, oldest first: (key, kind, sender, outcome).
     pub async fn processed_mail(&self) -> StoreResult<Vec<(String, String, Option<String>, String)>> {
-        Ok(
-            sqlx::query_as("SELECT message_key, kind, sender, outcome FROM mail_processed ORDER BY processed_at, uid")
-                .fetch_all(self.pool())
-                .await?,
-        )
+        query_as("SELECT message_key, kind, sender, outcome FROM mail_processed ORDER BY processed_at, uid")
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Whether the person with this address sent `stop`.
     pub async fn mail_opted_out(&self, email: &str) -> StoreResult<bool> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM people WHERE email = ? AND mail_opt_out = 1")
+            query_scalar::<i64>("SELECT count(*) FROM people WHERE email = ? AND mail_opt_out")
                 .bind(email)
                 .fetch_one(self.pool())
                 .await?
@@ -353,7 +345,7 @@ impl Store {
 
     /// Gives up on an outbox message inside a transaction.
     pub async fn fail_in(&self, tx: &mut WriteTx, id: OutboxId, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
+        query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
             .bind(error)
             .bind(ts(now))
             .bind(id)
@@ -364,8 +356,8 @@ impl Store {
 
     /// Marks a person as not wanting digest and notification mail.
     pub async fn set_mail_opt_out(&self, tx: &mut WriteTx, person_id: PersonId, out: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE people SET mail_opt_out = ? WHERE id = ?")
-            .bind(i64::from(out))
+        query("UPDATE people SET mail_opt_out = ? WHERE id = ?")
+            .bind(out)
             .bind(person_id)
             .execute(&mut **tx)
             .await?;

@@ -2,6 +2,7 @@
 //! pass (every order on a membership's first): its cost follows what changed.
 
 use super::Store;
+use super::sql::{query, ts_ms};
 use crate::domain::MembershipId;
 use chrono::{Duration, Utc};
 
@@ -14,21 +15,21 @@ async fn store_with_orders(orders: i64) -> (tempfile::TempDir, Store, Membership
         .upsert_person(&mut tx, "ana@example.com", true, now)
         .await
         .unwrap();
-    let hour_ago = crate::clock::ts_ms(now - Duration::hours(1));
-    let day_ago = crate::clock::ts_ms(now - Duration::days(1));
-    sqlx::query(
+    let hour_ago = ts_ms(now - Duration::hours(1));
+    let day_ago = ts_ms(now - Duration::days(1));
+    query(
         "INSERT INTO memberships (id, org_id, event_id, person_id, status, created_at, updated_at) \
          VALUES (1, ?, NULL, ?, 'active', ?3, ?3)",
     )
     .bind(org)
     .bind(promoter)
-    .bind(&day_ago)
+    .bind(day_ago)
     .execute(&mut *tx)
     .await
     .unwrap();
-    sqlx::query("INSERT INTO ticket_types (id, event_id, name, price_minor, created_at) VALUES (1, ?, 'GA', 1000, ?)")
+    query("INSERT INTO ticket_types (id, event_id, name, price_minor, created_at) VALUES (1, ?, 'GA', 1000, ?)")
         .bind(event)
-        .bind(&day_ago)
+        .bind(day_ago)
         .execute(&mut *tx)
         .await
         .unwrap();
@@ -40,18 +41,18 @@ async fn store_with_orders(orders: i64) -> (tempfile::TempDir, Store, Membership
 }
 
 /// Order `n` of one General Admission ticket, stored at `at`.
-async fn add_order(tx: &mut super::WriteTx, n: i64, at: &str) {
-    sqlx::query(
+async fn add_order(tx: &mut super::WriteTx, n: i64, at: &super::sql::AtMs) {
+    query(
         "INSERT INTO orders (id, source, external_id, event_id, membership_id, buyer_name, status, currency, \
          self_referral, ordered_at, source_updated_at, created_at, updated_at) \
-         VALUES (?1, 'checkout', ?1, 1, 1, 'Buyer', 'paid', 'EUR', 0, ?2, ?2, ?2, ?2)",
+         VALUES (?1, 'checkout', CAST(?1 AS TEXT), 1, 1, 'Buyer', 'paid', 'EUR', false, ?2, ?2, ?2, ?2)",
     )
     .bind(n)
     .bind(at)
     .execute(&mut **tx)
     .await
     .unwrap();
-    sqlx::query("INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, unit_price_minor) VALUES (?, 0, 1, 1, 1000)")
+    query("INSERT INTO order_lines (order_id, line_no, ticket_type_id, quantity, unit_price_minor) VALUES (?, 0, 1, 1, 1000)")
         .bind(n)
         .execute(&mut **tx)
         .await
@@ -71,14 +72,14 @@ async fn a_pass_records_only_the_orders_changed_since_the_previous_one() {
         50
     );
     // One order more, and one earlier order refunded, after the first pass.
-    let later = crate::clock::ts_ms(Utc::now() - Duration::minutes(10));
+    let later = ts_ms(Utc::now() - Duration::minutes(10));
     add_order(&mut tx, 51, &later).await;
-    sqlx::query("UPDATE order_lines SET refunded_quantity = 1 WHERE order_id = 7")
+    query("UPDATE order_lines SET refunded_quantity = 1 WHERE order_id = 7")
         .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query("UPDATE orders SET status = 'refunded', updated_at = ? WHERE id = 7")
-        .bind(&later)
+    query("UPDATE orders SET status = 'refunded', updated_at = ? WHERE id = 7")
+        .bind(later)
         .execute(&mut *tx)
         .await
         .unwrap();

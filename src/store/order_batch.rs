@@ -1,11 +1,11 @@
 //! Orders in bulk: new orders of a group-commit batch written with a few multi-row
 //! statements instead of several statements per order.
 
+use super::sql::{QueryBuilder, ts, ts_ms};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::{ts, ts_ms};
 use crate::domain::{EventId, MembershipId, OrderId, OrderInput, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
+
 use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row statement, well under SQLite's bound-parameter limit.
@@ -86,7 +86,7 @@ impl Store {
                 b.push_bind(*source)
                     .push_bind(*delivery)
                     .push_bind(*order)
-                    .push_bind(&now);
+                    .push_bind(now);
             });
             q.push(" ON CONFLICT DO NOTHING RETURNING source, delivery_id");
             let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
@@ -125,8 +125,8 @@ impl Store {
                  updated_at, state_hash, sale_day) \
                  SELECT v.column1, v.column2, v.column3, v.column4, l.id, l.membership_id, v.column5, v.column6, \
                    v.column7, v.column8, v.column9, \
-                   coalesce((SELECT CASE WHEN lower(p.email) = lower(v.column6) THEN 1 ELSE 0 END FROM memberships m \
-                             JOIN people p ON p.id = m.person_id WHERE m.id = l.membership_id), 0), \
+                   coalesce((SELECT lower(p.email) = lower(v.column6) FROM memberships m \
+                             JOIN people p ON p.id = m.person_id WHERE m.id = l.membership_id), false), \
                    v.column10, v.column11, v.column12, v.column12, v.column13, v.column14 FROM (",
             );
             q.push_values(chunk, |mut b, (o, day)| {
@@ -141,7 +141,7 @@ impl Store {
                     .push_bind(&o.currency)
                     .push_bind(ts(o.ordered_at))
                     .push_bind(ts_ms(o.updated_at))
-                    .push_bind(&now_ms)
+                    .push_bind(now_ms)
                     .push_bind(o.state_hash())
                     .push_bind(*day);
             });
@@ -217,6 +217,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<HashMap<(EventId, String), TicketTypeId>> {
         let events: HashSet<EventId> = orders.iter().map(|o| o.event_id).collect();
+        if events.is_empty() {
+            // No lines to type (and PostgreSQL has no empty `IN ()`).
+            return Ok(HashMap::new());
+        }
         let mut q = QueryBuilder::new("SELECT event_id, lower(name), id FROM ticket_types WHERE event_id IN (");
         let mut sep = q.separated(", ");
         for e in &events {

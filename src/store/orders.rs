@@ -1,7 +1,7 @@
 //! Orders from the checkout: one upsert path for the webhook and CSV import.
 
+use super::sql::{AtMs, query, query_as, query_scalar, ts, ts_ms};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::{ts, ts_ms};
 use crate::domain::{EventId, MembershipId, OrderId, OrderInput, OrderStatus, TicketTypeId};
 use chrono::{DateTime, Utc};
 
@@ -53,8 +53,8 @@ const UPDATE_ORDER: &str = "UPDATE orders SET buyer_name = CASE WHEN buyer_erase
                      buyer_email = CASE WHEN buyer_erased_at IS NULL THEN ?2 END, \
                      buyer_phone = CASE WHEN buyer_erased_at IS NULL THEN ?3 END, status = ?4, \
                      source_updated_at = ?5, updated_at = ?6, state_hash = CASE WHEN buyer_erased_at IS NULL THEN ?7 END, \
-                     self_referral = coalesce((SELECT CASE WHEN lower(p.email) = lower(?2) THEN 1 ELSE 0 END \
-                       FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = orders.membership_id), 0) \
+                     self_referral = coalesce((SELECT lower(p.email) = lower(?2) FROM memberships m \
+                       JOIN people p ON p.id = m.person_id WHERE m.id = orders.membership_id), false) \
                      WHERE id = ?8";
 
 impl Store {
@@ -68,7 +68,7 @@ impl Store {
         order: &OrderInput,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let existing: Option<(OrderId, EventId, String, Option<String>)> = sqlx::query_as(
+        let existing: Option<(OrderId, EventId, DateTime<Utc>, Option<String>)> = query_as(
             "SELECT id, event_id, source_updated_at, state_hash FROM orders WHERE source = ? AND external_id = ?",
         )
         .bind(&order.source)
@@ -91,8 +91,8 @@ impl Store {
                 .await;
         }
         let outcome = match existing {
-            Some((id, _, stored, _)) if stored > updated_at => return Ok(IngestOutcome::Unchanged(id)),
-            Some((id, _, stored, stored_hash)) if stored == updated_at => {
+            Some((id, _, stored, _)) if stored > updated_at.0 => return Ok(IngestOutcome::Unchanged(id)),
+            Some((id, _, stored, stored_hash)) if stored == updated_at.0 => {
                 return Ok(match stored_hash {
                     Some(h) if h != state_hash => IngestOutcome::Conflict(format!(
                         "order `{}` differs from the stored state with the same updated_at; \
@@ -103,18 +103,18 @@ impl Store {
                 });
             }
             Some((id, _, _, _)) => {
-                sqlx::query(UPDATE_ORDER)
+                query(UPDATE_ORDER)
                     .bind(&order.buyer_name)
                     .bind(&order.buyer_email)
                     .bind(&order.buyer_phone)
                     .bind(order.status)
-                    .bind(&updated_at)
+                    .bind(updated_at)
                     .bind(ts_ms(now))
                     .bind(&state_hash)
                     .bind(id)
                     .execute(&mut **tx)
                     .await?;
-                sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
+                query("DELETE FROM order_lines WHERE order_id = ?")
                     .bind(id)
                     .execute(&mut **tx)
                     .await?;
@@ -123,7 +123,7 @@ impl Store {
             None => {
                 // One insert path for new orders: the same as a group-commit batch.
                 let id = self.insert_new_orders(tx, &[order], now).await?[0];
-                self.apply_pending_status(tx, order, id, &updated_at, now).await?;
+                self.apply_pending_status(tx, order, id, updated_at, now).await?;
                 return Ok(IngestOutcome::Created(id));
             }
         };
@@ -143,10 +143,10 @@ impl Store {
         tx: &mut WriteTx,
         order: &OrderInput,
         order_id: OrderId,
-        updated_at: &str,
+        updated_at: AtMs,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let pending: Option<(OrderStatus, String)> = sqlx::query_as(
+        let pending: Option<(OrderStatus, DateTime<Utc>)> = query_as(
             "DELETE FROM pending_order_status WHERE source = ? AND external_id = ? RETURNING status, updated_at",
         )
         .bind(&order.source)
@@ -154,9 +154,10 @@ impl Store {
         .fetch_optional(&mut **tx)
         .await?;
         if let Some((status, pending_at)) = pending
-            && pending_at.as_str() > updated_at
+            && pending_at > updated_at.0
         {
-            self.set_final_status(tx, order_id, status, &pending_at, now).await?;
+            self.set_final_status(tx, order_id, status, ts_ms(pending_at), now)
+                .await?;
         }
         Ok(())
     }
@@ -165,18 +166,18 @@ impl Store {
         &self,
         tx: &mut WriteTx,
         order: &OrderInput,
-        existing: Option<(OrderId, String)>,
+        existing: Option<(OrderId, DateTime<Utc>)>,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
         let updated_at = ts_ms(order.updated_at);
         match existing {
-            Some((id, stored)) if stored >= updated_at => Ok(IngestOutcome::Unchanged(id)),
+            Some((id, stored)) if stored >= updated_at.0 => Ok(IngestOutcome::Unchanged(id)),
             Some((id, _)) => {
-                self.set_final_status(tx, id, order.status, &updated_at, now).await?;
+                self.set_final_status(tx, id, order.status, updated_at, now).await?;
                 Ok(IngestOutcome::Updated(id))
             }
             None => {
-                sqlx::query(
+                query(
                     "INSERT INTO pending_order_status (source, external_id, status, updated_at) VALUES (?, ?, ?, ?) \
                      ON CONFLICT (source, external_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at \
                      WHERE excluded.updated_at > pending_order_status.updated_at",
@@ -184,7 +185,7 @@ impl Store {
                 .bind(&order.source)
                 .bind(&order.external_id)
                 .bind(order.status)
-                .bind(&updated_at)
+                .bind(updated_at)
                 .execute(&mut **tx)
                 .await?;
                 Ok(IngestOutcome::Pending)
@@ -198,19 +199,17 @@ impl Store {
         tx: &mut WriteTx,
         order_id: OrderId,
         status: OrderStatus,
-        source_updated_at: &str,
+        source_updated_at: AtMs,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE orders SET status = ?, source_updated_at = ?, updated_at = ?, state_hash = NULL WHERE id = ?",
-        )
-        .bind(status)
-        .bind(source_updated_at)
-        .bind(ts_ms(now))
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query("UPDATE order_lines SET refunded_quantity = quantity, refunded_minor = 0 WHERE order_id = ?")
+        query("UPDATE orders SET status = ?, source_updated_at = ?, updated_at = ?, state_hash = NULL WHERE id = ?")
+            .bind(status)
+            .bind(source_updated_at)
+            .bind(ts_ms(now))
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+        query("UPDATE order_lines SET refunded_quantity = quantity, refunded_minor = 0 WHERE order_id = ?")
             .bind(order_id)
             .execute(&mut **tx)
             .await?;
@@ -227,7 +226,7 @@ impl Store {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO webhook_deliveries (source, delivery_id, order_id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(source)
@@ -248,7 +247,7 @@ impl Store {
         price: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<TicketTypeId> {
-        if let Some(id) = sqlx::query_scalar(
+        if let Some(id) = query_scalar(
             "SELECT id FROM ticket_types WHERE event_id = ? AND lower(name) = lower(?) ORDER BY id LIMIT 1",
         )
         .bind(event_id)
@@ -258,7 +257,7 @@ impl Store {
         {
             return Ok(id);
         }
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "INSERT INTO ticket_types (event_id, name, price_minor, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         )
         .bind(event_id)
@@ -266,7 +265,7 @@ impl Store {
         .bind(price)
         .bind(ts(now))
         .fetch_one(&mut **tx)
-        .await?)
+        .await
     }
 
     /// A promoter's referred orders for an event, newest first, without buyer data.
@@ -276,7 +275,7 @@ impl Store {
         event_id: EventId,
         limit: i64,
     ) -> StoreResult<Vec<OrderRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT o.external_id, o.ordered_at, o.status, l.label AS link_label, l.sub_promoter AS link_sub_promoter, \
                sum(ol.quantity - ol.refunded_quantity) AS tickets, \
                sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor) AS net_minor, o.currency, \
@@ -286,10 +285,19 @@ impl Store {
              WHERE o.membership_id = ? AND o.event_id = ? \
              GROUP BY o.id ORDER BY o.ordered_at DESC, o.id DESC LIMIT ?",
         )
+        .pg("SELECT o.external_id, o.ordered_at, o.status, l.label AS link_label, l.sub_promoter AS link_sub_promoter, \
+               CAST(sum(ol.quantity - ol.refunded_quantity) AS BIGINT) AS tickets, \
+               CAST(sum((ol.quantity - ol.refunded_quantity) * ol.unit_price_minor - ol.refunded_minor) AS BIGINT) \
+                 AS net_minor, o.currency, \
+               string_agg(ol.quantity || ' × ' || t.name, ', ' ORDER BY ol.line_no) AS summary \
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN ticket_types t ON t.id = ol.ticket_type_id \
+             LEFT JOIN links l ON l.id = o.link_id \
+             WHERE o.membership_id = ? AND o.event_id = ? \
+             GROUP BY o.id, l.id ORDER BY o.ordered_at DESC, o.id DESC LIMIT ?")
         .bind(membership_id)
         .bind(event_id)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }

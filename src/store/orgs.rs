@@ -1,7 +1,7 @@
 //! Organizations, their organizers, events and ticket types.
 
-use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
+use super::sql::{query, query_as, query_scalar, ts};
+use super::{Store, StoreError, StoreResult, WriteTx};
 use crate::domain::{EventId, OrgId, OrganizerRole, PersonId, Shop, TicketTypeId};
 use chrono::{DateTime, Utc};
 
@@ -54,7 +54,7 @@ impl Store {
         owner_id: PersonId,
         now: DateTime<Utc>,
     ) -> StoreResult<OrgId> {
-        let id: OrgId = sqlx::query_scalar(
+        let id: OrgId = query_scalar(
             "INSERT INTO organizations (slug, name, time_zone, currency, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(slug)
@@ -77,9 +77,10 @@ impl Store {
         role: OrganizerRole,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO organizers (org_id, person_id, role, created_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (org_id, person_id) DO UPDATE SET role = CASE WHEN role = 'owner' THEN 'owner' ELSE excluded.role END",
+             ON CONFLICT (org_id, person_id) DO UPDATE \
+             SET role = CASE WHEN organizers.role = 'owner' THEN 'owner' ELSE excluded.role END",
         )
         .bind(org_id)
         .bind(person_id)
@@ -92,27 +93,23 @@ impl Store {
 
     /// The organization with this slug.
     pub async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<OrgRow>> {
-        Ok(
-            sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE slug = ?")
-                .bind(slug)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE slug = ?")
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// The organization with this id.
     pub async fn org(&self, id: OrgId) -> StoreResult<Option<OrgRow>> {
-        Ok(
-            sqlx::query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE id = ?")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        query_as("SELECT id, slug, name, time_zone, currency, leaderboard FROM organizations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Organizations a person organizes, with their role.
     pub async fn orgs_organized_by(&self, person_id: PersonId) -> StoreResult<Vec<(OrgRow, OrganizerRole)>> {
-        let rows: Vec<(OrgId, String, String, String, String, bool, OrganizerRole)> = sqlx::query_as(
+        let rows: Vec<(OrgId, String, String, String, String, bool, OrganizerRole)> = query_as(
             "SELECT o.id, o.slug, o.name, o.time_zone, o.currency, o.leaderboard, g.role \
              FROM organizers g JOIN organizations o ON o.id = g.org_id WHERE g.person_id = ? ORDER BY o.name",
         )
@@ -139,7 +136,7 @@ impl Store {
 
     /// Turns the organization's leaderboard on or off.
     pub async fn set_leaderboard(&self, tx: &mut WriteTx, org_id: OrgId, on: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE organizations SET leaderboard = ? WHERE id = ?")
+        query("UPDATE organizations SET leaderboard = ? WHERE id = ?")
             .bind(on)
             .bind(org_id)
             .execute(&mut **tx)
@@ -160,7 +157,7 @@ impl Store {
         currency: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<EventId>> {
-        let id: Option<EventId> = sqlx::query_scalar(
+        let id: Option<EventId> = query_scalar(
             "INSERT INTO events (org_id, slug, name, starts_at, ticket_url, currency, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, slug) DO NOTHING RETURNING id",
         )
@@ -189,12 +186,17 @@ impl Store {
         value: &str,
     ) -> StoreResult<()> {
         tx.links_changed();
-        let sql = match field {
-            EventField::Name => "UPDATE events SET name = ? WHERE id = ?",
-            EventField::StartsAt => "UPDATE events SET starts_at = ? WHERE id = ?",
-            EventField::TicketUrl => "UPDATE events SET ticket_url = ? WHERE id = ?",
+        let q = match field {
+            EventField::Name => query("UPDATE events SET name = ? WHERE id = ?").bind(value),
+            EventField::StartsAt => {
+                // A time is bound as one (PostgreSQL's column is TIMESTAMPTZ).
+                let starts_at = DateTime::parse_from_rfc3339(value)
+                    .map_err(|e| StoreError::Encode(format!("event start `{value}`: {e}")))?;
+                query("UPDATE events SET starts_at = ? WHERE id = ?").bind(ts(starts_at.with_timezone(&Utc)))
+            }
+            EventField::TicketUrl => query("UPDATE events SET ticket_url = ? WHERE id = ?").bind(value),
         };
-        sqlx::query(sql).bind(value).bind(event_id).execute(&mut **tx).await?;
+        q.bind(event_id).execute(&mut **tx).await?;
         Ok(())
     }
 
@@ -203,44 +205,40 @@ impl Store {
     pub async fn events_named(&self, name: &str) -> StoreResult<Vec<EventRow>> {
         Ok(match name.split_once('/') {
             Some((org, slug)) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                query_as(format!(
                     "SELECT {EVENT_COLS} FROM events WHERE slug = ? \
                      AND org_id = (SELECT id FROM organizations WHERE slug = ?)"
-                )))
+                ))
                 .bind(slug)
                 .bind(org)
                 .fetch_all(self.pool())
                 .await?
             }
             None => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {EVENT_COLS} FROM events WHERE slug = ? ORDER BY id"
-                )))
-                .bind(name)
-                .fetch_all(self.pool())
-                .await?
+                query_as(format!("SELECT {EVENT_COLS} FROM events WHERE slug = ? ORDER BY id"))
+                    .bind(name)
+                    .fetch_all(self.pool())
+                    .await?
             }
         })
     }
 
     /// The event with this id.
     pub async fn event(&self, id: EventId) -> StoreResult<Option<EventRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLS} FROM events WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
+        query_as(format!("SELECT {EVENT_COLS} FROM events WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Events of an organization, soonest first.
     pub async fn events_of_org(&self, org_id: OrgId) -> StoreResult<Vec<EventRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {EVENT_COLS} FROM events WHERE org_id = ? ORDER BY starts_at, slug"
-        )))
+        ))
         .bind(org_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 }
 

@@ -1,8 +1,8 @@
 //! The outbox as an operator sees it (`promoterd outbox`): what waits to be sent on
 //! each channel, what failed lately, and for invite mails where their invite stands.
 
+use super::sql::{query_as, ts};
 use super::{Store, StoreResult};
-use crate::clock::ts;
 use crate::domain::{Channel, InviteKind, InviteStatus, OutboxId};
 use chrono::{DateTime, Utc};
 
@@ -37,7 +37,7 @@ pub struct OutboxEntry {
 
 const ENTRY_SELECT: &str = "SELECT o.id, o.channel, o.recipient, o.kind, o.subject, o.body, o.attachment_name, \
        o.created_at, o.attempts, o.next_try_at, o.sent_at, o.failed_at, o.last_error, \
-       coalesce(t.purpose = 'replaced', 0) AS invite_replaced, i.status AS invite_status, \
+       coalesce(t.purpose = 'replaced', false) AS invite_replaced, i.status AS invite_status, \
        i.expires_at AS invite_expires_at, i.code_hash AS invite_code_hash, i.kind AS invite_kind, \
        g.name AS invite_org, e.name AS invite_event \
      FROM outbox o \
@@ -54,23 +54,21 @@ impl Store {
         channel: Option<Channel>,
         failed_since: DateTime<Utc>,
     ) -> StoreResult<Vec<OutboxEntry>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "{ENTRY_SELECT} WHERE o.sent_at IS NULL AND (o.failed_at IS NULL OR o.failed_at >= ?1) \
              AND (?2 IS NULL OR o.channel = ?2) ORDER BY o.channel, o.id"
-        )))
+        ))
         .bind(ts(failed_since))
         .bind(channel)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// One message of the outbox, sent or not.
     pub async fn outbox_entry(&self, id: OutboxId) -> StoreResult<Option<OutboxEntry>> {
-        Ok(
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{ENTRY_SELECT} WHERE o.id = ?")))
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
+        query_as(format!("{ENTRY_SELECT} WHERE o.id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
     }
 }

@@ -2,12 +2,12 @@
 //! digests and due notices: per promoter, from running totals, without crossing a row
 //! per event.
 
+use super::sql::{QueryBuilder, query_as, ts};
 use super::{Store, StoreResult};
-use crate::clock::ts;
 use crate::domain::commission::EventLedger;
 use crate::domain::{EventId, OrgId, PersonId};
 use chrono::{DateTime, Duration, Utc};
-use sqlx::QueryBuilder;
+
 use std::collections::HashMap;
 
 /// An event with what decides when its commissions are due.
@@ -44,7 +44,7 @@ struct SummaryRow {
     display_name: Option<String>,
     due_earned: i64,
     pending_earned: i64,
-    next_due: Option<String>,
+    next_due: Option<DateTime<Utc>>,
     /// Paid of the events past their holding period, and of those in it (an event moved
     /// later after a payout).
     paid_due: i64,
@@ -61,7 +61,7 @@ impl Store {
         event: Option<EventId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<PersonSummary>> {
-        let events: Vec<EventTerms> = sqlx::query_as(
+        let events: Vec<EventTerms> = query_as(
             "SELECT e.id, e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days \
              FROM events e JOIN organizations g ON g.id = e.org_id WHERE e.org_id = ?1 AND (?2 IS NULL OR e.id = ?2)",
         )
@@ -85,11 +85,7 @@ impl Store {
                     display_name: r.display_name.clone(),
                     ledgers: Vec::new(),
                 });
-                let next_due = match r.next_due {
-                    Some(d) => crate::clock::parse_stored(&d)
-                        .map_err(|e| super::StoreError::Corrupt(format!("a due date: {e}")))?,
-                    None => DateTime::<Utc>::MAX_UTC,
-                };
+                let next_due = r.next_due.unwrap_or(DateTime::<Utc>::MAX_UTC);
                 // Two stand-in events: the due ones, due now; the pending ones, due at the
                 // earliest of their dates.
                 for (due_at, earned, paid) in [
@@ -127,18 +123,19 @@ impl Store {
         });
         q.push(
             ") SELECT s.person_id, p.email, p.display_name, s.due_earned, s.pending_earned, s.next_due, \
-               coalesce((SELECT sum(CASE WHEN ev.due THEN l.amount_minor ELSE 0 END) FROM payout_lines l \
-                 JOIN ev ON ev.id = l.event_id WHERE l.person_id = s.person_id), 0) AS paid_due, \
-               coalesce((SELECT sum(CASE WHEN ev.due THEN 0 ELSE l.amount_minor END) FROM payout_lines l \
-                 JOIN ev ON ev.id = l.event_id WHERE l.person_id = s.person_id), 0) AS paid_pending \
-             FROM (SELECT b.person_id, sum(CASE WHEN ev.due THEN b.amount_minor ELSE 0 END) AS due_earned, \
-                 sum(CASE WHEN ev.due THEN 0 ELSE b.amount_minor END) AS pending_earned, \
+               CAST(coalesce((SELECT sum(CASE WHEN ev.due THEN l.amount_minor ELSE 0 END) FROM payout_lines l \
+                 JOIN ev ON ev.id = l.event_id WHERE l.person_id = s.person_id), 0) AS BIGINT) AS paid_due, \
+               CAST(coalesce((SELECT sum(CASE WHEN ev.due THEN 0 ELSE l.amount_minor END) FROM payout_lines l \
+                 JOIN ev ON ev.id = l.event_id WHERE l.person_id = s.person_id), 0) AS BIGINT) AS paid_pending \
+             FROM (SELECT b.person_id, \
+                 CAST(sum(CASE WHEN ev.due THEN b.amount_minor ELSE 0 END) AS BIGINT) AS due_earned, \
+                 CAST(sum(CASE WHEN ev.due THEN 0 ELSE b.amount_minor END) AS BIGINT) AS pending_earned, \
                  min(CASE WHEN NOT ev.due AND b.amount_minor <> 0 THEN ev.due_at END) AS next_due \
                FROM commission_balances b JOIN ev ON ev.id = b.event_id \
                WHERE b.person_id IN (SELECT person_id FROM memberships WHERE org_id = ",
         );
         q.push_bind(org_id);
         q.push(") GROUP BY b.person_id) s JOIN people p ON p.id = s.person_id");
-        Ok(q.build_query_as().fetch_all(self.pool()).await?)
+        q.build_query_as().fetch_all(self.pool()).await
     }
 }

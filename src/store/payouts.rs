@@ -1,12 +1,11 @@
 //! Reading the commission ledger (balances per event, earnings by ticket type, one order's
 //! entries, the detail file) and recording payouts, each once per reference.
 
+use super::sql::{QueryBuilder, query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::commission::EventLedger;
 use crate::domain::{EntryKind, EventId, MembershipId, OrgId, PayoutId, PersonId};
 use chrono::{DateTime, Duration, Utc};
-use sqlx::QueryBuilder;
 
 /// One person's ledger of one event, with what it takes to show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -100,23 +99,23 @@ pub struct DetailRow {
 
 /// One person's ledger per event of an organization (`?1`), read through their rows only.
 const LEDGER_OF_PERSON: &str = "SELECT x.person_id, pe.email, pe.display_name, e.id AS event_id, e.slug, e.name, \
-       e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days, sum(x.earned) AS earned, \
-       sum(x.paid) AS paid FROM (\
+       e.currency, e.starts_at, e.cancelled_at, g.commission_hold_days AS hold_days, \
+       CAST(sum(x.earned) AS BIGINT) AS earned, CAST(sum(x.paid) AS BIGINT) AS paid FROM (\
      SELECT t.person_id, t.event_id, t.amount_minor AS earned, 0 AS paid FROM commission_totals t \
        WHERE t.person_id = ?2 \
      UNION ALL SELECT p.person_id, p.event_id, 0, p.amount_minor FROM payout_lines p WHERE p.person_id = ?2) x \
      JOIN events e ON e.id = x.event_id JOIN organizations g ON g.id = e.org_id JOIN people pe ON pe.id = x.person_id \
-     WHERE e.org_id = ?1 GROUP BY x.person_id, e.id ORDER BY e.starts_at, e.id";
+     WHERE e.org_id = ?1 GROUP BY x.person_id, e.id, pe.id, g.id ORDER BY e.starts_at, e.id";
 
 impl Store {
     /// One person's ledger per event of an organization: earned and paid, read through
     /// their own rows only.
     pub async fn commission_ledgers(&self, org_id: OrgId, person: PersonId) -> StoreResult<Vec<LedgerRow>> {
-        Ok(sqlx::query_as(LEDGER_OF_PERSON)
+        query_as(LEDGER_OF_PERSON)
             .bind(org_id)
             .bind(person)
             .fetch_all(self.pool())
-            .await?)
+            .await
     }
 
     /// One person's, inside a write transaction (a payout decides on what it reads).
@@ -126,11 +125,11 @@ impl Store {
         org_id: OrgId,
         person: PersonId,
     ) -> StoreResult<Vec<LedgerRow>> {
-        Ok(sqlx::query_as(LEDGER_OF_PERSON)
+        query_as(LEDGER_OF_PERSON)
             .bind(org_id)
             .bind(person)
             .fetch_all(&mut **tx)
-            .await?)
+            .await
     }
 
     /// Records a payout and its split over events, once per (organization, person,
@@ -151,7 +150,7 @@ impl Store {
             return Ok(Recorded::Before(before));
         }
         let amount: i64 = lines.iter().map(|l| l.1).sum();
-        let id: PayoutId = sqlx::query_scalar(
+        let id: PayoutId = query_scalar(
             "INSERT INTO payouts (org_id, person_id, currency, amount_minor, reference, created_by, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
@@ -183,7 +182,7 @@ impl Store {
         person_id: PersonId,
         reference: &str,
     ) -> StoreResult<Option<PayoutRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT id, person_id, currency, amount_minor, reference, created_at FROM payouts \
              WHERE org_id = ? AND person_id = ? AND reference = ?",
         )
@@ -191,34 +190,30 @@ impl Store {
         .bind(person_id)
         .bind(reference)
         .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 
     /// How many payouts a person has had from an organization (for the next reference).
     pub async fn payout_count(&self, tx: &mut WriteTx, org_id: OrgId, person_id: PersonId) -> StoreResult<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT count(*) FROM payouts WHERE org_id = ? AND person_id = ?")
-                .bind(org_id)
-                .bind(person_id)
-                .fetch_one(&mut **tx)
-                .await?,
-        )
+        query_scalar("SELECT count(*) FROM payouts WHERE org_id = ? AND person_id = ?")
+            .bind(org_id)
+            .bind(person_id)
+            .fetch_one(&mut **tx)
+            .await
     }
 
     /// The events a person has commissions at (any organization).
     pub async fn events_with_commissions_of(&self, person: PersonId) -> StoreResult<Vec<EventId>> {
-        Ok(
-            sqlx::query_scalar("SELECT event_id FROM commission_balances WHERE person_id = ? ORDER BY event_id")
-                .bind(person)
-                .fetch_all(self.pool())
-                .await?,
-        )
+        query_scalar("SELECT event_id FROM commission_balances WHERE person_id = ? ORDER BY event_id")
+            .bind(person)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Whether a person was ever invited to promote for an organization.
     pub async fn ever_promoted_for(&self, org_id: OrgId, person: PersonId) -> StoreResult<bool> {
         Ok(
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM memberships WHERE org_id = ? AND person_id = ?")
+            query_scalar::<i64>("SELECT count(*) FROM memberships WHERE org_id = ? AND person_id = ?")
                 .bind(org_id)
                 .bind(person)
                 .fetch_one(self.pool())
@@ -230,7 +225,7 @@ impl Store {
     /// How many payouts each person has had from an organization.
     pub async fn payout_counts(&self, org_id: OrgId) -> StoreResult<std::collections::HashMap<PersonId, i64>> {
         let rows: Vec<(PersonId, i64)> =
-            sqlx::query_as("SELECT person_id, count(*) FROM payouts WHERE org_id = ? GROUP BY person_id")
+            query_as("SELECT person_id, count(*) FROM payouts WHERE org_id = ? GROUP BY person_id")
                 .bind(org_id)
                 .fetch_all(self.pool())
                 .await?;
@@ -239,7 +234,7 @@ impl Store {
 
     /// A person's latest payouts from an organization, newest first.
     pub async fn payouts_of(&self, org_id: OrgId, person_id: PersonId, limit: i64) -> StoreResult<Vec<PayoutRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT id, person_id, currency, amount_minor, reference, created_at FROM payouts \
              WHERE org_id = ? AND person_id = ? ORDER BY id DESC LIMIT ?",
         )
@@ -247,7 +242,7 @@ impl Store {
         .bind(person_id)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// A person's earnings of an event per ticket type: (name, earned, taken back, net).
@@ -256,7 +251,7 @@ impl Store {
         event: EventId,
         person: PersonId,
     ) -> StoreResult<Vec<(String, i64, i64, i64)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT coalesce(tt.name, '(event cancelled)'), t.earned_minor, t.reversed_minor, t.amount_minor \
              FROM commission_totals t LEFT JOIN ticket_types tt ON tt.id = t.ticket_type_id \
              WHERE t.event_id = ? AND t.person_id = ? ORDER BY t.ticket_type_id = 0, tt.id",
@@ -264,7 +259,7 @@ impl Store {
         .bind(event)
         .bind(person)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// The ledger entries of a person's orders with this shop order id in an organization.
@@ -275,7 +270,7 @@ impl Store {
         only: Option<MembershipId>,
         external_id: &str,
     ) -> StoreResult<Vec<WhyRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT o.external_id, e.slug AS event_slug, e.currency, tt.name AS ticket_type, c.kind, c.tickets, \
                c.amount_minor, c.created_at, r.per_ticket_minor, r.percent_bp, re.slug AS rule_event, \
                rt.name AS rule_ticket_type, r.person_id IS NOT NULL AS rule_for_person, r.valid_from AS rule_from, \
@@ -292,7 +287,7 @@ impl Store {
         .bind(external_id)
         .bind(only)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Whether a person has an order with this shop order id through their links in an
@@ -304,7 +299,7 @@ impl Store {
         only: Option<MembershipId>,
         external_id: &str,
     ) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
+        Ok(query_scalar::<i64>(
             "SELECT count(*) FROM orders o WHERE o.membership_id IN \
                (SELECT id FROM memberships WHERE org_id = ?1 AND person_id = ?2) AND (?4 IS NULL OR o.membership_id = ?4) \
                AND o.external_id = ?3",
@@ -320,7 +315,7 @@ impl Store {
 
     /// A page of an event's ledger entries after entry `after`, for the payout file's detail.
     pub async fn commission_detail(&self, event: EventId, after: i64, limit: i64) -> StoreResult<Vec<DetailRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT c.id, p.email, p.display_name, e.slug AS event_slug, o.external_id, tt.name AS ticket_type, c.kind, \
                c.tickets, c.amount_minor, e.currency, c.created_at \
              FROM commission_entries c JOIN events e ON e.id = c.event_id JOIN people p ON p.id = c.person_id \
@@ -331,20 +326,20 @@ impl Store {
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Events not cancelled whose organizers were not told yet that commissions are due,
     /// with some commission: `(event, organization, starts_at, holding days)`.
     pub async fn events_with_unannounced_commissions(&self) -> StoreResult<Vec<(EventId, OrgId, DateTime<Utc>, i64)>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT e.id, e.org_id, e.starts_at, g.commission_hold_days FROM events e \
              JOIN organizations g ON g.id = e.org_id \
              WHERE e.commission_due_notified_at IS NULL AND e.cancelled_at IS NULL \
                AND EXISTS (SELECT 1 FROM commission_totals t WHERE t.event_id = e.id AND t.amount_minor <> 0)",
         )
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Marks an event's due notice sent; false when another pass did first.
@@ -354,7 +349,7 @@ impl Store {
         event: EventId,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = query(
             "UPDATE events SET commission_due_notified_at = ? WHERE id = ? AND commission_due_notified_at IS NULL",
         )
         .bind(ts(now))

@@ -1,7 +1,7 @@
 //! People (identified by email), their chat accounts, and account-link codes.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{PersonId, Platform};
 use chrono::{DateTime, Utc};
 
@@ -53,42 +53,34 @@ pub const MAX_VERIFY_ATTEMPTS: i64 = 5;
 impl Store {
     /// The person with this (normalized) email.
     pub async fn person_by_email(&self, email: &str) -> StoreResult<Option<PersonRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PERSON_COLS} FROM people WHERE email = ?"
-        )))
-        .bind(email)
-        .fetch_optional(self.pool())
-        .await?)
+        query_as(format!("SELECT {PERSON_COLS} FROM people WHERE email = ?"))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// The person with this address, read inside a write transaction (sees its writes).
     pub async fn person_by_email_in(&self, tx: &mut WriteTx, email: &str) -> StoreResult<Option<PersonRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PERSON_COLS} FROM people WHERE email = ?"
-        )))
-        .bind(email)
-        .fetch_optional(&mut **tx)
-        .await?)
+        query_as(format!("SELECT {PERSON_COLS} FROM people WHERE email = ?"))
+            .bind(email)
+            .fetch_optional(&mut **tx)
+            .await
     }
 
     /// The person with this id.
     pub async fn person(&self, id: PersonId) -> StoreResult<Option<PersonRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {PERSON_COLS} FROM people WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
+        query_as(format!("SELECT {PERSON_COLS} FROM people WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
     }
 
     /// Chat accounts linked to a person.
     pub async fn chat_accounts_of(&self, person_id: PersonId) -> StoreResult<Vec<(Platform, String, Option<String>)>> {
-        Ok(sqlx::query_as(
-            "SELECT platform, external_id, username FROM chat_accounts WHERE person_id = ? ORDER BY platform",
-        )
-        .bind(person_id)
-        .fetch_all(self.pool())
-        .await?)
+        query_as("SELECT platform, external_id, username FROM chat_accounts WHERE person_id = ? ORDER BY platform")
+            .bind(person_id)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Finds or creates the person with this email; `verified` marks the address proven.
@@ -100,14 +92,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<PersonId> {
         let now = ts(now);
-        let id: PersonId = sqlx::query_scalar(
+        let id: PersonId = query_scalar(
             "INSERT INTO people (email, verified_at, created_at) VALUES (?, ?, ?) \
              ON CONFLICT (email) DO UPDATE SET verified_at = coalesce(people.verified_at, excluded.verified_at) \
              RETURNING id",
         )
         .bind(email)
-        .bind(verified.then(|| now.clone()))
-        .bind(&now)
+        .bind(verified.then_some(now))
+        .bind(now)
         .fetch_one(&mut **tx)
         .await?;
         Ok(id)
@@ -115,7 +107,7 @@ impl Store {
 
     /// Sets a person's display name.
     pub async fn set_display_name(&self, tx: &mut WriteTx, person_id: PersonId, name: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE people SET display_name = ? WHERE id = ?")
+        query("UPDATE people SET display_name = ? WHERE id = ?")
             .bind(name)
             .bind(person_id)
             .execute(&mut **tx)
@@ -130,7 +122,7 @@ impl Store {
         person_id: PersonId,
         name: &str,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE people SET display_name = ? WHERE id = ? AND display_name IS NULL")
+        query("UPDATE people SET display_name = ? WHERE id = ? AND display_name IS NULL")
             .bind(name)
             .bind(person_id)
             .execute(&mut **tx)
@@ -148,13 +140,13 @@ impl Store {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE connect_codes SET used_at = ? WHERE platform = ? AND external_id = ? AND used_at IS NULL")
+        query("UPDATE connect_codes SET used_at = ? WHERE platform = ? AND external_id = ? AND used_at IS NULL")
             .bind(ts(now))
             .bind(account.platform)
             .bind(&account.external_id)
             .execute(&mut **tx)
             .await?;
-        sqlx::query(
+        query(
             "INSERT INTO connect_codes (platform, external_id, email, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(account.platform)
@@ -175,7 +167,7 @@ impl Store {
         email: &str,
         since: DateTime<Utc>,
     ) -> StoreResult<(i64, i64)> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT coalesce(sum(CASE WHEN platform = ?1 AND external_id = ?2 THEN 1 ELSE 0 END), 0), \
                     coalesce(sum(CASE WHEN email = ?3 THEN 1 ELSE 0 END), 0) \
              FROM connect_codes WHERE created_at >= ?4 AND ((platform = ?1 AND external_id = ?2) OR email = ?3)",
@@ -185,7 +177,7 @@ impl Store {
         .bind(email)
         .bind(ts(since))
         .fetch_one(self.pool())
-        .await?)
+        .await
     }
 
     /// Checks a `verify` code against the account's pending request and, when right,
@@ -197,7 +189,7 @@ impl Store {
         code_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<ConnectOutcome> {
-        let pending: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+        let pending: Option<(i64, String, String, i64, DateTime<Utc>)> = query_as(
             "SELECT id, email, code_hash, attempts, expires_at FROM connect_codes \
              WHERE platform = ? AND external_id = ? AND used_at IS NULL ORDER BY id DESC LIMIT 1",
         )
@@ -208,17 +200,17 @@ impl Store {
         let Some((id, email, stored, attempts, expires_at)) = pending else {
             return Ok(ConnectOutcome::NoPending);
         };
-        if expires_at <= ts(now) || attempts >= MAX_VERIFY_ATTEMPTS {
+        if expires_at <= ts(now).0 || attempts >= MAX_VERIFY_ATTEMPTS {
             return Ok(ConnectOutcome::Void);
         }
         if !crate::codes::hashes_equal(&stored, code_hash) {
-            sqlx::query("UPDATE connect_codes SET attempts = attempts + 1 WHERE id = ?")
+            query("UPDATE connect_codes SET attempts = attempts + 1 WHERE id = ?")
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
             return Ok(ConnectOutcome::Wrong(MAX_VERIFY_ATTEMPTS - attempts - 1));
         }
-        sqlx::query("UPDATE connect_codes SET used_at = ? WHERE id = ?")
+        query("UPDATE connect_codes SET used_at = ? WHERE id = ?")
             .bind(ts(now))
             .bind(id)
             .execute(&mut **tx)

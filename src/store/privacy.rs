@@ -1,8 +1,8 @@
 //! Buyer data hygiene: each organization's retention, erasing buyers' personal data (by
 //! time or on request), dropping what the outbox no longer needs, and a promoter leaving.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{EventId, MembershipId, OrderId, OrgId};
 use chrono::{DateTime, Duration, Utc};
 
@@ -43,17 +43,15 @@ impl Store {
     /// data (`None`: until erased on request), and the time before which retention
     /// erases nothing (the grace after an upgrade; `None`: none).
     pub async fn buyer_retention(&self, org_id: OrgId) -> StoreResult<(Option<i64>, Option<DateTime<Utc>>)> {
-        Ok(
-            sqlx::query_as("SELECT buyer_retention_days, buyer_retention_from FROM organizations WHERE id = ?")
-                .bind(org_id)
-                .fetch_one(self.pool())
-                .await?,
-        )
+        query_as("SELECT buyer_retention_days, buyer_retention_from FROM organizations WHERE id = ?")
+            .bind(org_id)
+            .fetch_one(self.pool())
+            .await
     }
 
     /// Sets an organization's retention (`None`: never by time), in force at once.
     pub async fn set_buyer_retention(&self, tx: &mut WriteTx, org_id: OrgId, days: Option<i64>) -> StoreResult<()> {
-        sqlx::query("UPDATE organizations SET buyer_retention_days = ?, buyer_retention_from = NULL WHERE id = ?")
+        query("UPDATE organizations SET buyer_retention_days = ?, buyer_retention_from = NULL WHERE id = ?")
             .bind(days)
             .bind(org_id)
             .execute(&mut **tx)
@@ -63,7 +61,7 @@ impl Store {
 
     /// Events whose buyers' data is past its organization's retention at `now`.
     pub async fn events_past_retention(&self, now: DateTime<Utc>) -> StoreResult<Vec<PastEvent>> {
-        let rows: Vec<(EventId, OrgId, String, DateTime<Utc>, i64)> = sqlx::query_as(
+        let rows: Vec<(EventId, OrgId, String, DateTime<Utc>, i64)> = query_as(
             "SELECT e.id, e.org_id, e.slug, e.starts_at, g.buyer_retention_days FROM events e \
              JOIN organizations g ON g.id = e.org_id WHERE g.buyer_retention_days IS NOT NULL \
              AND (g.buyer_retention_from IS NULL OR g.buyer_retention_from <= ?) ORDER BY e.id",
@@ -86,12 +84,10 @@ impl Store {
     /// Orders of `event` that still hold buyer data (read apart from the writer, so
     /// a large past event does not hold the write lock while it is searched).
     pub async fn orders_holding_buyer_data(&self, event_id: EventId) -> StoreResult<Vec<OrderId>> {
-        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM orders WHERE event_id = ? AND {HOLDS_DATA}"
-        )))
-        .bind(event_id)
-        .fetch_all(self.pool())
-        .await?)
+        query_scalar(format!("SELECT id FROM orders WHERE event_id = ? AND {HOLDS_DATA}"))
+            .bind(event_id)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Erases the buyer data of these orders; returns how many still held some.
@@ -113,7 +109,7 @@ impl Store {
         for chunk in ids.chunks(CHUNK) {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!("UPDATE orders SET {ERASE_SET} WHERE {filter} AND id IN ({marks})");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ts(now));
+            let mut q = query(sql).bind(ts(now));
             if let Some(e) = email {
                 q = q.bind(e);
             }
@@ -128,14 +124,14 @@ impl Store {
     /// Orders of an organization bought with `email` (any case); read apart from the
     /// writer (a scan of the organization's orders).
     pub async fn orders_of_buyer(&self, org_id: OrgId, email: &str) -> StoreResult<Vec<OrderId>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "SELECT o.id FROM events e JOIN orders o ON o.event_id = e.id \
              WHERE e.org_id = ? AND lower(o.buyer_email) = lower(?)",
         )
         .bind(org_id)
         .bind(email)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Erases one buyer's data from these orders (found by [`Store::orders_of_buyer`]),
@@ -154,10 +150,10 @@ impl Store {
             .await?;
         // Orders that arrived between the search and this transaction: a range of ids.
         let newest = ids.iter().max().map_or(0, |id| id.get());
-        n += sqlx::query(sqlx::AssertSqlSafe(format!(
+        n += query(format!(
             "UPDATE orders SET {ERASE_SET} WHERE id > ? AND lower(buyer_email) = lower(?) \
              AND event_id IN (SELECT id FROM events WHERE org_id = ?)"
-        )))
+        ))
         .bind(ts(now))
         .bind(newest)
         .bind(email)
@@ -174,7 +170,7 @@ impl Store {
     /// subject, Message-ID and times stay for threading, bounces and the operator's view.
     /// Returns how many were dropped.
     pub async fn scrub_outbox(&self, tx: &mut WriteTx, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(sqlx::query(concat!(
+        Ok(query(concat!(
             "UPDATE outbox SET ",
             scrub_set!(),
             " WHERE id IN (SELECT id FROM outbox WHERE scrubbed_at IS NULL) \
@@ -189,21 +185,16 @@ impl Store {
 
     /// Writes the log's frames into the database file and empties the log, so content
     /// just erased is not left in old frames of `-wal`. Best effort: a reader still
-    /// inside an old snapshot keeps the log until it is done.
+    /// inside an old snapshot keeps the log until it is done. PostgreSQL has no such
+    /// file to empty (its own vacuum reclaims dead rows).
     pub async fn checkpoint_truncate(&self) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await?;
-        // Without waiting for readers: a long one (a backup) would hold every write up.
-        sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
-        let done = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await;
-        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-        done?;
-        Ok(())
+        self.sqlite_checkpoint_truncate().await
     }
 
     /// Ends a membership because its promoter left: status `revoked` with `left_at`.
     pub async fn leave_membership(&self, tx: &mut WriteTx, id: MembershipId, now: DateTime<Utc>) -> StoreResult<()> {
         tx.links_changed();
-        sqlx::query("UPDATE memberships SET status = 'revoked', left_at = ?1, updated_at = ?1 WHERE id = ?2")
+        query("UPDATE memberships SET status = 'revoked', left_at = ?1, updated_at = ?1 WHERE id = ?2")
             .bind(ts(now))
             .bind(id)
             .execute(&mut **tx)

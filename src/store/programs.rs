@@ -1,7 +1,7 @@
 //! Promoter memberships and invitations (to promote, or to co-organize).
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::clock::ts;
 use crate::domain::{EventId, InviteId, InviteKind, InviteStatus, MembershipId, MembershipStatus, OrgId, PersonId};
 use chrono::{DateTime, Utc};
 
@@ -72,7 +72,7 @@ impl Store {
         let membership_id = match invite.kind {
             InviteKind::Promoter => {
                 let person_id = self.upsert_person(tx, invite.email, false, now).await?;
-                let id: MembershipId = sqlx::query_scalar(
+                let id: MembershipId = query_scalar(
                     "INSERT INTO memberships (org_id, event_id, person_id, status, created_at, updated_at) \
                      VALUES (?, ?, ?, 'invited', ?, ?) RETURNING id",
                 )
@@ -87,7 +87,7 @@ impl Store {
             }
             InviteKind::Organizer => None,
         };
-        let id: InviteId = sqlx::query_scalar(
+        let id: InviteId = query_scalar(
             "INSERT INTO invites (org_id, event_id, email, kind, membership_id, code_hash, invited_by, status, created_at, expires_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
         )
@@ -107,22 +107,18 @@ impl Store {
 
     /// The invite whose code hashes to `code_hash`.
     pub async fn invite_by_code_hash(&self, tx: &mut WriteTx, code_hash: &str) -> StoreResult<Option<InviteRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INVITE_COLS} FROM invites WHERE code_hash = ?"
-        )))
-        .bind(code_hash)
-        .fetch_optional(&mut **tx)
-        .await?)
+        query_as(format!("SELECT {INVITE_COLS} FROM invites WHERE code_hash = ?"))
+            .bind(code_hash)
+            .fetch_optional(&mut **tx)
+            .await
     }
 
     /// The invite with this id.
     pub async fn invite_by_id(&self, tx: &mut WriteTx, id: InviteId) -> StoreResult<Option<InviteRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {INVITE_COLS} FROM invites WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?)
+        query_as(format!("SELECT {INVITE_COLS} FROM invites WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
     }
 
     /// The open (pending) invite of this kind for an email and scope.
@@ -133,28 +129,28 @@ impl Store {
         email: &str,
         kind: InviteKind,
     ) -> StoreResult<Option<InviteRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND coalesce(event_id, 0) = coalesce(?, 0) \
              AND email = ? AND kind = ? AND status = 'pending' ORDER BY id DESC LIMIT 1"
-        )))
+        ))
         .bind(org_id)
         .bind(event_id)
         .bind(email)
         .bind(kind)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// Invites of an organization (optionally one event's), newest first.
     pub async fn invites_of_org(&self, org_id: OrgId, event_id: Option<EventId>) -> StoreResult<Vec<InviteRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {INVITE_COLS} FROM invites WHERE org_id = ? AND (? IS NULL OR event_id = ?) ORDER BY id DESC LIMIT 200"
-        )))
+        ))
         .bind(org_id)
         .bind(event_id)
         .bind(event_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Gives a pending invite a new code and expiry (resend); the reply tokens of the
@@ -166,14 +162,14 @@ impl Store {
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE invites SET code_hash = ?, expires_at = ?, sent_count = sent_count + 1 WHERE id = ?")
+        query("UPDATE invites SET code_hash = ?, expires_at = ?, sent_count = sent_count + 1 WHERE id = ?")
             .bind(code_hash)
             .bind(ts(expires_at))
             .bind(invite_id)
             .execute(&mut **tx)
             .await?;
         // Replies to the earlier invite mails answer nothing any more: only the newest counts.
-        sqlx::query("UPDATE reply_tokens SET purpose = 'replaced' WHERE invite_id = ? AND purpose = 'invite'")
+        query("UPDATE reply_tokens SET purpose = 'replaced' WHERE invite_id = ? AND purpose = 'invite'")
             .bind(invite_id)
             .execute(&mut **tx)
             .await?;
@@ -189,7 +185,7 @@ impl Store {
         membership_status: MembershipStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE invites SET status = ?, resolved_at = ? WHERE id = ?")
+        query("UPDATE invites SET status = ?, resolved_at = ? WHERE id = ?")
             .bind(status)
             .bind(ts(now))
             .bind(invite.id)
@@ -197,7 +193,7 @@ impl Store {
             .await?;
         if let Some(mid) = invite.membership_id {
             tx.links_changed();
-            sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ? AND status = 'invited'")
+            query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ? AND status = 'invited'")
                 .bind(membership_status)
                 .bind(ts(now))
                 .bind(mid)
@@ -210,19 +206,19 @@ impl Store {
     /// Marks pending invites past their expiry as expired; returns how many.
     pub async fn expire_invites(&self, tx: &mut WriteTx, now: DateTime<Utc>) -> StoreResult<u64> {
         let now = ts(now);
-        sqlx::query(
+        query(
             "UPDATE memberships SET status = 'expired', updated_at = ? WHERE status = 'invited' AND id IN \
              (SELECT membership_id FROM invites WHERE status = 'pending' AND expires_at <= ?)",
         )
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
         .execute(&mut **tx)
         .await?;
-        let done = sqlx::query(
+        let done = query(
             "UPDATE invites SET status = 'expired', resolved_at = ? WHERE status = 'pending' AND expires_at <= ?",
         )
-        .bind(&now)
-        .bind(&now)
+        .bind(now)
+        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected())
@@ -235,40 +231,40 @@ impl Store {
         event_id: Option<EventId>,
         person_id: PersonId,
     ) -> StoreResult<Option<MembershipRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ? AND coalesce(m.event_id, 0) = coalesce(?, 0) AND m.person_id = ? \
              AND m.status IN ('invited', 'active')"
-        )))
+        ))
         .bind(org_id)
         .bind(event_id)
         .bind(person_id)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// Every live (invited or active) membership of a person in an organization: the
     /// organization-wide one and those for single events.
     pub async fn live_memberships_in_org(&self, org_id: OrgId, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ? AND m.person_id = ? AND m.status IN ('invited', 'active') \
              ORDER BY m.event_id IS NOT NULL, m.id"
-        )))
+        ))
         .bind(org_id)
         .bind(person_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// A membership by id.
     pub async fn membership(&self, id: MembershipId) -> StoreResult<Option<MembershipRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.id = ?"
-        )))
+        ))
         .bind(id)
         .fetch_optional(self.pool())
-        .await?)
+        .await
     }
 
     /// A person's active memberships (all organizations).
@@ -286,14 +282,14 @@ impl Store {
         person_id: PersonId,
         status: MembershipStatus,
     ) -> StoreResult<Vec<MembershipRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.person_id = ? AND m.status = ? ORDER BY m.id"
-        )))
+        ))
         .bind(person_id)
         .bind(status)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Memberships of an organization; with an event, those covering it (org-wide ones too).
@@ -302,16 +298,16 @@ impl Store {
         org_id: OrgId,
         event_id: Option<EventId>,
     ) -> StoreResult<Vec<MembershipRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        query_as(format!(
             "SELECT {MEMBERSHIP_COLS} FROM memberships m JOIN people p ON p.id = m.person_id \
              WHERE m.org_id = ? AND (? IS NULL OR m.event_id IS NULL OR m.event_id = ?) \
              ORDER BY CASE m.status WHEN 'active' THEN 0 WHEN 'invited' THEN 1 ELSE 2 END, p.email"
-        )))
+        ))
         .bind(org_id)
         .bind(event_id)
         .bind(event_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Sets a membership's status.
@@ -323,7 +319,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         tx.links_changed();
-        sqlx::query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ?")
+        query("UPDATE memberships SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status)
             .bind(ts(now))
             .bind(id)
@@ -339,7 +335,7 @@ impl Store {
         membership_id: MembershipId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "UPDATE invites SET status = 'cancelled', resolved_at = ? WHERE membership_id = ? AND status = 'pending'",
         )
         .bind(ts(now))

@@ -1,5 +1,6 @@
 //! Sales and click facts for the stats, leaderboard and digest views.
 
+use super::sql::{BothRow, query_as};
 use super::{Store, StoreResult};
 use crate::domain::{EventId, LinkId, MembershipId};
 
@@ -51,19 +52,17 @@ impl Store {
         membership_id: Option<MembershipId>,
     ) -> StoreResult<Vec<T>>
     where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+        T: BothRow,
     {
         let filter = match membership_id {
             Some(_) => format!("AND {column} = ?2"),
             None => "AND ?2 IS NULL".to_string(),
         };
-        Ok(
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.replace("{membership}", &filter)))
-                .bind(event_id)
-                .bind(membership_id)
-                .fetch_all(self.pool())
-                .await?,
-        )
+        query_as(sql.replace("{membership}", &filter))
+            .bind(event_id)
+            .bind(membership_id)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Sales of an event, per membership, link and ticket type; one membership when given.
@@ -108,7 +107,7 @@ impl Store {
         membership_id: Option<MembershipId>,
     ) -> StoreResult<Vec<ClickFact>> {
         self.event_facts(
-            "SELECT c.link_id, sum(c.clicks) AS clicks, sum(c.uniques) AS uniques \
+            "SELECT c.link_id, CAST(sum(c.clicks) AS BIGINT) AS clicks, CAST(sum(c.uniques) AS BIGINT) AS uniques \
              FROM links l JOIN clicks c ON c.link_id = l.id \
              WHERE l.event_id = ?1 {membership} GROUP BY c.link_id",
             "l.membership_id",

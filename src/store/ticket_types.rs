@@ -1,8 +1,8 @@
 //! Ticket types of an event: created by organizers or on an order's first sight,
 //! renamed, repriced, and removed while no order line uses them.
 
+use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, TicketTypeRow, WriteTx};
-use crate::clock::ts;
 use crate::domain::{EventId, TicketTypeId};
 use chrono::{DateTime, Utc};
 
@@ -26,7 +26,7 @@ impl Store {
         price_minor: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<TicketTypeId>> {
-        Ok(sqlx::query_scalar(
+        query_scalar(
             "INSERT INTO ticket_types (event_id, name, price_minor, created_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (event_id, name) DO NOTHING RETURNING id",
         )
@@ -35,35 +35,33 @@ impl Store {
         .bind(price_minor)
         .bind(ts(now))
         .fetch_optional(&mut **tx)
-        .await?)
+        .await
     }
 
     /// Ticket types of an event, in creation order.
     pub async fn ticket_types(&self, event_id: EventId) -> StoreResult<Vec<TicketTypeRow>> {
-        Ok(
-            sqlx::query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
-                .bind(event_id)
-                .fetch_all(self.pool())
-                .await?,
-        )
+        query_as("SELECT id, event_id, name, price_minor FROM ticket_types WHERE event_id = ? ORDER BY id")
+            .bind(event_id)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Ticket types of an event with the number of order lines of each, in creation order.
     pub async fn ticket_type_uses(&self, event_id: EventId) -> StoreResult<Vec<TicketTypeUse>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT t.id, t.name, t.price_minor, \
              (SELECT count(*) FROM order_lines ol WHERE ol.ticket_type_id = t.id) AS order_lines \
              FROM ticket_types t WHERE t.event_id = ? ORDER BY t.id",
         )
         .bind(event_id)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Renames a ticket type; `false` when the event has another one of that name
     /// (ignoring case, as orders match names).
     pub async fn rename_ticket_type(&self, tx: &mut WriteTx, id: TicketTypeId, name: &str) -> StoreResult<bool> {
-        let taken: Option<i64> = sqlx::query_scalar(
+        let taken: Option<i64> = query_scalar(
             "SELECT o.id FROM ticket_types o JOIN ticket_types t ON t.event_id = o.event_id \
              WHERE t.id = ? AND o.id <> t.id AND lower(o.name) = lower(?)",
         )
@@ -74,7 +72,7 @@ impl Store {
         if taken.is_some() {
             return Ok(false);
         }
-        sqlx::query("UPDATE ticket_types SET name = ? WHERE id = ?")
+        query("UPDATE ticket_types SET name = ? WHERE id = ?")
             .bind(name)
             .bind(id)
             .execute(&mut **tx)
@@ -84,7 +82,7 @@ impl Store {
 
     /// Sets the listed price of a ticket type (orders keep the price they were paid at).
     pub async fn set_ticket_price(&self, tx: &mut WriteTx, id: TicketTypeId, price_minor: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE ticket_types SET price_minor = ? WHERE id = ?")
+        query("UPDATE ticket_types SET price_minor = ? WHERE id = ?")
             .bind(price_minor)
             .bind(id)
             .execute(&mut **tx)
@@ -96,7 +94,7 @@ impl Store {
     /// one does, decided in the same statement.
     /// Commission rules of that type go with it (no sale of it ever earned by them).
     pub async fn remove_unused_ticket_type(&self, tx: &mut WriteTx, id: TicketTypeId) -> StoreResult<bool> {
-        sqlx::query(
+        query(
             "DELETE FROM commission_rules WHERE ticket_type_id = ? \
              AND NOT EXISTS (SELECT 1 FROM order_lines WHERE ticket_type_id = ?)",
         )
@@ -104,7 +102,7 @@ impl Store {
         .bind(id)
         .execute(&mut **tx)
         .await?;
-        let done = sqlx::query(
+        let done = query(
             "DELETE FROM ticket_types WHERE id = ? \
              AND NOT EXISTS (SELECT 1 FROM order_lines WHERE ticket_type_id = ?)",
         )

@@ -14,15 +14,18 @@ impl Store {
     /// migrator neither refuses the changed checksum nor adds the column twice. Returns
     /// whether it did.
     pub(super) async fn reconcile_released_migrations(&self) -> StoreResult<bool> {
+        let Some(writer) = self.sqlite_writer() else {
+            return Ok(false);
+        };
         let tracked: i64 =
             sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                .fetch_one(&self.writer)
+                .fetch_one(writer)
                 .await?;
         if tracked == 0 {
             return Ok(false);
         }
         let applied: Option<Vec<u8>> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 12")
-            .fetch_optional(&self.writer)
+            .fetch_optional(writer)
             .await?;
         if applied.as_deref() != Some(Sha384::digest(LONG_0012.as_bytes()).as_slice()) {
             return Ok(false);
@@ -34,7 +37,7 @@ impl Store {
                 .ok_or_else(|| super::StoreError::Corrupt(format!("migration {v} is not built in")))
         };
         let (short, grace) = (find(12)?, find(13)?);
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("UPDATE _sqlx_migrations SET checksum = ? WHERE version = 12")
             .bind(&*short.checksum)
             .execute(&mut *tx)

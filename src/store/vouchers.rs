@@ -1,5 +1,6 @@
 //! pretix vouchers for tracking links: which links want one, and what promoterd made.
 
+use super::sql::{query, query_as, ts};
 use super::{Store, StoreResult};
 use crate::domain::{LinkId, OrgId};
 
@@ -25,7 +26,7 @@ pub struct VoucherRow {
 impl Store {
     /// The organization's live links on events sold through pretix.
     pub async fn vouchers_wanted(&self, org: OrgId) -> StoreResult<Vec<VoucherWanted>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT l.id AS link_id, l.code, l.label, k.key AS event_key FROM links l \
              JOIN events e ON e.id = l.event_id \
              JOIN event_checkout_keys k ON k.event_id = e.id AND k.checkout = e.checkout \
@@ -35,25 +36,25 @@ impl Store {
         )
         .bind(org)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// The vouchers promoterd made for the organization's links.
     pub async fn vouchers_made(&self, org: OrgId) -> StoreResult<Vec<VoucherRow>> {
-        Ok(sqlx::query_as(
+        query_as(
             "SELECT v.link_id, v.event_key, v.voucher_id, v.state FROM shop_vouchers v \
              JOIN links l ON l.id = v.link_id WHERE l.org_id = ? ORDER BY v.link_id, v.event_key",
         )
         .bind(org)
         .fetch_all(self.pool())
-        .await?)
+        .await
     }
 
     /// Records a voucher's state.
     pub async fn save_voucher(&self, row: &VoucherRow, now: chrono::DateTime<chrono::Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
         tx.links_changed();
-        sqlx::query(
+        query(
             "INSERT INTO shop_vouchers (link_id, event_key, voucher_id, state, updated_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (link_id, event_key) DO UPDATE SET voucher_id = excluded.voucher_id, state = excluded.state, \
              updated_at = excluded.updated_at",
@@ -62,7 +63,7 @@ impl Store {
         .bind(&row.event_key)
         .bind(row.voucher_id)
         .bind(&row.state)
-        .bind(crate::clock::ts(now))
+        .bind(ts(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -1,6 +1,7 @@
 //! Stored words read back as their enums, and a word outside its set fails the read as
 //! corrupt instead of being defaulted.
 
+use super::super::sql::query;
 use super::super::{ChatAccount, InviteKind, LinkScope, NewInvite, Store, StoreError, WriteTx};
 use crate::domain::{InviteStatus, MembershipStatus, OrganizerRole, Platform};
 use chrono::{Duration, Utc};
@@ -66,15 +67,12 @@ async fn fixture() -> Fixture {
 /// Writes what the schema's CHECK constraints would refuse, as a damaged or newer
 /// database could hold it.
 async fn corrupt(store: &Store, sql: &str) {
-    sqlx::query("PRAGMA ignore_check_constraints = ON")
-        .execute(&store.writer)
+    query("PRAGMA ignore_check_constraints = ON")
+        .execute(store.writer())
         .await
         .unwrap();
     let mut tx: WriteTx = store.write().await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    query(sql.to_string()).execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
 }
 
