@@ -39,6 +39,9 @@ async fn order_ids(path: &std::path::Path) -> HashSet<String> {
 
 #[tokio::test]
 async fn a_backup_under_order_load_holds_every_order_acknowledged_before_it_and_restores() {
+    if sqlite_only("a backup of the database file") {
+        return;
+    }
     let app = TestApp::new().await;
     app.world().await;
     let server = app.serve().await;
@@ -146,6 +149,9 @@ async fn a_backup_under_order_load_holds_every_order_acknowledged_before_it_and_
 
 #[tokio::test]
 async fn restore_refuses_a_file_that_is_not_a_sound_database_and_changes_nothing() {
+    if sqlite_only("a backup of the database file") {
+        return;
+    }
     let app = TestApp::new().await;
     app.world().await;
     app.store.close().await;
@@ -162,6 +168,9 @@ async fn restore_refuses_a_file_that_is_not_a_sound_database_and_changes_nothing
 
 #[tokio::test]
 async fn scheduled_backups_rotate_and_the_schedule_survives_a_restart() {
+    if sqlite_only("a backup of the database file") {
+        return;
+    }
     let app = TestApp::new().await;
     app.world().await;
     let dir = app.path("backups");

@@ -126,26 +126,14 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
     );
     assert!(matches!(answers[0], Ok(DeliveryOutcome::Applied(IngestOutcome::Created(id))) if id.get() > 0));
 
-    let pool = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new().filename(app.config().database_path()),
-    )
-    .await
-    .unwrap();
-    let q = |sql: &str| {
-        let pool = pool.clone();
-        let sql = sql.to_string();
-        async move {
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
+    let db = app.db().await;
     let per_order = q(
-        "SELECT group_concat(external_id || ':' || status || ':' || tickets || ':' || coalesce(m, '-'), ' ') \
+        &db,
+        "SELECT string_agg(external_id || ':' || status || ':' || tickets || ':' || coalesce(m, '-'), ' ' \
+         ORDER BY external_id) \
          FROM (SELECT o.external_id, o.status, sum(ol.quantity - ol.refunded_quantity) AS tickets, \
                CASE WHEN o.membership_id IS NULL THEN NULL ELSE 'ben' END AS m \
-               FROM orders o JOIN order_lines ol ON ol.order_id = o.id GROUP BY o.id ORDER BY o.external_id)",
+               FROM orders o JOIN order_lines ol ON ol.order_id = o.id GROUP BY o.id) AS per_order",
     )
     .await;
     assert_eq!(
@@ -155,14 +143,15 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
     );
     // "vip" is the existing VIP type; "Early Bird" and "early bird" became one new type.
     let types = q(
-        "SELECT group_concat(name || '=' || n, ',') FROM (SELECT t.name, count(*) AS n \
-         FROM order_lines ol JOIN ticket_types t ON t.id = ol.ticket_type_id GROUP BY t.id ORDER BY t.id)",
+        &db,
+        "SELECT string_agg(name || '=' || n, ',' ORDER BY id) FROM (SELECT t.id, t.name, count(*) AS n \
+         FROM order_lines ol JOIN ticket_types t ON t.id = ol.ticket_type_id GROUP BY t.id) AS per_type",
     )
     .await;
     assert_eq!(types, "General Admission=8,VIP=1,Early Bird=2");
     let deliveries = q(
-        "SELECT group_concat(delivery_id, ',') FROM (SELECT delivery_id FROM webhook_deliveries \
-         ORDER BY delivery_id)",
+        &db,
+        "SELECT string_agg(delivery_id, ',' ORDER BY delivery_id) FROM webhook_deliveries",
     )
     .await;
     assert!(
@@ -174,7 +163,7 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
         "d-c1,d-c1-refund,d-n1,d-n2,d-n3,d-n4,d-p1,d-p1-order,d-twice,d-u1,d-u1-new,d-used"
     );
     assert_eq!(
-        q("SELECT count(*) || '' FROM pending_order_status").await,
+        q(&db, "SELECT count(*) || '' FROM pending_order_status").await,
         "0",
         "the waiting refund was applied"
     );
@@ -182,23 +171,34 @@ async fn a_mixed_batch_gives_every_delivery_its_own_answer() {
     let recount = "SELECT o.event_id, coalesce(o.membership_id, 0), coalesce(o.link_id, 0), l.ticket_type_id, count(*), \
          sum(l.quantity), sum(l.quantity - l.refunded_quantity), sum(l.quantity * l.unit_price_minor), \
          sum((l.quantity - l.refunded_quantity) * l.unit_price_minor - l.refunded_minor), \
-         sum(CASE WHEN o.self_referral = 1 THEN l.quantity - l.refunded_quantity ELSE 0 END) \
+         sum(CASE WHEN o.self_referral THEN l.quantity - l.refunded_quantity ELSE 0 END) \
          FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.status <> 'cancelled' GROUP BY 1, 2, 3, 4";
     let kept = "SELECT event_id, membership_id, link_id, ticket_type_id, lines, sold, tickets, gross_minor, net_minor, \
          self_tickets FROM sales_totals WHERE lines > 0";
-    let differ = q(&format!(
-        "SELECT count(*) || '' FROM (SELECT * FROM ({recount} EXCEPT {kept}) UNION ALL SELECT * FROM ({kept} EXCEPT {recount}))"
-    ))
+    let differ = q(
+        &db,
+        &format!(
+            "SELECT count(*) || '' FROM (SELECT * FROM ({recount} EXCEPT {kept}) AS a UNION ALL \
+         SELECT * FROM ({kept} EXCEPT {recount}) AS b) AS d"
+        ),
+    )
     .await;
     assert_eq!(differ, "0", "sales totals differ from a recount");
     let differ = q(
+        &db,
         "SELECT count(*) || '' FROM (SELECT event_id, coalesce(membership_id, 0) AS m, coalesce(link_id, 0) AS l, \
-         count(*) AS n, sum(status IN ('paid', 'partially_refunded')) AS o, sum(status = 'refunded') AS r \
+         count(*) AS n, sum(CASE WHEN status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS o, \
+         sum(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS r \
          FROM orders GROUP BY 1, 2, 3 EXCEPT SELECT event_id, membership_id, link_id, all_orders, orders, refunded \
-         FROM order_totals)",
+         FROM order_totals) AS d",
     )
     .await;
     assert_eq!(differ, "0", "order totals differ from a recount");
     drop(orders);
     writer.await.unwrap();
+}
+
+/// One text value a query returns.
+async fn q(db: &Db, sql: &str) -> String {
+    db.scalar::<String>(sql, &[]).await
 }

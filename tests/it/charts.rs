@@ -217,18 +217,11 @@ async fn a_chart_of_someone_elses_event_is_refused_and_changes_nothing() {
 async fn orders_stored_before_the_rollup_get_their_days_when_the_store_opens() {
     let (app, _clock) = sales().await;
     let before = days(&app, None).await;
-    let pool = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new().filename(app.config().database_path()),
-    )
-    .await
-    .unwrap();
+    let db = app.db().await;
     // As a database migrated from before sale days: no day, nothing in the rollup.
-    sqlx::query("UPDATE orders SET sale_day = NULL")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM daily_sales").execute(&pool).await.unwrap();
-    pool.close().await;
+    db.exec("UPDATE orders SET sale_day = NULL", &[]).await;
+    db.exec("DELETE FROM daily_sales", &[]).await;
+    db.close().await;
     assert!(days(&app, None).await.is_empty());
     assert_eq!(app.store.fill_sale_days().await.unwrap(), 4);
     assert_eq!(days(&app, None).await, before);

@@ -45,18 +45,14 @@ async fn post_at(url: &str, secret: &str, body: &str) -> (StatusCode, serde_json
 
 /// (source, external id, organization short name) of every stored order.
 async fn stored(app: &TestApp) -> Vec<(String, String, String)> {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.config().database_path())
-        .read_only(true);
-    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-    let rows = sqlx::query_as(
-        "SELECT o.source, o.external_id, g.slug FROM orders o JOIN events e ON e.id = o.event_id \
-         JOIN organizations g ON g.id = e.org_id ORDER BY o.source, o.external_id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+    let db = app.db().await;
+    let rows = db
+        .rows(
+            "SELECT o.source, o.external_id, g.slug FROM orders o JOIN events e ON e.id = o.event_id \
+             JOIN organizations g ON g.id = e.org_id ORDER BY o.source, o.external_id",
+        )
+        .await;
+    db.close().await;
     rows
 }
 

@@ -166,3 +166,37 @@ async fn org_create_refuses_bad_values_and_taken_names_and_writes_nothing() {
     let audit = TestApp::dump_section(&app.dump().await, "audit_log");
     assert!(audit.contains("org.created"), "{audit}");
 }
+
+/// One daemon per database: SQLite's by the file lock, PostgreSQL's by an advisory
+/// lock the first daemon holds on a connection of its own.
+#[tokio::test]
+async fn a_second_daemon_on_the_same_database_is_refused() {
+    let app = TestApp::new().await;
+    let mut first = Command::new(env!("CARGO_BIN_EXE_promoterd"))
+        .arg("--config")
+        .arg(&app.config)
+        .arg("run")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open to the end: the daemon goes on logging.
+    let mut lines = BufReader::new(first.stderr.take().unwrap()).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("promoterd ready"));
+    assert!(ready, "the first daemon starts");
+    let second = app.bin(&["run"]);
+    assert!(!second.ok, "{second:?}");
+    assert!(second.stderr.contains("stop it first"), "{second:?}");
+    assert!(first.try_wait().unwrap().is_none(), "the first daemon runs on");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &first.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(first.wait().unwrap().success());
+}

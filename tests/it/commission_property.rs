@@ -2,7 +2,7 @@
 //! through the real store: after every step each order's ledger equals a hand computation
 //! of what it earns, the books balance, and payouts add up.
 
-use super::commissions::{Sale, books_balance, db, paid, sell};
+use super::commissions::{Sale, books_balance, paid, sell};
 use super::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use promoterd::clock::Clock;
@@ -157,22 +157,24 @@ async fn random_sales_refunds_and_payouts_keep_every_figure_right() {
                 }
             }
             // Every order's ledger is what it earns by hand; the books balance.
-            let pool = db(&app).await;
+            let db = app.db().await;
             for o in &orders {
-                let booked: i64 = sqlx::query_scalar(
-                    "SELECT coalesce(sum(c.amount_minor), 0) FROM commission_entries c JOIN orders o ON o.id = c.order_id \
-                     WHERE o.external_id = ?",
-                )
-                .bind(&o.id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+                let booked: i64 = db
+                    .scalar(
+                        "SELECT CAST(coalesce(sum(c.amount_minor), 0) AS BIGINT) FROM commission_entries c \
+                         JOIN orders o ON o.id = c.order_id WHERE o.external_id = $1",
+                        &[&o.id],
+                    )
+                    .await;
                 assert_eq!(booked, o.earns(), "seed {seed} step {step} order {}", o.id);
             }
-            let recorded: i64 = sqlx::query_scalar("SELECT coalesce(sum(amount_minor), 0) FROM payouts")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+            let recorded: i64 = db
+                .scalar(
+                    "SELECT CAST(coalesce(sum(amount_minor), 0) AS BIGINT) FROM payouts",
+                    &[],
+                )
+                .await;
+            db.close().await;
             assert_eq!(recorded, paid_out, "seed {seed} step {step}");
             books_balance(&app).await;
         }

@@ -1,7 +1,7 @@
 //! Commissions (issue 18) beyond the walk-through: who may see and do what, self-referrals
 //! and `recompute`, the payout files, webhook deliveries in one group commit, digests.
 
-use super::commissions::{books_balance, db, paid, sell};
+use super::commissions::{books_balance, paid, sell};
 use super::http::{post_order, signature};
 use super::support::*;
 use chrono::{Duration, TimeZone, Utc};
@@ -170,7 +170,7 @@ async fn self_referrals_earn_once_allowed_and_recompute_applies_todays_rules() {
 }
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db(app).await).await.unwrap()
+    app.db().await.scalar(sql, &[]).await
 }
 
 #[tokio::test]

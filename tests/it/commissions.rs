@@ -80,22 +80,13 @@ pub(super) async fn sell(app: &TestApp, sales: &[Sale<'_>]) {
     assert!(out.ok, "{out:?}");
 }
 
-pub(super) async fn db(app: &TestApp) -> sqlx::SqlitePool {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.config().database_path())
-        .read_only(true);
-    sqlx::SqlitePool::connect_with(opts).await.unwrap()
-}
-
 /// For every person with entries: the entries sum to approved + pending + paid −
 /// clawback, and the running totals equal a recount of the ledger.
 pub(super) async fn books_balance(app: &TestApp) {
-    let pool = db(app).await;
-    let sums: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT person_id, sum(amount_minor) FROM commission_entries GROUP BY person_id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let db = app.db().await;
+    let sums: Vec<(i64, i64)> = db
+        .rows("SELECT person_id, CAST(sum(amount_minor) AS BIGINT) FROM commission_entries GROUP BY person_id")
+        .await;
     let org = app.store.org_ids().await.unwrap()[0];
     for (person, sum) in sums {
         let rows = app
@@ -119,15 +110,15 @@ pub(super) async fn books_balance(app: &TestApp) {
             "running totals",
             "SELECT count(*) FROM (SELECT event_id, person_id, ticket_type_id, sum(amount_minor) FROM \
              commission_entries GROUP BY 1, 2, 3 EXCEPT SELECT event_id, person_id, ticket_type_id, amount_minor \
-             FROM commission_totals)",
+             FROM commission_totals) AS d",
         ),
         (
             "per-event balances",
             "SELECT count(*) FROM (SELECT person_id, event_id, sum(amount_minor) FROM commission_entries GROUP BY 1, 2 \
-             EXCEPT SELECT person_id, event_id, amount_minor FROM commission_balances)",
+             EXCEPT SELECT person_id, event_id, amount_minor FROM commission_balances) AS d",
         ),
     ] {
-        let drift: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+        let drift: i64 = db.scalar(sql, &[]).await;
         assert_eq!(drift, 0, "{what} differ from a recount");
     }
 }

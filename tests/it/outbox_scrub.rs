@@ -9,6 +9,20 @@ use chrono::{TimeZone, Utc};
 use promoterd::clock::Clock;
 use std::time::Duration;
 
+/// What the database holds: SQLite's file and its log, byte for byte (free pages too);
+/// on PostgreSQL every row (old row versions are its vacuum's to reclaim).
+async fn stored_bytes(app: &TestApp) -> Vec<u8> {
+    if on_postgres() {
+        return app.dump().await.into_bytes();
+    }
+    let db = app.config().database_path();
+    let mut all = std::fs::read(&db).unwrap();
+    if let Ok(wal) = std::fs::read(format!("{}-wal", db.display())) {
+        all.extend(wal);
+    }
+    all
+}
+
 #[tokio::test]
 async fn the_outbox_keeps_no_code_token_or_buyer_csv_once_sent() {
     let (app, tag) = mail_app("priv").await;
@@ -17,18 +31,10 @@ async fn the_outbox_keeps_no_code_token_or_buyer_csv_once_sent() {
     org_with_event(&app, &boss).await;
     app.ok(&boss, "newtickettype summer-fest 49 General Admission").await;
     app.ok(&boss, &format!("invite {ana} summer-fest")).await;
-    let db = app.config().database_path();
-    let bytes = || {
-        let mut all = std::fs::read(&db).unwrap();
-        if let Ok(wal) = std::fs::read(format!("{}-wal", db.display())) {
-            all.extend(wal);
-        }
-        all
-    };
     let holds = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
     let code = app.invite_code(&ana).await;
     assert!(
-        holds(&bytes(), &code),
+        holds(&stored_bytes(&app).await, &code),
         "the search sees a queued code (else it proves nothing)"
     );
 
@@ -97,7 +103,7 @@ async fn the_outbox_keeps_no_code_token_or_buyer_csv_once_sent() {
     email.stop().await;
     promoterd::housekeeping::run_once(&app.core).await.unwrap();
 
-    let all = bytes();
+    let all = stored_bytes(&app).await;
     assert!(!holds(&all, &code), "the invite code is in the database file");
     assert!(!holds(&all, &token), "the reply token is in the database file");
     for line in &data_lines {
@@ -149,14 +155,15 @@ async fn messages_sent_before_the_upgrade_lose_their_content_at_the_next_chores(
     let mail = queued(&app, "old@promo.test", "invite").await.remove(0);
     let code = app.invite_code("old@promo.test").await;
     // As the previous version left it: sent, content kept, never scrubbed.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", app.config().database_path().display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE outbox SET sent_at = '2026-11-01T10:00:00Z' WHERE id = ?")
-        .bind(mail.id.get())
-        .execute(&db)
-        .await
-        .unwrap();
+    let db = app.db().await;
+    db.exec(
+        &format!(
+            "UPDATE outbox SET sent_at = '2026-11-01T10:00:00Z' WHERE id = {}",
+            mail.id.get()
+        ),
+        &[],
+    )
+    .await;
     db.close().await;
     assert!(app.dump().await.contains(&code));
     let chores = promoterd::housekeeping::run_once(&app.core).await.unwrap();

@@ -46,21 +46,13 @@ async fn export_rows(app: &TestApp, who: &str, line: &str) -> Vec<Vec<String>> {
 
 /// (external id, name, email, phone, erased) of every order, read with a plain query.
 async fn buyers(app: &TestApp) -> Vec<(String, Option<String>, Option<String>, Option<String>, bool)> {
-    sqlx::query_as(
-        "SELECT external_id, buyer_name, buyer_email, buyer_phone, buyer_erased_at IS NOT NULL FROM orders \
-         ORDER BY external_id",
-    )
-    .fetch_all(&db(app).await)
-    .await
-    .unwrap()
-}
-
-/// A read-only pool on the test home's database file.
-async fn db(app: &TestApp) -> sqlx::SqlitePool {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.config().database_path())
-        .read_only(true);
-    sqlx::SqlitePool::connect_with(opts).await.unwrap()
+    app.db()
+        .await
+        .rows(
+            "SELECT external_id, buyer_name, buyer_email, buyer_phone, buyer_erased_at IS NOT NULL FROM orders \
+             ORDER BY external_id",
+        )
+        .await
 }
 
 const ZOE: (&str, &str, &str) = ("Zoe Quartz", "zoe@buyer.test", "+49 30 1234567");
@@ -128,11 +120,12 @@ async fn buyer_data_is_kept_until_the_retention_date_and_erased_after_it() {
     );
     // The numbers are the same; the self-referral flag stayed.
     assert_eq!(app.ok(OWNER, "stats summer-fest").await, stats_before);
-    let self_referral: i64 = sqlx::query_scalar("SELECT self_referral FROM orders WHERE external_id = 'S3'")
-        .fetch_one(&db(&app).await)
+    let self_referral: bool = app
+        .db()
         .await
-        .unwrap();
-    assert_eq!(self_referral, 1);
+        .scalar("SELECT self_referral FROM orders WHERE external_id = 'S3'", &[])
+        .await;
+    assert!(self_referral);
     // The export has the same rows and amounts; the buyer cells say the data was erased.
     let export_after = export_rows(&app, OWNER, "export summer-fest").await;
     assert_eq!(export_after.len(), export_before.len());
@@ -167,10 +160,11 @@ async fn buyer_data_is_kept_until_the_retention_date_and_erased_after_it() {
         by_id("S1"),
         buyers(&app).await.into_iter().find(|r| r.0 == "S1").unwrap()
     );
-    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE external_id = 'S1'")
-        .fetch_one(&db(&app).await)
+    let status: String = app
+        .db()
         .await
-        .unwrap();
+        .scalar("SELECT status FROM orders WHERE external_id = 'S1'", &[])
+        .await;
     assert_eq!(status, "refunded");
 
     // The owner sees the erasure in the audit log, done by promoterd itself.
@@ -417,13 +411,12 @@ async fn upgraded(clock: &Clock) -> TestApp {
         &[order("G1", "summer-fest", &ben, ZOE, 1, "2099-05-01T10:00:00Z")],
     )
     .await;
-    let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", app.config().database_path().display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE organizations SET buyer_retention_from = '2099-12-31T12:00:00Z'")
-        .execute(&db)
-        .await
-        .unwrap();
+    let db = app.db().await;
+    db.exec(
+        "UPDATE organizations SET buyer_retention_from = '2099-12-31T12:00:00Z'",
+        &[],
+    )
+    .await;
     db.close().await;
     app
 }

@@ -125,25 +125,21 @@ impl ShopTest {
 
 /// The orders of `source` with their figures as the stats count them.
 pub async fn stored(app: &TestApp, source: &str) -> Vec<Stored> {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.config().database_path())
-        .read_only(true);
-    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-    let rows = sqlx::query_as(
-        "SELECT o.external_id, o.status, \
-           coalesce((SELECT sum(CASE WHEN o.status = 'cancelled' THEN 0 ELSE quantity - refunded_quantity END) \
-                     FROM order_lines WHERE order_id = o.id), 0) AS tickets, \
-           coalesce((SELECT sum(CASE WHEN o.status = 'cancelled' THEN 0 \
+    let db = app.db().await;
+    let rows = db
+        .rows(&format!(
+            "SELECT o.external_id, o.status, \
+           CAST(coalesce((SELECT sum(CASE WHEN o.status = 'cancelled' THEN 0 ELSE quantity - refunded_quantity END) \
+                     FROM order_lines WHERE order_id = o.id), 0) AS BIGINT) AS tickets, \
+           CAST(coalesce((SELECT sum(CASE WHEN o.status = 'cancelled' THEN 0 \
                      ELSE (quantity - refunded_quantity) * unit_price_minor - refunded_minor END) \
-                     FROM order_lines WHERE order_id = o.id), 0) AS net_minor, \
+                     FROM order_lines WHERE order_id = o.id), 0) AS BIGINT) AS net_minor, \
            (SELECT code FROM links WHERE id = o.link_id) AS link, o.buyer_email \
-         FROM orders o WHERE o.source = ? ORDER BY o.external_id",
-    )
-    .bind(source)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
+         FROM orders o WHERE o.source = '{}' ORDER BY o.external_id",
+            source.replace('\'', "''")
+        ))
+        .await;
+    db.close().await;
     rows
 }
 

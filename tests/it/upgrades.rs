@@ -63,10 +63,11 @@ async fn upgrade(db: &Path) -> (Option<String>, i64) {
     (from, applied)
 }
 
-/// The number of migrations in `migrations/`.
+/// The number of SQLite migrations in `migrations/` (PostgreSQL's are in a folder of their own).
 fn migrations() -> i64 {
     std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
         .count() as i64
 }
 
