@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use std::sync::Arc;
 
 /// Opens the database named by the configuration (PostgreSQL when `[database] url` is
 /// set, else the SQLite file), without migrating.
@@ -30,50 +31,21 @@ async fn prepare(store: &crate::store::Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Takes the PostgreSQL database for this daemon (None on SQLite, whose file lock does
-/// it): one daemon per database in this release, as per SQLite file, since the jobs that
-/// must run once (mail polling, digests, the outbox) do not take leases yet.
-async fn hold_database(
-    store: &crate::store::Store,
-    config: &Config,
-) -> anyhow::Result<Option<crate::store::DatabaseHold>> {
-    match store
-        .hold_database()
-        .await
-        .context("taking the database's daemon lock")?
-    {
-        crate::store::Hold::Held(h) => Ok(Some(h)),
-        crate::store::Hold::NotNeeded => Ok(None),
-        crate::store::Hold::Taken => anyhow::bail!(
-            "another promoterd daemon runs on {}; stop it first (one daemon per database in this release)",
-            config.database_name()
-        ),
-    }
-}
-
-/// Opens the database for this daemon alone: on SQLite the file's lock is taken before
-/// migrating; on PostgreSQL the database's advisory lock once it is open.
-async fn open_held(
-    config: &Config,
-) -> anyhow::Result<(
-    crate::store::Store,
-    (Option<crate::backup::DaemonLock>, Option<crate::store::DatabaseHold>),
-)> {
+/// Opens and migrates the database; on SQLite, the file's lock is taken first (one
+/// daemon per file). Several daemons may share a PostgreSQL database: the jobs only one
+/// may run take a lease (`jobs.rs`).
+async fn open_locked(config: &Config) -> anyhow::Result<(crate::store::Store, Option<crate::backup::DaemonLock>)> {
     let lock = (config.database_url().is_none())
         .then(|| crate::backup::DaemonLock::acquire(&config.database_path()))
         .transpose()?;
-    let store = open_database(config).await?;
-    // Before migrating: a second daemon (a newer release, say) changes nothing under the first.
-    let hold = hold_database(&store, config).await?;
-    prepare(&store).await?;
-    Ok((store, (lock, hold)))
+    Ok((open_store(config).await?, lock))
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::install().context("installing signal handlers")?;
     crate::config::checkout_secrets_ready(&config.checkout).map_err(anyhow::Error::msg)?;
-    let (store, _held) = open_held(&config).await?;
+    let (store, _lock) = open_locked(&config).await?;
     tracing::info!(database = %config.database_name(), "database ready");
     if config.webhook_secrets().is_empty() && config.checkout.is_empty() {
         tracing::info!(
@@ -84,65 +56,43 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(organization = %c.organization, kind = %c.kind, source = %c.source(), "checkout connection");
     }
     let mut core = crate::commands::Core::new(store.clone(), crate::clock::Clock::system(), config.core_settings());
-    let telegram = crate::telegram::TelegramFrontend::start(&core, &config).await?;
+    let telegram = crate::telegram::TelegramFrontend::start_receiving(&core, &config)
+        .await?
+        .map(Arc::new);
     if let Some(t) = &telegram
         && core.settings.telegram_bot.is_none()
     {
         core.settings.telegram_bot = Some(t.telegram.username().to_string());
     }
-    let discord = crate::discord::DiscordFrontend::start(&core, &config).await?;
+    let discord = crate::discord::DiscordFrontend::start_receiving(&core, &config)
+        .await?
+        .map(Arc::new);
     let mut extra = axum::Router::new();
-    if let Some(r) = discord.as_ref().and_then(crate::discord::DiscordFrontend::router) {
+    if let Some(r) = discord.as_deref().and_then(crate::discord::DiscordFrontend::router) {
         extra = extra.merge(r);
     }
-    if let Some(r) = telegram.as_ref().and_then(crate::telegram::TelegramFrontend::router) {
+    if let Some(r) = telegram.as_deref().and_then(crate::telegram::TelegramFrontend::router) {
         extra = extra.merge(r);
     }
-    let housekeeping = tokio::spawn(crate::housekeeping::every_hour(core.clone()));
-    let (stop_scheduler, scheduler_stop) = tokio::sync::watch::channel(false);
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
-    let email = crate::email::EmailFrontend::start(&core, &config)?;
-    let scheduler = tokio::spawn(crate::digest::scheduler(core.clone(), scheduler_stop.clone()));
-    let backups = match config.backup_dir() {
-        Some(dir) => {
-            let every = crate::config::parse_every(&config.backup.every).context("backup.every")?;
-            tracing::info!(dir = %dir.display(), every = %config.backup.every, keep = config.backup.keep, "backups: scheduled");
-            Some(tokio::spawn(crate::backup::scheduled(
-                store.clone(),
-                dir,
-                every,
-                config.backup.keep as usize,
-                scheduler_stop,
-            )))
-        }
-        None => {
-            tracing::info!("backups: none scheduled ([backup] dir is empty); `promoterd backup <file>` takes one");
-            None
-        }
+    let (stop_jobs, jobs_stop) = tokio::sync::watch::channel(false);
+    let jobs = crate::jobs::Setup {
+        core: core.clone(),
+        config: config.clone(),
+        telegram,
+        discord,
     };
+    let jobs = crate::jobs::lead(jobs, jobs_stop).await?;
     let http = crate::http::HttpServer::start_with(core, &config, listener, extra).await?;
     tracing::info!(address = %http.addr, "http: listening");
     tracing::info!("promoterd ready");
     shutdown.wait().await;
     tracing::info!("shutting down");
     http.stop().await?;
-    let _ = stop_scheduler.send(true);
-    let _ = scheduler.await;
-    if let Some(b) = backups {
-        let _ = b.await;
-    }
-    if let Some(email) = email {
-        email.stop().await;
-    }
-    if let Some(telegram) = telegram {
-        telegram.stop().await;
-    }
-    if let Some(discord) = discord {
-        discord.stop().await;
-    }
-    housekeeping.abort();
+    let _ = stop_jobs.send(true);
+    let _ = jobs.await;
     store.close().await;
     Ok(())
 }

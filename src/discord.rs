@@ -2,10 +2,12 @@
 //! answered over the gateway or the signed interactions endpoint through one path.
 
 pub mod commands;
+mod frontend;
 pub mod render;
 
+pub use frontend::{DiscordFrontend, DiscordJobs};
+
 use crate::commands::{Core, Origin, Platform};
-use crate::config::Config;
 use crate::reply::Reply;
 use anyhow::Context as _;
 use axum::Router;
@@ -15,12 +17,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serenity::all::{
     ApplicationId, Command, CommandInteraction, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateMessage, GatewayIntents, GuildId, Http, HttpBuilder, Interaction, Nonce, UserId,
+    CreateMessage, GuildId, Http, HttpBuilder, Interaction, Nonce, UserId,
 };
 use serenity::interactions_endpoint::Verifier;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// Most attempts for one call Discord refuses with 429 or a transient error.
 const MAX_RETRIES: u32 = 5;
@@ -349,100 +350,6 @@ impl serenity::all::EventHandler for Handler {
         }
         if let Some(work) = later {
             tokio::spawn(work);
-        }
-    }
-}
-
-/// The running Discord front-end.
-#[derive(Debug)]
-pub struct DiscordFrontend {
-    pub discord: Arc<Discord>,
-    gateway: Option<JoinHandle<()>>,
-    shards: Option<Arc<serenity::gateway::ShardManager>>,
-    stop: tokio::sync::watch::Sender<bool>,
-    outbox: JoinHandle<()>,
-}
-
-impl DiscordFrontend {
-    /// Starts Discord when a token is configured; `None` with one log line otherwise.
-    pub async fn start(core: &Core, config: &Config) -> anyhow::Result<Option<DiscordFrontend>> {
-        let Some(token) = config.discord_token() else {
-            tracing::info!("discord: off (no bot_token in [discord] and no PROMOTERD_DISCORD_TOKEN)");
-            return Ok(None);
-        };
-        let app_id = config
-            .discord
-            .application_id
-            .context("[discord] application_id is needed with a bot_token")?;
-        let endpoint = config.discord.mode == "endpoint";
-        if endpoint && config.discord.public_key.is_none() {
-            anyhow::bail!("[discord] mode = \"endpoint\" needs public_key");
-        }
-        let http = Discord::http_client(&token, app_id, config.discord.api_proxy.as_deref());
-        let discord = Discord::new(
-            core.clone(),
-            http.clone(),
-            config.discord.public_key.as_deref().filter(|_| endpoint),
-        )?;
-        match discord.register(config.discord.guild_id).await {
-            Ok(n) => {
-                tracing::info!(commands = n, guild = ?config.discord.guild_id, "discord: slash commands registered");
-            }
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "discord: registering commands failed"),
-        }
-        let (stop, rx) = tokio::sync::watch::channel(false);
-        let outbox = tokio::spawn(discord.clone().drain_outbox(rx));
-        if endpoint {
-            tracing::info!("discord: interactions endpoint at /discord/interactions");
-            return Ok(Some(DiscordFrontend {
-                discord,
-                gateway: None,
-                shards: None,
-                stop,
-                outbox,
-            }));
-        }
-        // Through the proxy too: `GET /gateway` (the websocket URL) and the answers.
-        let gateway_http = Discord::http(&token, app_id, config.discord.api_proxy.as_deref());
-        let mut client = serenity::client::ClientBuilder::new_with_http(gateway_http, GatewayIntents::empty())
-            .event_handler(Handler {
-                discord: discord.clone(),
-            })
-            .await
-            .context("building the Discord gateway client")?;
-        let shards = client.shard_manager.clone();
-        let gateway = tokio::spawn(async move {
-            if let Err(e) = client.start().await {
-                tracing::error!(error = %e, "discord: gateway stopped");
-            }
-        });
-        tracing::info!("discord: gateway mode");
-        Ok(Some(DiscordFrontend {
-            discord,
-            gateway: Some(gateway),
-            shards: Some(shards),
-            stop,
-            outbox,
-        }))
-    }
-
-    /// The endpoint route, in endpoint mode.
-    pub fn router(&self) -> Option<Router> {
-        self.discord
-            .verifier
-            .is_some()
-            .then(|| self.discord.clone().endpoint_router())
-    }
-
-    /// Closes the gateway connection.
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.outbox.await;
-        if let Some(s) = self.shards {
-            s.shutdown_all().await;
-        }
-        if let Some(g) = self.gateway {
-            let _ = g.await;
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod export;
 pub mod housekeeping;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod metrics;
 pub mod money;
 pub mod qr;

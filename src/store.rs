@@ -9,6 +9,7 @@ mod chat_links;
 mod checkouts;
 mod codec;
 mod commissions;
+mod copy;
 mod daily;
 mod digests;
 mod dump;
@@ -45,11 +46,12 @@ pub use changes::{LinkChange, LinkChanges};
 pub use chat_links::{ChatLink, LinkScope, LinkedAccount};
 pub use checkouts::{PromoCodeRow, ShopEvent};
 pub use commissions::{RuleSlot, RuleView};
+pub use copy::{Copied, copy_sqlite_to_postgres};
 pub use daily::{DailyRow, DaySource, FoldedDays};
 pub use digests::{ChatMail, Preferences, Recipient, SaleChange};
 pub use dump::dump;
 pub use export::{ExportFilter, ExportRow};
-pub use hold::{DatabaseHold, Hold};
+pub use hold::{Lease, LeaseName, LinkListener};
 pub use links::{
     ClickBatch, EventPage, LinkLogRow, LinkRow, LinkState, LinkTableHead, LinkTarget, LiveLink, NewLink,
     shown_link_label,

@@ -328,18 +328,49 @@ async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Byte
     }
 }
 
-/// The running Telegram tasks.
+/// The Telegram front-end: the bot (and, in webhook mode, its route), and the jobs
+/// only one daemon runs (long polling, the outbox drain) when this daemon runs them.
 #[derive(Debug)]
 pub struct TelegramFrontend {
     pub telegram: Arc<Telegram>,
+    /// The long poll's timeout, in polling mode.
+    poll_timeout: Option<u32>,
+    jobs: Option<TelegramJobs>,
+}
+
+/// Telegram's running jobs: long polling (in polling mode) and the outbox drain.
+#[derive(Debug)]
+pub struct TelegramJobs {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     outbox: JoinHandle<()>,
 }
 
+impl TelegramJobs {
+    /// Stops polling and the drain after their current message.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task {
+            let _ = t.await;
+        }
+        let _ = self.outbox.await;
+    }
+}
+
 impl TelegramFrontend {
-    /// Starts Telegram when a token is configured; `None` with one log line otherwise.
+    /// Starts Telegram with its jobs when a token is configured; `None` with one log
+    /// line otherwise.
     pub async fn start(core: &Core, config: &Config) -> anyhow::Result<Option<TelegramFrontend>> {
+        let mut frontend = Self::start_receiving(core, config).await?;
+        if let Some(f) = &mut frontend {
+            f.jobs = Some(f.start_jobs());
+        }
+        Ok(frontend)
+    }
+
+    /// Connects the bot (and sets its webhook in webhook mode) without starting the jobs
+    /// only one daemon runs: every daemon can take webhook updates.
+    pub async fn start_receiving(core: &Core, config: &Config) -> anyhow::Result<Option<TelegramFrontend>> {
         let Some(token) = config.telegram_token() else {
             tracing::info!("telegram: off (no bot_token in [telegram] and no PROMOTERD_TELEGRAM_TOKEN)");
             return Ok(None);
@@ -356,8 +387,7 @@ impl TelegramFrontend {
             secret.clone().filter(|_| webhook),
         )
         .await?;
-        let (stop, rx) = watch::channel(false);
-        let task = if webhook {
+        if webhook {
             let url = format!("{}/telegram/webhook", config.http.public_url.trim_end_matches('/'));
             tg.bot
                 .set_webhook(url::Url::parse(&url)?)
@@ -365,18 +395,25 @@ impl TelegramFrontend {
                 .await
                 .context("Telegram setWebhook")?;
             tracing::info!(bot = %tg.username, %url, "telegram: webhook mode");
-            None
         } else {
             tracing::info!(bot = %tg.username, "telegram: long polling");
-            Some(tokio::spawn(tg.clone().poll(config.telegram.poll_timeout_seconds, rx)))
-        };
-        let outbox = tokio::spawn(tg.clone().drain_outbox(stop.subscribe()));
+        }
         Ok(Some(TelegramFrontend {
             telegram: tg,
-            stop,
-            task,
-            outbox,
+            poll_timeout: (!webhook).then_some(config.telegram.poll_timeout_seconds),
+            jobs: None,
         }))
+    }
+
+    /// Starts the jobs only one daemon runs: long polling (in polling mode) and the
+    /// outbox drain.
+    pub fn start_jobs(&self) -> TelegramJobs {
+        let (stop, rx) = watch::channel(false);
+        let task = self
+            .poll_timeout
+            .map(|timeout| tokio::spawn(self.telegram.clone().poll(timeout, rx.clone())));
+        let outbox = tokio::spawn(self.telegram.clone().drain_outbox(rx));
+        TelegramJobs { stop, task, outbox }
     }
 
     /// The webhook route, in webhook mode.
@@ -387,13 +424,11 @@ impl TelegramFrontend {
             .then(|| self.telegram.clone().webhook_router())
     }
 
-    /// Stops polling.
+    /// Stops the jobs it started itself.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.task {
-            let _ = t.await;
+        if let Some(jobs) = self.jobs {
+            jobs.stop().await;
         }
-        let _ = self.outbox.await;
     }
 }
 

@@ -269,8 +269,9 @@ impl LinkCache {
     }
 }
 
-/// Follows the link log: at once when this process commits a link change, and every
-/// `every` for the changes of other processes (the console).
+/// Follows the link log: at once when this process commits a link change, or (on
+/// PostgreSQL) another daemon notifies one, and every `every` for the changes of other
+/// processes (the console on SQLite).
 pub(super) async fn refresher(
     cache: Arc<LinkCache>,
     events: Arc<crate::ingest::EventCache>,
@@ -280,6 +281,14 @@ pub(super) async fn refresher(
     after: Arc<Notify>,
 ) {
     let changes = store.link_changes().clone();
+    // Dropped (stopping it) when this task ends or is aborted.
+    let _listening = match store.listen_for_link_changes().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "link changes: cannot listen on PostgreSQL; other daemons' changes arrive at the next look");
+            None
+        }
+    };
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;

@@ -99,7 +99,7 @@ pub(super) async fn wait_mail(user: &str, pred: impl Fn(&str) -> bool) -> Vec<u8
 }
 
 /// Waits (bounded) until the daemon has processed `n` inbound messages.
-async fn wait_processed(app: &TestApp, n: usize) -> Vec<(String, String, Option<String>, String)> {
+pub(super) async fn wait_processed(app: &TestApp, n: usize) -> Vec<(String, String, Option<String>, String)> {
     wait_until(
         &format!("the daemon has processed {n} mails"),
         Duration::from_secs(15),

@@ -137,15 +137,19 @@ async fn a_change_by_another_process_reaches_the_table_from_the_log_without_a_re
     .await;
     assert_eq!(count("log"), 0);
 
-    // The console binary, another process, turns the link off: the log names it.
+    // The console binary, another process, turns the link off: the log names it. On
+    // SQLite the table finds it at its next look; on PostgreSQL the log's notification
+    // wakes it at once (counted as a change).
+    let via = if on_postgres() { "change" } else { "log" };
+    let before = count(via);
     let out = app.console(BEN, "disablelink flyers summer-fest");
     assert!(out.ok, "{out:?}");
     until(&base, &flyers, "the link turned off elsewhere stops", |s, _| {
         s == StatusCode::NOT_FOUND
     })
     .await;
-    let logged = count("log");
-    assert!(logged >= 1, "the change did not come from the log");
+    let logged = count(via);
+    assert!(logged > before, "the change did not come from the log");
 
     // The console makes a link and turns this one on again.
     let out = app.console(BEN, "newlink door summer-fest");
@@ -159,7 +163,7 @@ async fn a_change_by_another_process_reaches_the_table_from_the_log_without_a_re
         .await;
     }
     wait_until("the log's next rows applied", Duration::from_secs(10), || async {
-        count("log") > logged
+        count(via) > logged
     })
     .await;
     // And a change made here is applied as it commits.
