@@ -37,6 +37,16 @@ pub enum Command {
     Run,
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy a SQLite database into a new, empty PostgreSQL database (in one consistent
+    /// pass, checked table by table), to move an installation over. Stop the daemon first.
+    MigrateDb {
+        /// The SQLite file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database, `postgres://user:password@host:port/name`.
+        #[arg(long)]
+        to: String,
+    },
     /// Run commands as a person, interactively or with -c.
     Console {
         /// The email address to act as.
@@ -199,6 +209,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Email { action } => return inspect_mail(action),
+        Command::MigrateDb { from, to } => return migrate_db(from, to).await,
         _ => {}
     }
     let config = load_config(&cli.config)?;
@@ -234,7 +245,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { event, org, out } => export::export(&config, event, org, out.as_deref()).await,
         Command::Backup { file } => backup::backup(&config, &file).await,
         Command::Restore { file } => backup::restore(&config, &file).await,
-        Command::Docs | Command::Email { .. } => unreachable!("handled above"),
+        Command::Docs | Command::Email { .. } | Command::MigrateDb { .. } => unreachable!("handled above"),
     }
 }
 
@@ -268,6 +279,31 @@ fn inspect_mail(action: &EmailAction) -> anyhow::Result<ExitCode> {
         crate::email::classify::inspect(&raw, bot_address.as_deref())
     };
     println!("{}", serde_json::to_string_pretty(&inspected)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `promoterd migrate-db --from <sqlite file> --to <postgres url>`.
+async fn migrate_db(from: &Path, to: &str) -> anyhow::Result<ExitCode> {
+    if !crate::store::is_postgres_url(to) {
+        anyhow::bail!("--to must be a postgres:// URL");
+    }
+    if !from.is_file() {
+        anyhow::bail!("there is no database at {}", from.display());
+    }
+    // No daemon may write to the file meanwhile: what it wrote would not move.
+    let _lock = crate::backup::DaemonLock::acquire(from)?;
+    let copied = crate::store::copy_sqlite_to_postgres(from, to)
+        .await
+        .with_context(|| format!("moving {} to PostgreSQL", from.display()))?;
+    let rows: i64 = copied.tables.iter().map(|(_, n)| n).sum();
+    for (table, n) in &copied.tables {
+        println!("{table}: {n} row(s)");
+    }
+    println!(
+        "{} table(s), {rows} row(s) copied and checked (rows and integer sums of every table). \
+         Point [database] url at the new database and start the daemon.",
+        copied.tables.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

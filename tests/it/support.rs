@@ -93,6 +93,29 @@ async fn postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// A new, empty PostgreSQL database on the test server (not migrated), for tools that
+/// build their own (`migrate-db`); panics with a hint when no test server runs.
+pub async fn empty_postgres_database() -> String {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin = std::env::var("PROMOTERD_TEST_PG")
+        .expect("PROMOTERD_TEST_PG: the admin URL of a test PostgreSQL (scripts/test.sh starts one)");
+    let base = admin
+        .rsplit_once('/')
+        .expect("a database in PROMOTERD_TEST_PG")
+        .0
+        .to_string();
+    let name = format!("empty_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    format!("{base}/{name}")
+}
+
 /// A fresh daemon home: config file, database, and an output directory.
 pub struct TestApp {
     pub dir: tempfile::TempDir,
