@@ -265,7 +265,13 @@ pub async fn scheduler(core: Core, mut stop: tokio::sync::watch::Receiver<bool>)
             _ = tick.tick() => {}
             _ = stop.changed() => break,
         }
-        match core.run_scheduled().await {
+        // A pass stops where it is when asked to: each digest is claimed and queued in
+        // one transaction, so the rest are for the next pass (or the next daemon).
+        let pass = tokio::select! {
+            pass = core.run_scheduled() => pass,
+            _ = stop.changed() => break,
+        };
+        match pass {
             Ok(s) if s != Sent::default() => tracing::info!(
                 digests = s.digests,
                 notifications = s.notifications,
