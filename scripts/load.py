@@ -995,6 +995,9 @@ def main():
     ap.add_argument("--secs", type=int, default=10, help="seconds per redirect run")
     ap.add_argument("--webhook-orders", type=int, default=60_000)
     ap.add_argument("--emails", type=int, default=1000)
+    ap.add_argument("--postgres", action="store_true",
+                    help="also move the data set to PostgreSQL and measure it there (scripts/load_pg.py)")
+    ap.add_argument("--postgres-only", action="store_true", help="build the data set, then only the PostgreSQL table")
     a = ap.parse_args()
     home = tempfile.mkdtemp(prefix="promoterd-load-")
     try:
@@ -1007,7 +1010,7 @@ def main():
         log(f"== data set: {EVENTS} events, {PROMOTERS} promoters, "
             f"{PROMOTERS * EVENTS + OTHER_PROMOTERS * EVENTS:,} links, {a.orders:,} orders "
             f"({size:.0f} MB) built in {time.perf_counter() - t0:.0f}s")
-        for rnd in range(1, ROUNDS + 1):
+        for rnd in range(1, 0 if a.postgres_only else ROUNDS + 1):
             log(f"== round {rnd} of {ROUNDS}")
             stats_bench(config)
             chart_bench(config)
@@ -1051,6 +1054,12 @@ def main():
             rush_bench(config, port, db, code, solo_rps, solo, a.secs)
             if a.emails:
                 email_bench(a.emails)
+        if a.postgres or a.postgres_only:
+            import load_pg
+            con = sqlite3.connect(db)
+            code = con.execute("SELECT code FROM links ORDER BY id LIMIT 1").fetchone()[0]
+            con.close()
+            load_pg.pg_bench(config, port, db, home, code, a.secs, a.webhook_orders)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print()

@@ -173,9 +173,8 @@ async fn main() {
             let line = args[4].clone();
             let people = &args[5..];
             assert!(!people.is_empty(), "at least one email");
-            let store = promoterd::store::Store::open(&config.database_path())
-                .await
-                .expect("database");
+            // The configured database: the SQLite file, or PostgreSQL with `[database] url`.
+            let store = promoterd::daemon::open_database(&config).await.expect("database");
             let core = promoterd::commands::Core::new(store, promoterd::clock::Clock::system(), config.core_settings());
             // Warm up: every pooled connection prepares its statements once.
             for i in 0..count.div_ceil(10) {
