@@ -293,12 +293,12 @@ async fn verify(
             _ => format!("coalesce(CAST(sum(\"{n}\") AS TEXT), '-')"),
         });
     }
-    let pg_sql = format!("SELECT {} FROM \"{table}\"", sums.join(" || '/' || "));
-    let sqlite_sql = pg_sql.replace("FILTER (WHERE ", "FILTER (WHERE 0 <> ");
-    let want: String = sqlx::query_scalar(AssertSqlSafe(sqlite_sql))
+    // One text for both: SQLite reads its 0/1 flags as truth values in the filter.
+    let sql = format!("SELECT {} FROM \"{table}\"", sums.join(" || '/' || "));
+    let want: String = sqlx::query_scalar(AssertSqlSafe(sql.clone()))
         .fetch_one(&mut *src)
         .await?;
-    let got: String = sqlx::query_scalar(AssertSqlSafe(pg_sql)).fetch_one(&mut *tx).await?;
+    let got: String = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut *tx).await?;
     if want != got {
         return Err(StoreError::Corrupt(format!(
             "the copy of {table} differs: rows and sums {got} where the source has {want}"

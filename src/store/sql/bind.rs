@@ -92,68 +92,40 @@ bind_by!(Bytes, |v: Vec<u8>| v);
 bind_by!(Bytes, |v: &Vec<u8>| v.clone());
 bind_by!(Bytes, |v: &[u8]| v.to_vec());
 
-impl Bind for &Option<String> {
+impl<T: Bind + Clone> Bind for &Option<T> {
     fn arg(self) -> Arg {
-        Arg::Text(self.clone())
+        self.clone().arg()
     }
     fn null() -> Arg {
-        Arg::Text(None)
+        T::null()
     }
 }
 
-impl Bind for &Option<&str> {
-    fn arg(self) -> Arg {
-        Arg::Text(self.map(str::to_string))
-    }
-    fn null() -> Arg {
-        Arg::Text(None)
-    }
+/// A stored time type, by value and by reference, at its precision.
+macro_rules! bind_time {
+    ($t:ty, $precision:ident) => {
+        impl Bind for $t {
+            fn arg(self) -> Arg {
+                Arg::Time(Some(self.0), Precision::$precision)
+            }
+            fn null() -> Arg {
+                Arg::Time(None, Precision::$precision)
+            }
+        }
+
+        impl Bind for &$t {
+            fn arg(self) -> Arg {
+                (*self).arg()
+            }
+            fn null() -> Arg {
+                <$t>::null()
+            }
+        }
+    };
 }
 
-impl Bind for &Option<i64> {
-    fn arg(self) -> Arg {
-        Arg::I64(*self)
-    }
-    fn null() -> Arg {
-        Arg::I64(None)
-    }
-}
-
-impl Bind for At {
-    fn arg(self) -> Arg {
-        Arg::Time(Some(self.0), Precision::Secs)
-    }
-    fn null() -> Arg {
-        Arg::Time(None, Precision::Secs)
-    }
-}
-
-impl Bind for &At {
-    fn arg(self) -> Arg {
-        (*self).arg()
-    }
-    fn null() -> Arg {
-        At::null()
-    }
-}
-
-impl Bind for AtMs {
-    fn arg(self) -> Arg {
-        Arg::Time(Some(self.0), Precision::Millis)
-    }
-    fn null() -> Arg {
-        Arg::Time(None, Precision::Millis)
-    }
-}
-
-impl Bind for &AtMs {
-    fn arg(self) -> Arg {
-        (*self).arg()
-    }
-    fn null() -> Arg {
-        AtMs::null()
-    }
-}
+bind_time!(At, Secs);
+bind_time!(AtMs, Millis);
 
 /// The text of a time as SQLite stores it.
 pub(crate) fn stored_text(t: DateTime<Utc>, p: Precision) -> String {
