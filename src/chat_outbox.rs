@@ -2,11 +2,15 @@
 //! retried with backoff, and sent by email instead when the chat account is unreachable.
 
 use crate::commands::{Core, MailOut, Platform};
+use crate::outbox_claim::{Claim, SEND_LIMIT};
 use crate::reply::Reply;
 use crate::store::ChatMail;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// Messages claimed per round.
+const BATCH: i64 = 20;
 
 /// Attempts before a chat message is given up (and sent by email).
 const MAX_ATTEMPTS: i64 = 6;
@@ -47,43 +51,40 @@ async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends due messages of `channel` with `send` until `stop`.
+/// Sends due messages of `channel` with `send` until `stop`. Each round claims its
+/// messages ([`Claim`]): a send starts only while it can end inside the claim and is
+/// cut off at [`SEND_LIMIT`]; what is left unsent is given back.
 pub async fn drain<F, Fut>(core: Core, channel: Platform, send: F, mut stop: watch::Receiver<bool>)
 where
     F: Fn(ChatMail, Reply) -> Fut,
     Fut: Future<Output = anyhow::Result<Delivery>>,
 {
     loop {
+        let claim = Claim::new(core.clock.now());
         let due = core
             .store
-            .due_chat(channel, core.clock.now(), 20)
+            .claim_chat(channel, core.clock.now(), claim.until(), BATCH)
             .await
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                tracing::warn!(channel = channel.as_str(), error = %e, "reading the outbox failed");
+                Vec::new()
+            });
+        let mut unsent = Vec::new();
         for m in &due {
-            let reply = m
-                .payload
-                .as_deref()
-                .and_then(|p| serde_json::from_str::<Reply>(p).ok())
-                .unwrap_or_else(|| Reply::text(&m.body));
-            let result = send(m.clone(), reply).await;
-            let now = core.clock.now();
-            let outcome = match result {
-                Ok(Delivery::Delivered) => core.store.mark_sent(m.id, now).await.map_err(anyhow::Error::from),
-                Ok(Delivery::Unreachable) => fall_back(&core, m, "unreachable on this channel; sent by email").await,
-                Err(e) if m.attempts + 1 >= MAX_ATTEMPTS => fall_back(&core, m, &format!("{e:#}")).await,
-                Err(e) => {
-                    let next = now + chrono::Duration::seconds(30 << m.attempts.clamp(0, 8));
-                    core.store
-                        .mark_attempt_failed(m.id, &format!("{e:#}"), Some(next), now)
-                        .await
-                        .map_err(anyhow::Error::from)
-                }
-            };
-            if let Err(e) = outcome {
+            if !claim.may_start() {
+                unsent.push(m.id);
+                continue;
+            }
+            if let Err(e) = deliver(&core, m, &send).await {
                 tracing::warn!(channel = channel.as_str(), error = %format!("{e:#}"), "recording a chat delivery failed");
             }
         }
-        if due.len() == 20 {
+        if !unsent.is_empty()
+            && let Err(e) = core.store.release_claims(&unsent).await
+        {
+            tracing::warn!(error = %e, "giving back unsent chat messages failed; they go once their claim lapses");
+        }
+        if due.len() == BATCH as usize {
             continue;
         }
         tokio::select! {
@@ -93,6 +94,36 @@ where
         }
         if *stop.borrow() {
             break;
+        }
+    }
+}
+
+/// Sends one claimed message and records how it went.
+async fn deliver<F, Fut>(core: &Core, m: &ChatMail, send: &F) -> anyhow::Result<()>
+where
+    F: Fn(ChatMail, Reply) -> Fut,
+    Fut: Future<Output = anyhow::Result<Delivery>>,
+{
+    let reply = m
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Reply>(p).ok())
+        .unwrap_or_else(|| Reply::text(&m.body));
+    let result = match tokio::time::timeout(SEND_LIMIT, send(m.clone(), reply)).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow::anyhow!("no answer within {SEND_LIMIT:?}")),
+    };
+    let now = core.clock.now();
+    match result {
+        Ok(Delivery::Delivered) => Ok(core.store.mark_sent(m.id, now).await?),
+        Ok(Delivery::Unreachable) => fall_back(core, m, "unreachable on this channel; sent by email").await,
+        Err(e) if m.attempts + 1 >= MAX_ATTEMPTS => fall_back(core, m, &format!("{e:#}")).await,
+        Err(e) => {
+            let next = now + chrono::Duration::seconds(30 << m.attempts.clamp(0, 8));
+            Ok(core
+                .store
+                .mark_attempt_failed(m.id, &format!("{e:#}"), Some(next), now)
+                .await?)
         }
     }
 }

@@ -38,7 +38,18 @@ async fn open_locked(config: &Config) -> anyhow::Result<(crate::store::Store, Op
     let lock = (config.database_url().is_none())
         .then(|| crate::backup::DaemonLock::acquire(&config.database_path()))
         .transpose()?;
-    Ok((open_store(config).await?, lock))
+    let store = open_store(config).await?;
+    if lock.is_some() {
+        // No other daemon can reach this file: claims are a dead process's leftovers.
+        let released = store.release_all_claims().await.context("releasing outbox claims")?;
+        if released > 0 {
+            tracing::info!(
+                messages = released,
+                "outbox: messages claimed by a daemon that stopped are due again"
+            );
+        }
+    }
+    Ok((store, lock))
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.

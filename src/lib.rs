@@ -27,6 +27,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod money;
+pub mod outbox_claim;
 pub mod qr;
 pub mod reply;
 pub mod store;

@@ -7,6 +7,7 @@ mod changes;
 mod chat;
 mod chat_links;
 mod checkouts;
+mod claims;
 mod codec;
 mod commissions;
 mod copy;

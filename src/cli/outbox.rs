@@ -232,6 +232,12 @@ fn full(e: &OutboxEntry, now: DateTime<Utc>) -> String {
         fields.push(("Failed", when(t, None)));
     } else {
         fields.push(("Next try", when(&e.next_try_at, Some(now))));
+        if let Some(t) = e.claimed_until.filter(|t| *t > now) {
+            fields.push((
+                "Being sent",
+                format!("claimed by a sender until {}", when(&t, Some(now))),
+            ));
+        }
     }
     if let Some(err) = &e.last_error {
         fields.push(("Last error", err.clone()));

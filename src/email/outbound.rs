@@ -3,6 +3,8 @@
 
 use super::thread::{message_id_token, references_header};
 use crate::commands::Core;
+use crate::domain::OutboxId;
+use crate::outbox_claim::{Claim, SEND_LIMIT};
 use crate::store::OutboxMail;
 use anyhow::Context;
 use futures::StreamExt;
@@ -157,12 +159,16 @@ async fn send_one(
 const BATCH: i64 = 50;
 const IN_FLIGHT: usize = 8;
 
-/// The next batch of due mail; a read failure is logged and reads as none.
-async fn read_due(core: &Core, now: chrono::DateTime<chrono::Utc>) -> Vec<OutboxMail> {
-    core.store.due_mails(now, BATCH).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "reading the outbox failed");
-        Vec::new()
-    })
+/// Claims the next batch of due mail; a failure is logged and reads as none.
+async fn claim_due(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
+    let now = core.clock.now();
+    core.store
+        .claim_mails(now, claim.until(), BATCH)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the outbox failed");
+            Vec::new()
+        })
 }
 
 /// Sends queued mail until `stop` turns true; wakes when mail is queued.
@@ -175,13 +181,19 @@ pub async fn sender(
     // Whether the last attempt failed and may be retried: an outage is logged once.
     let mut failing = false;
     loop {
-        let due = due_mail(&core).await;
-        let results = send_all(&core, &transport, &from, &due, &mut failing).await;
+        let claim = Claim::new(core.clock.now());
+        let due = due_mail(&core, &claim).await;
+        let (results, unsent) = send_all(&core, &transport, &from, &due, &claim, &mut failing).await;
         let now = core.clock.now();
         for (mail, result) in &results {
             if let Err(failure) = result {
                 record_failure(&core, mail, failure, now, &mut failing).await;
             }
+        }
+        if !unsent.is_empty()
+            && let Err(e) = core.store.release_claims(&unsent).await
+        {
+            tracing::warn!(error = %e, "giving back unsent mail failed; it goes once its claim lapses");
         }
         if due.len() == BATCH as usize {
             continue;
@@ -197,19 +209,21 @@ pub async fn sender(
     }
 }
 
-/// The next batch of due mail. An invite answered or cancelled while mail was off is
-/// not sent late: only a batch holding invite mail takes the writer to drop those.
-async fn due_mail(core: &Core) -> Vec<OutboxMail> {
-    let now = core.clock.now();
-    let due = read_due(core, now).await;
+/// The next batch of due mail, claimed. An invite answered or cancelled while mail was
+/// off is not sent late: only a batch holding invite mail takes the writer to drop those.
+async fn due_mail(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
+    let due = claim_due(core, claim).await;
     if !due.iter().any(|m| m.kind == "invite") {
         return due;
     }
-    match core.store.drop_stale_invite_mails(now).await {
-        Ok(0) => due,
-        Ok(n) => {
-            tracing::info!(dropped = n, "email: invite mails that no longer apply were dropped");
-            read_due(core, now).await
+    match core.store.drop_stale_invite_mails(core.clock.now()).await {
+        Ok(dropped) if dropped.is_empty() => due,
+        Ok(dropped) => {
+            tracing::info!(
+                dropped = dropped.len(),
+                "email: invite mails that no longer apply were dropped"
+            );
+            due.into_iter().filter(|m| !dropped.contains(&m.id)).collect()
         }
         Err(e) => {
             tracing::warn!(error = %e, "dropping stale invite mails failed");
@@ -218,24 +232,42 @@ async fn due_mail(core: &Core) -> Vec<OutboxMail> {
     }
 }
 
+/// What a round did: each message started and how it went, and the ids of those left
+/// unsent because too little of the claim was left to start them.
+type Round<'m> = (Vec<(&'m OutboxMail, Result<(), SendFailure>)>, Vec<OutboxId>);
+
 /// Sends every message of `due`, several in flight at once (the SMTP pool has a
 /// connection each), each recorded as sent as soon as the server took it: a crash
-/// resends (with the same Message-ID) only what was taken but not yet recorded.
+/// resends (with the same Message-ID) only what was taken but not yet recorded. A send
+/// starts only while it can end inside the claim ([`Claim::may_start`]) and is cut
+/// off at [`SEND_LIMIT`], so no other daemon's sender can take a message still going.
 async fn send_all<'m>(
     core: &Core,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
     due: &'m [OutboxMail],
+    claim: &Claim,
     failing: &mut bool,
-) -> Vec<(&'m OutboxMail, Result<(), SendFailure>)> {
+) -> Round<'m> {
     let mut results = Vec::with_capacity(due.len());
+    let mut unsent = Vec::new();
     let mut in_flight = futures::stream::FuturesUnordered::new();
     let mut queue = due.iter();
     loop {
         while in_flight.len() < IN_FLIGHT
             && let Some(m) = queue.next()
         {
-            in_flight.push(async move { (m, send_one(core, transport, from, m).await) });
+            if !claim.may_start() {
+                unsent.push(m.id);
+                continue;
+            }
+            in_flight.push(async move {
+                let sent = tokio::time::timeout(SEND_LIMIT, send_one(core, transport, from, m)).await;
+                (
+                    m,
+                    sent.unwrap_or_else(|_| Err(anyhow::anyhow!("SMTP: no answer within {SEND_LIMIT:?}").into())),
+                )
+            });
         }
         let Some((mail, result)) = in_flight.next().await else {
             break;
@@ -251,7 +283,7 @@ async fn send_all<'m>(
         }
         results.push((mail, result));
     }
-    results
+    (results, unsent)
 }
 
 /// Records a failed attempt: the message is tried again after a backoff, or given up

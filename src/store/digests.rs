@@ -407,19 +407,6 @@ impl Store {
         .await
     }
 
-    /// Chat messages due on a channel, oldest first.
-    pub async fn due_chat(&self, channel: Platform, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ChatMail>> {
-        query_as(
-            "SELECT id, recipient, payload, body, subject, kind, attempts, fallback_email, from_name FROM outbox \
-             WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? ORDER BY id LIMIT ?",
-        )
-        .bind(channel)
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-    }
-
     /// Outbox messages by channel and kind: (channel, recipient, kind, sent), for tests and operators.
     pub async fn outbox_summary(&self) -> StoreResult<Vec<(String, String, String, bool)>> {
         query_as("SELECT channel, recipient, kind, sent_at IS NOT NULL FROM outbox ORDER BY id")

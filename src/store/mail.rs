@@ -53,40 +53,27 @@ pub struct ReplyToken {
 }
 
 impl Store {
-    /// Emails due for sending, oldest first.
-    pub async fn due_mails(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxMail>> {
-        query_as(
-            "SELECT id, recipient, kind, subject, body, attempts, message_id, reply_to, in_reply_to, \
-               attachment_name, attachment_mime, attachment, from_name, body_html, references_chain \
-             FROM outbox WHERE channel = 'email' AND sent_at IS NULL AND failed_at IS NULL AND next_try_at <= ? \
-             ORDER BY id LIMIT ?",
-        )
-        .bind(ts(now))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-    }
-
     /// Drops invite mails not sent yet whose invite no longer waits for an answer
     /// (accepted, declined, cancelled, expired) or that a newer invite mail replaced:
     /// sending them would only confuse. They are marked failed with the reason; returns
-    /// how many.
-    pub async fn drop_stale_invite_mails(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+    /// their ids.
+    pub async fn drop_stale_invite_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxId>> {
         let mut tx = self.write().await?;
-        let done = query(
-            "UPDATE outbox SET failed_at = ?, last_error = 'dropped before sending: ' || \
+        let dropped = query_scalar(
+            "UPDATE outbox SET failed_at = ?, claimed_until = NULL, last_error = 'dropped before sending: ' || \
                (SELECT CASE WHEN t.purpose = 'replaced' THEN 'a newer invite mail replaced it' \
                             ELSE 'the invite is ' || i.status END \
                 FROM reply_tokens t JOIN invites i ON i.id = t.invite_id WHERE t.token_hash = outbox.token_hash) \
              WHERE channel = 'email' AND kind = 'invite' AND sent_at IS NULL AND failed_at IS NULL \
                AND EXISTS (SELECT 1 FROM reply_tokens t JOIN invites i ON i.id = t.invite_id \
-                           WHERE t.token_hash = outbox.token_hash AND (i.status <> 'pending' OR t.purpose = 'replaced'))",
+                           WHERE t.token_hash = outbox.token_hash AND (i.status <> 'pending' OR t.purpose = 'replaced')) \
+             RETURNING id",
         )
         .bind(ts(now))
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(done.rows_affected())
+        Ok(dropped)
     }
 
     /// The latest invite mail of each invite of an organization: (invite id, sent_at,
@@ -134,7 +121,7 @@ impl Store {
         // Nothing resends a sent message (a new invite or reply is a new message), so
         // what it carried (codes, reply tokens, exported buyers) goes now.
         query(concat!(
-            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, last_error = NULL, ",
+            "UPDATE outbox SET sent_at = ?1, attempts = attempts + 1, last_error = NULL, claimed_until = NULL, ",
             super::privacy::scrub_set!(),
             " WHERE id = ?2"
         ))
@@ -156,20 +143,26 @@ impl Store {
     ) -> StoreResult<()> {
         match next_try {
             Some(t) => {
-                query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ? WHERE id = ?")
-                    .bind(error)
-                    .bind(ts(t))
-                    .bind(id)
-                    .execute(self.writer())
-                    .await?
+                query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ?, claimed_until = NULL \
+                     WHERE id = ?",
+                )
+                .bind(error)
+                .bind(ts(t))
+                .bind(id)
+                .execute(self.writer())
+                .await?
             }
             None => {
-                query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
-                    .bind(error)
-                    .bind(ts(now))
-                    .bind(id)
-                    .execute(self.writer())
-                    .await?
+                query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, claimed_until = NULL \
+                     WHERE id = ?",
+                )
+                .bind(error)
+                .bind(ts(now))
+                .bind(id)
+                .execute(self.writer())
+                .await?
             }
         };
         Ok(())
@@ -345,12 +338,15 @@ impl Store {
 
     /// Gives up on an outbox message inside a transaction.
     pub async fn fail_in(&self, tx: &mut WriteTx, id: OutboxId, error: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ?")
-            .bind(error)
-            .bind(ts(now))
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, claimed_until = NULL \
+                     WHERE id = ?",
+        )
+        .bind(error)
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 

@@ -22,6 +22,8 @@ pub struct OutboxEntry {
     pub sent_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Claimed by a sender until then (see `claims.rs`).
+    pub claimed_until: Option<DateTime<Utc>>,
     /// An invite mail that a newer invite mail replaced.
     pub invite_replaced: bool,
     /// An invite mail's invite status.
@@ -36,7 +38,7 @@ pub struct OutboxEntry {
 }
 
 const ENTRY_SELECT: &str = "SELECT o.id, o.channel, o.recipient, o.kind, o.subject, o.body, o.attachment_name, \
-       o.created_at, o.attempts, o.next_try_at, o.sent_at, o.failed_at, o.last_error, \
+       o.created_at, o.attempts, o.next_try_at, o.sent_at, o.failed_at, o.last_error, o.claimed_until, \
        coalesce(t.purpose = 'replaced', false) AS invite_replaced, i.status AS invite_status, \
        i.expires_at AS invite_expires_at, i.code_hash AS invite_code_hash, i.kind AS invite_kind, \
        g.name AS invite_org, e.name AS invite_event \

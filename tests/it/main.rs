@@ -29,6 +29,7 @@ mod migrate_db;
 mod names;
 mod newcomer;
 mod newcomer_cli;
+mod outbox_claims;
 mod outbox_scrub;
 mod permissions;
 mod privacy;
