@@ -129,6 +129,9 @@ pub struct Core {
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
     /// Signalled when chat messages are queued (the chat senders wake up).
     pub chat_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Signalled when this daemon's link table took in a change of links (the pretix
+    /// voucher keeper wakes up).
+    pub links_changed: std::sync::Arc<tokio::sync::Notify>,
     limiter: std::sync::Arc<limits::RateLimiter>,
 }
 
@@ -142,6 +145,7 @@ impl Core {
             metrics: crate::metrics::Metrics::shared(),
             mail_queued: Default::default(),
             chat_queued: Default::default(),
+            links_changed: Default::default(),
             limiter: Default::default(),
         }
     }

@@ -55,8 +55,6 @@ pub struct HttpServer {
     writer: JoinHandle<()>,
     order_writer: JoinHandle<()>,
     refresher: JoinHandle<()>,
-    /// Keeps pretix vouchers in step with the links, when a pretix connection exists.
-    vouchers: Option<JoinHandle<()>>,
     /// The operators' `/metrics` listener, when `[http] metrics_listen` is set.
     pub metrics_addr: Option<SocketAddr>,
     metrics: Option<JoinHandle<std::io::Result<()>>>,
@@ -93,15 +91,13 @@ impl HttpServer {
         let events = Arc::new(crate::ingest::EventCache::default());
         let shops =
             Arc::new(crate::checkout::Connections::from_config(&config.checkout).context("[[checkout]] connections")?);
-        let links_reloaded = Arc::new(tokio::sync::Notify::new());
-        let vouchers = vouchers(&core, &shops, &links_reloaded);
         let refresher = tokio::spawn(link_table::refresher(
             links.clone(),
             events.clone(),
             store.clone(),
             core.metrics.clone(),
             Duration::from_secs(config.http.link_refresh_seconds.max(1)),
-            links_reloaded,
+            core.links_changed.clone(),
         ));
         let state = Arc::new(HttpState {
             core,
@@ -142,7 +138,6 @@ impl HttpServer {
             writer,
             order_writer,
             refresher,
-            vouchers,
             metrics_addr,
             metrics,
         })
@@ -162,27 +157,8 @@ impl HttpServer {
         self.writer.await.context("the click writer task")?;
         self.order_writer.await.context("the order writer task")?;
         self.refresher.abort();
-        if let Some(v) = self.vouchers {
-            v.abort();
-        }
         Ok(())
     }
-}
-
-/// The pretix voucher keeper, when a pretix connection has an API token.
-fn vouchers(
-    core: &Core,
-    shops: &Arc<crate::checkout::Connections>,
-    links_reloaded: &Arc<tokio::sync::Notify>,
-) -> Option<JoinHandle<()>> {
-    shops.of(crate::domain::Shop::Pretix).any(|c| c.api.is_some()).then(|| {
-        tokio::spawn(crate::checkout::vouchers::run(
-            core.store.clone(),
-            core.clock.clone(),
-            shops.clone(),
-            links_reloaded.clone(),
-        ))
-    })
 }
 
 /// The routes. Each handler records its own latency: a middleware around every route

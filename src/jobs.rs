@@ -1,6 +1,6 @@
 //! The jobs only one daemon at a time may run on a database: mail polling and sending,
 //! chat polling, the Discord gateway, the chat outbox drains, the digest scheduler, the
-//! hourly chores and scheduled backups. The daemon that holds the jobs lease runs them;
+//! hourly chores, scheduled backups and the pretix voucher keeper. The daemon that holds the jobs lease runs them;
 //! the others stand by, serve HTTP, and take over within [`RETRY`] of its end.
 
 use crate::commands::Core;
@@ -37,6 +37,9 @@ struct Running {
     scheduler: JoinHandle<()>,
     housekeeping: JoinHandle<()>,
     backups: Option<JoinHandle<()>>,
+    /// Keeps pretix vouchers in step with the links, when a pretix connection has an
+    /// API token: one daemon, so a voucher is never made twice.
+    vouchers: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -67,6 +70,17 @@ impl Running {
                 None
             }
         };
+        let shops = Arc::new(
+            crate::checkout::Connections::from_config(&ctx.config.checkout).context("[[checkout]] connections")?,
+        );
+        let vouchers = shops.of(crate::domain::Shop::Pretix).any(|c| c.api.is_some()).then(|| {
+            tokio::spawn(crate::checkout::vouchers::run(
+                ctx.core.store.clone(),
+                ctx.core.clock.clone(),
+                shops.clone(),
+                ctx.core.links_changed.clone(),
+            ))
+        });
         Ok(Running {
             email,
             telegram,
@@ -75,6 +89,7 @@ impl Running {
             scheduler,
             housekeeping,
             backups,
+            vouchers,
         })
     }
 
@@ -95,6 +110,9 @@ impl Running {
             d.stop().await;
         }
         self.housekeeping.abort();
+        if let Some(v) = self.vouchers {
+            v.abort();
+        }
     }
 }
 

@@ -27,6 +27,8 @@ pub struct ShopTest {
     pub ana: String,
     /// The source the shop's orders are stored under.
     pub source: String,
+    /// The jobs (with pretix's voucher keeper), for the shops that need them.
+    pub jobs: Option<Jobs>,
 }
 
 /// Sets up `kind` with the shop's ids for `summer-fest`; `api_path` is where the
@@ -58,6 +60,7 @@ pub async fn open(kind: &str, keys: &str, api_path: &str) -> ShopTest {
         api,
         ana,
         source: format!("acme-events-{kind}"),
+        jobs: None,
     }
 }
 

@@ -283,6 +283,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs the jobs only one daemon runs (`jobs.rs`: mail, digests, the pretix
+    /// voucher keeper…) with this app's core, until the returned handle is dropped.
+    pub async fn run_jobs(&self) -> Jobs {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let setup = promoterd::jobs::Setup {
+            core: self.core.clone(),
+            config: self.config(),
+            telegram: None,
+            discord: None,
+        };
+        promoterd::jobs::lead(setup, stopped).await.unwrap();
+        Jobs(stop)
+    }
+
     /// Path inside the home directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -591,5 +605,14 @@ impl Db {
             Db::Sqlite(p) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
+    }
+}
+
+/// Jobs started by [`TestApp::run_jobs`]; stopped when dropped.
+pub struct Jobs(tokio::sync::watch::Sender<bool>);
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
     }
 }
