@@ -2,7 +2,9 @@
 # Crash test, one command: installs what it needs (sqlite3, Dovecot, aiosmtpd), builds
 # release binaries, then runs scripts/crash-test.py: signed orders, refunds, clicks and
 # IMAP mail at load while the daemon is SIGKILLed N times (default 20) and restarted;
-# prints the counts it checked. Usage: scripts/crash-test.sh [kills] [mails]
+# prints the counts it checked. Usage: scripts/crash-test.sh [kills] [mails] [--postgres]
+# (--postgres: two daemons on one PostgreSQL database, killed alternately; the server is
+# started by scripts/postgres.sh, which installs it when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()

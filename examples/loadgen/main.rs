@@ -152,8 +152,11 @@ async fn main() {
                                     lat.push(t.elapsed());
                                     if let Some(log) = &ack_log {
                                         use std::io::Write;
+                                        // One write per line: a loadgen stopped between
+                                        // the pieces of a formatted line would tear it.
+                                        let line = format!("load-{run}-{n}\n");
                                         let mut f = log.lock().expect("log lock");
-                                        writeln!(f, "load-{run}-{n}").expect("writing ACK_LOG");
+                                        f.write_all(line.as_bytes()).expect("writing ACK_LOG");
                                     }
                                 }
                                 Err(_) if ack_log.is_some() => break,

@@ -2,8 +2,10 @@
 //! orders, a delivery posted to both is stored once, a link change made elsewhere
 //! reaches both, and the jobs only one may run move to the other when their holder dies.
 
+use super::fake_telegram::{FakeTelegram, TOKEN};
 use super::http::{client, now, signature};
 use super::support::*;
+use promoterd::commands::Platform;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -92,6 +94,17 @@ async fn redirects(base: &str, code: &str) -> bool {
     res.status() == StatusCode::FOUND
 }
 
+const HOOK_SECRET: &str = "two-daemons_hook";
+
+/// A Telegram update: a private text message from `user`.
+fn telegram_update(update_id: i64, user: u64, text: &str) -> serde_json::Value {
+    let len = text.split_whitespace().next().unwrap_or_default().chars().count();
+    json!({"update_id": update_id, "message": {"message_id": update_id, "date": 1_800_000_000,
+        "chat": {"id": user, "type": "private", "first_name": "Boss"},
+        "from": {"id": user, "is_bot": false, "first_name": "Boss"}, "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len}]}})
+}
+
 fn delivery(id: &str, code: &str) -> String {
     json!({
         "id": format!("dlv-{id}"),
@@ -113,8 +126,17 @@ async fn two_daemons_share_links_orders_and_hand_the_jobs_over() {
         return;
     }
     // The table's own look comes seldom here: a change must arrive by notification.
+    // Telegram in webhook mode: every daemon takes updates, so a command can be given
+    // through one daemon in particular.
+    let telegram = FakeTelegram::start().await;
     let app = TestApp::custom(promoterd::clock::Clock::system(), |t| {
-        t.edit("link_refresh_seconds = 5", "link_refresh_seconds = 600")
+        t.edit("link_refresh_seconds = 5", "link_refresh_seconds = 600").edit(
+            "mode = \"polling\"",
+            &format!(
+                "mode = \"webhook\"\nbot_token = \"{TOKEN}\"\nwebhook_secret = \"{HOOK_SECRET}\"\napi_url = \"{}\"",
+                telegram.url
+            ),
+        )
     })
     .await;
     app.world().await;
@@ -164,16 +186,34 @@ async fn two_daemons_share_links_orders_and_hand_the_jobs_over() {
     db.close().await;
     assert_eq!((stored, tickets), (1, 2), "one order of 2 tickets");
 
-    // A promoter revoked elsewhere (here, in this process) stops redirecting on both
-    // daemons within seconds, though their tables look at the log only every 10 minutes:
-    // the log's notification wakes each table.
-    app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
+    // A promoter revoked through daemon A (the organizer's Telegram message, posted to
+    // A's webhook) stops redirecting on both daemons within seconds, though their
+    // tables look at the log only every 10 minutes: the log's notification wakes each.
+    app.link_chat(Platform::Telegram, "7001", OWNER).await;
+    let revoke = telegram_update(1, 7001, &format!("/revoke {BEN} summer-fest"));
+    let res = client()
+        .post(format!("{base_a}/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", HOOK_SECRET)
+        .json(&revoke)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     for base in [&base_a, &base_b] {
         wait_until("the revoked link stops redirecting", Duration::from_secs(3), || async {
             !redirects(base, &code).await
         })
         .await;
     }
+    let off: i64 = app
+        .db()
+        .await
+        .scalar(
+            "SELECT count(*) FROM links WHERE code = $1 AND revoked_at IS NOT NULL",
+            &[&code],
+        )
+        .await;
+    assert_eq!(off, 1, "the revoke was applied (by daemon A)");
 
     // The jobs' holder dies: the other daemon takes them within seconds.
     a.kill();
@@ -248,5 +288,67 @@ async fn two_daemons_on_one_mailbox_answer_each_mail_once() {
     want.sort();
     assert_eq!(got, want, "exactly one reply per message");
     assert_eq!(app.store.processed_mail().await.unwrap().len(), 6);
+    other.kill();
+}
+
+/// The digest scheduler runs in one daemon at a time: digests due once are queued once,
+/// by whichever daemon holds the jobs, also across a takeover.
+#[tokio::test]
+async fn two_daemons_queue_each_due_digest_once() {
+    if !on_postgres() {
+        eprintln!("PostgreSQL only: several daemons on one SQLite file are refused");
+        return;
+    }
+    let app = TestApp::new().await;
+    app.world().await;
+    // Daily at midnight local: due at once (for people with us since before it), and
+    // once until tomorrow.
+    let db = app.db().await;
+    db.exec("UPDATE people SET created_at = created_at - interval '2 days'", &[])
+        .await;
+    for who in [OWNER, BEN] {
+        app.ok(who, "digest daily").await;
+        app.ok(who, "digest hour 0").await;
+    }
+    let (mut a, mut b) = (Daemon::start(&app), Daemon::start(&app));
+    a.base().await;
+    b.base().await;
+    let (holder, other) = if a.logged("jobs: this daemon runs them") {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    assert!(other.logged("standing by"), "one daemon runs the jobs");
+    wait_until("the holder queues the due digests", Duration::from_secs(20), || async {
+        holder.logged("scheduled messages queued")
+    })
+    .await;
+    // One more becomes due, then the holder dies before its next pass (a minute away):
+    // the other daemon's first pass queues this one and none of the others again.
+    app.ok(ANA, "digest daily").await;
+    app.ok(ANA, "digest hour 0").await;
+    holder.kill();
+    wait_until(
+        "the other daemon queues the new digest",
+        Duration::from_secs(20),
+        || async { other.logged("scheduled messages queued") },
+    )
+    .await;
+    for who in [OWNER, BEN, ANA] {
+        let runs: i64 = db
+            .scalar(
+                "SELECT count(*) FROM digest_runs r JOIN people p ON p.id = r.person_id WHERE p.email = $1",
+                &[who],
+            )
+            .await;
+        let queued: i64 = db
+            .scalar(
+                "SELECT count(*) FROM outbox WHERE recipient = $1 AND kind = 'digest'",
+                &[who],
+            )
+            .await;
+        assert_eq!((runs, queued), (1, 1), "{who}: one digest claimed and queued");
+    }
+    db.close().await;
     other.kill();
 }
