@@ -2,7 +2,7 @@
 //! `claimed_until` a time and returns them, skipping rows another sender holds
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer serializes claims).
 
-use super::sql::{On, query, query_as, ts};
+use super::sql::{BothRow, On, query, query_as, ts};
 use super::{Db, Store, StoreResult};
 use crate::commands::Platform;
 use crate::domain::OutboxId;
@@ -29,6 +29,23 @@ fn claim_sql(columns: &str, lock: &str) -> String {
     )
 }
 
+/// A claimed row's id (RETURNING gives no order: rows are sorted by it).
+trait HasId {
+    fn id(&self) -> OutboxId;
+}
+
+impl HasId for OutboxMail {
+    fn id(&self) -> OutboxId {
+        self.id
+    }
+}
+
+impl HasId for ChatMail {
+    fn id(&self) -> OutboxId {
+        self.id
+    }
+}
+
 impl Store {
     /// Where a claim runs: SQLite's writer; any PostgreSQL connection (the claim is
     /// one statement, and `SKIP LOCKED` keeps concurrent claims apart).
@@ -46,16 +63,7 @@ impl Store {
         until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxMail>> {
-        let mut rows: Vec<OutboxMail> = query_as(claim_sql(MAIL_COLUMNS, ""))
-            .pg(claim_sql(MAIL_COLUMNS, " FOR UPDATE SKIP LOCKED"))
-            .bind(ts(now))
-            .bind(ts(until))
-            .bind(limit)
-            .bind("email")
-            .fetch_all(self.claimer())
-            .await?;
-        rows.sort_by_key(|r| r.id);
-        Ok(rows)
+        self.claim(MAIL_COLUMNS, "email", now, until, limit).await
     }
 
     /// Claims up to `limit` due chat messages of a channel until `until`, oldest first.
@@ -66,15 +74,26 @@ impl Store {
         until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<ChatMail>> {
-        let mut rows: Vec<ChatMail> = query_as(claim_sql(CHAT_COLUMNS, ""))
-            .pg(claim_sql(CHAT_COLUMNS, " FOR UPDATE SKIP LOCKED"))
+        self.claim(CHAT_COLUMNS, channel.as_str(), now, until, limit).await
+    }
+
+    async fn claim<T: BothRow + HasId>(
+        &self,
+        columns: &str,
+        channel: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<T>> {
+        let mut rows: Vec<T> = query_as(claim_sql(columns, ""))
+            .pg(claim_sql(columns, " FOR UPDATE SKIP LOCKED"))
             .bind(ts(now))
             .bind(ts(until))
             .bind(limit)
             .bind(channel)
             .fetch_all(self.claimer())
             .await?;
-        rows.sort_by_key(|r| r.id);
+        rows.sort_by_key(|r| r.id());
         Ok(rows)
     }
 

@@ -141,30 +141,19 @@ impl Store {
         next_try: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        match next_try {
-            Some(t) => {
-                query(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_try_at = ?, claimed_until = NULL \
-                     WHERE id = ?",
-                )
-                .bind(error)
-                .bind(ts(t))
-                .bind(id)
-                .execute(self.writer())
-                .await?
-            }
-            None => {
-                query(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?, claimed_until = NULL \
-                     WHERE id = ?",
-                )
-                .bind(error)
-                .bind(ts(now))
-                .bind(id)
-                .execute(self.writer())
-                .await?
-            }
+        // Retried: due again at `next_try`; given up: failed now. Either way unclaimed.
+        let (column, at) = match next_try {
+            Some(t) => ("next_try_at", t),
+            None => ("failed_at", now),
         };
+        query(format!(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, {column} = ?, claimed_until = NULL WHERE id = ?"
+        ))
+        .bind(error)
+        .bind(ts(at))
+        .bind(id)
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 
