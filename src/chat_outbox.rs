@@ -2,7 +2,7 @@
 //! retried with backoff, and sent by email instead when the chat account is unreachable.
 
 use crate::commands::{Core, MailOut, Platform};
-use crate::outbox_claim::{Claim, SEND_LIMIT};
+use crate::outbox_claim::{self, Claim};
 use crate::reply::Reply;
 use crate::store::ChatMail;
 use std::future::Future;
@@ -53,14 +53,15 @@ async fn fall_back(core: &Core, m: &ChatMail, why: &str) -> anyhow::Result<()> {
 
 /// Sends due messages of `channel` with `send` until `stop`. Each round claims its
 /// messages ([`Claim`]): a send starts only while it can end inside the claim and is
-/// cut off at [`SEND_LIMIT`]; what is left unsent is given back.
+/// cut off at its limit (long enough to wait out a rate limit); what is left unsent is
+/// given back.
 pub async fn drain<F, Fut>(core: Core, channel: Platform, send: F, mut stop: watch::Receiver<bool>)
 where
     F: Fn(ChatMail, Reply) -> Fut,
     Fut: Future<Output = anyhow::Result<Delivery>>,
 {
     loop {
-        let claim = Claim::new(core.clock.now());
+        let claim = Claim::new(core.clock.now(), outbox_claim::CHAT);
         let due = core
             .store
             .claim_chat(channel, core.clock.now(), claim.until(), BATCH)
@@ -75,7 +76,7 @@ where
                 unsent.push(m.id);
                 continue;
             }
-            if let Err(e) = deliver(&core, m, &send).await {
+            if let Err(e) = deliver(&core, m, &send, claim.send_limit()).await {
                 tracing::warn!(channel = channel.as_str(), error = %format!("{e:#}"), "recording a chat delivery failed");
             }
         }
@@ -99,7 +100,7 @@ where
 }
 
 /// Sends one claimed message and records how it went.
-async fn deliver<F, Fut>(core: &Core, m: &ChatMail, send: &F) -> anyhow::Result<()>
+async fn deliver<F, Fut>(core: &Core, m: &ChatMail, send: &F, limit: Duration) -> anyhow::Result<()>
 where
     F: Fn(ChatMail, Reply) -> Fut,
     Fut: Future<Output = anyhow::Result<Delivery>>,
@@ -109,9 +110,9 @@ where
         .as_deref()
         .and_then(|p| serde_json::from_str::<Reply>(p).ok())
         .unwrap_or_else(|| Reply::text(&m.body));
-    let result = match tokio::time::timeout(SEND_LIMIT, send(m.clone(), reply)).await {
+    let result = match tokio::time::timeout(limit, send(m.clone(), reply)).await {
         Ok(r) => r,
-        Err(_) => Err(anyhow::anyhow!("no answer within {SEND_LIMIT:?}")),
+        Err(_) => Err(anyhow::anyhow!("no answer within {limit:?}")),
     };
     let now = core.clock.now();
     match result {

@@ -40,19 +40,11 @@ impl EmailFrontend {
         let mut tasks = Vec::new();
         match config.smtp_url() {
             Some(url) => {
-                let transport: AsyncSmtpTransport<Tokio1Executor> =
-                    AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-                        .context("[email] smtp_url")?
-                        .build();
+                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url).context("[email] smtp_url")?;
                 let from: Mailbox = format!("{} <{bot}>", config.email.from_name)
                     .parse()
                     .context("[email] from")?;
-                tasks.push(tokio::spawn(outbound::sender(
-                    core.clone(),
-                    transport,
-                    from,
-                    rx.clone(),
-                )));
+                tasks.push(tokio::spawn(outbound::sender(core.clone(), smtp, from, rx.clone())));
                 tracing::info!("email: sending through SMTP");
             }
             None => tracing::info!("email: sending off (no smtp_url); mail stays queued in the outbox"),

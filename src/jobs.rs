@@ -44,6 +44,15 @@ struct Running {
 
 impl Running {
     async fn start(ctx: &Setup) -> anyhow::Result<Running> {
+        // What can fail is read first: a failure must leave no job running without
+        // the lease's `Running` to stop it.
+        let shops = Arc::new(
+            crate::checkout::Connections::from_config(&ctx.config.checkout).context("[[checkout]] connections")?,
+        );
+        let every = match ctx.config.backup_dir() {
+            Some(_) => Some(crate::config::parse_every(&ctx.config.backup.every).context("backup.every")?),
+            None => None,
+        };
         let (stop, rx) = watch::channel(false);
         let email = crate::email::EmailFrontend::start(&ctx.core, &ctx.config)?;
         let telegram = ctx.telegram.as_ref().map(|t| t.start_jobs());
@@ -53,9 +62,8 @@ impl Running {
         };
         let scheduler = tokio::spawn(crate::digest::scheduler(ctx.core.clone(), rx.clone()));
         let housekeeping = tokio::spawn(crate::housekeeping::every_hour(ctx.core.clone()));
-        let backups = match ctx.config.backup_dir() {
-            Some(dir) => {
-                let every = crate::config::parse_every(&ctx.config.backup.every).context("backup.every")?;
+        let backups = match (ctx.config.backup_dir(), every) {
+            (Some(dir), Some(every)) => {
                 tracing::info!(dir = %dir.display(), every = %ctx.config.backup.every, keep = ctx.config.backup.keep, "backups: scheduled");
                 Some(tokio::spawn(crate::backup::scheduled(
                     ctx.core.store.clone(),
@@ -65,14 +73,11 @@ impl Running {
                     rx,
                 )))
             }
-            None => {
+            _ => {
                 tracing::info!("backups: none scheduled ([backup] dir is empty); `promoterd backup <file>` takes one");
                 None
             }
         };
-        let shops = Arc::new(
-            crate::checkout::Connections::from_config(&ctx.config.checkout).context("[[checkout]] connections")?,
-        );
         let vouchers = shops.of(crate::domain::Shop::Pretix).any(|c| c.api.is_some()).then(|| {
             tokio::spawn(crate::checkout::vouchers::run(
                 ctx.core.store.clone(),

@@ -4,12 +4,13 @@
 use super::thread::{message_id_token, references_header};
 use crate::commands::Core;
 use crate::domain::OutboxId;
-use crate::outbox_claim::{Claim, SEND_LIMIT};
+use crate::outbox_claim::{self, Claim};
 use crate::store::OutboxMail;
 use anyhow::Context;
 use futures::StreamExt;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -171,29 +172,25 @@ async fn claim_due(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
         })
 }
 
-/// Sends queued mail until `stop` turns true; wakes when mail is queued.
-pub async fn sender(
-    core: Core,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Sends queued mail until `stop` turns true; wakes when mail is queued. The SMTP
+/// connections come from `smtp` (built again after a send was cut off mid-exchange:
+/// its connection could go back to the pool with a reply still to come).
+pub async fn sender(core: Core, smtp: AsyncSmtpTransportBuilder, from: Mailbox, mut stop: watch::Receiver<bool>) {
+    let mut transport: AsyncSmtpTransport<Tokio1Executor> = smtp.clone().build();
     // Whether the last attempt failed and may be retried: an outage is logged once.
     let mut failing = false;
     loop {
-        let claim = Claim::new(core.clock.now());
+        let claim = Claim::new(core.clock.now(), outbox_claim::EMAIL);
         let due = due_mail(&core, &claim).await;
-        let (results, unsent) = send_all(&core, &transport, &from, &due, &claim, &mut failing).await;
-        let now = core.clock.now();
-        for (mail, result) in &results {
-            if let Err(failure) = result {
-                record_failure(&core, mail, failure, now, &mut failing).await;
-            }
-        }
-        if !unsent.is_empty()
-            && let Err(e) = core.store.release_claims(&unsent).await
+        let round = send_all(&core, &transport, &from, &due, &claim, &mut failing).await;
+        if !round.unsent.is_empty()
+            && let Err(e) = core.store.release_claims(&round.unsent).await
         {
             tracing::warn!(error = %e, "giving back unsent mail failed; it goes once its claim lapses");
+        }
+        if round.cut_off {
+            tracing::warn!("email: a send got no answer in time; the SMTP connections are opened anew");
+            transport = smtp.clone().build();
         }
         if due.len() == BATCH as usize {
             continue;
@@ -210,13 +207,14 @@ pub async fn sender(
 }
 
 /// The next batch of due mail, claimed. An invite answered or cancelled while mail was
-/// off is not sent late: only a batch holding invite mail takes the writer to drop those.
+/// off is not sent late: a batch holding invite mail drops those of its own.
 async fn due_mail(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
     let due = claim_due(core, claim).await;
-    if !due.iter().any(|m| m.kind == "invite") {
+    let invites: Vec<OutboxId> = due.iter().filter(|m| m.kind == "invite").map(|m| m.id).collect();
+    if invites.is_empty() {
         return due;
     }
-    match core.store.drop_stale_invite_mails(core.clock.now()).await {
+    match core.store.drop_stale_invite_mails(&invites, core.clock.now()).await {
         Ok(dropped) if dropped.is_empty() => due,
         Ok(dropped) => {
             tracing::info!(
@@ -232,58 +230,67 @@ async fn due_mail(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
     }
 }
 
-/// What a round did: each message started and how it went, and the ids of those left
-/// unsent because too little of the claim was left to start them.
-type Round<'m> = (Vec<(&'m OutboxMail, Result<(), SendFailure>)>, Vec<OutboxId>);
+/// What a round left: the ids of messages not started because too little of the claim
+/// was left, and whether a send was cut off at the limit.
+struct Round {
+    unsent: Vec<OutboxId>,
+    cut_off: bool,
+}
 
 /// Sends every message of `due`, several in flight at once (the SMTP pool has a
-/// connection each), each recorded as sent as soon as the server took it: a crash
-/// resends (with the same Message-ID) only what was taken but not yet recorded. A send
-/// starts only while it can end inside the claim ([`Claim::may_start`]) and is cut
-/// off at [`SEND_LIMIT`], so no other daemon's sender can take a message still going.
-async fn send_all<'m>(
+/// connection each), each recorded as soon as it is done: a crash resends (with the
+/// same Message-ID) only what was taken but not yet recorded. A send starts only while
+/// it can end and be recorded inside the claim ([`Claim::may_start`]) and is cut off
+/// at its limit, so no other daemon's sender can take a message still going. After a
+/// cut-off no further send starts on these connections.
+async fn send_all(
     core: &Core,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
-    due: &'m [OutboxMail],
+    due: &[OutboxMail],
     claim: &Claim,
     failing: &mut bool,
-) -> Round<'m> {
-    let mut results = Vec::with_capacity(due.len());
-    let mut unsent = Vec::new();
+) -> Round {
+    let mut round = Round {
+        unsent: Vec::new(),
+        cut_off: false,
+    };
+    let limit = claim.send_limit();
     let mut in_flight = futures::stream::FuturesUnordered::new();
     let mut queue = due.iter();
     loop {
         while in_flight.len() < IN_FLIGHT
             && let Some(m) = queue.next()
         {
-            if !claim.may_start() {
-                unsent.push(m.id);
+            if round.cut_off || !claim.may_start() {
+                round.unsent.push(m.id);
                 continue;
             }
-            in_flight.push(async move {
-                let sent = tokio::time::timeout(SEND_LIMIT, send_one(core, transport, from, m)).await;
-                (
-                    m,
-                    sent.unwrap_or_else(|_| Err(anyhow::anyhow!("SMTP: no answer within {SEND_LIMIT:?}").into())),
-                )
-            });
+            in_flight.push(async move { (m, tokio::time::timeout(limit, send_one(core, transport, from, m)).await) });
         }
         let Some((mail, result)) = in_flight.next().await else {
             break;
         };
-        if result.is_ok() {
-            if *failing {
-                tracing::info!("email: SMTP delivery works again");
-                *failing = false;
+        let now = core.clock.now();
+        match result {
+            Ok(Ok(())) => {
+                if *failing {
+                    tracing::info!("email: SMTP delivery works again");
+                    *failing = false;
+                }
+                if let Err(e) = core.store.mark_sent(mail.id, now).await {
+                    tracing::warn!(error = %e, "recording sent mail failed");
+                }
             }
-            if let Err(e) = core.store.mark_sent(mail.id, core.clock.now()).await {
-                tracing::warn!(error = %e, "recording sent mail failed");
+            Ok(Err(failure)) => record_failure(core, mail, &failure, now, failing).await,
+            Err(_) => {
+                round.cut_off = true;
+                let failure = SendFailure::from(anyhow::anyhow!("SMTP: no answer within {limit:?}"));
+                record_failure(core, mail, &failure, now, failing).await;
             }
         }
-        results.push((mail, result));
     }
-    (results, unsent)
+    round
 }
 
 /// Records a failed attempt: the message is tried again after a backoff, or given up

@@ -53,25 +53,31 @@ pub struct ReplyToken {
 }
 
 impl Store {
-    /// Drops invite mails not sent yet whose invite no longer waits for an answer
-    /// (accepted, declined, cancelled, expired) or that a newer invite mail replaced:
-    /// sending them would only confuse. They are marked failed with the reason; returns
-    /// their ids.
-    pub async fn drop_stale_invite_mails(&self, now: DateTime<Utc>) -> StoreResult<Vec<OutboxId>> {
+    /// Of these claimed invite mails, drops those whose invite no longer waits for an
+    /// answer (accepted, declined, cancelled, expired) or that a newer invite mail
+    /// replaced: sending them would only confuse. They are marked failed with the
+    /// reason (and unclaimed); returns their ids. Only the caller's own claimed rows
+    /// are touched: another sender's are its to judge.
+    pub async fn drop_stale_invite_mails(&self, ids: &[OutboxId], now: DateTime<Utc>) -> StoreResult<Vec<OutboxId>> {
         let mut tx = self.write().await?;
-        let dropped = query_scalar(
-            "UPDATE outbox SET failed_at = ?, claimed_until = NULL, last_error = 'dropped before sending: ' || \
-               (SELECT CASE WHEN t.purpose = 'replaced' THEN 'a newer invite mail replaced it' \
-                            ELSE 'the invite is ' || i.status END \
-                FROM reply_tokens t JOIN invites i ON i.id = t.invite_id WHERE t.token_hash = outbox.token_hash) \
-             WHERE channel = 'email' AND kind = 'invite' AND sent_at IS NULL AND failed_at IS NULL \
-               AND EXISTS (SELECT 1 FROM reply_tokens t JOIN invites i ON i.id = t.invite_id \
-                           WHERE t.token_hash = outbox.token_hash AND (i.status <> 'pending' OR t.purpose = 'replaced')) \
-             RETURNING id",
-        )
-        .bind(ts(now))
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut dropped = Vec::new();
+        for id in ids {
+            let gone: Option<OutboxId> = query_scalar(
+                "UPDATE outbox SET failed_at = ?, claimed_until = NULL, last_error = 'dropped before sending: ' || \
+                   (SELECT CASE WHEN t.purpose = 'replaced' THEN 'a newer invite mail replaced it' \
+                                ELSE 'the invite is ' || i.status END \
+                    FROM reply_tokens t JOIN invites i ON i.id = t.invite_id WHERE t.token_hash = outbox.token_hash) \
+                 WHERE id = ? AND channel = 'email' AND kind = 'invite' AND sent_at IS NULL AND failed_at IS NULL \
+                   AND EXISTS (SELECT 1 FROM reply_tokens t JOIN invites i ON i.id = t.invite_id \
+                               WHERE t.token_hash = outbox.token_hash AND (i.status <> 'pending' OR t.purpose = 'replaced')) \
+                 RETURNING id",
+            )
+            .bind(ts(now))
+            .bind(*id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            dropped.extend(gone);
+        }
         tx.commit().await?;
         Ok(dropped)
     }

@@ -268,7 +268,7 @@ async fn two_daemons_on_one_mailbox_answer_each_mail_once() {
     let rows = wait_processed(&app, 6).await;
     assert_eq!(rows.len(), 6, "each message processed once: {rows:?}");
     // A reply the killed daemon had claimed but not sent waits for its claim to lapse.
-    let answered_within = promoterd::outbox_claim::HOLD + Duration::from_secs(20);
+    let answered_within = promoterd::outbox_claim::EMAIL.hold + Duration::from_secs(20);
     let replies = wait_until("every message is answered", answered_within, || async {
         let mut by_id = std::collections::BTreeMap::<String, String>::new();
         for m in inbox(&boss).await {
