@@ -97,10 +97,15 @@ def to_postgres(home, db, config):
     directory, the database URL and two daemons' (config, port)."""
     pgdir = os.path.join(home, "pgsrv")
     load.run(["bash", os.path.join(load.ROOT, "scripts", "postgres.sh"), "start", pgdir])
-    admin = open(os.path.join(pgdir, "pg.env")).read().strip().split("=", 1)[1]
-    load.run(["psql", admin, "-qc", "CREATE DATABASE crash"])
-    url = admin.rsplit("/", 1)[0] + "/crash"
-    load.run([load.PROMOTERD, "--config", config, "migrate-db", "--from", db, "--to", url])
+    try:
+        admin = open(os.path.join(pgdir, "pg.env")).read().strip().split("=", 1)[1]
+        load.run(["psql", admin, "-qc", "CREATE DATABASE crash"])
+        url = admin.rsplit("/", 1)[0] + "/crash"
+        load.run([load.PROMOTERD, "--config", config, "migrate-db", "--from", db, "--to", url])
+    except BaseException:
+        # The caller does not know the server yet: stop it here.
+        subprocess.run(["bash", os.path.join(load.ROOT, "scripts", "postgres.sh"), "stop", pgdir], check=False)
+        raise
     return pgdir, url, [pg_config(config, home, name, url) for name in ("a", "b")]
 
 
