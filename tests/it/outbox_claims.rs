@@ -134,3 +134,40 @@ async fn a_claim_holds_until_it_lapses_or_is_given_back() {
     );
     assert_eq!(claim(t0 + Duration::seconds(40)).await, ids[1..]);
 }
+
+/// A sender drops the stale invite mails of its own claimed batch only: another
+/// sender's claimed row is that sender's to judge.
+#[tokio::test]
+async fn the_stale_invite_drop_touches_only_the_rows_given() {
+    let app = TestApp::new().await;
+    app.world().await;
+    app.ok(OWNER, "invite dan@promo.test").await;
+    // A resend makes the first invite mail stale (a newer one replaced it).
+    app.ok(OWNER, "resend dan@promo.test").await;
+    let mails = app.store.outbox_of("dan@promo.test").await.unwrap();
+    let (old, new) = (mails[0].id, mails[1].id);
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let now = Utc::now();
+    assert!(
+        app.store.drop_stale_invite_mails(&[new], now).await.unwrap().is_empty(),
+        "the current invite mail stays"
+    );
+    let kept = app.store.outbox_of("dan@promo.test").await.unwrap();
+    assert!(
+        kept.iter().all(|m| m.failed_at.is_none()),
+        "the stale one was not given"
+    );
+    assert_eq!(
+        app.store.drop_stale_invite_mails(&[old, new], now).await.unwrap(),
+        vec![old]
+    );
+    let after = app.store.outbox_of("dan@promo.test").await.unwrap();
+    assert!(
+        after[0].failed_at.is_some() && after[1].failed_at.is_none(),
+        "{after:?}"
+    );
+    assert!(
+        after[0].last_error.as_deref().unwrap_or_default().contains("replaced"),
+        "{after:?}"
+    );
+}
