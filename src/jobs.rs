@@ -1,7 +1,8 @@
 //! The jobs only one daemon at a time may run on a database: mail polling and sending,
 //! chat polling, the Discord gateway, the chat outbox drains, the digest scheduler, the
-//! hourly chores, scheduled backups and the pretix voucher keeper. The daemon that holds the jobs lease runs them;
-//! the others stand by, serve HTTP, and take over within [`RETRY`] of its end.
+//! hourly chores, scheduled backups and the pretix voucher keeper. The daemon that
+//! holds the jobs lease runs them; the others stand by, serve HTTP, and take over
+//! within [`RETRY`] of its end.
 
 use crate::commands::Core;
 use crate::config::Config;
@@ -49,10 +50,16 @@ impl Running {
         let shops = Arc::new(
             crate::checkout::Connections::from_config(&ctx.config.checkout).context("[[checkout]] connections")?,
         );
-        let every = match ctx.config.backup_dir() {
-            Some(_) => Some(crate::config::parse_every(&ctx.config.backup.every).context("backup.every")?),
-            None => None,
-        };
+        let backup = ctx
+            .config
+            .backup_dir()
+            .map(|dir| {
+                anyhow::Ok((
+                    dir,
+                    crate::config::parse_every(&ctx.config.backup.every).context("backup.every")?,
+                ))
+            })
+            .transpose()?;
         let (stop, rx) = watch::channel(false);
         let email = crate::email::EmailFrontend::start(&ctx.core, &ctx.config)?;
         let telegram = ctx.telegram.as_ref().map(|t| t.start_jobs());
@@ -62,8 +69,8 @@ impl Running {
         };
         let scheduler = tokio::spawn(crate::digest::scheduler(ctx.core.clone(), rx.clone()));
         let housekeeping = tokio::spawn(crate::housekeeping::every_hour(ctx.core.clone()));
-        let backups = match (ctx.config.backup_dir(), every) {
-            (Some(dir), Some(every)) => {
+        let backups = match backup {
+            Some((dir, every)) => {
                 tracing::info!(dir = %dir.display(), every = %ctx.config.backup.every, keep = ctx.config.backup.keep, "backups: scheduled");
                 Some(tokio::spawn(crate::backup::scheduled(
                     ctx.core.store.clone(),
@@ -73,7 +80,7 @@ impl Running {
                     rx,
                 )))
             }
-            _ => {
+            None => {
                 tracing::info!("backups: none scheduled ([backup] dir is empty); `promoterd backup <file>` takes one");
                 None
             }

@@ -46,12 +46,11 @@ impl Command for MyStats {
             membership: m,
             ..
         } = ctx;
-        let mut reply = Reply::default()
+        let reply = Reply::default()
             .titled(format!("Your sales — {}", event.name))
             .private();
         let code = async { Ok(core.store.promo_code_of(m.id, event.id).await?) };
-        let (with_report, code) = futures::try_join!(core.promoter_report(&event, &m, reply), code)?;
-        reply = with_report;
+        let (mut reply, code) = futures::try_join!(core.promoter_report(&event, &m, reply), code)?;
         match code {
             Some((code, true)) => {
                 let code = code.to_ascii_uppercase();
