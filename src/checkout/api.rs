@@ -1,6 +1,7 @@
 //! The shops' APIs promoterd calls: Stripe's line items and sessions, pretix's orders,
 //! items and vouchers, Eventbrite's orders, Shopify's orders. One client per
-//! connection, bounded in time and in the size of what it reads.
+//! connection, bounded in time and in the size of what it reads; a rate-limited call
+//! (429) is tried again within a bounded wait.
 
 use crate::domain::Shop;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
@@ -34,12 +35,40 @@ impl ApiError {
     }
 }
 
+/// How long a call may wait out the shop's rate limit (429 Too Many Requests), in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// The sum of the waits between tries.
+    pub budget: Duration,
+    /// Tries in all, the first one included.
+    pub tries: u32,
+}
+
+impl Patience {
+    /// While a shop waits for the answer to its delivery: Shopify gives up after 5 s,
+    /// so the waits stay well under that; past it the delivery answers 503 and the
+    /// shop delivers again later.
+    pub const DELIVERY: Patience = Patience {
+        budget: Duration::from_millis(2_500),
+        tries: 4,
+    };
+    /// `promoterd sync`, which nobody waits on but the operator.
+    pub const SYNC: Patience = Patience {
+        budget: Duration::from_secs(120),
+        tries: 10,
+    };
+}
+
+/// The first wait when the shop names none; it doubles with each try.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
 /// One connection's API: its base address, token and HTTP client.
 #[derive(Debug, Clone)]
 pub struct ShopApi {
     shop: Shop,
     base: Url,
     client: reqwest::Client,
+    patience: Patience,
     /// Names that do not change (pretix products), by API path.
     names: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
@@ -94,8 +123,15 @@ impl ShopApi {
             shop,
             base,
             client,
+            patience: Patience::DELIVERY,
             names: Default::default(),
         })
+    }
+
+    /// The same API, waiting out rate limits for as long as `patience` allows.
+    pub fn with_patience(mut self, patience: Patience) -> Self {
+        self.patience = patience;
+        self
     }
 
     /// A name remembered under `key`.
@@ -170,7 +206,7 @@ impl ShopApi {
             shop,
             detail: e.without_url().to_string(),
         };
-        let mut resp = req.send().await.map_err(unreachable)?;
+        let mut resp = self.send_patiently(req, url).await.map_err(unreachable)?;
         let status = resp.status();
         if !status.is_success() {
             return Err(ApiError::Status {
@@ -210,5 +246,103 @@ impl ShopApi {
             shop,
             detail: e.to_string(),
         })
+    }
+
+    /// Sends `req`, trying again while the shop answers 429 and the patience lasts: after
+    /// the seconds its `Retry-After` names, or else after a doubling wait with jitter
+    /// (what Stripe, Shopify and pretix ask of clients). A 429 is refused before any
+    /// work, so trying a `POST` again is safe. The last answer is returned as it is.
+    async fn send_patiently(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        url: &Url,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut waited = Duration::ZERO;
+        let mut backoff = FIRST_BACKOFF;
+        let mut tries = 1;
+        loop {
+            let again = req.try_clone();
+            let resp = req.send().await?;
+            if resp.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                return Ok(resp);
+            }
+            let wait = match retry_after(resp.headers()) {
+                Some(named) => named,
+                None => jitter(backoff),
+            };
+            backoff = backoff.saturating_mul(2);
+            let Some(next) = again.filter(|_| tries < self.patience.tries && waited + wait <= self.patience.budget)
+            else {
+                tracing::warn!(
+                    shop = self.shop.label(),
+                    path = url.path(),
+                    tries,
+                    waited_ms = waited.as_millis() as u64,
+                    "the shop's API is rate-limiting promoterd (429); giving up for now"
+                );
+                return Ok(resp);
+            };
+            tracing::debug!(shop = self.shop.label(), path = url.path(), wait_ms = wait.as_millis() as u64, "429: trying again");
+            drop(resp);
+            tokio::time::sleep(wait).await;
+            waited += wait;
+            tries += 1;
+            req = next;
+        }
+    }
+
+}
+
+/// The wait a `Retry-After` header names in seconds (`2`, or Shopify's `2.0`); a date or
+/// anything else is not read, and the doubling wait applies.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    Duration::try_from_secs_f64(text.parse::<f64>().ok()?).ok()
+}
+
+/// `d` spread over its upper half, so that calls refused together do not come back
+/// together.
+fn jitter(d: Duration) -> Duration {
+    let half = d / 2;
+    let mut byte = [0u8; 2];
+    getrandom::fill(&mut byte).expect("operating system random source");
+    half + half.mul_f64(f64::from(u16::from_le_bytes(byte)) / f64::from(u16::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(v: &str) -> Option<Duration> {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+        retry_after(&h)
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_nothing_else() {
+        assert_eq!(after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(after(" 2.0 "), Some(Duration::from_secs(2)));
+        assert_eq!(after("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(after("-1"), None);
+        assert_eq!(after("1e400"), None);
+        assert_eq!(after("1.2.3"), None);
+        assert_eq!(after(""), None);
+        // Too large for a duration: not read, rather than a panic.
+        assert_eq!(after(&"9".repeat(400)), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn jitter_stays_in_the_upper_half() {
+        let d = Duration::from_millis(400);
+        for _ in 0..200 {
+            let j = jitter(d);
+            assert!(j >= d / 2 && j <= d, "{j:?}");
+        }
     }
 }

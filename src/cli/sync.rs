@@ -3,7 +3,8 @@
 //! running it again changes nothing.
 
 use crate::checkout::intake::{self, Intake, IntakeError};
-use crate::checkout::{ShopOrder, api::ShopApi};
+use crate::checkout::ShopOrder;
+use crate::checkout::api::{Patience, ShopApi};
 use crate::clock::Clock;
 use crate::config::{CheckoutConfig, Config};
 use crate::daemon::open_store;
@@ -95,7 +96,8 @@ fn connection<'a>(config: &'a Config, org: &str, shop: Shop) -> anyhow::Result<(
             shop.label()
         )
     })?;
-    Ok((conn, ShopApi::new(shop, conn.api_base.as_deref(), token)?))
+    let api = ShopApi::new(shop, conn.api_base.as_deref(), token)?.with_patience(Patience::SYNC);
+    Ok((conn, api))
 }
 
 /// Stores every order through the intake, one transaction each.

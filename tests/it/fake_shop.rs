@@ -1,7 +1,8 @@
 //! A local stand-in for a ticket shop's REST API (Stripe, pretix, Eventbrite, Shopify):
 //! an axum app on loopback that answers each path (with its query) with the JSON a
 //! test set, the shop's documented resources, and records every call with its
-//! authorization header.
+//! authorization header. It can also rate-limit a path (429, with or without
+//! `Retry-After`) a given number of times.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -21,6 +22,8 @@ pub struct Call {
     /// The `Authorization` (or `X-Shopify-Access-Token`) header.
     pub auth: Option<String>,
     pub body: Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -28,6 +31,8 @@ struct Shared {
     /// `"<METHOD> <path>[?query]"` → (status, JSON answer).
     routes: Mutex<HashMap<String, (u16, Value)>>,
     calls: Mutex<Vec<Call>>,
+    /// `"<METHOD> <path>[?query]"` → (429s still to answer, their `Retry-After`).
+    limits: Mutex<HashMap<String, (usize, Option<String>)>>,
 }
 
 /// The fake API; dropped with the test.
@@ -61,6 +66,16 @@ impl FakeShop {
             .insert(format!("{method} {target}"), (status, body));
     }
 
+    /// Answers `<method> <target>` with 429 Too Many Requests the next `times` times,
+    /// naming `retry_after` when given, before its usual answer.
+    pub fn rate_limit(&self, method: &str, target: &str, times: usize, retry_after: Option<&str>) {
+        self.shared
+            .limits
+            .lock()
+            .unwrap()
+            .insert(format!("{method} {target}"), (times, retry_after.map(String::from)));
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.calls.lock().unwrap().clone()
@@ -87,7 +102,25 @@ async fn answer(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         target: target.clone(),
         auth,
         body,
+        at: std::time::Instant::now(),
     });
+    if let Some((left, retry_after)) = shared
+        .limits
+        .lock()
+        .unwrap()
+        .get_mut(&format!("{method} {target}"))
+        .filter(|(left, _)| *left > 0)
+    {
+        *left -= 1;
+        // Stripe's documented rate-limit error.
+        let body = serde_json::json!({"error": {"type": "invalid_request_error", "code": "rate_limit",
+            "message": "Too many requests hit the API too quickly."}});
+        let mut res = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+        if let Some(v) = retry_after {
+            res.headers_mut().insert("retry-after", v.parse().unwrap());
+        }
+        return res;
+    }
     let routes = shared.routes.lock().unwrap();
     let path = target.split('?').next().unwrap_or("");
     match routes

@@ -229,3 +229,82 @@ async fn a_connection_can_be_addressed_by_its_organization() {
         t.ana(SESSION, "paid", 3, 13000, "jenny.rosen@example.com")
     );
 }
+
+/// The line-items path of the sample session.
+fn line_items_path() -> String {
+    format!("/v1/checkout/sessions/{SESSION}/line_items?limit=100")
+}
+
+fn line_item_calls(t: &ShopTest) -> Vec<super::fake_shop::Call> {
+    t.api
+        .calls()
+        .into_iter()
+        .filter(|c| c.target == line_items_path())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rate_limited_line_items_call_is_tried_again_within_the_delivery() {
+    // Stripe allows 25 calls a second to one endpoint: a rush meets 429s without
+    // `Retry-After`; promoterd waits a doubling, jittered time and asks again.
+    let t = stripe().await;
+    t.api.rate_limit("GET", &line_items_path(), 2, None);
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        t.orders().await,
+        t.ana(SESSION, "paid", 3, 13000, "jenny.rosen@example.com")
+    );
+    let calls = line_item_calls(&t);
+    assert_eq!(calls.len(), 3, "two refusals, then the answer: {calls:?}");
+    // The waits are at least half the first backoff (250 ms), then half its double.
+    assert!(calls[1].at - calls[0].at >= std::time::Duration::from_millis(125));
+    assert!(calls[2].at - calls[1].at >= std::time::Duration::from_millis(250));
+
+    // A shop that names its wait (`Retry-After`, as Shopify and pretix do) is obeyed.
+    let t = stripe().await;
+    t.api.rate_limit("GET", &line_items_path(), 1, Some("1"));
+    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let calls = line_item_calls(&t);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1].at - calls[0].at >= std::time::Duration::from_secs(1));
+    assert_eq!(t.orders().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_shop_that_keeps_rate_limiting_gets_a_503_to_deliver_again_later() {
+    let t = stripe().await;
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    // Refused every time: four tries within the delivery, then 503 (Stripe and the
+    // other shops deliver again later), nothing stored.
+    t.api.rate_limit("GET", &line_items_path(), usize::MAX, None);
+    let answer = changes_nothing(
+        &t,
+        "stripe",
+        &signed(&sale, now(), SECRET),
+        &sale,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(answer["error"], "shop_unavailable", "{answer}");
+    assert_eq!(line_item_calls(&t).len(), 4);
+
+    // A wait longer than a shop waits for its delivery's answer is not waited out.
+    let t = stripe().await;
+    t.api.rate_limit("GET", &line_items_path(), 1, Some("30"));
+    changes_nothing(
+        &t,
+        "stripe",
+        &signed(&sale, now(), SECRET),
+        &sale,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(line_item_calls(&t).len(), 1);
+    // The shop's next delivery, once the limit is over, stores the sale.
+    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await.len(), 1);
+}

@@ -47,6 +47,26 @@ async fn stripe_sessions_of_the_payment_link_are_pulled_with_their_refunds() {
     );
 }
 
+// Shopify's REST API answers 429 with `Retry-After` (in seconds, `2.0`) past its
+// bucket; a backfill walks many pages, so `sync` waits out more refusals than a
+// delivery would (five here, where a delivery tries four times in all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_waits_out_the_shops_rate_limit() {
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    let order = sample_json(&t.sample("shopify/orders_updated_refund.json"));
+    let first = "/admin/api/2025-01/orders.json?status=any&limit=250&since_id=0";
+    t.api.get(first, serde_json::json!({ "orders": [order] }));
+    t.api.rate_limit("GET", first, 5, Some("0.1"));
+    t.api.get(
+        "/admin/api/2025-01/orders.json?status=any&limit=250&since_id=820982911946154508",
+        serde_json::json!({ "orders": [] }),
+    );
+    let out = t.app.bin(&["sync", "summer-fest"]);
+    assert!(out.ok, "{out:?}");
+    assert_eq!(t.api.calls().iter().filter(|c| c.target == first).count(), 6);
+    assert_eq!(t.orders().await.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
