@@ -282,7 +282,12 @@ impl ShopApi {
                 );
                 return Ok(resp);
             };
-            tracing::debug!(shop = self.shop.label(), path = url.path(), wait_ms = wait.as_millis() as u64, "429: trying again");
+            tracing::debug!(
+                shop = self.shop.label(),
+                path = url.path(),
+                wait_ms = wait.as_millis() as u64,
+                "429: trying again"
+            );
             drop(resp);
             tokio::time::sleep(wait).await;
             waited += wait;
@@ -290,7 +295,6 @@ impl ShopApi {
             req = next;
         }
     }
-
 }
 
 /// The wait a `Retry-After` header names in seconds (`2`, or Shopify's `2.0`); a date or

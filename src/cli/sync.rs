@@ -2,9 +2,9 @@
 //! Shopify, pretix, Eventbrite) and stored through the same checks as a delivery;
 //! running it again changes nothing.
 
-use crate::checkout::intake::{self, Intake, IntakeError};
 use crate::checkout::ShopOrder;
 use crate::checkout::api::{Patience, ShopApi};
+use crate::checkout::intake::{self, Intake, IntakeError};
 use crate::clock::Clock;
 use crate::config::{CheckoutConfig, Config};
 use crate::daemon::open_store;

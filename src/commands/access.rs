@@ -326,15 +326,20 @@ impl Core {
         slug: &str,
         spec: &CommandSpec,
     ) -> Res<(OrgRow, EventRow, MembershipRow)> {
-        let mut found = Vec::new();
-        for event in self.store.events_named(slug).await? {
-            if let Some(m) = self.promoter_membership_for(actor, person, &event).await? {
-                let org = self
-                    .store
-                    .org(event.org_id)
-                    .await?
-                    .ok_or_else(|| no("That organization no longer exists."))?;
-                found.push((org, event, m));
+        // Per event, the membership the actor may use: an event-level one is more
+        // specific than an organization-wide one (rows come by event, then membership).
+        let mut found: Vec<(OrgRow, EventRow, MembershipRow)> = Vec::new();
+        for (org, event, m) in self.store.promoted_events_named(person.id, slug).await? {
+            if actor.grants.as_ref().is_some_and(|g| !g.contains(&m.id)) {
+                continue;
+            }
+            match found.last_mut() {
+                Some(last) if last.1.id == event.id => {
+                    if last.2.event_id.is_none() && m.event_id.is_some() {
+                        last.2 = m;
+                    }
+                }
+                _ => found.push((org, event, m)),
             }
         }
         if found.len() > 1 {

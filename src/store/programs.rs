@@ -1,8 +1,11 @@
 //! Promoter memberships and invitations (to promote, or to co-organize).
 
+use super::orgs::{EventRow, OrgRow};
 use super::sql::{query, query_as, query_scalar, ts};
 use super::{Store, StoreResult, WriteTx};
-use crate::domain::{EventId, InviteId, InviteKind, InviteStatus, MembershipId, MembershipStatus, OrgId, PersonId};
+use crate::domain::{
+    EventId, InviteId, InviteKind, InviteStatus, MembershipId, MembershipStatus, OrgId, PersonId, Shop,
+};
 use chrono::{DateTime, Utc};
 
 /// A promoter's membership: organization-wide (`event_id` None) or for one event.
@@ -272,6 +275,43 @@ impl Store {
         self.memberships_of_person(person_id, MembershipStatus::Active).await
     }
 
+    /// The events a name can mean (`<event>` or `<org>/<event>`, as
+    /// [`Store::events_named`]) that a person promotes, each with its organization and
+    /// every active membership of theirs that covers it (for the event, or
+    /// organization-wide), by event, then membership: a promoter's grant in one read.
+    pub async fn promoted_events_named(
+        &self,
+        person_id: PersonId,
+        name: &str,
+    ) -> StoreResult<Vec<(OrgRow, EventRow, MembershipRow)>> {
+        let (org, slug) = match name.split_once('/') {
+            Some((org, slug)) => (Some(org), slug),
+            None => (None, name),
+        };
+        let rows: Vec<GrantRow> = query_as(
+            "SELECT o.slug AS o_slug, o.name AS o_name, o.time_zone AS o_time_zone, \
+             o.currency AS o_currency, o.leaderboard AS o_leaderboard, \
+             e.id AS e_id, e.org_id AS e_org_id, e.slug AS e_slug, e.name AS e_name, \
+             e.starts_at AS e_starts_at, e.ticket_url AS e_ticket_url, e.currency AS e_currency, \
+             e.checkout AS e_checkout, \
+             m.id AS m_id, m.org_id AS m_org_id, m.person_id AS m_person_id, m.event_id AS m_event_id, m.status AS m_status, \
+             p.email AS m_email, p.display_name AS m_display_name, m.left_at IS NOT NULL AS m_left_by_self \
+             FROM events e JOIN organizations o ON o.id = e.org_id \
+             JOIN memberships m ON m.event_id = e.id OR (m.event_id IS NULL AND m.org_id = e.org_id) \
+             JOIN people p ON p.id = m.person_id \
+             WHERE e.slug = ? AND (? IS NULL OR o.slug = ?) AND m.person_id = ? AND m.status = ? \
+             ORDER BY e.id, m.id",
+        )
+        .bind(slug)
+        .bind(org)
+        .bind(org)
+        .bind(person_id)
+        .bind(MembershipStatus::Active)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(GrantRow::split).collect())
+    }
+
     /// A person's ended memberships (left, or revoked by an organizer), all organizations.
     pub async fn ended_memberships_of(&self, person_id: PersonId) -> StoreResult<Vec<MembershipRow>> {
         self.memberships_of_person(person_id, MembershipStatus::Revoked).await
@@ -343,5 +383,65 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+}
+
+/// An event, its organization and a membership covering it, read in one row.
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    o_slug: String,
+    o_name: String,
+    o_time_zone: String,
+    o_currency: String,
+    o_leaderboard: bool,
+    e_id: EventId,
+    e_org_id: OrgId,
+    e_slug: String,
+    e_name: String,
+    e_starts_at: DateTime<Utc>,
+    e_ticket_url: String,
+    e_currency: String,
+    e_checkout: Shop,
+    m_id: MembershipId,
+    m_org_id: OrgId,
+    m_person_id: PersonId,
+    m_event_id: Option<EventId>,
+    m_status: MembershipStatus,
+    m_email: String,
+    m_display_name: Option<String>,
+    m_left_by_self: bool,
+}
+
+impl GrantRow {
+    fn split(self) -> (OrgRow, EventRow, MembershipRow) {
+        let org = OrgRow {
+            id: self.e_org_id,
+            slug: self.o_slug,
+            name: self.o_name,
+            time_zone: self.o_time_zone,
+            currency: self.o_currency,
+            leaderboard: self.o_leaderboard,
+        };
+        let event = EventRow {
+            id: self.e_id,
+            org_id: self.e_org_id,
+            slug: self.e_slug,
+            name: self.e_name,
+            starts_at: self.e_starts_at,
+            ticket_url: self.e_ticket_url,
+            currency: self.e_currency,
+            checkout: self.e_checkout,
+        };
+        let membership = MembershipRow {
+            id: self.m_id,
+            org_id: self.m_org_id,
+            event_id: self.m_event_id,
+            person_id: self.m_person_id,
+            status: self.m_status,
+            email: self.m_email,
+            display_name: self.m_display_name,
+            left_by_self: self.m_left_by_self,
+        };
+        (org, event, membership)
     }
 }

@@ -120,6 +120,20 @@ async fn an_event_revoke_ends_only_that_event() {
 }
 
 #[tokio::test]
+async fn the_event_membership_speaks_for_its_event_over_the_organization_wide_one() {
+    let app = TestApp::new().await;
+    let event_link = ben_at_two_levels(&app).await;
+    // Both memberships cover summer-fest; its own is the more specific, in either spelling.
+    for line in ["mylink summer-fest", "mylink acme-events/summer-fest"] {
+        assert_eq!(link_code(&app.ok(BEN, line).await), event_link, "{line}");
+    }
+    // Ending the event membership leaves the organization-wide one, with a link of its own.
+    app.ok(OWNER, &format!("revoke {BEN} summer-fest")).await;
+    let org_link = link_code(&app.ok(BEN, "mylink summer-fest").await);
+    assert_ne!(org_link, event_link);
+}
+
+#[tokio::test]
 async fn an_invite_redeemed_from_chat_grants_that_membership_and_nothing_that_comes_to_the_address_later() {
     let clock = Clock::fixed(utc("2027-06-01T06:00:00Z"));
     let app = TestApp::with_clock(clock.clone()).await;
