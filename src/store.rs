@@ -191,6 +191,29 @@ enum Db {
 /// Connections a daemon opens to PostgreSQL when `[database] pool_size` leaves it unset.
 pub const PG_POOL_DEFAULT: u32 = 10;
 
+/// A pooled PostgreSQL connection idle longer than this is checked (one round trip)
+/// before it is handed out; one in use more recently is not.
+const PG_CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// A PostgreSQL pool of `size` connections. sqlx checks every connection it hands out
+/// with a round trip by default, which doubles the round trips of a short read; here
+/// only a connection that sat idle is checked (one the server or the network may have
+/// dropped meanwhile), and a connection that fails its check is replaced.
+fn pg_pool_options(size: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PG_CHECK_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 impl Store {
     /// Opens (creating if missing) the SQLite file in WAL mode. Does not migrate.
     pub async fn open(path: &Path) -> StoreResult<Self> {
@@ -238,16 +261,8 @@ impl Store {
         let opts = PgConnectOptions::from_str(url)?
             .application_name("promoterd")
             .options([("idle_in_transaction_session_timeout", "60s")]);
-        let pool = PgPoolOptions::new()
-            .max_connections(pool_size.max(1))
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
-            .await?;
-        let writer = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts)
-            .await?;
+        let pool = pg_pool_options(pool_size.max(1)).connect_with(opts.clone()).await?;
+        let writer = pg_pool_options(1).connect_with(opts).await?;
         Ok(Self {
             db: Db::Postgres { pool, writer },
             changes: Default::default(),
@@ -259,8 +274,11 @@ impl Store {
         // stay in memory: spilled to disk they cost a temp file created and unlinked per batch.
         // `secure_delete` zeroes what a write removes (erased buyers, a sent message's
         // code or token, a dropped attachment's pages) instead of leaving it in free space.
+        // A connection is a thread of this process: no network to lose it, and sqlx's
+        // check before each acquire would only cost a hand-over to that thread and back.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(
                 opts.clone()
@@ -273,6 +291,7 @@ impl Store {
         // of order batches could keep it waiting for seconds.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(opts.clone().pragma("query_only", "on"))
             .await?;
         Ok(Self {

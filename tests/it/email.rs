@@ -411,10 +411,11 @@ async fn a_daemon_killed_mid_mailbox_processes_each_message_exactly_once() {
     daemon.wait().unwrap();
     let mut daemon = start();
     let rows = wait_processed(&app, 6).await;
-    // Wait until every message has its answer in the mailbox.
+    // Wait until every message has its answer in the mailbox. A reply the killed
+    // daemon had claimed but not recorded as sent waits for its claim to lapse.
     wait_until(
         "every message has its answer in the mailbox",
-        Duration::from_secs(15),
+        promoterd::outbox_claim::EMAIL.hold + Duration::from_secs(15),
         || async {
             let answered: std::collections::BTreeSet<String> = inbox(&boss)
                 .await
