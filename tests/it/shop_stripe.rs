@@ -31,14 +31,8 @@ async fn stripe() -> ShopTest {
 #[tokio::test]
 async fn a_payment_link_sale_is_attributed_and_refunds_change_it_once() {
     let t = stripe().await;
+    sale_is_stored(&t, "stripe").await;
     let sale = t.sample("stripe/checkout_session_completed.json");
-    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    // 2 × Early bird 25.00 + VIP 80.00, counted for Ana by `client_reference_id`.
-    assert_eq!(
-        t.orders().await,
-        t.ana(SESSION, "paid", 3, 13000, "jenny.rosen@example.com")
-    );
     let calls = t.api.calls();
     assert!(
         calls
@@ -214,20 +208,31 @@ async fn a_connection_can_be_addressed_by_its_organization() {
     let t = stripe().await;
     let sale = t.sample("stripe/checkout_session_completed.json");
     // Another organization's address: no connection there, nothing tried or stored.
-    changes_nothing(
-        &t,
-        "stripe/rival-shows",
-        &signed(&sale, now(), SECRET),
-        &sale,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    sale_changes_nothing(&t, "stripe/rival-shows", StatusCode::NOT_FOUND).await;
     let (status, answer) = t.post("stripe/acme-events", &signed(&sale, now(), SECRET), &sale).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         t.orders().await,
         t.ana(SESSION, "paid", 3, 13000, "jenny.rosen@example.com")
     );
+}
+
+/// Posts the sample sale, signed, to `path`: it must be stored as Ana's paid order of
+/// 2 × Early bird 25.00 + VIP 80.00 (counted for her by `client_reference_id`).
+async fn sale_is_stored(t: &ShopTest, path: &str) {
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    let (status, answer) = t.post(path, &signed(&sale, now(), SECRET), &sale).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        t.orders().await,
+        t.ana(SESSION, "paid", 3, 13000, "jenny.rosen@example.com")
+    );
+}
+
+/// Posts the sample sale, signed, to `path`: it must answer `status` and change nothing.
+async fn sale_changes_nothing(t: &ShopTest, path: &str, status: StatusCode) -> serde_json::Value {
+    let sale = t.sample("stripe/checkout_session_completed.json");
+    changes_nothing(t, path, &signed(&sale, now(), SECRET), &sale, status).await
 }
 
 /// The line-items path of the sample session.
@@ -249,13 +254,7 @@ async fn a_rate_limited_line_items_call_is_tried_again_within_the_delivery() {
     // `Retry-After`; promoterd waits a doubling, jittered time and asks again.
     let t = stripe().await;
     t.api.rate_limit("GET", &line_items_path(), 2, None);
-    let sale = t.sample("stripe/checkout_session_completed.json");
-    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(
-        t.orders().await,
-        t.ana(SESSION, "paid", 3, 13000, "jenny.rosen@example.com")
-    );
+    sale_is_stored(&t, "stripe").await;
     let calls = line_item_calls(&t);
     assert_eq!(calls.len(), 3, "two refusals, then the answer: {calls:?}");
     // The waits are at least half the first backoff (250 ms), then half its double.
@@ -265,46 +264,27 @@ async fn a_rate_limited_line_items_call_is_tried_again_within_the_delivery() {
     // A shop that names its wait (`Retry-After`, as Shopify and pretix do) is obeyed.
     let t = stripe().await;
     t.api.rate_limit("GET", &line_items_path(), 1, Some("1"));
-    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
+    sale_is_stored(&t, "stripe").await;
     let calls = line_item_calls(&t);
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(calls[1].at - calls[0].at >= std::time::Duration::from_secs(1));
-    assert_eq!(t.orders().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_shop_that_keeps_rate_limiting_gets_a_503_to_deliver_again_later() {
     let t = stripe().await;
-    let sale = t.sample("stripe/checkout_session_completed.json");
     // Refused every time: four tries within the delivery, then 503 (Stripe and the
     // other shops deliver again later), nothing stored.
     t.api.rate_limit("GET", &line_items_path(), usize::MAX, None);
-    let answer = changes_nothing(
-        &t,
-        "stripe",
-        &signed(&sale, now(), SECRET),
-        &sale,
-        StatusCode::SERVICE_UNAVAILABLE,
-    )
-    .await;
+    let answer = sale_changes_nothing(&t, "stripe", StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(answer["error"], "shop_unavailable", "{answer}");
     assert_eq!(line_item_calls(&t).len(), 4);
 
     // A wait longer than a shop waits for its delivery's answer is not waited out.
     let t = stripe().await;
     t.api.rate_limit("GET", &line_items_path(), 1, Some("30"));
-    changes_nothing(
-        &t,
-        "stripe",
-        &signed(&sale, now(), SECRET),
-        &sale,
-        StatusCode::SERVICE_UNAVAILABLE,
-    )
-    .await;
+    sale_changes_nothing(&t, "stripe", StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(line_item_calls(&t).len(), 1);
     // The shop's next delivery, once the limit is over, stores the sale.
-    let (status, answer) = t.post("stripe", &signed(&sale, now(), SECRET), &sale).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(t.orders().await.len(), 1);
+    sale_is_stored(&t, "stripe").await;
 }
