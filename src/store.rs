@@ -199,14 +199,14 @@ const PG_CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
 /// with a round trip by default, which doubles the round trips of a short read; here
 /// only a connection that sat idle is checked (one the server or the network may have
 /// dropped meanwhile), and a connection that fails its check is replaced.
-fn pg_pool_options(size: u32) -> PgPoolOptions {
+fn pg_pool_options(size: u32, check_after_idle: Duration) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(Duration::from_secs(30))
         .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
+        .before_acquire(move |conn, meta| {
             Box::pin(async move {
-                if meta.idle_for > PG_CHECK_AFTER_IDLE {
+                if meta.idle_for > check_after_idle {
                     sqlx::Connection::ping(conn).await?;
                 }
                 Ok(true)
@@ -256,13 +256,21 @@ impl Store {
 
     /// Opens a PostgreSQL database with at most `pool_size` connections. Does not migrate.
     pub async fn open_postgres(url: &str, pool_size: u32) -> StoreResult<Self> {
+        Self::open_postgres_checking(url, pool_size, PG_CHECK_AFTER_IDLE).await
+    }
+
+    /// [`Store::open_postgres`], checking a pooled connection before use once it has
+    /// been idle longer than `check_after_idle` (5 s in the daemon).
+    pub async fn open_postgres_checking(url: &str, pool_size: u32, check_after_idle: Duration) -> StoreResult<Self> {
         // A transaction left open (its task dropped it and the runtime has not run the
         // rollback yet) holds the write lock: PostgreSQL ends it after a minute at most.
         let opts = PgConnectOptions::from_str(url)?
             .application_name("promoterd")
             .options([("idle_in_transaction_session_timeout", "60s")]);
-        let pool = pg_pool_options(pool_size.max(1)).connect_with(opts.clone()).await?;
-        let writer = pg_pool_options(1).connect_with(opts).await?;
+        let pool = pg_pool_options(pool_size.max(1), check_after_idle)
+            .connect_with(opts.clone())
+            .await?;
+        let writer = pg_pool_options(1, check_after_idle).connect_with(opts).await?;
         Ok(Self {
             db: Db::Postgres { pool, writer },
             changes: Default::default(),

@@ -32,6 +32,7 @@ mod newcomer_cli;
 mod outbox_claims;
 mod outbox_scrub;
 mod permissions;
+mod pg_pool;
 mod privacy;
 mod scenario;
 mod security;
