@@ -42,11 +42,13 @@ fn report(name: &str, mut lat: Vec<Duration>, errors: usize, elapsed: Duration) 
             .unwrap_or_default()
     };
     println!(
-        "{name}: requests={} errors={errors} rps={:.0} p50_ms={:.3} p99_ms={:.3}",
+        "{name}: requests={} errors={errors} rps={:.0} p50_ms={:.3} p90_ms={:.3} p99_ms={:.3} max_ms={:.3}",
         lat.len(),
         lat.len() as f64 / elapsed.as_secs_f64(),
         pct(0.50).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0
+        pct(0.90).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+        lat.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
     );
 }
 
