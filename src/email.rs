@@ -9,6 +9,7 @@ mod html;
 pub mod inbound;
 pub mod outbound;
 mod quote_headers;
+mod smtp;
 pub mod thread;
 pub mod visible;
 
@@ -16,7 +17,6 @@ use crate::commands::Core;
 use crate::config::Config;
 use anyhow::Context;
 use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -40,7 +40,7 @@ impl EmailFrontend {
         let mut tasks = Vec::new();
         match config.smtp_url() {
             Some(url) => {
-                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url).context("[email] smtp_url")?;
+                let smtp = smtp::Smtp::from_url(&url).context("[email] smtp_url")?;
                 let from: Mailbox = format!("{} <{bot}>", config.email.from_name)
                     .parse()
                     .context("[email] from")?;

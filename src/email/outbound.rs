@@ -1,6 +1,7 @@
 //! The SMTP sender: drains the email outbox with retries and backoff; a message keeps
 //! its Message-ID across attempts, so a resend after a crash is the same mail.
 
+use super::smtp::Smtp;
 use super::thread::{message_id_token, references_header};
 use crate::commands::Core;
 use crate::domain::OutboxId;
@@ -8,10 +9,9 @@ use crate::outbox_claim::{self, Claim};
 use crate::store::OutboxMail;
 use anyhow::Context;
 use futures::StreamExt;
+use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -132,12 +132,7 @@ impl<E: Into<anyhow::Error>> From<E> for SendFailure {
 }
 
 /// Sends one message unless its recipient is suppressed.
-async fn send_one(
-    core: &Core,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &Mailbox,
-    mail: &OutboxMail,
-) -> Result<(), SendFailure> {
+async fn send_one(core: &Core, smtp: &Smtp, from: &Mailbox, mail: &OutboxMail) -> Result<(), SendFailure> {
     if core.store.is_suppressed(&mail.recipient).await? {
         return Err(SendFailure {
             error: anyhow::anyhow!("suppressed: the address bounced or complained"),
@@ -145,7 +140,7 @@ async fn send_one(
         });
     }
     let message = build_message(mail, from)?;
-    if let Err(e) = transport.send(message).await {
+    if let Err(e) = smtp.send(&message).await {
         let permanent = e.is_permanent();
         // lettre's message already carries the server's reply; its source repeats it.
         return Err(SendFailure {
@@ -172,25 +167,23 @@ async fn claim_due(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
         })
 }
 
-/// Sends queued mail until `stop` turns true; wakes when mail is queued. The SMTP
-/// connections come from `smtp` (built again after a send was cut off mid-exchange:
-/// its connection could go back to the pool with a reply still to come).
-pub async fn sender(core: Core, smtp: AsyncSmtpTransportBuilder, from: Mailbox, mut stop: watch::Receiver<bool>) {
-    let mut transport: AsyncSmtpTransport<Tokio1Executor> = smtp.clone().build();
+/// Sends queued mail through `smtp` until `stop` turns true; wakes when mail is queued.
+/// (A send cut off mid-exchange takes its connection with it: only a connection whose
+/// exchange ended goes back to be used again.)
+pub async fn sender(core: Core, smtp: Smtp, from: Mailbox, mut stop: watch::Receiver<bool>) {
     // Whether the last attempt failed and may be retried: an outage is logged once.
     let mut failing = false;
     loop {
         let claim = Claim::new(core.clock.now(), outbox_claim::EMAIL);
         let due = due_mail(&core, &claim).await;
-        let round = send_all(&core, &transport, &from, &due, &claim, &mut failing).await;
+        let round = send_all(&core, &smtp, &from, &due, &claim, &mut failing).await;
         if !round.unsent.is_empty()
             && let Err(e) = core.store.release_claims(&round.unsent).await
         {
             tracing::warn!(error = %e, "giving back unsent mail failed; it goes once its claim lapses");
         }
         if round.cut_off {
-            tracing::warn!("email: a send got no answer in time; the SMTP connections are opened anew");
-            transport = smtp.clone().build();
+            tracing::warn!("email: a send got no answer in time; its SMTP connection was closed");
         }
         if due.len() == BATCH as usize {
             continue;
@@ -245,7 +238,7 @@ struct Round {
 /// cut-off no further send starts on these connections.
 async fn send_all(
     core: &Core,
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    smtp: &Smtp,
     from: &Mailbox,
     due: &[OutboxMail],
     claim: &Claim,
@@ -266,7 +259,7 @@ async fn send_all(
                 round.unsent.push(m.id);
                 continue;
             }
-            in_flight.push(async move { (m, tokio::time::timeout(limit, send_one(core, transport, from, m)).await) });
+            in_flight.push(async move { (m, tokio::time::timeout(limit, send_one(core, smtp, from, m)).await) });
         }
         let Some((mail, result)) = in_flight.next().await else {
             break;
