@@ -19,12 +19,12 @@ use tokio::net::TcpStream;
 
 /// Longest wait for the server's TCP and TLS handshakes and its greeting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// A connection idle this long is closed rather than used (servers drop idle sessions
+/// A connection idle this long is let go rather than used (servers drop idle sessions
 /// after a few minutes; lettre's pool uses the same limit).
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 /// A connection idle this long is checked with `NOOP` before it carries a message.
 const CHECK_AFTER: Duration = Duration::from_secs(5);
-/// Longest wait for the answer to a check (`NOOP`) or a goodbye (`QUIT`).
+/// Longest wait for the answer to a check (`NOOP`).
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// Most connections kept open between messages (the sender has 8 in flight).
 const MAX_IDLE: usize = 8;
@@ -107,7 +107,10 @@ impl Smtp {
             ("smtp", None) => (Tls::None, 25),
             ("smtp", Some("required")) => (Tls::Required(params()?), 587),
             ("smtp", Some("opportunistic")) => (Tls::Opportunistic(params()?), 587),
-            ("smtps", _) => (Tls::Wrapper, 465),
+            ("smtps", _) => {
+                server_name(&host).map_err(|e| anyhow::anyhow!(e))?;
+                (Tls::Wrapper, 465)
+            }
             (scheme, tls) => anyhow::bail!(
                 "scheme `{scheme}` with tls={} (use smtp://, smtp://…?tls=required or smtps://)",
                 tls.unwrap_or("(none)")
@@ -137,38 +140,55 @@ impl Smtp {
         })
     }
 
-    /// Hands `message` to the server on a kept connection, or a new one.
+    /// Hands `message` to the server on a kept connection, or a new one. A kept one
+    /// that fails short of a refusal (the server closed it after the last mail, or said
+    /// 421) is replaced by a new one at once; lettre's pool sent `NOOP` before every
+    /// mail instead, a round trip each. Should the server have taken the mail before
+    /// the failure, the second try is the same message (same Message-ID), as any retry.
     pub async fn send(&self, message: &Message) -> Result<(), SmtpError> {
-        let mut conn = match self.kept().await {
-            Some(conn) => conn,
-            None => self.connect().await?,
-        };
-        let sent = conn.send(message.envelope(), &message.formatted()).await;
-        // lettre closes a connection on any error reply; only a sound one is kept.
-        if !conn.has_broken() {
-            let mut idle = self.idle.lock().expect("smtp idle lock");
-            if idle.len() < MAX_IDLE {
-                idle.push((conn, Instant::now()));
+        let (envelope, bytes) = (message.envelope(), message.formatted());
+        if let Some(mut conn) = self.kept().await {
+            match conn.send(envelope, &bytes).await {
+                Ok(_) => {
+                    self.keep(conn);
+                    return Ok(());
+                }
+                Err(e) if e.is_permanent() => {
+                    self.keep(conn);
+                    return Err(e.into());
+                }
+                Err(e) => tracing::debug!(error = %e, "a kept SMTP session failed; trying a new one"),
             }
         }
+        let mut conn = self.connect().await?;
+        let sent = conn.send(envelope, &bytes).await;
+        self.keep(conn);
         sent.map(|_| ()).map_err(SmtpError::from)
     }
 
-    /// The most recently used kept connection that is still fit, if any. One idle past
-    /// the limit is closed; one that fails its check is dropped.
-    async fn kept(&self) -> Option<AsyncSmtpConnection> {
-        loop {
-            let (mut conn, since) = self.idle.lock().expect("smtp idle lock").pop()?;
-            let idle = since.elapsed();
-            if idle < CHECK_AFTER {
-                return Some(conn);
-            }
-            if idle >= IDLE_LIMIT {
-                let _ = tokio::time::timeout(ANSWER_WAIT, conn.quit()).await;
-            } else if tokio::time::timeout(ANSWER_WAIT, conn.test_connected()).await == Ok(true) {
-                return Some(conn);
-            }
+    /// Keeps a sound connection for the next mail (lettre closes one on any error
+    /// reply); connections idle past the limit are let go.
+    fn keep(&self, conn: AsyncSmtpConnection) {
+        let mut idle = self.idle.lock().expect("smtp idle lock");
+        idle.retain(|(_, since)| since.elapsed() < IDLE_LIMIT);
+        if !conn.has_broken() && idle.len() < MAX_IDLE {
+            idle.push((conn, Instant::now()));
         }
+    }
+
+    /// The most recently used kept connection, checked with `NOOP` when it has been
+    /// idle a while. When that one fails its check, the older ones are let go with it.
+    async fn kept(&self) -> Option<AsyncSmtpConnection> {
+        let (mut conn, since) = {
+            let mut idle = self.idle.lock().expect("smtp idle lock");
+            idle.retain(|(_, since)| since.elapsed() < IDLE_LIMIT);
+            idle.pop()?
+        };
+        if since.elapsed() < CHECK_AFTER || tokio::time::timeout(ANSWER_WAIT, conn.test_connected()).await == Ok(true) {
+            return Some(conn);
+        }
+        self.idle.lock().expect("smtp idle lock").clear();
+        None
     }
 
     fn target(&self) -> String {
@@ -314,7 +334,8 @@ mod tests {
 
     /// A small SMTP server on loopback (RFC 5321's replies, no extensions); a `RCPT`
     /// to `nouser-…` is refused with 550 as a real server refuses an unknown user.
-    async fn server() -> (u16, Arc<Seen>) {
+    /// With `one_per_session` it ends each session after the mail it took.
+    async fn server_with(one_per_session: bool) -> (u16, Arc<Seen>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Seen::default());
@@ -344,6 +365,10 @@ mod tests {
                                     body.push('\n');
                                 }
                                 seen.messages.lock().unwrap().push(body);
+                                if one_per_session {
+                                    let _ = write.write_all(b"250 queued\r\n").await;
+                                    return;
+                                }
                                 b"250 queued\r\n"
                             }
                             "QUIT" => {
@@ -358,6 +383,10 @@ mod tests {
             }
         });
         (port, seen)
+    }
+
+    async fn server() -> (u16, Arc<Seen>) {
+        server_with(false).await
     }
 
     fn message(to: &str, subject: &str) -> Message {
@@ -405,6 +434,19 @@ mod tests {
         let messages = seen.messages.lock().unwrap().clone();
         assert_eq!(messages.len(), 1);
         assert!(messages[0].contains("Subject: kept"));
+    }
+
+    #[tokio::test]
+    async fn a_session_the_server_ended_is_replaced_without_failing_the_mail() {
+        let (port, seen) = server_with(true).await;
+        let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+        for n in 0..3 {
+            smtp.send(&message("ana@example.test", &format!("note {n}")))
+                .await
+                .unwrap();
+        }
+        assert_eq!(seen.sessions.load(Ordering::SeqCst), 3);
+        assert_eq!(seen.messages.lock().unwrap().len(), 3);
     }
 
     #[tokio::test]
