@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Longest wait for the server's TCP and TLS handshakes and its greeting.
+/// Longest wait for a session: TCP, TLS, the greeting, EHLO, STARTTLS and AUTH.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection idle this long is let go rather than used (servers drop idle sessions
 /// after a few minutes; lettre's pool uses the same limit).
@@ -58,7 +58,8 @@ impl std::fmt::Debug for Tls {
 pub enum SmtpError {
     #[error("{0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
-    #[error("connecting to {target}: {detail}")]
+    /// The session could not be opened (TCP, TLS, greeting, EHLO, STARTTLS, AUTH).
+    #[error("opening an SMTP session with {target}: {detail}")]
     Connect { target: String, detail: String },
 }
 
@@ -202,12 +203,16 @@ impl Smtp {
         Ok(tcp)
     }
 
-    /// A new session: TCP (without Nagle), TLS as configured, EHLO, AUTH.
+    /// A new session: TCP (without Nagle), TLS as configured, EHLO, AUTH. Whatever
+    /// fails here is the session's fault, not the mail's: even a 5xx (a login refused
+    /// with 535) is a temporary failure, so an operator's wrong password delays the
+    /// outbox instead of giving up every mail in it.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
         let failed = |detail: String| SmtpError::Connect {
             target: self.target(),
             detail,
         };
+        let refused = |e: lettre::transport::smtp::Error| failed(e.to_string());
         let opened = async {
             let tcp = self.tcp().await.map_err(|e| failed(e.to_string()))?;
             let stream: Box<dyn AsyncTokioStream> = match self.tls {
@@ -219,22 +224,24 @@ impl Smtp {
                 )),
                 _ => Box::new(tcp),
             };
-            AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
+            let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
                 .await
-                .map_err(SmtpError::from)
+                .map_err(refused)?;
+            match &self.tls {
+                Tls::Required(p) => conn.starttls(p.clone(), &self.hello).await.map_err(refused)?,
+                Tls::Opportunistic(p) if conn.can_starttls() => {
+                    conn.starttls(p.clone(), &self.hello).await.map_err(refused)?;
+                }
+                _ => {}
+            }
+            if let Some(credentials) = &self.credentials {
+                conn.auth(DEFAULT_MECHANISMS, credentials).await.map_err(refused)?;
+            }
+            Ok(conn)
         };
-        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, opened)
+        tokio::time::timeout(CONNECT_TIMEOUT, opened)
             .await
-            .map_err(|_| failed(format!("no greeting within {CONNECT_TIMEOUT:?}")))??;
-        match &self.tls {
-            Tls::Required(p) => conn.starttls(p.clone(), &self.hello).await?,
-            Tls::Opportunistic(p) if conn.can_starttls() => conn.starttls(p.clone(), &self.hello).await?,
-            _ => {}
-        }
-        if let Some(credentials) = &self.credentials {
-            conn.auth(DEFAULT_MECHANISMS, credentials).await?;
-        }
-        Ok(conn)
+            .map_err(|_| failed(format!("no session within {CONNECT_TIMEOUT:?}")))?
     }
 }
 
@@ -351,7 +358,10 @@ mod tests {
                     while let Ok(Some(line)) = lines.next_line().await {
                         let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
                         let reply: &[u8] = match verb.as_str() {
-                            "EHLO" => b"250 test\r\n",
+                            "EHLO" => b"250-test\r\n250 AUTH PLAIN\r\n",
+                            // PLAIN with user `ana`, password `wrong`: refused.
+                            "AUTH" if line.ends_with("AGFuYQB3cm9uZw==") => b"535 5.7.8 authentication failed\r\n",
+                            "AUTH" => b"235 2.7.0 accepted\r\n",
                             "RCPT" if line.contains("nouser-") => b"550 5.1.1 user unknown\r\n",
                             "MAIL" | "RCPT" | "NOOP" | "RSET" => b"250 ok\r\n",
                             "DATA" => {
@@ -447,6 +457,20 @@ mod tests {
         }
         assert_eq!(seen.sessions.load(Ordering::SeqCst), 3);
         assert_eq!(seen.messages.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_refused_login_is_a_temporary_failure_of_the_session() {
+        let (port, seen) = server().await;
+        let wrong = Smtp::from_url(&format!("smtp://ana:wrong@127.0.0.1:{port}")).unwrap();
+        let e = wrong.send(&message("ben@example.test", "x")).await.unwrap_err();
+        assert!(matches!(e, SmtpError::Connect { .. }), "{e}");
+        assert!(e.to_string().contains("535"), "{e}");
+        assert!(!e.is_permanent());
+        assert!(seen.messages.lock().unwrap().is_empty());
+        let right = Smtp::from_url(&format!("smtp://ana:right@127.0.0.1:{port}")).unwrap();
+        right.send(&message("ben@example.test", "y")).await.unwrap();
+        assert_eq!(seen.messages.lock().unwrap().len(), 1);
     }
 
     #[tokio::test]
