@@ -188,6 +188,7 @@ pub async fn sender(core: Core, smtp: Smtp, from: Mailbox, mut stop: watch::Rece
         if due.len() == BATCH as usize {
             continue;
         }
+        smtp.prune();
         tokio::select! {
             _ = core.mail_queued.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
