@@ -80,10 +80,19 @@ async fn each_committed_link_change_reaches_the_table_without_a_rebuild() {
     .await;
     assert_eq!(follow(&base, &main).await.0, StatusCode::FOUND, "Ben's other link");
     app.ok(BEN, "enablelink flyers summer-fest").await;
-    until(&base, &flyers, "the link turned on leads again", |s, _| {
-        s == StatusCode::FOUND
-    })
+    // Followed before its change reaches the table, the code would be looked up in the
+    // database (and found there): wait for the table, then follow it.
+    wait_until(
+        "the link turned on back in the table",
+        Duration::from_secs(10),
+        || async { metric(&app, "links_cached") == 4 },
+    )
     .await;
+    assert_eq!(
+        follow(&base, &flyers).await.0,
+        StatusCode::FOUND,
+        "the link turned on leads again"
+    );
 
     // A new ticket page: every link of the event leads there.
     app.ok(OWNER, "editevent summer-fest url https://shop.acme.test/summer-2099")
