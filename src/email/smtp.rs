@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Longest wait for a session: TCP, TLS, the greeting, EHLO, STARTTLS and AUTH.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for a session: TCP, TLS, the greeting, EHLO, STARTTLS and AUTH (under
+/// the 20 s a send may take in all, so that a stuck session is named as such).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A connection idle this long is let go rather than used (servers drop idle sessions
 /// after a few minutes; lettre's pool uses the same limit).
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
@@ -212,7 +213,7 @@ impl Smtp {
     /// A new session: TCP (without Nagle), TLS as configured, EHLO, AUTH. Whatever
     /// fails here is the session's fault, not the mail's: even a 5xx (a login refused
     /// with 535) is a temporary failure, so an operator's wrong password delays the
-    /// outbox instead of giving up every mail in it.
+    /// outbox (each mail up to its last attempt) instead of giving up every mail in it.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
         let failed = |detail: String| SmtpError::Connect {
             target: self.target(),

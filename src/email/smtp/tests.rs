@@ -209,3 +209,8 @@ async fn a_server_that_is_not_there_is_a_temporary_failure() {
     assert!(matches!(e, SmtpError::Connect { .. }), "{e}");
     assert!(!e.is_permanent());
 }
+
+#[test]
+fn a_stuck_session_ends_before_the_send_it_is_for() {
+    assert!(CONNECT_TIMEOUT < crate::outbox_claim::EMAIL.send_limit);
+}
