@@ -106,6 +106,20 @@ async fn server() -> (u16, Arc<Seen>) {
     server_with(false).await
 }
 
+/// The outgoing server at `port` on loopback, plain SMTP.
+fn smtp_at(port: u16) -> Smtp {
+    Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap()
+}
+
+/// Sends "note 0" to "note 2" to Ana, one after another; each must be taken.
+async fn three_notes(smtp: &Smtp) {
+    for n in 0..3 {
+        smtp.send(&message("ana@example.test", &format!("note {n}")))
+            .await
+            .unwrap();
+    }
+}
+
 fn message(to: &str, subject: &str) -> Message {
     Message::builder()
         .from("bot@example.test".parse().unwrap())
@@ -118,19 +132,14 @@ fn message(to: &str, subject: &str) -> Message {
 #[tokio::test]
 async fn the_sessions_socket_has_nagle_off() {
     let (port, _) = server().await;
-    let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+    let smtp = smtp_at(port);
     assert!(smtp.tcp().await.unwrap().nodelay().unwrap());
 }
 
 #[tokio::test]
 async fn messages_one_after_another_share_one_session() {
     let (port, seen) = server().await;
-    let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
-    for n in 0..3 {
-        smtp.send(&message("ana@example.test", &format!("note {n}")))
-            .await
-            .unwrap();
-    }
+    three_notes(&smtp_at(port)).await;
     assert_eq!(seen.sessions.load(Ordering::SeqCst), 1);
     let messages = seen.messages.lock().unwrap().clone();
     assert_eq!(messages.len(), 3);
@@ -142,7 +151,7 @@ async fn messages_one_after_another_share_one_session() {
 #[tokio::test]
 async fn a_refusal_is_permanent_and_the_next_message_goes_on_a_new_session() {
     let (port, seen) = server().await;
-    let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+    let smtp = smtp_at(port);
     let refused = smtp.send(&message("nouser-x@example.test", "lost")).await.unwrap_err();
     assert!(refused.is_permanent(), "{refused}");
     smtp.send(&message("ana@example.test", "kept")).await.unwrap();
@@ -156,12 +165,7 @@ async fn a_refusal_is_permanent_and_the_next_message_goes_on_a_new_session() {
 #[tokio::test]
 async fn a_session_the_server_ended_is_replaced_without_failing_the_mail() {
     let (port, seen) = server_with(true).await;
-    let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
-    for n in 0..3 {
-        smtp.send(&message("ana@example.test", &format!("note {n}")))
-            .await
-            .unwrap();
-    }
+    three_notes(&smtp_at(port)).await;
     assert_eq!(seen.sessions.load(Ordering::SeqCst), 3);
     assert_eq!(seen.messages.lock().unwrap().len(), 3);
 }
@@ -183,7 +187,7 @@ async fn a_refused_login_is_a_temporary_failure_of_the_session() {
 #[tokio::test]
 async fn sessions_idle_past_the_limit_are_let_go() {
     let (port, seen) = server().await;
-    let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+    let smtp = smtp_at(port);
     smtp.send(&message("ana@example.test", "one")).await.unwrap();
     smtp.prune();
     assert_eq!(smtp.idle.lock().unwrap().len(), 1, "a fresh session is kept");
@@ -204,7 +208,7 @@ async fn a_server_that_is_not_there_is_a_temporary_failure() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let smtp = Smtp::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap();
+    let smtp = smtp_at(port);
     let e = smtp.send(&message("ana@example.test", "x")).await.unwrap_err();
     assert!(matches!(e, SmtpError::Connect { .. }), "{e}");
     assert!(!e.is_permanent());
