@@ -69,6 +69,12 @@ impl SmtpError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, SmtpError::Smtp(e) if e.is_permanent())
     }
+
+    /// No session could be opened: the message was never offered, the server (or our
+    /// settings for it) is what failed.
+    pub fn is_no_session(&self) -> bool {
+        matches!(self, SmtpError::Connect { .. })
+    }
 }
 
 /// The outgoing mail server of `smtp_url`, and the connections kept to it.
@@ -166,6 +172,11 @@ impl Smtp {
         let sent = conn.send(envelope, &bytes).await;
         self.keep(conn);
         sent.map(|_| ()).map_err(SmtpError::from)
+    }
+
+    /// Whether a session is kept for the next mail (none: the next send opens one).
+    pub fn has_kept(&self) -> bool {
+        !self.idle.lock().expect("smtp idle lock").is_empty()
     }
 
     /// Lets go of the sessions idle past the limit (the sender calls it when it wakes

@@ -14,7 +14,7 @@ const CLAIMABLE: &str = "sent_at IS NULL AND failed_at IS NULL AND next_try_at <
      AND (claimed_until IS NULL OR claimed_until <= ?1)";
 
 const MAIL_COLUMNS: &str = "id, recipient, kind, subject, body, attempts, message_id, reply_to, in_reply_to, \
-     attachment_name, attachment_mime, attachment, from_name, body_html, references_chain";
+     attachment_name, attachment_mime, attachment, from_name, body_html, references_chain, created_at";
 
 const CHAT_COLUMNS: &str = "id, recipient, payload, body, subject, kind, attempts, fallback_email, from_name";
 

@@ -27,6 +27,8 @@ pub struct OutboxMail {
     pub body_html: Option<String>,
     /// A reply's References: space-separated `<id>` tokens ending with the parent.
     pub references_chain: Option<String>,
+    /// When it was queued: a mail the server never took is given up some hours later.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Where one outbound message stands (for operators and tests).
@@ -38,6 +40,8 @@ pub struct OutboxStatus {
     pub sent_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// Held by a sender until then (`None`: no sender holds it).
+    pub claimed_until: Option<DateTime<Utc>>,
 }
 
 /// A reply token as stored.
@@ -103,7 +107,8 @@ impl Store {
     /// Every message to a recipient, sent or not, oldest first.
     pub async fn outbox_of(&self, recipient: &str) -> StoreResult<Vec<OutboxStatus>> {
         query_as(
-            "SELECT id, kind, attempts, sent_at, failed_at, last_error FROM outbox WHERE recipient = ? ORDER BY id",
+            "SELECT id, kind, attempts, sent_at, failed_at, last_error, claimed_until FROM outbox WHERE recipient = ? \
+             ORDER BY id",
         )
         .bind(recipient)
         .fetch_all(self.pool())

@@ -41,6 +41,7 @@ mod shop_signed;
 mod shop_stripe;
 mod shop_sync;
 mod shops;
+mod smtp_outage;
 mod snapshots;
 mod support;
 mod telegram;
