@@ -7,6 +7,7 @@ pub mod classify;
 pub mod handle;
 mod html;
 pub mod inbound;
+mod message;
 pub mod outbound;
 mod quote_headers;
 mod smtp;
