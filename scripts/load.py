@@ -190,6 +190,19 @@ def console(config, who, lines):
     return run([PROMOTERD, "--config", config, "console", "--as", who], input="\n".join(lines) + "\n")
 
 
+LINK_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # src/codes.rs: 8 of these make a link's code
+CODES_TAKEN = set()
+
+
+def link_code(rng):
+    """A code as promoterd makes one (8 symbols of its alphabet), not taken before."""
+    while True:
+        code = "".join(rng.choice(LINK_ALPHABET) for _ in range(8))
+        if code not in CODES_TAKEN:
+            CODES_TAKEN.add(code)
+            return code
+
+
 def build_dataset(config, db, orders):
     """Events and ticket types through the console; promoters, links and orders in bulk SQL."""
     run([PROMOTERD, "--config", config, "org", "create", "Load Test Org", "--owner", OWNER])
@@ -214,7 +227,7 @@ def build_dataset(config, db, orders):
     links = []
     for m, p in members:
         for e in events:
-            links.append((f"l{m:04x}{e:02x}{rng.randrange(16**6):06x}", org, e, m, p, now))
+            links.append((link_code(rng), org, e, m, p, now))
     con.executemany(
         "INSERT INTO links (code, org_id, event_id, membership_id, kind, label, created_by, created_at) "
         "VALUES (?, ?, ?, ?, 'main', 'Main link', ?, ?)",
@@ -312,7 +325,7 @@ def other_org(config, db):
     con.executemany(
         "INSERT INTO links (code, org_id, event_id, membership_id, kind, label, created_by, created_at) "
         "VALUES (?, ?, ?, ?, 'main', 'Main link', ?, ?)",
-        ((f"o{m:05x}{e:03x}{rng.randrange(16**6):06x}", org, e, m, p, now) for m, p in members for e in events),
+        ((link_code(rng), org, e, m, p, now) for m, p in members for e in events),
     )
     con.commit()
     n = con.execute("SELECT count(*) FROM links").fetchone()[0]
@@ -523,7 +536,8 @@ def rebuild_bench(config, port, code, secs, solo, db):
     assert "link_refresh_seconds = 5" in text
     open(fast, "w").write(text.replace("link_refresh_seconds = 5", "link_refresh_seconds = 1"))
     con = sqlite3.connect(db, isolation_level=None, timeout=10, check_same_thread=False)
-    other, other_code = con.execute("SELECT id, code FROM links WHERE code LIKE 'o%' ORDER BY id DESC LIMIT 1").fetchone()
+    other, other_code = con.execute("SELECT l.id, l.code FROM links l JOIN organizations o ON o.id = l.org_id "
+                                    "WHERE o.slug = 'other-org' ORDER BY l.id DESC LIMIT 1").fetchone()
     d = Daemon(fast, port)
     stop = threading.Event()
     toggles = []

@@ -1,5 +1,5 @@
 //! The link table's layout: codes held inline, each link pointing at a target shared
-//! by its event's links (about 33 bytes a link).
+//! by its event's links (17 bytes a link for promoterd's own codes).
 
 use crate::domain::{EventId, LinkId, RefStyle, Shop};
 use crate::http::redirect::target_url_with;
@@ -82,8 +82,23 @@ pub(in crate::http) fn target(ticket_url: &str, shop: Shop, voucher_live: bool) 
     Some(Target { base, param, prefix })
 }
 
-/// A code of up to 16 bytes held inline (link codes have 8): no allocation per link.
+/// A code of up to 8 letters and digits packed in a word (promoterd makes codes of 8).
 /// Codes are letters and digits, so the zero padding cannot be part of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Word(u64);
+
+impl Word {
+    fn of(code: &str) -> Option<Word> {
+        if code.len() > 8 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let mut key = [0; 8];
+        key[..code.len()].copy_from_slice(code.as_bytes());
+        Some(Word(u64::from_le_bytes(key)))
+    }
+}
+
+/// A code of up to 16 bytes held inline: no allocation per link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Short([u8; 16]);
 
@@ -98,17 +113,27 @@ impl Short {
     }
 }
 
-/// A link in the table: its id and which shared target it leads to.
+/// A link in the word-keyed map: its id, when it fits 32 bits, and its target.
+#[derive(Debug, Clone, Copy)]
+struct Small {
+    link_id: u32,
+    target: u32,
+}
+
+/// A link in the other maps: its id and which shared target it leads to.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     link_id: LinkId,
     target: u32,
 }
 
-/// The table: codes, and the targets their links share (a handful per event).
-/// About 33 bytes a link (100k links: 4 MB).
+/// The table: codes, and the targets their links share (a handful per event). A code
+/// is in at most one of the maps: `small` when it has at most 8 bytes and its link's id
+/// fits 32 bits (every link promoterd makes, for the first 4 billion), 17 bytes a link
+/// with the map's control byte (100k links: 2.2 MB); else `short` (33 bytes) or `long`.
 #[derive(Debug, Default)]
 pub(super) struct Table {
+    small: HashMap<Word, Small>,
     short: HashMap<Short, Entry>,
     /// Codes longer than 16 bytes (none that promoterd makes).
     long: HashMap<Box<str>, Entry>,
@@ -120,20 +145,33 @@ pub(super) struct Table {
 impl Table {
     pub(super) fn with_capacity(links: usize) -> Table {
         Table {
-            short: HashMap::with_capacity(links),
+            small: HashMap::with_capacity(links),
             ..Table::default()
         }
     }
 
     pub(super) fn len(&self) -> usize {
-        self.short.len() + self.long.len()
+        self.small.len() + self.short.len() + self.long.len()
+    }
+
+    fn entry(&self, code: &str) -> Option<Entry> {
+        if let Some(w) = Word::of(code)
+            && let Some(s) = self.small.get(&w)
+        {
+            return Some(Entry {
+                link_id: LinkId(i64::from(s.link_id)),
+                target: s.target,
+            });
+        }
+        match Short::of(code) {
+            Some(k) if !self.short.is_empty() => self.short.get(&k).copied(),
+            Some(_) => None,
+            None => self.long.get(code).copied(),
+        }
     }
 
     pub(super) fn get(&self, code: &str) -> Option<CachedLink> {
-        let e = match Short::of(code) {
-            Some(k) => self.short.get(&k),
-            None => self.long.get(code),
-        }?;
+        let e = self.entry(code)?;
         Some(CachedLink {
             link_id: e.link_id,
             target: self.targets[e.target as usize].clone(),
@@ -141,6 +179,9 @@ impl Table {
     }
 
     pub(super) fn remove(&mut self, code: &str) {
+        if let Some(w) = Word::of(code) {
+            self.small.remove(&w);
+        }
         match Short::of(code) {
             Some(k) => self.short.remove(&k),
             None => self.long.remove(code),
@@ -196,11 +237,27 @@ impl Table {
             self.remove(code);
             return None;
         };
-        let e = Entry { link_id, target };
-        match Short::of(code) {
-            Some(k) => self.short.insert(k, e),
-            None => self.long.insert(code.into(), e),
-        };
+        // In one map only: the one it goes to now, not the one it may have been in.
+        match (Word::of(code), u32::try_from(link_id.0)) {
+            (Some(w), Ok(id)) => {
+                self.small.insert(w, Small { link_id: id, target });
+                if !self.short.is_empty()
+                    && let Some(k) = Short::of(code)
+                {
+                    self.short.remove(&k);
+                }
+            }
+            (word, _) => {
+                if let Some(w) = word {
+                    self.small.remove(&w);
+                }
+                let e = Entry { link_id, target };
+                match Short::of(code) {
+                    Some(k) => self.short.insert(k, e),
+                    None => self.long.insert(code.into(), e),
+                };
+            }
+        }
         self.get(code)
     }
 }
@@ -262,6 +319,20 @@ mod tests {
         assert!(Short::of("abc\0").is_none());
         assert!(table.put(&row(7, "bbb\0", 1, page)).is_none());
         assert_eq!(table.get("bbb").unwrap().link_id, LinkId(2));
+        // A code of 8 bytes or fewer whose link id does not fit 32 bits, and one of 9 to
+        // 16 bytes, live in the inline map; a link moving between maps is in one only.
+        let huge = i64::from(u32::MAX) + 1;
+        assert_eq!(table.put(&row(huge, "eee", 4, page)).unwrap().link_id, LinkId(huge));
+        assert_eq!(table.put(&row(8, "abcdefghij", 4, page)).unwrap().link_id, LinkId(8));
+        assert_eq!(table.put(&row(9, "eee", 4, page)).unwrap().link_id, LinkId(9));
+        assert_eq!((table.small.len(), table.short.len()), (2, 1));
+        assert_eq!(table.put(&row(huge, "eee", 4, page)).unwrap().link_id, LinkId(huge));
+        assert_eq!((table.small.len(), table.short.len()), (1, 2));
+        assert!(table.get("abcdefgh").is_none() && table.get("ee").is_none());
+        table.remove("eee");
+        table.remove("abcdefghij");
+        assert!(table.get("eee").is_none());
+        assert_eq!(table.len(), 1);
         // Codes past 16 bytes live in their own map.
         let long = "L".repeat(40);
         table.put(&row(6, &long, 3, page)).unwrap();
