@@ -282,6 +282,8 @@ pub async fn scheduler(core: Core, mut stop: tokio::sync::watch::Receiver<bool>)
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "scheduler pass failed"),
         }
+        // What the pass read and built is free now (the first pass, at start, is large).
+        crate::memory::give_back_soon();
     }
 }
 

@@ -25,6 +25,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod memory;
 pub mod metrics;
 pub mod money;
 pub mod outbox_claim;

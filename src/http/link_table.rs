@@ -172,9 +172,11 @@ impl LinkCache {
         metrics.set_links_cached(n);
         metrics.link_table_update("rebuild");
         // Freeing 100k codes takes milliseconds: not on a thread that serves redirects.
-        if old.len() > 1024 {
-            drop(tokio::task::spawn_blocking(move || drop(old)));
-        }
+        // Then what the build and the old table used goes back to the system.
+        drop(tokio::task::spawn_blocking(move || {
+            drop(old);
+            crate::memory::give_back();
+        }));
         Ok(n)
     }
 

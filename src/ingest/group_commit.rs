@@ -87,6 +87,8 @@ async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
                     if let Err(e) = set_cache(&store, WRITER_CACHE_IDLE_KIB).await {
                         tracing::warn!(error = %e, "shrinking the writer's page cache failed");
                     }
+                    // The rush's buffers and cache pages are free now: the system gets them back.
+                    crate::memory::give_back_soon();
                     rush = false;
                     continue;
                 }

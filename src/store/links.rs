@@ -362,6 +362,11 @@ impl Store {
                 }
             }
         }
+        // The scan filled this reader's page cache with every link's pages, which later
+        // reads do not want: they are let go (the daemon gives them back to the system).
+        if !self.is_postgres() {
+            query("PRAGMA shrink_memory").execute(&mut tx).await?;
+        }
         tx.rollback().await?;
         Ok(state)
     }

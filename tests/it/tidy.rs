@@ -381,3 +381,29 @@ fn the_checks_see_what_they_look_for() {
     assert!(is_sql("UPDATE links SET revoked_at = ?"));
     assert!(!is_sql("Send UPDATE when you SET it"), "prose is not SQL");
 }
+
+/// The one file allowed `unsafe` (ARCHITECTURE.md, "Unsafe code").
+const UNSAFE_FILE: &str = "src/memory.rs";
+
+#[test]
+fn unsafe_code_lives_in_one_file() {
+    let mut problems = Vec::new();
+    let mut seen_there = false;
+    for (path, text) in sources() {
+        for (n, code) in code_lines(&text).iter().enumerate() {
+            let says = code
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == "unsafe" || w == "unsafe_code");
+            if says && path == UNSAFE_FILE {
+                seen_there = true;
+            } else if says {
+                problems.push(format!("{path}:{}: `unsafe` outside {UNSAFE_FILE}", n + 1));
+            }
+        }
+    }
+    fail_if_any(problems, "unsafe code lives in src/memory.rs only");
+    assert!(
+        seen_there,
+        "{UNSAFE_FILE} moved or lost its one call: update this test and ARCHITECTURE.md"
+    );
+}
