@@ -144,9 +144,7 @@ pub async fn sender(core: Core, smtp: Smtp, from: Mailbox, mut stop: watch::Rece
             }
             continue;
         }
-        if round.sent > 0 {
-            outage = None;
-        }
+        outage = None;
         if due.len() == BATCH as usize {
             continue;
         }
@@ -187,12 +185,11 @@ async fn due_mail(core: &Core, claim: &Claim) -> Vec<OutboxMail> {
 }
 
 /// What a round left: the ids of messages not started (too little of the claim was
-/// left, or no session could be opened), whether a send was cut off at the limit, how
-/// many went out, and why no session opened if none could.
+/// left, or no session could be opened), whether a send was cut off at the limit, and
+/// why no session opened if one could not.
 struct Round {
     unsent: Vec<OutboxId>,
     cut_off: bool,
-    sent: usize,
     no_session: Option<anyhow::Error>,
 }
 
@@ -203,7 +200,7 @@ struct Round {
 /// at its limit, so no other daemon's sender can take a message still going. After a
 /// cut-off, or a session that could not be opened, no further send starts. With no
 /// session kept (or `probe`: the last round could open none), one message goes alone
-/// until one is sent: a server that refuses the login is asked once per round.
+/// until one is sent: a server that refuses the login is asked once a round.
 async fn send_all(
     core: &Core,
     smtp: &Smtp,
@@ -216,7 +213,6 @@ async fn send_all(
     let mut round = Round {
         unsent: Vec::new(),
         cut_off: false,
-        sent: 0,
         no_session: None,
     };
     let limit = claim.send_limit();
@@ -243,7 +239,6 @@ async fn send_all(
                     tracing::info!("email: SMTP delivery works again");
                     *failing = false;
                 }
-                round.sent += 1;
                 width = IN_FLIGHT;
                 if let Err(e) = core.store.mark_sent(mail.id, now).await {
                     tracing::warn!(error = %e, "recording sent mail failed");
