@@ -2,8 +2,9 @@
 //! thread's arena, so after a burst of work the pages stay resident though unused.
 //! The one place in promoterd with `unsafe` (ARCHITECTURE.md, "Unsafe code").
 
-/// Asks the C library's allocator to return the whole free pages of every arena to the
-/// system (`malloc_trim(0)`); returns whether any came back. It walks and locks each
+/// Asks the C library's allocator to return the whole free pages of every arena's free
+/// lists to the system (`malloc_trim(0)`; a thread arena's free top stays, see
+/// docs/performance.md); returns whether any came back. It walks and locks each
 /// arena in turn (a millisecond or so here), so it runs on a blocking thread after work
 /// is done: the link table built, a scheduler pass, an order rush over. Elsewhere than
 /// glibc it does nothing: those allocators give memory back themselves, or cannot.
