@@ -223,8 +223,8 @@ impl Smtp {
 
     /// A new session: TCP (without Nagle), TLS as configured, EHLO, AUTH. Whatever
     /// fails here is the session's fault, not the mail's: even a 5xx (a login refused
-    /// with 535) is a temporary failure, so an operator's wrong password delays the
-    /// outbox (each mail up to its last attempt) instead of giving up every mail in it.
+    /// with 535) is [`SmtpError::Connect`], on which the sender pauses the outbox
+    /// without charging the mail an attempt, instead of giving up every mail in it.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
         let failed = |detail: String| SmtpError::Connect {
             target: self.target(),
