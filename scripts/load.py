@@ -351,9 +351,18 @@ def telegram_accounts(db):
     con.close()
 
 
-def settle(db):
+def scheduler_passes(config):
+    """Scheduler passes the daemon of `config` has finished, from /metrics."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT[config]}/metrics").read().decode()
+    return sum(int(float(v)) for v in re.findall(r'^promoterd_scheduler_passes_total\{[^}]*\} (\S+)$', text, re.M))
+
+
+def settle(db, config=None):
     """Waits for the daemon's first scheduler pass (digests owed since the data set's
-    people were created) to finish: nothing queued for a second."""
+    people were created) to finish: counted in /metrics when `config` is given, then
+    nothing queued for a second."""
+    while config is not None and scheduler_passes(config) < 1:
+        time.sleep(0.05)
     last = None
     while True:
         con = sqlite3.connect(db)
@@ -1031,7 +1040,7 @@ def main():
             export_bench(config, db, home)
             log("== footprint")
             d = Daemon(config, port)
-            settle(db)
+            settle(db, config)
             idle = rss_kb(d.proc.pid)
             # Anonymous memory is what the daemon holds; file-backed pages are its binary as
             # mapped, which varies with the page cache (fault-around maps neighbours of a

@@ -271,6 +271,7 @@ pub async fn scheduler(core: Core, mut stop: tokio::sync::watch::Receiver<bool>)
             pass = core.run_scheduled() => pass,
             _ = stop.changed() => break,
         };
+        core.metrics.scheduler_pass(if pass.is_ok() { "ok" } else { "failed" });
         match pass {
             Ok(s) if s != Sent::default() => tracing::info!(
                 digests = s.digests,

@@ -27,6 +27,7 @@ pub struct Metrics {
     links_cached: Gauge,
     link_lookups: Family<Labels, Counter>,
     link_table_updates: Family<Labels, Counter>,
+    scheduler_passes: Family<Labels, Counter>,
     /// Handles resolved once for the redirect's hot path (no map lookup per click).
     hot_clicks: [(&'static str, Counter); 3],
     hot_redirect_latency: Histogram,
@@ -90,6 +91,14 @@ impl Metrics {
              this daemon), unchanged (a look at the log that found nothing new)",
             link_table_updates.clone(),
         );
+        let scheduler_passes = Family::<Labels, Counter>::default();
+        registry.register(
+            "scheduler_passes",
+            "Passes of the digest and notification scheduler this daemon ran, by outcome: ok, \
+             failed. One daemon runs them (the one holding the scheduler's lease), once a minute; \
+             the first, at start, queues what was owed while no daemon ran",
+            scheduler_passes.clone(),
+        );
         let hot_clicks =
             ["counted", "filtered", "dropped"].map(|o| (o, clicks.get_or_create(&[("outcome", o)]).clone()));
         let hot_redirect_latency = latency.get_or_create(&[("route", "redirect")]).clone();
@@ -103,6 +112,7 @@ impl Metrics {
             links_cached,
             link_lookups,
             link_table_updates,
+            scheduler_passes,
             hot_clicks,
             hot_redirect_latency,
         }
@@ -157,6 +167,11 @@ impl Metrics {
     /// Counts an update of the link table (`change`, `log`, `rebuild`, `unchanged`).
     pub fn link_table_update(&self, kind: &'static str) {
         self.link_table_updates.get_or_create(&[("kind", kind)]).inc();
+    }
+
+    /// Counts a finished scheduler pass: `ok` or `failed`.
+    pub fn scheduler_pass(&self, outcome: &'static str) {
+        self.scheduler_passes.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     /// Sets the number of cached links.

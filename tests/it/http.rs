@@ -608,3 +608,33 @@ async fn concurrent_deliveries_share_a_commit_and_a_refused_one_spoils_nothing()
     assert_eq!(field(&app.ok(BEN, "mystats").await, "Orders"), "39");
     server.stop().await.unwrap();
 }
+
+/// The scheduler's passes are counted in `/metrics`: operators see which daemon runs
+/// them, and the load benchmark waits for the first one before reading idle memory.
+#[tokio::test]
+async fn scheduler_passes_are_counted_in_metrics() {
+    let app = TestApp::new().await;
+    app.world().await;
+    let server = app.serve().await;
+    let url = format!("http://{}/metrics", server.metrics_addr.unwrap());
+    let passes = |text: &str| -> Option<i64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix("promoterd_scheduler_passes_total{outcome=\"ok\"} "))
+            .map(|v| v.trim().parse().unwrap())
+    };
+    let before = client().get(&url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(passes(&before), None, "no pass before the jobs run: {before}");
+    let jobs = app.run_jobs().await;
+    let counted = wait_until(
+        "the first scheduler pass is counted",
+        std::time::Duration::from_secs(30),
+        || {
+            let url = url.clone();
+            async move { passes(&client().get(&url).send().await.unwrap().text().await.unwrap()) }
+        },
+    )
+    .await;
+    drop(jobs);
+    server.stop().await.unwrap();
+    assert_eq!(counted, 1, "the pass at start, the next a minute later");
+}
