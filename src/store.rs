@@ -69,7 +69,7 @@ pub use programs::{InviteRow, MembershipRow, NewInvite};
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
 pub use ticket_types::TicketTypeUse;
 use tx::TxInner;
-pub use tx::{TxConn, WriteTx};
+pub use tx::{TxConn, Unsynced, WriteTx};
 pub use vouchers::{VoucherRow, VoucherWanted};
 
 /// Kept here too: callers name them as store types.
@@ -178,6 +178,9 @@ enum Db {
         writer: SqlitePool,
         /// How the connections were opened: a backup opens one of its own.
         options: Arc<SqliteConnectOptions>,
+        /// The write-ahead log, when commits are to be on disk before they are answered
+        /// (`synchronous = "full"`): the order writer syncs it itself (`tx.rs`).
+        wal: Option<Arc<std::path::PathBuf>>,
     },
     Postgres {
         pool: PgPool,
@@ -238,7 +241,7 @@ impl Store {
             .foreign_keys(true)
             // Rows reach the async side in bursts rather than one wake-up per row.
             .row_buffer_size(1024);
-        Self::with_options(opts).await
+        Self::with_options(opts, full).await
     }
 
     /// Opens a database from a URL: `postgres://…` (or `postgresql://…`), else a
@@ -251,7 +254,8 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
-        Self::with_options(opts).await
+        // sqlx's default durability is `FULL`.
+        Self::with_options(opts, true).await
     }
 
     /// Opens a PostgreSQL database with at most `pool_size` connections. Does not migrate.
@@ -277,17 +281,34 @@ impl Store {
         })
     }
 
-    async fn with_options(opts: SqliteConnectOptions) -> StoreResult<Self> {
+    async fn with_options(opts: SqliteConnectOptions, full: bool) -> StoreResult<Self> {
         // The writer's statement journals (a multi-row insert inside a batch with savepoints)
         // stay in memory: spilled to disk they cost a temp file created and unlinked per batch.
         // `secure_delete` zeroes what a write removes (erased buyers, a sent message's
         // code or token, a dropped attachment's pages) instead of leaving it in free space.
         // A connection is a thread of this process: no network to lose it, and sqlx's
         // check before each acquire would only cost a hand-over to that thread and back.
-        let writer = SqlitePoolOptions::new()
+        let mut writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(30));
+        if full {
+            // The order writer runs its transactions without the commit's own fsync and
+            // syncs the log after them (`Store::write_batch`); whoever takes the connection
+            // next finds it as configured. A connection that cannot be set back is closed.
+            writer = writer.after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA synchronous = FULL").await?;
+                    Ok(true)
+                })
+            });
+        }
+        let wal = full.then(|| {
+            let mut wal = opts.get_filename().as_os_str().to_owned();
+            wal.push("-wal");
+            Arc::new(std::path::PathBuf::from(wal))
+        });
+        let writer = writer
             .connect_with(
                 opts.clone()
                     .pragma("temp_store", "memory")
@@ -307,6 +328,7 @@ impl Store {
                 pool,
                 writer,
                 options: Arc::new(opts),
+                wal,
             },
             changes: Default::default(),
         })
@@ -359,6 +381,7 @@ impl Store {
             tx: TxConn(tx),
             links: false,
             changes: self.changes.clone(),
+            wal: None,
         })
     }
 

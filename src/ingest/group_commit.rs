@@ -1,14 +1,17 @@
 //! Group commit for order deliveries: concurrent webhook requests share one durable
-//! transaction, each in its own savepoint, and each is answered after the commit.
+//! transaction, each in its own savepoint, and each is answered once the commit is on
+//! disk. The disk's confirmation of one batch is awaited while the next is written.
 
 use super::{ApplyError, DeliveryOutcome, OrderError, OrderInput};
 use crate::clock::Clock;
-use crate::store::{IngestOutcome, Store, StoreError, WRITER_CACHE_BUSY_KIB, WRITER_CACHE_IDLE_KIB};
+use crate::store::{IngestOutcome, Store, StoreError, Unsynced, WRITER_CACHE_BUSY_KIB, WRITER_CACHE_IDLE_KIB};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries in one transaction.
 const MAX_BATCH: usize = 256;
+/// Committed batches waiting for the disk at most; past it the writer waits too.
+const MAX_IN_SYNC: usize = 64;
 /// Quiet time after which the writer's page cache goes back to its resting size.
 const RUSH_OVER: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -75,7 +78,54 @@ async fn apply_one(
     }
 }
 
+/// What a delivery is answered.
+type Answer = Result<DeliveryOutcome, ApplyError>;
+
+/// A committed batch's answers, given once its commit is on disk.
+struct Answers {
+    commit: Unsynced,
+    answers: Vec<(oneshot::Sender<Answer>, Answer)>,
+}
+
+/// Answers committed batches once they are on disk: one sync for every batch committed
+/// before it began, while the writer goes on with the next.
+async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
+    let mut pending: Vec<Answers> = Vec::new();
+    while rx.recv_many(&mut pending, usize::MAX).await > 0 {
+        let mut answers = Vec::new();
+        let commits = pending
+            .drain(..)
+            .map(|a| {
+                answers.extend(a.answers);
+                a.commit
+            })
+            .collect();
+        let synced = store.make_durable(commits).await;
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, orders = answers.len(), "syncing committed orders to disk failed");
+        }
+        for (done, answer) in answers {
+            let _ = done.send(match &synced {
+                Ok(()) => answer,
+                // Committed but perhaps not on disk: the checkout retries, and the stored
+                // order (if it stayed) answers the retry as a duplicate.
+                Err(e) => Err(ApplyError::Unavailable(format!(
+                    "the disk did not confirm the write: {e}"
+                ))),
+            });
+        }
+    }
+}
+
 async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
+    let (durable, to_answer) = mpsc::channel(MAX_IN_SYNC);
+    let answering = tokio::spawn(answer_when_durable(store.clone(), to_answer));
+    writer(&store, &clock, &mut rx, &durable).await;
+    drop(durable);
+    let _ = answering.await;
+}
+
+async fn writer(store: &Store, clock: &Clock, rx: &mut mpsc::Receiver<Job>, durable: &mpsc::Sender<Answers>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     // During a rush the writer keeps a larger page cache; at rest it gives it back.
     let mut rush = false;
@@ -84,7 +134,7 @@ async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
             match tokio::time::timeout(RUSH_OVER, rx.recv_many(&mut batch, MAX_BATCH)).await {
                 Ok(n) => n,
                 Err(_) => {
-                    if let Err(e) = set_cache(&store, WRITER_CACHE_IDLE_KIB).await {
+                    if let Err(e) = set_cache(store, WRITER_CACHE_IDLE_KIB).await {
                         tracing::warn!(error = %e, "shrinking the writer's page cache failed");
                     }
                     // The rush's buffers and cache pages are free now: the system gets them back.
@@ -100,14 +150,28 @@ async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
             break;
         }
         if !rush {
-            if let Err(e) = set_cache(&store, WRITER_CACHE_BUSY_KIB).await {
+            if let Err(e) = set_cache(store, WRITER_CACHE_BUSY_KIB).await {
                 tracing::warn!(error = %e, "growing the writer's page cache failed");
             }
             rush = true;
         }
-        let results = commit_batch(&store, &clock, &batch).await;
-        for (job, result) in batch.drain(..).zip(results) {
-            let _ = job.done.send(result);
+        let (results, commit) = commit_batch(store, clock, &batch).await;
+        let answers: Vec<_> = batch.drain(..).map(|job| job.done).zip(results).collect();
+        match commit {
+            Some(commit) => {
+                if let Err(mpsc::error::SendError(a)) = durable.send(Answers { commit, answers }).await {
+                    // Only while stopping: nothing can confirm the disk any more.
+                    for (done, _) in a.answers {
+                        let _ = done.send(Err(ApplyError::Unavailable("it has stopped".into())));
+                    }
+                }
+            }
+            // Nothing was committed: the answers say so at once.
+            None => {
+                for (done, answer) in answers {
+                    let _ = done.send(answer);
+                }
+            }
         }
     }
 }
@@ -122,10 +186,14 @@ async fn set_cache(store: &Store, kib: u32) -> Result<(), StoreError> {
 /// One transaction for the batch. New orders (the common case) are written together
 /// with a few multi-row statements; any other delivery runs on its own in a savepoint,
 /// so a refused one rolls back only itself.
-async fn commit_batch(store: &Store, clock: &Clock, batch: &[Job]) -> Vec<Result<DeliveryOutcome, ApplyError>> {
+async fn commit_batch(
+    store: &Store,
+    clock: &Clock,
+    batch: &[Job],
+) -> (Vec<Result<DeliveryOutcome, ApplyError>>, Option<Unsynced>) {
     let now = clock.now();
     let attempt = async {
-        let mut tx = store.write().await?;
+        let mut tx = store.write_batch().await?;
         let mut results: Vec<Option<Result<DeliveryOutcome, ApplyError>>> = batch.iter().map(|_| None).collect();
         let fresh = fresh_orders(store, &mut tx, batch).await?;
         let deliveries: Vec<(&str, &str, &str)> = fresh
@@ -165,18 +233,19 @@ async fn commit_batch(store: &Store, clock: &Clock, batch: &[Job]) -> Vec<Result
             }
             *slot = Some(r);
         }
-        tx.commit().await?;
-        Ok::<_, StoreError>(results.into_iter().flatten().collect::<Vec<_>>())
+        let commit = tx.commit_unsynced().await?;
+        Ok::<_, StoreError>((results.into_iter().flatten().collect::<Vec<_>>(), commit))
     }
     .await;
     match attempt {
-        Ok(results) => results,
+        Ok((results, commit)) => (results, Some(commit)),
         Err(e) => {
             tracing::error!(error = %e, orders = batch.len(), "committing a batch of orders failed");
-            batch
+            let failed = batch
                 .iter()
                 .map(|_| Err(ApplyError::Unavailable(format!("the batch failed: {e}"))))
-                .collect()
+                .collect();
+            (failed, None)
         }
     }
 }

@@ -2,9 +2,10 @@
 //! page cache (SQLite) sized for a rush of orders.
 
 use super::sql::{On, query};
-use super::{LinkChanges, Store, StoreResult};
+use super::{Db, LinkChanges, Store, StoreError, StoreResult};
 use sqlx::postgres::Postgres;
-use sqlx::{Sqlite, Transaction};
+use sqlx::{SqlSafeStr, Sqlite, Transaction};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite's one writer connection; on
@@ -18,7 +19,15 @@ pub struct WriteTx {
     /// Whether the transaction changed tracking links: announced once it commits.
     pub(super) links: bool,
     pub(super) changes: Arc<LinkChanges>,
+    /// The log to sync after the commit ([`Store::write_batch`] on a `full` SQLite).
+    pub(super) wal: Option<Arc<PathBuf>>,
 }
+
+/// A committed transaction that may not be on disk yet: the writes are durable once
+/// [`Store::make_durable`] has returned for it (or a later one).
+#[derive(Debug)]
+#[must_use = "the commit is on disk only once Store::make_durable has returned"]
+pub struct Unsynced(());
 
 /// The connection of a [`WriteTx`].
 #[derive(Debug)]
@@ -61,6 +70,17 @@ impl WriteTx {
     /// announces that it changed links, if it did: migration 0017's log names what
     /// changed (for any process); the announcement makes the redirect read it at once.
     pub async fn commit(self) -> StoreResult<()> {
+        let wal = self.wal.clone();
+        let _committed = self.commit_unsynced().await?;
+        match wal {
+            Some(wal) => sync_log(wal).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Commits without waiting for the disk where [`Store::write_batch`] allows it: the
+    /// caller answers for these writes only after [`Store::make_durable`].
+    pub async fn commit_unsynced(self) -> StoreResult<Unsynced> {
         match self.tx.0 {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
@@ -68,7 +88,7 @@ impl WriteTx {
         if self.links {
             self.changes.announce();
         }
-        Ok(())
+        Ok(Unsynced(()))
     }
 
     /// Ends the transaction without keeping its writes, at once. (Dropping it does the
@@ -104,6 +124,42 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl Store {
+    /// A write transaction for the order writer, whose commit can leave the wait for the
+    /// disk to [`Store::make_durable`] ([`WriteTx::commit_unsynced`]), so the next batch
+    /// is written while this one's is synced. With `synchronous = "full"` on SQLite it
+    /// runs with WAL's `NORMAL` (the commit appends to the log without syncing it; the
+    /// connection is set back when released); anywhere else it is [`Store::write`].
+    pub async fn write_batch(&self) -> StoreResult<WriteTx> {
+        let Db::Sqlite {
+            writer, wal: Some(wal), ..
+        } = &self.db
+        else {
+            return self.write().await;
+        };
+        let mut conn = writer.acquire().await?;
+        sqlx::Executor::execute(&mut *conn, "PRAGMA synchronous = NORMAL").await?;
+        // What sqlx's `Pool::begin_with` does, on a connection taken first: the
+        // durability level cannot change inside a transaction.
+        let tx = Transaction::begin(conn, Some("BEGIN IMMEDIATE".into_sql_str())).await?;
+        Ok(WriteTx {
+            tx: TxConn(TxInner::Sqlite(tx)),
+            links: false,
+            changes: self.changes.clone(),
+            wal: Some(wal.clone()),
+        })
+    }
+
+    /// Returns once every transaction in `commits` is on disk. SQLite: one `fdatasync`
+    /// of the log, begun after they committed; the log's frames carry cumulative
+    /// checksums, so recovery never keeps a later commit without the earlier ones.
+    /// PostgreSQL's commits are durable already.
+    pub async fn make_durable(&self, commits: Vec<Unsynced>) -> StoreResult<()> {
+        match &self.db {
+            Db::Sqlite { wal: Some(wal), .. } if !commits.is_empty() => sync_log(wal.clone()).await,
+            _ => Ok(()),
+        }
+    }
+
     /// Sizes the writer's page cache: [`WRITER_CACHE_BUSY_KIB`] while orders pour in,
     /// [`WRITER_CACHE_IDLE_KIB`] otherwise (a smaller cache frees the pages beyond it).
     /// PostgreSQL sizes its own buffers: nothing to do there.
@@ -132,5 +188,99 @@ impl Store {
         query("ROLLBACK TO item").execute(&mut **tx).await?;
         query("RELEASE item").execute(&mut **tx).await?;
         Ok(())
+    }
+}
+
+/// Syncs SQLite's write-ahead log to disk, on a blocking thread.
+async fn sync_log(wal: Arc<PathBuf>) -> StoreResult<()> {
+    let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&*wal) {
+        Ok(log) => log.sync_data(),
+        // No log: the last connection closed it, and that checkpoint synced the database.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    })
+    .await
+    .map_err(|e| StoreError::File(std::io::Error::other(e)))?;
+    Ok(synced?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sql::query_scalar;
+    use super::*;
+
+    /// The durability level the writer connection's next user finds (2 `FULL`, 1 `NORMAL`).
+    async fn writer_level(store: &Store) -> i64 {
+        query_scalar("PRAGMA synchronous")
+            .fetch_one(store.writer())
+            .await
+            .unwrap()
+    }
+
+    async fn level_in(tx: &mut WriteTx) -> i64 {
+        query_scalar("PRAGMA synchronous").fetch_one(&mut **tx).await.unwrap()
+    }
+
+    async fn store(full: bool) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with(&dir.path().join("db.sqlite"), full).await.unwrap();
+        query("CREATE TABLE t (x INTEGER)")
+            .execute(store.writer())
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn the_order_writer_skips_the_commits_fsync_and_sets_the_level_back() {
+        let (_dir, store) = store(true).await;
+        assert_eq!(writer_level(&store).await, 2);
+        let mut tx = store.write_batch().await.unwrap();
+        assert_eq!(level_in(&mut tx).await, 1, "the batch commits without its own fsync");
+        query("INSERT INTO t VALUES (1)").execute(&mut *tx).await.unwrap();
+        let commit = tx.commit_unsynced().await.unwrap();
+        assert_eq!(
+            writer_level(&store).await,
+            2,
+            "the next statement on the writer syncs its commit"
+        );
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(level_in(&mut tx).await, 2, "so does the next transaction");
+        tx.rollback().await.unwrap();
+        store.make_durable(vec![commit]).await.unwrap();
+
+        // A batch that fails and rolls back gives the connection back as configured too.
+        let mut tx = store.write_batch().await.unwrap();
+        query("INSERT INTO t VALUES (2)").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        assert_eq!(writer_level(&store).await, 2);
+        let rows: i64 = query_scalar("SELECT count(*) FROM t")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[tokio::test]
+    async fn with_normal_durability_nothing_is_switched_or_synced() {
+        let (_dir, store) = store(false).await;
+        let mut tx = store.write_batch().await.unwrap();
+        assert_eq!(level_in(&mut tx).await, 1);
+        assert!(tx.wal.is_none(), "no log to sync");
+        let commit = tx.commit_unsynced().await.unwrap();
+        store.make_durable(vec![commit]).await.unwrap();
+        assert_eq!(writer_level(&store).await, 1);
+    }
+
+    #[tokio::test]
+    async fn syncing_the_log_reads_a_missing_log_as_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("db.sqlite-wal");
+        sync_log(Arc::new(log.clone())).await.unwrap();
+        std::fs::write(&log, b"frames").unwrap();
+        sync_log(Arc::new(log.clone())).await.unwrap();
+        // Any other failure is not read as synced (here the log's directory is a file).
+        let err = sync_log(Arc::new(log.join("child"))).await;
+        assert!(err.is_err(), "{err:?}");
     }
 }
