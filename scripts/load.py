@@ -361,7 +361,10 @@ def settle(db, config=None):
     """Waits for the daemon's first scheduler pass (digests owed since the data set's
     people were created) to finish: counted in /metrics when `config` is given, then
     nothing queued for a second."""
+    deadline = time.time() + 600
     while config is not None and scheduler_passes(config) < 1:
+        if time.time() > deadline:
+            sys.exit("the daemon's first scheduler pass did not end within 10 minutes")
         time.sleep(0.05)
     last = None
     while True:

@@ -35,7 +35,7 @@ mod programs;
 mod sql;
 mod stats;
 #[cfg(test)]
-mod test_fixture;
+pub(crate) mod test_fixture;
 mod ticket_types;
 mod tx;
 mod upgrade;
@@ -303,11 +303,6 @@ impl Store {
                 })
             });
         }
-        let wal = full.then(|| {
-            let mut wal = opts.get_filename().as_os_str().to_owned();
-            wal.push("-wal");
-            Arc::new(std::path::PathBuf::from(wal))
-        });
         let writer = writer
             .connect_with(
                 opts.clone()
@@ -323,6 +318,7 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(opts.clone().pragma("query_only", "on"))
             .await?;
+        let wal = if full { write_ahead_log(&writer).await? } else { None };
         Ok(Self {
             db: Db::Sqlite {
                 pool,
@@ -459,6 +455,24 @@ impl Store {
             Db::Postgres { .. } => None,
         }
     }
+}
+
+/// The write-ahead log of the writer's database, as SQLite names it (its own resolved
+/// path, symbolic links followed, plus `-wal`), when it is a file that exists. None
+/// otherwise (an in-memory database): the order writer then commits at `FULL` itself.
+async fn write_ahead_log(writer: &SqlitePool) -> StoreResult<Option<Arc<std::path::PathBuf>>> {
+    let file: String = query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .fetch_one(On::SqlitePool(writer))
+        .await?;
+    if file.is_empty() {
+        return Ok(None);
+    }
+    let wal = std::path::PathBuf::from(format!("{file}-wal"));
+    if !wal.is_file() {
+        tracing::warn!(log = %wal.display(), "the database's write-ahead log is not where SQLite names it: each order batch syncs its own commit");
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(wal)))
 }
 
 /// Whether a `[database] url` names a PostgreSQL database.

@@ -88,7 +88,8 @@ struct Answers {
 }
 
 /// Answers committed batches once they are on disk: one sync for every batch committed
-/// before it began, while the writer goes on with the next.
+/// before it began, while the writer goes on with the next. A failed sync ends it, and
+/// with it the writer (see [`writer`]).
 async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
     let mut pending: Vec<Answers> = Vec::new();
     while rx.recv_many(&mut pending, usize::MAX).await > 0 {
@@ -100,19 +101,30 @@ async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
                 a.commit
             })
             .collect();
-        let synced = store.make_durable(commits).await;
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, orders = answers.len(), "syncing committed orders to disk failed");
-        }
-        for (done, answer) in answers {
-            let _ = done.send(match &synced {
-                Ok(()) => answer,
-                // Committed but perhaps not on disk: the checkout retries, and the stored
-                // order (if it stayed) answers the retry as a duplicate.
-                Err(e) => Err(ApplyError::Unavailable(format!(
-                    "the disk did not confirm the write: {e}"
-                ))),
-            });
+        match store.make_durable(commits).await {
+            Ok(()) => {
+                for (done, answer) in answers {
+                    let _ = done.send(answer);
+                }
+            }
+            Err(e) => {
+                // The writer sees this before it writes another batch.
+                rx.close();
+                // Committed, visible, perhaps never on disk: a later sync would not say
+                // so (the failed pages count as written), so no delivery is acknowledged
+                // from here on, retries of these included.
+                tracing::error!(
+                    error = %e,
+                    orders = answers.len(),
+                    "the disk did not confirm committed orders: order deliveries are refused until promoterd is restarted (check the disk first)"
+                );
+                for (done, _) in answers {
+                    let _ = done.send(Err(ApplyError::Unavailable(format!(
+                        "the disk did not confirm the write: {e}"
+                    ))));
+                }
+                return;
+            }
         }
     }
 }
@@ -148,6 +160,16 @@ async fn writer(store: &Store, clock: &Clock, rx: &mut mpsc::Receiver<Job>, dura
         };
         if received == 0 {
             break;
+        }
+        if durable.is_closed() {
+            // The disk failed to confirm a commit (or the answering task is gone):
+            // nothing more is written, and deliveries are refused as by a stopped writer.
+            for job in batch.drain(..) {
+                let _ = job.done.send(Err(ApplyError::Unavailable(
+                    "it has stopped: the disk did not confirm a write".into(),
+                )));
+            }
+            return;
         }
         if !rush {
             if let Err(e) = set_cache(store, WRITER_CACHE_BUSY_KIB).await {
@@ -280,4 +302,70 @@ async fn fresh_orders(store: &Store, tx: &mut crate::store::WriteTx, batch: &[Jo
         .into_iter()
         .filter(|&i| !known.contains(&(batch[i].order.source.clone(), batch[i].order.external_id.clone())))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LineInput, OrderStatus};
+    use crate::store::test_fixture::{Fixture, store_with_an_event_syncing};
+
+    fn order(f: &Fixture, id: &str) -> OrderInput {
+        let now = chrono::Utc::now();
+        OrderInput {
+            source: "checkout".into(),
+            external_id: id.into(),
+            event_id: f.event,
+            ref_code: None,
+            buyer_name: None,
+            buyer_email: None,
+            buyer_phone: None,
+            status: OrderStatus::Paid,
+            currency: "EUR".into(),
+            ordered_at: now,
+            updated_at: now,
+            lines: vec![LineInput {
+                ticket_type: "GA".into(),
+                quantity: 1,
+                refunded_quantity: 0,
+                unit_price_minor: 2500,
+                refunded_minor: 0,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delivery_is_answered_only_once_the_disk_confirms_its_commit() {
+        let (f, tx) = store_with_an_event_syncing(true).await;
+        tx.commit().await.unwrap();
+        let (writer, _task) = GroupCommit::start(f.store.clone(), Clock::system());
+        let ok = writer.apply(Some("d1".into()), order(&f, "A1")).await;
+        assert!(
+            matches!(ok, Ok(DeliveryOutcome::Applied(IngestOutcome::Created(_)))),
+            "{ok:?}"
+        );
+
+        // A disk that refuses the sync (the log's directory is a file here): the
+        // committed batch is not acknowledged, and the writer takes nothing more.
+        std::fs::write(f.dir.path().join("not-a-directory"), b"").unwrap();
+        let failing = f
+            .store
+            .clone()
+            .with_write_ahead_log(f.dir.path().join("not-a-directory").join("db.sqlite-wal"));
+        let (writer, task) = GroupCommit::start(failing, Clock::system());
+        let refused = writer.apply(Some("d2".into()), order(&f, "A2")).await;
+        assert!(
+            matches!(&refused, Err(ApplyError::Unavailable(m)) if m.contains("disk did not confirm")),
+            "{refused:?}"
+        );
+        let after = writer.apply(Some("d3".into()), order(&f, "A3")).await;
+        assert!(matches!(after, Err(ApplyError::Unavailable(_))), "{after:?}");
+        assert_eq!(
+            f.count("orders").await,
+            2,
+            "A1, and A2 committed but never acknowledged; A3 not written"
+        );
+        drop(writer);
+        task.await.unwrap();
+    }
 }

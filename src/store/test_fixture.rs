@@ -17,8 +17,13 @@ pub struct Fixture {
 
 /// Creates the store and writes the organization and event in `tx`, returned open.
 pub async fn store_with_an_event() -> (Fixture, WriteTx) {
+    store_with_an_event_syncing(false).await
+}
+
+/// The same, with every commit on disk before it is answered when `full`.
+pub async fn store_with_an_event_syncing(full: bool) -> (Fixture, WriteTx) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(&dir.path().join("db.sqlite"), false).await.unwrap();
+    let store = Store::open_with(&dir.path().join("db.sqlite"), full).await.unwrap();
     store.migrate().await.unwrap();
     let now = Utc::now();
     let mut tx = store.write().await.unwrap();
@@ -43,4 +48,14 @@ pub async fn store_with_an_event() -> (Fixture, WriteTx) {
         event,
     };
     (fixture, tx)
+}
+
+impl Fixture {
+    /// Rows in `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        super::sql::query_scalar(format!("SELECT count(*) FROM {table}"))
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
 }

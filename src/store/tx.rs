@@ -160,6 +160,16 @@ impl Store {
         }
     }
 
+    /// The same store with its write-ahead log taken to be `log`: for tests of a disk
+    /// that does not confirm a sync.
+    #[cfg(test)]
+    pub(crate) fn with_write_ahead_log(mut self, log: PathBuf) -> Self {
+        if let Db::Sqlite { wal, .. } = &mut self.db {
+            *wal = Some(Arc::new(log));
+        }
+        self
+    }
+
     /// Sizes the writer's page cache: [`WRITER_CACHE_BUSY_KIB`] while orders pour in,
     /// [`WRITER_CACHE_IDLE_KIB`] otherwise (a smaller cache frees the pages beyond it).
     /// PostgreSQL sizes its own buffers: nothing to do there.
@@ -270,6 +280,22 @@ mod tests {
         let commit = tx.commit_unsynced().await.unwrap();
         store.make_durable(vec![commit]).await.unwrap();
         assert_eq!(writer_level(&store).await, 1);
+    }
+
+    #[tokio::test]
+    async fn the_log_synced_is_the_one_sqlite_writes_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.db");
+        Store::open_with(&real, true).await.unwrap().close().await;
+        let link = dir.path().join("promoterd.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let store = Store::open_with(&link, true).await.unwrap();
+        let Db::Sqlite { wal, .. } = &store.db else {
+            unreachable!()
+        };
+        let wal = wal.as_deref().expect("a log to sync");
+        assert_eq!(wal.file_name().unwrap(), "real.db-wal", "{wal:?}");
+        assert!(wal.is_file());
     }
 
     #[tokio::test]
