@@ -180,7 +180,7 @@ enum Db {
         options: Arc<SqliteConnectOptions>,
         /// The write-ahead log, when commits are to be on disk before they are answered
         /// (`synchronous = "full"`): the order writer syncs it itself (`tx.rs`).
-        wal: Option<Arc<std::path::PathBuf>>,
+        wal: Option<Arc<tx::WriteAheadLog>>,
     },
     Postgres {
         pool: PgPool,
@@ -458,21 +458,22 @@ impl Store {
 }
 
 /// The write-ahead log of the writer's database, as SQLite names it (its own resolved
-/// path, symbolic links followed, plus `-wal`), when it is a file that exists. None
-/// otherwise (an in-memory database): the order writer then commits at `FULL` itself.
-async fn write_ahead_log(writer: &SqlitePool) -> StoreResult<Option<Arc<std::path::PathBuf>>> {
-    let file: String = query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+/// path, symbolic links followed, plus `-wal`), opened, when it is a file that exists.
+/// None otherwise (an in-memory database): the order writer then commits at `FULL`.
+async fn write_ahead_log(writer: &SqlitePool) -> StoreResult<Option<Arc<tx::WriteAheadLog>>> {
+    let file: Option<String> = query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
         .fetch_one(On::SqlitePool(writer))
-        .await?;
-    if file.is_empty() {
+        .await
+        .ok();
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return Ok(None);
+    };
+    let log = tx::WriteAheadLog::at(std::path::PathBuf::from(format!("{file}-wal")));
+    if !log.is_open() {
+        tracing::warn!(database = %file, "the database's write-ahead log is not where SQLite names it: each order batch syncs its own commit");
         return Ok(None);
     }
-    let wal = std::path::PathBuf::from(format!("{file}-wal"));
-    if !wal.is_file() {
-        tracing::warn!(log = %wal.display(), "the database's write-ahead log is not where SQLite names it: each order batch syncs its own commit");
-        return Ok(None);
-    }
-    Ok(Some(Arc::new(wal)))
+    Ok(Some(Arc::new(log)))
 }
 
 /// Whether a `[database] url` names a PostgreSQL database.

@@ -20,7 +20,61 @@ pub struct WriteTx {
     pub(super) links: bool,
     pub(super) changes: Arc<LinkChanges>,
     /// The log to sync after the commit ([`Store::write_batch`] on a `full` SQLite).
-    pub(super) wal: Option<Arc<PathBuf>>,
+    pub(super) wal: Option<Arc<WriteAheadLog>>,
+}
+
+/// SQLite's write-ahead log as the order writer syncs it. One descriptor stays open from
+/// start-up: Linux reports a failed writeback once to each descriptor open when it
+/// happened, so this one hears of it even when SQLite's own descriptor (a checkpoint,
+/// another write's commit) synced first. A log replaced since (the last connection
+/// closed it) is opened again.
+#[derive(Debug)]
+pub(crate) struct WriteAheadLog {
+    path: PathBuf,
+    open: std::sync::Mutex<Option<(std::fs::File, (u64, u64))>>,
+}
+
+impl WriteAheadLog {
+    /// The log at `path`, opened now if it is there.
+    pub(crate) fn at(path: PathBuf) -> Self {
+        let open = std::fs::File::open(&path)
+            .and_then(|f| Ok((identity(&f.metadata()?), f)))
+            .ok()
+            .map(|(id, f)| (f, id));
+        WriteAheadLog {
+            path,
+            open: std::sync::Mutex::new(open),
+        }
+    }
+
+    /// Whether the log was there to open.
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.lock().expect("log lock").is_some()
+    }
+
+    /// Syncs the log's data to disk (blocking).
+    fn sync(&self) -> std::io::Result<()> {
+        let mut open = self.open.lock().expect("log lock");
+        let now = match std::fs::metadata(&self.path) {
+            Ok(m) => identity(&m),
+            // No log: the last connection closed it, and that checkpoint synced the database.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let log = match open.take() {
+            Some((log, id)) if id == now => log,
+            _ => std::fs::File::open(&self.path)?,
+        };
+        let synced = log.sync_data();
+        *open = Some((log, now));
+        synced
+    }
+}
+
+/// A file's device and inode.
+fn identity(m: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
 }
 
 /// A committed transaction that may not be on disk yet: the writes are durable once
@@ -165,7 +219,7 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn with_write_ahead_log(mut self, log: PathBuf) -> Self {
         if let Db::Sqlite { wal, .. } = &mut self.db {
-            *wal = Some(Arc::new(log));
+            *wal = Some(Arc::new(WriteAheadLog::at(log)));
         }
         self
     }
@@ -202,15 +256,10 @@ impl Store {
 }
 
 /// Syncs SQLite's write-ahead log to disk, on a blocking thread.
-async fn sync_log(wal: Arc<PathBuf>) -> StoreResult<()> {
-    let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&*wal) {
-        Ok(log) => log.sync_data(),
-        // No log: the last connection closed it, and that checkpoint synced the database.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    })
-    .await
-    .map_err(|e| StoreError::File(std::io::Error::other(e)))?;
+async fn sync_log(wal: Arc<WriteAheadLog>) -> StoreResult<()> {
+    let synced = tokio::task::spawn_blocking(move || wal.sync())
+        .await
+        .map_err(|e| StoreError::File(std::io::Error::other(e)))?;
     Ok(synced?)
 }
 
@@ -294,19 +343,29 @@ mod tests {
             unreachable!()
         };
         let wal = wal.as_deref().expect("a log to sync");
-        assert_eq!(wal.file_name().unwrap(), "real.db-wal", "{wal:?}");
-        assert!(wal.is_file());
+        assert_eq!(wal.path.file_name().unwrap(), "real.db-wal", "{wal:?}");
+        assert!(wal.is_open());
     }
 
     #[tokio::test]
     async fn syncing_the_log_reads_a_missing_log_as_checkpointed() {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("db.sqlite-wal");
-        sync_log(Arc::new(log.clone())).await.unwrap();
-        std::fs::write(&log, b"frames").unwrap();
-        sync_log(Arc::new(log.clone())).await.unwrap();
+        let path = dir.path().join("db.sqlite-wal");
+        let log = Arc::new(WriteAheadLog::at(path.clone()));
+        assert!(!log.is_open());
+        sync_log(log.clone()).await.unwrap();
+        std::fs::write(&path, b"frames").unwrap();
+        sync_log(log.clone()).await.unwrap();
+        assert!(log.is_open(), "opened once it is there");
+        // Replaced (closed by the last connection, made again by the next): opened again.
+        std::fs::remove_file(&path).unwrap();
+        sync_log(log.clone()).await.unwrap();
+        std::fs::write(&path, b"new frames").unwrap();
+        sync_log(log.clone()).await.unwrap();
+        let now = log.open.lock().unwrap().as_ref().map(|(_, id)| *id).unwrap();
+        assert_eq!(now, identity(&std::fs::metadata(&path).unwrap()));
         // Any other failure is not read as synced (here the log's directory is a file).
-        let err = sync_log(Arc::new(log.join("child"))).await;
+        let err = sync_log(Arc::new(WriteAheadLog::at(path.join("child")))).await;
         assert!(err.is_err(), "{err:?}");
     }
 }
