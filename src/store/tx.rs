@@ -1,5 +1,5 @@
-//! Write transactions on either database, savepoints inside them, and the writer's
-//! page cache (SQLite) sized for a rush of orders.
+//! Write transactions on either database, savepoints inside them, the order writer's
+//! transactions that sync SQLite's log after the commit, and the writer's page cache.
 
 use super::sql::{On, query};
 use super::{Db, LinkChanges, Store, StoreError, StoreResult};
