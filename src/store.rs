@@ -318,7 +318,7 @@ impl Store {
             .test_before_acquire(false)
             .connect_with(opts.clone().pragma("query_only", "on"))
             .await?;
-        let wal = if full { write_ahead_log(&writer).await? } else { None };
+        let wal = if full { write_ahead_log(&writer).await } else { None };
         Ok(Self {
             db: Db::Sqlite {
                 pool,
@@ -460,20 +460,18 @@ impl Store {
 /// The write-ahead log of the writer's database, as SQLite names it (its own resolved
 /// path, symbolic links followed, plus `-wal`), opened, when it is a file that exists.
 /// None otherwise (an in-memory database): the order writer then commits at `FULL`.
-async fn write_ahead_log(writer: &SqlitePool) -> StoreResult<Option<Arc<tx::WriteAheadLog>>> {
+async fn write_ahead_log(writer: &SqlitePool) -> Option<Arc<tx::WriteAheadLog>> {
     let file: Option<String> = query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
         .fetch_one(On::SqlitePool(writer))
         .await
         .ok();
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
-        return Ok(None);
-    };
+    let file = file.filter(|f| !f.is_empty())?;
     let log = tx::WriteAheadLog::at(std::path::PathBuf::from(format!("{file}-wal")));
     if !log.is_open() {
         tracing::warn!(database = %file, "the database's write-ahead log is not where SQLite names it: each order batch syncs its own commit");
-        return Ok(None);
+        return None;
     }
-    Ok(Some(Arc::new(log)))
+    Some(Arc::new(log))
 }
 
 /// Whether a `[database] url` names a PostgreSQL database.

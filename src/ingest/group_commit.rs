@@ -18,7 +18,7 @@ const RUSH_OVER: std::time::Duration = std::time::Duration::from_secs(30);
 struct Job {
     delivery_id: Option<String>,
     order: OrderInput,
-    done: oneshot::Sender<Result<DeliveryOutcome, ApplyError>>,
+    done: oneshot::Sender<Answer>,
 }
 
 /// A handle to the committing task; cheap to clone. The task ends when every handle
@@ -81,6 +81,13 @@ async fn apply_one(
 /// What a delivery is answered.
 type Answer = Result<DeliveryOutcome, ApplyError>;
 
+/// Refuses deliveries whose answers can no longer be given: the checkout retries.
+fn refuse(waiting: impl IntoIterator<Item = oneshot::Sender<Answer>>, why: &str) {
+    for done in waiting {
+        let _ = done.send(Err(ApplyError::Unavailable(why.to_string())));
+    }
+}
+
 /// A committed batch's answers, given once its commit is on disk.
 struct Answers {
     commit: Unsynced,
@@ -118,11 +125,10 @@ async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
                     orders = answers.len(),
                     "the disk did not confirm committed orders: order deliveries are refused until promoterd is restarted (check the disk first)"
                 );
-                for (done, _) in answers {
-                    let _ = done.send(Err(ApplyError::Unavailable(format!(
-                        "the disk did not confirm the write: {e}"
-                    ))));
-                }
+                refuse(
+                    answers.into_iter().map(|(done, _)| done),
+                    &format!("the disk did not confirm the write: {e}"),
+                );
                 return;
             }
         }
@@ -164,11 +170,10 @@ async fn writer(store: &Store, clock: &Clock, rx: &mut mpsc::Receiver<Job>, dura
         if durable.is_closed() {
             // The disk failed to confirm a commit (or the answering task is gone):
             // nothing more is written, and deliveries are refused as by a stopped writer.
-            for job in batch.drain(..) {
-                let _ = job.done.send(Err(ApplyError::Unavailable(
-                    "it has stopped: the disk did not confirm a write".into(),
-                )));
-            }
+            refuse(
+                batch.drain(..).map(|job| job.done),
+                "it has stopped: the disk did not confirm a write",
+            );
             return;
         }
         if !rush {
@@ -183,9 +188,7 @@ async fn writer(store: &Store, clock: &Clock, rx: &mut mpsc::Receiver<Job>, dura
             Some(commit) => {
                 if let Err(mpsc::error::SendError(a)) = durable.send(Answers { commit, answers }).await {
                     // Only while stopping: nothing can confirm the disk any more.
-                    for (done, _) in a.answers {
-                        let _ = done.send(Err(ApplyError::Unavailable("it has stopped".into())));
-                    }
+                    refuse(a.answers.into_iter().map(|(done, _)| done), "it has stopped");
                 }
             }
             // Nothing was committed: the answers say so at once.
@@ -208,15 +211,11 @@ async fn set_cache(store: &Store, kib: u32) -> Result<(), StoreError> {
 /// One transaction for the batch. New orders (the common case) are written together
 /// with a few multi-row statements; any other delivery runs on its own in a savepoint,
 /// so a refused one rolls back only itself.
-async fn commit_batch(
-    store: &Store,
-    clock: &Clock,
-    batch: &[Job],
-) -> (Vec<Result<DeliveryOutcome, ApplyError>>, Option<Unsynced>) {
+async fn commit_batch(store: &Store, clock: &Clock, batch: &[Job]) -> (Vec<Answer>, Option<Unsynced>) {
     let now = clock.now();
     let attempt = async {
         let mut tx = store.write_batch().await?;
-        let mut results: Vec<Option<Result<DeliveryOutcome, ApplyError>>> = batch.iter().map(|_| None).collect();
+        let mut results: Vec<Option<Answer>> = batch.iter().map(|_| None).collect();
         let fresh = fresh_orders(store, &mut tx, batch).await?;
         let deliveries: Vec<(&str, &str, &str)> = fresh
             .iter()
