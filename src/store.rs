@@ -32,6 +32,7 @@ mod people;
 mod personal;
 mod privacy;
 mod programs;
+mod promoter_facts;
 mod sql;
 mod stats;
 #[cfg(test)]
@@ -66,6 +67,7 @@ pub use payouts::{DetailRow, LedgerRow, PayoutRow, Recorded, WhyRow};
 pub use people::{ChatAccount, ConnectOutcome, PersonRow};
 pub use privacy::{FAILED_KEEP, PastEvent};
 pub use programs::{InviteRow, MembershipRow, NewInvite};
+pub use promoter_facts::PromoterFacts;
 pub use stats::{ClickFact, OrderCountFact, SalesFact};
 pub use ticket_types::TicketTypeUse;
 use tx::TxInner;

@@ -15,7 +15,7 @@ use crate::domain::{MembershipId, MembershipStatus};
 use crate::error::{CommandError, UserError};
 use crate::refuse;
 use crate::reply::Reply;
-use crate::store::{EventRow, LinkRow, MembershipRow};
+use crate::store::{EventRow, MembershipRow};
 use report::{EventNumbers, EventReport, PromoterReport};
 
 type Res = Result<Reply, CommandError>;
@@ -49,8 +49,7 @@ impl Command for MyStats {
         let reply = Reply::default()
             .titled(format!("Your sales — {}", event.name))
             .private();
-        let code = async { Ok(core.store.promo_code_of(m.id, event.id).await?) };
-        let (mut reply, code) = futures::try_join!(core.promoter_report(&event, &m, reply), code)?;
+        let (mut reply, code) = core.promoter_report(&event, &m, reply).await?;
         match code {
             Some((code, true)) => {
                 let code = code.to_ascii_uppercase();
@@ -156,28 +155,19 @@ impl Command for Stats {
         let reply = Reply::default()
             .titled(format!("{} — {}", m.email, event.name))
             .private();
-        core.promoter_report(&event, m, reply).await
+        Ok(core.promoter_report(&event, m, reply).await?.0)
     }
 }
 
 impl Core {
-    /// Loads an event's facts; only one membership's when given.
+    /// An event's numbers, or one membership's when given. The reads are independent and
+    /// run at once, each on its own connection: a report waits for the slowest, not for
+    /// their sum (on PostgreSQL each is a round trip).
     pub(super) async fn event_numbers(
         &self,
         event: &EventRow,
         membership: Option<MembershipId>,
     ) -> Result<EventNumbers, CommandError> {
-        Ok(self.numbers_and_links(event, membership).await?.0)
-    }
-
-    /// An event's numbers (or one promoter's) and the links they are counted by. The
-    /// reads are independent and run at once, each on its own connection: a report
-    /// waits for the slowest, not for their sum (on PostgreSQL each is a round trip).
-    async fn numbers_and_links(
-        &self,
-        event: &EventRow,
-        membership: Option<MembershipId>,
-    ) -> Result<(EventNumbers, Vec<LinkRow>), CommandError> {
         let links = async {
             match membership {
                 Some(m) => self.store.links_of_membership(m, event.id).await,
@@ -191,20 +181,25 @@ impl Core {
             self.store.click_facts(event.id, membership),
             self.store.ticket_types(event.id),
         )?;
-        let numbers = EventNumbers::new(
-            sales,
-            counts,
-            clicks,
-            &links,
-            types.into_iter().map(|t| t.name).collect(),
-        );
-        Ok((numbers, links))
+        let names = types.into_iter().map(|t| t.name).collect();
+        Ok(EventNumbers::new(sales, counts, clicks, &links, names))
     }
 
-    /// One promoter's report: summary, by ticket type, by link.
-    async fn promoter_report(&self, event: &EventRow, m: &MembershipRow, reply: Reply) -> Res {
-        let (numbers, links) = self.numbers_and_links(event, Some(m.id)).await?;
-        let report = PromoterReport::build(&numbers, m.id, &links);
-        Ok(render::promoter_report(&report, &event.currency, reply))
+    /// One promoter's report (summary, by ticket type, by link) and their promo code with
+    /// whether it is approved; read at once ([`crate::store::Store::promoter_facts`]).
+    async fn promoter_report(
+        &self,
+        event: &EventRow,
+        m: &MembershipRow,
+        reply: Reply,
+    ) -> Result<(Reply, Option<(String, bool)>), CommandError> {
+        let facts = self.store.promoter_facts(m.id, event.id).await?;
+        let names = facts.types.into_iter().map(|t| t.name).collect();
+        let numbers = EventNumbers::new(facts.sales, facts.counts, facts.clicks, &facts.links, names);
+        let report = PromoterReport::build(&numbers, m.id, &facts.links);
+        Ok((
+            render::promoter_report(&report, &event.currency, reply),
+            facts.promo_code,
+        ))
     }
 }

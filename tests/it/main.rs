@@ -34,6 +34,7 @@ mod outbox_scrub;
 mod permissions;
 mod pg_pool;
 mod privacy;
+mod promoter_facts;
 mod scenario;
 mod security;
 mod shop_fetched;
