@@ -99,47 +99,37 @@ impl Store {
             .map(link_row)
             .collect::<StoreResult<_>>()?;
         type Sales = (Option<i64>, Option<i64>, String, i64, i64, i64, i64, i64);
-        let sales = decode::<Vec<Sales>>(&sales, "sales")?
-            .into_iter()
-            .map(|s| SalesFact {
-                membership_id: s.0.map(MembershipId),
-                link_id: s.1.map(LinkId),
-                ticket_type: s.2,
-                sold: s.3,
-                tickets: s.4,
-                gross_minor: s.5,
-                net_minor: s.6,
-                self_tickets: s.7,
-            })
-            .collect();
+        let sales = rows(&sales, "sales", |s: Sales| SalesFact {
+            membership_id: s.0.map(MembershipId),
+            link_id: s.1.map(LinkId),
+            ticket_type: s.2,
+            sold: s.3,
+            tickets: s.4,
+            gross_minor: s.5,
+            net_minor: s.6,
+            self_tickets: s.7,
+        })?;
         type Counts = (Option<i64>, Option<i64>, i64, i64, i64);
-        let counts = decode::<Vec<Counts>>(&counts, "order counts")?
-            .into_iter()
-            .map(|c| OrderCountFact {
-                membership_id: c.0.map(MembershipId),
-                link_id: c.1.map(LinkId),
-                orders: c.2,
-                refunded: c.3,
-                self_orders: c.4,
-            })
-            .collect();
-        let clicks = decode::<Vec<(i64, i64, i64)>>(&clicks, "clicks")?
-            .into_iter()
-            .map(|c| ClickFact {
-                link_id: LinkId(c.0),
-                clicks: c.1,
-                uniques: c.2,
-            })
-            .collect();
-        let types = decode::<Vec<(i64, i64, String, Option<i64>)>>(&types, "ticket types")?
-            .into_iter()
-            .map(|t| TicketTypeRow {
+        let counts = rows(&counts, "order counts", |c: Counts| OrderCountFact {
+            membership_id: c.0.map(MembershipId),
+            link_id: c.1.map(LinkId),
+            orders: c.2,
+            refunded: c.3,
+            self_orders: c.4,
+        })?;
+        let clicks = rows(&clicks, "clicks", |c: (i64, i64, i64)| ClickFact {
+            link_id: LinkId(c.0),
+            clicks: c.1,
+            uniques: c.2,
+        })?;
+        let types = rows(&types, "ticket types", |t: (i64, i64, String, Option<i64>)| {
+            TicketTypeRow {
                 id: TicketTypeId(t.0),
                 event_id: EventId(t.1),
                 name: t.2,
                 price_minor: t.3,
-            })
-            .collect();
+            }
+        })?;
         let promo_code = promo.map(|p| decode::<(String, bool)>(&p, "promo code")).transpose()?;
         Ok(PromoterFacts {
             links,
@@ -167,6 +157,11 @@ fn link_row(l: LinkJson) -> StoreResult<LinkRow> {
         revoked: l.9,
         disabled_by: l.10.map(PersonId),
     })
+}
+
+/// The rows of a JSON array the statement wrote, each made into `R`.
+fn rows<T: DeserializeOwned, R>(json: &str, what: &str, each: impl Fn(T) -> R) -> StoreResult<Vec<R>> {
+    Ok(decode::<Vec<T>>(json, what)?.into_iter().map(each).collect())
 }
 
 /// A JSON value the statement wrote; anything else is refused, never defaulted.
