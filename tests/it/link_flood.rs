@@ -66,6 +66,17 @@ async fn a_flood_of_unknown_codes_reaches_the_database_at_a_bounded_rate() {
         res.status() == StatusCode::FOUND
     })
     .await;
-    assert!(lookups(&app.core.metrics.render(), "found") >= 1);
+    let metrics = app.core.metrics.render();
+    let found = lookups(&metrics, "found");
+    if on_postgres() {
+        // There the link log's notification may bring the link in first: no rebuild either way.
+        let by_log = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("promoterd_link_table_updates_total{kind=\"log\"} "))
+            .map_or(0.0, |v| v.trim().parse::<f64>().unwrap());
+        assert!(found >= 1 || by_log >= 1.0, "{metrics}");
+    } else {
+        assert!(found >= 1, "{metrics}");
+    }
     server.stop().await.unwrap();
 }
