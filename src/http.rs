@@ -198,13 +198,24 @@ async fn timed(st: &HttpState, route: &'static str, f: impl std::future::Future<
 
 async fn healthz(State(st): State<Arc<HttpState>>) -> Response {
     timed(&st, "healthz", async {
-        if st.core.store.ping().await {
-            (StatusCode::OK, "ok\n").into_response()
-        } else {
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
-        }
+        health(st.orders.stopped_by_disk(), st.core.store.ping().await).into_response()
     })
     .await
+}
+
+/// What `/healthz` answers: not ok while order deliveries are refused for good (the
+/// disk did not confirm a commit) or the database does not answer.
+fn health(orders_stopped_by_disk: bool, database_answers: bool) -> (StatusCode, &'static str) {
+    if orders_stopped_by_disk {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "order deliveries refused: the disk did not confirm a write (check the disk, then restart promoterd)\n",
+        )
+    } else if database_answers {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
+    }
 }
 
 async fn metrics_text(State(m): State<MetricsState>, headers: header::HeaderMap) -> Response {
@@ -234,4 +245,19 @@ async fn metrics_text(State(m): State<MetricsState>, headers: header::HeaderMap)
         .into_response();
     m.metrics.request("metrics", start.elapsed().as_secs_f64());
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_is_not_ok_while_the_order_writer_is_stopped_or_the_database_is_away() {
+        assert_eq!(health(false, true), (StatusCode::OK, "ok\n"));
+        let (status, text) = health(true, true);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(text.contains("disk did not confirm"), "{text}");
+        assert_eq!(health(false, false).0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(health(true, false).0, StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

@@ -6,6 +6,8 @@ use super::{ApplyError, DeliveryOutcome, OrderError, OrderInput};
 use crate::clock::Clock;
 use crate::store::{IngestOutcome, Store, StoreError, Unsynced, WRITER_CACHE_BUSY_KIB, WRITER_CACHE_IDLE_KIB};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries in one transaction.
@@ -26,6 +28,8 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct GroupCommit {
     jobs: mpsc::Sender<Job>,
+    /// Set when the disk did not confirm a commit: the writer has stopped for good.
+    refused_by_disk: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Job {
@@ -40,7 +44,21 @@ impl GroupCommit {
     /// Starts the committing task.
     pub fn start(store: Store, clock: Clock) -> (GroupCommit, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        (GroupCommit { jobs: tx }, tokio::spawn(run(store, clock, rx)))
+        let refused_by_disk = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(store, clock, rx, refused_by_disk.clone()));
+        (
+            GroupCommit {
+                jobs: tx,
+                refused_by_disk,
+            },
+            task,
+        )
+    }
+
+    /// Whether the writer stopped because the disk did not confirm a commit: order
+    /// deliveries are refused until promoterd is restarted (`/healthz` says so).
+    pub fn stopped_by_disk(&self) -> bool {
+        self.refused_by_disk.load(Ordering::Acquire)
     }
 
     /// Applies one delivery; resolves once it is committed (or refused).
@@ -97,7 +115,7 @@ struct Answers {
 /// Answers committed batches once they are on disk: one sync for every batch committed
 /// before it began, while the writer goes on with the next. A failed sync ends it, and
 /// with it the writer (see [`writer`]).
-async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
+async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>, refused_by_disk: Arc<AtomicBool>) {
     let mut pending: Vec<Answers> = Vec::new();
     while rx.recv_many(&mut pending, usize::MAX).await > 0 {
         let mut answers = Vec::new();
@@ -115,6 +133,7 @@ async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
                 }
             }
             Err(e) => {
+                refused_by_disk.store(true, Ordering::Release);
                 // The writer sees this before it writes another batch.
                 rx.close();
                 // Committed, visible, perhaps never on disk: a later sync would not say
@@ -135,9 +154,9 @@ async fn answer_when_durable(store: Store, mut rx: mpsc::Receiver<Answers>) {
     }
 }
 
-async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Store, clock: Clock, mut rx: mpsc::Receiver<Job>, refused_by_disk: Arc<AtomicBool>) {
     let (durable, to_answer) = mpsc::channel(MAX_IN_SYNC);
-    let answering = tokio::spawn(answer_when_durable(store.clone(), to_answer));
+    let answering = tokio::spawn(answer_when_durable(store.clone(), to_answer, refused_by_disk));
     writer(&store, &clock, &mut rx, &durable).await;
     drop(durable);
     let _ = answering.await;
@@ -343,6 +362,7 @@ mod tests {
             matches!(ok, Ok(DeliveryOutcome::Applied(IngestOutcome::Created(_)))),
             "{ok:?}"
         );
+        assert!(!writer.stopped_by_disk());
 
         // A disk that refuses the sync (the log's directory is a file here): the
         // committed batch is not acknowledged, and the writer takes nothing more.
@@ -359,6 +379,7 @@ mod tests {
         );
         let after = writer.apply(Some("d3".into()), order(&f, "A3")).await;
         assert!(matches!(after, Err(ApplyError::Unavailable(_))), "{after:?}");
+        assert!(writer.stopped_by_disk(), "what /healthz reads");
         assert_eq!(
             f.count("orders").await,
             2,
