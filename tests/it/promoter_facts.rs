@@ -9,12 +9,23 @@ use super::support::*;
 async fn a_promoters_facts_read_at_once_are_the_separate_reads() {
     let app = TestApp::new().await;
     app.world().await;
-    let main = link_code(&app.ok(ANA, "mylink summer-fest").await);
-    let flyers = link_code(&app.ok(ANA, "newlink flyers summer-fest --for Cleo").await);
-    link_code(&app.ok(ANA, "newlink radio summer-fest").await);
-    assert!(app.ok(ANA, "disablelink radio").await.contains("is off"));
-    app.ok(ANA, "mycode ana10 summer-fest").await;
-    app.ok(OWNER, &format!("promocode {ANA} ANA10 summer-fest")).await;
+    // A third event, with ticket types after another event's: its id, its
+    // organization's and its ticket types' all differ, so no two columns can swap unseen.
+    for line in [
+        "newevent winter-ball \"2099-12-01 18:00\" https://tickets.acme.test/winter Winter Ball",
+        "newtickettype winter-ball 20 Standard",
+        "newevent autumn-fair \"2099-09-01 18:00\" https://tickets.acme.test/autumn Autumn Fair",
+        "newtickettype autumn-fair 49 General Admission",
+        "newtickettype autumn-fair 129.50 VIP",
+    ] {
+        app.ok(OWNER, line).await;
+    }
+    let main = link_code(&app.ok(ANA, "mylink autumn-fair").await);
+    let flyers = link_code(&app.ok(ANA, "newlink flyers autumn-fair --for Cleo").await);
+    link_code(&app.ok(ANA, "newlink radio autumn-fair").await);
+    assert!(app.ok(ANA, "disablelink radio autumn-fair").await.contains("is off"));
+    app.ok(ANA, "mycode ana10 autumn-fair").await;
+    app.ok(OWNER, &format!("promocode {ANA} ANA10 autumn-fair")).await;
 
     let server = app.serve().await;
     for code in [&main, &main, &flyers] {
@@ -30,9 +41,9 @@ async fn a_promoters_facts_read_at_once_are_the_separate_reads() {
 
     let orders = format!(
         "order_id,event,status,ordered_at,updated_at,ref,buyer_name,buyer_email,buyer_phone,ticket_type,quantity,refunded_quantity,unit_price_minor,currency\n\
-         F1,summer-fest,paid,2099-05-02T10:00:00Z,,{main},Uma Buyer,uma@buyer.test,,General Admission,3,0,4900,EUR\n\
-         F2,summer-fest,partially_refunded,2099-05-02T11:00:00Z,2099-05-03T09:00:00Z,{flyers},Vic Buyer,vic@buyer.test,,VIP,2,1,12950,EUR\n\
-         F3,summer-fest,paid,2099-05-02T12:00:00Z,,{main},Ana Self,{ANA},,VIP,1,0,12950,EUR\n"
+         F1,autumn-fair,paid,2099-05-02T10:00:00Z,,{main},Uma Buyer,uma@buyer.test,,General Admission,3,0,4900,EUR\n\
+         F2,autumn-fair,partially_refunded,2099-05-02T11:00:00Z,2099-05-03T09:00:00Z,{flyers},Vic Buyer,vic@buyer.test,,VIP,2,1,12950,EUR\n\
+         F3,autumn-fair,paid,2099-05-02T12:00:00Z,,{main},Ana Self,{ANA},,VIP,1,0,12950,EUR\n"
     );
     std::fs::write(app.path("orders.csv"), orders).unwrap();
     let out = app.bin(&["import-orders", app.path("orders.csv").to_str().unwrap()]);
@@ -77,6 +88,8 @@ async fn a_promoters_facts_read_at_once_are_the_separate_reads() {
 
     // What was made above is all there, so the comparison compared something.
     assert_eq!(facts.links.len(), 3);
+    let l = &facts.links[0];
+    assert!(l.org_id.0 != l.event_id.0 && facts.types[0].id.0 != facts.types[0].event_id.0);
     assert!(facts.links.iter().any(|l| l.sub_promoter.as_deref() == Some("Cleo")));
     assert!(facts.links.iter().any(|l| l.revoked && l.disabled_by.is_some()));
     assert_eq!(
@@ -98,7 +111,7 @@ async fn a_promoters_facts_read_at_once_are_the_separate_reads() {
     );
     assert_eq!(facts.types.len(), 2);
     assert!(matches!(&facts.promo_code, Some((code, true)) if code.eq_ignore_ascii_case("ana10")));
-    let stats = app.ok(ANA, "mystats summer-fest").await;
+    let stats = app.ok(ANA, "mystats autumn-fair").await;
     assert!(stats.contains("Your promo code: ANA10"), "{stats}");
     assert_eq!(field(&stats, "Clicks").split(' ').next(), Some("3"), "{stats}");
 }
