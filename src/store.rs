@@ -463,11 +463,19 @@ impl Store {
 /// path, symbolic links followed, plus `-wal`), opened, when it is a file that exists.
 /// None otherwise (an in-memory database): the order writer then commits at `FULL`.
 async fn write_ahead_log(writer: &SqlitePool) -> Option<Arc<tx::WriteAheadLog>> {
-    let file: Option<String> = query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+    let file: String = match query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
         .fetch_one(On::SqlitePool(writer))
         .await
-        .ok();
-    let file = file.filter(|f| !f.is_empty())?;
+    {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::warn!(error = %e, "SQLite did not name its database file: each order batch syncs its own commit");
+            return None;
+        }
+    };
+    if file.is_empty() {
+        return None;
+    }
     let log = tx::WriteAheadLog::at(std::path::PathBuf::from(format!("{file}-wal")));
     if !log.is_open() {
         tracing::warn!(database = %file, "the database's write-ahead log is not where SQLite names it: each order batch syncs its own commit");
