@@ -874,8 +874,9 @@ def webhook_bench(daemon, home, count, code, sync, judge=True):
     r, o = kv(raw), kv(ours)
     rate, base = float(o["rps"]), float(r["rps"])
     if judge:
-        result("webhook orders/s", f"{rate:,.0f}", f"{base:,.0f}", f"{rate / base:.2f}", ">= 20,000 and >= 2x",
-               rate >= 20_000 and rate >= 2 * base and o["errors"] == "0")
+        # Judged against this machine's own raw commits (issue 22), not a fixed rate.
+        result("webhook orders/s vs raw single-row commits", f"{rate:,.0f}", f"{base:,.0f}", f"{rate / base:.2f}",
+               ">= 2x", rate >= 2 * base and o["errors"] == "0")
         result("webhook p99", f"{float(o['p99_ms']):.1f} ms", f"{float(r['p99_ms']):.2f} ms (one commit)", "-", "-",
                True)
         # The same deliveries against a server that only checks them (HMAC, JSON, rules)
