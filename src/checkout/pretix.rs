@@ -27,6 +27,10 @@ pub struct Order {
     datetime: String,
     #[serde(default)]
     last_modified: Option<String>,
+    /// Placed while the event was in test mode: the organizer trying the shop, never a
+    /// sale (pretix deletes such orders, and only such orders).
+    #[serde(default)]
+    testmode: bool,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -39,6 +43,17 @@ pub struct Order {
     refunds: Vec<Refund>,
     #[serde(default)]
     payments: Vec<Payment>,
+    #[serde(default)]
+    fees: Vec<Fee>,
+}
+
+/// A fee of the order (service, payment, shipping…): not a ticket, so neither counted
+/// nor, once cancelled and refunded, taken off the tickets' revenue.
+#[derive(Debug, Deserialize)]
+struct Fee {
+    value: String,
+    #[serde(default)]
+    canceled: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +149,9 @@ pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, Connec
         Err(e) if e.is_not_found() => return Ok(Delivery::Ignored("pretix no longer has this order".into())),
         Err(e) => return Err(e.into()),
     };
+    if order.testmode {
+        return Ok(Delivery::Ignored("a test-mode order is not a sale".into()));
+    }
     let order = order_of(api, &base, &format!("{}/{}", n.organizer, n.event), order).await?;
     Ok(Delivery::Orders {
         id: Some(format!("{}", n.notification_id).chars().take(200).collect()),
@@ -158,7 +176,7 @@ pub async fn list(api: &ShopApi, key: &str) -> Result<Vec<ShopOrder>, ConnectorE
     let mut orders = Vec::new();
     for _page in 0..super::MAX_PAGES {
         let page: Page = api.get(url).await?;
-        for o in page.results {
+        for o in page.results.into_iter().filter(|o| !o.testmode) {
             orders.push(order_of(api, &base, key, o).await?);
         }
         match page.next {
@@ -181,7 +199,15 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         }
     };
     let dec = currency_decimals(&currency);
-    let (mut lines, voucher, tickets_back) = lines_of(&o, dec)?;
+    let (mut lines, voucher, mut back) = lines_of(&o, dec)?;
+    // Add-ons and fees are not tickets: what of them was cancelled is refunded money that
+    // never counted as ticket revenue.
+    for p in o.positions.iter().filter(|p| p.addon_to.is_some() && p.canceled) {
+        back += minor_units(&p.price, dec)?;
+    }
+    for f in o.fees.iter().filter(|f| f.canceled) {
+        back += minor_units(&f.value, dec)?;
+    }
     for ((item, _), line) in &mut lines {
         line.ticket_type = item_name(api, base, *item).await?;
     }
@@ -224,7 +250,7 @@ pub async fn order_of(api: &ShopApi, base: &str, event_key: &str, o: Order) -> R
         buyer_phone: o.phone,
         currency: currency.to_ascii_uppercase(),
         lines: lines.into_iter().map(|(_, l)| l).collect(),
-        refunded_minor: (refunded - tickets_back).max(0),
+        refunded_minor: (refunded - back).max(0),
     })
 }
 

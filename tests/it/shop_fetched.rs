@@ -325,3 +325,52 @@ async fn a_voucher_pretix_refuses_holds_up_no_other_and_another_makers_voucher_i
         .unwrap();
     assert!(!res.headers()["location"].to_str().unwrap().contains("voucher="));
 }
+
+#[tokio::test]
+async fn a_pretix_test_mode_order_is_not_a_sale() {
+    // pretix sends webhooks for orders placed while the event is in test mode; those
+    // are the organizer trying the shop (pretix deletes them when the event goes live).
+    let t = pretix().await;
+    let at = format!("pretix/{SECRET}");
+    let test_order = t
+        .sample("pretix/order.json")
+        .replace("\"testmode\": false", "\"testmode\": true");
+    assert!(test_order.contains("\"testmode\": true"));
+    t.api.get(
+        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true"),
+        sample_json(&test_order),
+    );
+    let answer = changes_nothing(&t, &at, &[], &fixture("pretix/webhook_placed.json"), StatusCode::OK).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    assert!(t.orders().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refunded_pretix_add_on_or_fee_leaves_the_tickets_revenue_alone() {
+    // Add-ons (positions with `addon_to`) and fees are not counted as ticket revenue, so
+    // their cancellation and refund must not lower it either.
+    let t = pretix().await;
+    let at = format!("pretix/{SECRET}");
+    let mut order = sample_json(&t.sample("pretix/order.json"));
+    let mut addon = order["positions"][0].clone();
+    addon["id"] = 23444.into();
+    addon["positionid"] = 3.into();
+    addon["item"] = 2.into();
+    addon["price"] = "10.00".into();
+    addon["addon_to"] = order["positions"][0]["id"].clone();
+    addon["canceled"] = true.into();
+    order["positions"].as_array_mut().unwrap().push(addon);
+    order["fees"] = serde_json::json!([{"fee_type": "service", "value": "1.50", "canceled": true}]);
+    let mut refund = sample_json(&fixture("pretix/order_partial_refund_include_canceled.json"))["refunds"][0].clone();
+    refund["amount"] = "11.50".into();
+    order["refunds"] = serde_json::json!([refund]);
+    t.api
+        .get(&format!("{PRETIX}orders/ABC12/?include_canceled_positions=true"), order);
+    let (status, answer) = t.post(&at, &[], &fixture("pretix/webhook_refund_done.json")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Early bird 25.00 + VIP 80.00, as if nothing had been refunded.
+    assert_eq!(
+        t.orders().await,
+        t.ana("ABC12", "paid", 2, 10500, "maria.rossi@example.org")
+    );
+}

@@ -96,10 +96,14 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
         &format!("{base}vouchers/15/"),
         sample_json(&t.sample("pretix/voucher.json")),
     );
-    t.api.get(
-        &format!("{base}orders/?include_canceled_positions=true"),
-        sample_json(&t.sample("pretix/orders_list.json")),
-    );
+    // The sample's order, and a copy placed in test mode (never a sale).
+    let mut list = sample_json(&t.sample("pretix/orders_list.json"));
+    let mut test_order = list["results"][0].clone();
+    test_order["code"] = "TEST1".into();
+    test_order["testmode"] = true.into();
+    list["results"].as_array_mut().unwrap().push(test_order);
+    t.api
+        .get(&format!("{base}orders/?include_canceled_positions=true"), list);
     sync_twice(&t).await;
     assert_eq!(
         t.orders().await,
