@@ -100,16 +100,20 @@ fn lines_of(o: &Order, dec: u32) -> Result<(Vec<ShopLine>, i64), OrderError> {
             *cancelled.entry(p).or_default() += 1;
         }
     }
-    let cancelled = |product: &Value| {
-        number_text(product)
-            .and_then(|p| cancelled.get(&p).copied())
-            .unwrap_or(0)
-    };
     let mut lines = Vec::with_capacity(o.order_items.len());
     let mut tickets_back = 0;
     for i in &o.order_items {
         let total = amount(&i.total_before_additions)?;
-        let back = cancelled(&i.product_id).min(i.quantity);
+        // A product has one item per price tier, and an attendee names only the
+        // product: each cancelled attendee is taken from one item of it, in order.
+        let back = match number_text(&i.product_id).and_then(|p| cancelled.get_mut(&p)) {
+            Some(left) => {
+                let back = (*left).min(i.quantity.max(0));
+                *left -= back;
+                back
+            }
+            None => 0,
+        };
         tickets_back += super::tickets_value(total, i.quantity, back);
         lines.push(ShopLine {
             event_key: None,

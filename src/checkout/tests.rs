@@ -257,3 +257,28 @@ fn secrets_in_addresses_are_compared_whole() {
     assert!(!secret_matches(&s, "abcdefghijklmno"));
     assert!(!secret_matches(&s, ""));
 }
+
+#[test]
+fn a_cancelled_hi_events_attendee_refunds_one_ticket_of_a_tiered_product() {
+    // Hi.Events makes one order item per price tier of a product; a cancelled attendee
+    // names the product, so it is one refunded ticket among that product's items, not
+    // one on each of them.
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/shops/hievents/order_created.json")).unwrap();
+    let o = &mut v["payload"];
+    let first = o["order_items"][0].clone();
+    let mut tier = first.clone();
+    tier["id"] = 5999.into();
+    tier["item_name"] = format!("{} - Tier 2", first["item_name"].as_str().unwrap()).into();
+    o["order_items"] = serde_json::json!([first, tier]);
+    let mut attendee = o["attendees"][0].clone();
+    attendee["product_id"] = first["product_id"].clone();
+    attendee["status"] = "CANCELLED".into();
+    o["attendees"] = serde_json::json!([attendee]);
+    let body = serde_json::to_vec(&v).unwrap();
+    let Delivery::Orders { orders, .. } = hievents::read(&body).unwrap() else {
+        panic!("not read as an order");
+    };
+    let refunded: Vec<i64> = orders[0].lines.iter().map(|l| l.refunded_quantity).collect();
+    assert_eq!(refunded.iter().sum::<i64>(), 1, "{refunded:?}");
+}
