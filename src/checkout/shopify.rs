@@ -91,6 +91,10 @@ struct LineItem {
     #[serde(default)]
     variant_title: Option<String>,
     quantity: i64,
+    /// What is left of the line after refunds and removals by an order edit
+    /// (`quantity` never changes after purchase).
+    #[serde(default)]
+    current_quantity: Option<i64>,
     price: String,
     #[serde(default)]
     total_discount: Option<String>,
@@ -118,6 +122,29 @@ struct Refund {
     transactions: Vec<Transaction>,
     #[serde(default)]
     order_adjustments: Vec<Adjustment>,
+    /// Shipping refunded, from API version 2024-10 on (before it, an adjustment).
+    #[serde(default)]
+    refund_shipping_lines: Vec<RefundShippingLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefundShippingLine {
+    #[serde(default)]
+    subtotal_amount_set: Option<MoneySet>,
+}
+
+/// An amount in the shop's and in the buyer's (presentment) currency.
+#[derive(Debug, Deserialize)]
+struct MoneySet {
+    #[serde(default)]
+    presentment_money: Option<MoneyAmount>,
+    #[serde(default)]
+    shop_money: Option<MoneyAmount>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MoneyAmount {
+    amount: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,8 +242,11 @@ pub async fn read(
         .header("x-shopify-webhook-id")
         .map(|s| s.chars().take(200).collect());
     let order: Order = match topic {
-        "orders/create" | "orders/updated" | "orders/paid" | "orders/cancelled" | "orders/edited" => {
-            super::json(Shop::Shopify, body)?
+        "orders/create" | "orders/updated" | "orders/paid" | "orders/cancelled" => super::json(Shop::Shopify, body)?,
+        // Its body is the edit (`order_edit`), not the order; Shopify sends the edited
+        // order as `orders/updated`.
+        "orders/edited" => {
+            return Ok(Delivery::Ignored("an order edit is counted from orders/updated".into()));
         }
         "refunds/create" => {
             let notice: RefundNotice = super::json(Shop::Shopify, body)?;
@@ -268,14 +298,27 @@ fn refunds_of(o: &Order, dec: u32) -> Result<Refunds, OrderError> {
                 money_back += minor_units(&t.amount, dec)?;
             }
         }
-        // Shipping refunded is not the tickets' money (Shopify's adjustments are negative).
-        for a in r
-            .order_adjustments
+        // Shipping refunded is not the tickets' money: `refund_shipping_lines` from API
+        // version 2024-10 on (in the currency the refund's transactions are in), an
+        // adjustment before it (Shopify's adjustments are negative), never both.
+        if r.refund_shipping_lines.is_empty() {
+            for a in r
+                .order_adjustments
+                .iter()
+                .filter(|a| a.kind.as_deref() == Some("shipping_refund"))
+            {
+                if let Some(v) = &a.amount {
+                    money_back -= money(v, dec)?.abs();
+                }
+            }
+        }
+        for s in r
+            .refund_shipping_lines
             .iter()
-            .filter(|a| a.kind.as_deref() == Some("shipping_refund"))
+            .filter_map(|s| s.subtotal_amount_set.as_ref())
         {
-            if let Some(v) = &a.amount {
-                money_back -= money(v, dec)?.abs();
+            if let Some(m) = s.presentment_money.as_ref().or(s.shop_money.as_ref()) {
+                money_back -= money(&m.amount, dec)?.abs();
             }
         }
     }
@@ -316,10 +359,13 @@ fn lines_of(
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| l.title.clone()),
             quantity: l.quantity,
+            // Tickets refunded, or removed by an order edit (which `current_quantity`
+            // shows and no refund may record): either way no longer the buyer's.
             refunded_quantity: id_text(&l.id)
                 .and_then(|k| refunded_qty.get(&k).copied())
                 .unwrap_or(0)
-                .min(l.quantity),
+                .max(l.current_quantity.map_or(0, |c| l.quantity - c.max(0)))
+                .clamp(0, l.quantity.max(0)),
             total_minor: unit
                 .saturating_mul(l.quantity)
                 .saturating_sub(discount)

@@ -24,6 +24,74 @@ fn shopify_headers(body: &str, topic: &str, id: &str) -> Vec<(&'static str, Stri
 }
 
 #[tokio::test]
+async fn a_shopify_order_edit_counts_from_orders_updated_and_removed_tickets_are_gone() {
+    const ORDER: &str = "820982911946154508";
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    let sale = t.sample("shopify/orders_create.json");
+    twice(&t, "shopify", &shopify_headers(&sale, "orders/create", "w-1"), &sale).await;
+    assert_eq!(t.orders().await, t.ana(ORDER, "paid", 3, 13000, "jon@example.com"));
+    // `orders/edited` carries the edit, not the order (the shape of Shopify's sample
+    // in its webhook topic reference, `order_edit` with additions and removals): it is
+    // acknowledged, and the order's state comes with `orders/updated`.
+    let edit = format!(
+        r#"{{"order_edit":{{"id":78912328,"app_id":null,"created_at":"2027-03-15T09:00:00-04:00","notify_customer":false,"order_id":{ORDER},"staff_note":"","user_id":null,"line_items":{{"additions":[],"removals":[{{"id":487817672276298554,"delta":1}}]}},"discounts":{{"line_item":{{"additions":[],"removals":[]}}}},"shipping_lines":{{"additions":[],"removals":[]}}}}}}"#
+    );
+    let answer = changes_nothing(
+        &t,
+        "shopify",
+        &shopify_headers(&edit, "orders/edited", "w-2"),
+        &edit,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    // One Early bird removed by the edit: `quantity` stays 2, `current_quantity` is 1.
+    let mut updated = sample_json(&sale);
+    updated["updated_at"] = "2027-03-15T14:00:00+01:00".into();
+    updated["line_items"][0]["current_quantity"] = 1.into();
+    let updated = updated.to_string();
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-3"), &updated)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Counted as a refunded ticket: the order is no longer whole.
+    assert_eq!(
+        t.orders().await,
+        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+    );
+}
+
+#[tokio::test]
+async fn a_shopify_shipping_refund_is_not_taken_off_the_tickets() {
+    const ORDER: &str = "820982911946154508";
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    // The sample's refund of one Early bird (25.00), with 10.00 of shipping refunded in
+    // the same transaction; from API version 2024-10 on, the shipping is a
+    // `refund_shipping_lines` entry (the shape of Shopify's Refund reference, 2024-10).
+    let mut updated = sample_json(&t.sample("shopify/orders_updated_refund.json"));
+    updated["refunds"][0]["transactions"][0]["amount"] = "35.00".into();
+    updated["refunds"][0]["refund_shipping_lines"] = serde_json::json!([{
+        "id": 712736824,
+        "shipping_line": {},
+        "shipping_line_id": 8845532987448_i64,
+        "subtotal_amount_set": {
+            "shop_money": {"amount": 10, "currency_code": "EUR"},
+            "presentment_money": {"amount": 10, "currency_code": "EUR"}
+        }
+    }]);
+    let updated = updated.to_string();
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-1"), &updated)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Early bird ×1 + VIP left: 105.00, as with no shipping refunded.
+    assert_eq!(
+        t.orders().await,
+        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+    );
+}
+
+#[tokio::test]
 async fn shopify_orders_refunds_and_cancellations() {
     const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
