@@ -14,6 +14,7 @@ pub mod tickettailor;
 pub mod vouchers;
 pub mod woocommerce;
 
+pub use crate::money::currency_decimals;
 pub use connection::{Connection, Connections};
 pub use sign::{ShopSignatureError, decode_entities, hmac_base64, hmac_hex, secret_matches};
 
@@ -394,17 +395,6 @@ pub fn minor_units(text: &str, decimals: u32) -> Result<i64, OrderError> {
     f *= 10_i64.pow(decimals - frac.len() as u32);
     let v = whole.parse::<i64>().map_err(|_| bad())? * scale + f;
     Ok(if neg { -v } else { v })
-}
-
-/// Decimal places of a currency's minor unit (ISO 4217), for the shops that send
-/// decimal amounts.
-pub fn currency_decimals(code: &str) -> u32 {
-    match code.to_ascii_uppercase().as_str() {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
-        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
-    }
 }
 
 /// The `ref` parameter of a URL or of a path with a query (`/?ref=CODE`).

@@ -1,8 +1,8 @@
 //! Generates `bot-commands.md` from the command declarations.
 
+use crate::commands::args::Money;
 use crate::commands::spec::ArgKind;
 use crate::commands::{COMMANDS, Channels, CommandSpec, parse_line};
-use crate::money::Decimal;
 
 /// The options a command's example becomes on Discord, as a person types them: values
 /// as written (a price as `49.00`, never its stored minor units).
@@ -17,7 +17,7 @@ pub fn discord_options(spec: &CommandSpec) -> Vec<(String, String)> {
             let typed = match a.kind {
                 ArgKind::Price => v
                     .parse::<i64>()
-                    .map(|m| Decimal(m).to_string())
+                    .map(|m| Money(m).to_string())
                     .unwrap_or_else(|_| v.to_string()),
                 _ => v.to_string(),
             };

@@ -1,6 +1,6 @@
 //! The referred-buyers CSV: RFC 4180, streamed row by row, formula injection neutralized.
 
-use crate::money::Decimal;
+use crate::money::amount;
 use crate::store::{ExportFilter, ExportRow, Store, StoreError};
 use crate::text::StackText;
 use chrono::{DateTime, Datelike, Offset, Timelike, Utc};
@@ -164,7 +164,7 @@ fn write_record<W: Write>(w: &mut csv::Writer<W>, row: &ExportRow, tz: Option<ch
     w.write_field(neutralize(&row.event_slug).as_bytes())?;
     w.write_field(neutralize(&row.ticket_type).as_bytes())?;
     w.write_field(number(&quantity).as_str())?;
-    w.write_field(number(&Decimal(row.amount_minor)).as_str())?;
+    w.write_field(number(&amount(row.amount_minor, &row.currency)).as_str())?;
     w.write_field(neutralize(&row.currency).as_bytes())?;
     w.write_field(neutralize(row.status.as_str()).as_bytes())?;
     w.write_field(o(&row.buyer_name).as_bytes())?;

@@ -1,11 +1,65 @@
-//! Formatting of money amounts (minor units) and rates.
+//! Money amounts (integer minor units of their currency, ISO 4217: cents for EUR, yen
+//! for JPY, fils for KWD), their formatting, and rates.
 
-/// `4900, "EUR"` → `49.00 EUR`.
-pub fn money(minor: i64, currency: &str) -> String {
-    format!("{} {currency}", decimal(minor))
+/// Digits after the decimal point of a currency's amounts (ISO 4217): 0 for JPY, 3 for
+/// KWD, 2 for the rest and for codes not listed.
+pub fn currency_decimals(code: &str) -> u32 {
+    match code.to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
 }
 
-/// `4900` → `49.00`; negative amounts keep their sign.
+/// `4900, "EUR"` → `49.00 EUR`; `5000, "JPY"` → `5000 JPY`; `1500, "KWD"` → `1.500 KWD`.
+pub fn money(minor: i64, currency: &str) -> String {
+    format!("{} {currency}", amount(minor, currency))
+}
+
+/// An amount in its currency's decimals, without the code: `4900, "EUR"` → `49.00`.
+pub fn amount(minor: i64, currency: &str) -> Amount {
+    Amount {
+        minor,
+        decimals: currency_decimals(currency),
+    }
+}
+
+/// An amount of minor units shown with `decimals` digits after the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount {
+    pub minor: i64,
+    pub decimals: u32,
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let m = self.minor.unsigned_abs();
+        match self.decimals {
+            0 => write!(f, "{sign}{m}"),
+            d => {
+                let unit = 10_u64.pow(d);
+                write!(f, "{sign}{}.{:0width$}", m / unit, m % unit, width = d as usize)
+            }
+        }
+    }
+}
+
+/// An amount typed with at most two decimals (`hundredths`: 2.50 → 250) in a currency's
+/// minor units: exact, or `None` when the currency has fewer decimals than were typed
+/// (2.50 JPY).
+pub fn hundredths_in(hundredths: i64, currency: &str) -> Option<i64> {
+    match currency_decimals(currency) {
+        0 => (hundredths % 100 == 0).then_some(hundredths / 100),
+        1 => (hundredths % 10 == 0).then_some(hundredths / 10),
+        2 => Some(hundredths),
+        d => hundredths.checked_mul(10_i64.pow(d - 2)),
+    }
+}
+
+/// `4900` → `49.00` (two decimals, whatever the currency: rates, and amounts not tied
+/// to one currency); negative amounts keep their sign.
 pub fn decimal(minor: i64) -> String {
     Decimal(minor).to_string()
 }
@@ -42,5 +96,18 @@ mod tests {
         assert_eq!(decimal(-150), "-1.50");
         assert_eq!(percent(1, 3), "33.3%");
         assert_eq!(percent(1, 0), "–");
+    }
+
+    #[test]
+    fn each_currency_shows_its_own_decimals() {
+        assert_eq!(money(5000, "JPY"), "5000 JPY");
+        assert_eq!(money(1500, "KWD"), "1.500 KWD");
+        assert_eq!(money(-5, "kwd"), "-0.005 kwd");
+        assert_eq!(money(4900, "USD"), "49.00 USD");
+        assert_eq!(amount(-150, "EUR").to_string(), "-1.50");
+        assert_eq!(hundredths_in(30000, "JPY"), Some(300));
+        assert_eq!(hundredths_in(250, "JPY"), None);
+        assert_eq!(hundredths_in(150, "KWD"), Some(1500));
+        assert_eq!(hundredths_in(250, "EUR"), Some(250));
     }
 }

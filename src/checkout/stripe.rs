@@ -254,6 +254,10 @@ pub async fn order_of(api: &ShopApi, session: Session, at: i64, refunds: Refunds
         (Refunds::None | Refunds::Fetch, _) => (0, None, at),
     };
     let currency = session.currency.clone().unwrap_or_default().to_ascii_uppercase();
+    let (refunded, paid) = (
+        stripe_minor(refunded, &currency),
+        paid.map(|p| stripe_minor(p, &currency)),
+    );
     let lines: Vec<ShopLine> = items
         .into_iter()
         .map(|i| ShopLine {
@@ -264,7 +268,7 @@ pub async fn order_of(api: &ShopApi, session: Session, at: i64, refunds: Refunds
                 .unwrap_or_else(|| i.id.clone()),
             quantity: i.quantity.unwrap_or(1),
             refunded_quantity: 0,
-            total_minor: i.amount_total,
+            total_minor: stripe_minor(i.amount_total, &currency),
         })
         .collect();
     let total: i64 = lines.iter().map(|l| l.total_minor).sum();
@@ -290,6 +294,18 @@ pub async fn order_of(api: &ShopApi, session: Session, at: i64, refunds: Refunds
         lines,
         refunded_minor: if fully { 0 } else { refunded },
     })
+}
+
+/// A Stripe amount in the currency's ISO 4217 minor units. Stripe's own are the same
+/// except for ISK, which its API keeps at two decimals although the króna has none (an
+/// ISK amount of 100 is 1 króna, and Stripe takes only whole krónur): divided by 100,
+/// a fraction rounded half up.
+pub fn stripe_minor(amount: i64, currency: &str) -> i64 {
+    if currency.eq_ignore_ascii_case("ISK") {
+        amount.saturating_add(50).div_euclid(100)
+    } else {
+        amount
+    }
 }
 
 /// A session's line items, every page.

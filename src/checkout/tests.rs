@@ -282,3 +282,15 @@ fn a_cancelled_hi_events_attendee_refunds_one_ticket_of_a_tiered_product() {
     let refunded: Vec<i64> = orders[0].lines.iter().map(|l| l.refunded_quantity).collect();
     assert_eq!(refunded.iter().sum::<i64>(), 1, "{refunded:?}");
 }
+
+#[test]
+fn stripe_isk_amounts_are_whole_kronur() {
+    // Stripe keeps ISK at two decimals in its API; promoterd, like ISO 4217, at none.
+    assert_eq!(stripe::stripe_minor(150_000, "isk"), 1_500);
+    assert_eq!(stripe::stripe_minor(150_000, "EUR"), 150_000);
+    assert_eq!(stripe::stripe_minor(5_000, "JPY"), 5_000);
+    assert_eq!(
+        crate::money::money(stripe::stripe_minor(150_000, "ISK"), "ISK"),
+        "1500 ISK"
+    );
+}

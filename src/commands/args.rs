@@ -111,13 +111,43 @@ text_newtype!(
     WebUrl
 );
 
-/// An amount of money in minor units (cents).
+/// An amount of money as typed, in thousandths (`25.50` → 25500): its currency, and so
+/// its minor unit, is known once the command has found its event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money(pub i64);
 
+impl Money {
+    /// The amount in `currency`'s minor units (ISO 4217 decimals), or the answer to give
+    /// when it has more decimals than the currency (`2.5 JPY`).
+    pub fn minor_in(self, currency: &str) -> Result<i64, UserError> {
+        let decimals = crate::money::currency_decimals(currency);
+        let per = 10_i64.pow(3 - decimals.min(3));
+        if self.0 % per == 0 {
+            Ok(self.0 / per)
+        } else {
+            Err(UserError::new(match decimals {
+                0 => format!("{currency} amounts have no decimals: write {}.", self.0 / 1000),
+                d => format!("{currency} amounts have at most {d} decimals."),
+            }))
+        }
+    }
+}
+
+impl std::fmt::Display for Money {
+    /// As a person would type it back: `25.50`, `1.125`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (whole, frac) = (self.0 / 1000, self.0 % 1000);
+        if frac % 10 == 0 {
+            write!(f, "{whole}.{:02}", frac / 10)
+        } else {
+            write!(f, "{whole}.{frac:03}")
+        }
+    }
+}
+
 impl FromArg for Money {
     fn from_arg(s: &str) -> Result<Self, String> {
-        // Parsing stored the price in minor units already.
+        // Parsing stored the price in thousandths already.
         s.parse().map(Money).map_err(|_| format!("`{s}` is not an amount"))
     }
 }

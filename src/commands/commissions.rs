@@ -142,16 +142,30 @@ impl Command for SetCommission {
         let Organizer { org, event, person, .. } = ctx;
         let (slot, scope) = self.slot(core, &org, event.as_ref()).await?;
         let currency = event.as_ref().map(|e| e.currency.as_str());
+        // A fixed amount is typed with at most two decimals; an event's rule holds it in
+        // the minor units of the event's currency (yen for JPY, fils for KWD).
+        let mut rate = self.rate.0;
+        if let (Some(r), Some(c)) = (rate.as_mut(), currency)
+            && r.per_ticket_minor > 0
+        {
+            let Some(minor) = crate::money::hundredths_in(r.per_ticket_minor, c) else {
+                return refuse!(
+                    "{c} amounts have no decimals: write the fixed amount in whole {c}, e.g. `setcommission 300 {}`.",
+                    event.as_ref().map_or("", |e| e.slug.as_str())
+                );
+            };
+            r.per_ticket_minor = minor;
+        }
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         let old = core
             .store
-            .set_commission_rule(&mut tx, slot, self.rate.0, person.id, now)
+            .set_commission_rule(&mut tx, slot, rate, person.id, now)
             .await?;
-        if old.is_none() && self.rate.0.is_none() {
+        if old.is_none() && rate.is_none() {
             return refuse!("There is no commission rule for {scope} to turn off. Send `commissions` to see them.");
         }
-        let said = self.rate.0.map_or("off".to_string(), |r| r.describe(currency));
+        let said = rate.map_or("off".to_string(), |r| r.describe(currency));
         core.store
             .audit(
                 &mut tx,
@@ -163,7 +177,7 @@ impl Command for SetCommission {
             )
             .await?;
         tx.commit().await?;
-        let text = match (self.rate.0, old) {
+        let text = match (rate, old) {
             (Some(r), Some(o)) => format!(
                 "Commission for {scope}: {} (was {}).",
                 r.describe(currency),
@@ -176,7 +190,7 @@ impl Command for SetCommission {
             "It applies to orders placed from now on; earlier orders keep the rate of their time. \
              `recompute <event>` applies today's rules to an event's earlier orders.",
         );
-        if currency.is_none() && self.rate.0.is_some_and(|r| r.per_ticket_minor > 0) {
+        if currency.is_none() && rate.is_some_and(|r| r.per_ticket_minor > 0) {
             reply = reply.line("A fixed amount is in each event's own currency.");
         }
         Ok(reply)

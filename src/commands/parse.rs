@@ -292,22 +292,20 @@ pub fn parse_email(s: &str) -> Option<String> {
     (ok_local && ok_domain).then_some(s)
 }
 
-/// Parses `25`, `25.5`, `25.50` or `25,50` into minor units (two decimals).
+/// Parses `25`, `25.5`, `25.50`, `25,50` or `1.125` into thousandths (25000, 25500,
+/// 25500, 25500, 1125): exact in the minor units of any currency, which the command
+/// knows only once it has found its event ([`crate::commands::args::Money::minor_in`]).
 pub fn parse_price(s: &str) -> Option<i64> {
     let s = s.trim().replace(',', ".");
     let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
     if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || whole.len() > 9 {
         return None;
     }
-    if frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if frac.len() > 3 || !frac.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let cents = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().ok()? * 10,
-        _ => frac.parse::<i64>().ok()?,
-    };
-    Some(whole.parse::<i64>().ok()? * 100 + cents)
+    let thousandths: i64 = format!("{frac:0<3}").parse().ok()?;
+    Some(whole.parse::<i64>().ok()? * 1000 + thousandths)
 }
 
 #[cfg(test)]
@@ -318,7 +316,8 @@ mod tests {
     fn positional_optional_and_rest_arguments() {
         let inv = parse_line("/newtickettype summer-fest 49 General Admission").unwrap();
         assert_eq!(inv.cmd, Cmd::NewTicketType);
-        assert_eq!(inv.get("price"), Some("4900"));
+        // Thousandths: the event, and so its currency, is not known yet.
+        assert_eq!(inv.get("price"), Some("49000"));
         assert_eq!(inv.get("name"), Some("General Admission"));
         let inv = parse_line("invite Ana@Example.com").unwrap();
         assert_eq!(inv.get("email"), Some("ana@example.com"));
@@ -368,10 +367,11 @@ mod tests {
 
     #[test]
     fn prices_and_emails() {
-        assert_eq!(parse_price("25"), Some(2500));
-        assert_eq!(parse_price("25,5"), Some(2550));
+        assert_eq!(parse_price("25"), Some(25_000));
+        assert_eq!(parse_price("25,5"), Some(25_500));
+        assert_eq!(parse_price("1.234"), Some(1_234));
         assert_eq!(parse_price("-3"), None);
-        assert_eq!(parse_price("1.234"), None);
+        assert_eq!(parse_price("1.2345"), None);
         assert_eq!(parse_email("x@y"), None);
         assert_eq!(parse_email("a..b@x.io"), None);
         assert_eq!(parse_email("=cmd@x.io").as_deref(), Some("=cmd@x.io"));

@@ -12,7 +12,7 @@ use super::spec::{ArgKind, CommandSpec, ORG_FLAG, opt, req};
 use crate::domain::OrgId;
 use crate::domain::commission;
 use crate::error::{CommandError, UserError};
-use crate::money::decimal;
+use crate::money::amount;
 use crate::refuse;
 use crate::reply::{Attachment, Reply};
 use crate::store::OrgRow;
@@ -142,7 +142,7 @@ async fn transfers(
             w.write_record([
                 crate::export::neutralize(&name).as_ref(),
                 crate::export::neutralize(&person.email).as_ref(),
-                &decimal(b.approved),
+                &amount(b.approved, &b.currency).to_string(),
                 &b.currency,
                 &default_reference(org, person.person_id, count),
             ])
@@ -208,7 +208,7 @@ fn write_detail(w: &mut csv::Writer<Vec<u8>>, r: &crate::store::DetailRow, tz: &
         crate::export::neutralize(r.ticket_type.as_deref().unwrap_or("")).as_ref(),
         r.kind.as_str(),
         &r.tickets.to_string(),
-        &decimal(r.amount_minor),
+        &amount(r.amount_minor, &r.currency).to_string(),
         &r.currency,
         &local_time(&r.created_at, tz),
     ])

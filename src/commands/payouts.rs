@@ -11,7 +11,7 @@ use super::spec::{ArgKind, ArgSpec, CommandSpec, ORG_FLAG, opt, req};
 use crate::domain::PersonId;
 use crate::domain::commission::{self, Balance, EventLedger};
 use crate::error::{CommandError, UserError};
-use crate::money::{decimal, money};
+use crate::money::money;
 use crate::refuse;
 use crate::reply::{Block, Reply, Table};
 use crate::store::{LedgerRow, OrgRow, Recorded};
@@ -185,7 +185,7 @@ impl Command for MarkPaid {
             return refuse!(
                 "Give the transfer's reference with an amount, e.g. `markpaid {email} {} TX-1234`: a repeated \
                  message then finds the payout instead of paying again.",
-                decimal(self.amount.map_or(0, |a| a.0))
+                self.amount.unwrap_or(Money(0))
             );
         }
         let now = core.clock.now();
@@ -212,7 +212,10 @@ impl Command for MarkPaid {
                 );
             }
         };
-        let amount = self.amount.map_or(b.approved, |a| a.0);
+        let amount = match self.amount {
+            Some(a) => a.minor_in(&b.currency)?,
+            None => b.approved,
+        };
         let lines = match commission::allocate(&ledgers(&rows), &b.currency, now, amount) {
             Ok(lines) => lines,
             Err(total) => {

@@ -46,7 +46,7 @@ impl Command for NewTicketType {
 
     async fn run(self, core: &Core, ctx: Org) -> Res {
         let Org { org, event, person, .. } = ctx;
-        let (price, name) = (self.price.0, self.name.as_str());
+        let (price, name) = (self.price.minor_in(&event.currency)?, self.name.as_str());
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         if core
@@ -189,6 +189,7 @@ impl Command for EditTicket {
                 let Some(price) = parse_price(value) else {
                     return refuse!("`{value}` is not a price: write it like 25 or 25.50.");
                 };
+                let price = super::args::Money(price).minor_in(&event.currency)?;
                 core.store.set_ticket_price(&mut tx, tt.id, price).await?;
                 let detail = format!("{} {} {price}", event.slug, tt.name);
                 core.ticket_audit(&mut tx, org.id, who, "ticket_type.repriced", &detail)

@@ -71,7 +71,7 @@ impl Rate {
     /// `2.50 EUR per ticket + 10%`, `10%`, `no commission`.
     pub fn describe(&self, currency: Option<&str>) -> String {
         let fixed = match currency {
-            Some(c) => format!("{} {c} per ticket", crate::money::decimal(self.per_ticket_minor)),
+            Some(c) => format!("{} per ticket", crate::money::money(self.per_ticket_minor, c)),
             None => format!("{} per ticket", crate::money::decimal(self.per_ticket_minor)),
         };
         let pct = format!("{}% of the net price", percent_text(self.percent_bp));

@@ -11,6 +11,7 @@ mod cli;
 mod commission_property;
 mod commission_rules;
 mod commissions;
+mod currencies;
 mod digests;
 mod discord;
 mod discord_gateway;

@@ -79,7 +79,13 @@ async fn a_ticket_type_is_renamed_and_a_taken_or_unknown_name_is_refused() {
         unknown.contains("Standard, VIP"),
         "the known names are listed: {unknown}"
     );
-    refused(&app, OWNER, "editticket summer-fest VIP price 12.345", "is not a price").await;
+    refused(
+        &app,
+        OWNER,
+        "editticket summer-fest VIP price 12.345",
+        "EUR amounts have at most 2 decimals",
+    )
+    .await;
     refused(&app, OWNER, "editticket summer-fest VIP price -5", "is not a price").await;
     refused(&app, OWNER, "editticket summer-fest VIP colour red", "field").await;
 }
