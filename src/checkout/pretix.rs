@@ -13,7 +13,9 @@ use serde_json::Value;
 struct Notification {
     notification_id: Value,
     organizer: String,
-    event: String,
+    /// Absent from the organizer's own notifications (customer accounts, …).
+    #[serde(default)]
+    event: Option<String>,
     #[serde(default)]
     code: Option<String>,
     action: String,
@@ -123,7 +125,7 @@ fn slug(s: &str) -> Result<&str, OrderError> {
 /// The `<organizer>/<event>` a notification names, if it is one.
 pub fn event_key(body: &[u8]) -> Option<String> {
     let n: Notification = serde_json::from_slice(body).ok()?;
-    Some(format!("{}/{}", n.organizer, n.event))
+    Some(format!("{}/{}", n.organizer, n.event?))
 }
 
 /// Reads a notification and fetches the order it names.
@@ -132,12 +134,12 @@ pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, Connec
     let order_action = n.action.starts_with("pretix.event.order.")
         && !n.action.contains("checkin")
         && !n.action.ends_with(".email.sent");
-    let Some(code) = n.code.as_deref().filter(|_| order_action) else {
+    let (Some(code), Some(event)) = (n.code.as_deref().filter(|_| order_action), n.event.as_deref()) else {
         let shown: String = n.action.chars().take(60).collect();
         return Ok(Delivery::Ignored(format!("action `{shown}` is not about orders")));
     };
     let api = api.ok_or_else(|| OrderError::Malformed("the pretix connection has no API token".into()))?;
-    let base = format!("organizers/{}/events/{}/", slug(&n.organizer)?, slug(&n.event)?);
+    let base = format!("organizers/{}/events/{}/", slug(&n.organizer)?, slug(event)?);
     let order: Order = match api
         .get(api.url(&format!(
             "{base}orders/{}/?include_canceled_positions=true",
@@ -152,7 +154,7 @@ pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, Connec
     if order.testmode {
         return Ok(Delivery::Ignored("a test-mode order is not a sale".into()));
     }
-    let order = order_of(api, &base, &format!("{}/{}", n.organizer, n.event), order).await?;
+    let order = order_of(api, &base, &format!("{}/{event}", n.organizer), order).await?;
     Ok(Delivery::Orders {
         id: Some(format!("{}", n.notification_id).chars().take(200).collect()),
         orders: vec![order],

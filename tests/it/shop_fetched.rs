@@ -374,3 +374,13 @@ async fn a_refunded_pretix_add_on_or_fee_leaves_the_tickets_revenue_alone() {
         t.ana("ABC12", "paid", 2, 10500, "maria.rossi@example.org")
     );
 }
+
+#[tokio::test]
+async fn a_pretix_notification_of_no_event_is_acknowledged() {
+    // The organizer's own notifications (customer accounts) name no event; refused, pretix
+    // would deliver them again for days.
+    let t = pretix().await;
+    let customer = r#"{"notification_id": 123456, "organizer": "democon", "action": "pretix.customer.created"}"#;
+    let answer = changes_nothing(&t, &format!("pretix/{SECRET}"), &[], customer, StatusCode::OK).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+}
