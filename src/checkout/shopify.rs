@@ -288,8 +288,10 @@ fn refunds_of(o: &Order, dec: u32) -> Result<Refunds, OrderError> {
             if let Some(k) = id_text(&rl.line_item_id) {
                 *refunded_qty.entry(k).or_default() += rl.quantity.max(0);
             }
-            // The refunded tickets' value as paid: subtotal and its tax.
-            for v in [&rl.subtotal, &rl.total_tax].into_iter().flatten() {
+            // The refunded tickets' value as paid, as their lines count it: the
+            // subtotal, and its tax where prices exclude it (else it is in the subtotal).
+            let tax = if o.taxes_included { &None } else { &rl.total_tax };
+            for v in [&rl.subtotal, tax].into_iter().flatten() {
                 tickets_back += money(v, dec)?;
             }
         }

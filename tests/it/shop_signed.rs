@@ -92,6 +92,27 @@ async fn a_shopify_shipping_refund_is_not_taken_off_the_tickets() {
 }
 
 #[tokio::test]
+async fn a_shopify_refund_in_a_shop_whose_prices_include_tax_counts_the_tax_once() {
+    const ORDER: &str = "820982911946154508";
+    let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
+    // Prices include tax (4.00 of the Early bird's 25.00): the refunded ticket is worth
+    // its subtotal, 25.00, and the 10.00 refunded on top of it lowers revenue by 10.00.
+    let mut updated = sample_json(&t.sample("shopify/orders_updated_refund.json"));
+    updated["taxes_included"] = true.into();
+    updated["refunds"][0]["refund_line_items"][0]["total_tax"] = 4.0.into();
+    updated["refunds"][0]["transactions"][0]["amount"] = "35.00".into();
+    let updated = updated.to_string();
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-1"), &updated)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        t.orders().await,
+        t.ana(ORDER, "partially_refunded", 2, 9500, "jon@example.com")
+    );
+}
+
+#[tokio::test]
 async fn shopify_orders_refunds_and_cancellations() {
     const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
