@@ -70,6 +70,9 @@ struct Order {
 struct Item {
     #[serde(default)]
     product_id: Value,
+    /// The price tier, where the payload gives it.
+    #[serde(default)]
+    product_price_id: Value,
     item_name: String,
     quantity: i64,
     total_before_additions: Value,
@@ -79,6 +82,8 @@ struct Item {
 struct Attendee {
     #[serde(default)]
     product_id: Value,
+    #[serde(default)]
+    product_price_id: Value,
     status: String,
 }
 
@@ -94,19 +99,28 @@ fn number_text(v: &Value) -> Option<String> {
 /// of those tickets.
 fn lines_of(o: &Order, dec: u32) -> Result<(Vec<ShopLine>, i64), OrderError> {
     let amount = |v: &Value| number_text(v).map_or(Ok(0), |t| minor_units(&t, dec));
+    // Cancelled attendees by price tier and by product: an item that names its tier
+    // takes them from its tier, one that does not from its product.
     let mut cancelled: std::collections::HashMap<String, i64> = Default::default();
     for a in o.attendees.iter().filter(|a| a.status == "CANCELLED") {
         if let Some(p) = number_text(&a.product_id) {
-            *cancelled.entry(p).or_default() += 1;
+            *cancelled.entry(format!("product {p}")).or_default() += 1;
+        }
+        if let Some(p) = number_text(&a.product_price_id) {
+            *cancelled.entry(format!("price {p}")).or_default() += 1;
         }
     }
     let mut lines = Vec::with_capacity(o.order_items.len());
     let mut tickets_back = 0;
     for i in &o.order_items {
         let total = amount(&i.total_before_additions)?;
-        // A product has one item per price tier, and an attendee names only the
-        // product: each cancelled attendee is taken from one item of it, in order.
-        let back = match number_text(&i.product_id).and_then(|p| cancelled.get_mut(&p)) {
+        // A product has one item per price tier: an item takes the cancelled attendees
+        // of its tier where the payload names it, else of its product, each once.
+        let key = match number_text(&i.product_price_id) {
+            Some(p) => Some(format!("price {p}")),
+            None => number_text(&i.product_id).map(|p| format!("product {p}")),
+        };
+        let back = match key.and_then(|k| cancelled.get_mut(&k)) {
             Some(left) => {
                 let back = (*left).min(i.quantity.max(0));
                 *left -= back;

@@ -21,7 +21,7 @@ struct Notification {
     action: String,
 }
 
-/// A pretix order (`GET …/orders/<code>/?include_canceled_positions=true`).
+/// A pretix order (`GET …/orders/<code>/?include_canceled_positions=true&include_canceled_fees=true`).
 #[derive(Debug, Deserialize)]
 pub struct Order {
     code: String,
@@ -142,7 +142,7 @@ pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, Connec
     let base = format!("organizers/{}/events/{}/", slug(&n.organizer)?, slug(event)?);
     let order: Order = match api
         .get(api.url(&format!(
-            "{base}orders/{}/?include_canceled_positions=true",
+            "{base}orders/{}/?include_canceled_positions=true&include_canceled_fees=true",
             slug(code)?
         ))?)
         .await
@@ -174,7 +174,9 @@ pub async fn list(api: &ShopApi, key: &str) -> Result<Vec<ShopOrder>, ConnectorE
         return Err(OrderError::Malformed(format!("`{key}` is not <organizer>/<event>")).into());
     };
     let base = format!("organizers/{}/events/{}/", slug(organizer)?, slug(event)?);
-    let mut url = api.url(&format!("{base}orders/?include_canceled_positions=true"))?;
+    let mut url = api.url(&format!(
+        "{base}orders/?include_canceled_positions=true&include_canceled_fees=true"
+    ))?;
     let mut orders = Vec::new();
     for _page in 0..super::MAX_PAGES {
         let page: Page = api.get(url).await?;

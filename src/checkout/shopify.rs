@@ -381,8 +381,17 @@ fn lines_of(
 pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
     let dec = currency_decimals(&o.currency);
     let id = id_text(&o.id).ok_or_else(|| OrderError::Malformed("id is not a Shopify id".into()))?;
-    let (refunded_qty, money_back, tickets_back) = refunds_of(&o, dec)?;
+    let (refunded_qty, money_back, mut tickets_back) = refunds_of(&o, dec)?;
     let lines = lines_of(&o, dec, &refunded_qty)?;
+    // Tickets an edit removed with no refund line: money refunded for them (a refund
+    // with transactions only) is theirs, not a refund beyond the tickets.
+    for (item, line) in o.line_items.iter().zip(&lines) {
+        let by_refund = id_text(&item.id)
+            .and_then(|k| refunded_qty.get(&k).copied())
+            .unwrap_or(0);
+        let removed = (line.refunded_quantity - by_refund).max(0);
+        tickets_back += super::tickets_value(line.total_minor, line.quantity, removed);
+    }
     // Never paid (voided: authorized, never captured), cancelled or not: no sale.
     let unpaid = matches!(
         o.financial_status.as_deref(),

@@ -297,12 +297,15 @@ pub async fn order_of(api: &ShopApi, session: Session, at: i64, refunds: Refunds
 }
 
 /// A Stripe amount in the currency's ISO 4217 minor units. Stripe's own are the same
-/// except for ISK, which its API keeps at two decimals although the króna has none (an
-/// ISK amount of 100 is 1 króna, and Stripe takes only whole krónur): divided by 100,
-/// a fraction rounded half up.
+/// but for two currencies: ISK, which its API keeps at two decimals although the króna
+/// has none (an ISK amount of 100 is 1 króna, and Stripe takes only whole krónur):
+/// divided by 100, a fraction rounded half up; and MGA, which Stripe counts in whole
+/// ariary (zero-decimal) where ISO 4217 gives it two decimals: times 100.
 pub fn stripe_minor(amount: i64, currency: &str) -> i64 {
     if currency.eq_ignore_ascii_case("ISK") {
         amount.saturating_add(50).div_euclid(100)
+    } else if currency.eq_ignore_ascii_case("MGA") {
+        amount.saturating_mul(100)
     } else {
         amount
     }

@@ -281,6 +281,18 @@ fn a_cancelled_hi_events_attendee_refunds_one_ticket_of_a_tiered_product() {
     };
     let refunded: Vec<i64> = orders[0].lines.iter().map(|l| l.refunded_quantity).collect();
     assert_eq!(refunded.iter().sum::<i64>(), 1, "{refunded:?}");
+
+    // Where the items name their price tier, the attendee's tier is the one refunded.
+    let o = &mut v["payload"];
+    o["order_items"][0]["product_price_id"] = 401.into();
+    o["order_items"][1]["product_price_id"] = 402.into();
+    o["attendees"][0]["product_price_id"] = 402.into();
+    let body = serde_json::to_vec(&v).unwrap();
+    let Delivery::Orders { orders, .. } = hievents::read(&body).unwrap() else {
+        panic!("not read as an order");
+    };
+    let refunded: Vec<i64> = orders[0].lines.iter().map(|l| l.refunded_quantity).collect();
+    assert_eq!(refunded, [0, 1]);
 }
 
 #[test]
@@ -289,6 +301,11 @@ fn stripe_isk_amounts_are_whole_kronur() {
     assert_eq!(stripe::stripe_minor(150_000, "isk"), 1_500);
     assert_eq!(stripe::stripe_minor(150_000, "EUR"), 150_000);
     assert_eq!(stripe::stripe_minor(5_000, "JPY"), 5_000);
+    // MGA: zero-decimal at Stripe, two decimals in ISO 4217.
+    assert_eq!(
+        crate::money::money(stripe::stripe_minor(5_000, "mga"), "MGA"),
+        "5000.00 MGA"
+    );
     assert_eq!(
         crate::money::money(stripe::stripe_minor(150_000, "ISK"), "ISK"),
         "1500 ISK"

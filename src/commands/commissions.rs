@@ -156,6 +156,26 @@ impl Command for SetCommission {
             };
             r.per_ticket_minor = minor;
         }
+        // For every event, a fixed amount is read with two decimals in each event's own
+        // currency: wrong by a factor of 100 (JPY) or 10 (KWD) where it has other decimals.
+        if currency.is_none() && rate.is_some_and(|r| r.per_ticket_minor > 0) {
+            let events = core.store.events_of_org(org.id).await?;
+            let odd = |c: &str| crate::money::currency_decimals(c) != 2;
+            if let Some(e) = events.iter().find(|e| odd(&e.currency)) {
+                return refuse!(
+                    "{} sells in {}, whose amounts do not have two decimals: set a fixed amount on each event                      instead, e.g. `setcommission <amount> {}`.",
+                    e.slug,
+                    e.currency,
+                    e.slug
+                );
+            }
+            if odd(&org.currency) {
+                return refuse!(
+                    "{} amounts do not have two decimals: set a fixed amount on each event instead.",
+                    org.currency
+                );
+            }
+        }
         let now = core.clock.now();
         let mut tx = core.store.write().await?;
         let old = core

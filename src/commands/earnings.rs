@@ -267,7 +267,7 @@ impl Command for Why {
             .titled(format!("Order {} — {}", self.order, rows[0].event_slug))
             .with(Block::Table(t))
             .line(format!(
-                "It earns you {} now. Percentages are of the net price per ticket type, rounded half up to the cent.",
+                "It earns you {} now. Percentages are of the net price per ticket type, rounded half up to the currency's smallest unit (the cent).",
                 money(total, &rows[0].currency)
             ));
         if rows[0].event_cancelled {

@@ -52,7 +52,8 @@ pub enum ArgKind {
     Text,
     /// A code from an invite or a verification mail.
     Code,
-    /// A price like `25` or `25.50`, stored in minor units.
+    /// A price like `25`, `25.50` or `1.125`, kept in thousandths until the command knows
+    /// its currency ([`super::args::Money::minor_in`]).
     Price,
     /// A date and time, `2027-06-01 18:00` (organization time zone) or RFC 3339.
     Time,

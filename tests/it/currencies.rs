@@ -34,6 +34,10 @@ async fn a_yen_event_takes_shows_and_exports_whole_yen() {
         "JPY amounts have no decimals",
     )
     .await;
+    // For every event at once, a fixed amount would be read with two decimals in yen too.
+    refused(&app, OWNER, "setcommission 2.50", "tokyo-live sells in JPY").await;
+    let pct = app.ok(OWNER, "setcommission 10%").await;
+    assert!(pct.contains("10% of the net price"), "{pct}");
 
     // An order of 2 × 5500 yen (minor units of JPY are yen) through Ana's link (she
     // promotes every event).

@@ -31,7 +31,7 @@ async fn pretix() -> ShopTest {
 
 fn pretix_order(t: &ShopTest, sample: &str) {
     t.api.get(
-        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true"),
+        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true&include_canceled_fees=true"),
         sample_json(&t.sample(sample)),
     );
 }
@@ -337,7 +337,7 @@ async fn a_pretix_test_mode_order_is_not_a_sale() {
         .replace("\"testmode\": false", "\"testmode\": true");
     assert!(test_order.contains("\"testmode\": true"));
     t.api.get(
-        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true"),
+        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true&include_canceled_fees=true"),
         sample_json(&test_order),
     );
     let answer = changes_nothing(&t, &at, &[], &fixture("pretix/webhook_placed.json"), StatusCode::OK).await;
@@ -364,8 +364,10 @@ async fn a_refunded_pretix_add_on_or_fee_leaves_the_tickets_revenue_alone() {
     let mut refund = sample_json(&fixture("pretix/order_partial_refund_include_canceled.json"))["refunds"][0].clone();
     refund["amount"] = "11.50".into();
     order["refunds"] = serde_json::json!([refund]);
-    t.api
-        .get(&format!("{PRETIX}orders/ABC12/?include_canceled_positions=true"), order);
+    t.api.get(
+        &format!("{PRETIX}orders/ABC12/?include_canceled_positions=true&include_canceled_fees=true"),
+        order,
+    );
     let (status, answer) = t.post(&at, &[], &fixture("pretix/webhook_refund_done.json")).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     // Early bird 25.00 + VIP 80.00, as if nothing had been refunded.

@@ -59,6 +59,26 @@ async fn a_shopify_order_edit_counts_from_orders_updated_and_removed_tickets_are
         t.orders().await,
         t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
     );
+    // The merchant refunds the removed ticket's 25.00 with a refund that has a
+    // transaction and no refund line: that money is the removed ticket's, not more.
+    let mut refunded = sample_json(&updated);
+    let mut refund = sample_json(&t.sample("shopify/orders_updated_refund.json"))["refunds"][0].clone();
+    refund["refund_line_items"] = serde_json::json!([]);
+    refunded["refunds"] = serde_json::json!([refund]);
+    refunded["updated_at"] = "2027-03-15T15:00:00+01:00".into();
+    let refunded = refunded.to_string();
+    let (status, answer) = t
+        .post(
+            "shopify",
+            &shopify_headers(&refunded, "orders/updated", "w-4"),
+            &refunded,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        t.orders().await,
+        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
+    );
 }
 
 #[tokio::test]

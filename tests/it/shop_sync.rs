@@ -102,8 +102,10 @@ async fn shopify_pretix_and_eventbrite_orders_are_pulled() {
     test_order["code"] = "TEST1".into();
     test_order["testmode"] = true.into();
     list["results"].as_array_mut().unwrap().push(test_order);
-    t.api
-        .get(&format!("{base}orders/?include_canceled_positions=true"), list);
+    t.api.get(
+        &format!("{base}orders/?include_canceled_positions=true&include_canceled_fees=true"),
+        list,
+    );
     sync_twice(&t).await;
     assert_eq!(
         t.orders().await,
