@@ -67,12 +67,32 @@ struct Money {
 /// Reads a notification and fetches the order it names.
 pub async fn read(api: Option<&ShopApi>, body: &[u8]) -> Result<Delivery, ConnectorError> {
     let n: Notification = super::json(Shop::Eventbrite, body)?;
-    if !n.config.action.starts_with("order.") {
-        let shown: String = n.config.action.chars().take(60).collect();
+    let action = n.config.action.as_str();
+    if !action.starts_with("order.") && action != "attendee.updated" {
+        let shown: String = action.chars().take(60).collect();
         return Ok(Delivery::Ignored(format!("action `{shown}` is not about orders")));
     }
     let api = api.ok_or_else(|| OrderError::Malformed("the Eventbrite connection has no API token".into()))?;
-    let mut url = api.within(&n.api_url)?;
+    let mut url = if action == "attendee.updated" {
+        // One attendee refunded or cancelled on its own: its whole order is read again.
+        #[derive(Deserialize)]
+        struct AttendeeOf {
+            order_id: String,
+        }
+        let a: AttendeeOf = match api.get(api.within(&n.api_url)?).await {
+            Ok(a) => a,
+            Err(e) if e.is_not_found() => {
+                return Ok(Delivery::Ignored("Eventbrite no longer has this attendee".into()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if a.order_id.is_empty() || !a.order_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(OrderError::Malformed("the attendee's order_id is not an Eventbrite id".into()).into());
+        }
+        api.url(&format!("orders/{}/", a.order_id))?
+    } else {
+        api.within(&n.api_url)?
+    };
     url.query_pairs_mut().clear().append_pair("expand", "attendees");
     let order: Order = match api.get(url).await {
         Ok(o) => o,

@@ -160,6 +160,34 @@ async fn eventbrite_orders_are_fetched_and_attributed_by_affiliate() {
 }
 
 #[tokio::test]
+async fn an_eventbrite_attendee_refunded_alone_is_counted_from_its_order() {
+    let t = eventbrite().await;
+    let at = format!("eventbrite/{SECRET}");
+    let placed = notification(&t, "eventbrite/webhook_order_placed.json");
+    let (status, answer) = t.post(&at, &[], &placed).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // The Early bird attendee refunded: Eventbrite says `attendee.updated` with the
+    // attendee's address (the sample order's own attendee, as its API gives it).
+    let order = sample_json(&t.sample("eventbrite/order.json"));
+    let attendee = order["attendees"][0].clone();
+    t.api.get("/v3/events/987654321/attendees/2222222201/", attendee);
+    let mut refunded = order;
+    refunded["attendees"][0]["refunded"] = true.into();
+    refunded["changed"] = "2027-05-12T09:00:00Z".into();
+    t.api.get("/v3/orders/1234567890/?expand=attendees", refunded);
+    let updated = notification(&t, "eventbrite/webhook_order_refunded.json")
+        .replace("/v3/orders/1234567890/", "/v3/events/987654321/attendees/2222222201/")
+        .replace("order.refunded", "attendee.updated");
+    let (status, answer) = t.post(&at, &[], &updated).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        t.orders().await,
+        t.ana("1234567890", "partially_refunded", 1, 8000, "maria.rossi@example.org")
+    );
+    changes_nothing(&t, &at, &[], &updated, StatusCode::OK).await;
+}
+
+#[tokio::test]
 async fn eventbrite_never_sends_the_token_outside_its_api() {
     let t = eventbrite().await;
     let at = format!("eventbrite/{SECRET}");
