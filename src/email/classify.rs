@@ -111,7 +111,12 @@ fn is_auto_reply(msg: &Message<'_>) -> bool {
     {
         return true;
     }
-    if has("X-Apple-Action").is_some_and(|v| v.eq_ignore_ascii_case("vacation")) || has("List-Id").is_some() {
+    // mail-parser reads List-Id as an address, not as text: its presence is what counts.
+    let list = msg
+        .headers()
+        .iter()
+        .any(|h| h.name.as_str().eq_ignore_ascii_case("List-Id"));
+    if has("X-Apple-Action").is_some_and(|v| v.eq_ignore_ascii_case("vacation")) || list {
         return true;
     }
     if let Some(v) = has("X-Auto-Response-Suppress")
@@ -122,7 +127,14 @@ fn is_auto_reply(msg: &Message<'_>) -> bool {
     }
     let subject = msg.subject().unwrap_or("").trim().to_lowercase();
     let subject = subject.trim_start_matches("re:").trim();
-    AUTO_SUBJECTS.iter().any(|p| subject.starts_with(p)) || has_null_return_path(msg)
+    // The phrase alone or before a colon ("Out of office: …"): a reply to the digest of
+    // an organization named "Vacation Fest" is still a reply.
+    let auto = AUTO_SUBJECTS.iter().any(|p| {
+        subject
+            .strip_prefix(p)
+            .is_some_and(|rest| p.ends_with(':') || rest.is_empty() || rest.trim_start().starts_with(':'))
+    });
+    auto || has_null_return_path(msg)
 }
 
 /// A null reverse path (`Return-Path: <>`) is what bounces and auto-replies carry.
@@ -202,6 +214,10 @@ fn hard_failed_recipients(status_text: &str) -> Vec<String> {
             && !out.contains(&r)
         {
             out.push(r);
+            // Bounded while reading: a forged report may name a million recipients.
+            if out.len() >= bounce_text::MAX_FAILED {
+                break;
+            }
         }
     }
     out
@@ -419,6 +435,46 @@ mod tests {
         assert_eq!(i.failed_recipients, ["kijitora@example.com"]);
         assert!(i.command.is_none());
         assert!(is_bounce_sender(Some("Mail.Delivery.System@example.net")));
+    }
+
+    #[test]
+    fn a_delivery_report_naming_many_recipients_is_read_only_up_to_the_limit() {
+        let status: String = (0..5_000)
+            .map(|i| format!("Final-Recipient: rfc822; u{i}@example.org\nStatus: 5.1.1\n\n"))
+            .collect();
+        let failed = hard_failed_recipients(&status);
+        assert_eq!(failed.len(), bounce_text::MAX_FAILED);
+        assert_eq!(failed[0], "u0@example.org");
+    }
+
+    #[test]
+    fn list_mail_is_not_a_reply_and_an_organization_named_vacation_is_not_an_auto_reply() {
+        let mail = |headers: &str, subject: &str| {
+            format!(
+                "From: Ana <ana@example.org>\r\nTo: bot@example.test\r\n{headers}Subject: {subject}\r\n\
+                 Message-ID: <m1@example.org>\r\nContent-Type: text/plain\r\n\r\nstop\r\n"
+            )
+        };
+        let list = mail("List-Id: Friends <friends.lists.example.org>\r\n", "Hello");
+        assert_eq!(
+            inspect(list.as_bytes(), Some("bot@example.test")).kind,
+            MailKind::AutoReply
+        );
+        let reply = mail("", "Re: Vacation Fest \u{2014} your weekly digest");
+        assert_eq!(
+            inspect(reply.as_bytes(), Some("bot@example.test")).kind,
+            MailKind::Reply
+        );
+        let away = mail("", "Vacation: Vacation Fest \u{2014} your weekly digest");
+        assert_eq!(
+            inspect(away.as_bytes(), Some("bot@example.test")).kind,
+            MailKind::AutoReply
+        );
+        let ooo = mail("", "Out of office");
+        assert_eq!(
+            inspect(ooo.as_bytes(), Some("bot@example.test")).kind,
+            MailKind::AutoReply
+        );
     }
 
     #[test]

@@ -29,13 +29,41 @@ pub struct ImapSettings {
     pub inbound: InboundSettings,
 }
 
+/// How long the server has to answer one IMAP command (the greeting, LOGIN, SELECT,
+/// IDLE's start and end) before the connection is given up and made again.
+const IMAP_REPLY: Duration = Duration::from_secs(60);
+/// How long a stop waits for the message in hand; then the connection is dropped
+/// (a message's effects and its record commit together, so none is half done).
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// `step`, or an error if the server has not answered it within [`IMAP_REPLY`].
+async fn answered<T>(step: &str, f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::time::timeout(IMAP_REPLY, f)
+        .await
+        .map_err(|_| anyhow!("{step}: no answer from the IMAP server in {} s", IMAP_REPLY.as_secs()))?
+}
+
+/// Returns [`STOP_GRACE`] after `stop` turned true (or its sender is gone).
+async fn stop_then_grace(mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            break;
+        }
+    }
+    tokio::time::sleep(STOP_GRACE).await;
+}
+
 /// Runs until `stop` turns true.
 pub async fn poller(core: Core, s: ImapSettings, mut stop: watch::Receiver<bool>) {
     let mut failures = 0u32;
     let mut broken: HashMap<u32, u32> = HashMap::new();
     loop {
         let started = std::time::Instant::now();
-        let result = connect_and_run(&core, &s, stop.clone(), &mut broken).await;
+        // A server that stops answering must not hold up a stop.
+        let result = tokio::select! {
+            r = connect_and_run(&core, &s, stop.clone(), &mut broken) => r,
+            () = stop_then_grace(stop.clone()) => break,
+        };
         if *stop.borrow() {
             break;
         }
@@ -65,9 +93,12 @@ async fn connect_and_run(
     stop: watch::Receiver<bool>,
     broken: &mut HashMap<u32, u32>,
 ) -> anyhow::Result<()> {
-    let tcp = TcpStream::connect((s.host.as_str(), s.port))
-        .await
-        .with_context(|| format!("connecting to {}:{}", s.host, s.port))?;
+    let tcp = answered("connecting", async {
+        TcpStream::connect((s.host.as_str(), s.port))
+            .await
+            .with_context(|| format!("connecting to {}:{}", s.host, s.port))
+    })
+    .await?;
     if s.tls {
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -77,10 +108,13 @@ async fn connect_and_run(
             .with_root_certificates(roots)
             .with_no_client_auth();
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(s.host.clone())?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .context("TLS handshake")?;
+        let tls = answered("TLS handshake", async {
+            tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .context("TLS handshake")
+        })
+        .await?;
         run(core, s, async_imap::Client::new(tls), stop, broken).await
     } else {
         run(core, s, async_imap::Client::new(tcp), stop, broken).await
@@ -97,24 +131,37 @@ async fn run<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
-    client
-        .read_response()
-        .await
-        .context("reading the greeting")?
-        .ok_or_else(|| anyhow!("no greeting"))?;
-    let mut session = client
-        .login(&s.user, &s.password)
-        .await
-        .map_err(|(e, _)| e)
-        .context("IMAP login")?;
+    answered("greeting", async {
+        client
+            .read_response()
+            .await
+            .context("reading the greeting")?
+            .ok_or_else(|| anyhow!("no greeting"))
+    })
+    .await?;
+    let mut session = answered("LOGIN", async {
+        client
+            .login(&s.user, &s.password)
+            .await
+            .map_err(|(e, _)| e)
+            .context("IMAP login")
+    })
+    .await?;
     if let Some(folder) = &s.processed_folder {
         // Creating an existing folder fails harmlessly.
         let _ = session.create(folder).await;
     }
-    let idle_supported = session.capabilities().await.context("CAPABILITY")?.has_str("IDLE");
+    let idle_supported = answered("CAPABILITY", async {
+        session.capabilities().await.context("CAPABILITY")
+    })
+    .await?
+    .has_str("IDLE");
     tracing::info!(host = %s.host, mailbox = %s.inbound.mailbox, idle = idle_supported, "email: IMAP connected");
     loop {
-        let mailbox = session.select(&s.inbound.mailbox).await.context("SELECT")?;
+        let mailbox = answered("SELECT", async {
+            session.select(&s.inbound.mailbox).await.context("SELECT")
+        })
+        .await?;
         let validity = mailbox.uid_validity.unwrap_or(0);
         drain(core, s, &mut session, validity, broken).await?;
         if *stop.borrow() {
@@ -130,13 +177,13 @@ where
             continue;
         }
         let mut idle = session.idle();
-        idle.init().await.context("IDLE")?;
+        answered("IDLE", async { idle.init().await.context("IDLE") }).await?;
         let (wait, interrupt) = idle.wait_with_timeout(s.poll);
         tokio::select! {
             r = wait => { r.context("waiting in IDLE")?; }
             _ = stop.changed() => drop(interrupt),
         }
-        session = idle.done().await.context("ending IDLE")?;
+        session = answered("ending IDLE", async { idle.done().await.context("ending IDLE") }).await?;
     }
 }
 

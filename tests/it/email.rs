@@ -544,3 +544,33 @@ async fn a_mail_over_the_size_limit_is_skipped_unread_and_changes_nothing() {
         assert_eq!(section(&before, table), section(&after, table), "{table} changed");
     }
 }
+
+#[tokio::test]
+async fn a_mail_server_that_stops_answering_never_holds_up_a_stop() {
+    // An IMAP server that takes the connection and never greets.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (taken, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            held.push(conn);
+            let _ = taken.send(());
+        }
+    });
+    let imap = imap_port();
+    let (app, _tag) = mail_app_with("silent", move |t| {
+        t.edit(&format!("imap_port = {imap}"), &format!("imap_port = {port}"))
+    })
+    .await;
+    let email = promoterd::email::EmailFrontend::start(&app.core, &app.config())
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), accepted.recv())
+        .await
+        .expect("the poller connects")
+        .unwrap();
+    // The poller waits for a greeting that never comes; a stop still ends it.
+    let stopped = tokio::time::timeout(Duration::from_secs(20), email.stop()).await;
+    assert!(stopped.is_ok(), "the stop waited on a server that does not answer");
+}
