@@ -4,11 +4,21 @@
 /// Digits after the decimal point of a currency's amounts (ISO 4217): 0 for JPY, 3 for
 /// KWD, 2 for the rest and for codes not listed.
 pub fn currency_decimals(code: &str) -> u32 {
-    match code.to_ascii_uppercase().as_str() {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
-        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
+    // Compared in place: this runs for every amount shown or exported.
+    const NONE: [&str; 17] = [
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
+        "XPF",
+    ];
+    const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    let is = |c: &&str| c.eq_ignore_ascii_case(code);
+    if code.len() != 3 {
+        2
+    } else if NONE.iter().any(is) {
+        0
+    } else if THREE.iter().any(is) {
+        3
+    } else {
+        2
     }
 }
 
