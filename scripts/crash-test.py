@@ -213,7 +213,7 @@ def main():
                                         [("commands_per_minute = 30", "commands_per_minute = 100000")])
         telegram, discord = chat.config()
         text = open(config).read()
-        for old, new in [("[telegram]\n", "[telegram]\n" + telegram), ("poll_timeout_seconds = 25", "poll_timeout_seconds = 1"),
+        for old, new in [("[telegram]\n", "[telegram]\n" + telegram), ("poll_timeout_seconds = 15", "poll_timeout_seconds = 1"),
                          ("[discord]\n", "[discord]\n" + discord), ('mode = "gateway"', 'mode = "endpoint"')]:
             assert old in text, old
             text = text.replace(old, new)

@@ -138,9 +138,13 @@ pub struct TelegramConfig {
     pub webhook_secret: Option<String>,
     /// Bot API base URL (a self-hosted Bot API server); default Telegram's.
     pub api_url: Option<String>,
-    /// Long-polling timeout.
+    /// Long-polling timeout: under the 17 s after which teloxide's HTTP client gives up
+    /// on a request (a longer poll would fail every time it found nothing).
     pub poll_timeout_seconds: u32,
 }
+
+/// Longest `telegram.poll_timeout_seconds`: teloxide's client times a request out at 17 s.
+pub const MAX_POLL_TIMEOUT_SECONDS: u32 = 15;
 
 impl Default for TelegramConfig {
     fn default() -> Self {
@@ -150,7 +154,7 @@ impl Default for TelegramConfig {
             mode: "polling".into(),
             webhook_secret: None,
             api_url: None,
-            poll_timeout_seconds: 25,
+            poll_timeout_seconds: MAX_POLL_TIMEOUT_SECONDS,
         }
     }
 }
@@ -320,6 +324,12 @@ impl Config {
                 self.telegram.mode
             ));
         }
+        if !(1..=MAX_POLL_TIMEOUT_SECONDS).contains(&self.telegram.poll_timeout_seconds) {
+            return Err(format!(
+                "telegram.poll_timeout_seconds must be 1 to {MAX_POLL_TIMEOUT_SECONDS}: Telegram's client gives up on \
+                 a request after 17 s, so a longer poll fails whenever nothing arrives"
+            ));
+        }
         if parse_every(&self.backup.every).is_none() {
             return Err(format!(
                 "backup.every `{}` is not a time like \"30m\", \"6h\" or \"1d\" (one minute to a year)",
@@ -463,6 +473,18 @@ mod tests {
         assert!(err.to_string().contains("unknown field `listne`"), "{err}");
         let err = Config::parse("[telegramm]\n", "x.toml", Path::new(".")).unwrap_err();
         assert!(err.to_string().contains("telegramm"), "{err}");
+    }
+
+    #[test]
+    fn a_long_poll_outlasting_the_telegram_client_is_refused() {
+        let parse = |t: &str| Config::parse(t, "x.toml", Path::new("."));
+        let err = parse("[telegram]\npoll_timeout_seconds = 25\n").unwrap_err();
+        assert!(
+            err.to_string().contains("poll_timeout_seconds must be 1 to 15"),
+            "{err}"
+        );
+        assert_eq!(Config::default().telegram.poll_timeout_seconds, 15);
+        parse("[telegram]\npoll_timeout_seconds = 15\n").unwrap();
     }
 
     #[test]

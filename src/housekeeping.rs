@@ -1,5 +1,6 @@
 //! Hourly chores on the core's clock: invites that ran out, buyer data past each
-//! organization's retention, the content of messages given up on long ago, and the log.
+//! organization's retention, the content of messages given up on long ago, the chat
+//! updates applied long ago, and the log.
 
 use crate::commands::Core;
 use crate::store::{FAILED_KEEP, StoreResult};
@@ -17,7 +18,13 @@ pub struct Chores {
     /// Outbox messages given up on more than [`FAILED_KEEP`] ago (or sent before content
     /// was dropped on sending) whose content was dropped.
     pub scrubbed_messages: u64,
+    /// Applied chat update ids older than [`CHAT_UPDATES_KEEP`], forgotten.
+    pub forgotten_chat_updates: u64,
 }
+
+/// How long an applied chat update's id is kept to refuse it as a repeat: far longer
+/// than Telegram (24 hours) or Discord (minutes) ever delivers one again.
+pub const CHAT_UPDATES_KEEP: chrono::Duration = chrono::Duration::days(7);
 
 /// Runs every chore once at the core's `now`.
 pub async fn run_once(core: &Core) -> StoreResult<Chores> {
@@ -27,6 +34,7 @@ pub async fn run_once(core: &Core) -> StoreResult<Chores> {
     let mut tx = store.write().await?;
     chores.expired_invites = store.expire_invites(&mut tx, now).await?;
     chores.scrubbed_messages = store.scrub_outbox(&mut tx, now - FAILED_KEEP, now).await?;
+    chores.forgotten_chat_updates = store.prune_chat_updates(&mut tx, now - CHAT_UPDATES_KEEP).await?;
     tx.commit().await?;
     for event in store.events_past_retention(now).await? {
         let ids = store.orders_holding_buyer_data(event.id).await?;
@@ -66,6 +74,7 @@ pub async fn every_hour(core: Core) {
                 expired_invites = c.expired_invites,
                 erased_orders = c.erased_orders,
                 scrubbed_messages = c.scrubbed_messages,
+                forgotten_chat_updates = c.forgotten_chat_updates,
                 "housekeeping"
             ),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),

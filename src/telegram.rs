@@ -140,7 +140,16 @@ impl Telegram {
                 .line("Send /help for every command.");
                 return self.send(chat, &hello).await;
             }
-            TelegramText::Line(line) => line,
+            TelegramText::Line(line) => {
+                // In a group every bot gets every `/command`: a bare one that is none of
+                // ours is another bot's, and not answered.
+                let word = text.split_whitespace().next().unwrap_or("");
+                let name = line.split_whitespace().next().unwrap_or("");
+                if !private && !word.contains('@') && crate::commands::spec::find(name).is_none() {
+                    return Ok(());
+                }
+                line
+            }
         };
         let origin = Origin::Chat {
             platform: Platform::Telegram,
@@ -260,6 +269,7 @@ impl Telegram {
     pub async fn poll(self: Arc<Self>, timeout: u32, mut stop: watch::Receiver<bool>) {
         let mut offset: i32 = 0;
         let mut failing = false;
+
         if let Ok(info) = self.bot.get_webhook_info().await
             && info.url.is_some()
         {

@@ -24,18 +24,19 @@ pub fn name_problem(name: &str) -> Option<String> {
     if !name.chars().any(char::is_alphanumeric) {
         return Some("A name needs at least one letter or digit.".into());
     }
+    // The board marks the reader's own row with an arrow; nobody else may wear one, and
+    // invisible marks (zero-width, direction) would let a name pass for another's.
+    if name.chars().any(|c| matches!(c, '←' | '→') || invisible(c)) {
+        return Some("A name may not contain arrows, text-direction marks or invisible characters.".into());
+    }
+    // An address is recognized with what may dress it up around it: brackets, quotes,
+    // a trailing dot (`[boss@org.com]`, `boss@org.com.`).
     if name
-        .split(|c: char| c.is_whitespace() || "<>(),;\"'".contains(c))
+        .split(|c: char| c.is_whitespace() || "<>(),;\"'[]{}|".contains(c))
+        .map(|w| w.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '*' | '_' | '`')))
         .any(|w| parse_email(w).is_some())
     {
         return Some("A name may not contain an email address: others see it.".into());
-    }
-    // The board marks the reader's own row with an arrow; nobody else may wear one.
-    if name
-        .chars()
-        .any(|c| matches!(c, '←' | '→' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-    {
-        return Some("A name may not contain arrows or text-direction marks.".into());
     }
     None
 }
@@ -177,6 +178,11 @@ mod tests {
         assert!(name_problem("ana@promo.test").unwrap().contains("email address"));
         assert!(name_problem("Ana <ana@promo.test>").unwrap().contains("email address"));
         assert!(name_problem("Ana  ← you").unwrap().contains("arrows"));
+        assert!(name_problem("An\u{200B}a").unwrap().contains("invisible"));
+        assert!(name_problem("Ana\u{FEFF}").unwrap().contains("invisible"));
+        assert!(name_problem("boss@acme.test.").unwrap().contains("email address"));
+        assert!(name_problem("[boss@acme.test]").unwrap().contains("email address"));
+        assert!(name_problem("*boss@acme.test*").unwrap().contains("email address"));
         assert!(name_problem("\u{202E}ana").unwrap().contains("direction"));
         assert!(name_problem("---").unwrap().contains("letter or digit"));
         assert!(name_problem(&"x".repeat(41)).unwrap().contains("at most 40"));

@@ -1,7 +1,7 @@
 //! Chat front-end bookkeeping: applied updates and unreachable accounts.
 
 use super::sql::{query, query_scalar, ts};
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, WriteTx};
 use crate::domain::Platform;
 use chrono::{DateTime, Utc};
 
@@ -29,6 +29,17 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Forgets the applied updates received before `before`: Telegram keeps an update
+    /// for 24 hours and Discord retries an interaction for minutes, so an older id never
+    /// comes again. Returns how many were forgotten.
+    pub async fn prune_chat_updates(&self, tx: &mut WriteTx, before: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(query("DELETE FROM chat_updates WHERE received_at < ?")
+            .bind(ts(before))
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
     }
 
     /// Marks a chat account unreachable (blocked the bot, closed DMs).

@@ -54,6 +54,9 @@ async fn misleading_names_and_half_linked_accounts_are_refused_and_change_nothin
     app.world().await;
     refused(&app, BEN, "name ana@promo.test", "may not contain an email address").await;
     refused(&app, BEN, "name Ben ← you", "arrows").await;
+    refused(&app, BEN, "name A\u{200B}na", "invisible").await;
+    refused(&app, BEN, "name [boss@acme.test]", "may not contain an email address").await;
+    refused(&app, BEN, "name boss@acme.test.", "may not contain an email address").await;
     refused(&app, BEN, &format!("name {}", "x".repeat(41)), "at most 40").await;
     // Linked by an invite code only: the account may not rename the person.
     app.ok(OWNER, "invite cleo@promo.test summer-fest").await;

@@ -177,3 +177,24 @@ async fn messages_sent_before_the_upgrade_lose_their_content_at_the_next_chores(
     promoterd::housekeeping::run_once(&app.core).await.unwrap();
     assert!(!queued(&app, "new@promo.test", "invite").await[0].body.is_empty());
 }
+
+#[tokio::test]
+async fn applied_chat_updates_are_forgotten_after_a_week() {
+    // The table of applied update ids (repeats refused) grew without end before.
+    let clock = Clock::fixed(Utc.with_ymd_and_hms(2099, 5, 1, 12, 0, 0).unwrap());
+    let app = TestApp::with_clock(clock.clone()).await;
+    let tg = promoterd::commands::Platform::Telegram;
+    assert!(app.store.record_chat_update(tg, "100", clock.now()).await.unwrap());
+    clock.advance(chrono::Duration::days(2));
+    assert!(app.store.record_chat_update(tg, "101", clock.now()).await.unwrap());
+    clock.advance(chrono::Duration::days(5) + chrono::Duration::minutes(1));
+    let chores = promoterd::housekeeping::run_once(&app.core).await.unwrap();
+    assert_eq!(chores.forgotten_chat_updates, 1);
+    assert!(!app.store.chat_update_seen(tg, "100").await.unwrap());
+    assert!(
+        app.store.chat_update_seen(tg, "101").await.unwrap(),
+        "a newer one is kept"
+    );
+    let again = promoterd::housekeeping::run_once(&app.core).await.unwrap();
+    assert_eq!(again.forgotten_chat_updates, 0);
+}

@@ -132,13 +132,18 @@ async fn promoters_and_organizers_use_their_commands_with_files() {
     fake.push_text(25, 4001, "/help", None);
     fake.wait_for(4001, &["sendmessage"], 6).await;
     assert!(!app.store.chat_unreachable(Platform::Telegram, "4001").await.unwrap());
+    // In a group, a bare command that is none of ours is another bot's (Telegram gives
+    // every bot in a group every command): no answer. Then, in order, one of ours.
+    fake.push_text(29, 4001, "/weather Berlin", Some(-9001));
     // In a group, personal numbers are never shown.
     fake.push_text(30, 4001, "/mystats@promo_bot", Some(-9001));
-    let group = text_of(&fake.wait_for(-9001, &["sendmessage"], 1).await[0]);
+    let answers = fake.wait_for(-9001, &["sendmessage"], 1).await;
+    let group = text_of(&answers[0]);
     assert!(
         group.contains("Message me privately") && !group.contains("259"),
         "{group}"
     );
+    assert_eq!(answers.len(), 1, "only /mystats is answered: {answers:?}");
 }
 
 #[tokio::test]
