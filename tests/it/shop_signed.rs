@@ -23,9 +23,22 @@ fn shopify_headers(body: &str, topic: &str, id: &str) -> Vec<(&'static str, Stri
     ]
 }
 
+/// The Shopify samples' order.
+const ORDER: &str = "820982911946154508";
+
+/// Posts `order` as `orders/updated` (delivery `id`): it is taken, and the shop's stored
+/// orders are then `want`.
+async fn updated_to(t: &ShopTest, order: &serde_json::Value, id: &str, want: Vec<Stored>) {
+    let body = order.to_string();
+    let (status, answer) = t
+        .post("shopify", &shopify_headers(&body, "orders/updated", id), &body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(t.orders().await, want);
+}
+
 #[tokio::test]
 async fn a_shopify_order_edit_counts_from_orders_updated_and_removed_tickets_are_gone() {
-    const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
     let sale = t.sample("shopify/orders_create.json");
     twice(&t, "shopify", &shopify_headers(&sale, "orders/create", "w-1"), &sale).await;
@@ -49,41 +62,21 @@ async fn a_shopify_order_edit_counts_from_orders_updated_and_removed_tickets_are
     let mut updated = sample_json(&sale);
     updated["updated_at"] = "2027-03-15T14:00:00+01:00".into();
     updated["line_items"][0]["current_quantity"] = 1.into();
-    let updated = updated.to_string();
-    let (status, answer) = t
-        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-3"), &updated)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
     // Counted as a refunded ticket: the order is no longer whole.
-    assert_eq!(
-        t.orders().await,
-        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
-    );
+    let kept = t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com");
+    updated_to(&t, &updated, "w-3", kept.clone()).await;
     // The merchant refunds the removed ticket's 25.00 with a refund that has a
     // transaction and no refund line: that money is the removed ticket's, not more.
-    let mut refunded = sample_json(&updated);
+    let mut refunded = updated;
     let mut refund = sample_json(&t.sample("shopify/orders_updated_refund.json"))["refunds"][0].clone();
     refund["refund_line_items"] = serde_json::json!([]);
     refunded["refunds"] = serde_json::json!([refund]);
     refunded["updated_at"] = "2027-03-15T15:00:00+01:00".into();
-    let refunded = refunded.to_string();
-    let (status, answer) = t
-        .post(
-            "shopify",
-            &shopify_headers(&refunded, "orders/updated", "w-4"),
-            &refunded,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(
-        t.orders().await,
-        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
-    );
+    updated_to(&t, &refunded, "w-4", kept).await;
 }
 
 #[tokio::test]
 async fn a_shopify_shipping_refund_is_not_taken_off_the_tickets() {
-    const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
     // The sample's refund of one Early bird (25.00), with 10.00 of shipping refunded in
     // the same transaction; from API version 2024-10 on, the shipping is a
@@ -99,21 +92,13 @@ async fn a_shopify_shipping_refund_is_not_taken_off_the_tickets() {
             "presentment_money": {"amount": 10, "currency_code": "EUR"}
         }
     }]);
-    let updated = updated.to_string();
-    let (status, answer) = t
-        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-1"), &updated)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
     // Early bird ×1 + VIP left: 105.00, as with no shipping refunded.
-    assert_eq!(
-        t.orders().await,
-        t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com")
-    );
+    let want = t.ana(ORDER, "partially_refunded", 2, 10500, "jon@example.com");
+    updated_to(&t, &updated, "w-1", want).await;
 }
 
 #[tokio::test]
 async fn a_shopify_refund_in_a_shop_whose_prices_include_tax_counts_the_tax_once() {
-    const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
     // Prices include tax (4.00 of the Early bird's 25.00): the refunded ticket is worth
     // its subtotal, 25.00, and the 10.00 refunded on top of it lowers revenue by 10.00.
@@ -121,20 +106,12 @@ async fn a_shopify_refund_in_a_shop_whose_prices_include_tax_counts_the_tax_once
     updated["taxes_included"] = true.into();
     updated["refunds"][0]["refund_line_items"][0]["total_tax"] = 4.0.into();
     updated["refunds"][0]["transactions"][0]["amount"] = "35.00".into();
-    let updated = updated.to_string();
-    let (status, answer) = t
-        .post("shopify", &shopify_headers(&updated, "orders/updated", "w-1"), &updated)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(
-        t.orders().await,
-        t.ana(ORDER, "partially_refunded", 2, 9500, "jon@example.com")
-    );
+    let want = t.ana(ORDER, "partially_refunded", 2, 9500, "jon@example.com");
+    updated_to(&t, &updated, "w-1", want).await;
 }
 
 #[tokio::test]
 async fn shopify_orders_refunds_and_cancellations() {
-    const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
     let sale = t.sample("shopify/orders_create.json");
     twice(&t, "shopify", &shopify_headers(&sale, "orders/create", "w-1"), &sale).await;
@@ -507,7 +484,6 @@ async fn woocommerce_gets_200_for_what_promoterd_refuses_so_the_webhook_stays_on
 
 #[tokio::test]
 async fn an_order_of_two_events_keeps_its_id_with_the_first_when_the_second_is_connected() {
-    const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
     // The VIP line is another product: a gala sold in the same shop, not connected yet.
     let sample = t.sample("shopify/orders_create.json");
@@ -558,7 +534,6 @@ async fn an_order_of_two_events_keeps_its_id_with_the_first_when_the_second_is_c
 
 #[tokio::test]
 async fn an_order_whose_lines_all_move_to_another_event_keeps_both_stored_states_apart() {
-    const ORDER: &str = "820982911946154508";
     let t = open("shopify", "788032119674292922", "/admin/api/2025-01").await;
     let sample = t.sample("shopify/orders_create.json");
     twice(
