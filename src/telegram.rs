@@ -19,7 +19,7 @@ use teloxide::payloads::setters::*;
 use teloxide::prelude::Requester;
 use teloxide::sugar::request::RequestLinkPreviewExt;
 use teloxide::types::{
-    BotCommand, BotCommandScope, ChatId, InputFile, Message, ParseMode, Recipient, Update, UpdateKind,
+    BotCommand, BotCommandScope, ChatId, InputFile, Message, ParseMode, Recipient, ThreadId, Update, UpdateKind,
 };
 use teloxide::{ApiError, Bot};
 use tokio::sync::watch;
@@ -123,10 +123,13 @@ impl Telegram {
         let private = msg.chat.is_private();
         let text = msg.text().unwrap_or("").trim();
         let chat = msg.chat.id;
+        // A command sent in a forum topic is answered in that topic, not in General.
+        let topic = msg.thread_id.filter(|_| msg.is_topic_message);
         let line = match command_line(text, &self.username) {
             TelegramText::NotACommand => {
                 if private {
-                    self.send(chat, &Reply::text("Send /help for what I can do.")).await?;
+                    self.send_in(chat, topic, &Reply::text("Send /help for what I can do."))
+                        .await?;
                 }
                 return Ok(());
             }
@@ -138,7 +141,7 @@ impl Telegram {
                 ))
                 .line("Got an invite? Tap its link, or send /accept <code>. Already a promoter or organizer? Link this account: /connect <your email>, then /verify <code>.")
                 .line("Send /help for every command.");
-                return self.send(chat, &hello).await;
+                return self.send_in(chat, topic, &hello).await;
             }
             TelegramText::Line(line) => {
                 // In a group every bot gets every `/command`: a bare one that is none of
@@ -173,17 +176,27 @@ impl Telegram {
             .store
             .clear_chat_unreachable(Platform::Telegram, &from.id.0.to_string())
             .await?;
-        self.send(chat, &reply).await
+        self.send_in(chat, topic, &reply).await
     }
 
     /// Sends a reply: HTML text in parts under the limit, then files.
     pub async fn send(&self, chat: ChatId, reply: &Reply) -> anyhow::Result<()> {
+        self.send_in(chat, None, reply).await
+    }
+
+    /// [`Telegram::send`], into a forum topic when `topic` names one.
+    async fn send_in(&self, chat: ChatId, topic: Option<ThreadId>, reply: &Reply) -> anyhow::Result<()> {
         for part in render::render(reply) {
             self.call(chat, || {
-                self.bot
+                let m = self
+                    .bot
                     .send_message(chat, part.clone())
                     .parse_mode(ParseMode::Html)
-                    .disable_link_preview(true)
+                    .disable_link_preview(true);
+                match topic {
+                    Some(t) => m.message_thread_id(t),
+                    None => m,
+                }
             })
             .await?;
         }
@@ -191,12 +204,20 @@ impl Telegram {
             let file = InputFile::memory(a.data.clone()).file_name(a.filename.clone());
             if a.mime.starts_with("image/") {
                 self.call(chat, || {
-                    self.bot.send_photo(chat, file.clone()).caption(a.caption.clone())
+                    let m = self.bot.send_photo(chat, file.clone()).caption(a.caption.clone());
+                    match topic {
+                        Some(t) => m.message_thread_id(t),
+                        None => m,
+                    }
                 })
                 .await?;
             } else {
                 self.call(chat, || {
-                    self.bot.send_document(chat, file.clone()).caption(a.caption.clone())
+                    let m = self.bot.send_document(chat, file.clone()).caption(a.caption.clone());
+                    match topic {
+                        Some(t) => m.message_thread_id(t),
+                        None => m,
+                    }
                 })
                 .await?;
             }

@@ -175,8 +175,30 @@ impl FakeTelegram {
         FakeTelegram { url, shared }
     }
 
+    /// Queues a text message from a user in topic `thread` of a forum supergroup
+    /// (`is_topic_message`, as the Bot API documents a topic's messages).
+    pub fn push_topic_text(&self, update_id: i64, user: u64, text: &str, forum: i64, thread: i64) -> Value {
+        let mut update = self.text_update(update_id, user, text, Some(forum));
+        let msg = &mut update["message"];
+        msg["chat"] = json!({"id": forum, "type": "supergroup", "title": "Promo team", "is_forum": true});
+        msg["message_thread_id"] = thread.into();
+        msg["is_topic_message"] = true.into();
+        self.queue(update)
+    }
+
     /// Queues a text message from a user (private chat unless `group` is given).
     pub fn push_text(&self, update_id: i64, user: u64, text: &str, group: Option<i64>) -> Value {
+        let update = self.text_update(update_id, user, text, group);
+        self.queue(update)
+    }
+
+    fn queue(&self, update: Value) -> Value {
+        self.shared.updates.lock().unwrap().push_back(update.clone());
+        self.shared.new_update.notify_waiters();
+        update
+    }
+
+    fn text_update(&self, update_id: i64, user: u64, text: &str, group: Option<i64>) -> Value {
         let chat = match group {
             Some(g) => json!({"id": g, "type": "group", "title": "Promo team"}),
             None => json!({"id": user, "type": "private", "first_name": "Ana <&>"}),
@@ -190,10 +212,7 @@ impl FakeTelegram {
             let len = text.split_whitespace().next().unwrap().chars().count();
             msg["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
         }
-        let update = json!({"update_id": update_id, "message": msg});
-        self.shared.updates.lock().unwrap().push_back(update.clone());
-        self.shared.new_update.notify_waiters();
-        update
+        json!({"update_id": update_id, "message": msg})
     }
 
     /// Every call recorded so far.

@@ -144,6 +144,15 @@ async fn promoters_and_organizers_use_their_commands_with_files() {
         "{group}"
     );
     assert_eq!(answers.len(), 1, "only /mystats is answered: {answers:?}");
+    assert!(
+        answers[0].params.get("message_thread_id").is_none(),
+        "a plain group has no topics"
+    );
+    // In a forum supergroup, the answer goes to the topic the command came from.
+    fake.push_topic_text(31, 4001, "/help", -9002, 7);
+    let in_topic = fake.wait_for(-9002, &["sendmessage"], 1).await;
+    assert!(!text_of(&in_topic[0]).is_empty(), "{:?}", in_topic[0]);
+    assert_eq!(in_topic[0].params["message_thread_id"], 7, "{:?}", in_topic[0]);
 }
 
 #[tokio::test]
