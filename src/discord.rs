@@ -124,6 +124,12 @@ impl Discord {
             let work: FollowUp = Box::pin(async move {
                 let reply = me.core.run(&origin, &inv).await;
                 let ephemeral = private || reply.private || reply.is_error;
+                if ephemeral && !private {
+                    // The first follow-up takes the public deferral's place, whatever its
+                    // own flags: it says only that the answer came privately, and the
+                    // answer follows as a second, ephemeral message.
+                    me.follow_up(&cmd, &Reply::text("Answered privately."), false).await;
+                }
                 me.follow_up(&cmd, &reply, ephemeral).await;
             });
             let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(private));

@@ -195,6 +195,22 @@ async fn commands_answer_with_the_right_content_ephemeral_where_personal() {
     }
     let before = b.fake.calls().iter().filter(|c| c.path.contains("/webhooks/")).count();
 
+    // A promoter's /recompute is deferred in public (an organizer's result is for the
+    // channel) and refused: Discord shows the first follow-up in the deferral's place,
+    // public whatever its flags, so it says only that the answer came privately, and the
+    // refusal follows ephemerally.
+    let r = b.say(2001, "recompute", &[("event", "summer-fest")]).await;
+    assert_eq!(
+        (r["type"].as_u64(), r["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL),
+        (Some(5), 0)
+    );
+    let got = b.fake.wait_for(before + 2, |c| c.path.contains("/webhooks/")).await;
+    let (public, refusal) = (&got[before].json, &got[before + 1].json);
+    assert!(!public.to_string().contains("is for organizers"), "{public}");
+    assert!(refusal.to_string().contains("is for organizers"), "{refusal}");
+    assert_eq!(refusal["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
+    let before = before + 2;
+
     // The organizer's /stats (ephemeral embed) and /export (deferred CSV attachment).
     let stats = b.say(2100, "stats", &[("event", "summer-fest")]).await;
     assert_eq!(stats["data"]["flags"].as_u64().unwrap() & EPHEMERAL, EPHEMERAL);
