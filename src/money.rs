@@ -56,15 +56,15 @@ impl std::fmt::Display for Amount {
     }
 }
 
-/// An amount typed with at most two decimals (`hundredths`: 2.50 → 250) in a currency's
-/// minor units: exact, or `None` when the currency has fewer decimals than were typed
-/// (2.50 JPY).
-pub fn hundredths_in(hundredths: i64, currency: &str) -> Option<i64> {
-    match currency_decimals(currency) {
-        0 => (hundredths % 100 == 0).then_some(hundredths / 100),
-        1 => (hundredths % 10 == 0).then_some(hundredths / 10),
-        2 => Some(hundredths),
-        d => hundredths.checked_mul(10_i64.pow(d - 2)),
+/// A typed amount with `places` decimals (2.50 at 2 places is 250) in a currency's minor
+/// units: exact, or `None` when it has decimals the currency has not (2.50 JPY).
+pub fn minor_units_in(value: i64, places: u32, currency: &str) -> Option<i64> {
+    let decimals = currency_decimals(currency);
+    if decimals >= places {
+        value.checked_mul(10_i64.pow(decimals - places))
+    } else {
+        let per = 10_i64.pow(places - decimals);
+        (value % per == 0).then_some(value / per)
     }
 }
 
@@ -115,9 +115,11 @@ mod tests {
         assert_eq!(money(-5, "kwd"), "-0.005 kwd");
         assert_eq!(money(4900, "USD"), "49.00 USD");
         assert_eq!(amount(-150, "EUR").to_string(), "-1.50");
-        assert_eq!(hundredths_in(30000, "JPY"), Some(300));
-        assert_eq!(hundredths_in(250, "JPY"), None);
-        assert_eq!(hundredths_in(150, "KWD"), Some(1500));
-        assert_eq!(hundredths_in(250, "EUR"), Some(250));
+        assert_eq!(minor_units_in(30000, 2, "JPY"), Some(300));
+        assert_eq!(minor_units_in(250, 2, "JPY"), None);
+        assert_eq!(minor_units_in(150, 2, "KWD"), Some(1500));
+        assert_eq!(minor_units_in(250, 2, "EUR"), Some(250));
+        assert_eq!(minor_units_in(12_125, 3, "KWD"), Some(12_125));
+        assert_eq!(minor_units_in(12_125, 3, "EUR"), None);
     }
 }

@@ -327,13 +327,15 @@ fn refunds_of(o: &Order, dec: u32) -> Result<Refunds, OrderError> {
     Ok((refunded_qty, money_back, tickets_back))
 }
 
-/// The line items as counted: after their discounts, less their refunded tickets.
+/// The line items as counted: after their discounts, less their refunded or removed
+/// tickets; and the value of the tickets an order edit removed without a refund line.
 fn lines_of(
     o: &Order,
     dec: u32,
     refunded_qty: &std::collections::HashMap<String, i64>,
-) -> Result<Vec<ShopLine>, OrderError> {
+) -> Result<(Vec<ShopLine>, i64), OrderError> {
     let mut lines = Vec::with_capacity(o.line_items.len());
+    let mut removed_value = 0;
     for l in &o.line_items {
         let discount = if l.discount_allocations.is_empty() {
             l.total_discount.as_deref().map_or(Ok(0), |d| minor_units(d, dec))?
@@ -353,6 +355,17 @@ fn lines_of(
                 .map(|t| money(&t.price, dec))
                 .sum::<Result<i64, _>>()?
         };
+        let by_refund = id_text(&l.id).and_then(|k| refunded_qty.get(&k).copied()).unwrap_or(0);
+        // Tickets refunded, or removed by an order edit (which `current_quantity` shows
+        // and no refund may record): either way no longer the buyer's.
+        let gone = by_refund
+            .max(l.current_quantity.map_or(0, |c| l.quantity - c.max(0)))
+            .clamp(0, l.quantity.max(0));
+        let total = unit
+            .saturating_mul(l.quantity)
+            .saturating_sub(discount)
+            .saturating_add(tax);
+        removed_value += super::tickets_value(total, l.quantity, gone - by_refund.min(gone));
         lines.push(ShopLine {
             event_key: id_text(&l.product_id),
             ticket_type: l
@@ -361,20 +374,11 @@ fn lines_of(
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| l.title.clone()),
             quantity: l.quantity,
-            // Tickets refunded, or removed by an order edit (which `current_quantity`
-            // shows and no refund may record): either way no longer the buyer's.
-            refunded_quantity: id_text(&l.id)
-                .and_then(|k| refunded_qty.get(&k).copied())
-                .unwrap_or(0)
-                .max(l.current_quantity.map_or(0, |c| l.quantity - c.max(0)))
-                .clamp(0, l.quantity.max(0)),
-            total_minor: unit
-                .saturating_mul(l.quantity)
-                .saturating_sub(discount)
-                .saturating_add(tax),
+            refunded_quantity: gone,
+            total_minor: total,
         });
     }
-    Ok(lines)
+    Ok((lines, removed_value))
 }
 
 /// The order as promoterd counts it.
@@ -382,16 +386,10 @@ pub fn order_of(o: Order) -> Result<ShopOrder, OrderError> {
     let dec = currency_decimals(&o.currency);
     let id = id_text(&o.id).ok_or_else(|| OrderError::Malformed("id is not a Shopify id".into()))?;
     let (refunded_qty, money_back, mut tickets_back) = refunds_of(&o, dec)?;
-    let lines = lines_of(&o, dec, &refunded_qty)?;
+    let (lines, removed_value) = lines_of(&o, dec, &refunded_qty)?;
     // Tickets an edit removed with no refund line: money refunded for them (a refund
     // with transactions only) is theirs, not a refund beyond the tickets.
-    for (item, line) in o.line_items.iter().zip(&lines) {
-        let by_refund = id_text(&item.id)
-            .and_then(|k| refunded_qty.get(&k).copied())
-            .unwrap_or(0);
-        let removed = (line.refunded_quantity - by_refund).max(0);
-        tickets_back += super::tickets_value(line.total_minor, line.quantity, removed);
-    }
+    tickets_back += removed_value;
     // Never paid (voided: authorized, never captured), cancelled or not: no sale.
     let unpaid = matches!(
         o.financial_status.as_deref(),

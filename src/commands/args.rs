@@ -120,16 +120,12 @@ impl Money {
     /// The amount in `currency`'s minor units (ISO 4217 decimals), or the answer to give
     /// when it has more decimals than the currency (`2.5 JPY`).
     pub fn minor_in(self, currency: &str) -> Result<i64, UserError> {
-        let decimals = crate::money::currency_decimals(currency);
-        let per = 10_i64.pow(3 - decimals.min(3));
-        if self.0 % per == 0 {
-            Ok(self.0 / per)
-        } else {
-            Err(UserError::new(match decimals {
+        crate::money::minor_units_in(self.0, 3, currency).ok_or_else(|| {
+            UserError::new(match crate::money::currency_decimals(currency) {
                 0 => format!("{currency} amounts have no decimals: write {}.", self.0 / 1000),
                 d => format!("{currency} amounts have at most {d} decimals."),
-            }))
-        }
+            })
+        })
     }
 }
 

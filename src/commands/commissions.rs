@@ -148,7 +148,7 @@ impl Command for SetCommission {
         if let (Some(r), Some(c)) = (rate.as_mut(), currency)
             && r.per_ticket_minor > 0
         {
-            let Some(minor) = crate::money::hundredths_in(r.per_ticket_minor, c) else {
+            let Some(minor) = crate::money::minor_units_in(r.per_ticket_minor, 2, c) else {
                 return refuse!(
                     "{c} amounts have no decimals: write the fixed amount in whole {c}, e.g. `setcommission 300 {}`.",
                     event.as_ref().map_or("", |e| e.slug.as_str())
@@ -163,7 +163,8 @@ impl Command for SetCommission {
             let odd = |c: &str| crate::money::currency_decimals(c) != 2;
             if let Some(e) = events.iter().find(|e| odd(&e.currency)) {
                 return refuse!(
-                    "{} sells in {}, whose amounts do not have two decimals: set a fixed amount on each event                      instead, e.g. `setcommission <amount> {}`.",
+                    "{} sells in {}, whose amounts do not have two decimals: set a fixed amount on each event \
+                     instead, e.g. `setcommission <amount> {}`.",
                     e.slug,
                     e.currency,
                     e.slug

@@ -35,7 +35,8 @@ async fn a_yen_event_takes_shows_and_exports_whole_yen() {
     )
     .await;
     // For every event at once, a fixed amount would be read with two decimals in yen too.
-    refused(&app, OWNER, "setcommission 2.50", "tokyo-live sells in JPY").await;
+    let why = refused(&app, OWNER, "setcommission 2.50", "tokyo-live sells in JPY").await;
+    assert!(why.contains("set a fixed amount on each event instead"), "{why}");
     let pct = app.ok(OWNER, "setcommission 10%").await;
     assert!(pct.contains("10% of the net price"), "{pct}");
 
